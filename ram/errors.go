@@ -1,0 +1,66 @@
+package ram
+
+import "errors"
+
+// Error classes. Every error the API returns wraps exactly one of these when the cause is known,
+// so callers branch with errors.Is. The wrapping *Error carries the action, the key id and the
+// cloud's code and request id.
+var (
+	// ErrNotFound: the user, key or secret does not exist (EntityNotExist.*, Forbidden.ResourceNotFound).
+	ErrNotFound = errors.New("not found")
+	// ErrKeyLimit: the user already holds the maximum of two AccessKeys (LimitExceeded.User.AccessKey).
+	ErrKeyLimit = errors.New("access key limit reached")
+	// ErrNoPermission: the caller lacks the action (NoPermission, Forbidden.NoPermission).
+	ErrNoPermission = errors.New("no permission")
+	// ErrThrottled: the cloud asked us to slow down (Throttling*, Rejected.Throttling).
+	ErrThrottled = errors.New("throttled")
+	// ErrInvalidCredentials: our own credentials were rejected (InvalidAccessKeyId.*, SignatureDoesNotMatch,
+	// InvalidSecurityToken.*).
+	ErrInvalidCredentials = errors.New("invalid credentials")
+	// ErrTransient: a 5xx, a dropped connection, a timeout: the call may or may not have taken effect.
+	ErrTransient = errors.New("transient failure")
+	// ErrAlreadyExists: a KMS secret of that name exists (Rejected.ResourceExist).
+	ErrAlreadyExists = errors.New("already exists")
+)
+
+// Error is a classified cloud error.
+type Error struct {
+	Action    string // the API action, e.g. DeleteAccessKey
+	KeyID     string // the AccessKey id the call was about, if any
+	Code      string // the cloud's error code, e.g. EntityNotExist.User.AccessKey
+	Status    int    // HTTP status, 0 for transport errors
+	RequestID string // the cloud's request id, if any
+	Class     error  // one of the Err* sentinels, or nil when unclassified
+	Err       error  // the underlying error (never carries a secret)
+}
+
+func (e *Error) Error() string {
+	s := e.Action
+	if e.KeyID != "" {
+		s += " " + e.KeyID
+	}
+	if e.Code != "" {
+		s += ": " + e.Code
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	} else if e.Class != nil {
+		s += ": " + e.Class.Error()
+	}
+	if e.RequestID != "" {
+		s += " (request id " + e.RequestID + ")"
+	}
+	return s
+}
+
+// Unwrap lets errors.Is match both the class and the cause.
+func (e *Error) Unwrap() []error {
+	var errs []error
+	if e.Class != nil {
+		errs = append(errs, e.Class)
+	}
+	if e.Err != nil {
+		errs = append(errs, e.Err)
+	}
+	return errs
+}

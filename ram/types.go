@@ -1,0 +1,145 @@
+// Package ram is the only package that talks to Alibaba Cloud. It turns the SDK into a small,
+// context-aware API of our own types and errors (SDK types never leave it), and it answers the
+// first question of every incident: who owns this key?
+//
+// This file is the contract other packages build against: the value types and the API interface.
+package ram
+
+import (
+	"context"
+	"time"
+
+	"github.com/respond-dev/respond/ram/accesskey"
+)
+
+// Key status values, as RAM spells them.
+const (
+	StatusActive   = "Active"
+	StatusInactive = "Inactive"
+)
+
+// Identity is who signed a call (STS GetCallerIdentity).
+type Identity struct {
+	AccountID    string `json:"account_id"`
+	UserID       string `json:"user_id,omitempty"`
+	RoleID       string `json:"role_id,omitempty"`
+	IdentityType string `json:"identity_type"` // RAMUser, Account, AssumedRoleUser
+	PrincipalID  string `json:"principal_id,omitempty"`
+	Arn          string `json:"arn"`
+	// AccessKeyID is the key that signed the call, when known (our own credentials).
+	AccessKeyID string `json:"access_key_id,omitempty"`
+}
+
+// User is a RAM user.
+type User struct {
+	UserID      string    `json:"user_id"`
+	UserName    string    `json:"user_name"`
+	DisplayName string    `json:"display_name,omitempty"`
+	CreateDate  time.Time `json:"create_date,omitzero"`
+}
+
+// AccessKey is a key as ListAccessKeys shows it: never with its secret.
+type AccessKey struct {
+	ID         accesskey.ID `json:"id"`
+	Status     string       `json:"status"`
+	CreateDate time.Time    `json:"create_date,omitzero"`
+}
+
+// NewAccessKey is the answer of CreateAccessKey: the only moment the secret exists in the cloud's
+// answer. Its Secret redacts itself everywhere except Reveal.
+type NewAccessKey struct {
+	ID         accesskey.ID     `json:"id"`
+	Secret     accesskey.Secret `json:"secret"`
+	Status     string           `json:"status"`
+	CreateDate time.Time        `json:"create_date,omitzero"`
+	RequestID  string           `json:"request_id,omitempty"`
+}
+
+// Account is one Alibaba Cloud account respond can act in.
+type Account struct {
+	ID          string `json:"id"`
+	Name        string `json:"name,omitempty"`
+	Type        string `json:"type,omitempty"`   // CloudAccount, ResourceAccount
+	Status      string `json:"status,omitempty"` // CreateSuccess, InviteSuccess, ...
+	JoinMethod  string `json:"join_method,omitempty"`
+	DisplayName string `json:"display_name,omitempty"`
+}
+
+// LastUsed is what ActionTrail GetAccessKeyLastUsedInfo knows of a key.
+type LastUsed struct {
+	Used        time.Time `json:"used,omitzero"`
+	ServiceName string    `json:"service_name,omitempty"`
+	UserName    string    `json:"user_name,omitempty"`
+	AccountID   string    `json:"account_id,omitempty"`
+	AccountType string    `json:"account_type,omitempty"`
+	Source      string    `json:"source,omitempty"`
+}
+
+// Event is one ActionTrail event, reduced to what assessment needs.
+type Event struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`         // eventName, e.g. CreateUser
+	Service     string    `json:"service"`      // serviceName, e.g. Ram, Ecs
+	Time        time.Time `json:"time"`         // eventTime
+	RW          string    `json:"rw,omitempty"` // Read / Write
+	SourceIP    string    `json:"source_ip,omitempty"`
+	UserAgent   string    `json:"user_agent,omitempty"`
+	AccessKeyID string    `json:"access_key_id,omitempty"`
+	ErrorCode   string    `json:"error_code,omitempty"`
+	Region      string    `json:"region,omitempty"`
+	RequestID   string    `json:"request_id,omitempty"`
+}
+
+// EventQuery selects ActionTrail events by the key that signed them.
+type EventQuery struct {
+	AccessKeyID accesskey.ID
+	Start, End  time.Time
+}
+
+// SecretVersion is what KMS answered for a stored secret (never the value).
+type SecretVersion struct {
+	Name      string `json:"name"`
+	VersionID string `json:"version_id"`
+	Arn       string `json:"arn,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// TempCredentials are STS credentials from AssumeRole.
+type TempCredentials struct {
+	AccessKeyID   string
+	Secret        accesskey.Secret
+	SecurityToken accesskey.Secret
+	Expiration    time.Time
+}
+
+// API is every cloud call respond makes, one method per action, each taking a context and
+// returning our own types. Errors are classified (see errors.go) and wrapped with the action and
+// the key id. Implementations must be safe for concurrent use (the SDK implementation keeps one
+// SDK client per goroutine internally).
+type API interface {
+	// STS
+	GetCallerIdentity(ctx context.Context) (Identity, error)
+	AssumeRole(ctx context.Context, roleArn, sessionName string, duration time.Duration) (TempCredentials, error)
+
+	// RAM users and keys
+	ListUsers(ctx context.Context, fn func(User) error) error // follows Marker to the end, MaxItems=1000
+	GetUser(ctx context.Context, userName string) (User, error)
+	ListAccessKeys(ctx context.Context, userName string) ([]AccessKey, error) // "" = the caller's own keys
+	CreateAccessKey(ctx context.Context, userName string) (NewAccessKey, error)
+	DeleteAccessKey(ctx context.Context, userName string, id accesskey.ID) error
+	GetAccessKeyLastUsed(ctx context.Context, userName string, id accesskey.ID) (time.Time, error)
+
+	// IMS
+	GetUserByAccessKey(ctx context.Context, id accesskey.ID) (User, error)
+
+	// ActionTrail
+	GetAccessKeyLastUsedInfo(ctx context.Context, id accesskey.ID) (LastUsed, error)
+	LookupEvents(ctx context.Context, q EventQuery, fn func(Event) error) error // follows NextToken to the end
+
+	// KMS Secrets Manager
+	CreateSecret(ctx context.Context, name, versionID string, data accesskey.Secret) (SecretVersion, error)
+	PutSecretValue(ctx context.Context, name, versionID string, data accesskey.Secret) (SecretVersion, error)
+
+	// ResourceManager
+	ListAccounts(ctx context.Context) ([]Account, error)
+}
