@@ -2,6 +2,7 @@ package ram
 
 import (
 	"errors"
+	"strconv"
 
 	"github.com/respond-dev/respond/ram/accesskey"
 )
@@ -61,29 +62,7 @@ func (e *NotFoundError) Error() string {
 		}
 		s += a
 	}
-	return s + " (" + itoa(e.UsersScanned) + " users scanned)"
+	return s + " (" + strconv.Itoa(e.UsersScanned) + " users scanned)"
 }
 
 func (e *NotFoundError) Unwrap() error { return ErrOwnerNotFound }
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
-}
