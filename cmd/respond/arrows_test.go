@@ -1,0 +1,98 @@
+package main
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestDependencyArrows enforces design §4: which of our packages each package may import.
+func TestDependencyArrows(t *testing.T) {
+	out, err := exec.Command("go", "list", "-json=ImportPath,Deps,Imports", "github.com/respond-dev/respond/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	const mod = "github.com/respond-dev/respond"
+	type pkg struct {
+		ImportPath string
+		Deps       []string
+		Imports    []string
+	}
+	// For each package prefix (relative to the module): the module packages it may depend on,
+	// directly or not. A rule applies to the longest matching prefix.
+	allowed := map[string][]string{
+		"ram/accesskey": {},
+		"ram/emulator":  {"ram/emulator"},
+		// Test helpers for the emulator: may build SDK clients and import testing; never shipped.
+		"ram/emulator/emulatortest": {"ram/emulator"},
+		"detect":                    {"ram/accesskey"},
+		"playbooks":                 {},
+		"ram":                       {"ram/accesskey"},
+		"rotate":                    {"ram", "ram/accesskey", "rotate", "detect"},
+		"cmd":                       {""},
+	}
+	third := map[string][]string{ // third-party modules each may use
+		"ram/accesskey": {},
+		"detect":        {},
+		"playbooks":     {"gopkg.in/yaml.v3"},
+		"ram/emulator":  {"gopkg.in/yaml.v3"},
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	seen := 0
+	for dec.More() {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		seen++
+		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, mod), "/")
+		rule, ruleName := []string(nil), ""
+		for prefix, r := range allowed {
+			if (rel == prefix || strings.HasPrefix(rel, prefix+"/")) && len(prefix) > len(ruleName) {
+				rule, ruleName = r, prefix
+			}
+		}
+		if ruleName == "" {
+			t.Errorf("package %s has no rule in design §4: add one", rel)
+			continue
+		}
+		for _, d := range p.Deps {
+			if strings.HasPrefix(d, mod) {
+				drel := strings.TrimPrefix(strings.TrimPrefix(d, mod), "/")
+				if strings.HasPrefix(drel, "cmd") {
+					t.Errorf("%s imports %s: nothing may import cmd", rel, drel)
+				}
+				ok := false
+				for _, a := range rule {
+					if a == "" || drel == a || strings.HasPrefix(drel, a+"/") {
+						ok = true
+					}
+				}
+				if !ok {
+					t.Errorf("%s depends on %s, which design §4 forbids", rel, drel)
+				}
+				continue
+			}
+			if mods, ok := third[ruleName]; ok && strings.Contains(strings.SplitN(d, "/", 2)[0], ".") {
+				good := false
+				for _, m := range mods {
+					if d == m || strings.HasPrefix(d, m+"/") {
+						good = true
+					}
+				}
+				if !good {
+					t.Errorf("%s depends on third-party %s; it may use only %v", rel, d, mods)
+				}
+			}
+		}
+		for _, imp := range p.Imports {
+			if imp == "testing" && ruleName != "ram/emulator/emulatortest" {
+				t.Errorf("%s (non-test code) imports testing", rel)
+			}
+		}
+	}
+	if seen < 3 {
+		t.Fatalf("go list returned only %d packages", seen)
+	}
+}
