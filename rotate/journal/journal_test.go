@@ -1,0 +1,248 @@
+package journal
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/respond-dev/respond/ram/accesskey"
+)
+
+var leaked = accesskey.MustParseID("LTAI5tMYCr1pxcx4vz2o7riE")
+
+func TestAppendRecordsFsyncMode(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	j, err := Open(dir, leaked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.Append(Record{Kind: KindBegin, RunID: "r1", AccountID: "1", UserName: "u"}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := j.Append(Record{Kind: KindIntent, Step: "delete", Action: "ram:DeleteAccessKey"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Seq != 2 || r.KeyID != leaked.String() {
+		t.Errorf("seq/key = %d/%s", r.Seq, r.KeyID)
+	}
+	j.Close()
+	st, err := os.Stat(j.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("journal mode = %v, want 0600", st.Mode().Perm())
+	}
+	// reopen continues the sequence
+	j2, err := Open(dir, leaked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j2.Close()
+	r, _ = j2.Append(Record{Kind: KindResult, Step: "delete", Action: "ram:DeleteAccessKey", Outcome: OutcomeDone, RequestID: "req"})
+	if r.Seq != 3 {
+		t.Errorf("seq after reopen = %d, want 3", r.Seq)
+	}
+	s, err := j2.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.LeakedDeleted || s.InFlight != nil || s.Runs != 1 || s.UserName != "u" {
+		t.Errorf("state = %+v", s)
+	}
+}
+
+func TestTornLastLine(t *testing.T) {
+	b, err := os.ReadFile("../../testdata/rotate/journal/torn.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := ParseRecords(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("torn last line must be tolerated: %v", err)
+	}
+	if len(recs) != 3 {
+		t.Fatalf("got %d records, want 3", len(recs))
+	}
+	// a bad line in the middle is an error
+	bad := "{\"seq\":1}\nnot json\n{\"seq\":2}\n"
+	if _, err := ParseRecords(strings.NewReader(bad)); err == nil {
+		t.Error("bad middle line accepted")
+	}
+	// appending after a torn line starts a fresh line
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, FileName(leaked)), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	j, err := Open(dir, leaked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	if _, err := j.Append(Record{Kind: KindEnd, Outcome: "partial"}); err != nil {
+		t.Fatal(err)
+	}
+	recs, err = j.Records()
+	if err != nil {
+		t.Fatalf("after repair: %v", err)
+	}
+	if len(recs) != 4 || recs[3].Seq != 4 {
+		t.Errorf("records after repair = %d, last seq %d", len(recs), recs[len(recs)-1].Seq)
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	newID := "LTAI5tNEWKEY000000000001"
+	recs := []Record{
+		{Seq: 1, Kind: KindBegin, KeyID: leaked.String(), AccountID: "1", UserName: "u", Sinks: []string{"a", "b"}},
+		{Seq: 2, Kind: KindIntent, Step: "create", Action: "ram:CreateAccessKey", Before: []string{leaked.String(), "LTAIOTHER000000000000000"}},
+		{Seq: 3, Kind: KindResult, Step: "create", Action: "ram:CreateAccessKey", NewKeyID: newID, Outcome: OutcomeDone},
+		{Seq: 4, Kind: KindIntent, Step: "store", Action: "sink:Store", NewKeyID: newID, Sink: "a"},
+		{Seq: 5, Kind: KindResult, Step: "store", Action: "sink:Store", NewKeyID: newID, Sink: "a", Outcome: OutcomeDone},
+		{Seq: 6, Kind: KindIntent, Step: "store", Action: "sink:Store", NewKeyID: newID, Sink: "b"},
+	}
+	tests := []struct {
+		name string
+		n    int
+		chk  func(State) string
+	}{
+		{"after create", 3, func(s State) string {
+			k, ok := s.Key(newID)
+			if !ok || !k.Created || k.StoredIn([]string{"a"}) || s.PendingCreate {
+				return "want created, not stored, no pending create"
+			}
+			return ""
+		}},
+		{"pending create", 2, func(s State) string {
+			if !s.PendingCreate || len(s.PendingBefore) != 2 || s.InFlight == nil || s.InFlight.Seq != 2 {
+				return "want a pending create in flight"
+			}
+			return ""
+		}},
+		{"partly stored", 6, func(s State) string {
+			k, _ := s.Key(newID)
+			if !k.StoredIn([]string{"a"}) || k.StoredIn(s.Sinks) || s.InFlight == nil || s.InFlight.Sink != "b" {
+				return "want stored in a only, store b in flight"
+			}
+			if !s.Unfinished() {
+				return "want unfinished"
+			}
+			return ""
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if msg := tt.chk(Summarize(recs[:tt.n])); msg != "" {
+				t.Errorf("%s: %+v", msg, Summarize(recs[:tt.n]))
+			}
+		})
+	}
+	done := append(append([]Record(nil), recs...), Record{Seq: 7, Kind: KindEnd, Outcome: "remediated"})
+	if s := Summarize(done); !s.Done || s.Unfinished() {
+		t.Errorf("want done: %+v", s)
+	}
+}
+
+func TestLockAcrossOpenFiles(t *testing.T) {
+	dir := t.TempDir()
+	l1, err := TryLock(dir, leaked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = TryLock(dir, leaked)
+	var le *LockedError
+	if !errors.As(err, &le) || le.KeyID != leaked {
+		t.Fatalf("second lock: %v, want *LockedError", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Millisecond)
+	defer cancel()
+	if _, err := Lock(ctx, dir, leaked); !errors.As(err, &le) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("waiting lock: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		l, err := Lock(context.Background(), dir, leaked)
+		if err == nil {
+			err = l.Unlock()
+		}
+		done <- err
+	}()
+	if err := l1.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("lock after release: %v", err)
+	}
+}
+
+func TestListAndAudit(t *testing.T) {
+	dir := t.TempDir()
+	for _, id := range []string{"LTAI5tBBBBBBBBBBBBBBBBBB", "LTAI5tAAAAAAAAAAAAAAAAAA"} {
+		j, err := Open(dir, accesskey.MustParseID(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		j.Append(Record{Kind: KindBegin, RunID: "r"})
+		j.Close()
+	}
+	a, err := OpenAudit(filepath.Join(dir, AuditFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Write(AuditEntry{RunID: "r", KeyID: leaked.String(), Event: "start"}); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	st, _ := os.Stat(filepath.Join(dir, AuditFile))
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("audit mode %v", st.Mode().Perm())
+	}
+	ls, err := List(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ls) != 2 || ls[0].KeyID != "LTAI5tAAAAAAAAAAAAAAAAAA" || !ls[0].Unfinished() {
+		t.Errorf("List = %+v", ls)
+	}
+	if ls, err := List(filepath.Join(dir, "nope")); err != nil || ls != nil {
+		t.Errorf("missing dir: %v %v", ls, err)
+	}
+}
+
+func TestDefaultDir(t *testing.T) {
+	home := func() (string, error) { return "/home/x", nil }
+	env := map[string]string{}
+	get := func(k string) string { return env[k] }
+	if d, _ := DefaultDir(get, home); d != "/home/x/.local/state/respond" {
+		t.Errorf("default = %s", d)
+	}
+	env["XDG_STATE_HOME"] = "/var/st"
+	if d, _ := DefaultDir(get, home); d != "/var/st/respond" {
+		t.Errorf("xdg = %s", d)
+	}
+	env["XDG_STATE_HOME"] = "relative"
+	if d, _ := DefaultDir(get, home); d != "/home/x/.local/state/respond" {
+		t.Errorf("relative xdg must be ignored, got %s", d)
+	}
+}
+
+func FuzzParseRecords(f *testing.F) {
+	b, err := os.ReadFile("../../testdata/rotate/journal/torn.jsonl")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte("{}\n{\"seq\":\"x\"}"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		recs, err := ParseRecords(bytes.NewReader(in))
+		if err == nil {
+			_ = Summarize(recs)
+		}
+	})
+}
