@@ -130,10 +130,20 @@ func (j *Journal) repairTail() error {
 	if err != nil {
 		return fmt.Errorf("read journal %s: %w", j.path, err)
 	}
-	if len(b) == 0 || b[len(b)-1] == '\n' {
-		return nil
+	t := bytes.TrimRight(b, " \t\r\n")
+	start := bytes.LastIndexByte(t, '\n') + 1
+	last := t[start:]
+	if len(last) > 0 && json.Valid(last) {
+		if b[len(b)-1] == '\n' {
+			return nil
+		}
+		// a complete record without its newline: keep it, end the line
+		if _, err := j.f.Write([]byte("\n")); err != nil {
+			return fmt.Errorf("repair journal %s: %w", j.path, err)
+		}
+		return j.f.Sync()
 	}
-	keep := bytes.LastIndexByte(b, '\n') + 1
+	keep := start
 	if err := j.f.Truncate(int64(keep)); err != nil {
 		return fmt.Errorf("repair journal %s: %w", j.path, err)
 	}
