@@ -1,6 +1,9 @@
 package ram
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // Error classes. Every error the API returns wraps exactly one of these when the cause is known,
 // so callers branch with errors.Is. The wrapping *Error carries the action, the key id and the
@@ -32,6 +35,8 @@ type Error struct {
 	RequestID string // the cloud's request id, if any
 	Class     error  // one of the Err* sentinels, or nil when unclassified
 	Err       error  // the underlying error (never carries a secret)
+	// RetryAfter is the wait the cloud asked for (x-acs-retry-after), zero when it did not.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

@@ -1,0 +1,171 @@
+package ram
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
+)
+
+// classifyCode maps a cloud error code (never the HTTP status alone: alibaba-api.md §7) to one of
+// the Err* sentinels, or nil.
+func classifyCode(code string, status int) error {
+	switch {
+	case code == "":
+	case strings.HasPrefix(code, "EntityNotExist."), code == "Forbidden.ResourceNotFound":
+		return ErrNotFound
+	case code == "LimitExceeded.User.AccessKey":
+		return ErrKeyLimit
+	case code == "NoPermission", code == "Forbidden.NoPermission", code == "Forbidden.RAM":
+		return ErrNoPermission
+	case strings.HasPrefix(code, "Throttling"), code == "Rejected.Throttling":
+		return ErrThrottled
+	case strings.HasPrefix(code, "InvalidAccessKeyId."), code == "InvalidAccessKeyId",
+		code == "SignatureDoesNotMatch", code == "IncompleteSignature",
+		strings.HasPrefix(code, "InvalidSecurityToken."), code == "MissingSecurityToken":
+		return ErrInvalidCredentials
+	case code == "Rejected.ResourceExist":
+		return ErrAlreadyExists
+	case code == "ServiceUnavailable", code == "InternalError", code == "InternalFailure":
+		return ErrTransient
+	}
+	switch {
+	case status >= 500:
+		return ErrTransient
+	case status == http.StatusTooManyRequests:
+		return ErrThrottled
+	}
+	return nil
+}
+
+// classify turns whatever the SDK returned into a *Error. ctx errors are kept as the cause so
+// errors.Is(err, context.Canceled) works. Nothing that can carry a secret (URLs, response bodies,
+// the server's string to sign) is kept.
+func classify(ctx context.Context, action, keyID string, err error) *Error {
+	e := &Error{Action: action, KeyID: keyID}
+	if cerr := ctx.Err(); cerr != nil {
+		e.Err = cerr
+		return e
+	}
+	var se *sdkerrors.ServerError
+	var ce *sdkerrors.ClientError
+	var ue *url.Error
+	switch {
+	case errors.As(err, &se):
+		e.Code = se.ErrorCode()
+		e.Status = se.HttpStatus()
+		e.RequestID = se.RequestId()
+		e.Class = classifyCode(e.Code, e.Status)
+		e.Err = errors.New(serverMessage(se))
+		e.RetryAfter = retryAfter(se.RespHeaders)
+	case errors.As(err, &ce):
+		e.Code = ce.ErrorCode()
+		switch e.Code {
+		case sdkerrors.TimeoutErrorCode, sdkerrors.JsonUnmarshalErrorCode:
+			e.Class = ErrTransient
+		}
+		// The origin error of an unmarshal failure quotes the body, which may hold a new
+		// secret: keep only the code.
+		e.Err = errors.New(e.Code)
+	case errors.As(err, &ue):
+		// The URL of a KMS call carries SecretData: keep only the operation and the cause.
+		e.Class = ErrTransient
+		e.Err = &url.Error{Op: ue.Op, URL: redactURL(ue.URL), Err: ue.Err}
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), isNetError(err):
+		e.Class = ErrTransient
+		e.Err = err
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		e.Err = err
+	default:
+		e.Err = errors.New(scrubURLs(err.Error()))
+	}
+	return e
+}
+
+func isNetError(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne)
+}
+
+// serverMessage is the cloud's message, cut before anything that echoes the request (the
+// SignatureDoesNotMatch message quotes the whole string to sign, query values included).
+func serverMessage(se *sdkerrors.ServerError) string {
+	m := se.Message()
+	if i := strings.Index(strings.ToLower(m), "string to sign"); i >= 0 {
+		m = strings.TrimRight(m[:i], " :")
+	}
+	m = scrubURLs(m)
+	if len(m) > 300 {
+		m = m[:300] + "…"
+	}
+	if m == "" {
+		m = "HTTP " + strconv.Itoa(se.HttpStatus())
+	}
+	return m
+}
+
+// redactURL keeps scheme, host and path of a URL and drops the query, where the signature and
+// every parameter (KMS SecretData too) travel.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "[URL redacted]"
+	}
+	u.RawQuery = ""
+	u.ForceQuery = false
+	u.User = nil
+	u.Fragment = ""
+	if u.Path == "" {
+		u.Path = "/"
+	}
+	return u.String() + "?[redacted]"
+}
+
+// scrubURLs redacts the query of every http(s) URL in a message.
+func scrubURLs(s string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "http://")
+		if j := strings.Index(s, "https://"); j >= 0 && (i < 0 || j < i) {
+			i = j
+		}
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		end := strings.IndexAny(s[i:], " \t\n\"'")
+		if end < 0 {
+			end = len(s) - i
+		}
+		b.WriteString(redactURL(s[i : i+end]))
+		s = s[i+end:]
+	}
+}
+
+// retryAfter reads x-acs-retry-after (milliseconds), if the cloud sent it.
+func retryAfter(h map[string][]string) time.Duration {
+	if h == nil {
+		return 0
+	}
+	v := http.Header(h).Get("X-Acs-Retry-After")
+	if v == "" {
+		for k, vs := range h {
+			if strings.EqualFold(k, "x-acs-retry-after") && len(vs) > 0 {
+				v = vs[0]
+			}
+		}
+	}
+	ms, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || ms < 0 {
+		return 0
+	}
+	return time.Duration(ms) * time.Millisecond
+}

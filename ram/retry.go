@@ -1,0 +1,108 @@
+package ram
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// RetryPolicy is our retry layer (the SDK's AutoRetry is off: it retries 5xx without backoff and
+// never throttling). Only ErrThrottled and ErrTransient are retried, and only on calls that are
+// safe to repeat.
+type RetryPolicy struct {
+	// MaxAttempts counts the first try (default 5; 1 disables retries).
+	MaxAttempts int
+	// BaseDelay and MaxDelay bound the jittered exponential backoff (defaults 200 ms and 10 s).
+	BaseDelay, MaxDelay time.Duration
+	// Sleep waits d or until ctx is done (default: a timer). Tests inject a fake.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Jitter returns a number in [0,1) (default: a per-client generator). Tests inject a fixed one.
+	Jitter func() float64
+}
+
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	if p.MaxAttempts <= 0 {
+		p.MaxAttempts = 5
+	}
+	if p.BaseDelay <= 0 {
+		p.BaseDelay = 200 * time.Millisecond
+	}
+	if p.MaxDelay <= 0 {
+		p.MaxDelay = 10 * time.Second
+	}
+	if p.Sleep == nil {
+		p.Sleep = sleepCtx
+	}
+	return p
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// backoff is the wait before attempt n+1 (n >= 1): "full jitter" over an exponential cap, and never
+// less than what the cloud asked for.
+func (c *Client) backoff(n int, asked time.Duration) time.Duration {
+	p := c.cfg.Retry
+	ceil := p.BaseDelay << (n - 1)
+	if ceil <= 0 || ceil > p.MaxDelay {
+		ceil = p.MaxDelay
+	}
+	j := 0.0
+	if p.Jitter != nil {
+		j = p.Jitter()
+	} else {
+		j = c.rnd.Float64()
+	}
+	d := ceil/2 + time.Duration(float64(ceil/2)*j)
+	if asked > d {
+		d = asked
+	}
+	return d
+}
+
+// retryable says whether a classified error may be retried by a call that is safe to repeat.
+func (c *Client) retryable(e *Error) bool {
+	switch {
+	case errors.Is(e, ErrTransient):
+		return true
+	case errors.Is(e, ErrThrottled):
+		return c.retryThrottled
+	}
+	return false
+}
+
+// call runs attempt (one SDK call) with classification and, when idempotent, retries.
+// afterFailure, when set, is told the class of every failed attempt (used by DeleteAccessKey to
+// know a later not-found follows an ambiguous failure).
+func (c *Client) call(ctx context.Context, action, keyID string, idempotent bool, attempt func(context.Context) error) error {
+	var last *Error
+	for n := 1; ; n++ {
+		err := attempt(ctx)
+		if err == nil {
+			return nil
+		}
+		e := classify(ctx, action, keyID, err)
+		if last != nil && action == actDeleteAccessKey && errors.Is(e, ErrNotFound) && errors.Is(last, ErrTransient) {
+			// The earlier, ambiguous attempt deleted it.
+			return nil
+		}
+		last = e
+		if !idempotent || !c.retryable(e) || n >= c.cfg.Retry.MaxAttempts {
+			return e
+		}
+		if serr := c.cfg.Retry.Sleep(ctx, c.backoff(n, e.RetryAfter)); serr != nil {
+			return classify(ctx, action, keyID, serr)
+		}
+	}
+}
