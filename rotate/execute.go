@@ -1,0 +1,1037 @@
+package rotate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/respond-dev/respond/ram"
+	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/rotate/journal"
+	"github.com/respond-dev/respond/rotate/notify"
+	"github.com/respond-dev/respond/rotate/sink"
+)
+
+// ResultSchema names the JSON schema of a Result (see README.md).
+const ResultSchema = "respond.result/v1"
+
+// Locator finds the owner of a key (ram.Locator).
+type Locator interface {
+	Locate(ctx context.Context, id accesskey.ID) (ram.Owner, error)
+}
+
+// Accounts gives the cloud API of one account (the owner's).
+type Accounts interface {
+	API(ctx context.Context, accountID string) (ram.API, error)
+}
+
+// Verifier checks whether a pair authenticates (STS GetCallerIdentity signed with it). It returns
+// an error wrapping ram.ErrInvalidCredentials when the cloud rejects the pair.
+type Verifier interface {
+	Authenticates(ctx context.Context, id accesskey.ID, secret accesskey.Secret) (ram.Identity, error)
+}
+
+// Clock tells the time.
+type Clock interface{ Now() time.Time }
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+// Deps are what Inspect and Execute act through.
+type Deps struct {
+	Locator   Locator
+	Accounts  Accounts
+	Verifier  Verifier
+	Sinks     []sink.Sink
+	Notifiers []notify.Notifier
+	// StateDir holds the journals and locks (required for Execute; see journal.DefaultDir).
+	StateDir string
+	// Audit is the audit log (optional).
+	Audit *journal.Audit
+	// Caller is who respond is signed in as (GetCallerIdentity), for the audit log.
+	Caller ram.Identity
+	Clock  Clock
+	// Sleep waits d or until ctx is done (default: a timer).
+	Sleep func(ctx context.Context, d time.Duration) error
+	// LockWait is how long to wait for another run on the same key; 0 fails at once with an
+	// error matching ErrInProgress.
+	LockWait time.Duration
+	// CleanupTimeout bounds the cleanup after a cancellation (store or delete the replacement in
+	// flight), on a context detached from the cancelled one. Default 15 s.
+	CleanupTimeout time.Duration
+	// ResumeCommand is the command printed to resume, with %s for the key id.
+	// Default "respond --key-id %s".
+	ResumeCommand string
+	// OnStep, when set, is called after each step (progress output).
+	OnStep func(StepResult)
+}
+
+func (d Deps) now() time.Time {
+	if d.Clock == nil {
+		return time.Now()
+	}
+	return d.Clock.Now()
+}
+
+func (d Deps) sleep(ctx context.Context, dur time.Duration) error {
+	if d.Sleep != nil {
+		return d.Sleep(ctx, dur)
+	}
+	t := time.NewTimer(dur)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Step outcomes.
+const (
+	OutcomeDone    = "done"
+	OutcomeSkipped = "skipped"
+	OutcomeFailed  = "failed"
+)
+
+// Rotation outcomes.
+const (
+	OutcomeRemediated        = "remediated"
+	OutcomeAlreadyRemediated = "already-remediated"
+	OutcomePartial           = "partial"
+	OutcomeFailedRun         = "failed"
+	OutcomeRefused           = "refused"
+	OutcomeNotFound          = "not-found"
+	OutcomeInProgress        = "in-progress"
+)
+
+// StepResult is one step's outcome.
+type StepResult struct {
+	Step       StepID        `json:"step"`
+	Outcome    string        `json:"outcome"` // done | skipped | failed
+	Detail     string        `json:"detail,omitempty"`
+	RequestID  string        `json:"request_id,omitempty"` // the main call's request id
+	RequestIDs []string      `json:"request_ids,omitempty"`
+	Started    time.Time     `json:"started"`
+	Duration   time.Duration `json:"duration_ns"`
+}
+
+// Result is the outcome of one rotation. Its JSON form is respond.result/v1 (README.md).
+type Result struct {
+	Schema    string         `json:"schema"`
+	RunID     string         `json:"run_id,omitempty"`
+	KeyID     accesskey.ID   `json:"key_id"`
+	Decision  Decision       `json:"decision"`
+	Outcome   string         `json:"outcome"`
+	AccountID string         `json:"account_id,omitempty"`
+	UserName  string         `json:"user_name,omitempty"`
+	NewKeyID  string         `json:"new_key_id,omitempty"`
+	Receipts  []sink.Receipt `json:"receipts,omitempty"`
+	Steps     []StepResult   `json:"steps"`
+	// Error is Err as text.
+	Error        string   `json:"error,omitempty"`
+	LeftForHuman []string `json:"left_for_human,omitempty"`
+	Err          error    `json:"-"`
+}
+
+// Inspect gathers the Snapshot Plan needs: the owner (by the Locator, or from the journal of an
+// earlier run when the key is already gone), the owner's keys, the key's last use, and the
+// journal's state. It only reads.
+func Inspect(ctx context.Context, f Finding, d Deps) Snapshot {
+	var snap Snapshot
+	if st, ok, err := readState(d.StateDir, f.KeyID); err == nil && ok {
+		snap.Resume = &st
+	}
+	if !f.KeyID.Rotatable() {
+		return snap
+	}
+	owner, err := d.Locator.Locate(ctx, f.KeyID)
+	if err != nil {
+		snap.LocateErr = fmt.Errorf("locate owner of %s: %w", f.KeyID, err)
+		if snap.Resume == nil || snap.Resume.UserName == "" || !errors.Is(err, ram.ErrOwnerNotFound) {
+			return snap
+		}
+		// The key is gone from every user; the journal knows whose it was.
+		owner = ram.Owner{KeyID: f.KeyID, Account: ram.Account{ID: snap.Resume.AccountID},
+			UserName: snap.Resume.UserName, Strategy: "journal"}
+	} else {
+		snap.Found = true
+	}
+	snap.Owner = owner
+	if owner.Root {
+		return snap
+	}
+	api, err := d.Accounts.API(ctx, owner.Account.ID)
+	if err != nil {
+		snap.LocateErr = fmt.Errorf("open account %s: %w", owner.Account.ID, err)
+		snap.Found = false
+		return snap
+	}
+	keys, err := api.ListAccessKeys(ctx, owner.UserName)
+	if err != nil {
+		snap.LocateErr = fmt.Errorf("list access keys of %s: %w", owner.UserName, err)
+		return snap
+	}
+	snap.Keys = keys
+	if !slices.ContainsFunc(keys, func(k ram.AccessKey) bool { return k.ID == f.KeyID }) {
+		snap.AlreadyGone = true
+		snap.Found = false
+		return snap
+	}
+	snap.LocateErr = nil
+	snap.Found = true
+	if t, err := api.GetAccessKeyLastUsed(ctx, owner.UserName, f.KeyID); err == nil {
+		snap.LastUsed = t
+	}
+	return snap
+}
+
+func readState(dir string, id accesskey.ID) (journal.State, bool, error) {
+	if dir == "" || id.IsZero() {
+		return journal.State{}, false, nil
+	}
+	ls, err := journal.List(dir)
+	if err != nil {
+		return journal.State{}, false, err
+	}
+	for _, s := range ls {
+		if s.KeyID == id.String() {
+			return s, true, nil
+		}
+	}
+	return journal.State{}, false, nil
+}
+
+// Execute carries out a plan. Every outcome is in the Result; Result.Err is a *RefusedError, a
+// *PartialError, an error matching ram.ErrOwnerNotFound or ErrInProgress, or another failure.
+func Execute(ctx context.Context, p Plan, d Deps) Result {
+	res := Result{Schema: ResultSchema, KeyID: p.KeyID, Decision: p.Decision}
+	if p.Owner != nil {
+		res.AccountID, res.UserName = p.Owner.Account.ID, p.Owner.UserName
+	}
+	res.LeftForHuman = p.LeftForHuman
+	switch p.Decision {
+	case DecisionRotate:
+		x := &run{p: p, d: d, res: &res}
+		x.rotate(ctx)
+	case DecisionAlreadyRemediated:
+		res.Outcome = OutcomeAlreadyRemediated
+	case DecisionOwnerNotFound:
+		res.Outcome = OutcomeNotFound
+		res.Err = fmt.Errorf("locate owner of %s: %w", p.KeyID, ram.ErrOwnerNotFound)
+	case DecisionRefuseCanary:
+		res.Outcome = OutcomeRefused
+		res.Err = &RefusedError{KeyID: p.KeyID, Decision: p.Decision, Reason: p.Reason}
+		x := &run{p: p, d: d, res: &res}
+		x.notify(ctx, "canary", "canary key "+p.KeyID.String()+" was exposed: it is never rotated; treat its use as an intrusion signal")
+	default:
+		res.Outcome = OutcomeRefused
+		res.Err = &RefusedError{KeyID: p.KeyID, Decision: p.Decision, Reason: p.Reason}
+	}
+	if res.Err != nil {
+		res.Error = res.Err.Error()
+	}
+	return res
+}
+
+// run is one Execute of a rotate plan.
+type run struct {
+	p     Plan
+	d     Deps
+	res   *Result
+	j     *journal.Journal
+	api   ram.API
+	runID string
+	user  string
+	acct  string
+
+	keys          []ram.AccessKey   // the user's keys as last seen
+	st            journal.State     // the journal at start
+	newKey        *ram.NewAccessKey // created by this run (secret held in memory only)
+	replacement   string            // id of the replacement stored in every sink
+	storeFailed   bool
+	leakedDeleted bool
+	stopped       StepID // the step that ended the run early
+	stopErr       error
+	interrupted   bool
+}
+
+func (x *run) resume() string {
+	c := x.d.ResumeCommand
+	if c == "" {
+		c = "respond --key-id %s"
+	}
+	return fmt.Sprintf(c, x.p.KeyID)
+}
+
+func (x *run) sinkNames() []string {
+	var out []string
+	for _, s := range x.d.Sinks {
+		out = append(out, s.Name())
+	}
+	return out
+}
+
+func (x *run) rotate(ctx context.Context) {
+	x.user, x.acct = x.p.Owner.UserName, x.p.Owner.Account.ID
+	now := x.d.now()
+	x.runID = fmt.Sprintf("%s-%d", now.UTC().Format("20060102T150405.000000000Z"), os.Getpid())
+	x.res.RunID = x.runID
+	if x.d.StateDir == "" {
+		x.fail(StepLocate, errors.New("no state directory: the journal is required to rotate"))
+		return
+	}
+	lctx, cancel := context.WithTimeout(ctx, x.d.LockWait)
+	lock, err := journal.Lock(lctx, x.d.StateDir, x.p.KeyID)
+	cancel()
+	if err != nil {
+		x.res.Outcome = OutcomeInProgress
+		x.res.Err = errors.Join(ErrInProgress, err)
+		return
+	}
+	defer lock.Unlock()
+	j, err := journal.Open(x.d.StateDir, x.p.KeyID)
+	if err != nil {
+		x.fail(StepLocate, err)
+		return
+	}
+	defer j.Close()
+	x.j = j
+	if x.st, err = j.State(); err != nil {
+		x.fail(StepLocate, err)
+		return
+	}
+	if err := x.record(journal.Record{Kind: journal.KindBegin, Detail: "playbook " + x.p.Playbook + ", decision " + string(x.p.Decision)}); err != nil {
+		x.fail(StepLocate, err)
+		return
+	}
+	x.audit(journal.AuditEntry{Event: "start", Playbook: x.p.Playbook, Decision: string(x.p.Decision)})
+	if err := x.checkSinks(); err != nil {
+		x.fail(StepStore, err)
+		x.end()
+		return
+	}
+	if x.api, err = x.d.Accounts.API(ctx, x.acct); err != nil {
+		x.fail(StepLocate, fmt.Errorf("open account %s: %w", x.acct, err))
+		x.end()
+		return
+	}
+	if done := x.reconcile(ctx); done {
+		x.end()
+		return
+	}
+	for _, ps := range x.p.Steps {
+		if x.stopped != "" {
+			break
+		}
+		if ctx.Err() != nil && ps.Step != StepNotify {
+			x.interrupt(ps.Step, ctx.Err())
+			break
+		}
+		x.step(ctx, ps.Step)
+	}
+	x.end()
+}
+
+func (x *run) checkSinks() error {
+	for _, ps := range x.p.Sinks {
+		if !slices.Contains(x.sinkNames(), ps.Name) {
+			return fmt.Errorf("sink %q of the plan is not configured", ps.Name)
+		}
+	}
+	if len(x.d.Sinks) == 0 {
+		return errors.New("no sink configured: the new secret would be lost")
+	}
+	return nil
+}
+
+// reconcile lists the user's keys and squares them with the journal: a replacement created by an
+// earlier run and stored in every sink is kept; one created but not stored everywhere (its secret
+// is lost with the run that created it) is deleted; a key that appeared after an interrupted
+// create is deleted. The user's other keys are never touched. It reports true when there is
+// nothing left to do.
+func (x *run) reconcile(ctx context.Context) bool {
+	started := x.d.now()
+	keys, err := x.api.ListAccessKeys(ctx, x.user)
+	if err != nil {
+		x.fail(StepAssess, fmt.Errorf("list access keys of %s: %w", x.user, err))
+		return true
+	}
+	x.keys = keys
+	leakedPresent := x.has(x.p.KeyID.String())
+	if x.st.Runs == 0 {
+		return false
+	}
+	if !leakedPresent && x.st.Done {
+		x.res.Outcome = OutcomeAlreadyRemediated
+		if k := x.lastStored(); k != "" {
+			x.res.NewKeyID = k
+		}
+		x.report(StepResult{Step: StepAssess, Outcome: OutcomeSkipped, Detail: "an earlier run finished this rotation", Started: started})
+		return true
+	}
+	sinks := x.sinkNames()
+	var notes []string
+	var keep string
+	// the newest stored replacement that still exists is the one to keep
+	for i := len(x.st.NewKeys) - 1; i >= 0; i-- {
+		k := x.st.NewKeys[i]
+		if !k.Deleted && !k.StoreFailed && k.StoredIn(sinks) && x.has(k.ID) {
+			keep = k.ID
+			break
+		}
+	}
+	for _, k := range keys {
+		id := k.ID.String()
+		if id == x.p.KeyID.String() || id == keep {
+			continue
+		}
+		nk, ours := x.st.Key(id)
+		orphan := ours && !nk.Deleted
+		if !ours && x.st.PendingCreate && !slices.Contains(x.st.PendingBefore, id) && !slices.Contains(x.st.Before, id) {
+			orphan = true // appeared after a create whose answer was lost
+		}
+		if !orphan {
+			continue
+		}
+		if err := x.deleteNewKey(ctx, StepCreate, k.ID, "orphan replacement (secret never stored): deleted, a new one will be created"); err != nil {
+			x.fail(StepCreate, err)
+			return true
+		}
+		notes = append(notes, "deleted orphan "+id)
+	}
+	x.replacement = keep
+	if keep != "" {
+		notes = append(notes, "replacement "+keep+" was created and stored by an earlier run")
+	}
+	if !leakedPresent {
+		x.leakedDeleted = true
+		notes = append(notes, "leaked key already deleted")
+	}
+	if len(notes) > 0 {
+		x.report(StepResult{Step: StepAssess, Outcome: OutcomeDone, Detail: "resumed: " + strings.Join(notes, "; "), Started: started, Duration: x.d.now().Sub(started)})
+	}
+	return false
+}
+
+func (x *run) lastStored() string {
+	for i := len(x.st.NewKeys) - 1; i >= 0; i-- {
+		if k := x.st.NewKeys[i]; !k.Deleted && !k.StoreFailed {
+			return k.ID
+		}
+	}
+	return ""
+}
+
+func (x *run) has(id string) bool {
+	return slices.ContainsFunc(x.keys, func(k ram.AccessKey) bool { return k.ID.String() == id })
+}
+
+func (x *run) drop(id string) {
+	x.keys = slices.DeleteFunc(x.keys, func(k ram.AccessKey) bool { return k.ID.String() == id })
+}
+
+func (x *run) step(ctx context.Context, s StepID) {
+	switch s {
+	case StepLocate:
+		x.report(StepResult{Step: s, Outcome: OutcomeDone, Started: x.d.now(),
+			Detail: fmt.Sprintf("RAM user %s in account %s (found by %s)", x.user, x.acct, x.p.Owner.Strategy)})
+	case StepAssess:
+		d := fmt.Sprintf("key %s", orUnknown(x.p.KeyStatus))
+		if !x.p.LastUsed.IsZero() {
+			d += ", last used " + x.p.LastUsed.UTC().Format(time.RFC3339)
+		}
+		d += fmt.Sprintf(", %d other key(s) not touched", len(x.p.OtherKeys))
+		x.report(StepResult{Step: s, Outcome: OutcomeDone, Started: x.d.now(), Detail: d})
+	case StepCreate:
+		x.create(ctx)
+	case StepStore:
+		x.store(ctx)
+	case StepDelete:
+		x.deleteLeaked(ctx, StepDelete)
+	case StepVerify:
+		x.verify(ctx)
+	case StepNotify:
+		x.notify(ctx, "", "")
+	}
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "status unknown"
+	}
+	return s
+}
+
+func (x *run) create(ctx context.Context) {
+	started := x.d.now()
+	if x.replacement != "" {
+		x.report(StepResult{Step: StepCreate, Outcome: OutcomeSkipped, Started: started,
+			Detail: "replacement " + x.replacement + " already created and stored by an earlier run"})
+		return
+	}
+	if x.storeFailed {
+		x.report(StepResult{Step: StepCreate, Outcome: OutcomeSkipped, Started: started, Detail: "a sink failed earlier in this run"})
+		return
+	}
+	var reqs []string
+	const attempts = 3
+	for n := 1; ; n++ {
+		if err := ctx.Err(); err != nil {
+			x.interrupt(StepCreate, err)
+			return
+		}
+		before := make([]string, 0, len(x.keys))
+		for _, k := range x.keys {
+			before = append(before, k.ID.String())
+		}
+		if err := x.record(journal.Record{Kind: journal.KindIntent, Step: string(StepCreate), Action: "ram:CreateAccessKey", Before: before}); err != nil {
+			x.fail(StepCreate, err)
+			return
+		}
+		nk, err := x.api.CreateAccessKey(ctx, x.user)
+		if err == nil {
+			reqs = append(reqs, nk.RequestID)
+			_ = x.record(journal.Record{Kind: journal.KindResult, Step: string(StepCreate), Action: "ram:CreateAccessKey",
+				NewKeyID: nk.ID.String(), Outcome: journal.OutcomeDone, RequestID: nk.RequestID})
+			x.newKey = &nk
+			x.keys = append(x.keys, ram.AccessKey{ID: nk.ID, Status: nk.Status, CreateDate: nk.CreateDate})
+			x.report(StepResult{Step: StepCreate, Outcome: OutcomeDone, Started: started, Duration: x.d.now().Sub(started),
+				Detail: "created " + nk.ID.String() + " for " + x.user, RequestID: nk.RequestID, RequestIDs: reqs})
+			return
+		}
+		reqs = append(reqs, requestID(err))
+		switch {
+		case errors.Is(err, ram.ErrKeyLimit) && x.has(x.p.KeyID.String()):
+			_ = x.record(journal.Record{Kind: journal.KindResult, Step: string(StepCreate), Action: "ram:CreateAccessKey",
+				Outcome: journal.OutcomeFailed, Error: err.Error(), Detail: "at the key limit: deleting the leaked key first", RequestID: requestID(err)})
+			if !x.deleteLeaked(ctx, StepCreate) {
+				return
+			}
+		case errors.Is(err, ram.ErrTransient) || ctx.Err() != nil:
+			_ = x.record(journal.Record{Kind: journal.KindResult, Step: string(StepCreate), Action: "ram:CreateAccessKey",
+				Outcome: journal.OutcomeUnknown, Error: err.Error(), RequestID: requestID(err)})
+			if cerr := x.cleanAmbiguous(ctx, before, err); cerr != nil {
+				x.fail(StepCreate, errors.Join(err, cerr))
+				return
+			}
+			if ctx.Err() != nil {
+				x.interrupt(StepCreate, ctx.Err())
+				return
+			}
+			if n >= attempts {
+				x.fail(StepCreate, err)
+				return
+			}
+		default:
+			_ = x.record(journal.Record{Kind: journal.KindResult, Step: string(StepCreate), Action: "ram:CreateAccessKey",
+				Outcome: journal.OutcomeFailed, Error: err.Error(), RequestID: requestID(err)})
+			x.fail(StepCreate, err)
+			return
+		}
+	}
+}
+
+// cleanAmbiguous deletes the keys an ambiguous CreateAccessKey left behind (their secret is lost),
+// never a key that was there before.
+func (x *run) cleanAmbiguous(ctx context.Context, before []string, err error) error {
+	cctx, cancel := x.cleanupCtx(ctx)
+	defer cancel()
+	var fresh []accesskey.ID
+	var amb *ram.AmbiguousCreateError
+	if errors.As(err, &amb) && !amb.Unverified {
+		fresh = amb.NewKeyIDs
+	} else {
+		keys, lerr := x.api.ListAccessKeys(cctx, x.user)
+		if lerr != nil {
+			return fmt.Errorf("list access keys of %s after an ambiguous create: %w", x.user, lerr)
+		}
+		for _, k := range keys {
+			if !slices.Contains(before, k.ID.String()) {
+				fresh = append(fresh, k.ID)
+			}
+		}
+	}
+	for _, id := range fresh {
+		if slices.Contains(before, id.String()) || id == x.p.KeyID {
+			continue // never a key that existed before the create
+		}
+		if derr := x.deleteNewKey(cctx, StepCreate, id, "orphan of an ambiguous create (secret lost): deleted"); derr != nil {
+			return derr
+		}
+	}
+	return nil
+}
+
+func (x *run) cleanupCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	t := x.d.CleanupTimeout
+	if t <= 0 {
+		t = 15 * time.Second
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), t)
+}
+
+// deleteNewKey deletes a replacement respond created (journaled with NewKeyID).
+func (x *run) deleteNewKey(ctx context.Context, s StepID, id accesskey.ID, why string) error {
+	rec := journal.Record{Kind: journal.KindIntent, Step: string(s), Action: "ram:DeleteAccessKey", NewKeyID: id.String(), Detail: why}
+	if err := x.record(rec); err != nil {
+		return err
+	}
+	err := x.api.DeleteAccessKey(ctx, x.user, id)
+	if err != nil && !errors.Is(err, ram.ErrNotFound) {
+		rec.Kind, rec.Outcome, rec.Error, rec.RequestID = journal.KindResult, journal.OutcomeFailed, err.Error(), requestID(err)
+		_ = x.record(rec)
+		return fmt.Errorf("delete replacement %s: %w", id, err)
+	}
+	rec.Kind, rec.Outcome = journal.KindResult, journal.OutcomeDone
+	_ = x.record(rec)
+	x.drop(id.String())
+	x.audit(journal.AuditEntry{Event: "step", Step: string(s), Outcome: OutcomeDone, Detail: why, NewKeyID: id.String(),
+		RequestIDs: nonEmpty(requestID(err))})
+	return nil
+}
+
+func (x *run) store(ctx context.Context) {
+	started := x.d.now()
+	if x.replacement != "" {
+		x.report(StepResult{Step: StepStore, Outcome: OutcomeSkipped, Started: started,
+			Detail: "replacement " + x.replacement + " already stored in every sink by an earlier run"})
+		return
+	}
+	if x.newKey == nil {
+		x.report(StepResult{Step: StepStore, Outcome: OutcomeSkipped, Started: started, Detail: "no replacement was created"})
+		return
+	}
+	nk := *x.newKey
+	cred := sink.Credential{KeyID: nk.ID, Secret: nk.Secret, UserName: x.user, AccountID: x.acct,
+		AccountName: x.p.Owner.Account.Name, Created: nk.CreateDate}
+	sctx := ctx
+	var cancel context.CancelFunc = func() {}
+	if ctx.Err() != nil {
+		// interrupted between create and store: store it now if it is quick, else delete it
+		sctx, cancel = x.cleanupCtx(ctx)
+	}
+	defer cancel()
+	var wheres []string
+	var failed error
+	for _, s := range x.d.Sinks {
+		rec := journal.Record{Kind: journal.KindIntent, Step: string(StepStore), Action: "sink:Store", NewKeyID: nk.ID.String(), Sink: s.Name()}
+		if err := x.record(rec); err != nil {
+			failed = err
+			break
+		}
+		rcpt, err := s.Store(sctx, cred)
+		if err == nil && sctx.Err() != nil && ctx == sctx {
+			err = sctx.Err()
+		}
+		if err != nil {
+			if ctx.Err() != nil && sctx == ctx {
+				// cancelled during the store: finish it on a detached context
+				cctx, ccancel := x.cleanupCtx(ctx)
+				rcpt, err = s.Store(cctx, cred)
+				ccancel()
+			}
+		}
+		if err != nil {
+			rec.Kind, rec.Outcome, rec.Error = journal.KindResult, journal.OutcomeFailed, err.Error()
+			_ = x.record(rec)
+			failed = fmt.Errorf("store %s in sink %s: %w", nk.ID, s.Name(), err)
+			break
+		}
+		rec.Kind, rec.Outcome, rec.Where = journal.KindResult, journal.OutcomeDone, rcpt.Where
+		_ = x.record(rec)
+		x.res.Receipts = append(x.res.Receipts, rcpt)
+		wheres = append(wheres, s.Name()+": "+rcpt.Where)
+	}
+	if failed == nil {
+		x.replacement = nk.ID.String()
+		x.report(StepResult{Step: StepStore, Outcome: OutcomeDone, Started: started, Duration: x.d.now().Sub(started),
+			Detail: "stored " + nk.ID.String() + " in " + strings.Join(wheres, "; ")})
+		if ctx.Err() != nil {
+			x.interrupt(StepStore, ctx.Err())
+		}
+		return
+	}
+	// a replacement that cannot be stored is deleted again: no orphans
+	x.storeFailed = true
+	cctx, ccancel := x.cleanupCtx(ctx)
+	derr := x.deleteNewKey(cctx, StepStore, nk.ID, "replacement could not be stored: deleted again")
+	ccancel()
+	x.newKey = nil
+	detail := failed.Error() + "; the replacement " + nk.ID.String() + " was deleted again"
+	if derr != nil {
+		detail += " (delete failed: " + derr.Error() + ")"
+	}
+	if x.p.OnStoreFailure == OnStoreFailureHold {
+		detail += "; the leaked key is kept (on-store-failure: hold)"
+	} else {
+		detail += "; the leaked key is still deleted (on-store-failure: contain)"
+	}
+	x.report(StepResult{Step: StepStore, Outcome: OutcomeFailed, Started: started, Duration: x.d.now().Sub(started), Detail: detail})
+	err := errors.Join(failed, derr)
+	if ctx.Err() != nil {
+		x.interrupt(StepStore, errors.Join(ctx.Err(), err))
+		return
+	}
+	if x.p.OnStoreFailure == OnStoreFailureHold {
+		x.stop(StepStore, err)
+	} else if x.stopErr == nil {
+		x.stopErr = &StepError{KeyID: x.p.KeyID, Step: StepStore, Err: err}
+	}
+}
+
+// deleteLeaked deletes the leaked key; a not-found counts as done. It reports whether the run
+// may go on.
+func (x *run) deleteLeaked(ctx context.Context, s StepID) bool {
+	started := x.d.now()
+	if x.leakedDeleted || !x.has(x.p.KeyID.String()) {
+		if s == StepDelete {
+			x.report(StepResult{Step: StepDelete, Outcome: OutcomeSkipped, Started: started, Detail: "the leaked key is already deleted"})
+		}
+		x.leakedDeleted = true
+		return true
+	}
+	if err := ctx.Err(); err != nil {
+		x.interrupt(StepDelete, err)
+		return false
+	}
+	rec := journal.Record{Kind: journal.KindIntent, Step: string(StepDelete), Action: "ram:DeleteAccessKey", Detail: "delete the leaked key (never disable)"}
+	if err := x.record(rec); err != nil {
+		x.fail(StepDelete, err)
+		return false
+	}
+	err := x.api.DeleteAccessKey(ctx, x.user, x.p.KeyID)
+	rec.Kind, rec.RequestID = journal.KindResult, requestID(err)
+	detail := "deleted the leaked key " + x.p.KeyID.String() + " (deleted, not disabled)"
+	switch {
+	case err == nil:
+		rec.Outcome = journal.OutcomeDone
+	case errors.Is(err, ram.ErrNotFound):
+		rec.Outcome, rec.Detail = journal.OutcomeDone, "already gone (not found counts as done)"
+		detail = "the leaked key was already gone (not found counts as done)"
+	default:
+		rec.Outcome, rec.Error = journal.OutcomeFailed, err.Error()
+		if ctx.Err() != nil || errors.Is(err, ram.ErrTransient) {
+			rec.Outcome = journal.OutcomeUnknown
+		}
+		_ = x.record(rec)
+		x.report(StepResult{Step: StepDelete, Outcome: OutcomeFailed, Started: started, Duration: x.d.now().Sub(started), Detail: err.Error(), RequestID: requestID(err)})
+		if ctx.Err() != nil {
+			x.interrupt(StepDelete, err)
+		} else {
+			x.stop(StepDelete, err)
+		}
+		return false
+	}
+	_ = x.record(rec)
+	x.leakedDeleted = true
+	x.drop(x.p.KeyID.String())
+	note := ""
+	if s == StepCreate {
+		note = " before creating the replacement: " + ReorderReason
+	}
+	x.report(StepResult{Step: StepDelete, Outcome: OutcomeDone, Started: started, Duration: x.d.now().Sub(started),
+		Detail: detail + note, RequestID: rec.RequestID, RequestIDs: nonEmpty(rec.RequestID)})
+	return true
+}
+
+func (x *run) verify(ctx context.Context) {
+	started := x.d.now()
+	if x.storeFailed && x.p.OnStoreFailure == OnStoreFailureHold {
+		return
+	}
+	var problems, checks []string
+	keys, err := x.api.ListAccessKeys(ctx, x.user)
+	if err != nil {
+		problems = append(problems, "list access keys: "+err.Error())
+	} else {
+		x.keys = keys
+		if x.has(x.p.KeyID.String()) {
+			problems = append(problems, "the leaked key is still listed")
+		} else {
+			checks = append(checks, "leaked key gone from ListAccessKeys")
+		}
+		if x.replacement != "" {
+			if x.has(x.replacement) {
+				checks = append(checks, "replacement "+x.replacement+" listed")
+			} else {
+				problems = append(problems, "replacement "+x.replacement+" is not listed")
+			}
+		}
+	}
+	deadline := started.Add(x.p.VerifyTimeout)
+	if x.newKey != nil && x.replacement == x.newKey.ID.String() && x.d.Verifier != nil {
+		if err := x.retry(ctx, deadline, func() error {
+			_, err := x.d.Verifier.Authenticates(ctx, x.newKey.ID, x.newKey.Secret)
+			return err
+		}); err != nil {
+			problems = append(problems, "the new key does not authenticate: "+err.Error())
+		} else {
+			checks = append(checks, "new key authenticates")
+		}
+	} else if x.replacement != "" {
+		checks = append(checks, "new key's secret is held only by the sinks (stored by an earlier run): authentication not re-checked")
+	}
+	if x.p.CheckLeakedSecret && !x.p.secret.IsZero() && x.d.Verifier != nil {
+		if err := x.retry(ctx, deadline, func() error {
+			_, err := x.d.Verifier.Authenticates(ctx, x.p.KeyID, x.p.secret)
+			if errors.Is(err, ram.ErrInvalidCredentials) {
+				return nil
+			}
+			if err == nil {
+				return errors.New("the leaked pair still authenticates")
+			}
+			return err
+		}); err != nil {
+			problems = append(problems, "leaked secret not rejected: "+err.Error())
+		} else {
+			checks = append(checks, "leaked secret rejected")
+		}
+	}
+	if len(problems) > 0 {
+		err := errors.New(strings.Join(problems, "; "))
+		x.report(StepResult{Step: StepVerify, Outcome: OutcomeFailed, Started: started, Duration: x.d.now().Sub(started), Detail: err.Error()})
+		if ctx.Err() != nil {
+			x.interrupt(StepVerify, err)
+		} else if x.stopErr == nil {
+			x.stopErr = &StepError{KeyID: x.p.KeyID, Step: StepVerify, Err: err}
+		}
+		return
+	}
+	x.report(StepResult{Step: StepVerify, Outcome: OutcomeDone, Started: started, Duration: x.d.now().Sub(started), Detail: strings.Join(checks, "; ")})
+}
+
+// retry calls fn until it succeeds or the deadline passes, sleeping VerifyInterval in between.
+func (x *run) retry(ctx context.Context, deadline time.Time, fn func() error) error {
+	for {
+		err := fn()
+		if err == nil {
+			return nil
+		}
+		if !x.d.now().Add(x.p.VerifyInterval).Before(deadline) || ctx.Err() != nil {
+			return err
+		}
+		if serr := x.d.sleep(ctx, x.p.VerifyInterval); serr != nil {
+			return errors.Join(err, serr)
+		}
+	}
+}
+
+func (x *run) notify(ctx context.Context, outcome, summary string) {
+	if len(x.d.Notifiers) == 0 {
+		if outcome == "" {
+			x.report(StepResult{Step: StepNotify, Outcome: OutcomeSkipped, Started: x.d.now(), Detail: "no notifier configured"})
+		}
+		return
+	}
+	started := x.d.now()
+	m := notify.Message{KeyID: x.p.KeyID.String(), Outcome: outcome, Summary: summary, Time: started, Canary: x.p.Canary,
+		LeftForHuman: x.p.LeftForHuman}
+	if x.p.Owner != nil {
+		m.UserName, m.AccountID, m.AccountName = x.p.Owner.UserName, x.p.Owner.Account.ID, x.p.Owner.Account.Name
+	}
+	if outcome == "" {
+		m.Outcome = x.provisionalOutcome()
+		m.Summary = x.summary(m.Outcome)
+		for _, s := range x.res.Steps {
+			m.Steps = append(m.Steps, notify.StepLine{Step: string(s.Step), Outcome: s.Outcome, Detail: s.Detail})
+		}
+	}
+	nctx := ctx
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		nctx, cancel = x.cleanupCtx(ctx)
+		defer cancel()
+	}
+	var failed []string
+	var sent []string
+	for _, n := range x.d.Notifiers {
+		if err := n.Notify(nctx, m); err != nil {
+			failed = append(failed, n.Name()+": "+err.Error())
+		} else {
+			sent = append(sent, n.Name())
+		}
+	}
+	sr := StepResult{Step: StepNotify, Outcome: OutcomeDone, Started: started, Duration: x.d.now().Sub(started), Detail: "sent to " + strings.Join(sent, ", ")}
+	if len(failed) > 0 {
+		sr.Outcome, sr.Detail = OutcomeFailed, "notification failed (not fatal): "+strings.Join(failed, "; ")
+	}
+	x.report(sr)
+}
+
+func (x *run) provisionalOutcome() string {
+	switch {
+	case x.stopErr != nil || x.interrupted:
+		return OutcomePartial
+	case x.stopped != "":
+		return OutcomeFailedRun
+	}
+	return OutcomeRemediated
+}
+
+func (x *run) summary(outcome string) string {
+	switch outcome {
+	case OutcomeRemediated:
+		s := "leaked key " + x.p.KeyID.String() + " of " + x.user + " deleted"
+		if x.replacement != "" {
+			s += "; replacement " + x.replacement + " stored"
+		}
+		return s
+	case OutcomePartial:
+		return "rotation of " + x.p.KeyID.String() + " is partly done; run `" + x.resume() + "` to resume"
+	}
+	return "rotation of " + x.p.KeyID.String() + " failed"
+}
+
+// interrupt records that the run stopped because ctx ended (or mid-step).
+func (x *run) interrupt(s StepID, err error) {
+	x.interrupted = true
+	if x.stopped == "" {
+		x.stopped = s
+		x.stopErr = &StepError{KeyID: x.p.KeyID, Step: s, Err: err}
+	}
+	// a created but unstored replacement is rolled back on a detached context
+	if x.newKey != nil && x.replacement != x.newKey.ID.String() {
+		cctx, cancel := x.cleanupCtx(context.Background())
+		_ = x.deleteNewKey(cctx, s, x.newKey.ID, "interrupted before the replacement was stored: deleted")
+		cancel()
+		x.newKey = nil
+	}
+}
+
+// stop ends the run at step s with err (a failure that is not an interruption).
+func (x *run) stop(s StepID, err error) {
+	if x.stopped == "" {
+		x.stopped = s
+		x.stopErr = &StepError{KeyID: x.p.KeyID, Step: s, Err: err}
+	}
+}
+
+// fail is stop for failures before any mutation could have happened in this step.
+func (x *run) fail(s StepID, err error) {
+	x.stop(s, err)
+	if x.newKey != nil && x.replacement != x.newKey.ID.String() {
+		cctx, cancel := x.cleanupCtx(context.Background())
+		_ = x.deleteNewKey(cctx, s, x.newKey.ID, "run failed before the replacement was stored: deleted")
+		cancel()
+		x.newKey = nil
+	}
+}
+
+// end sets the outcome, writes the end record and the audit entry.
+func (x *run) end() {
+	r := x.res
+	if r.Outcome == "" {
+		changed := x.leakedDeleted || x.replacement != ""
+		switch {
+		case x.stopErr == nil && x.leakedDeleted && x.replacement != "":
+			r.Outcome = OutcomeRemediated
+		case x.stopErr == nil:
+			// nothing failed but the end state is not reached (e.g. no create step ran)
+			r.Outcome = OutcomePartial
+			x.stopErr = &StepError{KeyID: x.p.KeyID, Step: StepVerify, Err: errors.New("the end state (leaked key deleted, replacement stored) was not reached")}
+			x.stopped = StepVerify
+		case x.interrupted || changed || x.storeFailed && x.p.OnStoreFailure != OnStoreFailureHold:
+			r.Outcome = OutcomePartial
+		default:
+			r.Outcome = OutcomeFailedRun
+		}
+		if r.Outcome == OutcomePartial && x.stopErr != nil {
+			step := x.stopped
+			var se *StepError
+			if errors.As(x.stopErr, &se) {
+				step = se.Step
+			}
+			r.Err = &PartialError{KeyID: x.p.KeyID, Step: step, Resume: x.resume(), Err: x.stopErr}
+		} else if x.stopErr != nil {
+			r.Err = x.stopErr
+		}
+	}
+	if x.replacement != "" {
+		r.NewKeyID = x.replacement
+	}
+	if x.j != nil {
+		rec := journal.Record{Kind: journal.KindEnd, Outcome: r.Outcome, NewKeyID: r.NewKeyID}
+		if r.Err != nil {
+			rec.Error = r.Err.Error()
+		}
+		_ = x.record(rec)
+	}
+	e := journal.AuditEntry{Event: "end", Outcome: r.Outcome, NewKeyID: r.NewKeyID, Decision: string(x.p.Decision)}
+	if r.Err != nil {
+		e.Error = r.Err.Error()
+	}
+	x.audit(e)
+}
+
+func (x *run) record(r journal.Record) error {
+	if x.j == nil {
+		return nil
+	}
+	r.RunID = x.runID
+	r.AccountID = x.acct
+	r.UserName = x.user
+	if r.Kind == journal.KindBegin {
+		r.Sinks = x.sinkNames()
+	}
+	r.Time = x.d.now().UTC()
+	if _, err := x.j.Append(r); err != nil {
+		return fmt.Errorf("journal %s: %w", x.p.KeyID, err)
+	}
+	return nil
+}
+
+func (x *run) report(sr StepResult) {
+	if sr.RequestID == "" && len(sr.RequestIDs) > 0 {
+		sr.RequestID = sr.RequestIDs[0]
+	}
+	x.res.Steps = append(x.res.Steps, sr)
+	e := journal.AuditEntry{Event: "step", Step: string(sr.Step), Outcome: sr.Outcome, Detail: sr.Detail, RequestIDs: sr.RequestIDs}
+	if len(e.RequestIDs) == 0 && sr.RequestID != "" {
+		e.RequestIDs = []string{sr.RequestID}
+	}
+	x.audit(e)
+	if x.d.OnStep != nil {
+		x.d.OnStep(sr)
+	}
+}
+
+func (x *run) audit(e journal.AuditEntry) {
+	if x.d.Audit == nil {
+		return
+	}
+	e.Time = x.d.now().UTC()
+	e.Caller = x.d.Caller.Arn
+	e.CallerKeyID = x.d.Caller.AccessKeyID
+	e.RunID = x.runID
+	e.KeyID = x.p.KeyID.String()
+	e.AccountID = x.acct
+	e.UserName = x.user
+	for _, l := range x.p.Locations {
+		e.Finding = append(e.Finding, l.String())
+	}
+	_ = x.d.Audit.Write(e)
+}
+
+func requestID(err error) string {
+	var e *ram.Error
+	if errors.As(err, &e) {
+		return e.RequestID
+	}
+	return ""
+}
+
+func nonEmpty(s ...string) []string {
+	var out []string
+	for _, x := range s {
+		if x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}

@@ -1,0 +1,531 @@
+// Package rotate is the engine of respond: Plan decides, as a pure function of what is known, what
+// a rotation will do; Execute does it, step by step, journaled so that an interrupted run can be
+// resumed by running it again, under a per-key lock, with an audit trail.
+package rotate
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/respond-dev/respond/ram"
+	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/rotate/journal"
+	"github.com/respond-dev/respond/rotate/sink"
+)
+
+// PlanSchema names the JSON schema of a Plan (see README.md).
+const PlanSchema = "respond.plan/v1"
+
+// StepID names a step of the playbook's vocabulary (design §5).
+type StepID string
+
+// The steps.
+const (
+	StepLocate StepID = "locate"
+	StepAssess StepID = "assess"
+	StepCreate StepID = "create"
+	StepStore  StepID = "store"
+	StepDelete StepID = "delete"
+	StepVerify StepID = "verify"
+	StepNotify StepID = "notify"
+)
+
+// DefaultSteps is the default playbook's order: the replacement exists and is stored before the
+// leaked key goes away.
+func DefaultSteps() []StepID {
+	return []StepID{StepLocate, StepAssess, StepCreate, StepStore, StepDelete, StepVerify, StepNotify}
+}
+
+// ContainFirstSteps deletes the leaked key before creating its replacement.
+func ContainFirstSteps() []StepID {
+	return []StepID{StepLocate, StepAssess, StepDelete, StepCreate, StepStore, StepVerify, StepNotify}
+}
+
+// Store-failure policies.
+const (
+	// OnStoreFailureContain deletes the replacement that could not be stored and still deletes
+	// the leaked key (containment first). The default.
+	OnStoreFailureContain = "contain"
+	// OnStoreFailureHold deletes the replacement, keeps the leaked key and stops.
+	OnStoreFailureHold = "hold"
+)
+
+// Settings are the playbook's choices as the engine sees them. The CLI maps a playbook onto them.
+type Settings struct {
+	Playbook          string
+	Steps             []StepID // order; empty means DefaultSteps
+	OnStoreFailure    string   // contain (default) | hold
+	VerifyTimeout     time.Duration
+	VerifyInterval    time.Duration
+	CheckLeakedSecret bool
+	AssessWindow      time.Duration
+	Canaries          []accesskey.ID
+	Self              accesskey.ID // the key respond is signed in with
+	// Sinks describe where the replacement will go (see DescribeSinks); Execute stores into the
+	// Deps' sinks of the same names.
+	Sinks []PlannedSink
+}
+
+// Defaults for Settings fields left zero.
+const (
+	DefaultVerifyTimeout  = 20 * time.Second
+	DefaultVerifyInterval = 2 * time.Second
+)
+
+func (s Settings) withDefaults() Settings {
+	if len(s.Steps) == 0 {
+		s.Steps = DefaultSteps()
+	}
+	if s.OnStoreFailure == "" {
+		s.OnStoreFailure = OnStoreFailureContain
+	}
+	if s.VerifyTimeout <= 0 {
+		s.VerifyTimeout = DefaultVerifyTimeout
+	}
+	if s.VerifyInterval <= 0 {
+		s.VerifyInterval = DefaultVerifyInterval
+	}
+	return s
+}
+
+// Validate checks the step order: known steps, each at most once, create/store/delete present,
+// store after create, verify after delete.
+func (s Settings) Validate() error {
+	s = s.withDefaults()
+	pos := map[StepID]int{}
+	for i, st := range s.Steps {
+		switch st {
+		case StepLocate, StepAssess, StepCreate, StepStore, StepDelete, StepVerify, StepNotify:
+		default:
+			return fmt.Errorf("playbook %q: unknown step %q", s.Playbook, st)
+		}
+		if _, dup := pos[st]; dup {
+			return fmt.Errorf("playbook %q: step %q appears twice", s.Playbook, st)
+		}
+		pos[st] = i
+	}
+	for _, st := range []StepID{StepCreate, StepStore, StepDelete} {
+		if _, ok := pos[st]; !ok {
+			return fmt.Errorf("playbook %q: step %q is required", s.Playbook, st)
+		}
+	}
+	if pos[StepStore] < pos[StepCreate] {
+		return fmt.Errorf("playbook %q: step store must come after create", s.Playbook)
+	}
+	if v, ok := pos[StepVerify]; ok && v < pos[StepDelete] {
+		return fmt.Errorf("playbook %q: step verify must come after delete", s.Playbook)
+	}
+	switch s.OnStoreFailure {
+	case OnStoreFailureContain, OnStoreFailureHold:
+	default:
+		return fmt.Errorf("playbook %q: on-store-failure %q is not contain or hold", s.Playbook, s.OnStoreFailure)
+	}
+	return nil
+}
+
+// Location is where a leaked key was found (the CLI converts detect.Finding).
+type Location struct {
+	Source string `json:"source,omitempty"` // the scanner or input, e.g. gitleaks
+	File   string `json:"file,omitempty"`
+	Line   int    `json:"line,omitempty"`
+	Commit string `json:"commit,omitempty"`
+}
+
+func (l Location) String() string {
+	s := l.File
+	if l.Line > 0 {
+		s += fmt.Sprintf(":%d", l.Line)
+	}
+	if l.Commit != "" {
+		s += "@" + l.Commit
+	}
+	if l.Source != "" {
+		if s == "" {
+			return l.Source
+		}
+		s += " (" + l.Source + ")"
+	}
+	return s
+}
+
+// Finding is a leaked key to respond to.
+type Finding struct {
+	KeyID     accesskey.ID
+	Secret    accesskey.Secret // zero when only the id leaked (or is known)
+	Locations []Location
+}
+
+// Snapshot is what the cloud said about the key before planning (see Inspect).
+type Snapshot struct {
+	Owner     ram.Owner
+	Keys      []ram.AccessKey // the owner's keys, leaked one included while it exists
+	LastUsed  time.Time
+	Found     bool
+	LocateErr error
+	// AlreadyGone: the owner is known (from the journal or the locator) but the key is no longer
+	// in its ListAccessKeys.
+	AlreadyGone bool
+	// Resume is the journal of an earlier run on this key, when one exists.
+	Resume *journal.State
+}
+
+// Decision is what Plan decided.
+type Decision string
+
+// Decisions.
+const (
+	DecisionRotate            Decision = "rotate"
+	DecisionRefuseCanary      Decision = "refuse-canary"
+	DecisionRefuseSelf        Decision = "refuse-self"
+	DecisionRefuseRoot        Decision = "refuse-root"
+	DecisionRefuseSTS         Decision = "refuse-sts"
+	DecisionAlreadyRemediated Decision = "already-remediated"
+	DecisionOwnerNotFound     Decision = "owner-not-found"
+)
+
+// PlannedStep is one step as the plan shows it, with the API actions it will call.
+type PlannedStep struct {
+	Step    StepID   `json:"step"`
+	Actions []string `json:"actions"`
+	Note    string   `json:"note,omitempty"`
+}
+
+// PlannedSink is a sink as the plan shows it.
+type PlannedSink struct {
+	Name     string `json:"name"`
+	Kind     string `json:"kind"`
+	Describe string `json:"describe"`
+}
+
+// DescribeSinks turns sinks into plan data.
+func DescribeSinks(sinks []sink.Sink) []PlannedSink {
+	out := make([]PlannedSink, 0, len(sinks))
+	for _, s := range sinks {
+		out = append(out, PlannedSink{Name: s.Name(), Kind: s.Kind(), Describe: s.Describe()})
+	}
+	return out
+}
+
+// OtherKey is a key of the owner that respond will not touch.
+type OtherKey struct {
+	ID         accesskey.ID `json:"id"`
+	Status     string       `json:"status"`
+	CreateDate time.Time    `json:"create_date,omitzero"`
+	Note       string       `json:"note"`
+}
+
+// DeleteNotDisable is why respond deletes the leaked key instead of disabling it.
+const DeleteNotDisable = "Alibaba's console guidance disables first; a disabled key can be re-enabled, " +
+	"and a leaked key must never be used again — respond deletes"
+
+// ReorderReason is why the delete moves before the create at the two-key limit.
+const ReorderReason = "the user already holds 2 AccessKeys (the RAM limit), so the leaked key is deleted " +
+	"before the replacement is created"
+
+// Plan is the decision and the steps of a rotation, as data. Its JSON form is the schema
+// respond.plan/v1 (README.md).
+type Plan struct {
+	Schema     string       `json:"schema"`
+	KeyID      accesskey.ID `json:"key_id"`
+	Playbook   string       `json:"playbook,omitempty"`
+	Decision   Decision     `json:"decision"`
+	Reason     string       `json:"reason,omitempty"`
+	Locations  []Location   `json:"locations,omitempty"`
+	Owner      *ram.Owner   `json:"owner,omitempty"`
+	KeyStatus  string       `json:"key_status,omitempty"`
+	KeyCreated time.Time    `json:"key_created,omitzero"`
+	LastUsed   time.Time    `json:"last_used,omitzero"`
+	OtherKeys  []OtherKey   `json:"other_keys,omitempty"`
+	AtKeyLimit bool         `json:"at_key_limit"`
+	// Reordered is set when the plan moved delete before create because of the key limit.
+	Reordered     bool          `json:"reordered"`
+	ReorderReason string        `json:"reorder_reason,omitempty"`
+	Steps         []PlannedStep `json:"steps,omitempty"`
+	Sinks         []PlannedSink `json:"sinks,omitempty"`
+	// DeleteNotDisable says why the leaked key is deleted, not disabled.
+	DeleteNotDisable string `json:"delete_not_disable,omitempty"`
+	SecretKnown      bool   `json:"secret_known"`
+	// Resuming is set when a journal shows an unfinished earlier run that this plan continues.
+	Resuming     bool     `json:"resuming"`
+	LeftForHuman []string `json:"left_for_human,omitempty"`
+	// Settings the execution needs.
+	OnStoreFailure    string        `json:"on_store_failure"`
+	VerifyTimeout     time.Duration `json:"verify_timeout_ns"`
+	VerifyInterval    time.Duration `json:"verify_interval_ns"`
+	CheckLeakedSecret bool          `json:"check_leaked_secret"`
+	Canary            bool          `json:"canary"`
+
+	secret accesskey.Secret // the leaked secret, for verification only; never marshalled
+}
+
+// NewPlan decides what to do with a finding. It is pure: no I/O, no clock. (Go does not allow a
+// function and a type both named Plan.)
+func NewPlan(f Finding, snap Snapshot, s Settings) Plan {
+	s = s.withDefaults()
+	p := Plan{
+		Schema:            PlanSchema,
+		KeyID:             f.KeyID,
+		Playbook:          s.Playbook,
+		Locations:         f.Locations,
+		SecretKnown:       !f.Secret.IsZero(),
+		OnStoreFailure:    s.OnStoreFailure,
+		VerifyTimeout:     s.VerifyTimeout,
+		VerifyInterval:    s.VerifyInterval,
+		CheckLeakedSecret: s.CheckLeakedSecret,
+		Sinks:             s.Sinks,
+		secret:            f.Secret,
+	}
+	if snap.Found || snap.AlreadyGone {
+		o := snap.Owner
+		p.Owner = &o
+	}
+	for _, c := range s.Canaries {
+		if c == f.KeyID {
+			p.Canary = true
+		}
+	}
+	switch {
+	case f.KeyID.IsSTS():
+		p.Decision = DecisionRefuseSTS
+		p.Reason = "an STS id is a temporary credential: it cannot be deleted through RAM and expires on its own"
+		p.LeftForHuman = []string{"find the RAM role or user that issued the temporary credential, revoke its sessions, and rotate the long-term key behind it if that leaked too"}
+		return p
+	case p.Canary:
+		p.Decision = DecisionRefuseCanary
+		p.Reason = "the key is a canary (honeytoken): it is never rotated; its use is an alert"
+		p.Steps = []PlannedStep{{Step: StepNotify, Actions: []string{"notify: canary alert"}}}
+		p.LeftForHuman = []string{"treat the canary's exposure as an intrusion signal: find where it leaked and who used it"}
+		return p
+	case !s.Self.IsZero() && s.Self == f.KeyID:
+		p.Decision = DecisionRefuseSelf
+		p.Reason = "the key is the one respond is signed in with; rotating it would cut respond off mid-way"
+		p.LeftForHuman = []string{"run respond with other credentials (another RAM user or role) to rotate this key"}
+		return p
+	}
+	resuming := snap.Resume != nil && snap.Resume.Unfinished()
+	if snap.AlreadyGone && !resuming {
+		p.Decision = DecisionAlreadyRemediated
+		p.Reason = "the key is no longer in its owner's AccessKeys: it was already deleted"
+		return p
+	}
+	if !snap.Found && !snap.AlreadyGone {
+		p.Decision = DecisionOwnerNotFound
+		p.Reason = "no RAM user in the configured accounts owns the key"
+		if snap.LocateErr != nil {
+			p.Reason += " (" + snap.LocateErr.Error() + ")"
+		}
+		p.LeftForHuman = []string{"add the account that owns the key to the configuration, or check that the id is complete and not redacted"}
+		return p
+	}
+	if snap.Owner.Root {
+		p.Decision = DecisionRefuseRoot
+		p.Reason = "the key belongs to the root account, which RAM cannot rotate"
+		p.LeftForHuman = []string{
+			"sign in to the console as the account owner, delete this AccessKey (AccessKey Management), and use RAM users instead of root keys",
+		}
+		return p
+	}
+	p.Decision = DecisionRotate
+	p.Resuming = resuming
+	p.DeleteNotDisable = DeleteNotDisable
+	user := snap.Owner.UserName
+	var leakedPresent bool
+	for _, k := range snap.Keys {
+		if k.ID == f.KeyID {
+			leakedPresent = true
+			p.KeyStatus = k.Status
+			p.KeyCreated = k.CreateDate
+			continue
+		}
+		note := "not touched"
+		if snap.Resume != nil {
+			if nk, ok := snap.Resume.Key(k.ID.String()); ok && nk.Created {
+				note = "created by an earlier respond run: kept if stored in every sink, else deleted and created again"
+			}
+		}
+		p.OtherKeys = append(p.OtherKeys, OtherKey{ID: k.ID, Status: k.Status, CreateDate: k.CreateDate, Note: note})
+	}
+	if p.KeyStatus == "" && snap.Owner.Key.Status != "" {
+		p.KeyStatus = snap.Owner.Key.Status
+		p.KeyCreated = snap.Owner.Key.CreateDate
+	}
+	p.LastUsed = snap.LastUsed
+	p.AtKeyLimit = leakedPresent && len(snap.Keys) >= 2
+
+	order := append([]StepID(nil), s.Steps...)
+	if p.AtKeyLimit && index(order, StepCreate) < index(order, StepDelete) {
+		order = moveBefore(order, StepDelete, StepCreate)
+		p.Reordered = true
+		p.ReorderReason = ReorderReason
+	}
+	for _, st := range order {
+		ps := PlannedStep{Step: st}
+		switch st {
+		case StepLocate:
+			strategy := snap.Owner.Strategy
+			if strategy == "" {
+				strategy = "journal"
+			}
+			ps.Actions = []string{"done before planning (strategy " + strategy + ")"}
+		case StepAssess:
+			ps.Actions = []string{
+				"ram:ListAccessKeys(UserName=" + user + ")",
+				"ram:GetAccessKeyLastUsed(UserName=" + user + ", UserAccessKeyId=" + f.KeyID.String() + ")",
+				"actiontrail:LookupEvents(EventAccessKeyId=" + f.KeyID.String() + ")",
+			}
+		case StepCreate:
+			ps.Actions = []string{"ram:CreateAccessKey(UserName=" + user + ")"}
+			if p.Reordered {
+				ps.Note = "after the delete: " + ReorderReason
+			}
+		case StepStore:
+			for _, sk := range s.Sinks {
+				ps.Actions = append(ps.Actions, "sink "+sk.Name+" ("+sk.Kind+"): "+sk.Describe)
+			}
+			if len(s.Sinks) == 0 {
+				ps.Actions = []string{"no sink configured: the new secret would be lost"}
+			}
+			if s.OnStoreFailure == OnStoreFailureHold {
+				ps.Note = "if a sink fails: the replacement is deleted, the leaked key is kept, and respond stops"
+			} else {
+				ps.Note = "if a sink fails: the replacement is deleted and the leaked key is still deleted"
+			}
+		case StepDelete:
+			ps.Actions = []string{"ram:DeleteAccessKey(UserName=" + user + ", UserAccessKeyId=" + f.KeyID.String() + ")"}
+			ps.Note = "delete, not disable: " + DeleteNotDisable
+			if !leakedPresent {
+				ps.Note = "already deleted by an earlier run: nothing to do"
+			}
+		case StepVerify:
+			ps.Actions = []string{
+				"ram:ListAccessKeys(UserName=" + user + ")",
+				"sts:GetCallerIdentity (signed with the new key)",
+			}
+			if p.SecretKnown && s.CheckLeakedSecret {
+				ps.Actions = append(ps.Actions, "sts:GetCallerIdentity (signed with the leaked key: must be rejected)")
+			}
+			ps.Note = fmt.Sprintf("retried up to %s every %s for propagation", s.VerifyTimeout, s.VerifyInterval)
+		case StepNotify:
+			ps.Actions = []string{"notify: summary without secrets"}
+		}
+		p.Steps = append(p.Steps, ps)
+	}
+	p.LeftForHuman = []string{
+		"remove the leaked key from the code or configuration where it was found, and from history (git filter-repo or BFG); forks and clones keep it",
+		"review what the leaked key did (the assess step's events) for persistence: new users, keys, policies",
+	}
+	return p
+}
+
+func index(xs []StepID, x StepID) int {
+	for i, y := range xs {
+		if y == x {
+			return i
+		}
+	}
+	return -1
+}
+
+// moveBefore moves a to just before b.
+func moveBefore(xs []StepID, a, b StepID) []StepID {
+	out := make([]StepID, 0, len(xs))
+	for _, x := range xs {
+		if x == a {
+			continue
+		}
+		if x == b {
+			out = append(out, a)
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// WritePlanText renders the plan for a human (the --dry-run output).
+func WritePlanText(w io.Writer, p Plan) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Plan for %s", p.KeyID)
+	if p.Playbook != "" {
+		fmt.Fprintf(&b, " (playbook %s)", p.Playbook)
+	}
+	b.WriteString("\n")
+	fmt.Fprintf(&b, "  decision:   %s\n", p.Decision)
+	if p.Reason != "" {
+		fmt.Fprintf(&b, "  reason:     %s\n", p.Reason)
+	}
+	for _, l := range p.Locations {
+		fmt.Fprintf(&b, "  found in:   %s\n", l)
+	}
+	if p.Owner != nil {
+		acct := p.Owner.Account.ID
+		if p.Owner.Account.Name != "" {
+			acct += " (" + p.Owner.Account.Name + ")"
+		}
+		if p.Owner.Root {
+			fmt.Fprintf(&b, "  owner:      root account %s\n", acct)
+		} else {
+			fmt.Fprintf(&b, "  owner:      RAM user %s in account %s", p.Owner.UserName, acct)
+			if p.Owner.Strategy != "" {
+				fmt.Fprintf(&b, " (found by %s)", p.Owner.Strategy)
+			}
+			b.WriteString("\n")
+		}
+	}
+	if p.KeyStatus != "" {
+		fmt.Fprintf(&b, "  key:        %s", p.KeyStatus)
+		if !p.KeyCreated.IsZero() {
+			fmt.Fprintf(&b, ", created %s", p.KeyCreated.UTC().Format(time.RFC3339))
+		}
+		b.WriteString("\n")
+	}
+	if p.Decision == DecisionRotate {
+		if p.LastUsed.IsZero() {
+			b.WriteString("  last used:  unknown\n")
+		} else {
+			fmt.Fprintf(&b, "  last used:  %s\n", p.LastUsed.UTC().Format(time.RFC3339))
+		}
+		if p.SecretKnown {
+			b.WriteString("  secret:     known (never printed)\n")
+		}
+	}
+	for _, k := range p.OtherKeys {
+		fmt.Fprintf(&b, "  other key:  %s %s — %s\n", k.ID, k.Status, k.Note)
+	}
+	if p.Resuming {
+		b.WriteString("  resuming:   an earlier run did not finish; this run continues it\n")
+	}
+	if p.Reordered {
+		fmt.Fprintf(&b, "  order:      %s\n", p.ReorderReason)
+	}
+	if len(p.Steps) > 0 {
+		b.WriteString("Steps:\n")
+		for i, s := range p.Steps {
+			fmt.Fprintf(&b, "  %d. %s\n", i+1, s.Step)
+			for _, a := range s.Actions {
+				fmt.Fprintf(&b, "       %s\n", a)
+			}
+			if s.Note != "" {
+				fmt.Fprintf(&b, "       note: %s\n", s.Note)
+			}
+		}
+	}
+	if p.Decision == DecisionRotate {
+		if len(p.Sinks) > 0 {
+			b.WriteString("Sinks:\n")
+			for _, s := range p.Sinks {
+				fmt.Fprintf(&b, "  %s (%s): %s\n", s.Name, s.Kind, s.Describe)
+			}
+		}
+		fmt.Fprintf(&b, "Why delete, not disable: %s.\n", p.DeleteNotDisable)
+	}
+	if len(p.LeftForHuman) > 0 {
+		b.WriteString("Left for you:\n")
+		for _, l := range p.LeftForHuman {
+			fmt.Fprintf(&b, "  - %s\n", l)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
