@@ -97,6 +97,8 @@ type StepOptions struct {
 	// locate
 	Strategies      []string
 	UseLeakedSecret bool
+
+	strategiesSet bool // the playbook named its strategies (else Config.Locate applies)
 }
 
 // DefaultOptions returns the options a step gets when the playbook sets none.
@@ -358,6 +360,7 @@ func decodeOptions(l *errList, id string, n *yaml.Node, place string, o *StepOpt
 				ps[f.place+"["+strconv.Itoa(i)+"]"] = it.pos
 			}
 			o.Strategies = vals(items)
+			o.strategiesSet = true
 			if o.Strategies == nil {
 				o.Strategies = []string{}
 			}

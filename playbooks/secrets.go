@@ -11,10 +11,10 @@ import (
 // it, and never repeat the value in the message.
 
 const (
-	keyIDPrefix    = "LTAI"
-	secretLen      = 30
-	longTermIDLen  = 24
-	legacyIDLen    = 16
+	keyIDPrefix   = "LTAI"
+	secretLen     = 30
+	longTermIDLen = 24
+	legacyIDLen   = 16
 )
 
 // secretKeys are mapping keys (lower case, without '-' and '_') that may only hold a literal
