@@ -1,0 +1,338 @@
+// Package assess summarises what a leaked key did: ActionTrail events signed with it, counted by
+// service, action and source IP, with the actions that matter most flagged. It is pure: events
+// in, an Assessment out; Collect is the one call that reads the cloud, through a narrow interface.
+package assess
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/respond-dev/respond/ram"
+)
+
+// Window bounds.
+const (
+	DefaultWindow = 7 * 24 * time.Hour
+	MaxWindow     = 90 * 24 * time.Hour
+)
+
+// DefaultOwnUserAgent marks respond's own calls in ActionTrail.
+const DefaultOwnUserAgent = "respond/"
+
+// ErrWindow is returned (wrapped) for a window beyond MaxWindow or below zero.
+var ErrWindow = errors.New("assessment window must be between 0 and 90 days")
+
+// Options steer a summary.
+type Options struct {
+	Window time.Duration // 0 means DefaultWindow
+	Now    time.Time     // the end of the window; zero means the latest event's time
+	// OwnUserAgent is a substring of the User-Agent that marks respond's own calls, which are
+	// excluded. Empty means DefaultOwnUserAgent.
+	OwnUserAgent string
+}
+
+// Count is one row of a tally.
+type Count struct {
+	Name  string `json:"name"`
+	Count int    `json:"count"`
+}
+
+// FlaggedEvent is an event that matters, with why.
+type FlaggedEvent struct {
+	Time     time.Time `json:"time"`
+	Service  string    `json:"service"`
+	Action   string    `json:"action"`
+	SourceIP string    `json:"source_ip,omitempty"`
+	Error    string    `json:"error_code,omitempty"`
+	Reason   string    `json:"reason"`
+	EventID  string    `json:"event_id,omitempty"`
+}
+
+// Assessment is what the key did in the window.
+type Assessment struct {
+	Window    Duration       `json:"window"`
+	Start     time.Time      `json:"start,omitzero"`
+	End       time.Time      `json:"end,omitzero"`
+	Total     int            `json:"total"`    // events counted (own calls excluded)
+	Excluded  int            `json:"excluded"` // respond's own calls, and events outside the window
+	Failed    int            `json:"failed"`   // counted events that carried an error code
+	First     time.Time      `json:"first,omitzero"`
+	Last      time.Time      `json:"last,omitzero"`
+	ByService []Count        `json:"by_service"`
+	ByAction  []Count        `json:"by_action"`
+	SourceIPs []Count        `json:"source_ips"`
+	Flagged   []FlaggedEvent `json:"flagged"`
+}
+
+// Duration marshals as a Go duration string ("168h0m0s") in JSON.
+type Duration time.Duration
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	*d = Duration(v)
+	return err
+}
+
+// HighRiskServices is the list of services whose use by a leaked key deserves a look whatever the
+// action: Alibaba's own leak-investigation skill's "14 High-Risk Services" (anchors.md §4).
+var highRiskServices = []string{"Ram", "CloudSSO", "Ecs", "AasSub", "Eci", "Sms", "Ecd", "Bdrc", "RdsData", "Pts", "Alidns", "Ehpc", "Dms", "Notifications"}
+
+// HighRiskServices returns a copy of the high-risk service list.
+func HighRiskServices() []string { return append([]string(nil), highRiskServices...) }
+
+// serviceAliases maps ActionTrail service names to the list's spelling where they differ.
+var serviceAliases = map[string]string{"dysms": "Sms", "dysmsapi": "Sms", "ims": "Ram"}
+
+func isHighRisk(service string) bool {
+	if a, ok := serviceAliases[strings.ToLower(service)]; ok {
+		service = a
+	}
+	for _, s := range highRiskServices {
+		if strings.EqualFold(s, service) {
+			return true
+		}
+	}
+	return false
+}
+
+// identity actions that create or widen access.
+var identityCreate = map[string]string{
+	"CreateUser":              "creates a RAM user",
+	"CreateAccessKey":         "creates an AccessKey",
+	"CreateRole":              "creates a RAM role",
+	"CreatePolicy":            "creates a policy",
+	"CreatePolicyVersion":     "changes a policy",
+	"CreateLoginProfile":      "gives a user console login",
+	"UpdateLoginProfile":      "changes a user's console login",
+	"UpdateAccessKey":         "changes an AccessKey's status",
+	"AddUserToGroup":          "adds a user to a group",
+	"AssumeRole":              "assumes a role",
+	"CreateGroup":             "creates a group",
+	"SetDefaultPolicyVersion": "changes a policy",
+}
+
+// Reason says why an event matters, or "" when it does not stand out.
+func Reason(e ram.Event) string {
+	name := e.Name
+	switch {
+	case identityCreate[name] != "":
+		return identityCreate[name]
+	case strings.HasPrefix(name, "AttachPolicy"):
+		return "attaches a policy"
+	case name == "RunInstances" || name == "CreateInstance" || name == "CreateInstances":
+		return "creates compute instances"
+	case strings.HasPrefix(name, "Delete"):
+		return "deletes a resource"
+	case isHighRisk(e.Service) && !strings.EqualFold(e.RW, "Read"):
+		return "writes to high-risk service " + e.Service
+	case isHighRisk(e.Service):
+		return "uses high-risk service " + e.Service
+	}
+	return ""
+}
+
+// Summarize counts and flags events. The result does not depend on the order of events.
+func Summarize(events []ram.Event, opts Options) Assessment {
+	window := opts.Window
+	if window <= 0 {
+		window = DefaultWindow
+	}
+	ua := opts.OwnUserAgent
+	if ua == "" {
+		ua = DefaultOwnUserAgent
+	}
+	a := Assessment{Window: Duration(window), ByService: []Count{}, ByAction: []Count{}, SourceIPs: []Count{}, Flagged: []FlaggedEvent{}}
+	if !opts.Now.IsZero() {
+		a.End = opts.Now.UTC()
+		a.Start = a.End.Add(-window)
+	}
+	services := map[string]int{}
+	actions := map[string]int{}
+	ips := map[string]int{}
+	for _, e := range events {
+		if strings.Contains(e.UserAgent, ua) {
+			a.Excluded++
+			continue
+		}
+		if !a.End.IsZero() && (e.Time.Before(a.Start) || e.Time.After(a.End)) {
+			a.Excluded++
+			continue
+		}
+		a.Total++
+		if e.ErrorCode != "" {
+			a.Failed++
+		}
+		t := e.Time.UTC()
+		if a.First.IsZero() || t.Before(a.First) {
+			a.First = t
+		}
+		if t.After(a.Last) {
+			a.Last = t
+		}
+		svc := orUnknown(e.Service)
+		services[svc]++
+		actions[svc+":"+orUnknown(e.Name)]++
+		ips[orUnknown(e.SourceIP)]++
+		if r := Reason(e); r != "" {
+			a.Flagged = append(a.Flagged, FlaggedEvent{Time: t, Service: e.Service, Action: e.Name, SourceIP: e.SourceIP, Error: e.ErrorCode, Reason: r, EventID: e.ID})
+		}
+	}
+	a.ByService = tally(services)
+	a.ByAction = tally(actions)
+	a.SourceIPs = tally(ips)
+	sort.Slice(a.Flagged, func(i, j int) bool {
+		x, y := a.Flagged[i], a.Flagged[j]
+		if !x.Time.Equal(y.Time) {
+			return x.Time.Before(y.Time)
+		}
+		if x.Action != y.Action {
+			return x.Action < y.Action
+		}
+		return x.EventID < y.EventID
+	})
+	return a
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(unknown)"
+	}
+	return s
+}
+
+// tally sorts by count, descending, then by name.
+func tally(m map[string]int) []Count {
+	out := make([]Count, 0, len(m))
+	for k, v := range m {
+		out = append(out, Count{Name: k, Count: v})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// EventLister is the ActionTrail call Collect needs; ram.API implements it (and follows every
+// page).
+type EventLister interface {
+	LookupEvents(ctx context.Context, q ram.EventQuery, fn func(ram.Event) error) error
+}
+
+// Collect reads every event of the query.
+func Collect(ctx context.Context, api EventLister, q ram.EventQuery) ([]ram.Event, error) {
+	var events []ram.Event
+	err := api.LookupEvents(ctx, q, func(e ram.Event) error {
+		events = append(events, e)
+		return ctx.Err()
+	})
+	if err != nil {
+		return events, fmt.Errorf("look up ActionTrail events of key %s: %w", q.AccessKeyID, err)
+	}
+	return events, nil
+}
+
+// Query returns the ActionTrail query for a key over a window ending at now, checking the window
+// (0 means the default of 7 days; more than 90 days is an error).
+func Query(q ram.EventQuery, window time.Duration, now time.Time) (ram.EventQuery, error) {
+	if window == 0 {
+		window = DefaultWindow
+	}
+	if window < 0 || window > MaxWindow {
+		return q, fmt.Errorf("%w (got %s)", ErrWindow, window)
+	}
+	q.End = now.UTC()
+	q.Start = q.End.Add(-window)
+	return q, nil
+}
+
+// maxTextRows bounds each list in the text rendering.
+const maxTextRows = 10
+
+// WriteText renders the assessment for people: the CLI summary and the Impact of a notification.
+func WriteText(w io.Writer, a Assessment) error {
+	ew := &errWriter{w: w}
+	days := time.Duration(a.Window).Hours() / 24
+	if a.Total == 0 {
+		ew.printf("No ActionTrail events signed by this key in the last %s", plural(days, "day"))
+		if a.Excluded > 0 {
+			ew.printf(" (%d excluded: respond's own calls or outside the window)", a.Excluded)
+		}
+		ew.printf(".\n")
+		return ew.err
+	}
+	ew.printf("%s signed by this key in the last %s, %s to %s", plural(float64(a.Total), "event"), plural(days, "day"),
+		a.First.Format(time.RFC3339), a.Last.Format(time.RFC3339))
+	if a.Failed > 0 {
+		ew.printf(" (%d failed)", a.Failed)
+	}
+	if a.Excluded > 0 {
+		ew.printf("; %d excluded", a.Excluded)
+	}
+	ew.printf(".\n")
+	list := func(title string, rows []Count) {
+		ew.printf("%s:", title)
+		for i, c := range rows {
+			if i == maxTextRows {
+				ew.printf(" … and %d more", len(rows)-maxTextRows)
+				break
+			}
+			sep := ","
+			if i == 0 {
+				sep = ""
+			}
+			ew.printf("%s %s (%d)", sep, c.Name, c.Count)
+		}
+		ew.printf("\n")
+	}
+	list("Services", a.ByService)
+	list("Actions", a.ByAction)
+	list("Source IPs", a.SourceIPs)
+	if len(a.Flagged) == 0 {
+		ew.printf("Nothing flagged: no identity, instance or deletion actions and no high-risk services.\n")
+		return ew.err
+	}
+	ew.printf("Flagged (%d):\n", len(a.Flagged))
+	for i, f := range a.Flagged {
+		if i == maxTextRows*2 {
+			ew.printf("  … and %d more (see --output json)\n", len(a.Flagged)-i)
+			break
+		}
+		ew.printf("  %s  %s:%s from %s: %s", f.Time.Format(time.RFC3339), f.Service, f.Action, orUnknown(f.SourceIP), f.Reason)
+		if f.Error != "" {
+			ew.printf(" (failed: %s)", f.Error)
+		}
+		ew.printf("\n")
+	}
+	return ew.err
+}
+
+func plural(n float64, unit string) string {
+	s := fmt.Sprintf("%g %s", n, unit)
+	if n != 1 {
+		s += "s"
+	}
+	return s
+}
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, args...)
+	}
+}
