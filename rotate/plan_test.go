@@ -1,0 +1,183 @@
+package rotate
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/respond-dev/respond/ram"
+	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/rotate/journal"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/rotate")
+
+const (
+	leakedID = "LTAI5tMYCr1pxcx4vz2o7riE"
+	otherID  = "LTAI5tOTHERKEY0000000001"
+	selfID   = "LTAI5tRESPONDSELF0000001"
+)
+
+func planInputs() (Finding, Snapshot, Settings) {
+	created := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+	f := Finding{KeyID: accesskey.MustParseID(leakedID), Secret: accesskey.NewSecret("vtAZaFH4CqJcqFj5oyyuRobivPNK8p"),
+		Locations: []Location{{Source: "gitleaks", File: "deploy/ci.env", Line: 3, Commit: "1a2b3c4"}}}
+	snap := Snapshot{
+		Owner: ram.Owner{KeyID: f.KeyID, Account: ram.Account{ID: "1234567890123456", Name: "prod"}, UserName: "ci-deploy",
+			Strategy: ram.StrategyIMS, Key: ram.AccessKey{ID: f.KeyID, Status: ram.StatusActive, CreateDate: created}},
+		Keys:     []ram.AccessKey{{ID: f.KeyID, Status: ram.StatusActive, CreateDate: created}},
+		LastUsed: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC),
+		Found:    true,
+	}
+	s := Settings{Playbook: "default", CheckLeakedSecret: true, Self: accesskey.MustParseID(selfID),
+		Canaries: []accesskey.ID{accesskey.MustParseID("LTAI5tCANARY000000000001")},
+		Sinks:    []PlannedSink{{Name: "ci-env", Kind: "file", Describe: "dotenv file /srv/ci/.env (mode 0600)"}}}
+	return f, snap, s
+}
+
+func TestPlanGolden(t *testing.T) {
+	atLimit := func(f *Finding, s *Snapshot, st *Settings) {
+		s.Keys = append(s.Keys, ram.AccessKey{ID: accesskey.MustParseID(otherID), Status: ram.StatusInactive})
+	}
+	tests := []struct {
+		name     string
+		mod      func(*Finding, *Snapshot, *Settings)
+		decision Decision
+	}{
+		{"rotate", func(*Finding, *Snapshot, *Settings) {}, DecisionRotate},
+		{"at-limit", atLimit, DecisionRotate},
+		{"contain-first", func(f *Finding, s *Snapshot, st *Settings) { st.Steps = ContainFirstSteps(); st.Playbook = "contain-first" }, DecisionRotate},
+		{"hold-id-only", func(f *Finding, s *Snapshot, st *Settings) { f.Secret = accesskey.Secret{}; st.OnStoreFailure = OnStoreFailureHold }, DecisionRotate},
+		{"canary", func(f *Finding, s *Snapshot, st *Settings) { f.KeyID = st.Canaries[0] }, DecisionRefuseCanary},
+		{"self", func(f *Finding, s *Snapshot, st *Settings) { f.KeyID = st.Self }, DecisionRefuseSelf},
+		{"root", func(f *Finding, s *Snapshot, st *Settings) { s.Owner.Root = true; s.Owner.UserName = "" }, DecisionRefuseRoot},
+		{"sts", func(f *Finding, s *Snapshot, st *Settings) {
+			f.KeyID = accesskey.MustParseID("STS.NUgYrLnoC37mZZCNnAbez2nRz")
+		}, DecisionRefuseSTS},
+		{"not-found", func(f *Finding, s *Snapshot, st *Settings) {
+			*s = Snapshot{LocateErr: &ram.NotFoundError{KeyID: f.KeyID, AccountIDs: []string{"1234567890123456"}, UsersScanned: 42}}
+		}, DecisionOwnerNotFound},
+		{"already-gone", func(f *Finding, s *Snapshot, st *Settings) { s.Keys = nil; s.Found = false; s.AlreadyGone = true }, DecisionAlreadyRemediated},
+		{"resuming", func(f *Finding, s *Snapshot, st *Settings) {
+			s.Keys = append(s.Keys, ram.AccessKey{ID: accesskey.MustParseID("LTAI5tNEW000000000000001"), Status: ram.StatusActive})
+			s.Resume = &journal.State{Runs: 1, NewKeys: []journal.NewKey{{ID: "LTAI5tNEW000000000000001", Created: true}}}
+		}, DecisionRotate},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, snap, s := planInputs()
+			tt.mod(&f, &snap, &s)
+			p := NewPlan(f, snap, s)
+			if p.Decision != tt.decision {
+				t.Fatalf("decision = %s, want %s", p.Decision, tt.decision)
+			}
+			var txt bytes.Buffer
+			if err := WritePlanText(&txt, p); err != nil {
+				t.Fatal(err)
+			}
+			js, err := json.MarshalIndent(p, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			js = append(js, '\n')
+			golden(t, filepath.Join("..", "testdata", "rotate", tt.name+".txt"), txt.Bytes())
+			golden(t, filepath.Join("..", "testdata", "rotate", tt.name+".json"), js)
+			for _, b := range [][]byte{txt.Bytes(), js} {
+				if bytes.Contains(b, []byte("vtAZaFH4CqJcqFj5oyyuRobivPNK8p")) {
+					t.Error("the plan contains the leaked secret")
+				}
+			}
+		})
+	}
+}
+
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./rotate -run TestPlanGolden -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+func stepOrder(p Plan) []StepID {
+	var out []StepID
+	for _, s := range p.Steps {
+		out = append(out, s.Step)
+	}
+	return out
+}
+
+func TestPlanRules(t *testing.T) {
+	f, snap, s := planInputs()
+	p := NewPlan(f, snap, s)
+	if p.Reordered || stepOrder(p)[2] != StepCreate {
+		t.Errorf("one key: create must come first, got %v", stepOrder(p))
+	}
+	if p.DeleteNotDisable == "" {
+		t.Error("the plan must say why it deletes rather than disables")
+	}
+	snap.Keys = append(snap.Keys, ram.AccessKey{ID: accesskey.MustParseID(otherID), Status: ram.StatusActive})
+	p = NewPlan(f, snap, s)
+	o := stepOrder(p)
+	if !p.Reordered || index(o, StepDelete) > index(o, StepCreate) {
+		t.Errorf("at the limit: delete must come before create, got %v", o)
+	}
+	if len(p.OtherKeys) != 1 || p.OtherKeys[0].Note != "not touched" {
+		t.Errorf("other keys = %+v", p.OtherKeys)
+	}
+	for _, st := range p.Steps {
+		for _, a := range st.Actions {
+			if bytes.Contains([]byte(a), []byte("UpdateAccessKey")) {
+				t.Errorf("the plan calls UpdateAccessKey: %s", a)
+			}
+		}
+	}
+	// pure: same inputs, same plan
+	a, _ := json.Marshal(NewPlan(f, snap, s))
+	b, _ := json.Marshal(NewPlan(f, snap, s))
+	if !bytes.Equal(a, b) {
+		t.Error("NewPlan is not deterministic")
+	}
+}
+
+func TestSettingsValidate(t *testing.T) {
+	tests := []struct {
+		steps []StepID
+		ok    bool
+	}{
+		{DefaultSteps(), true},
+		{ContainFirstSteps(), true},
+		{[]StepID{StepStore, StepCreate, StepDelete}, false},
+		{[]StepID{StepCreate, StepStore}, false},
+		{[]StepID{StepCreate, StepStore, StepDelete, StepDelete}, false},
+		{[]StepID{StepCreate, StepStore, "disable", StepDelete}, false},
+		{[]StepID{StepVerify, StepCreate, StepStore, StepDelete}, false},
+	}
+	for _, tt := range tests {
+		err := Settings{Steps: tt.steps}.Validate()
+		if (err == nil) != tt.ok {
+			t.Errorf("%v: err = %v, want ok=%v", tt.steps, err, tt.ok)
+		}
+	}
+	if err := (Settings{OnStoreFailure: "ignore"}).Validate(); err == nil {
+		t.Error("unknown on-store-failure accepted")
+	}
+	var re *RefusedError
+	if !errors.As(error(&RefusedError{}), &re) {
+		t.Error("RefusedError not errors.As-able")
+	}
+}
