@@ -1,0 +1,351 @@
+package emulator
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ---- STS ----
+
+func stsGetCallerIdentity(s *Server, c *call) (map[string]any, *apiError) {
+	a := c.acct.id
+	switch {
+	case c.sess != nil:
+		return map[string]any{"AccountId": a, "IdentityType": "AssumedRoleUser", "RoleId": c.sess.role.id,
+			"PrincipalId": c.sess.role.id + ":" + c.sess.name,
+			"Arn":         "acs:ram::" + a + ":assumed-role/" + c.sess.role.name + "/" + c.sess.name}, nil
+	case c.user != nil:
+		return map[string]any{"AccountId": a, "IdentityType": "RAMUser", "UserId": c.user.id, "PrincipalId": c.user.id,
+			"Arn": "acs:ram::" + a + ":user/" + c.user.name}, nil
+	default:
+		return map[string]any{"AccountId": a, "IdentityType": "Account", "PrincipalId": a, "Arn": "acs:ram::" + a + ":root"}, nil
+	}
+}
+
+var (
+	reRoleArn     = regexp.MustCompile(`^acs:ram::([0-9]{16}):role/([a-zA-Z0-9.@\-_]{1,64})$`)
+	reSessionName = regexp.MustCompile(`^[A-Za-z0-9.@_\-]{2,32}$`)
+)
+
+func stsAssumeRole(s *Server, c *call) (map[string]any, *apiError) {
+	arn, name := c.p("RoleArn"), c.p("RoleSessionName")
+	if arn == "" {
+		return nil, missing("RoleArn")
+	}
+	if name == "" {
+		return nil, missing("RoleSessionName")
+	}
+	m := reRoleArn.FindStringSubmatch(arn)
+	if m == nil {
+		return nil, violationf(400, "InvalidParameter.RoleArn", "The parameter RoleArn is wrongly formed.")
+	}
+	if !reSessionName.MatchString(name) {
+		return nil, violationf(400, "InvalidParameter.RoleSessionName", "The parameter RoleSessionName is wrongly formed.")
+	}
+	if p := c.p("Policy"); p != "" {
+		if len(p) > 1024 {
+			return nil, violationf(400, "InvalidParameter.PolicySize", "The size of Policy must be smaller than 1024 bytes.")
+		}
+		if !json.Valid([]byte(p)) {
+			return nil, violationf(400, "InvalidParameter.PolicyGrammar", "The parameter Policy has not passed grammar check.")
+		}
+	}
+	acc := s.byID[m[1]]
+	var r *role
+	if acc != nil {
+		r = acc.roles[strings.ToLower(m[2])]
+	}
+	if r == nil {
+		return nil, errf(404, "EntityNotExist.Role", "The specified Role not exists.")
+	}
+	dur := min(3600, r.maxSession)
+	if v := c.p("DurationSeconds"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 900 || n > r.maxSession {
+			return nil, violationf(400, "InvalidParameter.DurationSeconds", "The Min/Max value of DurationSeconds is 15min/1hr.")
+		}
+		dur = n
+	}
+	if r.acct != c.acct && !slices.Contains(r.trust, c.acct.id) && !slices.Contains(r.trust, "*") {
+		e := c.noPermission()
+		e.Detail["AuthAction"] = "sts:AssumeRole"
+		return nil, e
+	}
+	sess := &session{role: r, name: name, token: tokenPrefix + randString(s.rng, alnum, 120),
+		expires: c.now.Add(time.Duration(dur) * time.Second)}
+	k := &keyState{id: "STS." + randString(s.rng, alnum, 28), secret: randString(s.rng, alnum, 44), status: "Active",
+		created: c.now, acct: r.acct, sess: sess}
+	s.keys[k.id] = k
+	return map[string]any{
+		"AssumedRoleUser": map[string]any{"AssumedRoleId": r.id + ":" + name,
+			"Arn": "acs:ram::" + r.acct.id + ":role/" + strings.ToLower(r.name) + "/" + name},
+		"Credentials": map[string]any{"AccessKeyId": k.id, "AccessKeySecret": k.secret, "SecurityToken": sess.token,
+			"Expiration": date(sess.expires)},
+	}, nil
+}
+
+// ---- ActionTrail ----
+
+var lookupKeys = map[string]func(*trailEvent) string{
+	"ServiceName":      func(e *trailEvent) string { return e.service },
+	"EventName":        func(e *trailEvent) string { return e.name },
+	"User":             func(e *trailEvent) string { return e.userName },
+	"EventId":          func(e *trailEvent) string { return e.id },
+	"ResourceType":     func(e *trailEvent) string { return e.resourceType },
+	"ResourceName":     func(e *trailEvent) string { return e.resourceName },
+	"EventRW":          func(e *trailEvent) string { return e.rw },
+	"EventAccessKeyId": func(e *trailEvent) string { return e.accessKeyID },
+}
+
+func badParam(name string) *apiError {
+	return violationf(400, "InvalidParameter", "The specified parameter %s is invalid.", name)
+}
+
+func trailLookupEvents(s *Server, c *call) (map[string]any, *apiError) {
+	key, val := c.p("LookupAttribute.1.Key"), c.p("LookupAttribute.1.Value")
+	if c.p("LookupAttribute.2.Key") != "" {
+		return nil, badParam("LookupAttribute")
+	}
+	var get func(*trailEvent) string
+	if key != "" {
+		get = lookupKeys[key]
+		if get == nil {
+			return nil, badParam("LookupAttribute.1.Key")
+		}
+	}
+	end, start := c.now, c.now.Add(-7*24*time.Hour)
+	for _, t := range []struct {
+		name string
+		dst  *time.Time
+	}{{"StartTime", &start}, {"EndTime", &end}} {
+		if v := c.p(t.name); v != "" {
+			p, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return nil, badParam(t.name)
+			}
+			*t.dst = p.UTC()
+		}
+	}
+	maxResults := 50
+	if v := c.p("MaxResults"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 50 {
+			return nil, badParam("MaxResults")
+		}
+		if n > 0 {
+			maxResults = n
+		}
+	}
+	dir := c.p("Direction")
+	if dir == "" {
+		dir = "BACKWARD"
+	}
+	if dir != "FORWARD" && dir != "BACKWARD" {
+		return nil, badParam("Direction")
+	}
+	h := sha256.Sum256([]byte(strings.Join([]string{c.acct.id, key, val, date(start), date(end), dir}, "\x00")))
+	fp := hex.EncodeToString(h[:6])
+	offset := 0
+	if tok := c.p("NextToken"); tok != "" {
+		b, err := base64.RawURLEncoding.DecodeString(tok)
+		f, n, ok := strings.Cut(string(b), ":")
+		o, err2 := strconv.Atoi(n)
+		if err != nil || !ok || err2 != nil || f != fp || o < 0 {
+			return nil, badParam("NextToken")
+		}
+		offset = o
+	}
+	var hits []*trailEvent
+	for _, e := range c.acct.events {
+		if e.t.Before(start) || e.t.After(end) || (get != nil && get(e) != val) {
+			continue
+		}
+		hits = append(hits, e)
+	}
+	sort.SliceStable(hits, func(i, j int) bool {
+		if dir == "FORWARD" {
+			return hits[i].t.Before(hits[j].t)
+		}
+		return hits[i].t.After(hits[j].t)
+	})
+	out := map[string]any{"StartTime": date(start), "EndTime": date(end)}
+	events := []map[string]any{}
+	for i := offset; i < len(hits) && len(events) < maxResults; i++ {
+		events = append(events, hits[i].render())
+	}
+	if next := offset + len(events); next < len(hits) {
+		out["NextToken"] = base64.RawURLEncoding.EncodeToString([]byte(fp + ":" + strconv.Itoa(next)))
+	}
+	out["Events"] = events
+	return out, nil
+}
+
+func trailGetAccessKeyLastUsedInfo(s *Server, c *call) (map[string]any, *apiError) {
+	id := c.p("AccessKey")
+	if id == "" {
+		return nil, missing("AccessKey")
+	}
+	k := s.keys[id]
+	if k == nil || k.acct != c.acct || k.sess != nil || !k.goneAt.IsZero() {
+		return nil, errf(404, "EntityNotExist.AccessKey", "The specified AccessKey does not exist.")
+	}
+	out := map[string]any{"AccessKeyId": k.id, "AccountId": k.acct.id, "OwnerId": k.acct.id, "UserName": "",
+		"AccountType": "Account", "UsedTimestamp": int64(0), "ServiceName": k.lastService, "ServiceNameCn": "",
+		"Source": k.lastIP, "Detail": ""}
+	if k.user != nil {
+		out["UserName"], out["AccountType"] = k.user.name, "RAMUser"
+	}
+	if !k.lastUsed.IsZero() {
+		out["UsedTimestamp"] = k.lastUsed.UnixMilli()
+	}
+	return out, nil
+}
+
+// ---- KMS ----
+
+func errNoSecret() *apiError {
+	return errf(404, "Forbidden.ResourceNotFound", "The resource is not found.")
+}
+
+func kmsStages(v *kmsVersion) map[string]any {
+	return map[string]any{"VersionStage": append([]string{}, v.stages...)}
+}
+
+func kmsCreateSecret(s *Server, c *call) (map[string]any, *apiError) {
+	for _, n := range []string{"SecretName", "SecretData", "VersionId"} {
+		if c.p(n) == "" {
+			return nil, missing(n)
+		}
+	}
+	name := c.p("SecretName")
+	if c.acct.secrets[name] != nil {
+		return nil, errf(409, "Rejected.ResourceExist", "The resource already exists.")
+	}
+	dt := c.p("SecretDataType")
+	if dt == "" {
+		dt = "text"
+	}
+	if dt != "text" && dt != "binary" {
+		return nil, badParam("SecretDataType")
+	}
+	c.acct.secrets[name] = &kmsSecret{name: name, dataType: dt, created: c.now, versions: []*kmsVersion{
+		{id: c.p("VersionId"), data: c.p("SecretData"), stages: []string{"ACSCurrent"}, created: c.now}}}
+	return map[string]any{"Arn": "acs:kms:" + region(c) + ":" + c.acct.id + ":secret/" + name, "SecretName": name,
+		"VersionId": c.p("VersionId"), "SecretType": "Generic"}, nil
+}
+
+func region(c *call) string {
+	if r := c.p("RegionId"); r != "" {
+		return r
+	}
+	return "cn-hangzhou"
+}
+
+func kmsPutSecretValue(s *Server, c *call) (map[string]any, *apiError) {
+	for _, n := range []string{"SecretName", "SecretData", "VersionId"} {
+		if c.p(n) == "" {
+			return nil, missing(n)
+		}
+	}
+	sec := c.acct.secrets[c.p("SecretName")]
+	if sec == nil {
+		return nil, errNoSecret()
+	}
+	vid, data := c.p("VersionId"), c.p("SecretData")
+	for _, v := range sec.versions {
+		if v.id == vid {
+			if v.data != data {
+				return nil, errf(409, "Rejected.ResourceExist", "The resource already exists.")
+			}
+			return map[string]any{"SecretName": sec.name, "VersionId": vid, "VersionStages": kmsStages(v)}, nil
+		}
+	}
+	stages := []string{"ACSCurrent"}
+	if v := c.p("VersionStages"); v != "" {
+		var st []string
+		if err := json.Unmarshal([]byte(v), &st); err != nil || len(st) == 0 {
+			return nil, badParam("VersionStages")
+		}
+		stages = st
+	}
+	moveCurrent := slices.Contains(stages, "ACSCurrent")
+	for _, v := range sec.versions {
+		wasCurrent := slices.Contains(v.stages, "ACSCurrent")
+		v.stages = slices.DeleteFunc(v.stages, func(st string) bool {
+			return slices.Contains(stages, st) || (moveCurrent && st == "ACSPrevious")
+		})
+		if moveCurrent && wasCurrent {
+			v.stages = append(v.stages, "ACSPrevious")
+		}
+	}
+	nv := &kmsVersion{id: vid, data: data, stages: stages, created: c.now}
+	sec.versions = append(sec.versions, nv)
+	return map[string]any{"SecretName": sec.name, "VersionId": vid, "VersionStages": kmsStages(nv)}, nil
+}
+
+func kmsGetSecretValue(s *Server, c *call) (map[string]any, *apiError) {
+	if c.p("SecretName") == "" {
+		return nil, missing("SecretName")
+	}
+	sec := c.acct.secrets[c.p("SecretName")]
+	if sec == nil {
+		return nil, errNoSecret()
+	}
+	vid, stage := c.p("VersionId"), c.p("VersionStage")
+	if vid == "" && stage == "" {
+		stage = "ACSCurrent"
+	}
+	for _, v := range sec.versions {
+		if (vid == "" || v.id == vid) && (stage == "" || slices.Contains(v.stages, stage)) {
+			return map[string]any{"SecretName": sec.name, "VersionId": v.id, "SecretData": v.data, "SecretType": "Generic",
+				"SecretDataType": sec.dataType, "VersionStages": kmsStages(v), "CreateTime": date(v.created)}, nil
+		}
+	}
+	return nil, errNoSecret()
+}
+
+// ---- ResourceManager ----
+
+func rmListAccounts(s *Server, c *call) (map[string]any, *apiError) {
+	if !c.acct.management {
+		e := c.noPermission()
+		return nil, e
+	}
+	page, size := 1, 10
+	if v := c.p("PageNumber"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, badParam("PageNumber")
+		}
+		page = n
+	}
+	if v := c.p("PageSize"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return nil, badParam("PageSize")
+		}
+		size = n
+	}
+	list := []map[string]any{}
+	for i := (page - 1) * size; i < len(s.accounts) && len(list) < size; i++ {
+		a := s.accounts[i]
+		typ, join := "ResourceAccount", "created"
+		if a.management {
+			typ, join = "CloudAccount", "invited"
+		}
+		ms := a.joinTime.UTC().Format("2006-01-02T15:04:05.000Z")
+		list = append(list, map[string]any{"AccountId": a.id, "DisplayName": a.name, "Type": typ, "Status": "CreateSuccess",
+			"JoinMethod": join, "JoinTime": ms, "ModifyTime": ms, "FolderId": "fd-emu000001", "ResourceDirectoryId": "rd-emu001",
+			"ResourceDirectoryPath": "rd-emu001/r-emu001/fd-emu000001/" + a.id, "Tags": map[string]any{"Tag": []any{}}})
+	}
+	return map[string]any{"PageNumber": page, "PageSize": size, "TotalCount": len(s.accounts),
+		"Accounts": map[string]any{"Account": list}}, nil
+}

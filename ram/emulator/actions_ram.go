@@ -1,0 +1,430 @@
+package emulator
+
+import (
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const dateFmt = "2006-01-02T15:04:05Z"
+
+func date(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(dateFmt)
+}
+
+var (
+	errNoUser = func() *apiError { return errf(404, "EntityNotExist.User", "The user does not exist.") }
+	errNoKey  = func() *apiError {
+		return errf(404, "EntityNotExist.User.AccessKey", "The user access key does not exist.")
+	}
+)
+
+func checkUserName(name string) *apiError {
+	if len(name) > 64 {
+		return violationf(400, "InvalidParameter.UserName.Length", `The parameter - "UserName" beyond the length limit.`)
+	}
+	if !reUserName.MatchString(name) {
+		return violationf(400, "InvalidParameter.UserName.InvalidChars", `The parameter - "UserName" contains invalid chars.`)
+	}
+	return nil
+}
+
+// owner is whose keys an action addresses: a RAM user, or the account owner (u == nil).
+type owner struct {
+	acct *account
+	u    *user
+}
+
+func (o owner) keys() []*keyState {
+	if o.u != nil {
+		return o.u.keys
+	}
+	return o.acct.rootKeys
+}
+
+func (o owner) setKeys(ks []*keyState) {
+	if o.u != nil {
+		o.u.keys = ks
+	} else {
+		o.acct.rootKeys = ks
+	}
+}
+
+func (o owner) findKey(id string) *keyState {
+	for _, k := range o.keys() {
+		if k.id == id {
+			return k
+		}
+	}
+	return nil
+}
+
+// ramOwner resolves the UserName parameter with the self rule of spec §4.4.
+func ramOwner(c *call) (owner, *apiError) {
+	name := c.p("UserName")
+	if name == "" {
+		if c.sess != nil {
+			return owner{}, missing("UserName")
+		}
+		return owner{acct: c.acct, u: c.user}, nil
+	}
+	if e := checkUserName(name); e != nil {
+		return owner{}, e
+	}
+	u := c.acct.users[name]
+	if u == nil {
+		return owner{}, errNoUser()
+	}
+	return owner{acct: c.acct, u: u}, nil
+}
+
+// imsOwner resolves UserPrincipalName (name@alias.onaliyun.com), with the same self rule.
+func imsOwner(c *call) (owner, *apiError) {
+	upn := c.p("UserPrincipalName")
+	if upn == "" {
+		if c.sess != nil {
+			return owner{}, missing("UserPrincipalName")
+		}
+		return owner{acct: c.acct, u: c.user}, nil
+	}
+	u := c.acct.userByUPN(upn)
+	if u == nil {
+		return owner{}, errNoUser()
+	}
+	return owner{acct: c.acct, u: u}, nil
+}
+
+func (a *account) upnSuffix() string { return "@" + a.alias + ".onaliyun.com" }
+
+func (a *account) userByUPN(upn string) *user {
+	name, ok := strings.CutSuffix(upn, a.upnSuffix())
+	if !ok {
+		return nil
+	}
+	return a.users[name]
+}
+
+func ramUserJSON(u *user) map[string]any {
+	return map[string]any{"UserId": u.id, "UserName": u.name, "DisplayName": u.displayName, "Comments": u.notes,
+		"CreateDate": date(u.created), "UpdateDate": date(u.updated), "Email": "", "MobilePhone": ""}
+}
+
+func imsUserJSON(u *user) map[string]any {
+	return map[string]any{"UserId": u.id, "UserPrincipalName": u.name + u.acct.upnSuffix(), "DisplayName": u.displayName,
+		"Comments": u.notes, "CreateDate": date(u.created), "UpdateDate": date(u.updated), "LastLoginDate": "",
+		"Status": "Active", "ProvisionType": "Manual", "Email": "", "MobilePhone": ""}
+}
+
+func ramCreateUser(s *Server, c *call) (map[string]any, *apiError) {
+	name := c.p("UserName")
+	if name == "" {
+		return nil, missing("UserName")
+	}
+	if e := checkUserName(name); e != nil {
+		return nil, e
+	}
+	if c.acct.users[name] != nil {
+		return nil, errf(409, "EntityAlreadyExists.User", "The user already exists.")
+	}
+	u := &user{acct: c.acct, name: name, id: s.numericID(), displayName: c.p("DisplayName"), notes: c.p("Comments"),
+		created: c.now, updated: c.now}
+	if u.displayName == "" {
+		u.displayName = name
+	}
+	c.acct.addUser(u)
+	return map[string]any{"User": ramUserJSON(u)}, nil
+}
+
+func ramGetUser(s *Server, c *call) (map[string]any, *apiError) {
+	name := c.p("UserName")
+	if name == "" {
+		return nil, missing("UserName")
+	}
+	o, e := ramOwner(c)
+	if e != nil {
+		return nil, e
+	}
+	return map[string]any{"User": ramUserJSON(o.u)}, nil
+}
+
+func ramDeleteUser(s *Server, c *call) (map[string]any, *apiError) {
+	if c.p("UserName") == "" {
+		return nil, missing("UserName")
+	}
+	o, e := ramOwner(c)
+	if e != nil {
+		return nil, e
+	}
+	if len(o.u.keys) > 0 {
+		return nil, errf(409, "DeleteConflict.User.AccessKey", "You should delete access keys of the user first.")
+	}
+	c.acct.removeUser(o.u)
+	return map[string]any{}, nil
+}
+
+// listUsers pages c.acct's users in creation order behind an opaque Marker.
+func listUsers(c *call, def int, render func(*user) map[string]any) (map[string]any, *apiError) {
+	maxItems := def
+	if v := c.p("MaxItems"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return nil, violationf(400, "InvalidParameter.MaxItems", `The parameter - "MaxItems" must be between 1 and 1000.`)
+		}
+		maxItems = n
+	}
+	var from int64
+	if m := c.p("Marker"); m != "" {
+		b, err := base64.RawURLEncoding.DecodeString(m)
+		rest, ok := strings.CutPrefix(string(b), "emu-users:"+c.acct.id+":")
+		n, err2 := strconv.ParseInt(rest, 10, 64)
+		if err != nil || !ok || err2 != nil {
+			return nil, violationf(400, "InvalidParameter.Marker", `The parameter - "Marker" is invalid.`)
+		}
+		from = n
+	}
+	list := []map[string]any{}
+	out := map[string]any{"IsTruncated": false}
+	for _, u := range c.acct.userOrder {
+		if u.seq < from {
+			continue
+		}
+		if len(list) == maxItems {
+			out["IsTruncated"] = true
+			out["Marker"] = base64.RawURLEncoding.EncodeToString([]byte("emu-users:" + c.acct.id + ":" + strconv.FormatInt(u.seq, 10)))
+			break
+		}
+		list = append(list, render(u))
+	}
+	out["Users"] = map[string]any{"User": list}
+	return out, nil
+}
+
+func ramListUsers(s *Server, c *call) (map[string]any, *apiError) {
+	return listUsers(c, 100, ramUserJSON)
+}
+
+func imsListUsers(s *Server, c *call) (map[string]any, *apiError) {
+	return listUsers(c, 1000, imsUserJSON)
+}
+
+func keyJSON(k *keyState, ims bool) map[string]any {
+	m := map[string]any{"AccessKeyId": k.id, "Status": k.status, "CreateDate": date(k.created)}
+	if ims {
+		m["UpdateDate"] = date(k.updated)
+	}
+	return m
+}
+
+func listKeys(o owner, ims bool) map[string]any {
+	list := []map[string]any{}
+	for _, k := range o.keys() {
+		list = append(list, keyJSON(k, ims))
+	}
+	return map[string]any{"AccessKeys": map[string]any{"AccessKey": list}}
+}
+
+func ramListAccessKeys(s *Server, c *call) (map[string]any, *apiError) {
+	o, e := ramOwner(c)
+	if e != nil {
+		return nil, e
+	}
+	return listKeys(o, false), nil
+}
+
+func imsListAccessKeys(s *Server, c *call) (map[string]any, *apiError) {
+	o, e := imsOwner(c)
+	if e != nil {
+		return nil, e
+	}
+	return listKeys(o, true), nil
+}
+
+// keyLimit is the number of AccessKey pairs a RAM user (or, here, an account owner) may hold.
+const keyLimit = 2
+
+func (s *Server) createKey(c *call, o owner, ims bool) (map[string]any, *apiError) {
+	if len(o.keys()) >= keyLimit {
+		return nil, errf(409, "LimitExceeded.User.AccessKey", "The access key count of the user access keys beyond the current limits.")
+	}
+	s.cfgMu.Lock()
+	delay := s.propagation
+	s.cfgMu.Unlock()
+	k := &keyState{id: s.newKeyID(), secret: randString(s.rng, alnum, 30), status: "Active", created: c.now, updated: c.now,
+		acct: o.acct, user: o.u, visibleAt: c.now.Add(delay)}
+	s.keys[k.id] = k
+	o.setKeys(append(o.keys(), k))
+	m := keyJSON(k, ims)
+	m["AccessKeySecret"] = k.secret
+	return map[string]any{"AccessKey": m}, nil
+}
+
+func ramCreateAccessKey(s *Server, c *call) (map[string]any, *apiError) {
+	o, e := ramOwner(c)
+	if e != nil {
+		return nil, e
+	}
+	return s.createKey(c, o, false)
+}
+
+func imsCreateAccessKey(s *Server, c *call) (map[string]any, *apiError) {
+	o, e := imsOwner(c)
+	if e != nil {
+		return nil, e
+	}
+	return s.createKey(c, o, true)
+}
+
+func (s *Server) updateKey(c *call, o owner) (map[string]any, *apiError) {
+	id, status := c.p("UserAccessKeyId"), c.p("Status")
+	if id == "" {
+		return nil, missing("UserAccessKeyId")
+	}
+	if status == "" {
+		return nil, missing("Status")
+	}
+	if status != "Active" && status != "Inactive" {
+		return nil, violationf(400, "InvalidParameter.Status", `The parameter - "Status" must be Active or Inactive.`)
+	}
+	k := o.findKey(id)
+	if k == nil {
+		return nil, errNoKey()
+	}
+	s.cfgMu.Lock()
+	delay := s.propagation
+	s.cfgMu.Unlock()
+	if k.status != status {
+		k.prevStatus, k.statusAt = k.authStatus(c.now), c.now.Add(delay)
+		k.status, k.updated = status, c.now
+	}
+	return map[string]any{}, nil
+}
+
+func ramUpdateAccessKey(s *Server, c *call) (map[string]any, *apiError) {
+	o, e := ramOwner(c)
+	if e != nil {
+		return nil, e
+	}
+	return s.updateKey(c, o)
+}
+
+func imsUpdateAccessKey(s *Server, c *call) (map[string]any, *apiError) {
+	o, e := imsOwner(c)
+	if e != nil {
+		return nil, e
+	}
+	return s.updateKey(c, o)
+}
+
+func (s *Server) deleteKey(c *call, o owner) (map[string]any, *apiError) {
+	id := c.p("UserAccessKeyId")
+	if id == "" {
+		return nil, missing("UserAccessKeyId")
+	}
+	k := o.findKey(id)
+	if k == nil {
+		return nil, errNoKey()
+	}
+	ks := o.keys()
+	for i, x := range ks {
+		if x == k {
+			o.setKeys(append(ks[:i:i], ks[i+1:]...))
+			break
+		}
+	}
+	s.cfgMu.Lock()
+	delay := s.propagation
+	s.cfgMu.Unlock()
+	if delay > 0 {
+		k.goneAt = c.now.Add(delay)
+	} else {
+		delete(s.keys, k.id)
+	}
+	return map[string]any{}, nil
+}
+
+func ramDeleteAccessKey(s *Server, c *call) (map[string]any, *apiError) {
+	o, e := ramOwner(c)
+	if e != nil {
+		return nil, e
+	}
+	return s.deleteKey(c, o)
+}
+
+func imsDeleteAccessKey(s *Server, c *call) (map[string]any, *apiError) {
+	o, e := imsOwner(c)
+	if e != nil {
+		return nil, e
+	}
+	return s.deleteKey(c, o)
+}
+
+func lastUsed(c *call, o owner, ims bool) (map[string]any, *apiError) {
+	id := c.p("UserAccessKeyId")
+	if id == "" {
+		return nil, missing("UserAccessKeyId")
+	}
+	k := o.findKey(id)
+	if k == nil {
+		return nil, errNoKey()
+	}
+	m := map[string]any{"LastUsedDate": date(k.lastUsed)}
+	if ims {
+		m["ServiceName"] = k.lastService
+	}
+	return map[string]any{"AccessKeyLastUsed": m}, nil
+}
+
+func ramGetAccessKeyLastUsed(s *Server, c *call) (map[string]any, *apiError) {
+	o, e := ramOwner(c)
+	if e != nil {
+		return nil, e
+	}
+	return lastUsed(c, o, false)
+}
+
+func imsGetAccessKeyLastUsed(s *Server, c *call) (map[string]any, *apiError) {
+	o, e := imsOwner(c)
+	if e != nil {
+		return nil, e
+	}
+	return lastUsed(c, o, true)
+}
+
+// imsGetUser finds a user by exactly one of UserPrincipalName, UserId, UserAccessKeyId (spec §4.10).
+func imsGetUser(s *Server, c *call) (map[string]any, *apiError) {
+	upn, uid, kid := c.p("UserPrincipalName"), c.p("UserId"), c.p("UserAccessKeyId")
+	n := 0
+	for _, v := range []string{upn, uid, kid} {
+		if v != "" {
+			n++
+		}
+	}
+	if n != 1 {
+		return nil, violationf(400, "InvalidParameter", "Exactly one of UserPrincipalName, UserId and UserAccessKeyId must be specified.")
+	}
+	var u *user
+	switch {
+	case upn != "":
+		u = c.acct.userByUPN(upn)
+	case uid != "":
+		for _, x := range c.acct.userOrder {
+			if x.id == uid {
+				u = x
+			}
+		}
+	default:
+		k := s.keys[kid]
+		if k == nil || k.acct != c.acct || k.user == nil || !k.goneAt.IsZero() {
+			return nil, errNoKey()
+		}
+		u = k.user
+	}
+	if u == nil {
+		return nil, errNoUser()
+	}
+	return map[string]any{"User": imsUserJSON(u)}, nil
+}

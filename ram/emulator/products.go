@@ -1,0 +1,48 @@
+package emulator
+
+import "strings"
+
+type handler func(s *Server, c *call) (map[string]any, *apiError)
+
+type product struct {
+	name     string // SDK Product / ActionTrail serviceName
+	code     string // permission prefix
+	hostName string // ram.aliyuncs.com, or kms.%s.aliyuncs.com for regional products
+	actions  map[string]handler
+}
+
+func (p *product) host(region string) string {
+	if !strings.Contains(p.hostName, "%s") {
+		return p.hostName
+	}
+	if region == "" {
+		region = "cn-hangzhou"
+	}
+	return strings.Replace(p.hostName, "%s", region, 1)
+}
+
+// products maps Version to the product it selects (spec §0). It is never modified.
+var products = map[string]*product{
+	"2015-05-01": {name: "Ram", code: "ram", hostName: "ram.aliyuncs.com", actions: map[string]handler{
+		"CreateUser": ramCreateUser, "GetUser": ramGetUser, "DeleteUser": ramDeleteUser, "ListUsers": ramListUsers,
+		"ListAccessKeys": ramListAccessKeys, "CreateAccessKey": ramCreateAccessKey, "UpdateAccessKey": ramUpdateAccessKey,
+		"DeleteAccessKey": ramDeleteAccessKey, "GetAccessKeyLastUsed": ramGetAccessKeyLastUsed,
+	}},
+	"2019-08-15": {name: "Ims", code: "ims", hostName: "ims.aliyuncs.com", actions: map[string]handler{
+		"GetUser": imsGetUser, "ListUsers": imsListUsers, "ListAccessKeys": imsListAccessKeys,
+		"CreateAccessKey": imsCreateAccessKey, "UpdateAccessKey": imsUpdateAccessKey,
+		"DeleteAccessKey": imsDeleteAccessKey, "GetAccessKeyLastUsed": imsGetAccessKeyLastUsed,
+	}},
+	"2015-04-01": {name: "Sts", code: "sts", hostName: "sts.aliyuncs.com", actions: map[string]handler{
+		"GetCallerIdentity": stsGetCallerIdentity, "AssumeRole": stsAssumeRole,
+	}},
+	"2020-07-06": {name: "Actiontrail", code: "actiontrail", hostName: "actiontrail.%s.aliyuncs.com", actions: map[string]handler{
+		"LookupEvents": trailLookupEvents, "GetAccessKeyLastUsedInfo": trailGetAccessKeyLastUsedInfo,
+	}},
+	"2016-01-20": {name: "Kms", code: "kms", hostName: "kms.%s.aliyuncs.com", actions: map[string]handler{
+		"CreateSecret": kmsCreateSecret, "PutSecretValue": kmsPutSecretValue, "GetSecretValue": kmsGetSecretValue,
+	}},
+	"2020-03-31": {name: "ResourceManager", code: "resourcemanager", hostName: "resourcemanager.aliyuncs.com", actions: map[string]handler{
+		"ListAccounts": rmListAccounts,
+	}},
+}

@@ -1,0 +1,787 @@
+package emulator
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Server is an in-process Alibaba Cloud emulator, used like net/http/httptest.Server.
+type Server struct {
+	URL string // http://127.0.0.1:PORT once started
+
+	mu       sync.Mutex // guards the cloud state below
+	accounts []*account
+	byID     map[string]*account
+	keys     map[string]*keyState // every key that can authenticate (live, propagating, STS)
+	rng      *rand.Rand
+	idSeq    uint64
+
+	cfgMu       sync.Mutex // guards the knobs, faults, pauses, buckets, logs
+	clock       func() time.Time
+	skew        time.Duration
+	checkTime   bool
+	checkNonce  bool
+	latency     time.Duration
+	qps         float64
+	propagation time.Duration
+	faults      []*faultState
+	faultRand   *rand.Rand
+	pauses      map[string][]*Pause
+	buckets     map[string]*bucket
+	log         []Request
+	logLimit    int
+	violations  []string
+	closed      chan struct{}
+	closeOnce   sync.Once
+
+	nonceMu  sync.Mutex
+	nonceCur map[string]struct{}
+	noncePrv map[string]struct{}
+	nonceAt  time.Time
+
+	listener net.Listener
+	srv      *http.Server
+	tls      bool
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithClock replaces time.Now (the timestamp check, dates, expiry and events use it).
+func WithClock(now func() time.Time) Option { return func(s *Server) { s.clock = now } }
+
+// WithoutTimestampCheck turns off the ±15 minute Timestamp window (check 8).
+func WithoutTimestampCheck() Option { return func(s *Server) { s.checkTime = false } }
+
+// WithoutNonceCheck turns off SignatureNonce replay detection (check 15).
+func WithoutNonceCheck() Option { return func(s *Server) { s.checkNonce = false } }
+
+// WithLatency delays every response by d.
+func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency = d } }
+
+// WithRateLimit enables a token bucket of qps requests per second (burst max(1, qps)) per signing
+// AccessKeyId; excess calls get Throttling.User (Rejected.Throttling for KMS). 0 disables it.
+func WithRateLimit(qps float64) Option { return func(s *Server) { s.qps = qps } }
+
+// WithPropagationDelay makes key creation, deletion and status changes affect authentication only
+// after d (the API view changes at once).
+func WithPropagationDelay(d time.Duration) Option { return func(s *Server) { s.propagation = d } }
+
+// WithSeed seeds generated ids, secrets and fault probabilities (default 1).
+func WithSeed(seed int64) Option {
+	return func(s *Server) {
+		s.rng = rand.New(rand.NewPCG(uint64(seed), 1))
+		s.faultRand = rand.New(rand.NewPCG(uint64(seed), 2))
+	}
+}
+
+// WithRequestLogLimit bounds the request log (default 200000 entries; the oldest half is dropped).
+func WithRequestLogLimit(n int) Option { return func(s *Server) { s.logLimit = max(n, 2) } }
+
+// NewServer starts an emulator of org on 127.0.0.1:0.
+func NewServer(org *Org, opts ...Option) *Server {
+	s := NewUnstartedServer(org, opts...)
+	s.Start()
+	return s
+}
+
+// NewUnstartedServer builds an emulator of org without listening; call Start, StartTLS or Listen.
+func NewUnstartedServer(org *Org, opts ...Option) *Server {
+	s := &Server{
+		clock: time.Now, checkTime: true, checkNonce: true,
+		pauses: map[string][]*Pause{}, buckets: map[string]*bucket{},
+		logLimit: 200000, closed: make(chan struct{}),
+		nonceCur: map[string]struct{}{}, noncePrv: map[string]struct{}{},
+	}
+	WithSeed(1)(s)
+	for _, o := range opts {
+		o(s)
+	}
+	s.load(org)
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
+	return s
+}
+
+// Start listens on 127.0.0.1:0 and serves in the background. It panics if it cannot listen, like httptest.
+func (s *Server) Start() {
+	if err := s.Listen("127.0.0.1:0"); err != nil {
+		panic("emulator: " + err.Error())
+	}
+}
+
+// Listen listens on addr (host:port) and serves in the background until Close.
+func (s *Server) Listen(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("emulator listen on %s: %w", addr, err)
+	}
+	s.serve(l)
+	return nil
+}
+
+func (s *Server) serve(l net.Listener) {
+	s.listener = l
+	scheme := "http"
+	if s.tls {
+		scheme = "https"
+	}
+	s.URL = scheme + "://" + l.Addr().String()
+	go func() { _ = s.srv.Serve(l) }()
+}
+
+// Endpoint is host:port, what an SDK client's Domain takes.
+func (s *Server) Endpoint() string {
+	if s.listener == nil {
+		return ""
+	}
+	return s.listener.Addr().String()
+}
+
+// Handler is the emulator as an http.Handler (for a caller's own listener).
+func (s *Server) Handler() http.Handler { return s }
+
+// Close stops the listener, releases every pause and closes open connections.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		_ = s.srv.Close()
+	})
+}
+
+// SetLatency delays every later response by d.
+func (s *Server) SetLatency(d time.Duration) { s.cfgMu.Lock(); s.latency = d; s.cfgMu.Unlock() }
+
+// SetRateLimit sets the per-AccessKeyId token bucket (0 disables it).
+func (s *Server) SetRateLimit(qps float64) {
+	s.cfgMu.Lock()
+	s.qps = qps
+	s.buckets = map[string]*bucket{}
+	s.cfgMu.Unlock()
+}
+
+// SetPropagationDelay sets the delay of later key changes.
+func (s *Server) SetPropagationDelay(d time.Duration) {
+	s.cfgMu.Lock()
+	s.propagation = d
+	s.cfgMu.Unlock()
+}
+
+// SetClockSkew shifts the emulator's clock by d (positive = the server runs ahead).
+func (s *Server) SetClockSkew(d time.Duration) { s.cfgMu.Lock(); s.skew = d; s.cfgMu.Unlock() }
+
+func (s *Server) now() time.Time {
+	s.cfgMu.Lock()
+	c, k := s.clock, s.skew
+	s.cfgMu.Unlock()
+	return c().Add(k).UTC()
+}
+
+// Request is one served call as the request log records it: never a secret, never a raw URL.
+type Request struct {
+	Time        time.Time
+	Version     string
+	Action      string
+	AccessKeyID string // the signing key id
+	UserAgent   string
+	RequestID   string
+	Code        string // error code, "" on success
+	Status      int
+	Params      map[string]string // merged parameters; Signature, SecretData, SecurityToken, AccessKeySecret redacted
+}
+
+// RequestLog returns a copy of the request log.
+func (s *Server) RequestLog() []Request {
+	s.cfgMu.Lock()
+	defer s.cfgMu.Unlock()
+	out := make([]Request, len(s.log))
+	copy(out, s.log)
+	return out
+}
+
+// Violations returns the protocol violations seen so far (unknown action, missing or invalid
+// parameter, bad signature, replayed nonce...): what a correct client never sends.
+func (s *Server) Violations() []string {
+	s.cfgMu.Lock()
+	defer s.cfgMu.Unlock()
+	return append([]string(nil), s.violations...)
+}
+
+var redacted = map[string]bool{"Signature": true, "SecretData": true, "SecurityToken": true, "AccessKeySecret": true}
+
+func (s *Server) record(c *call, status int, code string) {
+	p := make(map[string]string, len(c.params))
+	for k, v := range c.params {
+		if redacted[k] {
+			v = "[REDACTED]"
+		}
+		p[k] = v
+	}
+	r := Request{Time: c.now, Version: c.version, Action: c.action, AccessKeyID: c.params["AccessKeyId"],
+		UserAgent: c.r.UserAgent(), RequestID: c.rid, Code: code, Status: status, Params: p}
+	s.cfgMu.Lock()
+	if len(s.log) >= s.logLimit {
+		s.log = append(s.log[:0:0], s.log[len(s.log)/2:]...)
+	}
+	s.log = append(s.log, r)
+	s.cfgMu.Unlock()
+}
+
+func (s *Server) violation(c *call, e *apiError) {
+	v := fmt.Sprintf("%s %s/%s key=%s: %s", e.Code, c.version, c.action, c.params["AccessKeyId"], e.Message)
+	s.cfgMu.Lock()
+	s.violations = append(s.violations, v)
+	s.cfgMu.Unlock()
+}
+
+// apiError is an error answer (spec §3.1).
+type apiError struct {
+	Status    int
+	Code      string
+	Message   string
+	Detail    map[string]string // AccessDeniedDetail
+	Violation bool              // a protocol violation: a correct client never causes it
+}
+
+func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+
+func errf(status int, code, format string, a ...any) *apiError {
+	return &apiError{Status: status, Code: code, Message: fmt.Sprintf(format, a...)}
+}
+
+func violationf(status int, code, format string, a ...any) *apiError {
+	e := errf(status, code, format, a...)
+	e.Violation = true
+	return e
+}
+
+func missing(name string) *apiError {
+	return violationf(400, "Missing"+name, "%s is mandatory for this action.", name)
+}
+
+// call is one request being served.
+type call struct {
+	r               *http.Request
+	params          map[string]string
+	all             url.Values
+	version, action string
+	prod            *product
+	rid             string
+	now             time.Time
+	// set after authentication
+	key  *keyState
+	acct *account
+	user *user    // the calling RAM user, nil for root and role sessions
+	sess *session // the STS session, nil otherwise
+}
+
+func (c *call) p(name string) string { return c.params[name] }
+
+const maxBody = 1 << 20
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c := &call{r: r, now: s.now()}
+	s.cfgMu.Lock()
+	latency := s.latency
+	s.cfgMu.Unlock()
+	if latency > 0 && !s.sleep(r.Context(), latency) {
+		return
+	}
+	if e := s.parse(c); e != nil {
+		s.fail(w, c, e)
+		return
+	}
+	if e := s.authenticate(c); e != nil {
+		s.fail(w, c, e)
+		return
+	}
+	if e := s.throttle(c); e != nil {
+		s.fail(w, c, e)
+		return
+	}
+	f := s.matchFaults(c)
+	if f.delay > 0 && !s.sleep(r.Context(), f.delay) {
+		return
+	}
+	if !s.waitPause(r.Context(), c.action) {
+		return
+	}
+	switch f.kind {
+	case FaultThrottle:
+		if f.retryAfter > 0 {
+			w.Header().Set("x-acs-retry-after", strconv.FormatInt(f.retryAfter.Milliseconds(), 10))
+		}
+		s.fail(w, c, throttled(c))
+		return
+	case FaultServerErrorBefore:
+		s.fail(w, c, serverError(f.status))
+		return
+	case FaultDropBefore:
+		s.record(c, 0, "DroppedConnection")
+		drop(w)
+		return
+	case FaultGarbage:
+		s.garbage(w, c, f.status)
+		return
+	}
+	status, body, e := s.dispatch(c)
+	switch f.kind {
+	case FaultServerErrorAfter:
+		s.fail(w, c, serverError(f.status))
+		return
+	case FaultDropAfter:
+		s.record(c, 0, "DroppedConnection")
+		drop(w)
+		return
+	}
+	if e != nil {
+		s.fail(w, c, e)
+		return
+	}
+	s.record(c, status, "")
+	s.writeJSON(w, status, c, body)
+}
+
+func (s *Server) sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-s.closed:
+		return false
+	}
+}
+
+func drop(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err == nil {
+		_ = conn.Close()
+	}
+}
+
+func (s *Server) garbage(w http.ResponseWriter, c *call, status int) {
+	if status == 0 {
+		status = 200
+	}
+	s.record(c, status, "Garbage")
+	w.Header().Set("Content-Type", "text/html")
+	w.Header().Set("x-acs-request-id", c.rid)
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, "<html><body><h1>502 Bad Gateway</h1>emulator garbage body</body></html>\n")
+}
+
+func serverError(status int) *apiError {
+	if status == 503 {
+		return errf(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server.")
+	}
+	return errf(500, "InternalError", "An internal error occurred.")
+}
+
+func throttled(c *call) *apiError {
+	if c.prod != nil && c.prod.code == "kms" {
+		return errf(429, "Rejected.Throttling", "The QPS upper limit is exceeded.")
+	}
+	return errf(400, "Throttling.User", "Request was denied due to user flow control.")
+}
+
+// parse reads and merges the parameters and runs checks 1-7 of spec §1.4.
+func (s *Server) parse(c *call) *apiError {
+	r := c.r
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		q = url.Values{}
+	}
+	all := url.Values{}
+	for k, v := range q {
+		all[k] = append(all[k], v...)
+	}
+	merged := make(map[string]string, len(q)+4)
+	for k, v := range q {
+		merged[k] = v[0]
+	}
+	if r.Body != nil && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		b, _ := io.ReadAll(io.LimitReader(r.Body, maxBody))
+		if len(b) > 0 {
+			form, _ := url.ParseQuery(string(b))
+			for k, v := range form {
+				all[k] = append(all[k], v...)
+				merged[k] = v[0] // a body parameter wins
+			}
+		}
+	}
+	c.params, c.all = merged, all
+	c.version, c.action = merged["Version"], merged["Action"]
+	s.mu.Lock()
+	c.rid = s.requestID(false)
+	s.mu.Unlock()
+	if r.URL.Path != "/" && r.URL.Path != "" {
+		return violationf(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		return violationf(400, "UnsupportedHTTPMethod", "This http method is not supported.")
+	}
+	if c.action == "" {
+		return missing("Action")
+	}
+	if c.version == "" {
+		return missing("Version")
+	}
+	c.prod = products[c.version]
+	if c.prod == nil {
+		return violationf(400, "InvalidVersion", "Specified parameter Version is not valid.")
+	}
+	if c.prod.code == "kms" {
+		s.mu.Lock()
+		c.rid = s.requestID(true)
+		s.mu.Unlock()
+	}
+	if _, ok := c.prod.actions[c.action]; !ok {
+		return violationf(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
+	}
+	if f, ok := merged["Format"]; ok && f != "JSON" && f != "XML" && f != "json" && f != "xml" {
+		return violationf(400, "InvalidParameter.Format", "Specified parameter format is not valid.")
+	}
+	if _, ok := merged["Signature"]; !ok && strings.HasPrefix(r.Header.Get("Authorization"), "ACS3-") {
+		return violationf(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards.")
+	}
+	if merged["SignatureMethod"] != "HMAC-SHA1" {
+		return violationf(400, "InvalidSignatureMethod", "Specified signature method is not valid.")
+	}
+	for _, name := range []string{"Signature", "AccessKeyId", "SignatureNonce", "Timestamp"} {
+		if merged[name] == "" {
+			return missing(name)
+		}
+	}
+	if _, err := time.Parse("2006-01-02T15:04:05Z", merged["Timestamp"]); err != nil {
+		return violationf(400, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.")
+	}
+	return nil
+}
+
+// authenticate runs checks 8-15 against the live key table and marks the key used.
+func (s *Server) authenticate(c *call) *apiError {
+	ts, _ := time.Parse("2006-01-02T15:04:05Z", c.params["Timestamp"])
+	s.cfgMu.Lock()
+	checkTime, checkNonce := s.checkTime, s.checkNonce
+	s.cfgMu.Unlock()
+	if checkTime {
+		if d := c.now.Sub(ts); d > 15*time.Minute || d < -15*time.Minute {
+			return violationf(400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
+		}
+	}
+	id := c.params["AccessKeyId"]
+	s.mu.Lock()
+	k := s.keys[id]
+	var secret, status, token string
+	var expires time.Time
+	if k != nil {
+		if !k.goneAt.IsZero() && !c.now.Before(k.goneAt) {
+			delete(s.keys, id)
+			k = nil
+		} else if c.now.Before(k.visibleAt) {
+			k = nil
+		}
+	}
+	if k != nil {
+		secret, status = k.secret, k.authStatus(c.now)
+		if k.sess != nil {
+			token, expires = k.sess.token, k.sess.expires
+		}
+	}
+	s.mu.Unlock()
+	if k == nil {
+		return errf(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+	}
+	if status != "Active" {
+		return errf(400, "InvalidAccessKeyId.Inactive", "Specified access key is disabled.")
+	}
+	if k.sess != nil {
+		got := c.params["SecurityToken"]
+		switch {
+		case got == "":
+			return violationf(400, "MissingSecurityToken", "SecurityToken is mandatory for this action.")
+		case !strings.HasPrefix(got, tokenPrefix):
+			return violationf(400, "InvalidSecurityToken.Malformed", "Specified SecurityToken is malformed.")
+		case got != token:
+			return violationf(400, "InvalidSecurityToken.MismatchWithAccessKey", "Specified SecurityToken mismatch with the AccessKey.")
+		case !c.now.Before(expires):
+			return errf(400, "InvalidSecurityToken.Expired", "Specified SecurityToken is expired.")
+		}
+	}
+	sts := StringToSign(c.r.Method, c.all)
+	if !signatureOK(secret, sts, c.params["Signature"]) {
+		return violationf(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation. server string to sign is:%s", sts)
+	}
+	if checkNonce && !s.nonceFresh(id, c.params["SignatureNonce"], c.now) {
+		return violationf(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
+	}
+	s.mu.Lock()
+	c.key, c.acct, c.sess, c.user = k, k.acct, k.sess, k.user
+	if k.sess == nil {
+		k.lastUsed, k.lastService = c.now, c.prod.name
+		if host, _, err := net.SplitHostPort(c.r.RemoteAddr); err == nil {
+			k.lastIP = host
+		}
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// nonceFresh remembers nonces per key for at least 15 minutes (two rotating generations).
+func (s *Server) nonceFresh(keyID, nonce string, now time.Time) bool {
+	n := keyID + "\x00" + nonce
+	s.nonceMu.Lock()
+	defer s.nonceMu.Unlock()
+	if s.nonceAt.IsZero() {
+		s.nonceAt = now
+	}
+	if now.Sub(s.nonceAt) > 15*time.Minute {
+		s.noncePrv, s.nonceCur, s.nonceAt = s.nonceCur, map[string]struct{}{}, now
+	}
+	if _, ok := s.nonceCur[n]; ok {
+		return false
+	}
+	if _, ok := s.noncePrv[n]; ok {
+		return false
+	}
+	s.nonceCur[n] = struct{}{}
+	return true
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func (s *Server) throttle(c *call) *apiError {
+	s.cfgMu.Lock()
+	defer s.cfgMu.Unlock()
+	if s.qps <= 0 {
+		return nil
+	}
+	id := c.params["AccessKeyId"]
+	burst := max(1, s.qps)
+	b := s.buckets[id]
+	if b == nil {
+		b = &bucket{tokens: burst, last: c.now}
+		s.buckets[id] = b
+	}
+	if el := c.now.Sub(b.last).Seconds(); el > 0 {
+		b.tokens = min(burst, b.tokens+el*s.qps)
+	}
+	b.last = c.now
+	if b.tokens < 1 {
+		return throttled(c)
+	}
+	b.tokens--
+	return nil
+}
+
+func (s *Server) fail(w http.ResponseWriter, c *call, e *apiError) {
+	if e.Violation {
+		s.violation(c, e)
+	}
+	s.record(c, e.Status, e.Code)
+	if c.acct != nil {
+		s.mu.Lock()
+		s.recordEvent(c, e)
+		s.mu.Unlock()
+	}
+	host, product := "aliyuncs.com", "Pop"
+	if c.prod != nil {
+		host, product = c.prod.host(c.p("RegionId")), c.prod.name
+	}
+	body := map[string]any{
+		"RequestId": c.rid, "HostId": host, "Code": e.Code, "Message": e.Message,
+		"Recommend": "https://api.aliyun.com/troubleshoot?q=" + url.QueryEscape(e.Code) + "&product=" + product,
+	}
+	if e.Detail != nil {
+		body["AccessDeniedDetail"] = e.Detail
+	}
+	s.writeJSON(w, e.Status, c, body)
+}
+
+func (s *Server) writeJSON(w http.ResponseWriter, status int, c *call, body any) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		status = 500
+		b = []byte(`{"RequestId":"` + c.rid + `","HostId":"aliyuncs.com","Code":"InternalError","Message":"An internal error occurred.","Recommend":""}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json;charset=utf-8")
+	h.Set("x-acs-request-id", c.rid)
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// requestID returns a unique RequestId: upper-case UUID, lower-case for KMS. Call with s.mu held.
+func (s *Server) requestID(lower bool) string {
+	s.idSeq++
+	hi, lo := s.rng.Uint64(), s.idSeq
+	id := fmt.Sprintf("%08X-%04X-4%03X-%04X-%012X", uint32(hi>>32), uint16(hi>>16), uint16(hi)&0xfff,
+		0x8000|uint16(lo>>48)&0x3fff, lo&0xffffffffffff)
+	if lower {
+		return strings.ToLower(id)
+	}
+	return id
+}
+
+// ---- faults and pauses ----
+
+// FaultKind selects what an injected fault does.
+type FaultKind int
+
+const (
+	// FaultThrottle answers Throttling.User 400 (Rejected.Throttling 429 for KMS), with x-acs-retry-after when RetryAfter > 0.
+	FaultThrottle FaultKind = iota + 1
+	// FaultServerErrorBefore answers 500 InternalError (or 503 ServiceUnavailable) without changing state.
+	FaultServerErrorBefore
+	// FaultServerErrorAfter performs the action (state changes), then answers 500/503.
+	FaultServerErrorAfter
+	// FaultDropBefore closes the connection without an answer and without changing state.
+	FaultDropBefore
+	// FaultDropAfter performs the action, then closes the connection without an answer.
+	FaultDropAfter
+	// FaultLatency delays the answer by Delay, then serves the call normally.
+	FaultLatency
+	// FaultGarbage answers a non-JSON body with Status (default 200; 502 gives an SDK ServerError with an empty Code).
+	FaultGarbage
+)
+
+// Fault is an injected failure. Faults are checked after authentication, for authenticated calls only.
+type Fault struct {
+	Action, Version string // "" = any
+	UserName, KeyID string // optional match on the request's UserName / UserAccessKeyId parameters
+	Kind            FaultKind
+	Nth             int     // fire on the Nth matching call only (1-based); 0 = every matching call
+	Count           int     // fire at most Count times; 0 = unlimited
+	Probability     float64 // 0 = always (when Nth/Count allow), else fire with this probability (seeded)
+	Delay           time.Duration
+	RetryAfter      time.Duration
+	Status          int
+}
+
+type faultState struct {
+	f           Fault
+	seen, fired int
+	removed     bool
+}
+
+type firedFault struct {
+	kind       FaultKind
+	delay      time.Duration
+	retryAfter time.Duration
+	status     int
+}
+
+// AddFault installs a fault; the returned func removes it.
+func (s *Server) AddFault(f Fault) (remove func()) {
+	fs := &faultState{f: f}
+	s.cfgMu.Lock()
+	s.faults = append(s.faults, fs)
+	s.cfgMu.Unlock()
+	return func() {
+		s.cfgMu.Lock()
+		defer s.cfgMu.Unlock()
+		for i, x := range s.faults {
+			if x == fs {
+				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
+				return
+			}
+		}
+	}
+}
+
+func (s *Server) matchFaults(c *call) firedFault {
+	var out firedFault
+	s.cfgMu.Lock()
+	defer s.cfgMu.Unlock()
+	for _, fs := range s.faults {
+		f := fs.f
+		if (f.Action != "" && f.Action != c.action) || (f.Version != "" && f.Version != c.version) ||
+			(f.UserName != "" && f.UserName != c.p("UserName")) || (f.KeyID != "" && f.KeyID != c.p("UserAccessKeyId")) {
+			continue
+		}
+		fs.seen++
+		if f.Nth > 0 && fs.seen != f.Nth {
+			continue
+		}
+		if f.Count > 0 && fs.fired >= f.Count {
+			continue
+		}
+		if f.Probability > 0 && s.faultRand.Float64() >= f.Probability {
+			continue
+		}
+		if f.Kind == FaultLatency {
+			fs.fired++
+			out.delay += f.Delay
+			continue
+		}
+		if out.kind != 0 {
+			continue // one terminal fault per call; later ones keep counting
+		}
+		fs.fired++
+		out.kind, out.retryAfter, out.status = f.Kind, f.RetryAfter, f.Status
+	}
+	return out
+}
+
+// Pause blocks the next call of an action until Release.
+type Pause struct {
+	Reached <-chan struct{} // closed when the paused call arrives
+
+	reached chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+// Release lets the paused call continue (or the next one through, if it has not arrived yet).
+func (p *Pause) Release() { p.once.Do(func() { close(p.release) }) }
+
+// PauseAt makes the next authenticated call of action block (after authentication and faults'
+// latency, before any state change) until the Pause is released or the server closes.
+func (s *Server) PauseAt(action string) *Pause {
+	ch := make(chan struct{})
+	p := &Pause{Reached: ch, reached: ch, release: make(chan struct{})}
+	s.cfgMu.Lock()
+	s.pauses[action] = append(s.pauses[action], p)
+	s.cfgMu.Unlock()
+	return p
+}
+
+func (s *Server) waitPause(ctx context.Context, action string) bool {
+	s.cfgMu.Lock()
+	q := s.pauses[action]
+	if len(q) == 0 {
+		s.cfgMu.Unlock()
+		return true
+	}
+	p := q[0]
+	s.pauses[action] = q[1:]
+	s.cfgMu.Unlock()
+	close(p.reached)
+	select {
+	case <-p.release:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-s.closed:
+		return false
+	}
+}

@@ -1,0 +1,433 @@
+package emulator
+
+import (
+	"fmt"
+	"net"
+	"path"
+	"strings"
+	"time"
+)
+
+type account struct {
+	id, name, alias string
+	management      bool
+	joinTime        time.Time
+	users           map[string]*user
+	userOrder       []*user // creation order (ListUsers)
+	userSeq         int64
+	rootKeys        []*keyState
+	roles           map[string]*role
+	events          []*trailEvent
+	secrets         map[string]*kmsSecret
+}
+
+type user struct {
+	acct                         *account
+	name, id, displayName, notes string
+	created, updated             time.Time
+	allow                        []string
+	keys                         []*keyState
+	seq                          int64
+}
+
+type keyState struct {
+	id, secret  string
+	status      string
+	created     time.Time
+	updated     time.Time
+	acct        *account
+	user        *user // nil: the account's root key (or an STS session)
+	sess        *session
+	lastUsed    time.Time
+	lastService string
+	lastIP      string
+	// propagation: authentication sees the key only from visibleAt, until goneAt, and with
+	// prevStatus until statusAt.
+	visibleAt  time.Time
+	goneAt     time.Time
+	prevStatus string
+	statusAt   time.Time
+}
+
+func (k *keyState) authStatus(now time.Time) string {
+	if now.Before(k.statusAt) {
+		return k.prevStatus
+	}
+	return k.status
+}
+
+type role struct {
+	acct       *account
+	name, id   string
+	trust      []string
+	allow      []string
+	maxSession int
+}
+
+type session struct {
+	role    *role
+	name    string
+	token   string
+	expires time.Time
+}
+
+type trailEvent struct {
+	id, name, service, version      string
+	t                               time.Time
+	accessKeyID, userName, identity string
+	principalID, accountID          string
+	sourceIP, userAgent, region, rw string
+	errorCode, errorMessage         string
+	requestID                       string
+	resourceType, resourceName      string
+	params                          map[string]string
+}
+
+type kmsSecret struct {
+	name     string
+	dataType string
+	created  time.Time
+	versions []*kmsVersion
+}
+
+type kmsVersion struct {
+	id, data string
+	stages   []string
+	created  time.Time
+}
+
+const tokenPrefix = "CAIS"
+
+const maxEventsPerAccount = 200000
+
+func (s *Server) load(o *Org) {
+	now := s.now()
+	s.byID = map[string]*account{}
+	s.keys = map[string]*keyState{}
+	mgmt := o.managementIndex()
+	for ai, a := range o.Accounts {
+		acc := &account{id: a.ID, name: a.Name, alias: a.Alias, management: a.Management || (ai == mgmt && !hasManagement(o)),
+			joinTime: a.JoinTime, users: map[string]*user{}, roles: map[string]*role{}, secrets: map[string]*kmsSecret{}}
+		if acc.alias == "" {
+			acc.alias = acc.id
+		}
+		if acc.name == "" {
+			acc.name = "account-" + acc.id
+		}
+		if acc.joinTime.IsZero() {
+			acc.joinTime = now
+		}
+		s.accounts = append(s.accounts, acc)
+		s.byID[acc.id] = acc
+		for _, k := range a.RootKeys {
+			acc.rootKeys = append(acc.rootKeys, s.seedKey(acc, nil, k, now))
+		}
+		for _, u := range a.Users {
+			usr := &user{acct: acc, name: u.Name, id: u.ID, displayName: u.DisplayName, notes: u.Comments,
+				created: u.Created, allow: u.Allow}
+			if usr.id == "" {
+				usr.id = s.numericID()
+			}
+			if usr.displayName == "" {
+				usr.displayName = u.Name
+			}
+			if usr.created.IsZero() {
+				usr.created = now
+			}
+			usr.updated = usr.created
+			if u.Admin && len(usr.allow) == 0 {
+				usr.allow = []string{"*"}
+			}
+			acc.addUser(usr)
+			for _, k := range u.Keys {
+				usr.keys = append(usr.keys, s.seedKey(acc, usr, k, now))
+			}
+		}
+		for _, r := range a.Roles {
+			ro := &role{acct: acc, name: r.Name, id: r.ID, trust: r.Trust, allow: r.Allow, maxSession: r.MaxSessionDuration}
+			if ro.id == "" {
+				ro.id = s.numericID()
+			}
+			if ro.maxSession == 0 {
+				ro.maxSession = 3600
+			}
+			acc.roles[strings.ToLower(r.Name)] = ro
+		}
+		for _, sec := range a.Secrets {
+			ks := &kmsSecret{name: sec.Name, dataType: "text", created: now}
+			for i, v := range sec.Versions {
+				st := v.Stages
+				if len(st) == 0 && i == len(sec.Versions)-1 {
+					st = []string{"ACSCurrent"}
+				}
+				ks.versions = append(ks.versions, &kmsVersion{id: v.ID, data: v.Data, stages: st, created: now})
+			}
+			acc.secrets[sec.Name] = ks
+		}
+	}
+	for _, a := range o.Accounts {
+		s.addEventsLocked(a.ID, now, a.Events...)
+	}
+}
+
+func hasManagement(o *Org) bool {
+	for _, a := range o.Accounts {
+		if a.Management {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *account) addUser(u *user) {
+	a.userSeq++
+	u.seq = a.userSeq
+	a.users[u.name] = u
+	a.userOrder = append(a.userOrder, u)
+}
+
+func (a *account) removeUser(u *user) {
+	delete(a.users, u.name)
+	for i, x := range a.userOrder {
+		if x == u {
+			a.userOrder = append(a.userOrder[:i:i], a.userOrder[i+1:]...)
+			break
+		}
+	}
+}
+
+func (s *Server) seedKey(acc *account, u *user, k Key, now time.Time) *keyState {
+	ks := &keyState{id: k.ID, secret: k.Secret, status: k.Status, created: k.Created, acct: acc, user: u,
+		lastUsed: k.LastUsed, lastService: k.LastUsedService}
+	if ks.status == "" {
+		ks.status = "Active"
+	}
+	if ks.created.IsZero() {
+		ks.created = now
+	}
+	ks.updated = ks.created
+	s.keys[ks.id] = ks
+	return ks
+}
+
+// numericID is a fresh 16-digit id. Call with s.mu held (or during load).
+func (s *Server) numericID() string {
+	return fmt.Sprintf("2%015d", s.rng.Int64N(1e15))
+}
+
+func (s *Server) newKeyID() string {
+	for {
+		id := "LTAI5t" + randString(s.rng, alnum, 18)
+		if _, ok := s.keys[id]; !ok {
+			return id
+		}
+	}
+}
+
+// AddEvents seeds ActionTrail history into an account (unknown accounts are ignored).
+func (s *Server) AddEvents(accountID string, evs ...Event) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.addEventsLocked(accountID, now, evs...)
+}
+
+func (s *Server) addEventsLocked(accountID string, now time.Time, evs ...Event) {
+	acc := s.byID[accountID]
+	if acc == nil {
+		return
+	}
+	for _, e := range evs {
+		t := e.Time
+		if t.IsZero() {
+			t = now.Add(-e.Ago)
+		}
+		n := max(e.Repeat, 1)
+		every := e.Every
+		if every == 0 {
+			every = time.Minute
+		}
+		for i := range n {
+			te := &trailEvent{id: e.ID, name: e.Name, service: e.Service, t: t.Add(-time.Duration(i) * every).UTC(),
+				accessKeyID: e.AccessKeyID, userName: e.UserName, identity: e.IdentityType, accountID: acc.id,
+				sourceIP: e.SourceIP, userAgent: e.UserAgent, region: e.Region, rw: e.RW, errorCode: e.ErrorCode,
+				errorMessage: e.ErrorMessage, resourceType: e.ResourceType, resourceName: e.ResourceName, params: e.Params}
+			if te.id == "" || n > 1 {
+				te.id = s.eventID()
+			}
+			if te.service == "" {
+				te.service = "Ram"
+			}
+			if te.region == "" {
+				te.region = "cn-hangzhou"
+			}
+			if te.rw == "" {
+				te.rw = rwOf(te.name)
+			}
+			if te.identity == "" {
+				te.identity = "ram-user"
+				if te.userName == "" {
+					te.identity = "root-account"
+				}
+			}
+			if te.userAgent == "" {
+				te.userAgent = "AlibabaCloud (linux; amd64) Golang/1.22.1 Core/1.63.22"
+			}
+			if te.sourceIP == "" {
+				te.sourceIP = "203.0.113.7"
+			}
+			te.requestID = s.requestID(false)
+			if k := s.keys[te.accessKeyID]; k != nil && te.t.After(k.lastUsed) && te.errorCode == "" {
+				k.lastUsed, k.lastService, k.lastIP = te.t, te.service, te.sourceIP
+			}
+			acc.appendEvent(te)
+		}
+	}
+}
+
+func (a *account) appendEvent(e *trailEvent) {
+	if len(a.events) >= maxEventsPerAccount {
+		a.events = append(a.events[:0:0], a.events[len(a.events)/2:]...)
+	}
+	a.events = append(a.events, e)
+}
+
+func (s *Server) eventID() string {
+	id := strings.ToLower(s.requestID(false))
+	return id
+}
+
+func rwOf(name string) string {
+	for _, p := range []string{"Get", "List", "Describe", "Lookup", "Query", "Check"} {
+		if strings.HasPrefix(name, p) {
+			return "Read"
+		}
+	}
+	return "Write"
+}
+
+// recordEvent stores the served call as an ActionTrail event in the acting account. Call with s.mu held.
+func (s *Server) recordEvent(c *call, e *apiError) {
+	if c.acct == nil || c.prod == nil {
+		return
+	}
+	te := &trailEvent{id: s.eventID(), name: c.action, service: c.prod.name, version: c.version, t: c.now,
+		accessKeyID: c.key.id, accountID: c.acct.id, userAgent: c.r.UserAgent(), region: c.p("RegionId"),
+		rw: rwOf(c.action), requestID: c.rid, params: map[string]string{}}
+	if host, _, err := net.SplitHostPort(c.r.RemoteAddr); err == nil {
+		te.sourceIP = host
+	}
+	switch {
+	case c.sess != nil:
+		te.identity = "assumed-role"
+		te.userName = c.sess.role.name + "/" + c.sess.name
+		te.principalID = c.sess.role.id + ":" + c.sess.name
+	case c.user != nil:
+		te.identity, te.userName, te.principalID = "ram-user", c.user.name, c.user.id
+	default:
+		te.identity, te.principalID = "root-account", c.acct.id
+	}
+	for k, v := range c.params {
+		if commonParams[k] || redacted[k] {
+			continue
+		}
+		te.params[k] = v
+	}
+	if n := c.p("UserName"); n != "" {
+		te.resourceType, te.resourceName = "ACS::RAM::User", n
+	}
+	if e != nil {
+		te.errorCode, te.errorMessage = e.Code, e.Message
+	}
+	c.acct.appendEvent(te)
+}
+
+var commonParams = map[string]bool{"Action": true, "Version": true, "Format": true, "AccessKeyId": true,
+	"SignatureMethod": true, "SignatureVersion": true, "SignatureType": true, "SignatureNonce": true,
+	"Timestamp": true, "RegionId": true}
+
+func (e *trailEvent) render() map[string]any {
+	params := map[string]any{}
+	for k, v := range e.params {
+		params[k] = v
+	}
+	return map[string]any{
+		"eventId": e.id, "eventName": e.name, "eventTime": e.t.Format(time.RFC3339), "eventType": "ApiCall",
+		"eventVersion": "1", "eventRW": e.rw, "eventSource": strings.ToLower(e.service) + ".aliyuncs.com",
+		"acsRegion": e.region, "apiVersion": e.version, "requestId": e.requestID, "serviceName": e.service,
+		"sourceIpAddress": e.sourceIP, "userAgent": e.userAgent, "errorCode": e.errorCode, "errorMessage": e.errorMessage,
+		"requestParameters": params, "resourceName": e.resourceName, "resourceType": e.resourceType,
+		"userIdentity": map[string]any{
+			"type": e.identity, "principalId": e.principalID, "accountId": e.accountID, "accessKeyId": e.accessKeyID,
+			"userName": e.userName,
+			"sessionContext": map[string]any{"attributes": map[string]any{
+				"mfaAuthenticated": "false", "creationDate": e.t.Format(time.RFC3339)}},
+		},
+	}
+}
+
+// allowed reports whether the caller may call product:action.
+func (c *call) allowed() bool {
+	if c.prod.code == "sts" && c.action == "GetCallerIdentity" {
+		return true
+	}
+	var allow []string
+	switch {
+	case c.sess != nil:
+		allow = c.sess.role.allow
+	case c.user != nil:
+		allow = c.user.allow
+	default:
+		return true // the account owner
+	}
+	want := c.prod.code + ":" + c.action
+	for _, a := range allow {
+		if ok, _ := path.Match(a, want); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *call) noPermission() *apiError {
+	msg := "You are not authorized to do this action."
+	code := "NoPermission"
+	switch c.prod.code {
+	case "sts":
+		msg += " You should be authorized by RAM."
+	case "kms":
+		code, msg = "Forbidden.NoPermission", "This operation is forbidden by permission system."
+	}
+	ptype, pname := "SubUser", ""
+	switch {
+	case c.sess != nil:
+		ptype, pname = "AssumedRoleUser", c.sess.role.name+":"+c.sess.name
+	case c.user != nil:
+		pname = c.user.name
+	}
+	e := errf(403, code, "%s", msg)
+	e.Detail = map[string]string{
+		"AuthAction": c.prod.code + ":" + c.action, "AuthPrincipalType": ptype, "AuthPrincipalDisplayName": pname,
+		"AuthPrincipalOwnerId": c.acct.id, "PolicyType": "AccountLevelIdentityBasedPolicy",
+		"NoPermissionType": "ImplicitDeny", "EncodedDiagnosticMessage": "",
+	}
+	return e
+}
+
+// dispatch checks permission and runs the action under the state lock, recording an event.
+func (s *Server) dispatch(c *call) (int, map[string]any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !c.allowed() {
+		e := c.noPermission()
+		return 0, nil, e
+	}
+	h := c.prod.actions[c.action]
+	body, e := h(s, c)
+	if e != nil {
+		return 0, nil, e
+	}
+	body["RequestId"] = c.rid
+	s.recordEvent(c, nil)
+	return 200, body, nil
+}
