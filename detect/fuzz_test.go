@@ -1,0 +1,154 @@
+package detect
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/respond-dev/respond/ram/accesskey"
+)
+
+// checkInvariants holds for every successful Read, whatever the input: ids re-validate, kinds
+// match, no id appears twice, every finding has a location, locations are sorted, and no secret
+// appears in the rendered output.
+func checkInvariants(t *testing.T, res Result, rendered []byte) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, f := range res.Findings {
+		id, err := accesskey.ParseID(f.KeyID.String())
+		if err != nil || id != f.KeyID {
+			t.Fatalf("id %q does not re-validate: %v", f.KeyID, err)
+		}
+		if (f.Kind == KindSTS) != id.IsSTS() || (f.Kind != KindSTS && f.Kind != KindAccessKey) {
+			t.Fatalf("id %s has kind %q", id, f.Kind)
+		}
+		if seen[id.String()] {
+			t.Fatalf("id %s reported twice", id)
+		}
+		seen[id.String()] = true
+		if len(f.Locations) == 0 {
+			t.Fatalf("id %s has no location", id)
+		}
+		if !slices.IsSortedFunc(f.Locations, compareLocation) {
+			t.Fatalf("locations of %s not sorted", id)
+		}
+		if f.Kind == KindSTS && !f.Secret.IsZero() {
+			t.Fatalf("STS id %s carries a secret", id)
+		}
+		if !f.Secret.IsZero() {
+			s := f.Secret.Reveal()
+			if !f.Secret.LooksLikeAccessKeySecret() {
+				t.Fatalf("secret of %s is not 30 letters and digits", id)
+			}
+			if bytes.Contains(rendered, []byte(s)) {
+				t.Fatalf("rendered output contains the secret of %s", id)
+			}
+		}
+	}
+	if len(res.Findings) > 0 && len(rendered) == 0 {
+		t.Fatal("nothing rendered")
+	}
+}
+
+// fuzzRead runs one parser on data and checks the invariants; errors are fine, panics are not.
+func fuzzRead(t *testing.T, data []byte, format Format) {
+	res, err := Read(context.Background(), bytes.NewReader(data), Options{Format: format, Source: "fuzz"})
+	if err != nil {
+		return
+	}
+	var out bytes.Buffer
+	if err := WriteJSON(&out, res); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteText(&out, res); err != nil {
+		t.Fatal(err)
+	}
+	checkInvariants(t, res, out.Bytes())
+}
+
+// seed adds every sample whose name matches one of the substrings (all samples for "").
+func seed(f *testing.F, match ...string) {
+	entries, err := os.ReadDir(formatsDir)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, e := range entries {
+		for _, m := range match {
+			if strings.Contains(e.Name(), m) {
+				b, err := os.ReadFile(filepath.Join(formatsDir, e.Name()))
+				if err != nil {
+					f.Fatal(err)
+				}
+				f.Add(b)
+				break
+			}
+		}
+	}
+	for _, s := range textTraps {
+		f.Add([]byte(s.in))
+	}
+}
+
+func FuzzAuto(f *testing.F) {
+	seed(f, "")
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzRead(t, b, FormatAuto) })
+}
+
+func FuzzText(f *testing.F) {
+	seed(f, "plain", "junit")
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzRead(t, b, FormatText) })
+}
+
+func FuzzGitleaksJSON(f *testing.F) {
+	seed(f, "gitleaks", ".json")
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzRead(t, b, FormatGitleaksJSON) })
+}
+
+func FuzzGitleaksCSV(f *testing.F) {
+	seed(f, ".csv")
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzRead(t, b, FormatGitleaksCSV) })
+}
+
+func FuzzGitleaksSARIF(f *testing.F) {
+	seed(f, ".sarif")
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzRead(t, b, FormatGitleaksSARIF) })
+}
+
+func FuzzTrufflehog(f *testing.F) {
+	seed(f, "trufflehog")
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzRead(t, b, FormatTrufflehog) })
+}
+
+func FuzzGitHub(f *testing.F) {
+	seed(f, "github")
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzRead(t, b, FormatGitHub) })
+}
+
+func FuzzGitHubWebhook(f *testing.F) {
+	seed(f, "github")
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzRead(t, b, FormatGitHubWebhook) })
+}
+
+func FuzzGGShield(f *testing.F) {
+	seed(f, "ggshield")
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzRead(t, b, FormatGGShield) })
+}
+
+func FuzzDetectSecrets(f *testing.F) {
+	seed(f, "detect-secrets")
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzRead(t, b, FormatDetectSecrets) })
+}
+
+func FuzzSAS(f *testing.F) {
+	seed(f, "sas")
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzRead(t, b, FormatSAS) })
+}
+
+func FuzzJSON(f *testing.F) {
+	seed(f, ".json")
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzRead(t, b, FormatJSON) })
+}

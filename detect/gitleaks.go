@@ -1,0 +1,255 @@
+package detect
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/respond-dev/respond/ram/accesskey"
+)
+
+// gitleaks rule ids for Alibaba (config/gitleaks.toml, v8.30.1).
+const (
+	ruleGitleaksID     = "alibaba-access-key-id"
+	ruleGitleaksSecret = "alibaba-secret-key"
+)
+
+const fixGitleaksRedacted = "re-run gitleaks without --redact (the report stays on your machine: pipe it straight into respond), or pass the id with --key-id"
+
+// gitleaksFinding is one entry of gitleaks' JSON report (report/finding.go).
+type gitleaksFinding struct {
+	RuleID      string
+	StartLine   int
+	Secret      string
+	File        string
+	Commit      string
+	Link        string
+	Fingerprint string
+}
+
+func newJSONDecoder(r io.Reader) *json.Decoder {
+	d := json.NewDecoder(r)
+	d.UseNumber()
+	return d
+}
+
+// gitleaksPairer holds gitleaks' unpaired secret findings until every id is known, then pairs
+// each with the one id of the same File+Commit.
+type gitleaksPairer struct {
+	c       *collector
+	ids     map[string][]accesskey.ID // File\x00Commit → distinct ids, in order
+	secrets []pendingSecret
+}
+
+type pendingSecret struct {
+	key    string
+	secret accesskey.Secret
+	loc    Location
+}
+
+func newGitleaksPairer(c *collector) *gitleaksPairer {
+	return &gitleaksPairer{c: c, ids: map[string][]accesskey.ID{}}
+}
+
+func (p *gitleaksPairer) add(f gitleaksFinding, format Format) error {
+	loc := Location{File: f.File, Commit: f.Commit, Line: f.StartLine, Fingerprint: f.Fingerprint, Rule: f.RuleID, URL: f.Link}
+	key := f.File + "\x00" + f.Commit
+	redacted := f.Secret == "REDACTED" || strings.HasSuffix(f.Secret, "...")
+	switch f.RuleID {
+	case ruleGitleaksID:
+		if redacted {
+			return &RedactedInputError{Format: format, Fix: fixGitleaksRedacted}
+		}
+		id, err := accesskey.ParseID(f.Secret)
+		if err != nil || id.IsSTS() {
+			p.c.warn("gitleaks finding %s: its Secret is not a valid AccessKey id; skipped", describe(loc))
+			return nil
+		}
+		p.c.add(id, accesskey.Secret{}, loc)
+		if !containsID(p.ids[key], id) {
+			p.ids[key] = append(p.ids[key], id)
+		}
+	case ruleGitleaksSecret:
+		if redacted {
+			return &RedactedInputError{Format: format, Fix: fixGitleaksRedacted}
+		}
+		if sec, ok := parseSecret(f.Secret); ok {
+			p.secrets = append(p.secrets, pendingSecret{key: key, secret: sec, loc: loc})
+		}
+	}
+	return nil
+}
+
+func containsID(ids []accesskey.ID, id accesskey.ID) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *gitleaksPairer) finish() {
+	for _, s := range p.secrets {
+		ids := p.ids[s.key]
+		switch len(ids) {
+		case 1:
+			p.c.add(ids[0], s.secret, s.loc)
+		case 0:
+			p.c.warn("a secret was found at %s but no AccessKey id in the same file and commit; it is not paired with any key", describe(s.loc))
+		default:
+			p.c.warn("a secret was found at %s next to %d different AccessKey ids; it is not paired with any of them", describe(s.loc), len(ids))
+		}
+	}
+}
+
+// readGitleaksJSON reads `gitleaks … --report-format json`: one array, decoded an element at a time.
+func readGitleaksJSON(ctx context.Context, r io.Reader, c *collector) error {
+	d := newJSONDecoder(r)
+	if err := expectDelim(d, '['); err != nil {
+		return fmt.Errorf("read gitleaks JSON: %w; expected the array gitleaks writes with --report-format json", err)
+	}
+	p := newGitleaksPairer(c)
+	for d.More() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var f gitleaksFinding
+		if err := d.Decode(&f); err != nil {
+			return fmt.Errorf("read gitleaks JSON finding: %w", err)
+		}
+		if err := p.add(f, FormatGitleaksJSON); err != nil {
+			return err
+		}
+	}
+	if _, err := d.Token(); err != nil {
+		return fmt.Errorf("read gitleaks JSON: %w", err)
+	}
+	p.finish()
+	return nil
+}
+
+func expectDelim(d *json.Decoder, want json.Delim) error {
+	t, err := d.Token()
+	if err != nil {
+		return err
+	}
+	if t != want {
+		return fmt.Errorf("found %v where %q was expected", t, string(want))
+	}
+	return nil
+}
+
+// readGitleaksCSV reads `gitleaks … --report-format csv` (report/csv.go).
+func readGitleaksCSV(ctx context.Context, r io.Reader, c *collector) error {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err != nil {
+		return fmt.Errorf("read gitleaks CSV header: %w", err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		col[strings.TrimPrefix(h, "\ufeff")] = i
+	}
+	for _, need := range []string{"RuleID", "Secret"} {
+		if _, ok := col[need]; !ok {
+			return fmt.Errorf("%w: CSV has no %s column; expected the header gitleaks writes with --report-format csv (RuleID,Commit,File,…,Secret,…)", ErrUnrecognised, need)
+		}
+	}
+	get := func(rec []string, name string) string {
+		if i, ok := col[name]; ok && i < len(rec) {
+			return rec[i]
+		}
+		return ""
+	}
+	p := newGitleaksPairer(c)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read gitleaks CSV: %w", err)
+		}
+		line, _ := strconv.Atoi(get(rec, "StartLine"))
+		f := gitleaksFinding{RuleID: get(rec, "RuleID"), StartLine: line, Secret: get(rec, "Secret"), File: get(rec, "File"),
+			Commit: get(rec, "Commit"), Link: get(rec, "Link"), Fingerprint: get(rec, "Fingerprint")}
+		if err := p.add(f, FormatGitleaksCSV); err != nil {
+			return err
+		}
+	}
+	p.finish()
+	return nil
+}
+
+// sarifLog is the part of SARIF 2.1.0 that gitleaks (and other scanners) fill in.
+type sarifLog struct {
+	Runs []struct {
+		Results []struct {
+			RuleID  string `json:"ruleId"`
+			Message struct {
+				Text string `json:"text"`
+			} `json:"message"`
+			Locations []struct {
+				PhysicalLocation struct {
+					ArtifactLocation struct {
+						URI string `json:"uri"`
+					} `json:"artifactLocation"`
+					Region struct {
+						StartLine int `json:"startLine"`
+						Snippet   struct {
+							Text string `json:"text"`
+						} `json:"snippet"`
+					} `json:"region"`
+				} `json:"physicalLocation"`
+			} `json:"locations"`
+			PartialFingerprints map[string]string `json:"partialFingerprints"`
+		} `json:"results"`
+	} `json:"runs"`
+}
+
+// readSARIF reads SARIF. gitleaks' Alibaba rules are handled like its JSON report; for other
+// tools' rules the snippet is searched for ids.
+func readSARIF(ctx context.Context, r io.Reader, c *collector) error {
+	var log sarifLog
+	if err := newJSONDecoder(r).Decode(&log); err != nil {
+		return fmt.Errorf("read SARIF: %w; expected a SARIF 2.1.0 log (gitleaks --report-format sarif)", err)
+	}
+	p := newGitleaksPairer(c)
+	for _, run := range log.Runs {
+		for _, res := range run.Results {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			f := gitleaksFinding{RuleID: res.RuleID, Commit: res.PartialFingerprints["commitSha"]}
+			if len(res.Locations) > 0 {
+				pl := res.Locations[0].PhysicalLocation
+				f.File, f.StartLine, f.Secret = pl.ArtifactLocation.URI, pl.Region.StartLine, pl.Region.Snippet.Text
+			}
+			if f.RuleID == ruleGitleaksID || f.RuleID == ruleGitleaksSecret {
+				if err := p.add(f, FormatGitleaksSARIF); err != nil {
+					return err
+				}
+				continue
+			}
+			if !strings.Contains(strings.ToLower(f.RuleID), "alibaba") && !strings.Contains(strings.ToLower(f.RuleID), "aliyun") {
+				continue
+			}
+			for _, h := range idsInString(f.Secret) {
+				c.add(h.id, h.secret, Location{File: f.File, Commit: f.Commit, Line: f.StartLine, Rule: f.RuleID})
+			}
+		}
+	}
+	p.finish()
+	return nil
+}

@@ -1,0 +1,161 @@
+package detect
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/respond-dev/respond/ram/accesskey"
+)
+
+// trufflehogResult is one line of `trufflehog … --json` (pkg/output/json.go).
+type trufflehogResult struct {
+	SourceMetadata struct {
+		Data map[string]json.RawMessage
+	}
+	// DetectorType is a pointer because Alibaba is 0, the proto3 default: absent and 0 differ.
+	DetectorType *json.Number
+	DetectorName string
+	Raw          string
+	RawV2        string
+	Redacted     string
+	SecretParts  map[string]string
+}
+
+// trufflehogSource is the union of the fields detect uses from any SourceMetadata.Data.<Source>.
+type trufflehogSource struct {
+	Commit     string      `json:"commit"`
+	File       string      `json:"file"`
+	Repository string      `json:"repository"`
+	Link       string      `json:"link"`
+	Line       json.Number `json:"line"`
+}
+
+func (t *trufflehogResult) isAlibaba() bool {
+	if t.DetectorName != "" {
+		return strings.EqualFold(t.DetectorName, "alibaba")
+	}
+	return t.DetectorType != nil && t.DetectorType.String() == "0"
+}
+
+// idAndSecret applies the three shapes trufflehog has written over time: SecretParts (v3.95.3+),
+// RawV2 = secret+id (v3.8.0+), and Raw = id (before v3.6.0).
+// likely says the secret mixes upper case, lower case and digits.
+func (t *trufflehogResult) idAndSecret() (id accesskey.ID, sec accesskey.Secret, likely, ok bool) {
+	var idText, secText string
+	switch {
+	case t.SecretParts["id"] != "":
+		idText, secText = t.SecretParts["id"], t.SecretParts["key"]
+	case len(t.RawV2) > accesskey.SecretLen:
+		idText, secText = t.RawV2[accesskey.SecretLen:], t.RawV2[:accesskey.SecretLen]
+	default:
+		idText = t.Raw
+	}
+	id, err := accesskey.ParseID(idText)
+	if err != nil || id.IsSTS() {
+		return accesskey.ID{}, accesskey.Secret{}, false, false
+	}
+	if secText == "" {
+		secText = t.Raw
+	}
+	sec, _ = parseSecret(secText)
+	return id, sec, !sec.IsZero() && looksLikeSecret([]byte(secText)), true
+}
+
+func (t *trufflehogResult) location() Location {
+	var l Location
+	keys := make([]string, 0, len(t.SourceMetadata.Data))
+	for k := range t.SourceMetadata.Data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		var s trufflehogSource
+		if json.Unmarshal(t.SourceMetadata.Data[k], &s) != nil {
+			continue
+		}
+		line, _ := s.Line.Int64()
+		l = Location{Repository: s.Repository, File: s.File, Commit: s.Commit, URL: s.Link, Line: int(line), Rule: "trufflehog:" + k}
+		break
+	}
+	return l
+}
+
+// readTrufflehog reads trufflehog's JSON lines, one object at a time. trufflehog's Alibaba
+// detector pairs every 30-character token with every id of a chunk, so one id can arrive with
+// several "secrets": when they disagree, only a candidate that looks like a secret and is the only
+// one is kept.
+func readTrufflehog(ctx context.Context, r io.Reader, c *collector) error {
+	d := newJSONDecoder(r)
+	type cand struct {
+		secrets []accesskey.Secret
+		likely  []bool
+	}
+	cands := map[accesskey.ID]*cand{}
+	var order []accesskey.ID
+	n := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var t trufflehogResult
+		err := d.Decode(&t)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read trufflehog JSON line %d: %w; expected trufflehog --json output, one object per line", n+1, err)
+		}
+		n++
+		if !t.isAlibaba() {
+			continue
+		}
+		id, sec, likely, ok := t.idAndSecret()
+		if !ok {
+			c.warn("trufflehog result %d: no valid AccessKey id in SecretParts, RawV2 or Raw; skipped", n)
+			continue
+		}
+		c.add(id, accesskey.Secret{}, t.location())
+		cd := cands[id]
+		if cd == nil {
+			cd = &cand{}
+			cands[id] = cd
+			order = append(order, id)
+		}
+		if !sec.IsZero() {
+			dup := false
+			for _, s := range cd.secrets {
+				dup = dup || s.Equal(sec)
+			}
+			if !dup {
+				cd.secrets = append(cd.secrets, sec)
+				cd.likely = append(cd.likely, likely)
+			}
+		}
+	}
+	for _, id := range order {
+		secs := cands[id].secrets
+		if len(secs) == 1 {
+			c.setSecret(id, secs[0])
+			continue
+		}
+		var likely []accesskey.Secret
+		for i, s := range secs {
+			if cands[id].likely[i] {
+				likely = append(likely, s)
+			}
+		}
+		note := fmt.Sprintf("trufflehog paired this id with %d different 30-character strings (its detector pairs every candidate in a chunk)", len(secs))
+		if len(likely) == 1 {
+			c.setSecret(id, likely[0])
+			c.note(id, note+"; kept the only one shaped like a secret")
+		} else if len(secs) > 1 {
+			c.note(id, note+"; none kept")
+		}
+	}
+	return nil
+}
