@@ -1,0 +1,474 @@
+package rotate
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/respond-dev/respond/ram"
+	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/rotate/journal"
+	"github.com/respond-dev/respond/rotate/notify"
+	"github.com/respond-dev/respond/rotate/sink"
+)
+
+const user = "ci-deploy"
+
+type env struct {
+	t     *testing.T
+	f     *fakeAPI
+	sink  *memSink
+	notif *memNotifier
+	dir   string
+	audit *journal.Audit
+	s     Settings
+	out   [][]byte // every plan/result JSON the engine produced
+}
+
+func newEnv(t *testing.T, keys ...string) *env {
+	f := newFake(user, keys...)
+	dir := t.TempDir()
+	a, err := journal.OpenAudit(filepath.Join(dir, journal.AuditFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	e := &env{t: t, f: f, sink: &memSink{name: "ci-env"}, notif: &memNotifier{}, dir: dir, audit: a}
+	e.s = Settings{Playbook: "default", CheckLeakedSecret: true, VerifyTimeout: time.Second, VerifyInterval: time.Millisecond,
+		Self: accesskey.MustParseID(selfID), Canaries: []accesskey.ID{accesskey.MustParseID("LTAI5tCANARY000000000001")}}
+	return e
+}
+
+func (e *env) deps() Deps {
+	return Deps{
+		Locator:   fakeLocator{f: e.f, owner: ram.Owner{Account: ram.Account{ID: "1"}, UserName: user, Strategy: "ims"}},
+		Accounts:  fakeAccounts{api: e.f},
+		Verifier:  e.f,
+		Sinks:     []sink.Sink{e.sink},
+		Notifiers: []notify.Notifier{e.notif},
+		StateDir:  e.dir,
+		Audit:     e.audit,
+		Caller:    ram.Identity{Arn: "acs:ram::1:user/responder", AccessKeyID: selfID},
+		Sleep:     func(ctx context.Context, d time.Duration) error { return ctx.Err() },
+	}
+}
+
+func (e *env) finding(id string) Finding {
+	return Finding{KeyID: accesskey.MustParseID(id), Secret: accesskey.NewSecret(e.f.secrets[id])}
+}
+
+func (e *env) run(ctx context.Context, id string) Result {
+	return e.runWith(ctx, id, e.deps())
+}
+
+func (e *env) runWith(ctx context.Context, id string, d Deps) Result {
+	f := e.finding(id)
+	s := e.s
+	s.Sinks = DescribeSinks(d.Sinks)
+	p := NewPlan(f, Inspect(ctx, f, d), s)
+	r := Execute(ctx, p, d)
+	pj, _ := json.Marshal(p)
+	rj, _ := json.Marshal(r)
+	e.out = append(e.out, pj, rj)
+	return r
+}
+
+// converged asserts the end state of design §6 rule 5 through the fake's own state.
+func (e *env) converged(others ...string) {
+	e.t.Helper()
+	ids := e.f.ids(user)
+	var news []string
+	for _, id := range ids {
+		if id == leakedID {
+			e.t.Fatalf("the leaked key still exists: %v", ids)
+		}
+		if !contains(others, id) {
+			news = append(news, id)
+		}
+	}
+	for _, o := range others {
+		if !contains(ids, o) {
+			e.t.Errorf("the other key %s was touched: %v", o, ids)
+		}
+	}
+	if len(news) != 1 {
+		e.t.Fatalf("want exactly one replacement, keys = %v", ids)
+	}
+	if got := e.sink.got[news[0]]; got == "" || got != e.f.secrets[news[0]] {
+		e.t.Errorf("the sink does not hold the replacement's secret (sink %v)", e.sink.got)
+	}
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// noSecrets greps every byte the engine wrote (state dir, plan/result JSON) for every secret.
+func (e *env) noSecrets(secrets ...string) {
+	e.t.Helper()
+	for _, s := range e.sink.got {
+		secrets = append(secrets, s)
+	}
+	var blobs [][]byte
+	filepath.Walk(e.dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			b, _ := os.ReadFile(p)
+			blobs = append(blobs, b)
+		}
+		return nil
+	})
+	blobs = append(blobs, e.out...)
+	for _, b := range blobs {
+		for _, s := range secrets {
+			if s != "" && bytes.Contains(b, []byte(s)) {
+				e.t.Errorf("a secret was written outside the sink: %q", b)
+			}
+		}
+	}
+}
+
+func (e *env) mutations() []string {
+	var out []string
+	for _, c := range e.f.calls {
+		if strings.HasPrefix(c, "CreateAccessKey") || strings.HasPrefix(c, "DeleteAccessKey") {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func TestExecuteNormal(t *testing.T) {
+	e := newEnv(t, leakedID)
+	leakedSecret := e.f.secrets[leakedID]
+	r := e.run(context.Background(), leakedID)
+	if r.Outcome != OutcomeRemediated || r.Err != nil {
+		t.Fatalf("outcome %s, err %v, steps %+v", r.Outcome, r.Err, r.Steps)
+	}
+	e.converged()
+	want := []string{"CreateAccessKey", "DeleteAccessKey " + leakedID}
+	if got := e.mutations(); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("mutations = %v, want %v", got, want)
+	}
+	if len(r.Steps) != 7 || r.NewKeyID == "" || len(r.Receipts) != 1 {
+		t.Errorf("result = %+v", r)
+	}
+	for _, s := range r.Steps {
+		if s.Outcome != OutcomeDone {
+			t.Errorf("step %s: %s %s", s.Step, s.Outcome, s.Detail)
+		}
+	}
+	if !strings.Contains(r.Steps[5].Detail, "leaked secret rejected") || !strings.Contains(r.Steps[5].Detail, "new key authenticates") {
+		t.Errorf("verify = %s", r.Steps[5].Detail)
+	}
+	if len(e.notif.msgs) != 1 || e.notif.msgs[0].Outcome != OutcomeRemediated {
+		t.Errorf("notifications = %+v", e.notif.msgs)
+	}
+	e.noSecrets(leakedSecret)
+
+	// re-run after success: already remediated, no mutation
+	n := len(e.mutations())
+	r2 := e.run(context.Background(), leakedID)
+	if r2.Outcome != OutcomeAlreadyRemediated || r2.Err != nil {
+		t.Errorf("re-run: %s %v", r2.Outcome, r2.Err)
+	}
+	if len(e.mutations()) != n {
+		t.Errorf("the re-run mutated: %v", e.mutations()[n:])
+	}
+	ls, _ := journal.List(e.dir)
+	if len(ls) != 1 || ls[0].Unfinished() {
+		t.Errorf("status = %+v", ls)
+	}
+	e.noSecrets(leakedSecret)
+}
+
+func TestExecuteAtKeyLimitDeletesFirst(t *testing.T) {
+	for _, steps := range [][]StepID{DefaultSteps(), ContainFirstSteps()} {
+		e := newEnv(t, leakedID, otherID)
+		e.s.Steps = steps
+		r := e.run(context.Background(), leakedID)
+		if r.Outcome != OutcomeRemediated {
+			t.Fatalf("%v: %s %v", steps, r.Outcome, r.Err)
+		}
+		want := []string{"DeleteAccessKey " + leakedID, "CreateAccessKey"}
+		if got := e.mutations(); strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("mutations = %v, want %v", got, want)
+		}
+		e.converged(otherID)
+	}
+}
+
+func TestExecuteRefusals(t *testing.T) {
+	tests := []struct {
+		name, id string
+		root     bool
+		decision Decision
+	}{
+		{"self", selfID, false, DecisionRefuseSelf},
+		{"canary", "LTAI5tCANARY000000000001", false, DecisionRefuseCanary},
+		{"root", leakedID, true, DecisionRefuseRoot},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, tt.id)
+			d := e.deps()
+			d.Locator = fakeLocator{f: e.f, owner: ram.Owner{Account: ram.Account{ID: "1"}, UserName: user, Root: tt.root}}
+			r := e.runWith(context.Background(), tt.id, d)
+			var re *RefusedError
+			if r.Outcome != OutcomeRefused || !errors.As(r.Err, &re) || re.Decision != tt.decision {
+				t.Fatalf("outcome %s err %v", r.Outcome, r.Err)
+			}
+			if m := e.mutations(); len(m) != 0 {
+				t.Errorf("mutations: %v", m)
+			}
+			if tt.name == "canary" && (len(e.notif.msgs) != 1 || !e.notif.msgs[0].Canary) {
+				t.Errorf("a canary must raise an alert: %+v", e.notif.msgs)
+			}
+		})
+	}
+}
+
+func TestExecuteOwnerNotFound(t *testing.T) {
+	e := newEnv(t, otherID)
+	f := Finding{KeyID: accesskey.MustParseID(leakedID)}
+	p := NewPlan(f, Inspect(context.Background(), f, e.deps()), e.s)
+	r := Execute(context.Background(), p, e.deps())
+	if r.Outcome != OutcomeNotFound || !errors.Is(r.Err, ram.ErrOwnerNotFound) {
+		t.Errorf("%s %v", r.Outcome, r.Err)
+	}
+}
+
+func TestExecuteStoreFailure(t *testing.T) {
+	for _, policy := range []string{OnStoreFailureContain, OnStoreFailureHold} {
+		t.Run(policy, func(t *testing.T) {
+			e := newEnv(t, leakedID, otherID)
+			e.f.keys[user] = e.f.keys[user][:1] // leaked only: create first
+			e.s.OnStoreFailure = policy
+			e.sink.fail = errors.New("disk full")
+			r := e.run(context.Background(), leakedID)
+			ids := e.f.ids(user)
+			if policy == OnStoreFailureContain {
+				var pe *PartialError
+				if r.Outcome != OutcomePartial || !errors.As(r.Err, &pe) || len(ids) != 0 {
+					t.Fatalf("contain: %s %v keys %v", r.Outcome, r.Err, ids)
+				}
+				// fixed sink, re-run converges
+				e.sink.fail = nil
+				r = e.run(context.Background(), leakedID)
+				if r.Outcome != OutcomeRemediated {
+					t.Fatalf("resume: %s %v", r.Outcome, r.Err)
+				}
+				e.converged()
+			} else {
+				if r.Outcome != OutcomeFailedRun || len(ids) != 1 || ids[0] != leakedID {
+					t.Fatalf("hold: %s %v keys %v", r.Outcome, r.Err, ids)
+				}
+			}
+		})
+	}
+}
+
+func TestExecuteDeleteNotFoundIsDone(t *testing.T) {
+	e := newEnv(t, leakedID)
+	e.f.hook = func(a string) {
+		if a == "DeleteAccessKey "+leakedID {
+			e.f.mu.Lock()
+			e.f.keys[user] = e.f.keys[user][1:] // someone else deleted it first
+			delete(e.f.secrets, leakedID)
+			e.f.mu.Unlock()
+		}
+	}
+	r := e.run(context.Background(), leakedID)
+	if r.Outcome != OutcomeRemediated {
+		t.Fatalf("%s %v", r.Outcome, r.Err)
+	}
+	e.converged()
+}
+
+func TestExecuteAmbiguousCreate(t *testing.T) {
+	e := newEnv(t, leakedID)
+	e.f.fault = func(a string, n int) (error, bool) {
+		if a == "CreateAccessKey" && n == 1 {
+			return &ram.Error{Action: a, Status: 503, Class: ram.ErrTransient}, true // created, answer lost
+		}
+		return nil, false
+	}
+	r := e.run(context.Background(), leakedID)
+	if r.Outcome != OutcomeRemediated {
+		t.Fatalf("%s %v", r.Outcome, r.Err)
+	}
+	e.converged()
+	if e.f.count["CreateAccessKey"] != 2 {
+		t.Errorf("creates = %d, want 2", e.f.count["CreateAccessKey"])
+	}
+}
+
+// TestCrashResume interrupts a run at each step boundary (cancellation, or a hard stop with no
+// cleanup), runs again, and asserts convergence.
+func TestCrashResume(t *testing.T) {
+	type point struct {
+		name  string
+		hard  bool   // runtime.Goexit: no cleanup at all, like SIGKILL
+		at    string // fake action or "store"
+		after bool   // after the action took effect
+	}
+	var points []point
+	for _, hard := range []bool{false, true} {
+		for _, p := range []point{
+			{at: "CreateAccessKey"}, {at: "CreateAccessKey", after: true}, {at: "store"}, {at: "store", after: true},
+			{at: "DeleteAccessKey " + leakedID}, {at: "DeleteAccessKey " + leakedID, after: true}, {at: "GetCallerIdentity"},
+		} {
+			p.hard = hard
+			p.name = strings.ReplaceAll(p.at, " "+leakedID, "")
+			if p.after {
+				p.name += "-after"
+			}
+			if hard {
+				p.name += "-kill"
+			}
+			points = append(points, p)
+		}
+	}
+	for _, steps := range [][]StepID{DefaultSteps(), ContainFirstSteps()} {
+		for _, pt := range points {
+			t.Run(string(steps[2])+"-first/"+pt.name, func(t *testing.T) {
+				e := newEnv(t, leakedID)
+				leakedSecret := e.f.secrets[leakedID]
+				e.s.Steps = steps
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				var once sync.Once
+				stop := func() {
+					once.Do(func() {
+						if pt.hard {
+							runtime.Goexit()
+						}
+						cancel()
+					})
+				}
+				e.f.fault = func(a string, n int) (error, bool) {
+					if strings.HasPrefix(a, pt.at) && !pt.hard {
+						once.Do(cancel)
+						return &ram.Error{Action: a, Class: ram.ErrTransient, Err: context.Canceled}, pt.after
+					}
+					return nil, false
+				}
+				if pt.hard {
+					e.f.fault = nil
+					e.f.hook = func(a string) {
+						if strings.HasPrefix(a, pt.at) && !pt.after {
+							stop()
+						}
+					}
+				}
+				e.sink.hook = func() {
+					if pt.at == "store" && !pt.after {
+						stop()
+					}
+				}
+				done := make(chan Result, 1)
+				go func() {
+					defer close(done)
+					r := e.run(ctx, leakedID)
+					done <- r
+				}()
+				r, ok := <-done
+				if ok && r.Outcome == OutcomePartial {
+					var pe *PartialError
+					if !errors.As(r.Err, &pe) || !strings.Contains(pe.Error(), "respond --key-id "+leakedID) {
+						t.Errorf("partial without a resume command: %v", r.Err)
+					}
+				}
+				e.f.fault, e.f.hook, e.sink.hook = nil, nil, nil
+				r = e.run(context.Background(), leakedID)
+				if r.Outcome != OutcomeRemediated && r.Outcome != OutcomeAlreadyRemediated {
+					t.Fatalf("resume: %s %v %+v", r.Outcome, r.Err, r.Steps)
+				}
+				e.converged()
+				e.noSecrets(leakedSecret)
+			})
+		}
+	}
+}
+
+func TestConcurrentRunsOneRotation(t *testing.T) {
+	e := newEnv(t, leakedID)
+	d := e.deps()
+	d.LockWait = 10 * time.Second
+	var wg sync.WaitGroup
+	results := make([]Result, 4)
+	var mu sync.Mutex
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f := e.finding(leakedID)
+			s := e.s
+			s.Sinks = DescribeSinks(d.Sinks)
+			p := NewPlan(f, Snapshot{Owner: ram.Owner{Account: ram.Account{ID: "1"}, UserName: user}, Found: true,
+				Keys: []ram.AccessKey{{ID: f.KeyID}}}, s)
+			r := Execute(context.Background(), p, d)
+			mu.Lock()
+			results[i] = r
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	var remediated int
+	for _, r := range results {
+		switch r.Outcome {
+		case OutcomeRemediated:
+			remediated++
+		case OutcomeAlreadyRemediated:
+		default:
+			t.Errorf("outcome %s %v", r.Outcome, r.Err)
+		}
+	}
+	if remediated != 1 || e.f.count["CreateAccessKey"] != 1 {
+		t.Errorf("remediated %d, creates %d", remediated, e.f.count["CreateAccessKey"])
+	}
+	e.converged()
+
+	// without waiting, a second run gets the typed in-progress error
+	l, err := journal.TryLock(e.dir, accesskey.MustParseID(leakedID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	d.LockWait = 0
+	r := e.runWith(context.Background(), leakedID, d)
+	var le *journal.LockedError
+	// the key is gone, so Inspect says already remediated unless the journal is unfinished
+	if r.Outcome != OutcomeAlreadyRemediated && !(errors.Is(r.Err, ErrInProgress) && errors.As(r.Err, &le)) {
+		t.Errorf("locked: %s %v", r.Outcome, r.Err)
+	}
+}
+
+func TestLockedReturnsInProgress(t *testing.T) {
+	e := newEnv(t, leakedID)
+	l, err := journal.TryLock(e.dir, accesskey.MustParseID(leakedID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	r := e.run(context.Background(), leakedID)
+	var le *journal.LockedError
+	if r.Outcome != OutcomeInProgress || !errors.Is(r.Err, ErrInProgress) || !errors.As(r.Err, &le) {
+		t.Errorf("%s %v", r.Outcome, r.Err)
+	}
+	if len(e.mutations()) != 0 {
+		t.Error("mutated while locked")
+	}
+}
