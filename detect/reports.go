@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -76,8 +77,17 @@ const fixGitHubNoID = "fetch the alert's locations and look for LTAI… near the
 // Alibaba is a paired pattern: an alert's secret is either the id or the secret; a secret is
 // paired with the id of an alert in the same repository, file and commit.
 func readGitHub(ctx context.Context, r io.Reader, c *collector) error {
+	var raw json.RawMessage
+	if err := newJSONDecoder(r).Decode(&raw); err != nil {
+		return fmt.Errorf("read GitHub secret-scanning alerts: %w; expected the JSON of GET /repos/{owner}/{repo}/secret-scanning/alerts", err)
+	}
 	var alerts []githubAlert
-	if err := newJSONDecoder(r).Decode(&alerts); err != nil {
+	if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] == '{' { // one alert: GET …/alerts/{number}
+		alerts = make([]githubAlert, 1)
+		if err := json.Unmarshal(raw, &alerts[0]); err != nil {
+			return fmt.Errorf("read GitHub secret-scanning alert: %w", err)
+		}
+	} else if err := json.Unmarshal(raw, &alerts); err != nil {
 		return fmt.Errorf("read GitHub secret-scanning alerts: %w; expected the JSON array of GET /repos/{owner}/{repo}/secret-scanning/alerts", err)
 	}
 	ids := map[string][]accesskey.ID{}

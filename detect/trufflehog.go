@@ -91,9 +91,14 @@ func (t *trufflehogResult) location() Location {
 // one is kept.
 func readTrufflehog(ctx context.Context, r io.Reader, c *collector) error {
 	d := newJSONDecoder(r)
+	type record struct {
+		loc    Location
+		secret int // index into cand.secrets, -1 for none
+	}
 	type cand struct {
 		secrets []accesskey.Secret
 		likely  []bool
+		records []record
 	}
 	cands := map[accesskey.ID]*cand{}
 	var order []accesskey.ID
@@ -119,42 +124,61 @@ func readTrufflehog(ctx context.Context, r io.Reader, c *collector) error {
 			c.warn("trufflehog result %d: no valid AccessKey id in SecretParts, RawV2 or Raw; skipped", n)
 			continue
 		}
-		c.add(id, accesskey.Secret{}, t.location())
 		cd := cands[id]
 		if cd == nil {
 			cd = &cand{}
 			cands[id] = cd
 			order = append(order, id)
 		}
+		rec := record{loc: t.location(), secret: -1}
 		if !sec.IsZero() {
-			dup := false
-			for _, s := range cd.secrets {
-				dup = dup || s.Equal(sec)
+			for i, s := range cd.secrets {
+				if s.Equal(sec) {
+					rec.secret = i
+				}
 			}
-			if !dup {
+			if rec.secret < 0 {
+				rec.secret = len(cd.secrets)
 				cd.secrets = append(cd.secrets, sec)
 				cd.likely = append(cd.likely, likely)
 			}
 		}
+		cd.records = append(cd.records, rec)
 	}
+	// trufflehog's line is the line of the secret, so a rejected pairing's location is where the
+	// wrong 30-character string stood: it is dropped with it.
 	for _, id := range order {
-		secs := cands[id].secrets
-		if len(secs) == 1 {
-			c.setSecret(id, secs[0])
-			continue
-		}
-		var likely []accesskey.Secret
-		for i, s := range secs {
-			if cands[id].likely[i] {
-				likely = append(likely, s)
+		cd := cands[id]
+		keep := -1 // index of the kept secret; -1 keeps every location and no secret
+		var notes []string
+		switch len(cd.secrets) {
+		case 0:
+		case 1:
+			keep = 0
+		default:
+			var likely []int
+			for i := range cd.secrets {
+				if cd.likely[i] {
+					likely = append(likely, i)
+				}
+			}
+			note := fmt.Sprintf("trufflehog paired this id with %d different 30-character strings (its detector pairs every candidate in a chunk)", len(cd.secrets))
+			if len(likely) == 1 {
+				keep = likely[0]
+				notes = append(notes, note+"; kept the only one shaped like a secret and its location")
+			} else {
+				notes = append(notes, note+"; none kept")
 			}
 		}
-		note := fmt.Sprintf("trufflehog paired this id with %d different 30-character strings (its detector pairs every candidate in a chunk)", len(secs))
-		if len(likely) == 1 {
-			c.setSecret(id, likely[0])
-			c.note(id, note+"; kept the only one shaped like a secret")
-		} else if len(secs) > 1 {
-			c.note(id, note+"; none kept")
+		for _, rec := range cd.records {
+			if keep >= 0 && rec.secret >= 0 && rec.secret != keep {
+				continue
+			}
+			sec := accesskey.Secret{}
+			if keep >= 0 {
+				sec = cd.secrets[keep]
+			}
+			c.add(id, sec, rec.loc, notes...)
 		}
 	}
 	return nil
