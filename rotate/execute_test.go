@@ -62,6 +62,8 @@ func (e *env) deps() Deps {
 }
 
 func (e *env) finding(id string) Finding {
+	e.f.mu.Lock()
+	defer e.f.mu.Unlock()
 	return Finding{KeyID: accesskey.MustParseID(id), Secret: accesskey.NewSecret(e.f.secrets[id])}
 }
 

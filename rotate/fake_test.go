@@ -119,9 +119,11 @@ func (f *fakeAPI) ids(user string) []string {
 
 // Authenticates is the fake Verifier: a pair authenticates while the key exists with that secret.
 func (f *fakeAPI) Authenticates(ctx context.Context, id accesskey.ID, s accesskey.Secret) (ram.Identity, error) {
+	if err, _ := f.begin("GetCallerIdentity"); err != nil {
+		return ram.Identity{}, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls = append(f.calls, "GetCallerIdentity "+id.String())
 	if sec, ok := f.secrets[id.String()]; ok && sec == s.Reveal() {
 		return ram.Identity{Arn: "acs:ram::1:user/x"}, nil
 	}

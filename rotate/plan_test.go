@@ -51,8 +51,14 @@ func TestPlanGolden(t *testing.T) {
 	}{
 		{"rotate", func(*Finding, *Snapshot, *Settings) {}, DecisionRotate},
 		{"at-limit", atLimit, DecisionRotate},
-		{"contain-first", func(f *Finding, s *Snapshot, st *Settings) { st.Steps = ContainFirstSteps(); st.Playbook = "contain-first" }, DecisionRotate},
-		{"hold-id-only", func(f *Finding, s *Snapshot, st *Settings) { f.Secret = accesskey.Secret{}; st.OnStoreFailure = OnStoreFailureHold }, DecisionRotate},
+		{"contain-first", func(f *Finding, s *Snapshot, st *Settings) {
+			st.Steps = ContainFirstSteps()
+			st.Playbook = "contain-first"
+		}, DecisionRotate},
+		{"hold-id-only", func(f *Finding, s *Snapshot, st *Settings) {
+			f.Secret = accesskey.Secret{}
+			st.OnStoreFailure = OnStoreFailureHold
+		}, DecisionRotate},
 		{"canary", func(f *Finding, s *Snapshot, st *Settings) { f.KeyID = st.Canaries[0] }, DecisionRefuseCanary},
 		{"self", func(f *Finding, s *Snapshot, st *Settings) { f.KeyID = st.Self }, DecisionRefuseSelf},
 		{"root", func(f *Finding, s *Snapshot, st *Settings) { s.Owner.Root = true; s.Owner.UserName = "" }, DecisionRefuseRoot},
