@@ -78,18 +78,20 @@ func scanChunk(data []byte, limit int, prev byte, eof bool, line int, fn func(te
 	counted := 0
 	pos := 0
 	nextL, nextS := -2, -2 // -2: not searched yet; -1: none left
+	// A prefix that starts before limit may end after it: search a little further.
+	search := data[:min(len(data), limit+len(prefixLTAI)-1)]
 	for pos < limit {
 		if nextL != -1 && nextL < pos {
-			nextL = indexFrom(data[:limit], prefixLTAI, pos)
+			nextL = indexFrom(search, prefixLTAI, pos)
 		}
 		if nextS != -1 && nextS < pos {
-			nextS = indexFrom(data[:limit], prefixSTS, pos)
+			nextS = indexFrom(search, prefixSTS, pos)
 		}
 		p := nextL
 		if p < 0 || (nextS >= 0 && nextS < p) {
 			p = nextS
 		}
-		if p < 0 {
+		if p < 0 || p >= limit {
 			break
 		}
 		line += bytes.Count(data[counted:p], []byte{'\n'})

@@ -1,0 +1,295 @@
+package detect
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// logReader generates a realistic application log, deterministically, without storing it: one
+// line in every idEvery carries an AccessKey id (and every other such line its secret).
+type logReader struct {
+	remaining int64
+	n         int
+	idEvery   int
+	pending   []byte
+}
+
+var logTemplates = []string{
+	"2025-03-06T08:14:%02d.%03dZ INFO  [worker-%d] GET /api/v1/items?id=%d&page=2 200 %dms user=alice@example.com trace=0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d\n",
+	"2025-03-06T08:14:%02d.%03dZ DEBUG [worker-%d] SELECT id, name FROM orders WHERE customer_id = %d LIMIT %d -- Sales Summary LTA report\n",
+	"2025-03-06T08:14:%02d.%03dZ WARN  [worker-%d] retrying OSS PutObject bucket=logs-%d attempt=%d STS token refresh scheduled; STSAssumeRole ok\n",
+	"2025-03-06T08:14:%02d.%03dZ INFO  [worker-%d] {\"event\":\"checkout\",\"order\":%d,\"amount\":%d,\"currency\":\"CNY\",\"region\":\"cn-hangzhou\"}\n",
+}
+
+func newLogReader(size int64, idEvery int) *logReader {
+	return &logReader{remaining: size, idEvery: idEvery}
+}
+
+func (l *logReader) nextLine() []byte {
+	l.n++
+	i := l.n
+	if l.idEvery > 0 && i%l.idEvery == 0 {
+		id := fmt.Sprintf("LTAI5tFAKE%014d", i%100000000000000)
+		if i%(2*l.idEvery) == 0 {
+			return []byte(fmt.Sprintf("2025-03-06T08:14:%02d.000Z ERROR [worker-1] InvalidAccessKeyId.NotFound AccessKeyId=%s AccessKeySecret=FAKE%013dabcdefghiJKLMN RequestId=4B450CA1\n", i%60, id, i))
+		}
+		return []byte(fmt.Sprintf("2025-03-06T08:14:%02d.000Z WARN  [worker-2] upload failed for key %s, retrying\n", i%60, id))
+	}
+	return []byte(fmt.Sprintf(logTemplates[i%len(logTemplates)], i%60, i%1000, i%8, i*7919, i%97))
+}
+
+func (l *logReader) Read(p []byte) (int, error) {
+	if l.remaining <= 0 {
+		return 0, io.EOF
+	}
+	n := 0
+	for n < len(p) && l.remaining > 0 {
+		if len(l.pending) == 0 {
+			l.pending = l.nextLine()
+		}
+		c := copy(p[n:], l.pending)
+		if int64(c) > l.remaining {
+			c = int(l.remaining)
+		}
+		l.pending = l.pending[c:]
+		n += c
+		l.remaining -= int64(c)
+	}
+	return n, nil
+}
+
+const benchLogSize = 64 << 20
+
+var benchLog = sync.OnceValue(func() []byte {
+	b, err := io.ReadAll(newLogReader(benchLogSize, 10000))
+	if err != nil {
+		panic(err)
+	}
+	return b
+})
+
+// BenchmarkText measures plain-text extraction on a ~64 MiB log with sparse ids. Set
+// DETECT_BENCH_LOG=path to also write the input, for `grep -oE` on the same bytes.
+func BenchmarkText(b *testing.B) {
+	data := benchLog()
+	if p := os.Getenv("DETECT_BENCH_LOG"); p != "" {
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for b.Loop() {
+		res, err := Read(context.Background(), bytes.NewReader(data), Options{Format: FormatText})
+		if err != nil || len(res.Findings) == 0 {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkGitleaksJSON(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString("[")
+	for i := 0; i < 20000; i++ {
+		if i > 0 {
+			sb.WriteString(",")
+		}
+		rule, secret := ruleGitleaksID, fmt.Sprintf("LTAI5tFAKE%014d", i)
+		if i%4 == 3 {
+			rule, secret = ruleGitleaksSecret, fmt.Sprintf("FAKE%013dabcdefghiJKLMN", i)
+		}
+		sb.WriteString(gitleaksEntry(rule, secret, fmt.Sprintf("dir%d/.env", i/4), "00888dd29703bc5059189f03468e1493b8d15296", i%50+1))
+	}
+	sb.WriteString("]")
+	data := []byte(sb.String())
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for b.Loop() {
+		res, err := Read(context.Background(), bytes.NewReader(data), Options{})
+		if err != nil || res.Format != FormatGitleaksJSON || len(res.Findings) != 15000 {
+			b.Fatalf("%v %s %d", err, res.Format, len(res.Findings))
+		}
+	}
+}
+
+// BenchmarkText1GiB streams a generated 1 GiB log (not stored) through Read and reports the
+// peak heap; run it with -bench Text1GiB -benchtime 1x.
+func BenchmarkText1GiB(b *testing.B) {
+	b.SetBytes(1 << 30)
+	for b.Loop() {
+		peak := peakHeapDuring(b, func() {
+			res, err := Read(context.Background(), newLogReader(1<<30, 10000), Options{Format: FormatText})
+			if err != nil || len(res.Findings) == 0 {
+				b.Fatal(err)
+			}
+		})
+		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	}
+}
+
+// peakHeapDuring samples HeapInuse while fn runs and returns the highest value above the
+// baseline.
+func peakHeapDuring(tb testing.TB, fn func()) uint64 {
+	tb.Helper()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapInuse
+	done := make(chan struct{})
+	peakc := make(chan uint64)
+	go func() {
+		var peak uint64
+		var m runtime.MemStats
+		for {
+			runtime.ReadMemStats(&m)
+			if m.HeapInuse > base && m.HeapInuse-base > peak {
+				peak = m.HeapInuse - base
+			}
+			select {
+			case <-done:
+				peakc <- peak
+				return
+			default:
+				runtime.Gosched()
+			}
+		}
+	}()
+	fn()
+	close(done)
+	return <-peakc
+}
+
+// oneLineReader yields size bytes of a single line (no newline), with ids planted at the given
+// offsets, including across the scanner's chunk boundaries.
+type oneLineReader struct {
+	size, off int64
+	plant     map[int64]string
+}
+
+func (o *oneLineReader) Read(p []byte) (int, error) {
+	if o.off >= o.size {
+		return 0, io.EOF
+	}
+	n := int64(len(p))
+	if n > o.size-o.off {
+		n = o.size - o.off
+	}
+	const pattern = "abc def-ghi_jkl "
+	for i := int64(0); i < n; {
+		i += int64(copy(p[i:n], pattern[(o.off+i)%16:]))
+	}
+	for at, s := range o.plant {
+		for j := 0; j < len(s); j++ {
+			if pos := at + int64(j) - o.off; pos >= 0 && pos < n {
+				p[pos] = s[j]
+			}
+		}
+	}
+	o.off += n
+	return int(n), nil
+}
+
+// TestTextMemoryBounded reads a single 100 MiB line and a 256 MiB log (both generated, never
+// stored) and checks the heap stays far below the input size, and that ids planted on chunk
+// boundaries are found.
+func TestTextMemoryBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads 356 MiB of generated input; skipped with -short")
+	}
+	const limit = 64 << 20
+	t.Run("single 100 MiB line", func(t *testing.T) {
+		size := int64(100 << 20)
+		plant := map[int64]string{
+			10:                           " " + id24 + " ",
+			textChunk - 5:                " " + id24b + " ",           // across the first read
+			2*textChunk - 70:             " " + id16 + " ",            // near the end of the buffer
+			3*textChunk + 1000:           " " + sts + " ",             // later
+			size - int64(len(id24b)) - 1: " LTAI5tFAKEw3Ne7Ry1Ui5Op9", // at the very end
+		}
+		var res Result
+		var err error
+		peak := peakHeapDuring(t, func() {
+			res, err = Read(context.Background(), &oneLineReader{size: size, plant: plant}, Options{})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, f := range res.Findings {
+			got = append(got, f.KeyID.String())
+			if f.Locations[0].Line != 1 {
+				t.Errorf("%s on line %d, want 1", f.KeyID, f.Locations[0].Line)
+			}
+		}
+		want := []string{id24, id24b, id16, sts, "LTAI5tFAKEw3Ne7Ry1Ui5Op9"}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("ids %v, want %v", got, want)
+		}
+		if peak > limit {
+			t.Errorf("peak heap %d MiB for a 100 MiB line, want < %d MiB", peak>>20, limit>>20)
+		}
+		t.Logf("peak heap %.1f MiB", float64(peak)/(1<<20))
+	})
+	t.Run("256 MiB log", func(t *testing.T) {
+		var res Result
+		var err error
+		peak := peakHeapDuring(t, func() {
+			res, err = Read(context.Background(), newLogReader(256<<20, 10000), Options{})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Format != FormatText || len(res.Findings) < 100 {
+			t.Errorf("format %s, %d findings", res.Format, len(res.Findings))
+		}
+		if peak > limit {
+			t.Errorf("peak heap %d MiB for a 256 MiB log, want < %d MiB", peak>>20, limit>>20)
+		}
+		t.Logf("peak heap %.1f MiB, %d findings", float64(peak)/(1<<20), len(res.Findings))
+	})
+}
+
+// TestChunkBoundaries plants an id at every offset around the scanner's buffer boundaries.
+func TestChunkBoundaries(t *testing.T) {
+	for _, base := range []int64{textChunk, 2 * textChunk, 2*textChunk - textOverlap} {
+		for d := int64(-34); d <= 34; d++ {
+			at := base + d
+			r := &oneLineReader{size: 3 * textChunk, plant: map[int64]string{at: " " + id24 + "," + sec1 + " "}}
+			res, err := Read(context.Background(), r, Options{Format: FormatText})
+			if err != nil || len(res.Findings) != 1 || res.Findings[0].KeyID.String() != id24 {
+				t.Fatalf("id at %d: %+v %v", at, res.Findings, err)
+			}
+		}
+	}
+	// Lines: ids on many lines across boundaries keep exact line numbers.
+	var sb strings.Builder
+	want := map[string]int{}
+	for line := 1; sb.Len() < 3*textChunk; line++ {
+		if line%5000 == 0 {
+			id := fmt.Sprintf("LTAI5tFAKE%014d", line)
+			want[id] = line
+			sb.WriteString("x=" + id + "\n")
+			continue
+		}
+		sb.WriteString(strings.Repeat("y", line%300) + "\n")
+	}
+	res, err := Read(context.Background(), strings.NewReader(sb.String()), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) != len(want) {
+		t.Fatalf("%d findings, want %d", len(res.Findings), len(want))
+	}
+	for _, f := range res.Findings {
+		if want[f.KeyID.String()] != f.Locations[0].Line {
+			t.Errorf("%s on line %d, want %d", f.KeyID, f.Locations[0].Line, want[f.KeyID.String()])
+		}
+	}
+}
