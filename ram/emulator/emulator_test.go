@@ -1,6 +1,7 @@
 package emulator_test
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -39,3 +40,5 @@ func TestSmokeListUsers(t *testing.T) {
 		t.Fatalf("violations: %v", v)
 	}
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

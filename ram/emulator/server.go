@@ -309,8 +309,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := s.matchFaults(c)
-	if f.delay > 0 && !s.sleep(r.Context(), f.delay) {
-		return
+	if f.delay > 0 && !s.sleep(context.Background(), f.delay) {
+		return // like a slow server, the call goes on even if the client gave up
 	}
 	if !s.waitPause(r.Context(), c.action) {
 		return
