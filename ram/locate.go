@@ -142,6 +142,7 @@ func (l *Locator) Locate(ctx context.Context, id accesskey.ID) (Owner, error) {
 			if err != nil {
 				return Owner{}, err
 			}
+			o.Strategy = s
 			o.Tried = tried
 			return o, nil
 		}
