@@ -141,9 +141,9 @@ func TestLocate_callerNeedsTheSecret(t *testing.T) {
 
 // The concurrent scan under throttling: -race clean, every user covered, throttles seen.
 func TestLocate_scanUnderThrottling(t *testing.T) {
-	org := emulator.GenerateOrg(emulator.GenSpec{Accounts: 1, UsersPerAccount: 1100, Seed: 8})
+	org := emulator.GenerateOrg(emulator.GenSpec{Accounts: 1, UsersPerAccount: 300, Seed: 8})
 	s, mgmt, _ := startEmu(t, org)
-	s.AddFault(emulator.Fault{Action: "ListAccessKeys", Kind: emulator.FaultThrottle, Probability: 0.01})
+	s.AddFault(emulator.Fault{Action: "ListAccessKeys", Kind: emulator.FaultThrottle, Probability: 0.03})
 	user, id := lastUserKey(org, 0)
 	var mu sync.Mutex
 	var last Progress
