@@ -720,6 +720,7 @@ func checkCredentials(l *errList, ps positions, place string, cr Credentials) {
 }
 
 func (c *Config) validateSink(l *errList, ps positions, name string, s SinkConfig, accounts map[string]bool) {
+	orig := s
 	place := "sinks." + name
 	only := func(key, typ string) {
 		l.addAt(ps.at(place+"."+key), "%s.%s: only used by %s sinks (this sink's type is %s)", place, key, typ, s.Type)
@@ -784,7 +785,10 @@ func (c *Config) validateSink(l *errList, ps positions, name string, s SinkConfi
 	default:
 		l.addAt(ps.at(place+".type"), "%s.type: %s is not a sink type: expected file, kms or exec", place, show(s.Type))
 	}
-	if c.Sinks != nil {
+	// Fill in the parsed target and default format once; a later Validate writes nothing, so it
+	// may run while others read the configuration.
+	if c.Sinks != nil && (orig.Target == nil && s.Target != nil || orig.Format != s.Format || s.Name != name) {
+		s.Name = name
 		c.Sinks[name] = s
 	}
 }
