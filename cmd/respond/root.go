@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -21,7 +24,7 @@ const (
 	exitRefused  exitCode = 5 // refused by policy (canary, own key)
 )
 
-// FlagError is bad usage: Main prints it with a hint and exits 2.
+// FlagError is bad usage or bad input: Main prints it and exits 2.
 type FlagError struct{ Err error }
 
 func (e *FlagError) Error() string { return e.Err.Error() }
@@ -29,44 +32,144 @@ func (e *FlagError) Unwrap() error { return e.Err }
 
 func flagErrorf(format string, a ...any) error { return &FlagError{Err: fmt.Errorf(format, a...)} }
 
+// ExitError carries an exit code decided by a command that has already printed its result (for
+// example a JSON report with one outcome per finding). Main prints Err, if any, and exits Code.
+type ExitError struct {
+	Code exitCode
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit %d", e.Code)
+	}
+	return e.Err.Error()
+}
+func (e *ExitError) Unwrap() error { return e.Err }
+
 // Main runs respond with args and streams and returns the process exit code. It is the one place
-// that maps errors to exit codes.
+// that maps errors to exit codes and prints them.
 func Main(args []string, s Streams) int {
+	if s.Env == nil {
+		s.Env = func(string) (string, bool) { return "", false }
+	}
 	if v, ok := s.Env("DEBUG"); ok && strings.Contains(strings.ToLower(v), "sdk") {
-		fmt.Fprintln(s.ErrOut, "respond: refusing to start: DEBUG contains \"sdk\", which makes the Alibaba SDK print response bodies, new secrets included; unset DEBUG and run again")
+		fmt.Fprintln(s.ErrOut, `respond: refusing to start: DEBUG contains "sdk", which makes the Alibaba SDK print response bodies, new secrets included; unset DEBUG and run again`)
 		return int(exitUsage)
 	}
-	ctx := context.Background()
-	root := newRootCmd(s)
+	f := newFactory(s)
+	if isProcess(s) {
+		f.Signals = func(ctx context.Context) (context.Context, context.CancelFunc) {
+			return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		}
+	}
+	root := newRootCmd(f)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	err := root.ExecuteContext(context.Background())
+	if f.sandbox != nil {
+		f.sandbox.Close()
+	}
 	if err == nil {
 		return int(exitOK)
 	}
 	code := codeFor(err)
-	fmt.Fprintln(s.ErrOut, "respond: "+err.Error())
+	var ee *ExitError
+	if errors.As(err, &ee) && ee.Err == nil {
+		return int(code)
+	}
+	fmt.Fprintln(s.ErrOut, "respond: "+oneLine(err.Error()))
 	return int(code)
 }
 
+// isProcess reports whether Main runs on the real process streams (not a test).
+func isProcess(s Streams) bool { return s.Out == os.Stdout }
+
 func codeFor(err error) exitCode {
 	var fe *FlagError
+	var ee *ExitError
 	switch {
+	case errors.As(err, &ee):
+		return ee.Code
 	case errors.As(err, &fe):
 		return exitUsage
 	}
-	return exitFailed
+	return classify(err)
 }
 
-func newRootCmd(s Streams) *cobra.Command {
+// oneLine folds a multi-line error (the SDK's are) into one line.
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
+
+func newRootCmd(f *Factory) *cobra.Command {
+	s := f.Streams
+	opts := &RespondOptions{Factory: f}
 	root := &cobra.Command{
-		Use:           "respond",
-		Short:         "Respond to a leaked Alibaba Cloud AccessKey: find its owner, replace it, delete it",
+		Use:   "respond [--key-id ID]... [--from FILE|-] [flags]",
+		Short: "Respond to a leaked Alibaba Cloud AccessKey: find its owner, replace it, delete it",
+		Long: `respond responds to a leaked Alibaba Cloud AccessKey in seconds.
+
+It finds the RAM user that owns the key (in every configured account), creates a replacement,
+stores the replacement where the application reads it (file, KMS Secrets Manager, a command),
+deletes the leaked key (deletes: a disabled key can be re-enabled), verifies, and notifies.
+It prints the whole plan first and asks before it changes anything.
+
+Exit codes: 0 done, already remediated, or plan printed; 1 failed; 2 bad usage or input;
+3 owner not found; 4 partially done (run the same command again to resume);
+5 refused by policy (canary key, respond's own key, root-account key, STS key).`,
+		Example: `  # Rehearse against the built-in sandbox (no cloud account needed)
+  respond --sandbox --key-id LTAI5tDEMOciDeploy0000001 --yes
+
+  # Plan only: prints every step and changes nothing
+  respond --key-id LTAI5tMYCr1pxcx4vz2o7riE --dry-run
+
+  # From another scanner, many findings at once
+  gitleaks git . --report-format json --report-path - | respond --from - --yes --output json`,
+		Args:          cobra.NoArgs,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(opts.KeyIDRaw) == 0 && opts.From == "" {
+				return flagErrorf("nothing to respond to: pass --key-id LTAI… or --from FILE|- (see respond --help)")
+			}
+			return respondRun(cmd.Context(), opts)
+		},
 	}
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.ErrOut)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &FlagError{Err: err} })
+
+	pf := root.PersistentFlags()
+	pf.StringVar(&f.Global.ConfigPath, "config", "", "configuration file (default $XDG_CONFIG_HOME/respond/config.yaml when it exists)")
+	pf.StringVar(&f.Global.Endpoint, "endpoint", "", "send every product's API calls to this host:port (default $RESPOND_ENDPOINT; for the sandbox)")
+	pf.StringVar(&f.Global.Region, "region", "", "region for regional products (default $ALIBABA_CLOUD_REGION_ID or cn-hangzhou)")
+	pf.StringVar(&f.Global.Profile, "profile", "", "aliyun CLI profile to use for credentials (default: the SDK's credential chain)")
+	pf.StringVar(&f.Global.StateDir, "state-dir", "", "where journals, locks and the audit log live (default $XDG_STATE_HOME/respond)")
+	pf.StringVarP(&f.Global.Output, "output", "o", "text", "output format: text or json")
+	pf.BoolVar(&f.Global.Sandbox, "sandbox", false, "run against a built-in emulated organisation (no cloud account needed)")
+
+	fl := root.Flags()
+	fl.StringArrayVar(&opts.KeyIDRaw, "key-id", nil, "the leaked AccessKey id (repeatable)")
+	fl.StringVar(&opts.From, "from", "", "read findings from a scanner's output: a file, or - for stdin")
+	fl.StringVar(&opts.Format, "format", "", "input format for --from (default: detected from the content)")
+	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the full plan and change nothing")
+	fl.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation (required without a terminal)")
+	fl.StringVar(&opts.Playbook, "playbook", "", "playbook to use (default: chosen by the configuration's rules, else standard)")
+	fl.StringVar(&opts.Locate, "locate", "", "owner-location strategies in order (default ims,actiontrail,scan,self; add caller to sign with the leaked secret)")
+	fl.StringArrayVar(&opts.Sinks, "sink", nil, "sink from the configuration to store the new key in (repeatable; default: the playbook's)")
+	fl.BoolVar(&opts.Reveal, "reveal", false, "also print the new secret on the terminal (only with a terminal on stdout)")
+
+	root.AddCommand(
+		newCmdSandbox(f),
+		newCmdLocate(f),
+		newCmdScan(f),
+		newCmdAssess(f),
+		newCmdStatus(f),
+		newCmdPlaybook(f),
+		newCmdConfig(f),
+		newCmdVersion(f),
+	)
 	return root
 }

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/respond-dev/respond/playbooks"
+	"github.com/respond-dev/respond/rotate/journal"
+)
+
+func newCmdStatus(f *Factory) *cobra.Command {
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "List unfinished rotations (from the journals in the state directory)",
+		Long: `List the rotations whose journal shows they did not finish: an interrupted run, a failed
+step, a verification that did not pass. Running 'respond --key-id ID' again resumes each.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return statusRun(cmd.Context(), f, all)
+		},
+	}
+	cmd.Flags().BoolVar(&all, "all", false, "list finished rotations too")
+	return cmd
+}
+
+func statusRun(_ context.Context, f *Factory, all bool) error {
+	asJSON, err := f.outputJSON()
+	if err != nil {
+		return err
+	}
+	dir, err := f.stateDir()
+	if err != nil {
+		return err
+	}
+	states, err := journal.List(dir)
+	if err != nil {
+		return fmt.Errorf("read the journals in %s: %w", dir, err)
+	}
+	var shown []journal.State
+	for _, s := range states {
+		if all || s.Unfinished() {
+			shown = append(shown, s)
+		}
+	}
+	if asJSON {
+		type entry struct {
+			journal.State
+			Unfinished bool   `json:"unfinished"`
+			Resume     string `json:"resume,omitempty"`
+		}
+		out := struct {
+			StateDir  string  `json:"state_dir"`
+			Rotations []entry `json:"rotations"`
+		}{StateDir: dir, Rotations: []entry{}}
+		for _, s := range shown {
+			e := entry{State: s, Unfinished: s.Unfinished()}
+			if e.Unfinished {
+				e.Resume = "respond --key-id " + s.KeyID
+			}
+			out.Rotations = append(out.Rotations, e)
+		}
+		return writeJSON(f.Streams.Out, out)
+	}
+	w := f.Streams.Out
+	if len(shown) == 0 {
+		fmt.Fprintf(w, "No unfinished rotations in %s.\n", dir)
+		return nil
+	}
+	for _, s := range shown {
+		state := "finished"
+		if s.Unfinished() {
+			state = "UNFINISHED"
+		}
+		fmt.Fprintf(w, "%s  %s  user %s account %s  last %s  updated %s\n", s.KeyID, state, s.UserName, s.AccountID,
+			firstNonEmpty(s.LastOutcome, "-"), s.Updated.Format(time.RFC3339))
+		if s.InFlight != nil {
+			fmt.Fprintf(w, "    interrupted in: %s\n", s.InFlight.Step)
+		}
+		for _, k := range s.NewKeys {
+			fmt.Fprintf(w, "    replacement %s\n", k.ID)
+		}
+		if s.Unfinished() {
+			fmt.Fprintf(w, "    resume with: respond --key-id %s\n", s.KeyID)
+		}
+	}
+	return nil
+}
+
+func newCmdPlaybook(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "playbook",
+		Short: "List, show and validate playbooks",
+		Long: `A playbook says which steps run in which order (locate, assess, create, store, delete, verify,
+notify), with which options, sinks and notifications. Three are built in: standard, contain-first
+and contain-only. See playbooks/README.md for the schema.`,
+		Args: cobra.NoArgs,
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "list",
+		Short: "List the built-in playbooks and those the configuration names",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, n := range playbooks.BuiltinNames() {
+				pb, err := playbooks.Builtin(n)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(f.Streams.Out, "%-14s builtin  %s\n", n, strings.Join(pb.StepIDs(), " → "))
+			}
+			conf, err := f.loadConfig()
+			if err != nil {
+				return err
+			}
+			if conf != nil {
+				for _, ref := range conf.Playbooks {
+					pb, err := conf.Playbook(ref.Name)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(f.Streams.Out, "%-14s %s  %s\n", pb.Name, pb.Source, strings.Join(pb.StepIDs(), " → "))
+				}
+			}
+			return nil
+		},
+	}, &cobra.Command{
+		Use:   "show NAME",
+		Short: "Print a built-in playbook's YAML",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, err := playbooks.BuiltinYAML(args[0])
+			if err != nil {
+				return flagErrorf("no built-in playbook %q; built-in: %s", args[0], strings.Join(playbooks.BuiltinNames(), ", "))
+			}
+			_, err = f.Streams.Out.Write(b)
+			return err
+		},
+	}, &cobra.Command{
+		Use:   "validate FILE",
+		Short: "Check a playbook file (and its references against the configuration, if any)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pb, err := playbooks.Load(args[0])
+			if err != nil {
+				return validationError(f, err)
+			}
+			conf, err := f.loadConfig()
+			if err != nil {
+				return err
+			}
+			if conf != nil {
+				if err := conf.CheckPlaybook(pb); err != nil {
+					return validationError(f, err)
+				}
+			}
+			fmt.Fprintf(f.Streams.Out, "%s: playbook %s is valid: %s\n", args[0], pb.Name, strings.Join(pb.StepIDs(), " → "))
+			return nil
+		},
+	})
+	return cmd
+}
+
+// validationError prints every positioned error on its own line and exits 2.
+func validationError(f *Factory, err error) error {
+	errs := playbooks.Errors(err)
+	if len(errs) <= 1 {
+		return &FlagError{Err: err}
+	}
+	for _, e := range errs {
+		fmt.Fprintln(f.Streams.ErrOut, e.Error())
+	}
+	return &ExitError{Code: exitUsage, Err: fmt.Errorf("%d problems (listed above)", len(errs))}
+}
+
+func newCmdConfig(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "config",
+		Short: "Check the configuration file",
+		Args:  cobra.NoArgs,
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "validate",
+		Short: "Validate --config (or the default configuration file)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := f.Global.ConfigPath
+			if path == "" {
+				conf, err := f.loadConfig()
+				if err != nil {
+					return err
+				}
+				if conf == nil {
+					return flagErrorf("no configuration file: pass --config FILE (default location: $XDG_CONFIG_HOME/respond/config.yaml)")
+				}
+				path = conf.Source
+			}
+			conf, err := playbooks.LoadConfig(path)
+			if err != nil {
+				return validationError(f, err)
+			}
+			fmt.Fprintf(f.Streams.Out, "%s: valid: %d account(s), %d sink(s), %d notification channel(s), %d canary key(s), %d rule(s)\n",
+				path, len(conf.Accounts), len(conf.Sinks), len(conf.Notify), len(conf.Canaries), len(conf.Rules))
+			return nil
+		},
+	})
+	return cmd
+}

@@ -1,0 +1,252 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/respond-dev/respond/playbooks"
+	"github.com/respond-dev/respond/ram"
+	"github.com/respond-dev/respond/ram/accesskey"
+)
+
+// cloud is the connection of one run: respond's own client in its home account, every account
+// it may search and act in, and who respond is signed in as.
+type cloud struct {
+	base     ram.Config
+	home     *ram.Client
+	caller   ram.Identity
+	accounts []ram.LocatorAccount
+
+	mu   sync.Mutex
+	byID map[string]ram.API
+}
+
+// baseConfig is the ram.Config every client of this run starts from.
+func (f *Factory) baseConfig() ram.Config {
+	cfg := ram.Config{UserAgent: userAgent()}
+	cfg.Region = f.Global.Region
+	if cfg.Region == "" {
+		cfg.Region = f.getenv("ALIBABA_CLOUD_REGION_ID")
+	}
+	cfg.Endpoint = f.Global.Endpoint
+	if cfg.Endpoint == "" {
+		cfg.Endpoint = f.getenv("RESPOND_ENDPOINT")
+	}
+	if f.Global.Sandbox {
+		cfg.Endpoint = f.startSandbox().srv.Endpoint()
+	}
+	return cfg
+}
+
+// homeCredentials are the credentials respond signs with in its home account: the sandbox
+// administrator with --sandbox, a named aliyun CLI profile with --profile, else the SDK's default
+// chain (environment, OIDC, aliyun CLI profile, ECS RAM role).
+func (f *Factory) homeCredentials() ram.CredentialSource {
+	switch {
+	case f.Global.Sandbox:
+		a := f.startSandbox().admin
+		return ram.StaticCredentials(a.AccessKeyID, accesskey.NewSecret(a.AccessKeySecret))
+	case f.Global.Profile != "":
+		return ram.ProfileCredentials(f.Global.Profile)
+	}
+	return ram.DefaultCredentials()
+}
+
+// connect signs in, learns who respond is, and enters every account the configuration names
+// (or, without one, the home account alone).
+func (f *Factory) connect(ctx context.Context, conf *playbooks.Config) (*cloud, error) {
+	base := f.baseConfig()
+	homeCfg := base
+	homeCfg.Credentials = f.homeCredentials()
+	home, err := ram.New(ctx, homeCfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to Alibaba Cloud: %w", err)
+	}
+	caller, err := home.GetCallerIdentity(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sign in (%s): %w; check the credentials (ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET, --profile) and --endpoint", homeCfg.Credentials, err)
+	}
+	c := &cloud{base: base, home: home, caller: caller, byID: map[string]ram.API{}}
+	c.byID[caller.AccountID] = home
+
+	var accounts []ram.LocatorAccount
+	if conf != nil && len(conf.Accounts) > 0 {
+		for _, ac := range conf.Accounts {
+			la := f.enterAccount(ctx, c, ac)
+			accounts = append(accounts, la)
+		}
+	} else {
+		accounts = []ram.LocatorAccount{{Account: ram.Account{ID: caller.AccountID}, API: home}}
+	}
+	if conf != nil && conf.ResourceDirectory != nil {
+		rd := conf.ResourceDirectory
+		mgmt := home
+		for i, ac := range conf.Accounts {
+			if ac.Name == rd.Account {
+				if cl, ok := accounts[i].API.(*ram.Client); ok {
+					mgmt = cl
+				}
+			}
+		}
+		members, err := ram.DirectoryAccounts(ctx, mgmt, rd.RoleName)
+		if err != nil {
+			return nil, fmt.Errorf("discover the Resource Directory's accounts: %w", err)
+		}
+		for _, m := range members {
+			if len(rd.Include) > 0 && !slices.Contains(rd.Include, m.Account.ID) || slices.Contains(rd.Exclude, m.Account.ID) {
+				continue
+			}
+			if slices.ContainsFunc(accounts, func(a ram.LocatorAccount) bool { return a.Account.ID != "" && a.Account.ID == m.Account.ID }) {
+				continue
+			}
+			accounts = append(accounts, m)
+		}
+	}
+	for _, a := range accounts {
+		if a.Err == nil && a.Account.ID != "" {
+			c.byID[a.Account.ID] = a.API
+		}
+	}
+	c.accounts = accounts
+	return c, nil
+}
+
+// enterAccount builds the client of one configured account. A failure is carried in Err (the
+// account is reported, not searched), never fatal to the others.
+func (f *Factory) enterAccount(ctx context.Context, c *cloud, ac playbooks.AccountConfig) ram.LocatorAccount {
+	la := ram.LocatorAccount{Account: ram.Account{ID: ac.ID, Name: ac.Name}}
+	cfg := c.base
+	if ac.Region != "" {
+		cfg.Region = ac.Region
+	}
+	if ac.Endpoint != "" && !f.Global.Sandbox && f.Global.Endpoint == "" {
+		cfg.Endpoint = ac.Endpoint
+	}
+	var client *ram.Client
+	var err error
+	switch ac.Credentials.Source {
+	case playbooks.CredentialsRoleARN:
+		id := ac.ID
+		if id == "" {
+			id = accountFromArn(ac.Credentials.RoleARN)
+		}
+		client, err = c.home.ForAccount(ctx, id, ac.Credentials.RoleARN)
+		la.Account.ID = id
+	default:
+		cfg.Credentials = f.homeCredentials()
+		if ac.Credentials.Source == playbooks.CredentialsProfile && !f.Global.Sandbox {
+			cfg.Credentials = ram.ProfileCredentials(ac.Credentials.Profile)
+		}
+		client, err = ram.New(ctx, cfg)
+		if err == nil && la.Account.ID == "" {
+			var id ram.Identity
+			if id, err = client.GetCallerIdentity(ctx); err == nil {
+				la.Account.ID = id.AccountID
+			}
+		}
+	}
+	if err != nil {
+		la.Err = fmt.Errorf("enter account %s: %w", ac.Name, err)
+		return la
+	}
+	la.API = client
+	return la
+}
+
+// accountFromArn takes the account id out of acs:ram::<account>:role/<name>.
+func accountFromArn(arn string) string {
+	parts := strings.Split(arn, ":")
+	if len(parts) >= 5 {
+		return parts[3]
+	}
+	return ""
+}
+
+// API implements rotate.Accounts.
+func (c *cloud) API(ctx context.Context, accountID string) (ram.API, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if api, ok := c.byID[accountID]; ok {
+		return api, nil
+	}
+	if accountID == "" {
+		return c.home, nil
+	}
+	return nil, fmt.Errorf("no credentials for account %s: add it to the configuration's accounts or resource_directory", accountID)
+}
+
+// Authenticates implements rotate.Verifier: GetCallerIdentity signed with the given pair.
+func (c *cloud) Authenticates(ctx context.Context, id accesskey.ID, secret accesskey.Secret) (ram.Identity, error) {
+	cfg := c.base
+	cfg.Credentials = ram.StaticCredentials(id.String(), secret)
+	cl, err := ram.New(ctx, cfg)
+	if err != nil {
+		return ram.Identity{}, err
+	}
+	return cl.GetCallerIdentity(ctx)
+}
+
+// locator builds the owner search over every account.
+func (c *cloud) locator(strategies []string, leaked accesskey.ID, secret accesskey.Secret, progress func(ram.Progress)) (*ram.Locator, error) {
+	l := &ram.Locator{Accounts: c.accounts, Strategies: strategies, Progress: progress}
+	if slices.Contains(strategies, ram.StrategyCaller) {
+		if secret.IsZero() {
+			return nil, flagErrorf("the caller strategy signs a call with the leaked pair, and the leaked secret of %s is not known", leaked)
+		}
+		cfg := c.base
+		cfg.Credentials = ram.StaticCredentials(leaked.String(), secret)
+		cl, err := ram.New(context.Background(), cfg)
+		if err != nil {
+			return nil, err
+		}
+		l.Leaked = cl
+	}
+	return l, nil
+}
+
+// accountNames lists the accounts searched, for messages.
+func (c *cloud) accountNames() []string {
+	var out []string
+	for _, a := range c.accounts {
+		n := a.Account.ID
+		if a.Account.Name != "" {
+			n = a.Account.Name + " (" + a.Account.ID + ")"
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// loadConfig reads --config, or the default path when it exists; no file means no configuration.
+func (f *Factory) loadConfig() (*playbooks.Config, error) {
+	path := f.Global.ConfigPath
+	if path == "" {
+		path = f.getenv("RESPOND_CONFIG")
+	}
+	explicit := path != ""
+	if !explicit {
+		dir := f.getenv("XDG_CONFIG_HOME")
+		if dir == "" {
+			if home := f.getenv("HOME"); home != "" {
+				dir = home + "/.config"
+			}
+		}
+		if dir == "" {
+			return nil, nil
+		}
+		path = playbooks.DefaultConfigPath(dir)
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+	}
+	conf, err := playbooks.LoadConfig(path)
+	if err != nil {
+		return nil, &FlagError{Err: fmt.Errorf("configuration: %w", err)}
+	}
+	return conf, nil
+}

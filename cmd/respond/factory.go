@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Factory holds what every command needs, built lazily: the streams, the global flags, the
+// clock, and the cloud connection. It is not a service locator: commands copy what they need.
+type Factory struct {
+	Streams Streams
+	Now     func() time.Time
+	Global  GlobalOptions
+
+	// Signals, when set, returns a context cancelled by SIGINT/SIGTERM (production) so that a
+	// rotation in flight can finish or roll back its step. Tests leave it nil.
+	Signals func(context.Context) (context.Context, context.CancelFunc)
+
+	sandbox *sandboxEnv // started on first use when --sandbox is set
+	// sandboxState is the fresh state directory of a --sandbox run without --state-dir: each
+	// rehearsal starts from the demo organisation, so it must not see an earlier run's journals.
+	sandboxState string
+}
+
+// GlobalOptions are the persistent flags every command shares.
+type GlobalOptions struct {
+	ConfigPath string
+	Endpoint   string
+	Region     string
+	Profile    string
+	StateDir   string
+	Output     string
+	Sandbox    bool
+}
+
+func newFactory(s Streams) *Factory {
+	return &Factory{Streams: s, Now: time.Now}
+}
+
+func (f *Factory) getenv(k string) string {
+	if f.Streams.Env == nil {
+		return ""
+	}
+	v, _ := f.Streams.Env(k)
+	return v
+}
+
+// stateDir is --state-dir, else $RESPOND_STATE_DIR, else $XDG_STATE_HOME/respond, else
+// ~/.local/state/respond.
+func (f *Factory) stateDir() (string, error) {
+	if f.Global.StateDir != "" {
+		return f.Global.StateDir, nil
+	}
+	if f.Global.Sandbox {
+		if f.sandboxState == "" {
+			d, err := os.MkdirTemp("", "respond-sandbox-")
+			if err != nil {
+				return "", fmt.Errorf("create a state directory for the sandbox: %w (pass --state-dir)", err)
+			}
+			f.sandboxState = d
+		}
+		return f.sandboxState, nil
+	}
+	if v := f.getenv("RESPOND_STATE_DIR"); v != "" {
+		return v, nil
+	}
+	if v := f.getenv("XDG_STATE_HOME"); v != "" {
+		return filepath.Join(v, "respond"), nil
+	}
+	home := f.getenv("HOME")
+	if home == "" {
+		h, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("find a state directory: %w (pass --state-dir)", err)
+		}
+		home = h
+	}
+	return filepath.Join(home, ".local", "state", "respond"), nil
+}
+
+// outputJSON reports whether --output json was asked for, and checks the flag's value.
+func (f *Factory) outputJSON() (bool, error) {
+	switch f.Global.Output {
+	case "", "text":
+		return false, nil
+	case "json":
+		return true, nil
+	}
+	return false, flagErrorf("--output must be text or json, not %q", f.Global.Output)
+}

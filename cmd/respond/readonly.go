@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/respond-dev/respond/ram"
+	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/rotate/assess"
+)
+
+// LocateOptions are the flags of `respond locate`.
+type LocateOptions struct {
+	Factory *Factory
+	KeyID   string
+	Locate  string
+}
+
+func newCmdLocate(f *Factory) *cobra.Command {
+	opts := &LocateOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "locate --key-id ID",
+		Short: "Find the owner of an AccessKey (read-only)",
+		Long: `Find who owns an AccessKey, across every configured account, cheapest strategy first:
+IMS GetUser by key id, ActionTrail's last-use record, a full scan of every user's keys (all
+pages, concurrent, slowing down when throttled), and the caller's own keys (root account).
+It changes nothing and never signs a call with the leaked key unless --locate includes caller.`,
+		Example: `  respond locate --key-id LTAI5tFAKEBILLING0LEAK01 --sandbox
+  respond locate --key-id LTAI5tMYCr1pxcx4vz2o7riE --locate scan --output json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.KeyID == "" {
+				return flagErrorf("--key-id is required")
+			}
+			return locateRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.KeyID, "key-id", "", "the AccessKey id to look up")
+	cmd.Flags().StringVar(&opts.Locate, "locate", "", "strategies in order (default ims,actiontrail,scan,self)")
+	return cmd
+}
+
+func locateRun(ctx context.Context, opts *LocateOptions) error {
+	f := opts.Factory
+	asJSON, err := f.outputJSON()
+	if err != nil {
+		return err
+	}
+	id, err := accesskey.ParseID(opts.KeyID)
+	if err != nil {
+		return flagErrorf("--key-id: %v", err)
+	}
+	if id.IsSTS() {
+		return &ExitError{Code: exitRefused, Err: fmt.Errorf("%s is a temporary STS id: it has no RAM owner to find and expires on its own; find the role session that issued it in ActionTrail and restrict or delete that role", id)}
+	}
+	strategies, err := parseStrategies(opts.Locate)
+	if err != nil {
+		return err
+	}
+	conf, err := f.loadConfig()
+	if err != nil {
+		return err
+	}
+	if conf != nil && len(strategies) == 0 {
+		strategies = conf.Locate
+	}
+	cl, err := f.connect(ctx, conf)
+	if err != nil {
+		return err
+	}
+	loc, err := cl.locator(strategies, id, accesskey.Secret{}, f.progressPrinter())
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	owner, err := loc.Locate(ctx, id)
+	if f.Streams.ErrTTY {
+		fmt.Fprint(f.Streams.ErrOut, "\r\033[K")
+	}
+	if err != nil {
+		return fmt.Errorf("locate %s: %w", id, err)
+	}
+	if asJSON {
+		return writeJSON(f.Streams.Out, owner)
+	}
+	out := f.Streams.Out
+	fmt.Fprintf(out, "key:       %s\n", owner.KeyID)
+	if owner.Root {
+		fmt.Fprintf(out, "owner:     the root account %s (not a RAM user)\n", owner.Account.ID)
+		fmt.Fprintln(out, "           RAM cannot rotate a root-account key: delete it in the console (AccessKey Management) and use RAM users instead")
+	} else {
+		fmt.Fprintf(out, "owner:     RAM user %s (id %s)\n", owner.UserName, owner.UserID)
+	}
+	acct := owner.Account.ID
+	if owner.Account.Name != "" {
+		acct = owner.Account.Name + " (" + owner.Account.ID + ")"
+	}
+	fmt.Fprintf(out, "account:   %s\n", acct)
+	if owner.Key.Status != "" {
+		fmt.Fprintf(out, "status:    %s, created %s\n", owner.Key.Status, owner.Key.CreateDate.Format(time.RFC3339))
+	}
+	fmt.Fprintf(out, "found by:  %s in %s\n", owner.Strategy, time.Since(start).Round(time.Millisecond))
+	for _, t := range owner.Tried {
+		line := fmt.Sprintf("  tried %-11s account %-18s calls %-4d", t.Strategy, t.AccountID, t.Calls)
+		if t.UsersScanned > 0 {
+			line += fmt.Sprintf(" users %d", t.UsersScanned)
+		}
+		if t.Found {
+			line += " found"
+		}
+		if t.Error != "" {
+			line += " error: " + oneLine(t.Error)
+		}
+		fmt.Fprintln(out, line)
+	}
+	return nil
+}
+
+// AssessOptions are the flags of `respond assess`.
+type AssessOptions struct {
+	Factory *Factory
+	KeyID   string
+	Window  time.Duration
+}
+
+func newCmdAssess(f *Factory) *cobra.Command {
+	opts := &AssessOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "assess --key-id ID",
+		Short: "Summarise what a key did lately, from ActionTrail (read-only)",
+		Long: `Summarise a key's recent API activity from ActionTrail (LookupEvents by EventAccessKeyId, every
+page): counts by service and action, source IPs, first and last event, and the actions that
+matter most (users, keys, roles, policies, instances, deletions, high-risk services). respond's
+own calls are left out. It changes nothing.`,
+		Example: `  respond assess --key-id LTAI5tFAKEBILLING0LEAK01 --sandbox
+  respond assess --key-id LTAI5tMYCr1pxcx4vz2o7riE --window 720h --output json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.KeyID == "" {
+				return flagErrorf("--key-id is required")
+			}
+			if opts.Window <= 0 || opts.Window > 90*24*time.Hour {
+				return flagErrorf("--window must be between 1s and 2160h (90 days), not %s", opts.Window)
+			}
+			return assessRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.KeyID, "key-id", "", "the AccessKey id to assess")
+	cmd.Flags().DurationVar(&opts.Window, "window", assess.DefaultWindow, "how far back to look (at most 2160h = 90 days)")
+	return cmd
+}
+
+func assessRun(ctx context.Context, opts *AssessOptions) error {
+	f := opts.Factory
+	asJSON, err := f.outputJSON()
+	if err != nil {
+		return err
+	}
+	id, err := accesskey.ParseID(opts.KeyID)
+	if err != nil {
+		return flagErrorf("--key-id: %v", err)
+	}
+	conf, err := f.loadConfig()
+	if err != nil {
+		return err
+	}
+	cl, err := f.connect(ctx, conf)
+	if err != nil {
+		return err
+	}
+	// ActionTrail lives in the owner's account: find it (without scanning) when we can.
+	api := ram.API(cl.home)
+	if loc, err := cl.locator([]string{ram.StrategyIMS, ram.StrategyActionTrail, ram.StrategySelf}, id, accesskey.Secret{}, nil); err == nil {
+		if owner, err := loc.Locate(ctx, id); err == nil {
+			if a, err := cl.API(ctx, owner.Account.ID); err == nil {
+				api = a
+			}
+		}
+	}
+	now := f.Now().UTC()
+	q, err := assess.Query(ram.EventQuery{AccessKeyID: id}, opts.Window, now)
+	if err != nil {
+		return &FlagError{Err: err}
+	}
+	events, err := assess.Collect(ctx, api, q)
+	if err != nil {
+		return fmt.Errorf("assess %s: %w", id, err)
+	}
+	a := assess.Summarize(events, assess.Options{Window: opts.Window, Now: now})
+	if asJSON {
+		return writeJSON(f.Streams.Out, struct {
+			KeyID      string             `json:"key_id"`
+			Assessment assess.Assessment `json:"assessment"`
+		}{id.String(), a})
+	}
+	fmt.Fprintf(f.Streams.Out, "Activity of %s\n", id)
+	return assess.WriteText(f.Streams.Out, a)
+}
