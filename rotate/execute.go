@@ -11,6 +11,7 @@ import (
 
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/rotate/assess"
 	"github.com/respond-dev/respond/rotate/journal"
 	"github.com/respond-dev/respond/rotate/notify"
 	"github.com/respond-dev/respond/rotate/sink"
@@ -69,6 +70,12 @@ type Deps struct {
 	ResumeCommand string
 	// OnStep, when set, is called after each step (progress output).
 	OnStep func(StepResult)
+	// AssessWindow is the ActionTrail window Inspect reads: set it to Settings.AssessWindow (0
+	// means assess.DefaultWindow). When it is shorter than the plan's window, the plan warns and
+	// Execute's assess step reads the whole window again.
+	AssessWindow time.Duration
+	// NoEvents turns off the ActionTrail read in Inspect (the assess step of Execute still reads).
+	NoEvents bool
 }
 
 func (d Deps) now() time.Time {
@@ -136,12 +143,18 @@ type Result struct {
 	// Error is Err as text.
 	Error        string   `json:"error,omitempty"`
 	LeftForHuman []string `json:"left_for_human,omitempty"`
-	Err          error    `json:"-"`
+	// Assessment is what the key did (see Plan.Assessment); nil when it could not be read.
+	Assessment *assess.Assessment `json:"assessment,omitempty"`
+	// Warnings are problems that did not change the outcome: the assessment could not be read,
+	// a notification failed.
+	Warnings []string `json:"warnings,omitempty"`
+	Err      error    `json:"-"`
 }
 
 // Inspect gathers the Snapshot Plan needs: the owner (by the Locator, or from the journal of an
-// earlier run when the key is already gone), the owner's keys, the key's last use, and the
-// journal's state. It only reads.
+// earlier run when the key is already gone), the owner's keys, the key's last use, the key's
+// ActionTrail events over Deps.AssessWindow (every page; a failure is kept in AssessErr, never
+// fatal), and the journal's state. It only reads.
 func Inspect(ctx context.Context, f Finding, d Deps) Snapshot {
 	var snap Snapshot
 	if st, ok, err := readState(d.StateDir, f.KeyID); err == nil && ok {
@@ -164,6 +177,10 @@ func Inspect(ctx context.Context, f Finding, d Deps) Snapshot {
 	}
 	snap.Owner = owner
 	if owner.Root {
+		// the root key cannot be rotated, but what it did still matters to whoever deletes it
+		if api, err := d.Accounts.API(ctx, owner.Account.ID); err == nil {
+			inspectEvents(ctx, &snap, api, f.KeyID, d)
+		}
 		return snap
 	}
 	api, err := d.Accounts.API(ctx, owner.Account.ID)
@@ -187,8 +204,29 @@ func Inspect(ctx context.Context, f Finding, d Deps) Snapshot {
 	snap.Found = true
 	if t, err := api.GetAccessKeyLastUsed(ctx, owner.UserName, f.KeyID); err == nil {
 		snap.LastUsed = t
+	} else {
+		snap.LastUsedErr = fmt.Errorf("get last use of %s: %w", f.KeyID, err)
 	}
+	inspectEvents(ctx, &snap, api, f.KeyID, d)
 	return snap
+}
+
+// inspectEvents reads the key's ActionTrail events into snap.
+func inspectEvents(ctx context.Context, snap *Snapshot, api assess.EventLister, id accesskey.ID, d Deps) {
+	if d.NoEvents {
+		return
+	}
+	q, err := assess.Query(ram.EventQuery{AccessKeyID: id}, d.AssessWindow, d.now())
+	if err != nil {
+		snap.AssessErr = err
+		return
+	}
+	evs, err := assess.Collect(ctx, api, q)
+	if err != nil {
+		snap.AssessErr = err
+		return
+	}
+	snap.Events, snap.EventQuery = evs, q
 }
 
 func readState(dir string, id accesskey.ID) (journal.State, bool, error) {
@@ -215,6 +253,8 @@ func Execute(ctx context.Context, p Plan, d Deps) Result {
 		res.AccountID, res.UserName = p.Owner.Account.ID, p.Owner.UserName
 	}
 	res.LeftForHuman = p.LeftForHuman
+	res.Assessment = p.Assessment
+	res.Warnings = append([]string(nil), p.Warnings...)
 	switch p.Decision {
 	case DecisionRotate:
 		x := &run{p: p, d: d, res: &res}
@@ -227,7 +267,7 @@ func Execute(ctx context.Context, p Plan, d Deps) Result {
 	case DecisionRefuseCanary:
 		res.Outcome = OutcomeRefused
 		res.Err = &RefusedError{KeyID: p.KeyID, Decision: p.Decision, Reason: p.Reason}
-		x := &run{p: p, d: d, res: &res}
+		x := &run{p: p, d: d, res: &res, assessment: p.Assessment}
 		x.notify(ctx, "canary", "canary key "+p.KeyID.String()+" was exposed: it is never rotated; treat its use as an intrusion signal")
 	default:
 		res.Outcome = OutcomeRefused
@@ -259,6 +299,7 @@ type run struct {
 	stopped       StepID // the step that ended the run early
 	stopErr       error
 	interrupted   bool
+	assessment    *assess.Assessment
 }
 
 func (x *run) resume() string {
@@ -442,12 +483,7 @@ func (x *run) step(ctx context.Context, s StepID) {
 		x.report(StepResult{Step: s, Outcome: OutcomeDone, Started: x.d.now(),
 			Detail: fmt.Sprintf("RAM user %s in account %s (found by %s)", x.user, x.acct, x.p.Owner.Strategy)})
 	case StepAssess:
-		d := fmt.Sprintf("key %s", orUnknown(x.p.KeyStatus))
-		if !x.p.LastUsed.IsZero() {
-			d += ", last used " + x.p.LastUsed.UTC().Format(time.RFC3339)
-		}
-		d += fmt.Sprintf(", %d other key(s) not touched", len(x.p.OtherKeys))
-		x.report(StepResult{Step: s, Outcome: OutcomeDone, Started: x.d.now(), Detail: d})
+		x.assess(ctx)
 	case StepCreate:
 		x.create(ctx)
 	case StepStore:
@@ -458,6 +494,66 @@ func (x *run) step(ctx context.Context, s StepID) {
 		x.verify(ctx)
 	case StepNotify:
 		x.notify(ctx, "", "")
+	}
+}
+
+// assess reports the key's status, last use and other keys, and what the key did: the plan's
+// assessment, or a fresh read of the whole window when the plan has none or read less. A failed
+// read is a warning, never fatal.
+func (x *run) assess(ctx context.Context) {
+	started := x.d.now()
+	d := fmt.Sprintf("key %s", orUnknown(x.p.KeyStatus))
+	if !x.p.KeyCreated.IsZero() {
+		d += ", created " + x.p.KeyCreated.UTC().Format(time.RFC3339)
+	}
+	if !x.p.LastUsed.IsZero() {
+		d += ", last used " + x.p.LastUsed.UTC().Format(time.RFC3339)
+	} else {
+		d += ", last use unknown"
+	}
+	d += fmt.Sprintf(", %d other key(s) not touched", len(x.p.OtherKeys))
+	a := x.p.Assessment
+	window := x.p.AssessWindow
+	if window == 0 {
+		window = assess.DefaultWindow
+	}
+	if a == nil || time.Duration(a.Window) < window || x.planReadShort() {
+		q, err := assess.Query(ram.EventQuery{AccessKeyID: x.p.KeyID}, window, started)
+		var evs []ram.Event
+		if err == nil {
+			evs, err = assess.Collect(ctx, x.api, q)
+		}
+		if err != nil {
+			x.warnAssess(AssessWarningPrefix + "unavailable (" + err.Error() + "); the rotation goes on without it")
+		} else {
+			na := assess.Summarize(evs, assess.Options{Window: window, Now: q.End})
+			a = &na
+			x.warnAssess("")
+		}
+	}
+	x.assessment = a
+	x.res.Assessment = a
+	if a != nil {
+		d += fmt.Sprintf("; impact: %d event(s) in the last %s (%d excluded: respond's own or outside the window), %d flagged",
+			a.Total, time.Duration(a.Window), a.Excluded, len(a.Flagged))
+	} else {
+		d += "; impact unknown (warning: ActionTrail could not be read)"
+	}
+	x.report(StepResult{Step: StepAssess, Outcome: OutcomeDone, Started: started, Duration: x.d.now().Sub(started), Detail: d})
+}
+
+// planReadShort reports whether the plan warned that it read less than the window.
+func (x *run) planReadShort() bool {
+	return slices.ContainsFunc(x.p.Warnings, func(w string) bool {
+		return strings.HasPrefix(w, AssessWarningPrefix) && strings.Contains(w, "read over")
+	})
+}
+
+// warnAssess replaces the result's assessment warnings with w ("" drops them).
+func (x *run) warnAssess(w string) {
+	x.res.Warnings = slices.DeleteFunc(x.res.Warnings, func(s string) bool { return strings.HasPrefix(s, AssessWarningPrefix) })
+	if w != "" {
+		x.res.Warnings = append(x.res.Warnings, w)
 	}
 }
 
@@ -775,7 +871,9 @@ func (x *run) verify(ctx context.Context) {
 			checks = append(checks, "new key authenticates")
 		}
 	} else if x.replacement != "" {
-		checks = append(checks, "new key's secret is held only by the sinks (stored by an earlier run): authentication not re-checked")
+		checks = append(checks, "authentication of replacement "+x.replacement+" NOT checked: its secret is no longer in memory "+
+			"(an earlier run created and stored it) and respond never reads it back from the sinks; check that the application "+
+			"reading "+strings.Join(x.sinkNames(), ", ")+" signs in with it")
 	}
 	if x.p.CheckLeakedSecret && !x.p.secret.IsZero() && x.d.Verifier != nil {
 		if err := x.retry(ctx, deadline, func() error {
@@ -822,44 +920,91 @@ func (x *run) retry(ctx context.Context, deadline time.Time, fn func() error) er
 	}
 }
 
-func (x *run) notify(ctx context.Context, outcome, summary string) {
-	if len(x.d.Notifiers) == 0 {
-		if outcome == "" {
-			x.report(StepResult{Step: StepNotify, Outcome: OutcomeSkipped, Started: x.d.now(), Detail: "no notifier configured"})
-		}
-		return
-	}
-	started := x.d.now()
-	m := notify.Message{KeyID: x.p.KeyID.String(), Outcome: outcome, Summary: summary, Time: started, Canary: x.p.Canary,
-		LeftForHuman: x.p.LeftForHuman}
+// Message builds the notification of the run so far: the key, the owner, the outcome, the step
+// lines, what is left for a human and the impact. outcome "" means a rotation (its outcome is
+// worked out from the run); "canary" is an alert. Every text goes through a redactor that knows
+// the run's secrets, as a last net behind the Secret type.
+func (x *run) message(outcome, summary string) notify.Message {
+	m := notify.Message{KeyID: x.p.KeyID.String(), Outcome: outcome, Summary: summary, Time: x.d.now().UTC(), Canary: x.p.Canary}
 	if x.p.Owner != nil {
 		m.UserName, m.AccountID, m.AccountName = x.p.Owner.UserName, x.p.Owner.Account.ID, x.p.Owner.Account.Name
 	}
 	if outcome == "" {
 		m.Outcome = x.provisionalOutcome()
 		m.Summary = x.summary(m.Outcome)
+		m.LeftForHuman = notify.DefaultLeftForHuman()
 		for _, s := range x.res.Steps {
 			m.Steps = append(m.Steps, notify.StepLine{Step: string(s.Step), Outcome: s.Outcome, Detail: s.Detail})
 		}
+	} else {
+		m.LeftForHuman = append([]string(nil), x.p.LeftForHuman...)
 	}
+	if x.assessment != nil {
+		var b strings.Builder
+		if err := assess.WriteText(&b, *x.assessment); err == nil {
+			m.Impact = b.String()
+		}
+	} else if slices.ContainsFunc(x.res.Warnings, func(w string) bool { return strings.HasPrefix(w, AssessWarningPrefix) }) {
+		m.Impact = "Unknown: ActionTrail could not be read (see the run's warnings)."
+	}
+	secrets := []accesskey.Secret{x.p.secret}
+	if x.newKey != nil {
+		secrets = append(secrets, x.newKey.Secret)
+	}
+	r := sink.NewRedactor(secrets...)
+	m.Summary, m.Impact = r.Redact(m.Summary), r.Redact(m.Impact)
+	for i := range m.Steps {
+		m.Steps[i].Detail = r.Redact(m.Steps[i].Detail)
+	}
+	for i := range m.LeftForHuman {
+		m.LeftForHuman[i] = r.Redact(m.LeftForHuman[i])
+	}
+	return m
+}
+
+// notify sends the message to every notifier. A failure is recorded (the step fails, naming the
+// channel, in the result, the journal and the audit log) and never changes the rotation's
+// outcome; each channel retries on its own.
+func (x *run) notify(ctx context.Context, outcome, summary string) {
+	started := x.d.now()
+	if len(x.d.Notifiers) == 0 {
+		detail := "no notifier configured"
+		if outcome == "canary" {
+			detail = "no notifier configured: the canary alert was not sent"
+			x.res.Warnings = append(x.res.Warnings, detail)
+		}
+		x.report(StepResult{Step: StepNotify, Outcome: OutcomeSkipped, Started: started, Detail: detail})
+		return
+	}
+	m := x.message(outcome, summary)
 	nctx := ctx
 	if ctx.Err() != nil {
 		var cancel context.CancelFunc
 		nctx, cancel = x.cleanupCtx(ctx)
 		defer cancel()
 	}
-	var failed []string
-	var sent []string
+	var failed, sent []string
 	for _, n := range x.d.Notifiers {
-		if err := n.Notify(nctx, m); err != nil {
-			failed = append(failed, n.Name()+": "+err.Error())
+		err := n.Notify(nctx, m)
+		rec := journal.Record{Kind: journal.KindResult, Step: string(StepNotify), Action: "notify:" + n.Name(), Outcome: journal.OutcomeDone}
+		if err != nil {
+			msg := "notification channel " + n.Name() + " failed: " + err.Error()
+			failed = append(failed, msg)
+			rec.Outcome, rec.Error = journal.OutcomeFailed, msg
 		} else {
 			sent = append(sent, n.Name())
 		}
+		_ = x.record(rec)
 	}
-	sr := StepResult{Step: StepNotify, Outcome: OutcomeDone, Started: started, Duration: x.d.now().Sub(started), Detail: "sent to " + strings.Join(sent, ", ")}
+	sr := StepResult{Step: StepNotify, Outcome: OutcomeDone, Started: started, Duration: x.d.now().Sub(started),
+		Detail: "sent (" + m.Outcome + ") to " + strings.Join(sent, ", ")}
 	if len(failed) > 0 {
-		sr.Outcome, sr.Detail = OutcomeFailed, "notification failed (not fatal): "+strings.Join(failed, "; ")
+		sr.Outcome = OutcomeFailed
+		sr.Detail = strings.Join(failed, "; ") + " (not fatal: the rotation's outcome is unchanged)"
+		if len(sent) > 0 {
+			sr.Detail += "; sent to " + strings.Join(sent, ", ")
+		}
+		x.res.Warnings = append(x.res.Warnings, sr.Detail)
 	}
 	x.report(sr)
 }

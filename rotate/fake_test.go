@@ -26,6 +26,10 @@ type fakeAPI struct {
 	fault func(action string, nth int) (err error, commit bool)
 	count map[string]int
 	hook  func(action string) // called before each action
+	// events are the ActionTrail history LookupEvents serves (filtered by key and time);
+	// eventsErr, when set, is its error (e.g. no ActionTrail permission).
+	events    []ram.Event
+	eventsErr error
 }
 
 func newFake(user string, ids ...string) *fakeAPI {
@@ -58,6 +62,27 @@ func (f *fakeAPI) ListAccessKeys(ctx context.Context, user string) ([]ram.Access
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]ram.AccessKey(nil), f.keys[user]...), nil
+}
+
+func (f *fakeAPI) LookupEvents(ctx context.Context, q ram.EventQuery, fn func(ram.Event) error) error {
+	if err, _ := f.begin("LookupEvents"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	evs, ferr := append([]ram.Event(nil), f.events...), f.eventsErr
+	f.mu.Unlock()
+	if ferr != nil {
+		return ferr
+	}
+	for _, e := range evs {
+		if e.AccessKeyID != q.AccessKeyID.String() || e.Time.Before(q.Start) || e.Time.After(q.End) {
+			continue
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (f *fakeAPI) GetAccessKeyLastUsed(ctx context.Context, user string, id accesskey.ID) (time.Time, error) {

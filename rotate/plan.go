@@ -11,6 +11,7 @@ import (
 
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/rotate/assess"
 	"github.com/respond-dev/respond/rotate/journal"
 	"github.com/respond-dev/respond/rotate/sink"
 )
@@ -60,9 +61,11 @@ type Settings struct {
 	VerifyTimeout     time.Duration
 	VerifyInterval    time.Duration
 	CheckLeakedSecret bool
-	AssessWindow      time.Duration
-	Canaries          []accesskey.ID
-	Self              accesskey.ID // the key respond is signed in with
+	// AssessWindow is how far back the assess step reads the key's ActionTrail events: 0 means
+	// assess.DefaultWindow (7 days); more than assess.MaxWindow (90 days) is a Validate error.
+	AssessWindow time.Duration
+	Canaries     []accesskey.ID
+	Self         accesskey.ID // the key respond is signed in with
 	// Sinks describe where the replacement will go (see DescribeSinks); Execute stores into the
 	// Deps' sinks of the same names.
 	Sinks []PlannedSink
@@ -87,12 +90,19 @@ func (s Settings) withDefaults() Settings {
 	if s.VerifyInterval <= 0 {
 		s.VerifyInterval = DefaultVerifyInterval
 	}
+	if s.AssessWindow == 0 {
+		s.AssessWindow = assess.DefaultWindow
+	}
 	return s
 }
 
-// Validate checks the step order: known steps, each at most once, create/store/delete present,
-// store after create, verify after delete.
+// Validate checks the step order (known steps, each at most once, create/store/delete present,
+// store after create, verify after delete), the store-failure policy and the assessment window
+// (0 to 90 days; the error wraps assess.ErrWindow).
 func (s Settings) Validate() error {
+	if s.AssessWindow < 0 || s.AssessWindow > assess.MaxWindow {
+		return fmt.Errorf("playbook %q: assess window %s: %w", s.Playbook, s.AssessWindow, assess.ErrWindow)
+	}
 	s = s.withDefaults()
 	pos := map[StepID]int{}
 	for i, st := range s.Steps {
@@ -169,6 +179,14 @@ type Snapshot struct {
 	AlreadyGone bool
 	// Resume is the journal of an earlier run on this key, when one exists.
 	Resume *journal.State
+	// LastUsedErr is why GetAccessKeyLastUsed gave no answer (the plan shows it as a warning).
+	LastUsedErr error
+	// Events are the key's ActionTrail events read by EventQuery (every page); EventQuery.End is
+	// zero when they were not read. AssessErr is why they could not be read: a warning, never
+	// fatal.
+	Events     []ram.Event
+	EventQuery ram.EventQuery
+	AssessErr  error
 }
 
 // Decision is what Plan decided.
@@ -250,12 +268,18 @@ type Plan struct {
 	// Resuming is set when a journal shows an unfinished earlier run that this plan continues.
 	Resuming     bool     `json:"resuming"`
 	LeftForHuman []string `json:"left_for_human,omitempty"`
+	// Assessment is what the key did in the window (ActionTrail, respond's own calls excluded);
+	// nil when the events could not be read (see Warnings).
+	Assessment *assess.Assessment `json:"assessment,omitempty"`
+	// Warnings are problems that do not stop the rotation (e.g. no ActionTrail permission).
+	Warnings []string `json:"warnings,omitempty"`
 	// Settings the execution needs.
 	OnStoreFailure    string        `json:"on_store_failure"`
 	VerifyTimeout     time.Duration `json:"verify_timeout_ns"`
 	VerifyInterval    time.Duration `json:"verify_interval_ns"`
 	CheckLeakedSecret bool          `json:"check_leaked_secret"`
 	Canary            bool          `json:"canary"`
+	AssessWindow      time.Duration `json:"assess_window_ns"`
 
 	secret accesskey.Secret // the leaked secret, for verification only; never marshalled
 }
@@ -274,8 +298,12 @@ func NewPlan(f Finding, snap Snapshot, s Settings) Plan {
 		VerifyTimeout:     s.VerifyTimeout,
 		VerifyInterval:    s.VerifyInterval,
 		CheckLeakedSecret: s.CheckLeakedSecret,
+		AssessWindow:      s.AssessWindow,
 		Sinks:             s.Sinks,
 		secret:            f.Secret,
+	}
+	if !f.KeyID.IsSTS() {
+		p.Assessment, p.Warnings = planAssessment(f.KeyID, snap, s.AssessWindow)
 	}
 	if snap.Found || snap.AlreadyGone {
 		o := snap.Owner
@@ -352,6 +380,9 @@ func NewPlan(f Finding, snap Snapshot, s Settings) Plan {
 		p.KeyCreated = snap.Owner.Key.CreateDate
 	}
 	p.LastUsed = snap.LastUsed
+	if snap.LastUsedErr != nil {
+		p.Warnings = append(p.Warnings, "last use unknown: "+snap.LastUsedErr.Error())
+	}
 	p.AtKeyLimit = leakedPresent && len(snap.Keys) >= 2
 
 	order := append([]StepID(nil), s.Steps...)
@@ -417,6 +448,29 @@ func NewPlan(f Finding, snap Snapshot, s Settings) Plan {
 		"review what the leaked key did (the assess step's events) for persistence: new users, keys, policies",
 	}
 	return p
+}
+
+// AssessWarningPrefix starts every warning about the impact assessment.
+const AssessWarningPrefix = "impact assessment: "
+
+// planAssessment summarises the snapshot's events over window (pure: the window ends at the
+// query's end, not at the clock).
+func planAssessment(id accesskey.ID, snap Snapshot, window time.Duration) (*assess.Assessment, []string) {
+	if snap.AssessErr != nil {
+		return nil, []string{AssessWarningPrefix + "unavailable (" + snap.AssessErr.Error() +
+			"); the rotation goes on without it — grant actiontrail:LookupEvents to see what the key did"}
+	}
+	q := snap.EventQuery
+	if q.End.IsZero() || q.AccessKeyID != id {
+		return nil, nil
+	}
+	a := assess.Summarize(snap.Events, assess.Options{Window: window, Now: q.End})
+	var warn []string
+	if read := q.End.Sub(q.Start); read < window {
+		warn = append(warn, fmt.Sprintf("%sActionTrail was read over %s only, not the %s asked for; execution reads the whole window",
+			AssessWarningPrefix, read, window))
+	}
+	return &a, warn
 }
 
 func index(xs []StepID, x StepID) int {
@@ -519,6 +573,22 @@ func WritePlanText(w io.Writer, p Plan) error {
 			}
 		}
 		fmt.Fprintf(&b, "Why delete, not disable: %s.\n", p.DeleteNotDisable)
+	}
+	if p.Assessment != nil {
+		fmt.Fprintf(&b, "Impact (ActionTrail, respond's own calls excluded):\n")
+		var ib strings.Builder
+		if err := assess.WriteText(&ib, *p.Assessment); err != nil {
+			return err
+		}
+		for _, l := range strings.Split(strings.TrimRight(ib.String(), "\n"), "\n") {
+			fmt.Fprintf(&b, "  %s\n", l)
+		}
+	}
+	if len(p.Warnings) > 0 {
+		b.WriteString("Warnings:\n")
+		for _, w := range p.Warnings {
+			fmt.Fprintf(&b, "  - %s\n", w)
+		}
 	}
 	if len(p.LeftForHuman) > 0 {
 		b.WriteString("Left for you:\n")

@@ -34,10 +34,30 @@ func planInputs() (Finding, Snapshot, Settings) {
 		LastUsed: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC),
 		Found:    true,
 	}
+	snap.Events, snap.EventQuery = sampleEvents(f.KeyID)
 	s := Settings{Playbook: "default", CheckLeakedSecret: true, Self: accesskey.MustParseID(selfID),
 		Canaries: []accesskey.ID{accesskey.MustParseID("LTAI5tCANARY000000000001")},
 		Sinks:    []PlannedSink{{Name: "ci-env", Kind: "file", Describe: "dotenv file /srv/ci/.env (mode 0600)"}}}
 	return f, snap, s
+}
+
+// assessEnd is the end of the sample assessment window.
+var assessEnd = time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
+
+// sampleEvents is a small ActionTrail history of id: an attacker's reconnaissance and a failed
+// CreateUser from one address, the application's own use from another, and a call made by
+// respond itself (excluded from the summary).
+func sampleEvents(id accesskey.ID) ([]ram.Event, ram.EventQuery) {
+	at := func(h int) time.Time { return assessEnd.Add(-time.Duration(h) * time.Hour) }
+	k := id.String()
+	evs := []ram.Event{
+		{ID: "e1", Name: "GetCallerIdentity", Service: "Sts", Time: at(50), SourceIP: "185.220.101.34", UserAgent: "aliyun-cli/3.0.200", AccessKeyID: k},
+		{ID: "e2", Name: "DescribeInstances", Service: "Ecs", Time: at(40), SourceIP: "185.220.101.34", UserAgent: "python-requests/2.31.0", AccessKeyID: k},
+		{ID: "e3", Name: "CreateUser", Service: "Ram", Time: at(30), SourceIP: "185.220.101.34", UserAgent: "aliyun-cli/3.0.200", AccessKeyID: k, ErrorCode: "NoPermission"},
+		{ID: "e4", Name: "PutObject", Service: "Oss", Time: at(3), SourceIP: "10.0.3.17", UserAgent: "ci-deploy/1.0", AccessKeyID: k},
+		{ID: "e5", Name: "ListAccessKeys", Service: "Ram", Time: at(1), SourceIP: "10.0.0.9", UserAgent: "AlibabaCloud (linux; amd64) respond/0.1.0", AccessKeyID: k},
+	}
+	return evs, ram.EventQuery{AccessKeyID: id, Start: assessEnd.Add(-7 * 24 * time.Hour), End: assessEnd}
 }
 
 func TestPlanGolden(t *testing.T) {
@@ -69,6 +89,12 @@ func TestPlanGolden(t *testing.T) {
 			*s = Snapshot{LocateErr: &ram.NotFoundError{KeyID: f.KeyID, AccountIDs: []string{"1234567890123456"}, UsersScanned: 42}}
 		}, DecisionOwnerNotFound},
 		{"already-gone", func(f *Finding, s *Snapshot, st *Settings) { s.Keys = nil; s.Found = false; s.AlreadyGone = true }, DecisionAlreadyRemediated},
+		{"assess-failed", func(f *Finding, s *Snapshot, st *Settings) {
+			s.Events, s.EventQuery = nil, ram.EventQuery{}
+			s.AssessErr = errors.New("look up ActionTrail events of key " + leakedID + ": ram: actiontrail:LookupEvents: no permission (NoPermission)")
+			s.LastUsedErr = errors.New("get last use of " + leakedID + ": no permission")
+			s.LastUsed = time.Time{}
+		}, DecisionRotate},
 		{"resuming", func(f *Finding, s *Snapshot, st *Settings) {
 			s.Keys = append(s.Keys, ram.AccessKey{ID: accesskey.MustParseID("LTAI5tNEW000000000000001"), Status: ram.StatusActive})
 			s.Resume = &journal.State{Runs: 1, NewKeys: []journal.NewKey{{ID: "LTAI5tNEW000000000000001", Created: true}}}
