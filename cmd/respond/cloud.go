@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"os"
@@ -222,8 +223,19 @@ func (c *cloud) accountNames() []string {
 	return out
 }
 
+//go:embed sandbox-config.yaml
+var sandboxConfigYAML []byte
+
 // loadConfig reads --config, or the default path when it exists; no file means no configuration.
+// With --sandbox and no --config, it is the sandbox's own configuration.
 func (f *Factory) loadConfig() (*playbooks.Config, error) {
+	if f.Global.Sandbox && f.Global.ConfigPath == "" {
+		conf, err := playbooks.ParseConfig("sandbox-config.yaml", sandboxConfigYAML)
+		if err != nil {
+			return nil, fmt.Errorf("the built-in sandbox configuration: %w", err)
+		}
+		return conf, nil
+	}
 	path := f.Global.ConfigPath
 	if path == "" {
 		path = f.getenv("RESPOND_CONFIG")
