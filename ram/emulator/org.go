@@ -303,8 +303,8 @@ func (o *Org) validate(root *yaml.Node) error {
 			if !e.Time.IsZero() && e.Ago != 0 {
 				bad("event has both time and ago", ep...)
 			}
-			if e.Repeat < 0 || e.Repeat > 100000 || e.Every < 0 {
-				bad("event repeat must be 0-100000 and every positive", ep...)
+			if e.Repeat < 0 || e.Repeat > 10000 || e.Every < 0 {
+				bad("event repeat must be 0-10000 and every positive", ep...)
 			}
 			if e.RW != "" && e.RW != "Read" && e.RW != "Write" {
 				bad(fmt.Sprintf("event rw %q is not Read or Write", e.RW), append(ep, "rw")...)
