@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/respond-dev/respond/ram"
 )
 
 // Exit codes (design §10).
@@ -53,8 +55,8 @@ func Main(args []string, s Streams) int {
 	if s.Env == nil {
 		s.Env = func(string) (string, bool) { return "", false }
 	}
-	if v, ok := s.Env("DEBUG"); ok && strings.Contains(strings.ToLower(v), "sdk") {
-		fmt.Fprintln(s.ErrOut, `respond: refusing to start: DEBUG contains "sdk", which makes the Alibaba SDK print response bodies, new secrets included; unset DEBUG and run again`)
+	if err := ram.CheckEnv(s.Env); err != nil {
+		fmt.Fprintln(s.ErrOut, "respond: refusing to start: "+oneLine(err.Error()))
 		return int(exitUsage)
 	}
 	f := newFactory(s)
