@@ -192,7 +192,7 @@ func assessRun(ctx context.Context, opts *AssessOptions) error {
 	a := assess.Summarize(events, assess.Options{Window: opts.Window, Now: now})
 	if asJSON {
 		return writeJSON(f.Streams.Out, struct {
-			KeyID      string             `json:"key_id"`
+			KeyID      string            `json:"key_id"`
 			Assessment assess.Assessment `json:"assessment"`
 		}{id.String(), a})
 	}
