@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -253,5 +254,37 @@ func TestCanaryAlertMessage(t *testing.T) {
 	r = e.runWith(context.Background(), canary, d)
 	if r.Outcome != OutcomeRefused || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "canary alert was not sent") {
 		t.Errorf("%s warnings %v", r.Outcome, r.Warnings)
+	}
+}
+
+func TestVerifyAfterResumeSaysSecretNotInMemory(t *testing.T) {
+	e := newEnv(t, leakedID)
+	e.f.hook = func(a string) {
+		if a == "DeleteAccessKey "+leakedID {
+			runtime.Goexit() // killed after the replacement was stored, before the delete
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.run(context.Background(), leakedID)
+	}()
+	<-done
+	e.f.hook = nil
+	r := e.run(context.Background(), leakedID)
+	if r.Outcome != OutcomeRemediated {
+		t.Fatalf("resume: %s %v", r.Outcome, r.Err)
+	}
+	e.converged()
+	var verify StepResult
+	for _, s := range r.Steps {
+		if s.Step == StepVerify {
+			verify = s
+		}
+	}
+	for _, want := range []string{"NOT checked", "no longer in memory", "never reads it back", "ci-env"} {
+		if !strings.Contains(verify.Detail, want) {
+			t.Errorf("verify detail lacks %q: %s", want, verify.Detail)
+		}
 	}
 }

@@ -1083,6 +1083,10 @@ func (x *run) end() {
 			x.stopped = StepVerify
 		case x.interrupted || changed || x.storeFailed && x.p.OnStoreFailure != OnStoreFailureHold:
 			r.Outcome = OutcomePartial
+		case errors.Is(x.stopErr, ram.ErrThrottled) || errors.Is(x.stopErr, ram.ErrTransient):
+			// nothing changed, but the cloud only asked us to come back later: running the same
+			// command again is the fix (exit 4 with the command), not a failure to investigate
+			r.Outcome = OutcomePartial
 		default:
 			r.Outcome = OutcomeFailedRun
 		}
