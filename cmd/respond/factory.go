@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/respond-dev/respond/rotate/sink"
 )
 
 // Factory holds what every command needs, built lazily: the streams, the global flags, the
@@ -23,6 +26,11 @@ type Factory struct {
 	// sandboxState is the fresh state directory of a --sandbox run without --state-dir: each
 	// rehearsal starts from the demo organisation, so it must not see an earlier run's journals.
 	sandboxState string
+
+	// redactor knows the secrets of the current run (see respondRun); rawOut is stdout without it,
+	// for the one sink that prints a secret on purpose (--reveal).
+	redactor *sink.Redactor
+	rawOut   io.Writer
 }
 
 // GlobalOptions are the persistent flags every command shares.

@@ -94,13 +94,34 @@ func (f *Factory) buildSinks(ctx context.Context, pb *playbooks.Playbook, conf *
 		out = append(out, s)
 	}
 	if opts.Reveal {
-		t, err := sink.NewTerminal("terminal", f.Streams.Out)
+		w := f.rawOut
+		if w == nil {
+			w = f.Streams.Out
+		}
+		t, err := sink.NewTerminal("terminal", w)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, t)
 	}
+	if f.redactor != nil {
+		for i, s := range out {
+			out[i] = learningSink{Sink: s, r: f.redactor}
+		}
+	}
 	return out, nil
+}
+
+// learningSink teaches the run's redactor each new secret before the sink stores it, so that
+// nothing printed afterwards can carry it.
+type learningSink struct {
+	sink.Sink
+	r *sink.Redactor
+}
+
+func (s learningSink) Store(ctx context.Context, c sink.Credential) (sink.Receipt, error) {
+	s.r.Add(c.Secret)
+	return s.Sink.Store(ctx, c)
 }
 
 func (f *Factory) buildSink(ctx context.Context, sc playbooks.SinkConfig, vals playbooks.TemplateValues, cl *cloud, snap rotate.Snapshot) (sink.Sink, error) {
@@ -143,6 +164,9 @@ func (f *Factory) buildNotifiers(conf *playbooks.Config) ([]notify.Notifier, err
 	}
 	var out []notify.Notifier
 	opts := notify.Options{Logger: slog.New(slog.DiscardHandler)}
+	if f.redactor != nil {
+		opts.Redact = f.redactor.Redact
+	}
 	for name, nc := range conf.Notify {
 		url, err := f.readSecretRef(nc.URLEnv, nc.URLFile)
 		if err != nil {

@@ -87,6 +87,17 @@ func respondRun(ctx context.Context, opts *RespondOptions) error {
 	if err != nil {
 		return err
 	}
+	// The second net behind the Secret type: everything respond prints from here on passes a
+	// redactor that knows the run's secrets (the leaked ones now, each new one as a sink gets it).
+	redactor := sink.NewRedactor()
+	for _, fd := range findings {
+		redactor.Add(fd.Secret)
+	}
+	f.redactor = redactor
+	rawOut := f.Streams.Out
+	out, errOut := redactor.Writer(f.Streams.Out), redactor.Writer(f.Streams.ErrOut)
+	f.Streams.Out, f.Streams.ErrOut, f.rawOut = out, errOut, rawOut
+	defer func() { _ = out.Flush(); _ = errOut.Flush() }()
 	if !opts.DryRun && !opts.Yes && !f.Streams.InTTY {
 		reason := "stdin is not a terminal"
 		if opts.From == "-" {
