@@ -437,6 +437,7 @@ func forEach(ctx context.Context, items []*item, n int, fn func(context.Context,
 // confirm asks on the terminal.
 func (f *Factory) confirm(question string) (bool, error) {
 	fmt.Fprint(f.Streams.ErrOut, question)
+	flush(f.Streams.ErrOut)
 	line, err := bufio.NewReader(f.Streams.In).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return false, fmt.Errorf("read the confirmation: %w", err)
@@ -455,6 +456,7 @@ func (f *Factory) progressPrinter() func(ram.Progress) {
 		mu.Lock()
 		defer mu.Unlock()
 		fmt.Fprintf(f.Streams.ErrOut, "\rscanning %s: %d/%d users, %.0f calls/s, %d throttled   ", p.Account, p.UsersScanned, p.UsersTotal, p.Rate, p.Throttles)
+		flush(f.Streams.ErrOut)
 	}
 }
 
@@ -591,4 +593,11 @@ func firstNonEmpty(ss ...string) string {
 		}
 	}
 	return ""
+}
+
+// flush pushes out what a redacting writer held back (a prompt has no newline).
+func flush(w io.Writer) {
+	if fl, ok := w.(interface{ Flush() error }); ok {
+		_ = fl.Flush()
+	}
 }
