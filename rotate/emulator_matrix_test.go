@@ -2,6 +2,7 @@ package rotate
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -336,7 +337,19 @@ func TestEmulatorAssessmentSeededEvents(t *testing.T) {
 		t.Errorf("message impact = %+v", msgs)
 	}
 	e.convergedSDK(t, ciUser, ciKey, r.NewKeyID)
-	// the audit and journal were written without the secrets
+	// no secret in the message, the plan or the result
+	leakedCred, _ := e.org.Key(ciKey)
+	mj, _ := json.Marshal(msgs)
+	pj, _ := json.Marshal(p)
+	rj, _ := json.Marshal(r)
+	for _, b := range [][]byte{mj, pj, rj, []byte(notify.Text(msgs[0]))} {
+		for _, sec := range []string{leakedCred.AccessKeySecret, e.sink.got[r.NewKeyID]} {
+			if sec == "" || strings.Contains(string(b), sec) {
+				t.Errorf("a secret (or none to look for) in %s", b)
+			}
+		}
+	}
+	// the journal ended done
 	ls, _ := journal.List(e.deps.StateDir)
 	if len(ls) != 1 || ls[0].Unfinished() {
 		t.Errorf("journal: %+v", ls)
