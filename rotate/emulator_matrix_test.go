@@ -143,6 +143,7 @@ func TestEmulatorRealLocatorAlreadyGone(t *testing.T) {
 		if r.Outcome != OutcomeRemediated {
 			t.Fatalf("%s %v", r.Outcome, r.Err)
 		}
+		t.Logf("one rotation (real locator, assessment, verify with both secrets): %d API calls", len(e.s.RequestLog()))
 		n := len(mutationsIn(e.s.RequestLog()))
 		p2, r2 := e.run(t, ciKey, e.settings())
 		if p2.Decision != DecisionAlreadyRemediated || r2.Outcome != OutcomeAlreadyRemediated || r2.Err != nil {
