@@ -22,11 +22,8 @@ const (
 	maxRun      = 4 + 65 // longest alnum run worth measuring exactly
 )
 
-var (
-	prefixLTAI = []byte(accesskey.Prefix)
-	prefixSTS  = []byte(accesskey.STSPrefix)
-	ossParam   = []byte("OSSAccessKeyId=")
-)
+// ossParam is the query parameter of an OSS V1 pre-signed URL that carries the id.
+const ossParam = "OSSAccessKeyId="
 
 // textHit is an id found in text, with the secret from the same line when there was one.
 type textHit struct {
@@ -75,6 +72,7 @@ func scanText(ctx context.Context, r io.Reader, fn func(textHit)) error {
 // scanChunk finds ids starting in data[:limit]; data beyond limit is lookahead. line is the line
 // number of data[0]; it returns the line number of data[limit].
 func scanChunk(data []byte, limit int, prev byte, eof bool, line int, fn func(textHit)) int {
+	prefixLTAI, prefixSTS := []byte(accesskey.Prefix), []byte(accesskey.STSPrefix)
 	counted := 0
 	pos := 0
 	nextL, nextS := -2, -2 // -2: not searched yet; -1: none left
@@ -168,12 +166,12 @@ func scanLine(data []byte, ls, le, emitFrom, emitTo int, prev byte, eof bool, li
 			}
 			i = j
 		case b-a == accesskey.LongTermLen || b-a == accesskey.LegacyLen:
-			if !bytes.HasPrefix(data[a:b], prefixLTAI) {
+			if !bytes.HasPrefix(data[a:b], []byte(accesskey.Prefix)) {
 				continue
 			}
 			if id, err := accesskey.ParseID(string(data[a:b])); err == nil && a >= emitFrom && a < emitTo {
 				s := span{a: a, b: b, id: id}
-				if bytes.HasSuffix(data[ls:a], ossParam) {
+				if bytes.HasSuffix(data[ls:a], []byte(ossParam)) {
 					s.note = NoteOSSPresigned
 				}
 				ids = append(ids, s)
