@@ -526,7 +526,7 @@ func (x *run) assess(ctx context.Context) {
 		if err != nil {
 			x.warnAssess(AssessWarningPrefix + "unavailable (" + err.Error() + "); the rotation goes on without it")
 		} else {
-			na := assess.Summarize(evs, assess.Options{Window: window, Now: q.End})
+			na := assess.Summarize(evs, assess.Options{Window: window, Now: q.End, OwnUserAgent: x.p.OwnUserAgent})
 			a = &na
 			x.warnAssess("")
 		}

@@ -64,6 +64,10 @@ type Settings struct {
 	// AssessWindow is how far back the assess step reads the key's ActionTrail events: 0 means
 	// assess.DefaultWindow (7 days); more than assess.MaxWindow (90 days) is a Validate error.
 	AssessWindow time.Duration
+	// OwnUserAgent marks respond's own calls in ActionTrail (a substring of their User-Agent),
+	// which the assessment leaves out. Use a marker unique to the run (the CLI adds a random run
+	// id): the public "respond/" prefix alone would let an attacker hide by copying it.
+	OwnUserAgent string
 	Canaries     []accesskey.ID
 	Self         accesskey.ID // the key respond is signed in with
 	// Sinks describe where the replacement will go (see DescribeSinks); Execute stores into the
@@ -280,6 +284,7 @@ type Plan struct {
 	CheckLeakedSecret bool          `json:"check_leaked_secret"`
 	Canary            bool          `json:"canary"`
 	AssessWindow      time.Duration `json:"assess_window_ns"`
+	OwnUserAgent      string        `json:"own_user_agent,omitempty"`
 
 	secret accesskey.Secret // the leaked secret, for verification only; never marshalled
 }
@@ -299,11 +304,12 @@ func NewPlan(f Finding, snap Snapshot, s Settings) Plan {
 		VerifyInterval:    s.VerifyInterval,
 		CheckLeakedSecret: s.CheckLeakedSecret,
 		AssessWindow:      s.AssessWindow,
+		OwnUserAgent:      s.OwnUserAgent,
 		Sinks:             s.Sinks,
 		secret:            f.Secret,
 	}
 	if !f.KeyID.IsSTS() {
-		p.Assessment, p.Warnings = planAssessment(f.KeyID, snap, s.AssessWindow)
+		p.Assessment, p.Warnings = planAssessment(f.KeyID, snap, s.AssessWindow, s.OwnUserAgent)
 	}
 	if snap.Found || snap.AlreadyGone {
 		o := snap.Owner
@@ -455,7 +461,7 @@ const AssessWarningPrefix = "impact assessment: "
 
 // planAssessment summarises the snapshot's events over window (pure: the window ends at the
 // query's end, not at the clock).
-func planAssessment(id accesskey.ID, snap Snapshot, window time.Duration) (*assess.Assessment, []string) {
+func planAssessment(id accesskey.ID, snap Snapshot, window time.Duration, ownUA string) (*assess.Assessment, []string) {
 	if snap.AssessErr != nil {
 		return nil, []string{AssessWarningPrefix + "unavailable (" + snap.AssessErr.Error() +
 			"); the rotation goes on without it — grant actiontrail:LookupEvents to see what the key did"}
@@ -464,7 +470,7 @@ func planAssessment(id accesskey.ID, snap Snapshot, window time.Duration) (*asse
 	if q.End.IsZero() || q.AccessKeyID != id {
 		return nil, nil
 	}
-	a := assess.Summarize(snap.Events, assess.Options{Window: window, Now: q.End})
+	a := assess.Summarize(snap.Events, assess.Options{Window: window, Now: q.End, OwnUserAgent: ownUA})
 	var warn []string
 	if read := q.End.Sub(q.Start); read < window {
 		warn = append(warn, fmt.Sprintf("%sActionTrail was read over %s only, not the %s asked for; execution reads the whole window",

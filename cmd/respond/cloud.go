@@ -29,7 +29,7 @@ type cloud struct {
 
 // baseConfig is the ram.Config every client of this run starts from.
 func (f *Factory) baseConfig() ram.Config {
-	cfg := ram.Config{UserAgent: userAgent()}
+	cfg := ram.Config{UserAgent: userAgent() + " " + f.ownMarker()}
 	cfg.Region = f.Global.Region
 	if cfg.Region == "" {
 		cfg.Region = f.getenv("ALIBABA_CLOUD_REGION_ID")

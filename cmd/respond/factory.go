@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -29,6 +31,7 @@ type Factory struct {
 
 	// redactor knows the secrets of the current run (see respondRun); rawOut is stdout without it,
 	// for the one sink that prints a secret on purpose (--reveal).
+	runID    string
 	redactor *sink.Redactor
 	rawOut   io.Writer
 }
@@ -45,8 +48,20 @@ type GlobalOptions struct {
 }
 
 func newFactory(s Streams) *Factory {
-	return &Factory{Streams: s, Now: time.Now}
+	return &Factory{Streams: s, Now: time.Now, runID: newRunID()}
 }
+
+// newRunID is a random marker for this run's User-Agent: the impact assessment leaves out calls
+// that carry it, and an attacker cannot guess it (the public "respond/" prefix alone could be
+// copied to hide from the assessment).
+func newRunID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// ownMarker is the substring of this run's User-Agent that marks respond's own calls.
+func (f *Factory) ownMarker() string { return "respond-run/" + f.runID }
 
 func (f *Factory) getenv(k string) string {
 	if f.Streams.Env == nil {

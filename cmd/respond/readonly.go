@@ -189,7 +189,7 @@ func assessRun(ctx context.Context, opts *AssessOptions) error {
 	if err != nil {
 		return fmt.Errorf("assess %s: %w", id, err)
 	}
-	a := assess.Summarize(events, assess.Options{Window: opts.Window, Now: now})
+	a := assess.Summarize(events, assess.Options{Window: opts.Window, Now: now, OwnUserAgent: f.ownMarker()})
 	if asJSON {
 		return writeJSON(f.Streams.Out, struct {
 			KeyID      string            `json:"key_id"`

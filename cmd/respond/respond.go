@@ -305,6 +305,9 @@ func (f *Factory) planItem(ctx context.Context, it *item, opts *RespondOptions, 
 		Notifiers: notifiers, LockWait: 0, ResumeCommand: f.resumeCommand(opts),
 		OnStep: f.stepPrinter(fd.KeyID),
 	}
+	if st, ok := pb.Step(playbooks.StepAssess); ok {
+		deps.AssessWindow = st.Options.AssessWindow
+	}
 	snap := rotate.Inspect(ctx, rf, deps)
 	// Now that the owner is known, the configuration's rules can choose with everything.
 	if snap.Found && opts.Playbook == "" && conf != nil {
@@ -320,7 +323,9 @@ func (f *Factory) planItem(ctx context.Context, it *item, opts *RespondOptions, 
 		return
 	}
 	deps.Sinks = sinks
+	deps.AssessWindow = settings.AssessWindow
 	settings := settingsFor(pb, conf, cl, sinks)
+	settings.OwnUserAgent = f.ownMarker()
 	if err := settings.Validate(); err != nil {
 		it.err = &FlagError{Err: fmt.Errorf("playbook %s: %w", pb.Name, err)}
 		return
