@@ -323,9 +323,9 @@ func (f *Factory) planItem(ctx context.Context, it *item, opts *RespondOptions, 
 		return
 	}
 	deps.Sinks = sinks
-	deps.AssessWindow = settings.AssessWindow
 	settings := settingsFor(pb, conf, cl, sinks)
 	settings.OwnUserAgent = f.ownMarker()
+	deps.AssessWindow = settings.AssessWindow
 	if err := settings.Validate(); err != nil {
 		it.err = &FlagError{Err: fmt.Errorf("playbook %s: %w", pb.Name, err)}
 		return
