@@ -98,8 +98,8 @@ type Result struct {
 const STSExplanation = "STS.… ids are temporary credentials: they expire on their own (at most 12 hours after they were issued) " +
 	"and cannot be rotated or deleted through RAM. respond does not act on them. Instead: find the role session that " +
 	"issued them (ActionTrail AssumeRole events) and revoke what it came from (the RAM user or key that called AssumeRole, " +
-	"or the instance/role), wait for expiry, or restrict the role's policy (for example a Deny with a " +
-	"acs:CurrentTime condition) until they expire."
+	"or the instance/role), wait for expiry, or restrict the role's permissions (detach its policies or attach " +
+	"an explicit Deny) until they expire."
 
 // NoteOSSPresigned is attached to ids found in an OSS V1 pre-signed URL.
 const NoteOSSPresigned = "id only: OSS pre-signed URL exposes the id, not the secret (lower severity)"

@@ -96,19 +96,9 @@ func TestGolden(t *testing.T) {
 				}
 				checkInvariants(t, res, append(got, text.Bytes()...))
 			}
-			golden := filepath.Join("..", "testdata", "detect", name+".golden.json")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./detect -run TestGolden -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("output differs from %s (go test ./detect -run TestGolden -update to accept):\n--- got\n%s\n--- want\n%s", golden, got, want)
+			compareGolden(t, filepath.Join("..", "testdata", "detect", name+".golden.json"), got)
+			if err == nil {
+				compareGolden(t, filepath.Join("..", "testdata", "detect", name+".golden.txt"), text.Bytes())
 			}
 		})
 	}
@@ -198,5 +188,22 @@ func TestPlainExpected(t *testing.T) {
 	}
 	if got, want := len(res.Findings), 9; got != want { // 8 distinct LTAI ids + 1 STS
 		t.Errorf("%d findings, want %d", got, want)
+	}
+}
+
+func compareGolden(t *testing.T, golden string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./detect -run TestGolden -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s (go test ./detect -run TestGolden -update to accept):\n--- got\n%s\n--- want\n%s", golden, got, want)
 	}
 }
