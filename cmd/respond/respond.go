@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -345,6 +346,10 @@ func (f *Factory) choosePlaybook(opts *RespondOptions, conf *playbooks.Config, i
 		switch {
 		case conf != nil:
 			pb, err = conf.Playbook(opts.Playbook)
+			if err == nil && len(pb.Sinks) == 0 && pb.Has(playbooks.StepStore) {
+				// As for a playbook the rules choose: no sinks named means every configured sink.
+				pb.Sinks = slices.Sorted(maps.Keys(conf.Sinks))
+			}
 		case playbooks.IsBuiltin(opts.Playbook):
 			pb, err = playbooks.Builtin(opts.Playbook)
 		default:
