@@ -106,7 +106,7 @@ func TestExecuteAssessmentInPlanResultAndMessage(t *testing.T) {
 	}
 	var want bytes.Buffer
 	_ = assess.WriteText(&want, *r.Assessment)
-	if m.Impact != want.String() || !strings.Contains(m.Impact, "Flagged (2)") {
+	if m.Impact != want.String() || !strings.Contains(m.Impact, "Flagged (2 events, 2 kinds)") {
 		t.Errorf("impact = %q", m.Impact)
 	}
 	e.out = append(e.out, rj)

@@ -303,19 +303,70 @@ func WriteText(w io.Writer, a Assessment) error {
 		ew.printf("Nothing flagged: no identity, instance or deletion actions and no high-risk services.\n")
 		return ew.err
 	}
-	ew.printf("Flagged (%d):\n", len(a.Flagged))
-	for i, f := range a.Flagged {
-		if i == maxTextRows*2 {
-			ew.printf("  … and %d more (see --output json)\n", len(a.Flagged)-i)
+	groups := groupFlagged(a.Flagged)
+	ew.printf("Flagged (%d events, %d kinds):\n", len(a.Flagged), len(groups))
+	for i, g := range groups {
+		if i == maxTextRows {
+			ew.printf("  … and %d more kinds (see --output json)\n", len(groups)-i)
 			break
 		}
-		ew.printf("  %s  %s:%s from %s: %s", f.Time.Format(time.RFC3339), f.Service, f.Action, orUnknown(f.SourceIP), f.Reason)
-		if f.Error != "" {
-			ew.printf(" (failed: %s)", f.Error)
+		ew.printf("  %s:%s from %s: %s", g.Service, g.Action, orUnknown(g.SourceIP), g.Reason)
+		if g.Error != "" {
+			ew.printf(" (failed: %s)", g.Error)
 		}
-		ew.printf("\n")
+		if g.Count == 1 {
+			ew.printf(", at %s\n", g.First.Format(time.RFC3339))
+		} else {
+			ew.printf(", %d times, %s to %s\n", g.Count, g.First.Format(time.RFC3339), g.Last.Format(time.RFC3339))
+		}
 	}
 	return ew.err
+}
+
+// flaggedGroup is the flagged events of one kind (action, source, reason, error) for the text
+// summary: sixty failed ListUsers calls are one line, not sixty.
+type flaggedGroup struct {
+	FlaggedEvent
+	Count       int
+	First, Last time.Time
+}
+
+// groupFlagged groups flagged events by kind: changes (identity, instances, policies, deletions,
+// writes) before mere reads of a high-risk service, then the most frequent first.
+func groupFlagged(fs []FlaggedEvent) []flaggedGroup {
+	idx := map[string]int{}
+	var out []flaggedGroup
+	for _, f := range fs {
+		k := f.Service + "\x00" + f.Action + "\x00" + f.SourceIP + "\x00" + f.Reason + "\x00" + f.Error
+		i, ok := idx[k]
+		if !ok {
+			idx[k] = len(out)
+			out = append(out, flaggedGroup{FlaggedEvent: f, First: f.Time, Last: f.Time})
+			continue
+		}
+		g := &out[i]
+		g.Count++
+		if f.Time.Before(g.First) {
+			g.First = f.Time
+		}
+		if f.Time.After(g.Last) {
+			g.Last = f.Time
+		}
+	}
+	for i := range out {
+		out[i].Count++
+	}
+	readOnly := func(g flaggedGroup) bool { return strings.HasPrefix(g.Reason, "uses high-risk service") }
+	sort.SliceStable(out, func(i, j int) bool {
+		if ri, rj := readOnly(out[i]), readOnly(out[j]); ri != rj {
+			return !ri
+		}
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].First.Before(out[j].First)
+	})
+	return out
 }
 
 func plural(n float64, unit string) string {
