@@ -535,7 +535,7 @@ func (x *run) assess(ctx context.Context) {
 	x.res.Assessment = a
 	if a != nil {
 		d += fmt.Sprintf("; impact: %d event(s) in the last %s (%d excluded: respond's own or outside the window), %d flagged",
-			a.Total, time.Duration(a.Window), a.Excluded, len(a.Flagged))
+			a.Total, humanWindow(time.Duration(a.Window)), a.Excluded, len(a.Flagged))
 	} else {
 		d += "; impact unknown (warning: ActionTrail could not be read)"
 	}
@@ -1183,4 +1183,16 @@ func nonEmpty(s ...string) []string {
 		}
 	}
 	return out
+}
+
+// humanWindow says 7 days, not 168h0m0s.
+func humanWindow(d time.Duration) string {
+	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
+		n := int(d / (24 * time.Hour))
+		if n == 1 {
+			return "1 day"
+		}
+		return fmt.Sprintf("%d days", n)
+	}
+	return d.String()
 }
