@@ -77,6 +77,10 @@ func readFindings(ctx context.Context, f *Factory, path, format string) (detect.
 		r = fh
 	}
 	res, err := detect.Read(ctx, r, detect.Options{Format: detect.Format(format), Source: source})
+	if errors.Is(err, detect.ErrEmptyInput) {
+		// A scanner that found nothing may print nothing (trufflehog does): nothing to do.
+		return detect.Result{Warnings: []string{"the input from " + source + " is empty: no findings"}}, nil
+	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return res, err
