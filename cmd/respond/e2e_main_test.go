@@ -520,7 +520,7 @@ func newFifoGate(t testing.TB, dir string) *fifoGate {
 }
 
 func (g *fifoGate) argv() string {
-	return fmt.Sprintf("[/bin/sh, %s, %s, %s, %s]", g.script, g.out, g.fifo, g.marker)
+	return fmt.Sprintf("[/bin/sh, %q, %q, %q, %q]", g.script, g.out, g.fifo, g.marker)
 }
 
 // waitStarted waits until the gate's command is running.
@@ -561,3 +561,5 @@ func limit(t testing.TB) {
 
 var _ = context.Background
 var _ sync.Mutex
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
