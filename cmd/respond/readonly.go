@@ -56,16 +56,9 @@ func locateRun(ctx context.Context, opts *LocateOptions) error {
 	if id.IsSTS() {
 		return &ExitError{Code: exitRefused, Err: fmt.Errorf("%s is a temporary STS id: it has no RAM owner to find and expires on its own; find the role session that issued it in ActionTrail and restrict or delete that role", id)}
 	}
-	strategies, err := parseStrategies(opts.Locate)
+	conf, strategies, err := f.configAndStrategies(opts.Locate)
 	if err != nil {
 		return err
-	}
-	conf, err := f.loadConfig()
-	if err != nil {
-		return err
-	}
-	if conf != nil && len(strategies) == 0 {
-		strategies = conf.Locate
 	}
 	cl, err := f.connect(ctx, conf)
 	if err != nil {

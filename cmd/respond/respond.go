@@ -109,16 +109,9 @@ func respondRun(ctx context.Context, opts *RespondOptions) error {
 	if opts.Reveal && (!f.Streams.OutTTY || asJSON) {
 		return flagErrorf("--reveal prints the new secret and is allowed only with text output on a terminal; configure a sink instead (see README \"Sinks\")")
 	}
-	strategies, err := parseStrategies(opts.Locate)
+	conf, strategies, err := f.configAndStrategies(opts.Locate)
 	if err != nil {
 		return err
-	}
-	conf, err := f.loadConfig()
-	if err != nil {
-		return err
-	}
-	if conf != nil && len(strategies) == 0 {
-		strategies = conf.Locate
 	}
 	stateDir, err := f.stateDir()
 	if err != nil {
@@ -255,6 +248,23 @@ func gatherFindings(ctx context.Context, opts *RespondOptions) ([]detect.Finding
 		}
 	}
 	return findings, warnings, nil
+}
+
+// configAndStrategies reads the configuration and the owner-search strategies: --locate wins over
+// the configuration's locate list; empty means each playbook's, else ram's defaults.
+func (f *Factory) configAndStrategies(locate string) (*playbooks.Config, []string, error) {
+	strategies, err := parseStrategies(locate)
+	if err != nil {
+		return nil, nil, err
+	}
+	conf, err := f.loadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	if conf != nil && len(strategies) == 0 {
+		strategies = conf.Locate
+	}
+	return conf, strategies, nil
 }
 
 func parseStrategies(s string) ([]string, error) {
