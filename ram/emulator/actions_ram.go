@@ -250,9 +250,7 @@ func (s *Server) createKey(c *call, o owner, ims bool) (map[string]any, *apiErro
 	if len(o.keys()) >= keyLimit {
 		return nil, errf(409, "LimitExceeded.User.AccessKey", "The access key count of the user access keys beyond the current limits.")
 	}
-	s.cfgMu.Lock()
-	delay := s.propagation
-	s.cfgMu.Unlock()
+	delay := s.propagationDelay()
 	k := &keyState{id: s.newKeyID(), secret: randString(s.rng, alnum, 30), status: "Active", created: c.now, updated: c.now,
 		acct: o.acct, user: o.u, visibleAt: c.now.Add(delay)}
 	s.keys[k.id] = k
@@ -293,9 +291,7 @@ func (s *Server) updateKey(c *call, o owner) (map[string]any, *apiError) {
 	if k == nil {
 		return nil, errNoKey()
 	}
-	s.cfgMu.Lock()
-	delay := s.propagation
-	s.cfgMu.Unlock()
+	delay := s.propagationDelay()
 	if k.status != status {
 		k.prevStatus, k.statusAt = k.authStatus(c.now), c.now.Add(delay)
 		k.status, k.updated = status, c.now
@@ -335,9 +331,7 @@ func (s *Server) deleteKey(c *call, o owner) (map[string]any, *apiError) {
 			break
 		}
 	}
-	s.cfgMu.Lock()
-	delay := s.propagation
-	s.cfgMu.Unlock()
+	delay := s.propagationDelay()
 	if delay > 0 {
 		k.goneAt = c.now.Add(delay)
 	} else {

@@ -2,16 +2,17 @@ package emulator
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,30 +25,40 @@ type Server struct {
 	byID     map[string]*account
 	keys     map[string]*keyState // every key that can authenticate (live, propagating, STS)
 	rng      *rand.Rand
-	idSeq    uint64
 
-	cfgMu       sync.Mutex // guards the knobs, faults, pauses, buckets, logs
-	clock       func() time.Time
-	skew        time.Duration
-	checkTime   bool
-	checkNonce  bool
-	latency     time.Duration
-	qps         float64
-	propagation time.Duration
-	faults      []*faultState
-	faultRand   *rand.Rand
-	pauses      map[string][]*Pause
-	buckets     map[string]*bucket
-	log         []Request
-	logLimit    int
-	violations  []string
-	closed      chan struct{}
-	closeOnce   sync.Once
+	// RequestIds: a counter (unique) mixed with a seeded salt (random-looking), lock-free.
+	ridSeq  atomic.Uint64
+	ridSalt uint64
 
-	nonceMu  sync.Mutex
-	nonceCur map[string]struct{}
-	noncePrv map[string]struct{}
-	nonceAt  time.Time
+	// Fixed once the server is built (options only).
+	clock      func() time.Time
+	checkTime  bool
+	checkNonce bool
+	logLimit   int
+
+	// Knobs changed at run time, read by every request without a lock.
+	skew        atomic.Int64  // time.Duration
+	latency     atomic.Int64  // time.Duration
+	propagation atomic.Int64  // time.Duration
+	qps         atomic.Uint64 // math.Float64bits
+	nFaults     atomic.Int32  // len(faults), so a call skips cfgMu when there are none
+	nPauses     atomic.Int32  // pending pauses, likewise
+
+	cfgMu     sync.Mutex // guards faults, pauses, buckets
+	faults    []*faultState
+	faultRand *rand.Rand
+	pauses    map[string][]*Pause
+	buckets   map[string]*bucket
+
+	logMu      sync.Mutex // guards the request log and the violations
+	log        []logEntry
+	violations []string
+
+	nonces  *nonceCache
+	scratch sync.Pool // *scratch: signature and JSON buffers
+
+	closed    chan struct{}
+	closeOnce sync.Once
 
 	listener net.Listener
 	srv      *http.Server
@@ -67,21 +78,24 @@ func WithoutTimestampCheck() Option { return func(s *Server) { s.checkTime = fal
 func WithoutNonceCheck() Option { return func(s *Server) { s.checkNonce = false } }
 
 // WithLatency delays every response by d.
-func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency = d } }
+func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency.Store(int64(d)) } }
 
 // WithRateLimit enables a token bucket of qps requests per second (burst max(1, qps)) per signing
 // AccessKeyId; excess calls get Throttling.User (Rejected.Throttling for KMS). 0 disables it.
-func WithRateLimit(qps float64) Option { return func(s *Server) { s.qps = qps } }
+func WithRateLimit(qps float64) Option { return func(s *Server) { s.qps.Store(math.Float64bits(qps)) } }
 
 // WithPropagationDelay makes key creation, deletion and status changes affect authentication only
 // after d (the API view changes at once).
-func WithPropagationDelay(d time.Duration) Option { return func(s *Server) { s.propagation = d } }
+func WithPropagationDelay(d time.Duration) Option {
+	return func(s *Server) { s.propagation.Store(int64(d)) }
+}
 
 // WithSeed seeds generated ids, secrets and fault probabilities (default 1).
 func WithSeed(seed int64) Option {
 	return func(s *Server) {
 		s.rng = rand.New(rand.NewPCG(uint64(seed), 1))
 		s.faultRand = rand.New(rand.NewPCG(uint64(seed), 2))
+		s.ridSalt = rand.New(rand.NewPCG(uint64(seed), 3)).Uint64()
 	}
 }
 
@@ -101,7 +115,7 @@ func NewUnstartedServer(org *Org, opts ...Option) *Server {
 		clock: time.Now, checkTime: true, checkNonce: true,
 		pauses: map[string][]*Pause{}, buckets: map[string]*bucket{},
 		logLimit: 200000, closed: make(chan struct{}),
-		nonceCur: map[string]struct{}{}, noncePrv: map[string]struct{}{},
+		nonces: newNonceCache(defaultNonceLimit, nonceWindow),
 	}
 	WithSeed(1)(s)
 	for _, o := range opts {
@@ -159,32 +173,29 @@ func (s *Server) Close() {
 }
 
 // SetLatency delays every later response by d.
-func (s *Server) SetLatency(d time.Duration) { s.cfgMu.Lock(); s.latency = d; s.cfgMu.Unlock() }
+func (s *Server) SetLatency(d time.Duration) { s.latency.Store(int64(d)) }
 
 // SetRateLimit sets the per-AccessKeyId token bucket (0 disables it).
 func (s *Server) SetRateLimit(qps float64) {
 	s.cfgMu.Lock()
-	s.qps = qps
+	s.qps.Store(math.Float64bits(qps))
 	s.buckets = map[string]*bucket{}
 	s.cfgMu.Unlock()
 }
 
 // SetPropagationDelay sets the delay of later key changes.
 func (s *Server) SetPropagationDelay(d time.Duration) {
-	s.cfgMu.Lock()
-	s.propagation = d
-	s.cfgMu.Unlock()
+	s.propagation.Store(int64(d))
 }
 
 // SetClockSkew shifts the emulator's clock by d (positive = the server runs ahead).
-func (s *Server) SetClockSkew(d time.Duration) { s.cfgMu.Lock(); s.skew = d; s.cfgMu.Unlock() }
+func (s *Server) SetClockSkew(d time.Duration) { s.skew.Store(int64(d)) }
 
 func (s *Server) now() time.Time {
-	s.cfgMu.Lock()
-	c, k := s.clock, s.skew
-	s.cfgMu.Unlock()
-	return c().Add(k).UTC()
+	return s.clock().Add(time.Duration(s.skew.Load())).UTC()
 }
+
+func (s *Server) propagationDelay() time.Duration { return time.Duration(s.propagation.Load()) }
 
 // Request is one served call as the request log records it: never a secret, never a raw URL.
 type Request struct {
@@ -199,48 +210,73 @@ type Request struct {
 	Params      map[string]string // merged parameters; Signature, SecretData, SecurityToken, AccessKeySecret redacted
 }
 
+// logEntry is a Request as stored: the parameters stay the call's own (never modified after
+// parsing) and become a redacted map only when RequestLog is read.
+type logEntry struct {
+	time                                   time.Time
+	version, action, keyID, ua, rid, code string
+	status                                 int
+	params                                 params
+}
+
+func (e *logEntry) request() Request {
+	p := make(map[string]string, len(e.params.list))
+	e.params.each(func(k, v string) {
+		if redacted(k) {
+			v = "[REDACTED]"
+		}
+		p[k] = v
+	})
+	return Request{Time: e.time, Version: e.version, Action: e.action, AccessKeyID: e.keyID, UserAgent: e.ua,
+		RequestID: e.rid, Code: e.code, Status: e.status, Params: p}
+}
+
 // RequestLog returns a copy of the request log.
 func (s *Server) RequestLog() []Request {
-	s.cfgMu.Lock()
-	defer s.cfgMu.Unlock()
-	out := make([]Request, len(s.log))
-	copy(out, s.log)
+	s.logMu.Lock()
+	log := s.log[:len(s.log):len(s.log)] // entries are never modified once appended
+	s.logMu.Unlock()
+	out := make([]Request, len(log))
+	for i := range log {
+		out[i] = log[i].request()
+	}
 	return out
 }
 
 // Violations returns the protocol violations seen so far (unknown action, missing or invalid
 // parameter, bad signature, replayed nonce...): what a correct client never sends.
 func (s *Server) Violations() []string {
-	s.cfgMu.Lock()
-	defer s.cfgMu.Unlock()
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
 	return append([]string(nil), s.violations...)
 }
 
-var redacted = map[string]bool{"Signature": true, "SecretData": true, "SecurityToken": true, "AccessKeySecret": true}
+// redacted reports the parameters whose values the request log and ActionTrail never keep.
+func redacted(name string) bool {
+	switch name {
+	case "Signature", "SecretData", "SecurityToken", "AccessKeySecret":
+		return true
+	}
+	return false
+}
 
 func (s *Server) record(c *call, status int, code string) {
-	p := make(map[string]string, len(c.params))
-	for k, v := range c.params {
-		if redacted[k] {
-			v = "[REDACTED]"
-		}
-		p[k] = v
-	}
-	r := Request{Time: c.now, Version: c.version, Action: c.action, AccessKeyID: c.params["AccessKeyId"],
-		UserAgent: c.r.UserAgent(), RequestID: c.rid, Code: code, Status: status, Params: p}
-	s.cfgMu.Lock()
+	e := logEntry{time: c.now, version: c.version, action: c.action, keyID: c.p("AccessKeyId"),
+		ua: c.r.UserAgent(), rid: c.rid, code: code, status: status, params: c.params}
+	s.logMu.Lock()
 	if len(s.log) >= s.logLimit {
-		s.log = append(s.log[:0:0], s.log[len(s.log)/2:]...)
+		// Drop the oldest half into a fresh array: RequestLog callers may still hold the old one.
+		s.log = append(make([]logEntry, 0, s.logLimit), s.log[len(s.log)/2:]...)
 	}
-	s.log = append(s.log, r)
-	s.cfgMu.Unlock()
+	s.log = append(s.log, e)
+	s.logMu.Unlock()
 }
 
 func (s *Server) violation(c *call, e *apiError) {
-	v := fmt.Sprintf("%s %s/%s key=%s: %s", e.Code, c.version, c.action, c.params["AccessKeyId"], e.Message)
-	s.cfgMu.Lock()
+	v := fmt.Sprintf("%s %s/%s key=%s: %s", e.Code, c.version, c.action, c.p("AccessKeyId"), e.Message)
+	s.logMu.Lock()
 	s.violations = append(s.violations, v)
-	s.cfgMu.Unlock()
+	s.logMu.Unlock()
 }
 
 // apiError is an error answer (spec §3.1).
@@ -271,8 +307,7 @@ func missing(name string) *apiError {
 // call is one request being served.
 type call struct {
 	r               *http.Request
-	params          map[string]string
-	all             url.Values
+	params          params
 	version, action string
 	prod            *product
 	rid             string
@@ -282,18 +317,20 @@ type call struct {
 	acct *account
 	user *user    // the calling RAM user, nil for root and role sessions
 	sess *session // the STS session, nil otherwise
+
+	scratch *scratch // the request's recycled buffers
 }
 
-func (c *call) p(name string) string { return c.params[name] }
+func (c *call) p(name string) string { v, _ := c.params.get(name); return v }
 
 const maxBody = 1 << 20
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{r: r, now: s.now()}
-	s.cfgMu.Lock()
-	latency := s.latency
-	s.cfgMu.Unlock()
-	if latency > 0 && !s.sleep(r.Context(), latency) {
+	x := s.getScratch()
+	defer s.putScratch(x)
+	c.scratch = x
+	if latency := time.Duration(s.latency.Load()); latency > 0 && !s.sleep(r.Context(), latency) {
 		return
 	}
 	if e := s.parse(c); e != nil {
@@ -403,33 +440,22 @@ func throttled(c *call) *apiError {
 // parse reads and merges the parameters and runs checks 1-7 of spec §1.4.
 func (s *Server) parse(c *call) *apiError {
 	r := c.r
-	q, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		q = url.Values{}
+	list := make([]param, 0, 16)
+	list, ok := appendQuery(list, r.URL.RawQuery)
+	if !ok {
+		list = list[:0] // a query url.ParseQuery rejects counts as empty
 	}
-	all := url.Values{}
-	for k, v := range q {
-		all[k] = append(all[k], v...)
-	}
-	merged := make(map[string]string, len(q)+4)
-	for k, v := range q {
-		merged[k] = v[0]
-	}
+	body := len(list)
 	if r.Body != nil && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 		b, _ := io.ReadAll(io.LimitReader(r.Body, maxBody))
 		if len(b) > 0 {
-			form, _ := url.ParseQuery(string(b))
-			for k, v := range form {
-				all[k] = append(all[k], v...)
-				merged[k] = v[0] // a body parameter wins
-			}
+			list, _ = appendQuery(list, string(b)) // the pairs that parse; a body parameter wins
 		}
 	}
-	c.params, c.all = merged, all
-	c.version, c.action = merged["Version"], merged["Action"]
-	s.mu.Lock()
+	c.params = params{list: list, body: body}
+	merged := c.params
+	c.version, c.action = c.p("Version"), c.p("Action")
 	c.rid = s.requestID(false)
-	s.mu.Unlock()
 	if r.URL.Path != "/" && r.URL.Path != "" {
 		return violationf(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
 	}
@@ -447,28 +473,26 @@ func (s *Server) parse(c *call) *apiError {
 		return violationf(400, "InvalidVersion", "Specified parameter Version is not valid.")
 	}
 	if c.prod.code == "kms" {
-		s.mu.Lock()
 		c.rid = s.requestID(true)
-		s.mu.Unlock()
 	}
 	if _, ok := c.prod.actions[c.action]; !ok {
 		return violationf(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
 	}
-	if f, ok := merged["Format"]; ok && f != "JSON" && f != "XML" && f != "json" && f != "xml" {
+	if f, ok := merged.get("Format"); ok && f != "JSON" && f != "XML" && f != "json" && f != "xml" {
 		return violationf(400, "InvalidParameter.Format", "Specified parameter format is not valid.")
 	}
-	if _, ok := merged["Signature"]; !ok && strings.HasPrefix(r.Header.Get("Authorization"), "ACS3-") {
+	if _, ok := merged.get("Signature"); !ok && strings.HasPrefix(r.Header.Get("Authorization"), "ACS3-") {
 		return violationf(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards.")
 	}
-	if merged["SignatureMethod"] != "HMAC-SHA1" {
+	if c.p("SignatureMethod") != "HMAC-SHA1" {
 		return violationf(400, "InvalidSignatureMethod", "Specified signature method is not valid.")
 	}
 	for _, name := range []string{"Signature", "AccessKeyId", "SignatureNonce", "Timestamp"} {
-		if merged[name] == "" {
+		if c.p(name) == "" {
 			return missing(name)
 		}
 	}
-	if _, err := time.Parse("2006-01-02T15:04:05Z", merged["Timestamp"]); err != nil {
+	if _, err := time.Parse("2006-01-02T15:04:05Z", c.p("Timestamp")); err != nil {
 		return violationf(400, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.")
 	}
 	return nil
@@ -476,16 +500,13 @@ func (s *Server) parse(c *call) *apiError {
 
 // authenticate runs checks 8-15 against the live key table and marks the key used.
 func (s *Server) authenticate(c *call) *apiError {
-	ts, _ := time.Parse("2006-01-02T15:04:05Z", c.params["Timestamp"])
-	s.cfgMu.Lock()
-	checkTime, checkNonce := s.checkTime, s.checkNonce
-	s.cfgMu.Unlock()
-	if checkTime {
+	ts, _ := time.Parse("2006-01-02T15:04:05Z", c.p("Timestamp"))
+	if s.checkTime {
 		if d := c.now.Sub(ts); d > 15*time.Minute || d < -15*time.Minute {
 			return violationf(400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
 		}
 	}
-	id := c.params["AccessKeyId"]
+	id := c.p("AccessKeyId")
 	s.mu.Lock()
 	k := s.keys[id]
 	var secret, status, token string
@@ -512,7 +533,7 @@ func (s *Server) authenticate(c *call) *apiError {
 		return errf(400, "InvalidAccessKeyId.Inactive", "Specified access key is disabled.")
 	}
 	if k.sess != nil {
-		got := c.params["SecurityToken"]
+		got := c.p("SecurityToken")
 		switch {
 		case got == "":
 			return violationf(400, "MissingSecurityToken", "SecurityToken is mandatory for this action.")
@@ -524,11 +545,12 @@ func (s *Server) authenticate(c *call) *apiError {
 			return errf(400, "InvalidSecurityToken.Expired", "Specified SecurityToken is expired.")
 		}
 	}
-	sts := StringToSign(c.r.Method, c.all)
-	if !signatureOK(secret, sts, c.params["Signature"]) {
+	sg := &c.scratch.signer
+	sts := sg.stringToSign(c.r.Method, c.params.list)
+	if !sg.verify(secret, c.p("Signature")) {
 		return violationf(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation. server string to sign is:%s", sts)
 	}
-	if checkNonce && !s.nonceFresh(id, c.params["SignatureNonce"], c.now) {
+	if s.checkNonce && !s.nonces.fresh(id, c.p("SignatureNonce"), c.now, ts) {
 		return violationf(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
 	}
 	s.mu.Lock()
@@ -543,47 +565,30 @@ func (s *Server) authenticate(c *call) *apiError {
 	return nil
 }
 
-// nonceFresh remembers nonces per key for at least 15 minutes (two rotating generations).
-func (s *Server) nonceFresh(keyID, nonce string, now time.Time) bool {
-	n := keyID + "\x00" + nonce
-	s.nonceMu.Lock()
-	defer s.nonceMu.Unlock()
-	if s.nonceAt.IsZero() {
-		s.nonceAt = now
-	}
-	if now.Sub(s.nonceAt) > 15*time.Minute {
-		s.noncePrv, s.nonceCur, s.nonceAt = s.nonceCur, map[string]struct{}{}, now
-	}
-	if _, ok := s.nonceCur[n]; ok {
-		return false
-	}
-	if _, ok := s.noncePrv[n]; ok {
-		return false
-	}
-	s.nonceCur[n] = struct{}{}
-	return true
-}
-
 type bucket struct {
 	tokens float64
 	last   time.Time
 }
 
 func (s *Server) throttle(c *call) *apiError {
-	s.cfgMu.Lock()
-	defer s.cfgMu.Unlock()
-	if s.qps <= 0 {
+	if math.Float64frombits(s.qps.Load()) <= 0 {
 		return nil
 	}
-	id := c.params["AccessKeyId"]
-	burst := max(1, s.qps)
+	s.cfgMu.Lock()
+	defer s.cfgMu.Unlock()
+	qps := math.Float64frombits(s.qps.Load())
+	if qps <= 0 {
+		return nil
+	}
+	id := c.p("AccessKeyId")
+	burst := max(1, qps)
 	b := s.buckets[id]
 	if b == nil {
 		b = &bucket{tokens: burst, last: c.now}
 		s.buckets[id] = b
 	}
 	if el := c.now.Sub(b.last).Seconds(); el > 0 {
-		b.tokens = min(burst, b.tokens+el*s.qps)
+		b.tokens = min(burst, b.tokens+el*qps)
 	}
 	b.last = c.now
 	if b.tokens < 1 {
@@ -618,28 +623,57 @@ func (s *Server) fail(w http.ResponseWriter, c *call, e *apiError) {
 }
 
 func (s *Server) writeJSON(w http.ResponseWriter, status int, c *call, body any) {
-	b, err := json.Marshal(body)
+	b, err := appendJSON(c.scratch.json[:0], body)
 	if err != nil {
 		status = 500
 		b = []byte(`{"RequestId":"` + c.rid + `","HostId":"aliyuncs.com","Code":"InternalError","Message":"An internal error occurred.","Recommend":""}`)
+	} else {
+		c.scratch.json = b
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/json;charset=utf-8")
-	h.Set("x-acs-request-id", c.rid)
+	// Canonical keys set directly: what Header.Set does, without canonicalising on every call.
+	h["Content-Type"] = []string{"application/json;charset=utf-8"}
+	h["X-Acs-Request-Id"] = []string{c.rid}
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }
 
-// requestID returns a unique RequestId: upper-case UUID, lower-case for KMS. Call with s.mu held.
+// requestID returns a unique RequestId: an upper-case UUID (lower-case for KMS) whose low 48 bits
+// and clock sequence are a per-server counter, the rest a seeded hash of it. It takes no lock.
 func (s *Server) requestID(lower bool) string {
-	s.idSeq++
-	hi, lo := s.rng.Uint64(), s.idSeq
-	id := fmt.Sprintf("%08X-%04X-4%03X-%04X-%012X", uint32(hi>>32), uint16(hi>>16), uint16(hi)&0xfff,
-		0x8000|uint16(lo>>48)&0x3fff, lo&0xffffffffffff)
+	lo := s.ridSeq.Add(1)
+	hi := mix64(s.ridSalt + lo*0x9e3779b97f4a7c15)
+	var b [36]byte
+	appendHex(b[:0], uint64(uint32(hi>>32)), 8, lower)
+	b[8] = '-'
+	appendHex(b[9:9], uint64(uint16(hi>>16)), 4, lower)
+	b[13] = '-'
+	b[14] = '4'
+	appendHex(b[15:15], uint64(uint16(hi)&0xfff), 3, lower)
+	b[18] = '-'
+	appendHex(b[19:19], uint64(0x8000|uint16(lo>>48)&0x3fff), 4, lower)
+	b[23] = '-'
+	appendHex(b[24:24], lo&0xffffffffffff, 12, lower)
+	return string(b[:])
+}
+
+// appendHex appends the width low hex digits of v (upper or lower case) to b.
+func appendHex(b []byte, v uint64, width int, lower bool) []byte {
+	digits := upperHex
 	if lower {
-		return strings.ToLower(id)
+		digits = "0123456789abcdef"
 	}
-	return id
+	for i := width - 1; i >= 0; i-- {
+		b = append(b, digits[(v>>(4*uint(i)))&15])
+	}
+	return b
+}
+
+// mix64 is the splitmix64 finaliser: a bijection that scatters consecutive inputs.
+func mix64(z uint64) uint64 {
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
 }
 
 // ---- faults and pauses ----
@@ -695,6 +729,7 @@ func (s *Server) AddFault(f Fault) (remove func()) {
 	fs := &faultState{f: f}
 	s.cfgMu.Lock()
 	s.faults = append(s.faults, fs)
+	s.nFaults.Store(int32(len(s.faults)))
 	s.cfgMu.Unlock()
 	return func() {
 		s.cfgMu.Lock()
@@ -702,6 +737,7 @@ func (s *Server) AddFault(f Fault) (remove func()) {
 		for i, x := range s.faults {
 			if x == fs {
 				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
+				s.nFaults.Store(int32(len(s.faults)))
 				return
 			}
 		}
@@ -710,6 +746,9 @@ func (s *Server) AddFault(f Fault) (remove func()) {
 
 func (s *Server) matchFaults(c *call) firedFault {
 	var out firedFault
+	if s.nFaults.Load() == 0 {
+		return out
+	}
 	s.cfgMu.Lock()
 	defer s.cfgMu.Unlock()
 	for _, fs := range s.faults {
@@ -761,11 +800,15 @@ func (s *Server) PauseAt(action string) *Pause {
 	p := &Pause{Reached: ch, reached: ch, release: make(chan struct{})}
 	s.cfgMu.Lock()
 	s.pauses[action] = append(s.pauses[action], p)
+	s.nPauses.Add(1)
 	s.cfgMu.Unlock()
 	return p
 }
 
 func (s *Server) waitPause(ctx context.Context, action string) bool {
+	if s.nPauses.Load() == 0 {
+		return true
+	}
 	s.cfgMu.Lock()
 	q := s.pauses[action]
 	if len(q) == 0 {
@@ -774,6 +817,7 @@ func (s *Server) waitPause(ctx context.Context, action string) bool {
 	}
 	p := q[0]
 	s.pauses[action] = q[1:]
+	s.nPauses.Add(-1)
 	s.cfgMu.Unlock()
 	close(p.reached)
 	select {

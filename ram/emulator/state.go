@@ -80,7 +80,8 @@ type trailEvent struct {
 	errorCode, errorMessage         string
 	requestID                       string
 	resourceType, resourceName      string
-	params                          map[string]string
+	params                          map[string]string // seeded events
+	call                            params            // recorded events: the call's own, filtered on render
 }
 
 type kmsSecret struct {
@@ -292,10 +293,7 @@ func (a *account) appendEvent(e *trailEvent) {
 	a.events = append(a.events, e)
 }
 
-func (s *Server) eventID() string {
-	id := strings.ToLower(s.requestID(false))
-	return id
-}
+func (s *Server) eventID() string { return s.requestID(true) }
 
 func rwOf(name string) string {
 	for _, p := range []string{"Get", "List", "Describe", "Lookup", "Query", "Check"} {
@@ -313,7 +311,7 @@ func (s *Server) recordEvent(c *call, e *apiError) {
 	}
 	te := &trailEvent{id: s.eventID(), name: c.action, service: c.prod.name, version: c.version, t: c.now,
 		accessKeyID: c.key.id, accountID: c.acct.id, userAgent: c.r.UserAgent(), region: c.p("RegionId"),
-		rw: rwOf(c.action), requestID: c.rid, params: map[string]string{}}
+		rw: rwOf(c.action), requestID: c.rid, call: c.params}
 	if host, _, err := net.SplitHostPort(c.r.RemoteAddr); err == nil {
 		te.sourceIP = host
 	}
@@ -327,12 +325,6 @@ func (s *Server) recordEvent(c *call, e *apiError) {
 	default:
 		te.identity, te.principalID = "root-account", c.acct.id
 	}
-	for k, v := range c.params {
-		if commonParams[k] || redacted[k] {
-			continue
-		}
-		te.params[k] = v
-	}
 	if n := c.p("UserName"); n != "" {
 		te.resourceType, te.resourceName = "ACS::RAM::User", n
 	}
@@ -342,15 +334,26 @@ func (s *Server) recordEvent(c *call, e *apiError) {
 	c.acct.appendEvent(te)
 }
 
-var commonParams = map[string]bool{"Action": true, "Version": true, "Format": true, "AccessKeyId": true,
-	"SignatureMethod": true, "SignatureVersion": true, "SignatureType": true, "SignatureNonce": true,
-	"Timestamp": true, "RegionId": true}
+// commonParam reports the protocol parameters that an event's requestParameters leave out.
+func commonParam(name string) bool {
+	switch name {
+	case "Action", "Version", "Format", "AccessKeyId", "SignatureMethod", "SignatureVersion", "SignatureType",
+		"SignatureNonce", "Timestamp", "RegionId":
+		return true
+	}
+	return false
+}
 
 func (e *trailEvent) render() map[string]any {
 	params := map[string]any{}
 	for k, v := range e.params {
 		params[k] = v
 	}
+	e.call.each(func(k, v string) {
+		if !commonParam(k) && !redacted(k) {
+			params[k] = v
+		}
+	})
 	return map[string]any{
 		"eventId": e.id, "eventName": e.name, "eventTime": e.t.Format(time.RFC3339), "eventType": "ApiCall",
 		"eventVersion": "1", "eventRW": e.rw, "eventSource": strings.ToLower(e.service) + ".aliyuncs.com",

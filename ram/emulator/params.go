@@ -1,0 +1,108 @@
+package emulator
+
+import (
+	"net/url"
+	"strings"
+)
+
+// param is one decoded request parameter.
+type param struct{ k, v string }
+
+// params holds a request's parameters in arrival order: the query's, then the form body's from
+// index body on. It is never modified once parsed, so the request log and ActionTrail events share
+// it instead of copying. The merged view (get) is what spec §1.1 describes: a key's first value,
+// and a body parameter wins over a query parameter of the same name.
+type params struct {
+	list []param
+	body int
+}
+
+// get returns the merged value of name and whether the request carried it at all.
+func (p params) get(name string) (string, bool) {
+	for _, x := range p.list[p.body:] {
+		if x.k == name {
+			return x.v, true
+		}
+	}
+	for _, x := range p.list[:p.body] {
+		if x.k == name {
+			return x.v, true
+		}
+	}
+	return "", false
+}
+
+// each calls f once per distinct name with its merged value.
+func (p params) each(f func(k, v string)) {
+	for i, x := range p.list {
+		if p.firstOf(i) {
+			f(x.k, x.v)
+		}
+	}
+}
+
+// firstOf reports whether list[i] is the merged value of its name: the first body occurrence, or
+// the first query occurrence when the body lacks the name.
+func (p params) firstOf(i int) bool {
+	k := p.list[i].k
+	lo := 0
+	if i >= p.body {
+		lo = p.body
+	} else {
+		for _, x := range p.list[p.body:] {
+			if x.k == k {
+				return false
+			}
+		}
+	}
+	for _, x := range p.list[lo:i] {
+		if x.k == k {
+			return false
+		}
+	}
+	return true
+}
+
+// merged is the merged view as a fresh map.
+func (p params) merged() map[string]string {
+	m := make(map[string]string, len(p.list))
+	p.each(func(k, v string) { m[k] = v })
+	return m
+}
+
+// maxQueryParams is net/url's default limit: url.ParseQuery refuses a longer query outright.
+const maxQueryParams = 10000
+
+// appendQuery decodes s exactly as url.ParseQuery does (pairs split on '&', a pair with ';' or a
+// bad escape is skipped and reported, empty keys are skipped, more than maxQueryParams pairs is
+// an error with nothing decoded) and appends the pairs to dst.
+func appendQuery(dst []param, s string) ([]param, bool) {
+	if strings.Count(s, "&")+1 > maxQueryParams {
+		return dst, false
+	}
+	ok := true
+	for s != "" {
+		var kv string
+		kv, s, _ = strings.Cut(s, "&")
+		if strings.Contains(kv, ";") {
+			ok = false
+			continue
+		}
+		if kv == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		k, err := url.QueryUnescape(k)
+		if err != nil {
+			ok = false
+			continue
+		}
+		v, err = url.QueryUnescape(v)
+		if err != nil {
+			ok = false
+			continue
+		}
+		dst = append(dst, param{k, v})
+	}
+	return dst, ok
+}
