@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
-	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -213,10 +213,10 @@ type Request struct {
 // logEntry is a Request as stored: the parameters stay the call's own (never modified after
 // parsing) and become a redacted map only when RequestLog is read.
 type logEntry struct {
-	time                                   time.Time
+	time                                  time.Time
 	version, action, keyID, ua, rid, code string
-	status                                 int
-	params                                 params
+	status                                int
+	params                                params
 }
 
 func (e *logEntry) request() Request {
