@@ -173,5 +173,21 @@ Exit codes: 0 done, already remediated, or plan printed; 1 failed; 2 bad usage o
 		newCmdConfig(f),
 		newCmdVersion(f),
 	)
+	argsAreUsage(root)
 	return root
+}
+
+// argsAreUsage makes a wrong number of positional arguments (cobra's Args checks) bad usage: exit 2.
+func argsAreUsage(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return &FlagError{Err: err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		argsAreUsage(sub)
+	}
 }
