@@ -563,3 +563,12 @@ var _ = context.Background
 var _ sync.Mutex
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func readDirNames(dir string) ([]string, error) {
+	es, err := os.ReadDir(dir)
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Name())
+	}
+	return out, err
+}
