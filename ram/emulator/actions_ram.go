@@ -9,11 +9,34 @@ import (
 
 const dateFmt = "2006-01-02T15:04:05Z"
 
+// date formats t in UTC as dateFmt ("" for the zero time), like t.UTC().Format(dateFmt) but
+// without the layout interpreter for the years 0-9999.
 func date(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format(dateFmt)
+	t = t.UTC()
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.Format(dateFmt)
+	}
+	h, mi, sec := t.Clock()
+	var b [20]byte
+	put2 := func(i, v int) { b[i], b[i+1] = byte('0'+v/10), byte('0'+v%10) }
+	put2(0, y/100)
+	put2(2, y%100)
+	b[4] = '-'
+	put2(5, int(mo))
+	b[7] = '-'
+	put2(8, d)
+	b[10] = 'T'
+	put2(11, h)
+	b[13] = ':'
+	put2(14, mi)
+	b[16] = ':'
+	put2(17, sec)
+	b[19] = 'Z'
+	return string(b[:])
 }
 
 var (
@@ -211,20 +234,21 @@ func imsListUsers(s *Server, c *call) (map[string]any, *apiError) {
 	return listUsers(c, 1000, imsUserJSON)
 }
 
-func keyJSON(k *keyState, ims bool) map[string]any {
-	m := map[string]any{"AccessKeyId": k.id, "Status": k.status, "CreateDate": date(k.created)}
+func keyJSON(k *keyState, ims bool) object {
+	o := make(object, 3, 5)
+	o[0], o[1], o[2] = field{"AccessKeyId", k.id}, field{"CreateDate", date(k.created)}, field{"Status", k.status}
 	if ims {
-		m["UpdateDate"] = date(k.updated)
+		o = append(o, field{"UpdateDate", date(k.updated)})
 	}
-	return m
+	return o
 }
 
 func listKeys(o owner, ims bool) map[string]any {
-	list := []map[string]any{}
+	list := make([]object, 0, len(o.keys()))
 	for _, k := range o.keys() {
 		list = append(list, keyJSON(k, ims))
 	}
-	return map[string]any{"AccessKeys": map[string]any{"AccessKey": list}}
+	return map[string]any{"AccessKeys": object{{"AccessKey", list}}}
 }
 
 func ramListAccessKeys(s *Server, c *call) (map[string]any, *apiError) {
@@ -255,8 +279,7 @@ func (s *Server) createKey(c *call, o owner, ims bool) (map[string]any, *apiErro
 		acct: o.acct, user: o.u, visibleAt: c.now.Add(delay)}
 	s.keys[k.id] = k
 	o.setKeys(append(o.keys(), k))
-	m := keyJSON(k, ims)
-	m["AccessKeySecret"] = k.secret
+	m := append(keyJSON(k, ims), field{"AccessKeySecret", k.secret})
 	return map[string]any{"AccessKey": m}, nil
 }
 

@@ -165,6 +165,45 @@ func jsonCases() []any {
 	}
 }
 
+func TestObjectEncodesLikeMap(t *testing.T) {
+	o := object{{"Status", "Active"}, {"AccessKeyId", "LTAI5t"}, {"UpdateDate", ""}, {"CreateDate", "<2026>"},
+		{"Nested", []object{{{"b", 1}, {"a", []object{}}}}}}
+	m := map[string]any{"Status": "Active", "AccessKeyId": "LTAI5t", "UpdateDate": "", "CreateDate": "<2026>",
+		"Nested": []map[string]any{{"b": 1, "a": []map[string]any{}}}}
+	want, _ := json.Marshal(m)
+	for name, v := range map[string]any{"appendJSON": o, "inside a map": map[string]any{"x": o}} {
+		got, err := appendJSON(nil, v)
+		if name == "inside a map" {
+			want, _ = json.Marshal(map[string]any{"x": m})
+		}
+		if err != nil || string(got) != string(want) {
+			t.Errorf("%s:\n got %s (%v)\nwant %s", name, got, err, want)
+		}
+	}
+	// Through encoding/json too (a struct field, say).
+	got, err := json.Marshal(struct{ O object }{o})
+	if wantS, _ := json.Marshal(struct{ O map[string]any }{m}); err != nil || string(got) != string(wantS) {
+		t.Errorf("json.Marshal:\n got %s (%v)\nwant %s", got, err, wantS)
+	}
+}
+
+func TestDateMatchesFormat(t *testing.T) {
+	if date(time.Time{}) != "" {
+		t.Fatal("zero time must be empty")
+	}
+	cst := time.FixedZone("CST", 8*3600)
+	for _, tm := range []time.Time{
+		time.Date(2026, 11, 28, 18, 22, 43, 999999999, time.UTC), time.Date(2026, 1, 1, 0, 0, 0, 0, cst),
+		time.Date(1, 1, 1, 0, 0, 1, 0, time.UTC), time.Date(999, 12, 31, 23, 59, 59, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-5, 3, 1, 0, 0, 0, 0, time.UTC), time.Unix(1<<40, 0),
+	} {
+		if got, want := date(tm), tm.UTC().Format(dateFmt); got != want {
+			t.Errorf("date(%v) = %q, want %q", tm, got, want)
+		}
+	}
+}
+
 func TestAppendJSONMatchesMarshal(t *testing.T) {
 	for i, v := range jsonCases() {
 		want, err := json.Marshal(v)

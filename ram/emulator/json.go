@@ -45,6 +45,39 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 			}
 		}
 		return append(b, '}'), nil
+	case object:
+		if x == nil {
+			return append(b, "null"...), nil
+		}
+		x.sort()
+		b = append(b, '{')
+		for i, f := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, f.k)
+			b = append(b, ':')
+			var err error
+			if b, err = appendJSON(b, f.v); err != nil {
+				return b, err
+			}
+		}
+		return append(b, '}'), nil
+	case []object:
+		if x == nil {
+			return append(b, "null"...), nil
+		}
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendJSON(b, e); err != nil {
+				return b, err
+			}
+		}
+		return append(b, ']'), nil
 	case map[string]string:
 		if x == nil {
 			return append(b, "null"...), nil
@@ -114,6 +147,27 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 	}
 	return append(b, m...), nil
 }
+
+// object is a JSON object built without a map (cheaper for a handful of fields). Its keys must be
+// distinct; it encodes exactly like the map with the same entries (keys sorted).
+type object []field
+
+type field struct {
+	k string
+	v any
+}
+
+// sort puts the fields in key order, as json.Marshal orders a map's keys.
+func (o object) sort() {
+	for i := 1; i < len(o); i++ {
+		for j := i; j > 0 && o[j].k < o[j-1].k; j-- {
+			o[j], o[j-1] = o[j-1], o[j]
+		}
+	}
+}
+
+// MarshalJSON keeps an object correct wherever it reaches encoding/json.
+func (o object) MarshalJSON() ([]byte, error) { return appendJSON(nil, o) }
 
 // appendJSONString appends s as a JSON string. Plain printable ASCII is copied; anything
 // json.Marshal would escape (quotes, backslash, control characters, < > &, non-ASCII that may be
