@@ -17,8 +17,26 @@ import (
 	et "github.com/respond-dev/respond/ram/emulator/emulatortest"
 )
 
-// The throughput benchmarks report req/s (wall clock, all goroutines together). Run them with
-// -count 3 on a shared machine and note its load (uptime): they are lower bounds.
+// The throughput benchmarks report req/s (wall clock, all goroutines together) and cpu-µs/req
+// (the whole test process's user + system CPU time per request: server, and client where there
+// is one, and the garbage collector). Run them with -count 3 on a shared machine and note its
+// load (uptime): req/s is a lower bound there, cpu-µs/req barely depends on the load, and
+// 2,000,000 / cpu-µs/req is what two idle cores would do.
+
+// throughput starts the measurement after the untimed setup; its stop func reports the metrics.
+func throughput(b *testing.B) (stop func()) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := processCPU()
+	return func() {
+		b.StopTimer()
+		cpu := processCPU() - cpu0
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+		if cpu > 0 {
+			b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/req")
+		}
+	}
+}
 
 func benchOrg() *emulator.Org {
 	return emulator.GenerateOrg(emulator.GenSpec{Accounts: 1, UsersPerAccount: 100, Seed: 1})
@@ -61,8 +79,7 @@ func BenchmarkHandlerListAccessKeys(b *testing.B) {
 	h := s.Handler()
 	queries := presign(org.Admin(), b.N)
 	var next atomic.Int64
-	b.ReportAllocs()
-	b.ResetTimer()
+	stop := throughput(b)
 	b.RunParallel(func(pb *testing.PB) {
 		w := &discard{h: http.Header{}}
 		for pb.Next() {
@@ -77,7 +94,7 @@ func BenchmarkHandlerListAccessKeys(b *testing.B) {
 			}
 		}
 	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+	stop()
 }
 
 // BenchmarkHTTPListAccessKeys measures real HTTP with a lean client: a plain net/http client
@@ -93,8 +110,7 @@ func BenchmarkHTTPListAccessKeys(b *testing.B) {
 	client := &http.Client{Transport: tr}
 	var next atomic.Int64
 	b.SetParallelism(2)
-	b.ReportAllocs()
-	b.ResetTimer()
+	stop := throughput(b)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			req, err := http.NewRequestWithContext(context.Background(), http.MethodPost,
@@ -116,7 +132,7 @@ func BenchmarkHTTPListAccessKeys(b *testing.B) {
 			}
 		}
 	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+	stop()
 	if v := s.Violations(); len(v) != 0 {
 		b.Fatalf("violations: %v", v[:1])
 	}
@@ -128,8 +144,7 @@ func BenchmarkHTTPListAccessKeys(b *testing.B) {
 func BenchmarkListAccessKeys(b *testing.B) {
 	org := benchOrg()
 	s := et.Start(b, org, emulator.WithRequestLogLimit(10000))
-	b.ReportAllocs()
-	b.ResetTimer()
+	stop := throughput(b)
 	b.RunParallel(func(pb *testing.PB) {
 		c := et.RAM(b, s, et.AK(org.Admin()))
 		req := ram.CreateListAccessKeysRequest()
@@ -141,5 +156,5 @@ func BenchmarkListAccessKeys(b *testing.B) {
 			}
 		}
 	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+	stop()
 }
