@@ -236,9 +236,9 @@ func imsListUsers(s *Server, c *call) (map[string]any, *apiError) {
 
 func keyJSON(k *keyState, ims bool) object {
 	o := make(object, 3, 5)
-	o[0], o[1], o[2] = field{"AccessKeyId", k.id}, field{"CreateDate", date(k.created)}, field{"Status", k.status}
+	o[0], o[1], o[2] = str("AccessKeyId", k.id), str("CreateDate", date(k.created)), str("Status", k.status)
 	if ims {
-		o = append(o, field{"UpdateDate", date(k.updated)})
+		o = append(o, str("UpdateDate", date(k.updated)))
 	}
 	return o
 }
@@ -248,7 +248,7 @@ func listKeys(o owner, ims bool) map[string]any {
 	for _, k := range o.keys() {
 		list = append(list, keyJSON(k, ims))
 	}
-	return map[string]any{"AccessKeys": object{{"AccessKey", list}}}
+	return map[string]any{"AccessKeys": object{{k: "AccessKey", v: list}}}
 }
 
 func ramListAccessKeys(s *Server, c *call) (map[string]any, *apiError) {
@@ -279,7 +279,7 @@ func (s *Server) createKey(c *call, o owner, ims bool) (map[string]any, *apiErro
 		acct: o.acct, user: o.u, visibleAt: c.now.Add(delay)}
 	s.keys[k.id] = k
 	o.setKeys(append(o.keys(), k))
-	m := append(keyJSON(k, ims), field{"AccessKeySecret", k.secret})
+	m := append(keyJSON(k, ims), str("AccessKeySecret", k.secret))
 	return map[string]any{"AccessKey": m}, nil
 }
 

@@ -166,8 +166,8 @@ func jsonCases() []any {
 }
 
 func TestObjectEncodesLikeMap(t *testing.T) {
-	o := object{{"Status", "Active"}, {"AccessKeyId", "LTAI5t"}, {"UpdateDate", ""}, {"CreateDate", "<2026>"},
-		{"Nested", []object{{{"b", 1}, {"a", []object{}}}}}}
+	o := object{str("Status", "Active"), {k: "AccessKeyId", v: "LTAI5t"}, str("UpdateDate", ""), str("CreateDate", "<2026>"),
+		{k: "Nested", v: []object{{{k: "b", v: 1}, {k: "a", v: []object{}}}}}}
 	m := map[string]any{"Status": "Active", "AccessKeyId": "LTAI5t", "UpdateDate": "", "CreateDate": "<2026>",
 		"Nested": []map[string]any{{"b": 1, "a": []map[string]any{}}}}
 	want, _ := json.Marshal(m)

@@ -57,6 +57,10 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 			}
 			b = appendJSONString(b, f.k)
 			b = append(b, ':')
+			if f.isStr {
+				b = appendJSONString(b, f.s)
+				continue
+			}
 			var err error
 			if b, err = appendJSON(b, f.v); err != nil {
 				return b, err
@@ -152,10 +156,16 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 // distinct; it encodes exactly like the map with the same entries (keys sorted).
 type object []field
 
+// field is one member of an object: v, or the string s when isStr (no boxing into an interface).
 type field struct {
-	k string
-	v any
+	k     string
+	v     any
+	s     string
+	isStr bool
 }
+
+// str is a string-valued field.
+func str(k, s string) field { return field{k: k, s: s, isStr: true} }
 
 // sort puts the fields in key order, as json.Marshal orders a map's keys.
 func (o object) sort() {
