@@ -50,10 +50,25 @@ func checkUserName(name string) *apiError {
 	if len(name) > 64 {
 		return violationf(400, "InvalidParameter.UserName.Length", `The parameter - "UserName" beyond the length limit.`)
 	}
-	if !reUserName.MatchString(name) {
+	if !userNameChars(name) {
 		return violationf(400, "InvalidParameter.UserName.InvalidChars", `The parameter - "UserName" contains invalid chars.`)
 	}
 	return nil
+}
+
+// userNameChars is reUserName (^[a-zA-Z0-9.@\-_]{1,64}$) without the regexp engine, for names
+// already known to be at most 64 bytes long.
+func userNameChars(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '@' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // owner is whose keys an action addresses: a RAM user, or the account owner (u == nil).

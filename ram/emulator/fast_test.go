@@ -170,14 +170,14 @@ func TestObjectEncodesLikeMap(t *testing.T) {
 		{k: "Nested", v: []object{{{k: "b", v: 1}, {k: "a", v: []object{}}}}}}
 	m := map[string]any{"Status": "Active", "AccessKeyId": "LTAI5t", "UpdateDate": "", "CreateDate": "<2026>",
 		"Nested": []map[string]any{{"b": 1, "a": []map[string]any{}}}}
-	want, _ := json.Marshal(m)
-	for name, v := range map[string]any{"appendJSON": o, "inside a map": map[string]any{"x": o}} {
-		got, err := appendJSON(nil, v)
-		if name == "inside a map" {
-			want, _ = json.Marshal(map[string]any{"x": m})
-		}
+	for _, tc := range []struct {
+		name      string
+		obj, want any
+	}{{"alone", o, m}, {"inside a map", map[string]any{"x": o}, map[string]any{"x": m}}} {
+		want, _ := json.Marshal(tc.want)
+		got, err := appendJSON(nil, tc.obj)
 		if err != nil || string(got) != string(want) {
-			t.Errorf("%s:\n got %s (%v)\nwant %s", name, got, err, want)
+			t.Errorf("%s:\n got %s (%v)\nwant %s", tc.name, got, err, want)
 		}
 	}
 	// Through encoding/json too (a struct field, say).
@@ -320,4 +320,18 @@ func TestNonceCacheBounded(t *testing.T) {
 	if n := nc.len(); n != 1 {
 		t.Fatalf("%d entries after the window passed, want 1", n)
 	}
+}
+
+func FuzzUserNameChars(f *testing.F) {
+	for _, s := range []string{"", "ci-deploy", "a.b@c_d-e", "中", "a b", "a\n", strings.Repeat("x", 64), "a/b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if len(name) > 64 {
+			return // checkUserName refuses those before asking
+		}
+		if got, want := userNameChars(name), reUserName.MatchString(name); got != want {
+			t.Fatalf("userNameChars(%q) = %v, reUserName says %v", name, got, want)
+		}
+	})
 }

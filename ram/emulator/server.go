@@ -309,6 +309,7 @@ type call struct {
 	r               *http.Request
 	params          params
 	version, action string
+	ts              time.Time // the Timestamp parameter, once parse has checked it
 	prod            *product
 	rid             string
 	now             time.Time
@@ -492,15 +493,17 @@ func (s *Server) parse(c *call) *apiError {
 			return missing(name)
 		}
 	}
-	if _, err := time.Parse("2006-01-02T15:04:05Z", c.p("Timestamp")); err != nil {
+	ts, err := time.Parse("2006-01-02T15:04:05Z", c.p("Timestamp"))
+	if err != nil {
 		return violationf(400, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.")
 	}
+	c.ts = ts
 	return nil
 }
 
 // authenticate runs checks 8-15 against the live key table and marks the key used.
 func (s *Server) authenticate(c *call) *apiError {
-	ts, _ := time.Parse("2006-01-02T15:04:05Z", c.p("Timestamp"))
+	ts := c.ts
 	if s.checkTime {
 		if d := c.now.Sub(ts); d > 15*time.Minute || d < -15*time.Minute {
 			return violationf(400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
