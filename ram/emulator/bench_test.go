@@ -1,12 +1,17 @@
 package emulator_test
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -99,22 +104,54 @@ func BenchmarkHandlerListAccessKeys(b *testing.B) {
 
 // BenchmarkHTTPListAccessKeys measures real HTTP with a lean client: a plain net/http client
 // sending pre-signed POSTs over keep-alive connections from 2×GOMAXPROCS goroutines, every check
-// on. Client and server share the machine's cores.
+// on. Client and server share the machine's cores. In "inproc" they share the test process too,
+// as in our own tests (cpu-µs/req is both); in "subprocess" the server runs in a child process
+// (this test binary, TestBenchServerProcess) that reports its own CPU time: server-cpu-µs/req is
+// the emulator alone, client-cpu-µs/req the lean client (cross-process wake-ups cost both more).
 func BenchmarkHTTPListAccessKeys(b *testing.B) {
-	org := benchOrg()
-	s := et.Start(b, org, emulator.WithRequestLogLimit(10000))
-	queries := presign(org.Admin(), b.N)
+	b.Run("inproc", func(b *testing.B) {
+		org := benchOrg()
+		s := et.Start(b, org, emulator.WithRequestLogLimit(10000))
+		queries := presign(org.Admin(), b.N)
+		stop := throughput(b)
+		leanClient(b, s.URL, queries)
+		stop()
+		if v := s.Violations(); len(v) != 0 {
+			b.Fatalf("violations: %v", v[:1])
+		}
+	})
+	b.Run("subprocess", func(b *testing.B) {
+		et.Isolate(b)
+		srv := startServerProcess(b)
+		queries := presign(benchOrg().Admin(), b.N)
+		server0 := srv.cpu(b)
+		b.ReportAllocs()
+		b.ResetTimer()
+		client0 := processCPU()
+		leanClient(b, srv.url, queries)
+		b.StopTimer()
+		client, server := processCPU()-client0, srv.cpu(b)-server0
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+		if client > 0 && server > 0 {
+			b.ReportMetric(float64(server.Microseconds())/float64(b.N), "server-cpu-µs/req")
+			b.ReportMetric(float64(client.Microseconds())/float64(b.N), "client-cpu-µs/req")
+		}
+	})
+}
+
+// leanClient sends every query as a POST from 2×GOMAXPROCS goroutines over keep-alive
+// connections and fails b on anything but 200.
+func leanClient(b *testing.B, base string, queries []string) {
 	tr := &http.Transport{Proxy: nil, DialContext: (&net.Dialer{}).DialContext, MaxIdleConnsPerHost: 64,
 		DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
 	var next atomic.Int64
 	b.SetParallelism(2)
-	stop := throughput(b)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			req, err := http.NewRequestWithContext(context.Background(), http.MethodPost,
-				s.URL+"/?"+queries[next.Add(1)-1], nil)
+				base+"/?"+queries[next.Add(1)-1], nil)
 			if err != nil {
 				b.Error(err)
 				return
@@ -132,9 +169,79 @@ func BenchmarkHTTPListAccessKeys(b *testing.B) {
 			}
 		}
 	})
-	stop()
+}
+
+// serverProcess is an emulator of benchOrg in a child process. Protocol on its stdin/stdout:
+// it prints its URL; each "cpu" line gets its CPU time so far (ns); EOF stops it.
+type serverProcess struct {
+	url string
+	in  io.WriteCloser
+	out *bufio.Scanner
+}
+
+const serverProcessEnv = "RESPOND_EMULATOR_BENCH_SERVER"
+
+func startServerProcess(b *testing.B) *serverProcess {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchServerProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), serverProcessEnv+"=1")
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	outPipe, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	p := &serverProcess{in: in, out: bufio.NewScanner(outPipe)}
+	b.Cleanup(func() {
+		_ = in.Close()
+		_ = cmd.Wait()
+	})
+	if !p.out.Scan() || !strings.HasPrefix(p.out.Text(), "http://") {
+		b.Fatalf("server process: no URL (%q, %v)", p.out.Text(), p.out.Err())
+	}
+	p.url = p.out.Text()
+	return p
+}
+
+func (p *serverProcess) cpu(b *testing.B) time.Duration {
+	b.Helper()
+	if _, err := io.WriteString(p.in, "cpu\n"); err != nil {
+		b.Fatal(err)
+	}
+	if !p.out.Scan() {
+		b.Fatalf("server process: no CPU time (%v)", p.out.Err())
+	}
+	ns, err := strconv.ParseInt(p.out.Text(), 10, 64)
+	if err != nil {
+		b.Fatalf("server process: CPU time %q", p.out.Text())
+	}
+	return time.Duration(ns)
+}
+
+// TestBenchServerProcess is the child of BenchmarkHTTPListAccessKeys/subprocess; it skips
+// unless started as one.
+func TestBenchServerProcess(t *testing.T) {
+	if os.Getenv(serverProcessEnv) != "1" {
+		t.Skip("the server process of BenchmarkHTTPListAccessKeys/subprocess")
+	}
+	s := emulator.NewServer(benchOrg(), emulator.WithRequestLogLimit(10000))
+	defer s.Close()
+	out := bufio.NewWriter(os.Stdout)
+	fmt.Fprintln(out, s.URL)
+	_ = out.Flush()
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		fmt.Fprintln(out, int64(processCPU()))
+		_ = out.Flush()
+	}
 	if v := s.Violations(); len(v) != 0 {
-		b.Fatalf("violations: %v", v[:1])
+		t.Fatalf("violations: %v", v[:1])
 	}
 }
 
