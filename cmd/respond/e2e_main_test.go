@@ -572,3 +572,5 @@ func readDirNames(dir string) ([]string, error) {
 	}
 	return out, err
 }
+
+func mkdir(p string) error { return os.MkdirAll(p, 0o700) }

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/respond-dev/respond/ram/emulator"
+)
+
+// One full rotation (standard playbook, file sink, owner found by IMS) against the emulator with
+// 20 ms per call: wall time and API calls per rotation. Targets: < 1 s and < 15 calls.
+func BenchmarkE2ERotation20ms(b *testing.B) {
+	calls := 0
+	var perAction map[string]int
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		e := newE2E(b, orgFromFile(b, "small.yaml"), emulator.WithLatency(20*time.Millisecond))
+		cfg := e.fileSinkConfig("")
+		b.StartTimer()
+		r := e.run("", "--key-id", smallLeak, "--yes", "--config", cfg, "--locate", "ims")
+		b.StopTimer()
+		if r.Code != 0 {
+			b.Fatal(r)
+		}
+		log := e.s.RequestLog()
+		calls += len(log)
+		perAction = map[string]int{}
+		for _, q := range log {
+			perAction[q.Action]++
+		}
+		e.s.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(calls)/float64(b.N), "calls/op")
+	b.Logf("calls by action (last run): %v", perAction)
+}
+
+// The load test: 500 findings on stdin over 200 users in 3 accounts, the emulator at 50 req/s per
+// AccessKey with 10% throttling and 2% 5xx: every key remediated, nothing orphaned; wall time
+// against the rate-limit floor (calls ÷ 50/s). Run with -benchtime=1x.
+func BenchmarkE2ELoad500(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		org, findings, leaked := loadOrg()
+		e := newE2E(b, orgFromYAML(b, org), emulator.WithRateLimit(50))
+		rm1 := e.s.AddFault(emulator.Fault{Kind: emulator.FaultThrottle, Probability: 0.10})
+		rm2 := e.s.AddFault(emulator.Fault{Kind: emulator.FaultServerErrorBefore, Probability: 0.02})
+		cfg := e.writeFile("config.yaml", `accounts:
+  - name: mgmt
+    credentials: {source: env}
+resource-directory:
+  account: mgmt
+  role-name: ResourceDirectoryAccountAccessRole
+sinks:
+  app-file:
+    type: file
+    path: `+e.sinkDir()+`/{{.AccountID}}-{{.UserName}}.json
+`)
+		if err := mkdir(e.sinkDir()); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		r := e.run(findings, "--from", "-", "--yes", "--config", cfg, "--output", "json", "--locate", "ims,scan")
+		wall := time.Since(start)
+		b.StopTimer()
+		rep := decodeReport(b, r)
+		remediated := 0
+		for _, kr := range rep.Results {
+			if kr.Result != nil && kr.Result.Outcome == "remediated" {
+				remediated++
+			}
+		}
+		// Resume whatever was left partial (throttling beyond the retries), as an operator would.
+		resumes := 0
+		for r.Code == 4 && resumes < 3 {
+			resumes++
+			r = e.run(findings, "--from", "-", "--yes", "--config", cfg, "--output", "json", "--locate", "ims,scan")
+		}
+		if r.Code != 0 {
+			b.Errorf("not converged after %d resumes: exit %d\n%.2000s", resumes, r.Code, r.Stderr)
+		}
+		log := e.s.RequestLog()
+		rm1()
+		rm2()
+		e.s.SetRateLimit(0) // the checks below are the test's, not respond's
+		byKey := map[string]int{}
+		throttled, fivexx := 0, 0
+		for _, q := range log {
+			byKey[q.AccessKeyID]++
+			if strings.HasPrefix(q.Code, "Throttling") {
+				throttled++
+			}
+			if q.Status >= 500 {
+				fivexx++
+			}
+		}
+		busiest := 0
+		for _, n := range byKey {
+			busiest = max(busiest, n)
+		}
+		floor := time.Duration(float64(len(log)) / 50 * float64(time.Second))
+		keyFloor := time.Duration(float64(busiest) / 50 * float64(time.Second))
+		b.ReportMetric(wall.Seconds(), "wall-s")
+		b.ReportMetric(float64(len(log)), "calls")
+		b.ReportMetric(floor.Seconds(), "floor-s")
+		b.Logf("%d findings, %d keys: %d remediated in the first run, %d resume run(s); %d calls (%d throttled, %d 5xx) over %d signing keys; wall %s; floor calls/50 = %s (%.2fx), busiest key %d calls = %s (%.2fx)",
+			strings.Count(findings, "\n"), len(leaked), remediated, resumes, len(log), throttled, fivexx, len(byKey), wall.Round(time.Millisecond),
+			floor.Round(time.Millisecond), wall.Seconds()/floor.Seconds(), busiest, keyFloor.Round(time.Millisecond), wall.Seconds()/keyFloor.Seconds())
+		// Nothing orphaned: every user holds exactly one key, not the leaked one.
+		for acct, users := range leaked {
+			for user, key := range users {
+				var ids []string
+				if acct == loadMgmt {
+					ids = e.keyIDs(user)
+				} else {
+					ids = listKeys(b, e.memberRAM(acct, "ResourceDirectoryAccountAccessRole"), user)
+				}
+				if len(ids) != 1 || slices.Contains(ids, key) {
+					b.Errorf("%s/%s: keys %v (leaked %s)", acct, user, ids, key)
+				}
+			}
+		}
+		e.s.Close()
+	}
+}
+
+const loadMgmt = "8888000000000001"
+
+// loadOrg builds 3 accounts with 200 users (one key each) and 500 findings naming their keys
+// (each key in 2 or 3 places).
+func loadOrg() (yaml string, findings string, leaked map[string]map[string]string) {
+	var y, f strings.Builder
+	leaked = map[string]map[string]string{}
+	y.WriteString("accounts:\n")
+	accts := []string{loadMgmt, "8888000000000002", "8888000000000003"}
+	n := 0
+	var keys []string
+	for ai, a := range accts {
+		fmt.Fprintf(&y, "  - id: %q\n    name: acct-%d\n", a, ai)
+		if ai == 0 {
+			y.WriteString("    management: true\n")
+		} else {
+			fmt.Fprintf(&y, "    roles:\n      - name: ResourceDirectoryAccountAccessRole\n        trust: [%q]\n        allow: [\"*\"]\n", loadMgmt)
+		}
+		y.WriteString("    users:\n")
+		if ai == 0 {
+			y.WriteString("      - name: admin\n        admin: true\n        keys:\n          - {id: LTAI5tFAKELOADADMIN00001, secret: FakeLoadAdminSecret00000000001}\n")
+		}
+		leaked[a] = map[string]string{}
+		users := 67
+		if ai == 2 {
+			users = 66
+		}
+		for u := 0; u < users; u++ {
+			n++
+			name := fmt.Sprintf("svc-%d-%03d", ai, u)
+			id := fmt.Sprintf("LTAI5tFAKELOAD%010d", n)
+			fmt.Fprintf(&y, "      - name: %s\n        keys:\n          - {id: %s, secret: FakeLoadSecret%016d}\n", name, id, n)
+			leaked[a][name] = id
+			keys = append(keys, id)
+		}
+	}
+	for i := 0; i < 500; i++ {
+		fmt.Fprintf(&f, "src/file%03d.go:%d: key := %q\n", i%97, i, keys[i%len(keys)])
+	}
+	return y.String(), f.String(), leaked
+}
