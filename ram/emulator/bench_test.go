@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -105,7 +106,8 @@ func BenchmarkHandlerListAccessKeys(b *testing.B) {
 // BenchmarkHTTPListAccessKeys measures real HTTP with a lean client: a plain net/http client
 // sending pre-signed POSTs over keep-alive connections from 2×GOMAXPROCS goroutines, every check
 // on. Client and server share the machine's cores. In "inproc" they share the test process too,
-// as in our own tests (cpu-µs/req is both); in "subprocess" the server runs in a child process
+// as in our own tests (cpu-µs/req is both); "floor" is the same with a handler that only writes
+// a fixed answer (net/http's own cost); in "subprocess" the server runs in a child process
 // (this test binary, TestBenchServerProcess) that reports its own CPU time: server-cpu-µs/req is
 // the emulator alone, client-cpu-µs/req the lean client (cross-process wake-ups cost both more).
 func BenchmarkHTTPListAccessKeys(b *testing.B) {
@@ -119,6 +121,21 @@ func BenchmarkHTTPListAccessKeys(b *testing.B) {
 		if v := s.Violations(); len(v) != 0 {
 			b.Fatalf("violations: %v", v[:1])
 		}
+	})
+	b.Run("floor", func(b *testing.B) {
+		// The same client against a handler that only writes a fixed ListAccessKeys answer:
+		// what net/http and the kernel cost here, the emulator's work left out.
+		et.Isolate(b)
+		body := []byte(`{"AccessKeys":{"AccessKey":[{"AccessKeyId":"LTAI5tXXXXXXXXXXXXXXXXXX","CreateDate":"2026-01-01T00:00:00Z","Status":"Active"}]},"RequestId":"0C5BF1D1-9E5D-4B8E-8E3B-2E1C9F2F4A11"}`)
+		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header()["Content-Type"] = []string{"application/json;charset=utf-8"}
+			_, _ = w.Write(body)
+		}))
+		defer s.Close()
+		queries := presign(benchOrg().Admin(), b.N)
+		stop := throughput(b)
+		leanClient(b, s.URL, queries)
+		stop()
 	})
 	b.Run("subprocess", func(b *testing.B) {
 		et.Isolate(b)
