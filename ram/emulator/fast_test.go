@@ -335,3 +335,19 @@ func FuzzUserNameChars(f *testing.F) {
 		}
 	})
 }
+
+func TestEventParams(t *testing.T) {
+	p := fastMerge("Action=CreateSecret&RegionId=cn-shanghai&SecretName=a&SecretName=b&SecretData=s3cr3t&Signature=x&VersionId=v1",
+		"VersionId=v2&SecurityToken=CAIS")
+	kept, region := eventParams(p)
+	if region != "cn-shanghai" {
+		t.Errorf("region %q", region)
+	}
+	want := map[string]string{"SecretName": "a", "VersionId": "v2"}
+	if got := kept.merged(); !maps.Equal(got, want) {
+		t.Errorf("kept %v, want %v", got, want)
+	}
+	if kept, region := eventParams(fastMerge("Action=GetCallerIdentity&Version=2015-04-01", "")); len(kept.list) != 0 || region != "" {
+		t.Errorf("nothing to keep: %v %q", kept, region)
+	}
+}

@@ -441,7 +441,7 @@ func throttled(c *call) *apiError {
 // parse reads and merges the parameters and runs checks 1-7 of spec §1.4.
 func (s *Server) parse(c *call) *apiError {
 	r := c.r
-	list := make([]param, 0, 16)
+	list := make([]param, 0, strings.Count(r.URL.RawQuery, "&")+1)
 	list, ok := appendQuery(list, r.URL.RawQuery)
 	if !ok {
 		list = list[:0] // a query url.ParseQuery rejects counts as empty

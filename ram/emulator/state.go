@@ -81,7 +81,7 @@ type trailEvent struct {
 	requestID                       string
 	resourceType, resourceName      string
 	params                          map[string]string // seeded events
-	call                            params            // recorded events: the call's own, filtered on render
+	call                            params            // recorded events: see eventParams
 }
 
 type kmsSecret struct {
@@ -309,9 +309,10 @@ func (s *Server) recordEvent(c *call, e *apiError) {
 	if c.acct == nil || c.prod == nil {
 		return
 	}
+	kept, region := eventParams(c.params)
 	te := &trailEvent{id: s.eventID(), name: c.action, service: c.prod.name, version: c.version, t: c.now,
-		accessKeyID: c.key.id, accountID: c.acct.id, userAgent: c.r.UserAgent(), region: c.p("RegionId"),
-		rw: rwOf(c.action), requestID: c.rid, call: c.params}
+		accessKeyID: c.key.id, accountID: c.acct.id, userAgent: c.r.UserAgent(), region: region,
+		rw: rwOf(c.action), requestID: c.rid, call: kept}
 	if host, _, err := net.SplitHostPort(c.r.RemoteAddr); err == nil {
 		te.sourceIP = host
 	}
@@ -325,13 +326,49 @@ func (s *Server) recordEvent(c *call, e *apiError) {
 	default:
 		te.identity, te.principalID = "root-account", c.acct.id
 	}
-	if n := c.p("UserName"); n != "" {
+	if n, _ := kept.get("UserName"); n != "" {
 		te.resourceType, te.resourceName = "ACS::RAM::User", n
 	}
 	if e != nil {
 		te.errorCode, te.errorMessage = e.Code, e.Message
 	}
 	c.acct.appendEvent(te)
+}
+
+// eventParams copies what an event keeps of a call's parameters (its requestParameters: not the
+// protocol ones, never a secret) and its RegionId into one string, so that an event, kept for
+// long, does not pin the request's whole query.
+func eventParams(p params) (kept params, region string) {
+	n, size := 0, 0
+	p.each(func(k, v string) {
+		if k == "RegionId" || !commonParam(k) && !redacted(k) {
+			n++
+			size += len(k) + len(v)
+		}
+	})
+	if n == 0 {
+		return params{}, ""
+	}
+	buf := make([]byte, 0, size)
+	p.each(func(k, v string) {
+		if k == "RegionId" || !commonParam(k) && !redacted(k) {
+			buf = append(append(buf, k...), v...)
+		}
+	})
+	arena := string(buf)
+	list := make([]param, 0, n)
+	p.each(func(k, v string) {
+		if k == "RegionId" || !commonParam(k) && !redacted(k) {
+			kc, vc := arena[:len(k)], arena[len(k):len(k)+len(v)]
+			arena = arena[len(k)+len(v):]
+			if k == "RegionId" {
+				region = vc
+				return
+			}
+			list = append(list, param{kc, vc})
+		}
+	})
+	return params{list: list, body: len(list)}, region
 }
 
 // commonParam reports the protocol parameters that an event's requestParameters leave out.
