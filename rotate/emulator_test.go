@@ -172,3 +172,47 @@ func TestEmulatorRefusals(t *testing.T) {
 		t.Error("a refused key was touched")
 	}
 }
+
+// TestEmulatorContainOnly: a playbook without create and store deletes the leaked key, creates
+// nothing, needs no sink, and counts as remediated; the settings refuse create without store.
+func TestEmulatorContainOnly(t *testing.T) {
+	e := newEmu(t)
+	e.deps.Sinks = nil
+	ctx := context.Background()
+	const leaked = "LTAI5tFAKECIDEPLOY000001"
+	f := Finding{KeyID: accesskey.MustParseID(leaked)}
+	s := Settings{Playbook: "contain-only", Steps: []StepID{StepLocate, StepAssess, StepDelete, StepVerify, StepNotify},
+		VerifyTimeout: time.Second, VerifyInterval: 10 * time.Millisecond, Self: accesskey.MustParseID(e.org.Admin().AccessKeyID)}
+	if err := s.Validate(); err != nil {
+		t.Fatalf("contain-only settings refused: %v", err)
+	}
+	p := NewPlan(f, Inspect(ctx, f, e.deps), s)
+	for _, ps := range p.Steps {
+		for _, a := range ps.Actions {
+			if strings.Contains(a, "new key") || strings.Contains(a, "CreateAccessKey") {
+				t.Errorf("contain-only plan mentions a replacement: %s: %s", ps.Step, a)
+			}
+		}
+	}
+	r := Execute(ctx, p, e.deps)
+	if r.Outcome != OutcomeRemediated || r.Err != nil || r.NewKeyID != "" {
+		t.Fatalf("outcome %s err %v new %q", r.Outcome, r.Err, r.NewKeyID)
+	}
+	if ids := e.keys(t, "ci-deploy"); len(ids) != 0 {
+		t.Errorf("keys after contain-only = %v, want none", ids)
+	}
+	for _, req := range e.s.RequestLog() {
+		if req.Action == "CreateAccessKey" || req.Action == "UpdateAccessKey" {
+			t.Errorf("%s was sent", req.Action)
+		}
+	}
+	bad := s
+	bad.Steps = []StepID{StepCreate, StepDelete}
+	if err := bad.Validate(); err == nil {
+		t.Error("create without store was accepted")
+	}
+	bad.Steps = []StepID{StepCreate, StepStore}
+	if err := bad.Validate(); err == nil {
+		t.Error("a playbook without delete was accepted")
+	}
+}

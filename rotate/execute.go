@@ -380,6 +380,9 @@ func (x *run) rotate(ctx context.Context) {
 }
 
 func (x *run) checkSinks() error {
+	if !x.p.hasStep(StepStore) {
+		return nil // contain-only: no replacement, nothing to store
+	}
 	for _, ps := range x.p.Sinks {
 		if !slices.Contains(x.sinkNames(), ps.Name) {
 			return fmt.Errorf("sink %q of the plan is not configured", ps.Name)
@@ -1074,7 +1077,8 @@ func (x *run) end() {
 	if r.Outcome == "" {
 		changed := x.leakedDeleted || x.replacement != ""
 		switch {
-		case x.stopErr == nil && x.leakedDeleted && x.replacement != "":
+		case x.stopErr == nil && x.leakedDeleted && (x.replacement != "" || !x.p.hasStep(StepCreate)):
+			// the end state: leaked key deleted and, unless the playbook contains only, replaced
 			r.Outcome = OutcomeRemediated
 		case x.stopErr == nil:
 			// nothing failed but the end state is not reached (e.g. no create step ran)

@@ -6,6 +6,7 @@ package rotate
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -120,12 +121,16 @@ func (s Settings) Validate() error {
 		}
 		pos[st] = i
 	}
-	for _, st := range []StepID{StepCreate, StepStore, StepDelete} {
-		if _, ok := pos[st]; !ok {
-			return fmt.Errorf("playbook %q: step %q is required", s.Playbook, st)
-		}
+	if _, ok := pos[StepDelete]; !ok {
+		return fmt.Errorf("playbook %q: step %q is required: respond always deletes the leaked key", s.Playbook, StepDelete)
 	}
-	if pos[StepStore] < pos[StepCreate] {
+	// create and store go together (contain-only has neither): a replacement needs somewhere to go.
+	_, hasCreate := pos[StepCreate]
+	_, hasStore := pos[StepStore]
+	if hasCreate != hasStore {
+		return fmt.Errorf("playbook %q: steps create and store go together (a replacement must be stored, and only a replacement can be)", s.Playbook)
+	}
+	if hasCreate && pos[StepStore] < pos[StepCreate] {
 		return fmt.Errorf("playbook %q: step store must come after create", s.Playbook)
 	}
 	if v, ok := pos[StepVerify]; ok && v < pos[StepDelete] {
@@ -436,9 +441,9 @@ func NewPlan(f Finding, snap Snapshot, s Settings) Plan {
 				ps.Note = "already deleted by an earlier run: nothing to do"
 			}
 		case StepVerify:
-			ps.Actions = []string{
-				"ram:ListAccessKeys(UserName=" + user + ")",
-				"sts:GetCallerIdentity (signed with the new key)",
+			ps.Actions = []string{"ram:ListAccessKeys(UserName=" + user + ")"}
+			if slices.Contains(s.Steps, StepCreate) {
+				ps.Actions = append(ps.Actions, "sts:GetCallerIdentity (signed with the new key)")
 			}
 			if p.SecretKnown && s.CheckLeakedSecret {
 				ps.Actions = append(ps.Actions, "sts:GetCallerIdentity (signed with the leaked key: must be rejected)")
@@ -604,4 +609,9 @@ func WritePlanText(w io.Writer, p Plan) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// hasStep reports whether the plan runs step id.
+func (p Plan) hasStep(id StepID) bool {
+	return slices.ContainsFunc(p.Steps, func(ps PlannedStep) bool { return ps.Step == id })
 }
