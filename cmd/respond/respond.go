@@ -113,6 +113,11 @@ func respondRun(ctx context.Context, opts *RespondOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.Playbook != "" {
+		if _, _, err := f.choosePlaybook(opts, conf, playbooks.PlaybookInput{}); err != nil {
+			return err
+		}
+	}
 	stateDir, err := f.stateDir()
 	if err != nil {
 		return err
@@ -353,20 +358,27 @@ func (f *Factory) choosePlaybook(opts *RespondOptions, conf *playbooks.Config, i
 	if opts.Playbook != "" {
 		var pb *playbooks.Playbook
 		var err error
+		isFile := strings.ContainsRune(opts.Playbook, os.PathSeparator) || strings.HasSuffix(opts.Playbook, ".yaml") || strings.HasSuffix(opts.Playbook, ".yml")
 		switch {
+		case isFile:
+			pb, err = playbooks.Load(opts.Playbook)
+			if err == nil && conf != nil {
+				err = conf.CheckPlaybook(pb)
+			}
+			if err == nil && conf != nil && len(pb.Sinks) == 0 && pb.Has(playbooks.StepStore) {
+				pb.Sinks = slices.Sorted(maps.Keys(conf.Sinks))
+			}
 		case conf != nil:
 			pb, err = conf.Playbook(opts.Playbook)
 			if err == nil && len(pb.Sinks) == 0 && pb.Has(playbooks.StepStore) {
 				// As for a playbook the rules choose: no sinks named means every configured sink.
 				pb.Sinks = slices.Sorted(maps.Keys(conf.Sinks))
 			}
-		case playbooks.IsBuiltin(opts.Playbook):
-			pb, err = playbooks.Builtin(opts.Playbook)
 		default:
-			pb, err = playbooks.Load(opts.Playbook)
+			pb, err = playbooks.Builtin(opts.Playbook)
 		}
 		if err != nil {
-			return nil, "", &FlagError{Err: fmt.Errorf("--playbook %s: %w (built-in: %s)", opts.Playbook, err, strings.Join(playbooks.BuiltinNames(), ", "))}
+			return nil, "", &FlagError{Err: fmt.Errorf("--playbook %s: %w", opts.Playbook, err)}
 		}
 		return pb, "chosen with --playbook", nil
 	}
