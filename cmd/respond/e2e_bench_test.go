@@ -108,7 +108,7 @@ sinks:
 		b.ReportMetric(float64(len(log)), "calls")
 		b.ReportMetric(floor.Seconds(), "floor-s")
 		b.Logf("%d findings, %d keys: %d remediated in the first run, %d resume run(s); %d calls (%d throttled, %d 5xx) over %d signing keys; wall %s; floor calls/50 = %s (%.2fx), busiest key %d calls = %s (%.2fx)",
-			strings.Count(findings, "\n"), len(leaked), remediated, resumes, len(log), throttled, fivexx, len(byKey), wall.Round(time.Millisecond),
+			strings.Count(findings, "\n"), len(rep.Results), remediated, resumes, len(log), throttled, fivexx, len(byKey), wall.Round(time.Millisecond),
 			floor.Round(time.Millisecond), wall.Seconds()/floor.Seconds(), busiest, keyFloor.Round(time.Millisecond), wall.Seconds()/keyFloor.Seconds())
 		// Nothing orphaned: every user holds exactly one key, not the leaked one.
 		for acct, users := range leaked {
