@@ -147,9 +147,6 @@ func TestE2EBuiltinPlaybooks(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			if !tc.keeps {
-				t.Skip(`BUG(rotate): rotate.Settings.Validate requires create and store ("playbook \"contain-only\": step \"create\" is required"), so the built-in contain-only playbook and any playbook without a replacement (documented as valid in playbooks/README.md) cannot run`)
-			}
 			limit(t)
 			e := newE2E(t, orgFromFile(t, "small.yaml"))
 			cfg := e.fileSinkConfig("")
