@@ -121,7 +121,7 @@ Exit codes: 0 done, already remediated, or plan printed; 1 failed; 2 bad usage o
 3 owner not found; 4 partially done (run the same command again to resume);
 5 refused by policy (canary key, respond's own key, root-account key, STS key).`,
 		Example: `  # Rehearse against the built-in sandbox (no cloud account needed)
-  respond --sandbox --key-id LTAI5tDEMOciDeploy0000001 --yes
+  respond --sandbox --key-id LTAI5tFAKEBILLING0LEAK01 --yes
 
   # Plan only: prints every step and changes nothing
   respond --key-id LTAI5tMYCr1pxcx4vz2o7riE --dry-run

@@ -77,8 +77,11 @@ func newCmdSandboxServe(f *Factory, runF func(context.Context, *SandboxServeOpti
   ALIBABA_CLOUD_ACCESS_KEY_SECRET=…  (a sandbox secret, not a real one)
   RESPOND_ENDPOINT=host:port
 
-so that eval "$(respond sandbox serve … &)" or copying them points respond and any other
-Alibaba client (aliyun --endpoint host:port --insecure) at it.`,
+so that exporting them points respond and any other Alibaba client (aliyun --endpoint
+host:port --insecure) at it:
+
+  respond sandbox serve --listen 127.0.0.1:8080 > /tmp/sandbox.env &
+  sleep 1; export $(head -3 /tmp/sandbox.env | xargs)`,
 		Example: `  respond sandbox serve --listen 127.0.0.1:8080
   respond sandbox serve --users 1000 --accounts 3 --latency 20ms --qps 100
   respond sandbox serve --org testdata/orgs/multi-account.yaml --throttle-rate 0.1 --error-rate 0.02`,
