@@ -41,17 +41,7 @@ func refMerge(query, body string) (map[string]string, url.Values) {
 	return merged, all
 }
 
-func fastMerge(query, body string) params {
-	list, ok := appendQuery(nil, query)
-	if !ok {
-		list = list[:0]
-	}
-	n := len(list)
-	if body != "" {
-		list, _ = appendQuery(list, body)
-	}
-	return params{list: list, body: n}
-}
+func fastMerge(query, body string) params { return rawParams{query, body}.parse() }
 
 func checkParams(t *testing.T, query, body string) {
 	t.Helper()

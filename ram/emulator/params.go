@@ -70,6 +70,24 @@ func (p params) merged() map[string]string {
 	return m
 }
 
+// rawParams is a request's parameters as received: the URL's raw query and the form body.
+type rawParams struct{ query, body string }
+
+// parse decodes and merges them: a query that url.ParseQuery rejects counts as empty, a body
+// keeps the pairs that parse, and body pairs come after the query's.
+func (r rawParams) parse() params {
+	list := make([]param, 0, strings.Count(r.query, "&")+1)
+	list, ok := appendQuery(list, r.query)
+	if !ok {
+		list = list[:0]
+	}
+	n := len(list)
+	if r.body != "" {
+		list, _ = appendQuery(list, r.body)
+	}
+	return params{list: list, body: n}
+}
+
 // maxQueryParams is net/url's default limit: url.ParseQuery refuses a longer query outright.
 const maxQueryParams = 10000
 

@@ -210,18 +210,19 @@ type Request struct {
 	Params      map[string]string // merged parameters; Signature, SecretData, SecurityToken, AccessKeySecret redacted
 }
 
-// logEntry is a Request as stored: the parameters stay the call's own (never modified after
-// parsing) and become a redacted map only when RequestLog is read.
+// logEntry is a Request as stored: the parameters stay the raw query and body as received and
+// become a decoded, redacted map only when RequestLog is read.
 type logEntry struct {
 	time                                  time.Time
 	version, action, keyID, ua, rid, code string
 	status                                int
-	params                                params
+	raw                                   rawParams // decoded again when read: half the memory
 }
 
 func (e *logEntry) request() Request {
-	p := make(map[string]string, len(e.params.list))
-	e.params.each(func(k, v string) {
+	ps := e.raw.parse()
+	p := make(map[string]string, len(ps.list))
+	ps.each(func(k, v string) {
 		if redacted(k) {
 			v = "[REDACTED]"
 		}
@@ -262,7 +263,7 @@ func redacted(name string) bool {
 
 func (s *Server) record(c *call, status int, code string) {
 	e := logEntry{time: c.now, version: c.version, action: c.action, keyID: c.p("AccessKeyId"),
-		ua: c.r.UserAgent(), rid: c.rid, code: code, status: status, params: c.params}
+		ua: c.r.UserAgent(), rid: c.rid, code: code, status: status, raw: c.raw}
 	s.logMu.Lock()
 	if len(s.log) >= s.logLimit {
 		// Drop the oldest half into a fresh array: RequestLog callers may still hold the old one.
@@ -307,7 +308,8 @@ func missing(name string) *apiError {
 // call is one request being served.
 type call struct {
 	r               *http.Request
-	params          params
+	raw             rawParams // as received; the request log keeps only these
+	params          params    // raw, decoded
 	version, action string
 	ts              time.Time // the Timestamp parameter, once parse has checked it
 	prod            *product
@@ -441,19 +443,12 @@ func throttled(c *call) *apiError {
 // parse reads and merges the parameters and runs checks 1-7 of spec §1.4.
 func (s *Server) parse(c *call) *apiError {
 	r := c.r
-	list := make([]param, 0, strings.Count(r.URL.RawQuery, "&")+1)
-	list, ok := appendQuery(list, r.URL.RawQuery)
-	if !ok {
-		list = list[:0] // a query url.ParseQuery rejects counts as empty
-	}
-	body := len(list)
+	c.raw.query = r.URL.RawQuery
 	if r.Body != nil && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 		b, _ := io.ReadAll(io.LimitReader(r.Body, maxBody))
-		if len(b) > 0 {
-			list, _ = appendQuery(list, string(b)) // the pairs that parse; a body parameter wins
-		}
+		c.raw.body = string(b)
 	}
-	c.params = params{list: list, body: body}
+	c.params = c.raw.parse()
 	merged := c.params
 	c.version, c.action = c.p("Version"), c.p("Action")
 	c.rid = s.requestID(false)
