@@ -74,7 +74,9 @@ func WithClock(now func() time.Time) Option { return func(s *Server) { s.clock =
 // WithoutTimestampCheck turns off the ±15 minute Timestamp window (check 8).
 func WithoutTimestampCheck() Option { return func(s *Server) { s.checkTime = false } }
 
-// WithoutNonceCheck turns off SignatureNonce replay detection (check 15).
+// WithoutNonceCheck turns off SignatureNonce replay detection (check 15). With it on, a
+// (AccessKeyId, SignatureNonce) pair is refused for 15 minutes after the later of its first use
+// and its Timestamp; the memory holds the last 1,048,576 pairs.
 func WithoutNonceCheck() Option { return func(s *Server) { s.checkNonce = false } }
 
 // WithLatency delays every response by d.
