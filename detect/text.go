@@ -12,20 +12,32 @@ import (
 
 // Text scanning: the input is read in chunks into one reused buffer; ids are found with
 // bytes.Index on the "LTAI" and "STS." prefixes (no regular expression), and only the lines that
-// hold an id are looked at byte by byte, to find the id's bounds and a secret on the same line.
-// Memory stays bounded whatever the line length: a line longer than half the buffer is scanned
-// in windows that overlap by more than the longest id.
+// hold an id (and, for an id left without a secret, the few lines around it) are looked at byte
+// by byte. Memory stays bounded whatever the line length: every step keeps nearBytes of the
+// input before the part it scans (for the lines above an id) and nearBytes after it (for the lines
+// below), so a line longer than half the buffer is scanned in windows that overlap.
 const (
 	textChunk   = 1 << 20 // bytes read per step (the buffer holds two)
-	textOverlap = 128     // > len("STS.") + 64 + 1: enough to see a whole id and the byte after it
+	textOverlap = nearBytes
 	lineWindow  = 64 << 10
 	maxRun      = 4 + 65 // longest alnum run worth measuring exactly
+
+	// nearLines is how far (in lines) a secret may stand from an id and still be paired with it
+	// when it is not on the id's line; nearBytes bounds the same distance in bytes.
+	nearLines = 3
+	nearBytes = 32 << 10
 )
 
 // ossParam is the query parameter of an OSS V1 pre-signed URL that carries the id.
 const ossParam = "OSSAccessKeyId="
 
-// textHit is an id found in text, with the secret from the same line when there was one.
+// NoteNearbyAmbiguous is attached to an id of plain text when a secret stands on a nearby line
+// but the pairing is not clear (another id or another secret is near too), so none was made.
+const NoteNearbyAmbiguous = "not paired with a secret: a secret stands on a nearby line, but other ids or secrets " +
+	"are near too, so which belongs to which is not clear"
+
+// textHit is an id found in text, with the secret from the same line (or a neighbouring one)
+// when there was one.
 type textHit struct {
 	id     accesskey.ID
 	secret accesskey.Secret
@@ -33,12 +45,21 @@ type textHit struct {
 	note   string
 }
 
+// textView is the part of the input in the buffer during one step.
+type textView struct {
+	data  []byte
+	prev  byte // the byte before data[0] ('\n' at the start of the input)
+	start bool // data[0] is the first byte of the input
+	eof   bool // data ends with the last byte of the input
+	near  bool // pair ids with secrets on neighbouring lines (plain text only)
+}
+
 // scanText reads r to the end and calls fn for every id, in input order.
 func scanText(ctx context.Context, r io.Reader, fn func(textHit)) error {
 	buf := make([]byte, 2*textChunk)
-	carry := 0
+	carry, from := 0, 0
 	line := 1
-	prev := byte('\n')
+	v := textView{prev: '\n', start: true, near: true}
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -48,33 +69,41 @@ func scanText(ctx context.Context, r io.Reader, fn func(textHit)) error {
 		if err != nil && !eof {
 			return fmt.Errorf("read text: %w", err)
 		}
-		data := buf[:carry+n]
+		v.data, v.eof = buf[:carry+n], eof
+		data := v.data
 		limit := len(data)
 		if !eof {
-			nl := bytes.LastIndexByte(data, '\n')
-			if nl >= 0 && len(data)-(nl+1) < len(data)/2 {
-				limit = nl + 1
+			// Keep nearBytes after limit in view: the id's line end and the lines below it.
+			look := len(data) - textOverlap
+			nl := bytes.LastIndexByte(data[from:look], '\n')
+			if nl >= 0 && len(data)-(from+nl+1) < len(data)/2 {
+				limit = from + nl + 1
 			} else {
-				limit = len(data) - textOverlap
+				limit = look
 			}
 		}
-		line = scanChunk(data, limit, prev, eof, line, fn)
+		line = scanChunk(&v, from, limit, line, fn)
 		if eof {
 			return nil
 		}
-		if limit > 0 {
-			prev = data[limit-1]
+		// Carry the lookahead and nearBytes before it: the lines above the next ids.
+		keep := max(0, limit-nearBytes)
+		if keep > 0 {
+			v.prev, v.start = data[keep-1], false
 		}
-		carry = copy(buf, data[limit:])
+		carry = copy(buf, data[keep:])
+		from = limit - keep
 	}
 }
 
-// scanChunk finds ids starting in data[:limit]; data beyond limit is lookahead. line is the line
-// number of data[0]; it returns the line number of data[limit].
-func scanChunk(data []byte, limit int, prev byte, eof bool, line int, fn func(textHit)) int {
+// scanChunk finds ids starting in data[from:limit]; data before from is context already scanned,
+// data beyond limit is lookahead. line is the line number of data[from]; it returns the line
+// number of data[limit].
+func scanChunk(v *textView, from, limit, line int, fn func(textHit)) int {
+	data := v.data
 	prefixLTAI, prefixSTS := []byte(accesskey.Prefix), []byte(accesskey.STSPrefix)
-	counted := 0
-	pos := 0
+	counted := from
+	pos := from
 	nextL, nextS := -2, -2 // -2: not searched yet; -1: none left
 	// A prefix that starts before limit may end after it: search a little further.
 	search := data[:min(len(data), limit+len(prefixLTAI)-1)]
@@ -102,7 +131,7 @@ func scanChunk(data []byte, limit int, prev byte, eof bool, line int, fn func(te
 		if i := bytes.IndexByte(data[p:le], '\n'); i >= 0 {
 			le = p + i
 		}
-		scanLine(data, ls, le, pos, limit, prev, eof, line, fn)
+		scanLine(v, ls, le, pos, limit, line, fn)
 		pos = max(le, p+1)
 	}
 	if limit > counted {
@@ -129,16 +158,18 @@ type span struct {
 	note string
 }
 
-// scanLine looks at data[ls:le], one line (or a window of a long one), and reports the ids that
-// start in [emitFrom, emitTo), each with the secret from the same line when it can tell which.
-func scanLine(data []byte, ls, le, emitFrom, emitTo int, prev byte, eof bool, line int, fn func(textHit)) {
-	before := func(i int) byte {
-		if i == 0 {
-			return prev
-		}
-		return data[i-1]
+// before returns the byte before data[i].
+func (v *textView) before(i int) byte {
+	if i == 0 {
+		return v.prev
 	}
-	var ids, secrets []span
+	return v.data[i-1]
+}
+
+// lineTokens appends the ids and the secret-shaped tokens that start in data[ls:le] (one line or
+// a window of a long one) to ids and secrets.
+func (v *textView) lineTokens(ls, le int, ids, secrets []span) ([]span, []span) {
+	data := v.data
 	for i := ls; i < le; {
 		if !accesskey.IsAlnum(data[i]) {
 			i++
@@ -149,7 +180,7 @@ func scanLine(data []byte, ls, le, emitFrom, emitTo int, prev byte, eof bool, li
 			i++
 		}
 		b := i
-		if accesskey.IsAlnum(before(a)) || (b == len(data) && !eof) {
+		if accesskey.IsAlnum(v.before(a)) || (b == len(data) && !v.eof) {
 			continue // inside a longer token, or its end is not in view
 		}
 		switch {
@@ -158,10 +189,10 @@ func scanLine(data []byte, ls, le, emitFrom, emitTo int, prev byte, eof bool, li
 			for j < len(data) && j-a <= maxRun && accesskey.IsAlnum(data[j]) {
 				j++
 			}
-			if (j == len(data) && !eof) || j-a > maxRun || (j < len(data) && accesskey.IsAlnum(data[j])) {
+			if (j == len(data) && !v.eof) || j-a > maxRun || (j < len(data) && accesskey.IsAlnum(data[j])) {
 				continue
 			}
-			if id, err := accesskey.ParseID(string(data[a:j])); err == nil && a >= emitFrom && a < emitTo {
+			if id, err := accesskey.ParseID(string(data[a:j])); err == nil {
 				ids = append(ids, span{a: a, b: j, id: id})
 			}
 			i = j
@@ -169,7 +200,7 @@ func scanLine(data []byte, ls, le, emitFrom, emitTo int, prev byte, eof bool, li
 			if !bytes.HasPrefix(data[a:b], []byte(accesskey.Prefix)) {
 				continue
 			}
-			if id, err := accesskey.ParseID(string(data[a:b])); err == nil && a >= emitFrom && a < emitTo {
+			if id, err := accesskey.ParseID(string(data[a:b])); err == nil {
 				s := span{a: a, b: b, id: id}
 				if bytes.HasSuffix(data[ls:a], []byte(ossParam)) {
 					s.note = NoteOSSPresigned
@@ -184,8 +215,25 @@ func scanLine(data []byte, ls, le, emitFrom, emitTo int, prev byte, eof bool, li
 			}
 		}
 	}
+	return ids, secrets
+}
+
+// scanLine looks at data[ls:le], one line (or a window of a long one), and reports the ids that
+// start in [emitFrom, emitTo), each with the secret from the same line when it can tell which,
+// else (plain text only) with the secret of a neighbouring line when that pairing is unambiguous.
+func scanLine(v *textView, ls, le, emitFrom, emitTo, line int, fn func(textHit)) {
+	all, secrets := v.lineTokens(ls, le, nil, nil)
+	ids := all[:0:0]
+	for _, s := range all {
+		if s.a >= emitFrom && s.a < emitTo {
+			ids = append(ids, s)
+		}
+	}
 	pairSecrets(ids, secrets)
 	for _, s := range ids {
+		if v.near && s.sec.IsZero() && s.note == "" && !s.id.IsSTS() {
+			s.sec, s.note = v.nearbySecret(s, ls, le)
+		}
 		fn(textHit{id: s.id, secret: s.sec, line: line, note: s.note})
 	}
 }
@@ -217,6 +265,189 @@ func pairSecrets(ids, secrets []span) {
 			}
 		}
 	}
+}
+
+// nearLine is one whole line near an id, with what stands on it.
+type nearLine struct {
+	a, b    int    // data[a:b], without the line break
+	rel     int    // line number relative to the id's line
+	ids     int    // ids on it (any kind) left without a secret by the same-line rule
+	secrets []span // secret-shaped tokens, when the line holds no id
+}
+
+// nearbySecret pairs the id s, alone on its line [ls, le) without a secret, with a secret that
+// stands on a line at most nearLines away, when that is unambiguous:
+//
+//   - the secret's line, or the token right before the secret, names a secret (secret, SECRET,
+//     access_key_secret, AccessKeySecret, secret_key, sk, … as a word part), or the secret is the
+//     next value after the id (only quotes, commas and white space between: an argument list or
+//     a row split over lines);
+//   - it is the only such secret within nearLines of the id, and the id is the only id within
+//     nearLines of the id and of the secret (ids paired on their own line do not count: they
+//     claim no other secret; STS ids and ids of OSS pre-signed URLs do);
+//   - the id's line and every line that decides this are whole in view (within nearBytes of the
+//     id), or end at the start or end of the input.
+//
+// When a candidate secret is near but the pairing is not clear, it returns NoteNearbyAmbiguous.
+func (v *textView) nearbySecret(s span, ls, le int) (accesskey.Secret, string) {
+	var none accesskey.Secret
+	d := v.data
+	if !(ls > 0 && d[ls-1] == '\n' || ls == 0 && v.start) || !(le < len(d) && d[le] == '\n' || le == len(d) && v.eof) {
+		return none, "" // the id's line is longer than the window
+	}
+	lo, hi := max(0, s.a-nearBytes), min(len(d), s.a+nearBytes)
+	var buf [4*nearLines + 1]nearLine
+	lines := buf[:0]
+	cutAbove, cutBelow := false, false
+	// Lines above, nearest first, then reversed so lines run in input order.
+	for cur := ls; len(lines) < 2*nearLines; {
+		if cur <= lo {
+			cutAbove = !(cur == 0 && v.start)
+			break
+		}
+		st := lo
+		if i := bytes.LastIndexByte(d[lo:cur-1], '\n'); i >= 0 {
+			st = lo + i + 1
+		} else if !(lo == 0 && v.start) {
+			cutAbove = true
+			break
+		}
+		lines = append(lines, nearLine{a: st, b: cur - 1, rel: -len(lines) - 1})
+		cur = st
+	}
+	for i, j := 0, len(lines)-1; i < j; i, j = i+1, j-1 {
+		lines[i], lines[j] = lines[j], lines[i]
+	}
+	self := len(lines)
+	lines = append(lines, nearLine{a: ls, b: le})
+	for cur := le; len(lines)-self-1 < 2*nearLines; {
+		if cur >= hi {
+			cutBelow = !(hi == len(d) && v.eof)
+			break
+		}
+		st := cur + 1
+		end := hi
+		if i := bytes.IndexByte(d[st:hi], '\n'); i >= 0 {
+			end = st + i
+		} else if !(hi == len(d) && v.eof) {
+			cutBelow = true
+			break
+		}
+		lines = append(lines, nearLine{a: st, b: end, rel: len(lines) - self})
+		cur = end
+	}
+	// What stands on each line.
+	var idBuf, secBuf [8]span
+	for k := range lines {
+		l := &lines[k]
+		ids, secs := v.lineTokens(l.a, l.b, idBuf[:0], secBuf[:0])
+		pairSecrets(ids, secs)
+		for _, id := range ids {
+			if id.sec.IsZero() {
+				l.ids++ // an id paired on its own line claims no other secret
+			}
+		}
+		if len(ids) == 0 && len(secs) > 0 {
+			l.secrets = append([]span(nil), secs...)
+		}
+	}
+	// Is every line within r of rel whole in view?
+	whole := func(rel, r int) bool {
+		first, last := lines[0].rel, lines[len(lines)-1].rel
+		return (rel-r >= first || !cutAbove) && (rel+r <= last || !cutBelow)
+	}
+	idsNear := func(rel int) int {
+		n := 0
+		for _, l := range lines {
+			if l.rel >= rel-nearLines && l.rel <= rel+nearLines {
+				n += l.ids
+			}
+		}
+		return n
+	}
+	var cand span
+	cands, candRel := 0, 0
+	for _, l := range lines {
+		if l.rel < -nearLines || l.rel > nearLines {
+			continue
+		}
+		for _, sec := range l.secrets {
+			if v.namesSecret(l, sec, lo) || v.nextValue(s.b, sec.a) {
+				cand, candRel = sec, l.rel
+				cands++
+			}
+		}
+	}
+	switch {
+	case cands == 0:
+		return none, ""
+	case cands > 1 || !whole(0, nearLines) || idsNear(0) != 1 || !whole(candRel, nearLines) || idsNear(candRel) != 1:
+		return none, NoteNearbyAmbiguous
+	}
+	return cand.sec, ""
+}
+
+// namesSecret reports whether the line l, apart from the token sec itself, or the token right
+// before sec (on an earlier line when sec starts its line) names a secret.
+func (v *textView) namesSecret(l nearLine, sec span, lo int) bool {
+	d := v.data
+	if wordsNameSecret(d[l.a:sec.a]) || wordsNameSecret(d[sec.b:l.b]) {
+		return true
+	}
+	i := sec.a
+	for i > lo && !isNameByte(d[i-1]) {
+		i--
+	}
+	j := i
+	for i > lo && isNameByte(d[i-1]) {
+		i--
+	}
+	return wordsNameSecret(d[i:j])
+}
+
+// nextValue reports whether only quotes, commas and white space stand between an id that ends at
+// idEnd and a token that starts at a.
+func (v *textView) nextValue(idEnd, a int) bool {
+	if a < idEnd {
+		return false
+	}
+	for _, c := range v.data[idEnd:a] {
+		switch c {
+		case ' ', '\t', '\r', '\n', '\'', '"', ',':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func isNameByte(c byte) bool { return accesskey.IsAlnum(c) || c == '_' || c == '-' || c == '.' }
+
+// wordsNameSecret reports whether a word part of b (words split at anything but a letter and at
+// a lower-to-upper case change, as in AccessKeySecret) contains "secret" or is "sk", ignoring case.
+func wordsNameSecret(b []byte) bool {
+	isLetter := func(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
+	for i := 0; i < len(b); {
+		if !isLetter(b[i]) {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(b) && isLetter(b[j]) && !(b[j-1] >= 'a' && b[j-1] <= 'z' && b[j] >= 'A' && b[j] <= 'Z') {
+			j++
+		}
+		w := b[i:j]
+		if len(w) == 2 && w[0]|0x20 == 's' && w[1]|0x20 == 'k' {
+			return true
+		}
+		for k := 0; k+6 <= len(w); k++ {
+			if bytes.EqualFold(w[k:k+6], []byte("secret")) {
+				return true
+			}
+		}
+		i = j
+	}
+	return false
 }
 
 // looksLikeSecret keeps 30-character tokens that mix upper case, lower case and digits, as
@@ -257,11 +488,11 @@ func readText(ctx context.Context, r io.Reader, c *collector) error {
 	return nil
 }
 
-// idsInString finds the ids in one string value (of a JSON document, a CSV cell, a snippet).
+// idsInString finds the ids in one string value (of a JSON document, a CSV cell, a snippet),
+// each with the secret of its own line only.
 func idsInString(s string) []textHit {
 	var out []textHit
-	data := []byte(s)
-	line := 1
-	scanChunk(data, len(data), '\n', true, line, func(h textHit) { out = append(out, h) })
+	v := textView{data: []byte(s), prev: '\n', start: true, eof: true}
+	scanChunk(&v, 0, len(v.data), 1, func(h textHit) { out = append(out, h) })
 	return out
 }
