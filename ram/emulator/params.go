@@ -88,6 +88,15 @@ func (r rawParams) parse() params {
 	return params{list: list, body: n}
 }
 
+// queryUnescape is url.QueryUnescape, with a vectorised look for the common case of nothing
+// to unescape.
+func queryUnescape(s string) (string, error) {
+	if strings.IndexByte(s, '%') < 0 && strings.IndexByte(s, '+') < 0 {
+		return s, nil
+	}
+	return url.QueryUnescape(s)
+}
+
 // maxQueryParams is net/url's default limit: url.ParseQuery refuses a longer query outright.
 const maxQueryParams = 10000
 
@@ -102,7 +111,7 @@ func appendQuery(dst []param, s string) ([]param, bool) {
 	for s != "" {
 		var kv string
 		kv, s, _ = strings.Cut(s, "&")
-		if strings.Contains(kv, ";") {
+		if strings.IndexByte(kv, ';') >= 0 {
 			ok = false
 			continue
 		}
@@ -110,12 +119,12 @@ func appendQuery(dst []param, s string) ([]param, bool) {
 			continue
 		}
 		k, v, _ := strings.Cut(kv, "=")
-		k, err := url.QueryUnescape(k)
+		k, err := queryUnescape(k)
 		if err != nil {
 			ok = false
 			continue
 		}
-		v, err = url.QueryUnescape(v)
+		v, err = queryUnescape(v)
 		if err != nil {
 			ok = false
 			continue

@@ -339,35 +339,32 @@ func (s *Server) recordEvent(c *call, e *apiError) {
 // protocol ones, never a secret) and its RegionId into one string, so that an event, kept for
 // long, does not pin the request's whole query.
 func eventParams(p params) (kept params, region string) {
-	n, size := 0, 0
+	var arr [8]param
+	keep, size := arr[:0], 0
 	p.each(func(k, v string) {
 		if k == "RegionId" || !commonParam(k) && !redacted(k) {
-			n++
+			keep = append(keep, param{k, v})
 			size += len(k) + len(v)
 		}
 	})
-	if n == 0 {
+	if len(keep) == 0 {
 		return params{}, ""
 	}
 	buf := make([]byte, 0, size)
-	p.each(func(k, v string) {
-		if k == "RegionId" || !commonParam(k) && !redacted(k) {
-			buf = append(append(buf, k...), v...)
-		}
-	})
+	for _, x := range keep {
+		buf = append(append(buf, x.k...), x.v...)
+	}
 	arena := string(buf)
-	list := make([]param, 0, n)
-	p.each(func(k, v string) {
-		if k == "RegionId" || !commonParam(k) && !redacted(k) {
-			kc, vc := arena[:len(k)], arena[len(k):len(k)+len(v)]
-			arena = arena[len(k)+len(v):]
-			if k == "RegionId" {
-				region = vc
-				return
-			}
-			list = append(list, param{kc, vc})
+	list := make([]param, 0, len(keep))
+	for _, x := range keep {
+		kc, vc := arena[:len(x.k)], arena[len(x.k):len(x.k)+len(x.v)]
+		arena = arena[len(x.k)+len(x.v):]
+		if x.k == "RegionId" {
+			region = vc
+			continue
 		}
-	})
+		list = append(list, param{kc, vc})
+	}
 	return params{list: list, body: len(list)}, region
 }
 
