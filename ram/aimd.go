@@ -6,21 +6,37 @@ import (
 	"time"
 )
 
-// aimd paces calls to one account: additive increase, multiplicative decrease. Every throttle
-// halves the rate (at most once per burst) and remembers it as the ceiling; while calls succeed the
-// rate climbs fast back to 90% of that ceiling, then probes slowly above it.
+// aimd paces the calls signed by one key: additive increase, multiplicative decrease. Calls are
+// judged in windows of about 100 ms worth (at least 10): a window in which more than a fifth of
+// the calls were throttled means the rate is over the cloud's limit, and the rate is cut to 60%
+// of what was actually sent and remembered as the ceiling; otherwise the rate climbs fast back to
+// 90% of that ceiling, then probes slowly above it. A throttle here and there (the cloud also
+// throttles sporadically, below any limit) is retried, not taken as a signal: cutting on every
+// throttle would let sporadic throttling drive the rate to the floor. One limiter is shared by
+// every caller of a Client, so concurrent callers slow down together instead of each backing off
+// blindly.
 type aimd struct {
-	mu        sync.Mutex
-	rate      float64 // calls per second
-	min, max  float64
-	ceiling   float64
-	next      time.Time
-	clean     int
-	lastCut   time.Time
-	throttles int
-	now       func() time.Time
-	sleep     func(context.Context, time.Duration) error
+	mu      sync.Mutex
+	rate    float64 // calls per second
+	min     float64
+	max     float64
+	ceiling float64
+	next    time.Time
+	// the window being judged
+	winStart     time.Time
+	winCalls     int
+	winThrottles int
+	throttles    int
+	// paced is false until the first cut for a limiter that starts unpaced (a Client's): until
+	// the cloud first says slow down, calls are not spaced and the rate is only the basis of the
+	// window and of the first cut.
+	paced bool
+	now   func() time.Time
+	sleep func(context.Context, time.Duration) error
 }
+
+// overShare is the share of throttled calls in a window above which the rate is cut.
+const overShare = 0.2
 
 func newAIMD(initial, lo, hi float64, now func() time.Time, sleep func(context.Context, time.Duration) error) *aimd {
 	if now == nil {
@@ -29,37 +45,97 @@ func newAIMD(initial, lo, hi float64, now func() time.Time, sleep func(context.C
 	if sleep == nil {
 		sleep = sleepCtx
 	}
-	return &aimd{rate: initial, min: lo, max: hi, now: now, sleep: sleep}
+	return &aimd{rate: initial, min: lo, max: hi, now: now, sleep: sleep, paced: true}
 }
 
-// Wait reserves the next slot and sleeps until it.
-func (a *aimd) Wait(ctx context.Context) error {
+// newClientAIMD is the limiter of one Client: unpaced until the first cut, then at most half of
+// min(100/s, what was sent) and adapting from there.
+func newClientAIMD() *aimd {
+	a := newAIMD(100, 1, 2000, nil, nil)
+	a.paced = false
+	return a
+}
+
+// reserve takes the next slot and says how long to wait for it.
+func (a *aimd) reserve() time.Duration {
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	now := a.now()
 	t := a.next
 	if t.Before(now) {
 		t = now
 	}
-	a.next = t.Add(time.Duration(float64(time.Second) / a.rate))
-	a.mu.Unlock()
-	return a.sleep(ctx, t.Sub(now))
+	if a.paced {
+		a.next = t.Add(time.Duration(float64(time.Second) / a.rate))
+	}
+	return t.Sub(now)
+}
+
+// Wait reserves the next slot and sleeps until it.
+func (a *aimd) Wait(ctx context.Context) error {
+	return a.sleep(ctx, a.reserve())
 }
 
 // OK records a call that was not throttled.
 func (a *aimd) OK() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.clean++
-	window := int(a.rate / 10) // about 100 ms worth of calls
-	if window < 1 {
-		window = 1
+	a.observe(false)
+}
+
+// Throttled records a throttled call; wait is what the cloud asked for (x-acs-retry-after), and
+// no caller starts another call before it has passed.
+func (a *aimd) Throttled(wait time.Duration) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.throttles++
+	a.observe(true)
+	if wait > 0 {
+		if t := a.now().Add(wait); t.After(a.next) {
+			a.next = t
+		}
 	}
-	if a.clean < window {
+}
+
+// observe counts one call in the window and, when the window is full, judges it. A window whose
+// throttles alone already pass the share of a full one is judged at once: at a high rate a
+// storm must not run through a whole window (every caller's retry budget would go into it).
+func (a *aimd) observe(throttled bool) {
+	now := a.now()
+	if a.winCalls == 0 {
+		a.winStart = now
+	}
+	a.winCalls++
+	if throttled {
+		a.winThrottles++
+	}
+	size := max(10, int(a.rate/10))
+	early := a.winThrottles >= 3 && float64(a.winThrottles) > overShare*float64(size)
+	if a.winCalls < size && !early {
 		return
 	}
-	a.clean = 0
+	over := float64(a.winThrottles) > overShare*float64(a.winCalls)
+	sent := a.rate
+	if el := now.Sub(a.winStart).Seconds(); el > 0 && a.winCalls > 1 {
+		sent = min(sent, float64(a.winCalls-1)/el)
+	}
+	a.winCalls, a.winThrottles = 0, 0
+	if over {
+		a.paced = true
+		// A window can look over the limit by chance (sporadic throttling): the ceiling comes
+		// down only 10% per cut unless the cut happened above that, so a run of such chance
+		// cuts cannot ratchet it down, and a limit that really fell is still followed.
+		a.ceiling = max(sent, 0.9*a.ceiling)
+		a.rate = max(a.min, sent*0.6)
+		if t := now.Add(time.Duration(float64(time.Second) / a.rate)); t.After(a.next) {
+			a.next = t
+		}
+		return
+	}
 	target := 0.9 * a.ceiling
 	switch {
+	case !a.paced:
+		return // nothing to grow from yet
 	case a.ceiling == 0:
 		a.rate *= 1.5
 	case a.rate < target:
@@ -68,32 +144,6 @@ func (a *aimd) OK() {
 		a.rate += max(1, a.rate*0.02)
 	}
 	a.rate = min(a.rate, a.max)
-}
-
-// Throttled records a throttled call and slows down; wait is what the cloud asked for.
-func (a *aimd) Throttled(wait time.Duration) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.throttles++
-	now := a.now()
-	a.clean = 0
-	gap := time.Duration(2 * float64(time.Second) / a.rate)
-	if gap < 100*time.Millisecond {
-		gap = 100 * time.Millisecond
-	}
-	if !a.lastCut.IsZero() && now.Sub(a.lastCut) < gap {
-		return // the same burst: one cut is enough
-	}
-	a.lastCut = now
-	a.ceiling = a.rate
-	a.rate = max(a.min, a.rate/2)
-	pause := time.Duration(float64(time.Second) / a.rate)
-	if wait > pause {
-		pause = wait
-	}
-	if t := now.Add(pause); t.After(a.next) {
-		a.next = t
-	}
 }
 
 func (a *aimd) snapshot() (rate float64, throttles int) {

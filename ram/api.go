@@ -231,6 +231,23 @@ func (c *Client) CreateAccessKey(ctx context.Context, userName string) (NewAcces
 	if err != nil {
 		return NewAccessKey{}, fmt.Errorf("create access key for user %s: %w", userName, err)
 	}
+	return c.CreateAccessKeyAfterList(ctx, userName, before)
+}
+
+// ListedCreator is implemented by an API that can create a key against a list of the user's keys
+// the caller took itself, right before and with no change since (*Client does). It saves the
+// list CreateAccessKey takes first; the caller must not use it with an older list, or an
+// ambiguous create could blame a key that appeared in between.
+type ListedCreator interface {
+	CreateAccessKeyAfterList(ctx context.Context, userName string, before []AccessKey) (NewAccessKey, error)
+}
+
+var _ ListedCreator = (*Client)(nil)
+
+// CreateAccessKeyAfterList is CreateAccessKey with the list of the user's keys taken by the
+// caller right before (see ListedCreator).
+func (c *Client) CreateAccessKeyAfterList(ctx context.Context, userName string, before []AccessKey) (NewAccessKey, error) {
+	failed, throttled := 0, 0
 	for n := 1; ; n++ {
 		var out NewAccessKey
 		rerr := func() error {
@@ -251,9 +268,8 @@ func (c *Client) CreateAccessKey(ctx context.Context, userName string) (NewAcces
 			return out, nil
 		}
 		e := classify(ctx, actCreateAccessKey, "", rerr)
-		last := n >= c.cfg.Retry.MaxAttempts
 		switch {
-		case errors.Is(e, ErrThrottled) && c.retryThrottled && !last:
+		case errors.Is(e, ErrThrottled) && c.retryThrottled && !c.spent(e, &failed, &throttled):
 			// Rejected before commit: safe to repeat.
 		case errors.Is(e, ErrTransient):
 			after, lerr := c.ListAccessKeys(context.WithoutCancel(ctx), userName)
@@ -263,10 +279,11 @@ func (c *Client) CreateAccessKey(ctx context.Context, userName string) (NewAcces
 			if fresh := newKeys(before, after); len(fresh) > 0 {
 				return NewAccessKey{}, &AmbiguousCreateError{UserName: userName, NewKeyIDs: fresh, Err: e}
 			}
-			if last || ctx.Err() != nil {
+			if c.spent(e, &failed, &throttled) || ctx.Err() != nil {
 				return NewAccessKey{}, fmt.Errorf("create access key for user %s: %w", userName, e)
 			}
 			// Nothing appeared: the failure was before commit; try again.
+			before = after
 		default:
 			return NewAccessKey{}, fmt.Errorf("create access key for user %s: %w", userName, e)
 		}

@@ -147,8 +147,11 @@ type Client struct {
 	transport http.RoundTripper
 	pool      *sync.Pool
 	rnd       *lockedRand
-	// retryThrottled is false in the copy the owner scan uses: it paces itself (AIMD) and must
-	// see every throttle.
+	// lim paces every call signed by this client's key (shared by its copies): concurrent
+	// callers slow down together when the cloud throttles, instead of each backing off blindly.
+	lim *aimd
+	// retryThrottled is false in the copy the owner scan uses: it retries throttled listings
+	// itself (more often than a call would) and must see every throttle.
 	retryThrottled bool
 }
 
@@ -188,6 +191,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		creds:          &lockedProvider{p: p},
 		transport:      cfg.Transport,
 		rnd:            newLockedRand(),
+		lim:            newClientAIMD(),
 		retryThrottled: true,
 	}
 	if c.transport == nil {
@@ -302,10 +306,16 @@ func (c *Client) host(product string) string {
 	return product + ".aliyuncs.com"
 }
 
-// invoke makes exactly one SDK call, with its own SDK client, bound to ctx.
+// invoke makes exactly one SDK call, with its own SDK client, bound to ctx, in the next slot of
+// the client's pace, and tells the pace whether the cloud throttled it.
 func (c *Client) invoke(ctx context.Context, product string, req requests.AcsRequest, resp responses.AcsResponse) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if d := c.lim.reserve(); d > 0 {
+		if err := c.cfg.Retry.Sleep(ctx, d); err != nil {
+			return err
+		}
 	}
 	cn, err := c.getConn()
 	if err != nil {
@@ -317,6 +327,16 @@ func (c *Client) invoke(ctx context.Context, product string, req requests.AcsReq
 	err = cn.sdk.DoAction(req, resp)
 	cn.rt.ctx = nil
 	c.pool.Put(cn)
+	switch {
+	case err == nil:
+		c.lim.OK()
+	case ctx.Err() != nil:
+		// cancelled: says nothing about the cloud's limit
+	case errors.Is(classify(ctx, "", "", err), ErrThrottled):
+		c.lim.Throttled(0) // a Retry-After is honoured by the caller's backoff
+	default:
+		c.lim.OK() // answered, not throttled (an error of another kind is no rate signal)
+	}
 	return err
 }
 

@@ -196,7 +196,7 @@ func TestEmu_faults(t *testing.T) {
 		{"throttling storm on a read", emulator.Fault{Action: "ListUsers", Kind: emulator.FaultThrottle, Count: 3, RetryAfter: 250 * time.Millisecond},
 			func(c *Client) error { return c.ListUsers(ctx, func(User) error { return nil }) }, nil, 4},
 		{"endless throttling gives up", emulator.Fault{Action: "ListUsers", Kind: emulator.FaultThrottle},
-			func(c *Client) error { return c.ListUsers(ctx, func(User) error { return nil }) }, ErrThrottled, 5},
+			func(c *Client) error { return c.ListUsers(ctx, func(User) error { return nil }) }, ErrThrottled, 10}, // MaxThrottled
 		{"500 on a read", emulator.Fault{Action: "GetUser", Kind: emulator.FaultServerErrorBefore, Count: 2},
 			func(c *Client) error { _, err := c.GetUser(ctx, "user-0001"); return err }, nil, 3},
 		{"dropped connection on a read", emulator.Fault{Action: "GetUser", Kind: emulator.FaultDropBefore, Count: 1},

@@ -45,7 +45,8 @@ type Locator struct {
 	// Concurrency is the number of scan workers per account (default 8).
 	Concurrency int
 	// InitialRate and MaxRate bound the scan's adaptive rate per account, in calls per second
-	// (defaults 40 and 2000).
+	// (defaults 40 and 2000), when the account's API is not a *Client: a *Client paces every call
+	// signed by its key itself, and the scan shares that pace.
 	InitialRate, MaxRate float64
 	// Progress, when set, is called during a scan (at most every 100 ms per account, and at its end).
 	Progress func(Progress)
@@ -378,6 +379,7 @@ func (l *Locator) finish(ctx context.Context, id accesskey.ID, h *hit) (Owner, e
 			return Owner{}, fmt.Errorf("locate %s: key status: %w", id, err)
 		}
 	}
+	o.Keys = keys
 	if k := findKey(keys, id); k != nil {
 		o.Key = *k
 	} else {
@@ -407,9 +409,11 @@ func (l *Locator) scan(ctx context.Context, a *LocatorAccount, id accesskey.ID, 
 		now = time.Now
 	}
 	lim := newAIMD(initial, 1, hi, now, l.Sleep)
+	paced := false // by the client itself, whose pace every caller of its key shares
 	keysAPI := a.API
 	if c, ok := keysAPI.(*Client); ok {
-		keysAPI = c.withoutThrottleRetry() // we pace ourselves and must see every throttle
+		lim, paced = c.lim, true
+		keysAPI = c.withoutThrottleRetry() // we retry throttled listings ourselves and must see every throttle
 	}
 
 	users := make(chan User, 4*workers)
@@ -457,7 +461,7 @@ func (l *Locator) scan(ctx context.Context, a *LocatorAccount, id accesskey.ID, 
 	for range workers {
 		wg.Go(func() {
 			for u := range users {
-				keys, err := l.scanUser(ctx, keysAPI, lim, u, &calls)
+				keys, err := l.scanUser(ctx, keysAPI, lim, paced, u, &calls)
 				switch {
 				case err == nil:
 					scanned.Add(1)
@@ -509,15 +513,19 @@ func (l *Locator) scan(ctx context.Context, a *LocatorAccount, id accesskey.ID, 
 // maxThrottlesPerUser bounds how often one user's listing is retried after throttling.
 const maxThrottlesPerUser = 30
 
-func (l *Locator) scanUser(ctx context.Context, api API, lim *aimd, u User, calls *atomic.Int64) ([]AccessKey, error) {
+// scanUser lists one user's keys, retrying throttled listings. Unless paced (the client paces
+// itself and records every answer in lim), it waits for lim's slots and reports to it.
+func (l *Locator) scanUser(ctx context.Context, api API, lim *aimd, paced bool, u User, calls *atomic.Int64) ([]AccessKey, error) {
 	for t := 0; ; t++ {
-		if err := lim.Wait(ctx); err != nil {
-			return nil, err
+		if !paced {
+			if err := lim.Wait(ctx); err != nil {
+				return nil, err
+			}
 		}
 		calls.Add(1)
 		keys, err := api.ListAccessKeys(ctx, u.UserName)
 		if err == nil || !errors.Is(err, ErrThrottled) || t >= maxThrottlesPerUser {
-			if err == nil {
+			if err == nil && !paced {
 				lim.OK()
 			}
 			return keys, err
@@ -527,6 +535,12 @@ func (l *Locator) scanUser(ctx context.Context, api API, lim *aimd, u User, call
 		if errors.As(err, &e) {
 			wait = e.RetryAfter
 		}
-		lim.Throttled(wait)
+		if !paced {
+			lim.Throttled(wait)
+		} else if wait > 0 {
+			if err := lim.sleep(ctx, wait); err != nil {
+				return nil, err
+			}
+		}
 	}
 }

@@ -71,6 +71,12 @@ func TestLocate_strategies(t *testing.T) {
 			if o.Key.ID != id || o.Key.Status != StatusActive {
 				t.Errorf("key %+v, want %s Active", o.Key, id)
 			}
+			if findKey(o.Keys, id) == nil {
+				t.Errorf("Keys %+v do not carry the located key %s: the caller would have to list them again", o.Keys, id)
+			}
+			if b, _ := json.Marshal(o); strings.Contains(string(b), `"keys"`) {
+				t.Errorf("Keys is in the owner's JSON: %s", b)
+			}
 			if len(o.Tried) == 0 || !o.Tried[len(o.Tried)-1].Found && !anyFound(o.Tried) {
 				t.Errorf("no report marks the hit: %+v", o.Tried)
 			}

@@ -30,6 +30,9 @@ type Owner struct {
 	Root bool `json:"root"`
 	// Key is the key as ListAccessKeys shows it (status, create date), when known.
 	Key AccessKey `json:"key"`
+	// Keys are all the owner's keys as the locator listed them while finding it (nil when it did
+	// not list them, e.g. for the root account), so that the caller need not list them again.
+	Keys []AccessKey `json:"-"`
 	// Strategy is the strategy that found the owner.
 	Strategy string `json:"strategy"`
 	// Tried reports every strategy that ran, in order, including those that missed.

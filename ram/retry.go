@@ -10,8 +10,13 @@ import (
 // never throttling). Only ErrThrottled and ErrTransient are retried, and only on calls that are
 // safe to repeat.
 type RetryPolicy struct {
-	// MaxAttempts counts the first try (default 5; 1 disables retries).
+	// MaxAttempts counts the first try (default 5; 1 disables retries). Throttled answers have
+	// their own budget, MaxThrottled.
 	MaxAttempts int
+	// MaxThrottled is how many throttled answers one call takes before it gives up with
+	// ErrThrottled (default 10; 1 when MaxAttempts is 1). Throttling is expected under load: the
+	// client's shared pace slows every caller down, and a call outlasts a short storm.
+	MaxThrottled int
 	// BaseDelay and MaxDelay bound the jittered exponential backoff (defaults 200 ms and 10 s).
 	BaseDelay, MaxDelay time.Duration
 	// Sleep waits d or until ctx is done (default: a timer). Tests inject a fake.
@@ -23,6 +28,12 @@ type RetryPolicy struct {
 func (p RetryPolicy) withDefaults() RetryPolicy {
 	if p.MaxAttempts <= 0 {
 		p.MaxAttempts = 5
+	}
+	if p.MaxThrottled <= 0 {
+		p.MaxThrottled = 10
+		if p.MaxAttempts == 1 {
+			p.MaxThrottled = 1
+		}
 	}
 	if p.BaseDelay <= 0 {
 		p.BaseDelay = 200 * time.Millisecond
@@ -71,6 +82,17 @@ func (c *Client) backoff(n int, asked time.Duration) time.Duration {
 	return d
 }
 
+// spent counts a retryable failure against its budget (throttled answers against MaxThrottled,
+// the others against MaxAttempts) and says whether the budget is used up.
+func (c *Client) spent(e *Error, failed, throttled *int) bool {
+	if errors.Is(e, ErrThrottled) {
+		*throttled++
+		return *throttled >= c.cfg.Retry.MaxThrottled
+	}
+	*failed++
+	return *failed >= c.cfg.Retry.MaxAttempts
+}
+
 // retryable says whether a classified error may be retried by a call that is safe to repeat.
 func (c *Client) retryable(e *Error) bool {
 	switch {
@@ -87,6 +109,7 @@ func (c *Client) retryable(e *Error) bool {
 // know a later not-found follows an ambiguous failure).
 func (c *Client) call(ctx context.Context, action, keyID string, idempotent bool, attempt func(context.Context) error) error {
 	var last *Error
+	failed, throttled := 0, 0
 	for n := 1; ; n++ {
 		err := attempt(ctx)
 		if err == nil {
@@ -98,7 +121,7 @@ func (c *Client) call(ctx context.Context, action, keyID string, idempotent bool
 			return nil
 		}
 		last = e
-		if !idempotent || !c.retryable(e) || n >= c.cfg.Retry.MaxAttempts {
+		if !idempotent || !c.retryable(e) || c.spent(e, &failed, &throttled) {
 			return e
 		}
 		if serr := c.cfg.Retry.Sleep(ctx, c.backoff(n, e.RetryAfter)); serr != nil {

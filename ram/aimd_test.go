@@ -1,0 +1,150 @@
+package ram
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/respond-dev/respond/ram/emulator"
+)
+
+// paceSim drives a limiter in virtual time against a token bucket of limit calls/s (burst =
+// limit) that also throttles a share noise of the calls it lets through at random, the way the
+// emulator does. Callers are always waiting (a saturated key). It returns the calls that went
+// through per second and the throttled calls.
+func paceSim(a *aimd, clock *time.Time, limit, noise float64, d time.Duration, seed uint64) (okPerS float64, limited, noisy int) {
+	r := rand.New(rand.NewPCG(seed, 1))
+	start := *clock
+	tokens, last := limit, *clock
+	ok := 0
+	for clock.Before(start.Add(d)) {
+		*clock = clock.Add(a.reserve())
+		tokens = min(limit, tokens+clock.Sub(last).Seconds()*limit)
+		last = *clock
+		switch {
+		case tokens < 1:
+			limited++
+			a.Throttled(0)
+		case r.Float64() < noise:
+			tokens--
+			noisy++
+			a.Throttled(0)
+		default:
+			tokens--
+			ok++
+			a.OK()
+		}
+		*clock = clock.Add(time.Millisecond) // the call itself
+	}
+	return float64(ok) / d.Seconds(), limited, noisy
+}
+
+func TestAIMD_pacesAtTheLimitDespiteSporadicThrottling(t *testing.T) {
+	tests := []struct {
+		name         string
+		client       bool // unpaced until the first throttling window
+		noise        float64
+		minShare     float64 // of the throughput the bucket allows (limit × (1-noise))
+		maxLimitedPc float64 // calls throttled by the limit, in % of all calls
+	}{
+		{"scan limiter, no noise", false, 0, 0.92, 15},
+		{"scan limiter, 10% sporadic throttling", false, 0.10, 0.92, 15},
+		{"client limiter, no noise", true, 0, 0.92, 15},
+		{"client limiter, 10% sporadic throttling", true, 0.10, 0.92, 15},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := time.Unix(1000, 0)
+			now := func() time.Time { return clock }
+			a := newAIMD(40, 1, 2000, now, nil)
+			if tt.client {
+				a = newClientAIMD()
+				a.now = now
+			}
+			const limit = 50.0
+			for seed := uint64(1); seed <= 5; seed++ {
+				okPerS, limited, noisy := paceSim(a, &clock, limit, tt.noise, 60*time.Second, seed)
+				total := float64(int(okPerS*60) + limited + noisy)
+				if want := tt.minShare * limit * (1 - tt.noise); okPerS < want {
+					t.Errorf("seed %d: %.1f calls/s got through, want at least %.1f (rate now %.1f)", seed, okPerS, want, a.rate)
+				}
+				if pc := 100 * float64(limited) / total; pc > tt.maxLimitedPc {
+					t.Errorf("seed %d: %.1f%% of the calls over the limit, want at most %.0f%%", seed, pc, tt.maxLimitedPc)
+				}
+			}
+		})
+	}
+}
+
+func TestAIMD_clientLimiterIsUnpacedUntilThrottled(t *testing.T) {
+	clock := time.Unix(1000, 0)
+	a := newClientAIMD()
+	a.now = func() time.Time { return clock }
+	for range 500 {
+		if d := a.reserve(); d != 0 {
+			t.Fatalf("an unthrottled client waited %v", d)
+		}
+		a.OK()
+	}
+	// a storm: every call throttled
+	var waited time.Duration
+	for range 30 {
+		waited += a.reserve()
+		a.Throttled(0)
+	}
+	if waited == 0 || !a.paced || a.rate > 50 {
+		t.Errorf("after a storm: waited %v, paced %v, rate %.1f; want paced at most 50/s", waited, a.paced, a.rate)
+	}
+}
+
+func TestRetry_throttledHasItsOwnBudget(t *testing.T) {
+	s, ep := newScript(t, map[string][]canned{"GetUser": {
+		{status: 400, body: errBody("Throttling.User", "slow down")},
+		{status: 400, body: errBody("Throttling.User", "slow down")},
+		{status: 400, body: errBody("Throttling.User", "slow down")},
+		{status: 400, body: errBody("Throttling.User", "slow down")},
+		{status: 500, body: errBody("InternalError", "x")},
+		{status: 200, body: `{"RequestId":"R","User":{"UserId":"1","UserName":"alice"}}`},
+	}})
+	c, _ := newClient(t, ep, 3) // 3 attempts: 4 throttles and a 500 would exhaust one shared budget
+	if _, err := c.GetUser(context.Background(), "alice"); err != nil {
+		t.Fatalf("GetUser: %v", err)
+	}
+	if got := s.Hits("GetUser"); got != 6 {
+		t.Errorf("%d calls, want 6", got)
+	}
+	s2, ep2 := newScript(t, map[string][]canned{"GetUser": {{status: 400, body: errBody("Throttling.User", "slow down")}}})
+	c1, _ := newClient(t, ep2, 1)
+	if _, err := c1.GetUser(context.Background(), "alice"); !errors.Is(err, ErrThrottled) || s2.Hits("GetUser") != 1 {
+		t.Errorf("MaxAttempts 1: %v after %d calls, want ErrThrottled after 1", err, s2.Hits("GetUser"))
+	}
+}
+
+func TestEmu_createAfterListDoesNotListAgain(t *testing.T) {
+	org := emulator.GenerateOrg(emulator.GenSpec{Accounts: 1, UsersPerAccount: 3, Seed: 11})
+	org.Accounts[0].Users[3].Keys = org.Accounts[0].Users[3].Keys[:1]
+	s, c, _ := startEmu(t, org)
+	ctx := context.Background()
+	before, err := c.ListAccessKeys(ctx, "user-0003")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nk, err := c.CreateAccessKeyAfterList(ctx, "user-0003", before)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := calls(s, "ListAccessKeys"); got != 1 {
+		t.Errorf("%d ListAccessKeys calls, want 1 (the caller's)", got)
+	}
+	// An ambiguous create is still judged against the caller's list.
+	s.AddFault(emulator.Fault{Action: "CreateAccessKey", Kind: emulator.FaultServerErrorAfter, Count: 1})
+	_ = c.DeleteAccessKey(ctx, "user-0003", nk.ID)
+	before, _ = c.ListAccessKeys(ctx, "user-0003")
+	_, err = c.CreateAccessKeyAfterList(ctx, "user-0003", before)
+	var amb *AmbiguousCreateError
+	if !errors.As(err, &amb) || len(amb.NewKeyIDs) != 1 {
+		t.Errorf("ambiguous create: %v, want an AmbiguousCreateError naming the new key", err)
+	}
+}
