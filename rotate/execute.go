@@ -189,10 +189,13 @@ func Inspect(ctx context.Context, f Finding, d Deps) Snapshot {
 		snap.Found = false
 		return snap
 	}
-	keys, err := api.ListAccessKeys(ctx, owner.UserName)
-	if err != nil {
-		snap.LocateErr = fmt.Errorf("list access keys of %s: %w", owner.UserName, err)
-		return snap
+	// The locator's list was taken moments ago, and nothing changed the keys since.
+	keys := owner.Keys
+	if !snap.Found || keys == nil {
+		if keys, err = api.ListAccessKeys(ctx, owner.UserName); err != nil {
+			snap.LocateErr = fmt.Errorf("list access keys of %s: %w", owner.UserName, err)
+			return snap
+		}
 	}
 	snap.Keys = keys
 	if !slices.ContainsFunc(keys, func(k ram.AccessKey) bool { return k.ID == f.KeyID }) {
@@ -290,7 +293,10 @@ type run struct {
 	user  string
 	acct  string
 
-	keys          []ram.AccessKey   // the user's keys as last seen
+	keys []ram.AccessKey // the user's keys as last seen
+	// keysFresh: keys is the cloud's list, taken under the lock, with only this run's own
+	// completed changes applied since (no failed or ambiguous call in between).
+	keysFresh     bool
 	st            journal.State     // the journal at start
 	newKey        *ram.NewAccessKey // created by this run (secret held in memory only)
 	replacement   string            // id of the replacement stored in every sink
@@ -406,7 +412,7 @@ func (x *run) reconcile(ctx context.Context) bool {
 		x.fail(StepAssess, fmt.Errorf("list access keys of %s: %w", x.user, err))
 		return true
 	}
-	x.keys = keys
+	x.keys, x.keysFresh = keys, true
 	leakedPresent := x.has(x.p.KeyID.String())
 	if x.st.Runs == 0 {
 		return false
@@ -593,7 +599,7 @@ func (x *run) create(ctx context.Context) {
 			x.fail(StepCreate, err)
 			return
 		}
-		nk, err := x.api.CreateAccessKey(ctx, x.user)
+		nk, err := x.createAccessKey(ctx)
 		if err == nil {
 			reqs = append(reqs, nk.RequestID)
 			_ = x.record(journal.Record{Kind: journal.KindResult, Step: string(StepCreate), Action: "ram:CreateAccessKey",
@@ -607,12 +613,14 @@ func (x *run) create(ctx context.Context) {
 		reqs = append(reqs, requestID(err))
 		switch {
 		case errors.Is(err, ram.ErrKeyLimit) && x.has(x.p.KeyID.String()):
+			x.keysFresh = false // the cloud counts a key the list did not show
 			_ = x.record(journal.Record{Kind: journal.KindResult, Step: string(StepCreate), Action: "ram:CreateAccessKey",
 				Outcome: journal.OutcomeFailed, Error: err.Error(), Detail: "at the key limit: deleting the leaked key first", RequestID: requestID(err)})
 			if !x.deleteLeaked(ctx, StepCreate) {
 				return
 			}
 		case errors.Is(err, ram.ErrTransient) || ctx.Err() != nil:
+			x.keysFresh = false
 			_ = x.record(journal.Record{Kind: journal.KindResult, Step: string(StepCreate), Action: "ram:CreateAccessKey",
 				Outcome: journal.OutcomeUnknown, Error: err.Error(), RequestID: requestID(err)})
 			if cerr := x.cleanAmbiguous(ctx, before, err); cerr != nil {
@@ -634,6 +642,17 @@ func (x *run) create(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// createAccessKey creates the replacement. When the run's list of the user's keys is fresh (see
+// keysFresh) and the API can take it, the create compares against it instead of listing the keys
+// once more: the list is the one an ambiguous create is judged against, and the journal's intent
+// record carries it too.
+func (x *run) createAccessKey(ctx context.Context) (ram.NewAccessKey, error) {
+	if lc, ok := x.api.(ram.ListedCreator); ok && x.keysFresh {
+		return lc.CreateAccessKeyAfterList(ctx, x.user, slices.Clone(x.keys))
+	}
+	return x.api.CreateAccessKey(ctx, x.user)
 }
 
 // cleanAmbiguous deletes the keys an ambiguous CreateAccessKey left behind (their secret is lost),
@@ -849,7 +868,7 @@ func (x *run) verify(ctx context.Context) {
 	if err != nil {
 		problems = append(problems, "list access keys: "+err.Error())
 	} else {
-		x.keys = keys
+		x.keys, x.keysFresh = keys, true
 		if x.has(x.p.KeyID.String()) {
 			problems = append(problems, "the leaked key is still listed")
 		} else {
