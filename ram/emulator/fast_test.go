@@ -341,3 +341,36 @@ func TestEventParams(t *testing.T) {
 		t.Errorf("nothing to keep: %v %q", kept, region)
 	}
 }
+
+func checkPack(t *testing.T, query, body string) {
+	t.Helper()
+	p := fastMerge(query, body)
+	packed := string(packParams(nil, p))
+	got := unpackParams(packed, p.body)
+	want := p.merged()
+	for k := range want {
+		if redacted(k) {
+			want[k] = "[REDACTED]"
+		}
+	}
+	if m := got.merged(); !maps.Equal(m, want) {
+		t.Fatalf("query %q body %q: unpacked %v, want %v", query, body, m, want)
+	}
+}
+
+func TestPackParams(t *testing.T) {
+	checkPack(t, "Action=PutSecretValue&SecretData=hunter2hunter2&SecretName=a&a=%00%01&Signature=abc%3D", "SecretData=body-secret&SecretName=b")
+	checkPack(t, "", "")
+	checkPack(t, "k="+strings.Repeat("v", 300), "")
+	packed := string(packParams(nil, fastMerge("SecretData=hunter2hunter2&SecurityToken=CAIStoken&AccessKeySecret=ak-secret&Signature=sig", "")))
+	for _, secret := range []string{"hunter2hunter2", "CAIStoken", "ak-secret", "sig"} {
+		if strings.Contains(packed, secret) {
+			t.Errorf("the request log keeps %q", secret)
+		}
+	}
+}
+
+func FuzzPackParams(f *testing.F) {
+	f.Add("SecretData=x&k=v", "k=w")
+	f.Fuzz(func(t *testing.T, query, body string) { checkPack(t, query, body) })
+}

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"encoding/binary"
 	"net/url"
 	"strings"
 )
@@ -95,6 +96,38 @@ func queryUnescape(s string) (string, error) {
 		return s, nil
 	}
 	return url.QueryUnescape(s)
+}
+
+// packParams appends p's pairs to b, in order, each as uvarint(len(k)) k uvarint(len(v)) v, with
+// the value of every redacted parameter replaced by "[REDACTED]": what the request log keeps.
+func packParams(b []byte, p params) []byte {
+	for _, x := range p.list {
+		v := x.v
+		if redacted(x.k) {
+			v = "[REDACTED]"
+		}
+		b = binary.AppendUvarint(b, uint64(len(x.k)))
+		b = append(b, x.k...)
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		b = append(b, v...)
+	}
+	return b
+}
+
+// unpackParams reverses packParams; body is the index of the first body pair.
+func unpackParams(s string, body int) params {
+	var list []param
+	next := func() string {
+		n, w := binary.Uvarint([]byte(s[:min(len(s), binary.MaxVarintLen64)]))
+		v := s[w : w+int(n)]
+		s = s[w+int(n):]
+		return v
+	}
+	for s != "" {
+		k := next()
+		list = append(list, param{k, next()})
+	}
+	return params{list: list, body: body}
 }
 
 // maxQueryParams is net/url's default limit: url.ParseQuery refuses a longer query outright.

@@ -941,11 +941,18 @@ func TestConcurrentClients(t *testing.T) {
 	s := et.Start(t, org)
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
+	// One client per goroutine, built before they start: the SDK's ram.NewClientWithOptions
+	// initialises a package-level endpoint map without a lock (a data race when the first
+	// clients of a process are built concurrently).
+	clients := make([]*ram.Client, 8)
+	for g := range clients {
+		clients[g] = et.RAM(t, s, et.AK(org.Admin()))
+	}
 	for g := range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := et.RAM(t, s, et.AK(org.Admin())) // one client per goroutine
+			c := clients[g]
 			user := fmt.Sprintf("user-%04d", g+1)
 			for range 10 {
 				req := ram.CreateListAccessKeysRequest()

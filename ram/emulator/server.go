@@ -212,24 +212,20 @@ type Request struct {
 	Params      map[string]string // merged parameters; Signature, SecretData, SecurityToken, AccessKeySecret redacted
 }
 
-// logEntry is a Request as stored: the parameters stay the raw query and body as received and
-// become a decoded, redacted map only when RequestLog is read.
+// logEntry is a Request as stored: the parameters, already redacted, packed into one string
+// (packParams) that becomes a map only when RequestLog is read.
 type logEntry struct {
 	time                                  time.Time
 	version, action, keyID, ua, rid, code string
 	status                                int
-	raw                                   rawParams // decoded again when read: half the memory
+	packed                                string
+	body                                  int
 }
 
 func (e *logEntry) request() Request {
-	ps := e.raw.parse()
+	ps := unpackParams(e.packed, e.body)
 	p := make(map[string]string, len(ps.list))
-	ps.each(func(k, v string) {
-		if redacted(k) {
-			v = "[REDACTED]"
-		}
-		p[k] = v
-	})
+	ps.each(func(k, v string) { p[k] = v })
 	return Request{Time: e.time, Version: e.version, Action: e.action, AccessKeyID: e.keyID, UserAgent: e.ua,
 		RequestID: e.rid, Code: e.code, Status: e.status, Params: p}
 }
@@ -264,8 +260,9 @@ func redacted(name string) bool {
 }
 
 func (s *Server) record(c *call, status int, code string) {
+	c.scratch.buf = packParams(c.scratch.buf[:0], c.params)
 	e := logEntry{time: c.now, version: c.version, action: c.action, keyID: c.p("AccessKeyId"),
-		ua: c.r.UserAgent(), rid: c.rid, code: code, status: status, raw: c.raw}
+		ua: c.r.UserAgent(), rid: c.rid, code: code, status: status, packed: string(c.scratch.buf), body: c.params.body}
 	s.logMu.Lock()
 	if len(s.log) >= s.logLimit {
 		// Drop the oldest half into a fresh array: RequestLog callers may still hold the old one.
@@ -310,8 +307,7 @@ func missing(name string) *apiError {
 // call is one request being served.
 type call struct {
 	r               *http.Request
-	raw             rawParams // as received; the request log keeps only these
-	params          params    // raw, decoded
+	params          params // decoded query and body
 	version, action string
 	ts              time.Time // the Timestamp parameter, once parse has checked it
 	prod            *product
@@ -445,12 +441,12 @@ func throttled(c *call) *apiError {
 // parse reads and merges the parameters and runs checks 1-7 of spec §1.4.
 func (s *Server) parse(c *call) *apiError {
 	r := c.r
-	c.raw.query = r.URL.RawQuery
+	raw := rawParams{query: r.URL.RawQuery}
 	if r.Body != nil && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 		b, _ := io.ReadAll(io.LimitReader(r.Body, maxBody))
-		c.raw.body = string(b)
+		raw.body = string(b)
 	}
-	c.params = c.raw.parse()
+	c.params = raw.parse()
 	merged := c.params
 	c.version, c.action = c.p("Version"), c.p("Action")
 	c.rid = s.requestID(false)
