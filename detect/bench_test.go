@@ -95,6 +95,26 @@ func BenchmarkText(b *testing.B) {
 	}
 }
 
+// BenchmarkTextEnv measures the worst case of neighbouring-line pairing: a 16 MiB text made of
+// .env blocks, each with an id and its secret on the next line (every id is paired that way).
+func BenchmarkTextEnv(b *testing.B) {
+	var sb strings.Builder
+	n := 0
+	for ; sb.Len() < 16<<20; n++ {
+		fmt.Fprintf(&sb, "# service %d\nALIBABA_CLOUD_ACCESS_KEY_ID=LTAI5tFAKE%014d\nALIBABA_CLOUD_ACCESS_KEY_SECRET=FAKE%06dabcdefghijKLMNOPQRST\n"+
+			"ALIBABA_CLOUD_REGION_ID=cn-hangzhou\nLOG_LEVEL=info\n\n\n", n, n, n%1000000)
+	}
+	data := []byte(sb.String())
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for b.Loop() {
+		res, err := Read(context.Background(), bytes.NewReader(data), Options{Format: FormatText})
+		if err != nil || len(res.Findings) != n || res.Findings[n-1].Secret.IsZero() {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkGitleaksJSON(b *testing.B) {
 	var sb strings.Builder
 	sb.WriteString("[")

@@ -91,6 +91,50 @@ func seed(f *testing.F, match ...string) {
 	for _, s := range textTraps {
 		f.Add([]byte(s.in))
 	}
+	for _, s := range nearbyCases {
+		if len(s.in) < 4096 { // the long-line cases would only slow the mutator down
+			f.Add([]byte(s.in))
+		}
+	}
+}
+
+// checkTextPairs: in text, a secret given to an id stands in the input within nearLines of one of
+// the id's lines (on the line itself by the same-line rule, or on a neighbouring one), and every
+// id that got the ambiguity note has a secret-shaped token within nearLines of one of its lines.
+func checkTextPairs(t *testing.T, data []byte) {
+	res, err := Read(context.Background(), bytes.NewReader(data), Options{Format: FormatText})
+	if err != nil {
+		return
+	}
+	lines := bytes.Split(data, []byte{'\n'})
+	near := func(f Finding, needle func([]byte) bool) bool {
+		for _, l := range f.Locations {
+			for k := max(1, l.Line-nearLines); k <= min(len(lines), l.Line+nearLines); k++ {
+				if needle(lines[k-1]) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for _, f := range res.Findings {
+		if !f.Secret.IsZero() {
+			s := []byte(f.Secret.Reveal())
+			if !near(f, func(l []byte) bool { return bytes.Contains(l, s) }) {
+				t.Fatalf("%s paired with a secret that stands nowhere near its lines %v", f.KeyID, f.Locations)
+			}
+		}
+		if slices.Contains(f.Notes, NoteNearbyAmbiguous) && !near(f, func(l []byte) bool {
+			for _, w := range bytes.FieldsFunc(l, func(r rune) bool { return r > 0x7f || !accesskey.IsAlnum(byte(r)) }) {
+				if len(w) == accesskey.SecretLen {
+					return true
+				}
+			}
+			return false
+		}) {
+			t.Fatalf("%s has the ambiguity note without any 30-character token near its lines", f.KeyID)
+		}
+	}
 }
 
 func FuzzAuto(f *testing.F) {
@@ -100,7 +144,10 @@ func FuzzAuto(f *testing.F) {
 
 func FuzzText(f *testing.F) {
 	seed(f, "plain", "junit")
-	f.Fuzz(func(t *testing.T, b []byte) { fuzzRead(t, b, FormatText) })
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fuzzRead(t, b, FormatText)
+		checkTextPairs(t, b)
+	})
 }
 
 func FuzzGitleaksJSON(f *testing.F) {

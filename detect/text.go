@@ -222,8 +222,9 @@ func (v *textView) lineTokens(ls, le int, ids, secrets []span) ([]span, []span) 
 // start in [emitFrom, emitTo), each with the secret from the same line when it can tell which,
 // else (plain text only) with the secret of a neighbouring line when that pairing is unambiguous.
 func scanLine(v *textView, ls, le, emitFrom, emitTo, line int, fn func(textHit)) {
-	all, secrets := v.lineTokens(ls, le, nil, nil)
-	ids := all[:0:0]
+	var idBuf, secBuf [4]span
+	all, secrets := v.lineTokens(ls, le, idBuf[:0], secBuf[:0])
+	ids := all[:0] // filtered in place
 	for _, s := range all {
 		if s.a >= emitFrom && s.a < emitTo {
 			ids = append(ids, s)
@@ -273,6 +274,7 @@ type nearLine struct {
 	rel     int    // line number relative to the id's line
 	ids     int    // ids on it (any kind) left without a secret by the same-line rule
 	secrets []span // secret-shaped tokens, when the line holds no id
+	seen    bool   // ids and secrets filled in
 }
 
 // nearbySecret pairs the id s, alone on its line [ls, le) without a secret, with a secret that
@@ -336,10 +338,14 @@ func (v *textView) nearbySecret(s span, ls, le int) (accesskey.Secret, string) {
 		lines = append(lines, nearLine{a: st, b: end, rel: len(lines) - self})
 		cur = end
 	}
-	// What stands on each line.
+	// What stands on a line, looked at only when needed: the lines within nearLines of the id
+	// first, then those within nearLines of a candidate secret.
 	var idBuf, secBuf [8]span
-	for k := range lines {
-		l := &lines[k]
+	look := func(l *nearLine) {
+		if l.seen {
+			return
+		}
+		l.seen = true
 		ids, secs := v.lineTokens(l.a, l.b, idBuf[:0], secBuf[:0])
 		pairSecrets(ids, secs)
 		for _, id := range ids {
@@ -351,15 +357,16 @@ func (v *textView) nearbySecret(s span, ls, le int) (accesskey.Secret, string) {
 			l.secrets = append([]span(nil), secs...)
 		}
 	}
-	// Is every line within r of rel whole in view?
-	whole := func(rel, r int) bool {
+	// Is every line within nearLines of rel whole in view?
+	whole := func(rel int) bool {
 		first, last := lines[0].rel, lines[len(lines)-1].rel
-		return (rel-r >= first || !cutAbove) && (rel+r <= last || !cutBelow)
+		return (rel-nearLines >= first || !cutAbove) && (rel+nearLines <= last || !cutBelow)
 	}
 	idsNear := func(rel int) int {
 		n := 0
-		for _, l := range lines {
-			if l.rel >= rel-nearLines && l.rel <= rel+nearLines {
+		for k := range lines {
+			if l := &lines[k]; l.rel >= rel-nearLines && l.rel <= rel+nearLines {
+				look(l)
 				n += l.ids
 			}
 		}
@@ -367,12 +374,14 @@ func (v *textView) nearbySecret(s span, ls, le int) (accesskey.Secret, string) {
 	}
 	var cand span
 	cands, candRel := 0, 0
-	for _, l := range lines {
-		if l.rel < -nearLines || l.rel > nearLines {
+	for k := range lines {
+		l := &lines[k]
+		if l.rel < -nearLines || l.rel > nearLines || l.rel == 0 {
 			continue
 		}
+		look(l)
 		for _, sec := range l.secrets {
-			if v.namesSecret(l, sec, lo) || v.nextValue(s.b, sec.a) {
+			if v.namesSecret(*l, sec, lo) || v.nextValue(s.b, sec.a) {
 				cand, candRel = sec, l.rel
 				cands++
 			}
@@ -381,7 +390,7 @@ func (v *textView) nearbySecret(s span, ls, le int) (accesskey.Secret, string) {
 	switch {
 	case cands == 0:
 		return none, ""
-	case cands > 1 || !whole(0, nearLines) || idsNear(0) != 1 || !whole(candRel, nearLines) || idsNear(candRel) != 1:
+	case cands > 1 || !whole(0) || idsNear(0) != 1 || !whole(candRel) || idsNear(candRel) != 1:
 		return none, NoteNearbyAmbiguous
 	}
 	return cand.sec, ""
