@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
@@ -27,9 +28,17 @@ type cloud struct {
 	byID map[string]ram.API
 }
 
-// baseConfig is the ram.Config every client of this run starts from.
-func (f *Factory) baseConfig() ram.Config {
+// baseConfig is the ram.Config every client of this run starts from. RESPOND_READ_TIMEOUT (a Go
+// duration) replaces the SDK's read timeout of 10 s; a bad value is bad input (exit 2).
+func (f *Factory) baseConfig() (ram.Config, error) {
 	cfg := ram.Config{UserAgent: userAgent() + " " + f.ownMarker()}
+	if v := f.getenv("RESPOND_READ_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return ram.Config{}, flagErrorf("RESPOND_READ_TIMEOUT=%q is not a positive duration (e.g. 10s or 500ms)", v)
+		}
+		cfg.ReadTimeout = d
+	}
 	cfg.Region = f.Global.Region
 	if cfg.Region == "" {
 		cfg.Region = f.getenv("ALIBABA_CLOUD_REGION_ID")
@@ -41,7 +50,7 @@ func (f *Factory) baseConfig() ram.Config {
 	if f.Global.Sandbox {
 		cfg.Endpoint = f.startSandbox().srv.Endpoint()
 	}
-	return cfg
+	return cfg, nil
 }
 
 // homeCredentials are the credentials respond signs with in its home account: the sandbox
@@ -61,7 +70,10 @@ func (f *Factory) homeCredentials() ram.CredentialSource {
 // connect signs in, learns who respond is, and enters every account the configuration names
 // (or, without one, the home account alone).
 func (f *Factory) connect(ctx context.Context, conf *playbooks.Config) (*cloud, error) {
-	base := f.baseConfig()
+	base, err := f.baseConfig()
+	if err != nil {
+		return nil, err
+	}
 	homeCfg := base
 	homeCfg.Credentials = f.homeCredentials()
 	home, err := ram.New(ctx, homeCfg)
