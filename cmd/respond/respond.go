@@ -166,8 +166,9 @@ func respondRun(ctx context.Context, opts *RespondOptions) error {
 	for i, fd := range findings {
 		items[i] = &item{finding: fd}
 	}
-	// Inspect (read-only) every finding, a few at a time: the owner search dominates.
-	forEach(ctx, items, 4, func(ctx context.Context, it *item) {
+	// Inspect (read-only) every finding, several at a time: the owner search dominates. Each
+	// account's client paces its own calls, so more workers than keys keep every key busy.
+	forEach(ctx, items, workers, func(ctx context.Context, it *item) {
 		f.planItem(ctx, it, opts, conf, cl, strategies, stateDir, audit, notifiers, progress)
 	})
 	if err := ctx.Err(); err != nil {
@@ -198,7 +199,8 @@ func respondRun(ctx context.Context, opts *RespondOptions) error {
 			return &ExitError{Code: exitFailed}
 		}
 	}
-	forEach(ctx, items, 4, func(ctx context.Context, it *item) {
+	// Taken in turn from each owner account, so that every account's key is busy at once.
+	forEach(ctx, interleaveAccounts(items), workers, func(ctx context.Context, it *item) {
 		if it.err != nil {
 			return
 		}
@@ -445,6 +447,38 @@ func (f *Factory) resumeCommand(opts *RespondOptions) string {
 		cmd += " --playbook " + opts.Playbook
 	}
 	return cmd
+}
+
+// workers bounds the findings inspected or rotated at once.
+const workers = 16
+
+// interleaveAccounts orders items round-robin over their owners' accounts (first seen first),
+// keeping each account's own order; items without a plan's owner come last.
+func interleaveAccounts(items []*item) []*item {
+	var order []string
+	by := map[string][]*item{}
+	var rest []*item
+	for _, it := range items {
+		if it.err != nil || it.plan.Owner == nil {
+			rest = append(rest, it)
+			continue
+		}
+		a := it.plan.Owner.Account.ID
+		if _, ok := by[a]; !ok {
+			order = append(order, a)
+		}
+		by[a] = append(by[a], it)
+	}
+	out := make([]*item, 0, len(items))
+	for len(out)+len(rest) < len(items) {
+		for _, a := range order {
+			if q := by[a]; len(q) > 0 {
+				out = append(out, q[0])
+				by[a] = q[1:]
+			}
+		}
+	}
+	return append(out, rest...)
 }
 
 // forEach runs fn over items with at most n at a time.
