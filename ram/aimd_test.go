@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -108,12 +109,20 @@ func TestRetry_throttledHasItsOwnBudget(t *testing.T) {
 		{status: 500, body: errBody("InternalError", "x")},
 		{status: 200, body: `{"RequestId":"R","User":{"UserId":"1","UserName":"alice"}}`},
 	}})
-	c, _ := newClient(t, ep, 3) // 3 attempts: 4 throttles and a 500 would exhaust one shared budget
+	c, fs := newClient(t, ep, 3) // 3 attempts: 4 throttles and a 500 would exhaust one shared budget
 	if _, err := c.GetUser(context.Background(), "alice"); err != nil {
 		t.Fatalf("GetUser: %v", err)
 	}
 	if got := s.Hits("GetUser"); got != 6 {
 		t.Errorf("%d calls, want 6", got)
+	}
+	// Jitter 0.5, base 200 ms: throttled waits grow to 600 ms and stop there; the 500 (the
+	// fifth attempt) waits as the fifth attempt does.
+	// (The storm also made the client pace itself: its waits for a slot are shorter.)
+	ms := time.Millisecond
+	w := slices.DeleteFunc(fs.Waits(), func(d time.Duration) bool { return d < 100*ms })
+	if want := []time.Duration{150 * ms, 300 * ms, 600 * ms, 600 * ms, 2400 * ms}; !slices.Equal(w, want) {
+		t.Errorf("waits %v, want %v", w, want)
 	}
 	s2, ep2 := newScript(t, map[string][]canned{"GetUser": {{status: 400, body: errBody("Throttling.User", "slow down")}}})
 	c1, _ := newClient(t, ep2, 1)

@@ -287,7 +287,7 @@ func (c *Client) CreateAccessKeyAfterList(ctx context.Context, userName string, 
 		default:
 			return NewAccessKey{}, fmt.Errorf("create access key for user %s: %w", userName, e)
 		}
-		if serr := c.cfg.Retry.Sleep(ctx, c.backoff(n, e.RetryAfter)); serr != nil {
+		if serr := c.cfg.Retry.Sleep(ctx, c.retryWait(e, n, throttled)); serr != nil {
 			return NewAccessKey{}, fmt.Errorf("create access key for user %s: %w", userName, classify(ctx, actCreateAccessKey, "", serr))
 		}
 	}

@@ -93,6 +93,19 @@ func (c *Client) spent(e *Error, failed, throttled *int) bool {
 	return *failed >= c.cfg.Retry.MaxAttempts
 }
 
+// throttleBackoffSteps caps the growth of the backoff after throttled answers: the client's
+// shared pace is what slows the callers of a key down under load, so a throttled call waits at
+// most 400–800 ms (or what the cloud asked for) before it takes its next slot.
+const throttleBackoffSteps = 3
+
+// retryWait is the wait before attempt n+1 after e; throttled counts the throttled answers so far.
+func (c *Client) retryWait(e *Error, n, throttled int) time.Duration {
+	if errors.Is(e, ErrThrottled) {
+		return c.backoff(min(throttled, throttleBackoffSteps), e.RetryAfter)
+	}
+	return c.backoff(n, e.RetryAfter)
+}
+
 // retryable says whether a classified error may be retried by a call that is safe to repeat.
 func (c *Client) retryable(e *Error) bool {
 	switch {
@@ -124,7 +137,7 @@ func (c *Client) call(ctx context.Context, action, keyID string, idempotent bool
 		if !idempotent || !c.retryable(e) || c.spent(e, &failed, &throttled) {
 			return e
 		}
-		if serr := c.cfg.Retry.Sleep(ctx, c.backoff(n, e.RetryAfter)); serr != nil {
+		if serr := c.cfg.Retry.Sleep(ctx, c.retryWait(e, n, throttled)); serr != nil {
 			return classify(ctx, action, keyID, serr)
 		}
 	}
