@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -84,6 +85,9 @@ sinks:
 			b.Errorf("not converged after %d resumes: exit %d\n%.2000s", resumes, r.Code, r.Stderr)
 		}
 		log := e.s.RequestLog()
+		if path := os.Getenv("RESPOND_LOAD_LOG"); path != "" {
+			dumpRequestLog(b, path, log)
+		}
 		rm1()
 		rm2()
 		e.s.SetRateLimit(0) // the checks below are the test's, not respond's
@@ -125,6 +129,18 @@ sinks:
 			}
 		}
 		e.s.Close()
+	}
+}
+
+// dumpRequestLog writes the emulator's request log as tab-separated lines (unix ns, action,
+// signing key, error code, status) for analysis of per-key rates, idle gaps and retries.
+func dumpRequestLog(b *testing.B, path string, log []emulator.Request) {
+	var sb strings.Builder
+	for _, q := range log {
+		fmt.Fprintf(&sb, "%d\t%s\t%s\t%s\t%d\t%s\n", q.Time.UnixNano(), q.Action, q.AccessKeyID, q.Code, q.Status, q.Params["UserName"])
+	}
+	if err := os.WriteFile(path, []byte(sb.String()), 0o600); err != nil {
+		b.Fatal(err)
 	}
 }
 

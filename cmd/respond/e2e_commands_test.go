@@ -126,3 +126,32 @@ func firstInvalidPlaybook(t *testing.T) string {
 	t.Fatal("no invalid playbook")
 	return ""
 }
+
+// RESPOND_READ_TIMEOUT: a bad value is bad input (exit 2, nothing called); a good one is used
+// (the fault matrix's "latency past the read timeout" column relies on it).
+func TestE2EReadTimeoutVariable(t *testing.T) {
+	t.Parallel()
+	limit(t)
+	e := newE2E(t, orgFromFile(t, "demo.yaml"))
+	for _, tc := range []struct {
+		value string
+		code  int
+		want  []string
+	}{
+		{"soon", 2, []string{"RESPOND_READ_TIMEOUT", "soon"}},
+		{"-1s", 2, []string{"RESPOND_READ_TIMEOUT"}},
+		{"0", 2, []string{"RESPOND_READ_TIMEOUT"}},
+		{"2s", 0, []string{"billing-app"}},
+	} {
+		t.Run(tc.value, func(t *testing.T) {
+			before := len(e.s.RequestLog())
+			e.env["RESPOND_READ_TIMEOUT"] = tc.value
+			r := e.run("", "locate", "--key-id", demoLeak)
+			wantCode(t, r, tc.code)
+			mustContain(t, "output", r.Stdout+r.Stderr, tc.want...)
+			if called := len(e.s.RequestLog()) - before; tc.code == 2 && called != 0 {
+				t.Errorf("%d calls made with a bad RESPOND_READ_TIMEOUT", called)
+			}
+		})
+	}
+}

@@ -44,27 +44,29 @@ const faultLeak = "LTAI5tFAKEFAULTWEBAPP001"
 type faultKind struct {
 	name  string
 	fault func(action string) emulator.Fault
+	env   map[string]string // of the respond runs
 }
 
 var faultKinds = []faultKind{
+	// More throttled answers in a row than one call takes (ram.RetryPolicy.MaxThrottled, 10).
 	{"throttling storm", func(a string) emulator.Fault {
-		return emulator.Fault{Action: a, Kind: emulator.FaultThrottle, Count: 6}
-	}},
+		return emulator.Fault{Action: a, Kind: emulator.FaultThrottle, Count: 11}
+	}, nil},
 	{"5xx before commit", func(a string) emulator.Fault {
 		return emulator.Fault{Action: a, Kind: emulator.FaultServerErrorBefore, Count: 2, Status: 503}
-	}},
+	}, nil},
 	{"5xx after commit", func(a string) emulator.Fault {
 		return emulator.Fault{Action: a, Kind: emulator.FaultServerErrorAfter, Count: 1}
-	}},
+	}, nil},
 	{"dropped connection", func(a string) emulator.Fault {
 		return emulator.Fault{Action: a, Kind: emulator.FaultDropAfter, Count: 1}
-	}},
-	// The client's read timeout is 10 s and cannot be lowered from the command line, so this is a
-	// slow answer (well under it), not a timeout; see the report.
-	{"slow answer (300 ms)", func(a string) emulator.Fault {
-		return emulator.Fault{Action: a, Kind: emulator.FaultLatency, Delay: 300 * time.Millisecond, Count: 1}
-	}},
-	{"sink failure", nil},
+	}, nil},
+	// A real read timeout: the answer comes 600 ms late, the client gives up after 300 ms, and the
+	// emulator, like a slow server, still carries the call out after the client is gone.
+	{"latency past the read timeout", func(a string) emulator.Fault {
+		return emulator.Fault{Action: a, Kind: emulator.FaultLatency, Delay: 600 * time.Millisecond, Count: 1}
+	}, map[string]string{"RESPOND_READ_TIMEOUT": "300ms"}},
+	{"sink failure", nil, nil},
 }
 
 type faultStep struct {
@@ -147,6 +149,9 @@ func TestE2EFaultMatrix(t *testing.T) {
 // runFaultCell runs one cell and describes its outcome for the table.
 func runFaultCell(t *testing.T, st faultStep, fk faultKind) string {
 	e := newE2E(t, orgFromYAML(t, faultOrg))
+	for k, v := range fk.env {
+		e.env[k] = v
+	}
 	cfg := e.writeFile("config.yaml", "sinks:\n  vault:\n    type: kms\n    secret-name: respond/{{.UserName}}\n")
 	args := []string{"--key-id", faultLeak, "--yes", "--config", cfg, "--output", "json"}
 	var remove func()
