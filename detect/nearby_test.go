@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -254,6 +256,47 @@ func TestNearbyShiftInvariant(t *testing.T) {
 			got, err := pairingsOf(t, pad+doc+filler[:textChunk])
 			if err != nil || !slices.Equal(got, want) {
 				t.Fatalf("doc %q at offset %d: got %+v (%v), want %+v", doc, len(pad), got, err, want)
+			}
+		}
+	}
+}
+
+// TestNearbySamples pins which secret each id of the neighbouring-line samples gets (the
+// goldens only show whether one was found).
+func TestNearbySamples(t *testing.T) {
+	for name, want := range map[string]map[string]string{
+		"credentials.ini": {
+			"LTAI5tFAKEv7Tc3Jn9Ws5Qe1": "FAKEz4Xk8Hr2Np6Dm9Sg3Lb7Ty5Wq1",
+			"LTAI5tFAKEk3yQ9mZ7pR2wXn": "FAKEs3cr3tQ9mZ7pR2wXnB4vL8tY6u",
+		},
+		"nearby-lines.txt": {
+			"LTAI5tFAKEb8HnR4sW6cJq2d": "FAKEm7Lp2Qx9Vr4Ts8Nk3Hd6Bz1Wc5",
+			"LTAI5tFAKEp4Gz8Kd2Ym6Rw9": "FAKEq2Wn8Rt5Zy3Lk7Pb4Mx9Cv6Jh1",
+			"LTAI5tFAKEh2Jm8Rq4Vx6Zc9": "FAKEc5Vb9Nm2Lk7Jh4Gf8Ds3Aq6Wp1",
+			"LTAI5tFAKEw3Ne7Ry1Ui5Op9": "",
+			"LTAI5tFAKEt9Yu3Io7Pa1Sd5": "",
+			"LTAIFAKE7q2Wd9Xz":         "",
+			"LTAI5tFAKEa1Bc2De3Fg4Hi5": "",
+		},
+		"config.yaml": {
+			"LTAI5tFAKEv7Tc3Jn9Ws5Qe1": "FAKEz4Xk8Hr2Np6Dm9Sg3Lb7Ty5Wq1",
+			"LTAI5tFAKEk3yQ9mZ7pR2wXn": "FAKEs3cr3tQ9mZ7pR2wXnB4vL8tY6u",
+		},
+	} {
+		data, err := os.ReadFile(filepath.Join(formatsDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Read(context.Background(), strings.NewReader(string(data)), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Findings) != len(want) {
+			t.Errorf("%s: %d findings, want %d", name, len(res.Findings), len(want))
+		}
+		for _, f := range res.Findings {
+			if s, ok := want[f.KeyID.String()]; !ok || f.Secret.Reveal() != s {
+				t.Errorf("%s: %s has the wrong secret (or is unexpected)", name, f.KeyID)
 			}
 		}
 	}
