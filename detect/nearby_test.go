@@ -51,6 +51,8 @@ var nearbyCases = []struct {
 	{"secret 4 lines away", "key_id=" + id24 + "\na=1\nb=2\nc=3\nsecret=" + sec1 + "\n", nil, nil},
 	{"secret 10 lines away", "key_id=" + id24 + strings.Repeat("\nx=1", 9) + "\nsecret=" + sec1 + "\n", nil, nil},
 	{"two ids and one secret nearby", "primary=" + id24 + "\nbackup=" + id24b + "\nsecret=" + sec1 + "\n", nil, []string{id24, id24b}},
+	{"two keys on four consecutive lines (documented limit)", "A_ID=" + id24 + "\nA_SECRET=" + sec1 + "\nB_ID=" + id24b + "\nB_SECRET=" + sec2 + "\n",
+		nil, []string{id24, id24b}},
 	{"one id and two secrets nearby", "key_id=" + id24 + "\nsecret=" + sec1 + "\nold_secret=" + sec2 + "\n", nil, []string{id24}},
 	{"another id near the secret (not near this id)", "a_id=" + id24 + "\n\nsecret=" + sec1 + "\n\n\nb_id=" + id24b + "\n", nil, []string{id24, id24b}},
 	{"STS id near the secret", "AccessKeyId: " + id24 + "\nTmpAccessKeyId: " + sts + "\nAccessKeySecret: " + sec1 + "\n", nil, []string{id24}},
