@@ -199,7 +199,10 @@ type AmbiguousCreateError struct {
 	NewKeyIDs []accesskey.ID
 	// Unverified is true when listing the keys afterwards failed too, so nothing is known.
 	Unverified bool
-	Err        error
+	// LostAttempts counts the attempts (this one included) whose answer never came (no HTTP
+	// answer: a timeout, a dropped connection): the cloud may still carry them out later.
+	LostAttempts int
+	Err          error
 }
 
 func (e *AmbiguousCreateError) Error() string {
@@ -247,7 +250,7 @@ var _ ListedCreator = (*Client)(nil)
 // CreateAccessKeyAfterList is CreateAccessKey with the list of the user's keys taken by the
 // caller right before (see ListedCreator).
 func (c *Client) CreateAccessKeyAfterList(ctx context.Context, userName string, before []AccessKey) (NewAccessKey, error) {
-	failed, throttled := 0, 0
+	failed, throttled, lost := 0, 0, 0
 	for n := 1; ; n++ {
 		var out NewAccessKey
 		rerr := func() error {
@@ -265,6 +268,7 @@ func (c *Client) CreateAccessKeyAfterList(ctx context.Context, userName string, 
 			return nil
 		}()
 		if rerr == nil {
+			out.LostAttempts = lost
 			return out, nil
 		}
 		e := classify(ctx, actCreateAccessKey, "", rerr)
@@ -272,12 +276,15 @@ func (c *Client) CreateAccessKeyAfterList(ctx context.Context, userName string, 
 		case errors.Is(e, ErrThrottled) && c.retryThrottled && !c.spent(e, &failed, &throttled):
 			// Rejected before commit: safe to repeat.
 		case errors.Is(e, ErrTransient):
+			if e.Status == 0 {
+				lost++ // no answer: the call may still be carried out after we gave up
+			}
 			after, lerr := c.ListAccessKeys(context.WithoutCancel(ctx), userName)
 			if lerr != nil {
-				return NewAccessKey{}, &AmbiguousCreateError{UserName: userName, Unverified: true, Err: e}
+				return NewAccessKey{}, &AmbiguousCreateError{UserName: userName, Unverified: true, LostAttempts: lost, Err: e}
 			}
 			if fresh := newKeys(before, after); len(fresh) > 0 {
-				return NewAccessKey{}, &AmbiguousCreateError{UserName: userName, NewKeyIDs: fresh, Err: e}
+				return NewAccessKey{}, &AmbiguousCreateError{UserName: userName, NewKeyIDs: fresh, LostAttempts: lost, Err: e}
 			}
 			if c.spent(e, &failed, &throttled) || ctx.Err() != nil {
 				return NewAccessKey{}, fmt.Errorf("create access key for user %s: %w", userName, e)

@@ -53,6 +53,10 @@ type NewAccessKey struct {
 	Status     string           `json:"status"`
 	CreateDate time.Time        `json:"create_date,omitzero"`
 	RequestID  string           `json:"request_id,omitempty"`
+	// LostAttempts counts earlier attempts of this create whose answer never came (a read
+	// timeout, a dropped connection) and after which no new key was listed: the cloud may still
+	// carry them out later, making a key whose secret nobody holds. The caller watches for it.
+	LostAttempts int `json:"lost_attempts,omitempty"`
 }
 
 // Account is one Alibaba Cloud account respond can act in.
