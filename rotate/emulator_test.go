@@ -53,6 +53,9 @@ func newEmu(t *testing.T) *emuEnv {
 		Sinks:    []sink.Sink{e.sink},
 		StateDir: t.TempDir(),
 		Sleep:    func(ctx context.Context, d time.Duration) error { return ctx.Err() },
+		// faults here answer or drop at once, and never commit late (the late-commit tests
+		// set their own window)
+		LateCreateWindow: 300 * time.Millisecond,
 	}
 	return e
 }

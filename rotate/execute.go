@@ -76,6 +76,30 @@ type Deps struct {
 	AssessWindow time.Duration
 	// NoEvents turns off the ActionTrail read in Inspect (the assess step of Execute still reads).
 	NoEvents bool
+	// LateCreateWindow is how long after a CreateAccessKey whose answer never came (a read
+	// timeout, a dropped connection, an interruption) respond keeps watching for the key the
+	// cloud may still create: verify waits for it (within its own timeout) and deletes it; once
+	// the window has passed with no such key, the create is taken as not carried out. 0 means
+	// DefaultLateCreateWindow.
+	LateCreateWindow time.Duration
+}
+
+// DefaultLateCreateWindow is the default Deps.LateCreateWindow: as long again as ram's default
+// read timeout (a server still working on a call 10 s after its client gave up on it is not
+// plausible), and shorter than the default verify timeout, so that a run that lost a create
+// settles it in its own verify step.
+const DefaultLateCreateWindow = 10 * time.Second
+
+// CreateDateSkew is the clock skew allowed when the cloud's CreateDate of a key is compared with
+// the journal's (local) time of a create: a key created more than this before the rotation's
+// first create is never taken for respond's own.
+const CreateDateSkew = 2 * time.Minute
+
+func (d Deps) lateWindow() time.Duration {
+	if d.LateCreateWindow <= 0 {
+		return DefaultLateCreateWindow
+	}
+	return d.LateCreateWindow
 }
 
 func (d Deps) now() time.Time {
@@ -422,7 +446,18 @@ func (x *run) reconcile(ctx context.Context) bool {
 		if k := x.lastStored(); k != "" {
 			x.res.NewKeyID = k
 		}
-		x.report(StepResult{Step: StepAssess, Outcome: OutcomeSkipped, Detail: "an earlier run finished this rotation", Started: started})
+		// a create whose answer was lost may have landed after that run ended
+		_, late, err := x.sweepLate(ctx, StepAssess, x.st)
+		if err != nil {
+			x.res.Outcome = ""
+			x.fail(StepAssess, err)
+			return true
+		}
+		d := "an earlier run finished this rotation"
+		if len(late) > 0 {
+			d += "; " + strings.Join(late, "; ")
+		}
+		x.report(StepResult{Step: StepAssess, Outcome: OutcomeSkipped, Detail: d, Started: started})
 		return true
 	}
 	sinks := x.sinkNames()
@@ -442,12 +477,8 @@ func (x *run) reconcile(ctx context.Context) bool {
 			continue
 		}
 		nk, ours := x.st.Key(id)
-		orphan := ours && !nk.Deleted
-		if !ours && x.st.PendingCreate && !slices.Contains(x.st.PendingBefore, id) && !slices.Contains(x.st.Before, id) {
-			orphan = true // appeared after a create whose answer was lost
-		}
-		if !orphan {
-			continue
+		if !ours || nk.Deleted {
+			continue // a key respond never got the secret of: sweepLate judges it below
 		}
 		if err := x.deleteNewKey(ctx, StepCreate, k.ID, "orphan replacement (secret never stored): deleted, a new one will be created"); err != nil {
 			x.fail(StepCreate, err)
@@ -456,6 +487,13 @@ func (x *run) reconcile(ctx context.Context) bool {
 		notes = append(notes, "deleted orphan "+id)
 	}
 	x.replacement = keep
+	// keys that appeared after a create whose answer was lost (a timeout, a crash)
+	_, late, err := x.sweepLate(ctx, StepCreate, x.st)
+	if err != nil {
+		x.fail(StepCreate, err)
+		return true
+	}
+	notes = append(notes, late...)
 	if keep != "" {
 		notes = append(notes, "replacement "+keep+" was created and stored by an earlier run")
 	}
@@ -603,11 +641,15 @@ func (x *run) create(ctx context.Context) {
 		if err == nil {
 			reqs = append(reqs, nk.RequestID)
 			_ = x.record(journal.Record{Kind: journal.KindResult, Step: string(StepCreate), Action: "ram:CreateAccessKey",
-				NewKeyID: nk.ID.String(), Outcome: journal.OutcomeDone, RequestID: nk.RequestID})
+				NewKeyID: nk.ID.String(), Outcome: journal.OutcomeDone, RequestID: nk.RequestID, Lost: nk.LostAttempts})
 			x.newKey = &nk
 			x.keys = append(x.keys, ram.AccessKey{ID: nk.ID, Status: nk.Status, CreateDate: nk.CreateDate})
+			detail := "created " + nk.ID.String() + " for " + x.user
+			if nk.LostAttempts > 0 {
+				detail += fmt.Sprintf("; %d earlier attempt(s) got no answer and may still be carried out by the cloud: verify watches for the key and deletes it", nk.LostAttempts)
+			}
 			x.report(StepResult{Step: StepCreate, Outcome: OutcomeDone, Started: started, Duration: x.d.now().Sub(started),
-				Detail: "created " + nk.ID.String() + " for " + x.user, RequestID: nk.RequestID, RequestIDs: reqs})
+				Detail: detail, RequestID: nk.RequestID, RequestIDs: reqs})
 			return
 		}
 		reqs = append(reqs, requestID(err))
@@ -621,9 +663,10 @@ func (x *run) create(ctx context.Context) {
 			}
 		case errors.Is(err, ram.ErrTransient) || ctx.Err() != nil:
 			x.keysFresh = false
+			found, cerr := x.cleanAmbiguous(ctx, before, err)
 			_ = x.record(journal.Record{Kind: journal.KindResult, Step: string(StepCreate), Action: "ram:CreateAccessKey",
-				Outcome: journal.OutcomeUnknown, Error: err.Error(), RequestID: requestID(err)})
-			if cerr := x.cleanAmbiguous(ctx, before, err); cerr != nil {
+				Outcome: journal.OutcomeUnknown, Error: err.Error(), RequestID: requestID(err), Lost: max(0, lostAttempts(ctx, err)-found)})
+			if cerr != nil {
 				x.fail(StepCreate, errors.Join(err, cerr))
 				return
 			}
@@ -655,35 +698,137 @@ func (x *run) createAccessKey(ctx context.Context) (ram.NewAccessKey, error) {
 	return x.api.CreateAccessKey(ctx, x.user)
 }
 
+// lostAttempts is how many attempts of a failed create got no answer, so that the cloud may
+// still carry them out later: what ram counted, or one for a transport failure or an
+// interruption in flight.
+func lostAttempts(ctx context.Context, err error) int {
+	var amb *ram.AmbiguousCreateError
+	if errors.As(err, &amb) && amb.LostAttempts > 0 {
+		return amb.LostAttempts
+	}
+	var re *ram.Error
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.As(err, &re) && re.Status == 0 && errors.Is(err, ram.ErrTransient) {
+		return 1
+	}
+	return 0
+}
+
 // cleanAmbiguous deletes the keys an ambiguous CreateAccessKey left behind (their secret is lost),
-// never a key that was there before.
-func (x *run) cleanAmbiguous(ctx context.Context, before []string, err error) error {
+// never a key that was there before, nor one the cloud dates from before the create (a human's,
+// which a list can miss when it was taken earlier). It returns how many it deleted.
+func (x *run) cleanAmbiguous(ctx context.Context, before []string, err error) (int, error) {
 	cctx, cancel := x.cleanupCtx(ctx)
 	defer cancel()
-	var fresh []accesskey.ID
+	var hint []accesskey.ID
 	var amb *ram.AmbiguousCreateError
 	if errors.As(err, &amb) && !amb.Unverified {
-		fresh = amb.NewKeyIDs
-	} else {
-		keys, lerr := x.api.ListAccessKeys(cctx, x.user)
-		if lerr != nil {
-			return fmt.Errorf("list access keys of %s after an ambiguous create: %w", x.user, lerr)
-		}
-		for _, k := range keys {
-			if !slices.Contains(before, k.ID.String()) {
-				fresh = append(fresh, k.ID)
-			}
+		hint = amb.NewKeyIDs
+	}
+	// list again even when ram named the new keys: their CreateDate tells ours from a human's
+	keys, lerr := x.api.ListAccessKeys(cctx, x.user)
+	if lerr != nil {
+		return 0, fmt.Errorf("list access keys of %s after an ambiguous create: %w", x.user, lerr)
+	}
+	since := x.d.now().Add(-CreateDateSkew)
+	if x.j != nil {
+		if st, serr := x.j.State(); serr == nil && !st.FirstCreate.IsZero() {
+			since = st.FirstCreate.Add(-CreateDateSkew)
 		}
 	}
-	for _, id := range fresh {
-		if slices.Contains(before, id.String()) || id == x.p.KeyID {
+	found := 0
+	for _, k := range keys {
+		id := k.ID.String()
+		if slices.Contains(before, id) || k.ID == x.p.KeyID || (len(hint) > 0 && !slices.Contains(hint, k.ID)) {
 			continue // never a key that existed before the create
 		}
-		if derr := x.deleteNewKey(cctx, StepCreate, id, "orphan of an ambiguous create (secret lost): deleted"); derr != nil {
-			return derr
+		if !k.CreateDate.IsZero() && k.CreateDate.Before(since) {
+			x.warn(humanKeyWarning(k, x.user))
+			continue
+		}
+		if derr := x.deleteKey(cctx, StepCreate, k.ID, "orphan of an ambiguous create (secret lost): deleted", false); derr != nil {
+			return found, derr
+		}
+		found++
+	}
+	return found, nil
+}
+
+func humanKeyWarning(k ram.AccessKey, user string) string {
+	return "key " + k.ID.String() + " of " + user + " (created " + k.CreateDate.UTC().Format(time.RFC3339) +
+		") is not one respond created: not touched; check who created it"
+}
+
+// warn adds w to the result's warnings once.
+func (x *run) warn(w string) {
+	if !slices.Contains(x.res.Warnings, w) {
+		x.res.Warnings = append(x.res.Warnings, w)
+	}
+}
+
+// sweepLate deletes the keys in x.keys that are the late result of a create whose answer never
+// came (st.LostCreates): a key that is not the leaked key, not one the user held before any
+// create (st.Before), not a key respond knows (this journal's replacements, another journal's)
+// and that the cloud dates from the rotation's first create (less CreateDateSkew) to the end of
+// the late-create window after the last lost create (plus CreateDateSkew). Any other unknown key
+// is a human's: never touched, reported as a warning. It returns how many it deleted and one
+// note per key for the step's detail.
+func (x *run) sweepLate(ctx context.Context, s StepID, st journal.State) (int, []string, error) {
+	var cands []ram.AccessKey
+	for _, k := range x.keys {
+		id := k.ID.String()
+		if k.ID == x.p.KeyID || slices.Contains(st.Before, id) || id == x.replacement ||
+			(x.newKey != nil && k.ID == x.newKey.ID) {
+			continue
+		}
+		if _, ours := st.Key(id); ours {
+			continue
+		}
+		cands = append(cands, k)
+	}
+	if len(cands) == 0 {
+		return 0, nil, nil
+	}
+	others := x.othersNewKeys()
+	from := st.FirstCreate.Add(-CreateDateSkew)
+	to := st.LastLost.Add(x.d.lateWindow() + CreateDateSkew)
+	found := 0
+	var notes []string
+	for _, k := range cands {
+		id := k.ID.String()
+		if others[id] {
+			continue // the replacement of another leaked key of this user
+		}
+		if st.LostCreates == 0 || st.FirstCreate.IsZero() || k.CreateDate.IsZero() ||
+			k.CreateDate.Before(from) || k.CreateDate.After(to) {
+			x.warn(humanKeyWarning(k, x.user))
+			continue
+		}
+		why := "deleted orphan " + id + " (created " + k.CreateDate.UTC().Format(time.RFC3339) +
+			"): the late result of a CreateAccessKey whose answer never came; its secret was never known"
+		if err := x.deleteKey(ctx, s, k.ID, why, true); err != nil {
+			return found, notes, err
+		}
+		found++
+		notes = append(notes, why)
+	}
+	return found, notes, nil
+}
+
+// othersNewKeys are the replacements other journals in the state directory recorded (another
+// leaked key of the same user may be rotated at the same time): never taken for orphans here.
+func (x *run) othersNewKeys() map[string]bool {
+	out := map[string]bool{}
+	ls, _ := journal.List(x.d.StateDir)
+	for _, st := range ls {
+		if st.KeyID == x.p.KeyID.String() {
+			continue
+		}
+		for _, k := range st.NewKeys {
+			out[k.ID] = true
 		}
 	}
-	return nil
+	return out
 }
 
 func (x *run) cleanupCtx(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -696,7 +841,13 @@ func (x *run) cleanupCtx(ctx context.Context) (context.Context, context.CancelFu
 
 // deleteNewKey deletes a replacement respond created (journaled with NewKeyID).
 func (x *run) deleteNewKey(ctx context.Context, s StepID, id accesskey.ID, why string) error {
-	rec := journal.Record{Kind: journal.KindIntent, Step: string(s), Action: "ram:DeleteAccessKey", NewKeyID: id.String(), Detail: why}
+	return x.deleteKey(ctx, s, id, why, false)
+}
+
+// deleteKey deletes a key respond created (journaled with NewKeyID); late marks the late result
+// of a lost create (journal.Record.Late).
+func (x *run) deleteKey(ctx context.Context, s StepID, id accesskey.ID, why string, late bool) error {
+	rec := journal.Record{Kind: journal.KindIntent, Step: string(s), Action: "ram:DeleteAccessKey", NewKeyID: id.String(), Detail: why, Late: late}
 	if err := x.record(rec); err != nil {
 		return err
 	}
@@ -865,6 +1016,7 @@ func (x *run) verify(ctx context.Context) {
 	}
 	var problems, checks []string
 	keys, err := x.api.ListAccessKeys(ctx, x.user)
+	listed := err == nil
 	if err != nil {
 		problems = append(problems, "list access keys: "+err.Error())
 	} else {
@@ -913,6 +1065,10 @@ func (x *run) verify(ctx context.Context) {
 			checks = append(checks, "leaked secret rejected")
 		}
 	}
+	if listed {
+		c, p := x.watchLate(ctx, deadline)
+		checks, problems = append(checks, c...), append(problems, p...)
+	}
 	if len(problems) > 0 {
 		err := errors.New(strings.Join(problems, "; "))
 		x.report(StepResult{Step: StepVerify, Outcome: OutcomeFailed, Started: started, Duration: x.d.now().Sub(started), Detail: err.Error()})
@@ -924,6 +1080,66 @@ func (x *run) verify(ctx context.Context) {
 		return
 	}
 	x.report(StepResult{Step: StepVerify, Outcome: OutcomeDone, Started: started, Duration: x.d.now().Sub(started), Detail: strings.Join(checks, "; ")})
+}
+
+// watchLate deals with creates whose answer never came (journal.State.LostCreates): it deletes
+// the keys that are their late result (sweepLate) in the list verify just took, and while some
+// are still missing and the late-create window is open, lists the user's keys again every
+// VerifyInterval until the verify deadline. A lost create that is still unaccounted for at the
+// end is a problem (the run ends partial, and a re-run looks again); once the window has passed
+// with no key, the create is taken as not carried out. A run with no lost create makes no call.
+func (x *run) watchLate(ctx context.Context, deadline time.Time) (checks, problems []string) {
+	if x.j == nil {
+		return nil, nil
+	}
+	st, err := x.j.State()
+	if err != nil {
+		return nil, []string{err.Error()}
+	}
+	found, notes, err := x.sweepLate(ctx, StepVerify, st)
+	checks = append(checks, notes...)
+	if err != nil {
+		return checks, []string{err.Error()}
+	}
+	if st.LostCreates == 0 {
+		return checks, nil
+	}
+	pending := st.LostPending() - found
+	until := st.LastLost.Add(x.d.lateWindow())
+	for pending > 0 && x.d.now().Before(until) {
+		wait := x.p.VerifyInterval
+		if !x.d.now().Add(wait).Before(deadline) || ctx.Err() != nil {
+			break
+		}
+		if err := x.d.sleep(ctx, wait); err != nil {
+			break
+		}
+		keys, err := x.api.ListAccessKeys(ctx, x.user)
+		if err != nil {
+			problems = append(problems, "list access keys (watching for the late result of a lost create): "+err.Error())
+			return checks, problems
+		}
+		x.keys, x.keysFresh = keys, true
+		n, notes, err := x.sweepLate(ctx, StepVerify, st)
+		checks = append(checks, notes...)
+		if err != nil {
+			return checks, append(problems, err.Error())
+		}
+		pending -= n
+	}
+	switch {
+	case pending <= 0:
+		if found > 0 || len(notes) > 0 || st.LateFound > 0 {
+			checks = append(checks, "every CreateAccessKey that got no answer is accounted for")
+		}
+	case !x.d.now().Before(until):
+		checks = append(checks, fmt.Sprintf("%d CreateAccessKey attempt(s) that got no answer left no key within %s: not carried out", pending, x.d.lateWindow()))
+	default:
+		problems = append(problems, fmt.Sprintf("%d CreateAccessKey attempt(s) got no answer and no key from them has appeared yet, "+
+			"but the cloud may still carry them out (until about %s): run `%s` again to look again and delete such a key",
+			pending, until.UTC().Format(time.RFC3339), x.resume()))
+	}
+	return checks, problems
 }
 
 // retry calls fn until it succeeds or the deadline passes, sleeping VerifyInterval in between.

@@ -56,7 +56,14 @@ type Record struct {
 	// Before lists the user's key ids just before a CreateAccessKey, so that a key which appeared
 	// after an interrupted or ambiguous create can be recognised as ours (an orphan) and never
 	// confused with the user's other key.
-	Before    []string `json:"before,omitempty"`
+	Before []string `json:"before,omitempty"`
+	// Lost, on a CreateAccessKey result, counts attempts whose answer never came (a timeout, a
+	// dropped connection, an interruption) and whose key has not been found yet: the cloud may
+	// still carry them out later.
+	Lost int `json:"lost,omitempty"`
+	// Late, on a DeleteAccessKey of a key respond did not get the secret of, says the key is the
+	// late result of such a lost create (found after the create had already been given up on).
+	Late      bool     `json:"late,omitempty"`
 	Sinks     []string `json:"sinks,omitempty"`
 	Sink      string   `json:"sink,omitempty"`
 	Where     string   `json:"where,omitempty"` // where a sink wrote (never what)
@@ -284,9 +291,17 @@ type State struct {
 	PendingCreate bool     `json:"pending_create,omitempty"`
 	PendingBefore []string `json:"pending_before,omitempty"`
 	// Before is the union of the user's key ids seen before any create: the user's own keys.
-	Before        []string `json:"before,omitempty"`
-	Sinks         []string `json:"sinks,omitempty"`
-	LeakedDeleted bool     `json:"leaked_deleted"`
+	Before []string `json:"before,omitempty"`
+	// FirstCreate is the time of the first CreateAccessKey intent of the rotation.
+	FirstCreate time.Time `json:"first_create,omitzero"`
+	// LostCreates counts create attempts whose answer never came (Record.Lost, and a create
+	// intent left without any result by a crash); LastLost is when the last of them was given
+	// up on. LateFound counts the keys found and deleted as their late result (Record.Late).
+	LostCreates   int       `json:"lost_creates,omitempty"`
+	LastLost      time.Time `json:"last_lost,omitzero"`
+	LateFound     int       `json:"late_found,omitempty"`
+	Sinks         []string  `json:"sinks,omitempty"`
+	LeakedDeleted bool      `json:"leaked_deleted"`
 	// Done is true when the last run ended with the rotation finished.
 	Done bool `json:"done"`
 	// LastOutcome is the outcome of the last end record.
@@ -294,6 +309,9 @@ type State struct {
 	// InFlight is the last intent that has no result (the step a crash interrupted).
 	InFlight *Record `json:"in_flight,omitempty"`
 }
+
+// LostPending is how many lost creates have not been matched by a late key yet (0 or more).
+func (s State) LostPending() int { return max(0, s.LostCreates-s.LateFound) }
 
 // Unfinished reports whether a rotation was started and has not ended done.
 func (s State) Unfinished() bool { return s.Runs > 0 && !s.Done }
@@ -312,6 +330,13 @@ func (s *State) Key(id string) (*NewKey, bool) {
 func Summarize(recs []Record) State {
 	var s State
 	var open map[string]Record = map[string]Record{}
+	var openCreate *Record // a create intent with no result yet
+	lostAt := func(t time.Time) {
+		s.LostCreates++
+		if t.After(s.LastLost) {
+			s.LastLost = t
+		}
+	}
 	for _, r := range recs {
 		if s.KeyID == "" {
 			s.KeyID = r.KeyID
@@ -337,6 +362,14 @@ func Summarize(recs []Record) State {
 		case KindIntent:
 			open[key] = r
 			if r.Action == "ram:CreateAccessKey" {
+				if openCreate != nil {
+					lostAt(openCreate.Time) // a crash left it without a result
+				}
+				rr := r
+				openCreate = &rr
+				if s.FirstCreate.IsZero() {
+					s.FirstCreate = r.Time
+				}
 				s.PendingCreate = true
 				s.PendingBefore = append([]string(nil), r.Before...)
 				for _, b := range r.Before {
@@ -348,6 +381,10 @@ func Summarize(recs []Record) State {
 		case KindResult:
 			// a create result carries the new key id its intent could not know
 			if r.Action == "ram:CreateAccessKey" {
+				openCreate = nil
+				for range r.Lost {
+					lostAt(r.Time)
+				}
 				delete(open, r.Step+"|"+r.Action+"||"+r.Sink)
 				if r.Outcome == OutcomeDone || r.Outcome == OutcomeFailed || r.Outcome == OutcomeSkipped {
 					s.PendingCreate = false
@@ -359,6 +396,9 @@ func Summarize(recs []Record) State {
 			s.LastOutcome = r.Outcome
 			s.Done = r.Outcome == "remediated" || r.Outcome == "already-remediated"
 		}
+	}
+	if openCreate != nil {
+		lostAt(openCreate.Time)
 	}
 	var last *Record
 	for _, r := range open {
@@ -402,6 +442,9 @@ func (s *State) apply(r Record) {
 		if r.NewKeyID == "" { // the leaked key
 			s.LeakedDeleted = true
 			return
+		}
+		if r.Late {
+			s.LateFound++
 		}
 		if k, ok := s.Key(r.NewKeyID); ok {
 			k.Deleted = true
