@@ -15,6 +15,15 @@ import (
 // throttle would let sporadic throttling drive the rate to the floor. One limiter is shared by
 // every caller of a Client, so concurrent callers slow down together instead of each backing off
 // blindly.
+//
+// Two guards keep the rate from swinging (both seen in the load test's request log, where 16
+// callers share a key whose work comes and goes):
+//   - After a cut, the answers to the calls already given a slot at the old rate (up to
+//     settle, the last such slot) are not judged: they say nothing about the new rate, and
+//     judging them cut the rate again and again within milliseconds, from 100/s to 13/s.
+//   - The rate grows only while the callers use it (a window sent at least 80% of it): a key
+//     with little work to do must not climb far above what the cloud was ever seen to take,
+//     or the next burst of work runs into a storm.
 type aimd struct {
 	mu      sync.Mutex
 	rate    float64 // calls per second
@@ -22,6 +31,8 @@ type aimd struct {
 	max     float64
 	ceiling float64
 	next    time.Time
+	// settle: observations before it are of calls sent at the rate before the last cut
+	settle time.Time
 	// the window being judged
 	winStart     time.Time
 	winCalls     int
@@ -37,6 +48,9 @@ type aimd struct {
 
 // overShare is the share of throttled calls in a window above which the rate is cut.
 const overShare = 0.2
+
+// usedShare is the share of the rate a window must have used for the rate to grow.
+const usedShare = 0.8
 
 func newAIMD(initial, lo, hi float64, now func() time.Time, sleep func(context.Context, time.Duration) error) *aimd {
 	if now == nil {
@@ -102,6 +116,9 @@ func (a *aimd) Throttled(wait time.Duration) {
 // storm must not run through a whole window (every caller's retry budget would go into it).
 func (a *aimd) observe(throttled bool) {
 	now := a.now()
+	if now.Before(a.settle) {
+		return // an answer to a call sent at the rate before the last cut
+	}
 	if a.winCalls == 0 {
 		a.winStart = now
 	}
@@ -122,20 +139,31 @@ func (a *aimd) observe(throttled bool) {
 	a.winCalls, a.winThrottles = 0, 0
 	if over {
 		a.paced = true
+		// The cloud took sent×(1-share) calls/s, less its sporadic throttling (assumed at most
+		// half of overShare): that is the estimate of its limit. A window can look over the
+		// limit by chance (sporadic throttling): unless the window was clearly over (twice the
+		// share: 5 of 10 calls, a 0.2% chance at 10% sporadic throttling), the ceiling comes
+		// down only 10% per cut, so a run of chance cuts cannot ratchet it down, and a limit
+		// that really fell is still followed.
 		// A window can look over the limit by chance (sporadic throttling): the ceiling comes
 		// down only 10% per cut unless the cut happened above that, so a run of such chance
 		// cuts cannot ratchet it down, and a limit that really fell is still followed.
 		a.ceiling = max(sent, 0.9*a.ceiling)
 		a.rate = max(a.min, sent*0.6)
-		if t := now.Add(time.Duration(float64(time.Second) / a.rate)); t.After(a.next) {
-			a.next = t
-		}
+		// Slots given out before the cut still go out at the old rate: their answers are not
+		// judged. The next slot is one of the new rate away.
+		a.settle = later(a.next, now)
+		a.next = later(a.next, now.Add(time.Duration(float64(time.Second)/a.rate)))
 		return
+	}
+	if !a.paced {
+		return // nothing to grow from yet
+	}
+	if sent < usedShare*a.rate {
+		return // the callers did not use the rate: no sign that more would go through
 	}
 	target := 0.9 * a.ceiling
 	switch {
-	case !a.paced:
-		return // nothing to grow from yet
 	case a.ceiling == 0:
 		a.rate *= 1.5
 	case a.rate < target:
@@ -144,6 +172,13 @@ func (a *aimd) observe(throttled bool) {
 		a.rate += max(1, a.rate*0.02)
 	}
 	a.rate = min(a.rate, a.max)
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func (a *aimd) snapshot() (rate float64, throttles int) {

@@ -89,10 +89,12 @@ func TestAIMD_clientLimiterIsUnpacedUntilThrottled(t *testing.T) {
 		}
 		a.OK()
 	}
-	// a storm: every call throttled
+	// a storm: every call throttled (the callers wait for their slots: time passes)
 	var waited time.Duration
 	for range 30 {
-		waited += a.reserve()
+		d := a.reserve()
+		waited += d
+		clock = clock.Add(d + time.Millisecond)
 		a.Throttled(0)
 	}
 	if waited == 0 || !a.paced || a.rate > 50 {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -76,6 +77,11 @@ type item struct {
 	pbReason string
 	err      error // a problem found while planning (bad playbook, no sink...)
 	result   *rotate.Result
+	// set by prepareItem, for planItem
+	pb        *playbooks.Playbook
+	pbReason0 string
+	source    string
+	owner     *onceLocator
 }
 
 func respondRun(ctx context.Context, opts *RespondOptions) error {
@@ -166,10 +172,22 @@ func respondRun(ctx context.Context, opts *RespondOptions) error {
 	for i, fd := range findings {
 		items[i] = &item{finding: fd}
 	}
-	// Inspect (read-only) every finding, several at a time: the owner search dominates. Each
-	// account's client paces its own calls, so more workers than keys keep every key busy.
-	forEach(ctx, items, workers, func(ctx context.Context, it *item) {
-		f.planItem(ctx, it, opts, conf, cl, strategies, stateDir, audit, notifiers, progress)
+	// Inspect (read-only) every finding, several at a time, in two passes that keep every
+	// account's key busy at once (each account's client paces its own calls): first the owner
+	// search, in shuffled order (findings often come grouped by account, and the search's last
+	// call, the owner's key list, is signed in the owner's account), then the rest of the
+	// inspection, which is all in the owner's account, spread evenly over the accounts.
+	n := workersFor(len(cl.accounts))
+	for _, it := range items {
+		f.prepareItem(it, opts, conf, cl, strategies, progress)
+	}
+	forEach(ctx, spread(items), n, func(ctx context.Context, it *item) {
+		if it.err == nil && it.finding.KeyID.Rotatable() {
+			_, _ = it.owner.Locate(ctx, it.finding.KeyID) // kept for Inspect, errors included
+		}
+	})
+	forEachByAccount(ctx, items, n, func(it *item) string { return it.owner.accountID() }, func(ctx context.Context, it *item) {
+		f.planItem(ctx, it, opts, conf, cl, stateDir, audit, notifiers)
 	})
 	if err := ctx.Err(); err != nil {
 		return &ExitError{Code: exitPartial, Err: fmt.Errorf("interrupted while planning; nothing was changed: %w", err)}
@@ -199,8 +217,8 @@ func respondRun(ctx context.Context, opts *RespondOptions) error {
 			return &ExitError{Code: exitFailed}
 		}
 	}
-	// Taken in turn from each owner account, so that every account's key is busy at once.
-	forEach(ctx, interleaveAccounts(items), workers, func(ctx context.Context, it *item) {
+	// Spread evenly over the owners' accounts, so that every account's key is busy at once.
+	forEachByAccount(ctx, items, n, planAccount, func(ctx context.Context, it *item) {
 		if it.err != nil {
 			return
 		}
@@ -289,24 +307,20 @@ func parseStrategies(s string) ([]string, error) {
 	return out, nil
 }
 
-// planItem inspects one finding and plans its rotation.
-func (f *Factory) planItem(ctx context.Context, it *item, opts *RespondOptions, conf *playbooks.Config, cl *cloud,
-	strategies []string, stateDir string, audit *journal.Audit, notifiers []notify.Notifier, progress func(ram.Progress)) {
+// prepareItem chooses a finding's first playbook and its owner search (no call yet).
+func (f *Factory) prepareItem(it *item, opts *RespondOptions, conf *playbooks.Config, cl *cloud, strategies []string, progress func(ram.Progress)) {
 	fd := it.finding
-	rf := rotate.Finding{KeyID: fd.KeyID, Secret: fd.Secret}
-	for _, l := range fd.Locations {
-		rf.Locations = append(rf.Locations, rotate.Location{Source: firstNonEmpty(l.Source, l.Format), File: firstNonEmpty(l.File, l.URL), Line: l.Line, Commit: l.Commit})
-	}
-	source := "flag"
+	it.source = "flag"
 	if len(fd.Locations) > 0 {
-		source = firstNonEmpty(fd.Locations[0].Format, fd.Locations[0].Source)
+		it.source = firstNonEmpty(fd.Locations[0].Format, fd.Locations[0].Source)
 	}
 	// The playbook may set the strategies; --locate and the configuration win over it.
-	pb, reason, err := f.choosePlaybook(opts, conf, playbooks.PlaybookInput{KeyID: fd.KeyID.String(), Source: source})
+	pb, reason, err := f.choosePlaybook(opts, conf, playbooks.PlaybookInput{KeyID: fd.KeyID.String(), Source: it.source})
 	if err != nil {
 		it.err = err
 		return
 	}
+	it.pb, it.pbReason0 = pb, reason
 	locStrategies := strategies
 	if len(locStrategies) == 0 {
 		if st, ok := pb.Step(playbooks.StepLocate); ok && len(st.Options.Strategies) > 0 {
@@ -318,8 +332,23 @@ func (f *Factory) planItem(ctx context.Context, it *item, opts *RespondOptions, 
 		it.err = err
 		return
 	}
+	it.owner = &onceLocator{loc: loc}
+}
+
+// planItem inspects one finding (its owner search already ran: prepareItem) and plans its
+// rotation.
+func (f *Factory) planItem(ctx context.Context, it *item, opts *RespondOptions, conf *playbooks.Config, cl *cloud,
+	stateDir string, audit *journal.Audit, notifiers []notify.Notifier) {
+	if it.err != nil {
+		return
+	}
+	fd, pb, reason, source := it.finding, it.pb, it.pbReason0, it.source
+	rf := rotate.Finding{KeyID: fd.KeyID, Secret: fd.Secret}
+	for _, l := range fd.Locations {
+		rf.Locations = append(rf.Locations, rotate.Location{Source: firstNonEmpty(l.Source, l.Format), File: firstNonEmpty(l.File, l.URL), Line: l.Line, Commit: l.Commit})
+	}
 	deps := rotate.Deps{
-		Locator: loc, Accounts: cl, Verifier: cl, StateDir: stateDir, Audit: audit, Caller: cl.caller,
+		Locator: it.owner, Accounts: cl, Verifier: cl, StateDir: stateDir, Audit: audit, Caller: cl.caller,
 		Notifiers: notifiers, LockWait: 0, ResumeCommand: f.resumeCommand(opts),
 		OnStep: f.stepPrinter(fd.KeyID),
 	}
@@ -449,36 +478,60 @@ func (f *Factory) resumeCommand(opts *RespondOptions) string {
 	return cmd
 }
 
-// workers bounds the findings inspected or rotated at once.
-const workers = 16
+// Concurrency: workersPerAccount findings per account at once (a rotation spends much of its
+// time on journal fsyncs, sinks and the new key's verification, not on its account's key), at
+// least minWorkers and at most maxWorkers in all.
+const (
+	workersPerAccount = 8
+	minWorkers        = 16
+	maxWorkers        = 32
+)
 
-// interleaveAccounts orders items round-robin over their owners' accounts (first seen first),
-// keeping each account's own order; items without a plan's owner come last.
-func interleaveAccounts(items []*item) []*item {
-	var order []string
-	by := map[string][]*item{}
-	var rest []*item
-	for _, it := range items {
-		if it.err != nil || it.plan.Owner == nil {
-			rest = append(rest, it)
-			continue
-		}
-		a := it.plan.Owner.Account.ID
-		if _, ok := by[a]; !ok {
-			order = append(order, a)
-		}
-		by[a] = append(by[a], it)
+func workersFor(accounts int) int {
+	return min(maxWorkers, max(minWorkers, workersPerAccount*accounts))
+}
+
+// onceLocator runs the owner search once and answers every later Locate with its result, so
+// that the search can run for every finding before the rest of the inspection (rotate.Inspect)
+// does. Its calls never overlap (one finding, one goroutine at a time).
+type onceLocator struct {
+	loc   rotate.Locator
+	done  bool
+	owner ram.Owner
+	err   error
+}
+
+func (o *onceLocator) Locate(ctx context.Context, id accesskey.ID) (ram.Owner, error) {
+	if !o.done {
+		o.owner, o.err = o.loc.Locate(ctx, id)
+		o.done = ctx.Err() == nil // an interrupted search is not an answer
 	}
-	out := make([]*item, 0, len(items))
-	for len(out)+len(rest) < len(items) {
-		for _, a := range order {
-			if q := by[a]; len(q) > 0 {
-				out = append(out, q[0])
-				by[a] = q[1:]
-			}
-		}
+	return o.owner, o.err
+}
+
+// accountID is the account of the owner found, or "" (not searched, not found, no search).
+func (o *onceLocator) accountID() string {
+	if o == nil || !o.done || o.err != nil {
+		return ""
 	}
-	return append(out, rest...)
+	return o.owner.Account.ID
+}
+
+// planAccount is the account of a planned item's owner, or "".
+func planAccount(it *item) string {
+	if it.err != nil || it.plan.Owner == nil {
+		return ""
+	}
+	return it.plan.Owner.Account.ID
+}
+
+// spread returns the items in a fixed shuffled order: findings often come grouped (by account,
+// by repository), and in that order a pass would work on one account at a time.
+func spread(items []*item) []*item {
+	out := slices.Clone(items)
+	r := rand.New(rand.NewPCG(uint64(len(items)), 0x5eed))
+	r.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out
 }
 
 // forEach runs fn over items with at most n at a time.
@@ -495,6 +548,57 @@ func forEach(ctx context.Context, items []*item, n int, fn func(context.Context,
 			defer wg.Done()
 			defer func() { <-sem }()
 			fn(ctx, it)
+		}()
+	}
+	wg.Wait()
+}
+
+// forEachByAccount runs fn over items with at most n at a time, each next item taken from the
+// account (by account) with the fewest items in flight, and among those the one with the most
+// left: every account's key stays busy until its work is done, whatever the items' order and
+// however long each takes. Items of one account run in their order.
+func forEachByAccount(ctx context.Context, items []*item, n int, account func(*item) string, fn func(context.Context, *item)) {
+	var order []string
+	queues := map[string][]*item{}
+	for _, it := range items {
+		a := account(it)
+		if _, ok := queues[a]; !ok {
+			order = append(order, a)
+		}
+		queues[a] = append(queues[a], it)
+	}
+	var mu sync.Mutex
+	inFlight := map[string]int{}
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for range items {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		mu.Lock()
+		best := ""
+		found := false
+		for _, a := range order {
+			if len(queues[a]) == 0 {
+				continue
+			}
+			if !found || inFlight[a] < inFlight[best] || (inFlight[a] == inFlight[best] && len(queues[a]) > len(queues[best])) {
+				best, found = a, true
+			}
+		}
+		it := queues[best][0]
+		queues[best] = queues[best][1:]
+		inFlight[best]++
+		mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(ctx, it)
+			mu.Lock()
+			inFlight[best]--
+			mu.Unlock()
+			<-sem
 		}()
 	}
 	wg.Wait()
