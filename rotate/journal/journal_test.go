@@ -232,12 +232,63 @@ func TestDefaultDir(t *testing.T) {
 	}
 }
 
-func FuzzParseRecords(f *testing.F) {
-	b, err := os.ReadFile("../../testdata/rotate/journal/torn.jsonl")
+// TestSummarizeLostCreates: creates whose answer never came are counted (Record.Lost, and a
+// create intent left without a result), matched by late keys deleted (Record.Late), and dated.
+func TestSummarizeLostCreates(t *testing.T) {
+	b, err := os.ReadFile("../../testdata/rotate/journal/lost-create.jsonl")
 	if err != nil {
-		f.Fatal(err)
+		t.Fatal(err)
 	}
-	f.Add(b)
+	recs, err := ParseRecords(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(s string) time.Time { return time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC).Add(mustDur(t, s)) }
+	tests := []struct {
+		n                 int
+		lost, found, pend int
+		first, last       time.Time
+		before            []string
+	}{
+		{n: 2, lost: 1, found: 0, pend: 1, first: at("1s"), last: at("1s"), before: []string{"LTAI5tFAKECIDEPLOY000001"}}, // crash in the create
+		{n: 3, lost: 1, found: 0, pend: 1, first: at("1s"), last: at("2s")},                                               // answered after a lost attempt
+		{n: 4, lost: 1, found: 0, pend: 1, first: at("1s"), last: at("2s")},                                               // the late key's delete in flight
+		{n: 5, lost: 1, found: 1, pend: 0, first: at("1s"), last: at("2s")},                                               // the late key deleted
+		{n: 7, lost: 2, found: 1, pend: 1, first: at("1s"), last: at("5m1s")},                                             // a second run crashed in its create
+	}
+	for _, tt := range tests {
+		s := Summarize(recs[:tt.n])
+		if s.LostCreates != tt.lost || s.LateFound != tt.found || s.LostPending() != tt.pend ||
+			!s.FirstCreate.Equal(tt.first) || !s.LastLost.Equal(tt.last) {
+			t.Errorf("%d records: lost %d found %d pending %d first %s last %s, want %d %d %d %s %s", tt.n,
+				s.LostCreates, s.LateFound, s.LostPending(), s.FirstCreate, s.LastLost, tt.lost, tt.found, tt.pend, tt.first, tt.last)
+		}
+		if tt.before != nil && strings.Join(s.Before, ",") != strings.Join(tt.before, ",") {
+			t.Errorf("%d records: before %v, want %v", tt.n, s.Before, tt.before)
+		}
+		if _, ok := s.Key("LTAI5tLATEKEY00000000001"); ok {
+			t.Errorf("%d records: a late key counted as a replacement", tt.n)
+		}
+	}
+}
+
+func mustDur(t *testing.T, s string) time.Duration {
+	t.Helper()
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func FuzzParseRecords(f *testing.F) {
+	for _, name := range []string{"torn.jsonl", "lost-create.jsonl"} {
+		b, err := os.ReadFile("../../testdata/rotate/journal/" + name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 	f.Add([]byte("{}\n{\"seq\":\"x\"}"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		recs, err := ParseRecords(bytes.NewReader(in))
