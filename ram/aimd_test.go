@@ -3,6 +3,7 @@ package ram
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -157,5 +158,173 @@ func TestEmu_createAfterListDoesNotListAgain(t *testing.T) {
 	var amb *AmbiguousCreateError
 	if !errors.As(err, &amb) || len(amb.NewKeyIDs) != 1 {
 		t.Errorf("ambiguous create: %v, want an AmbiguousCreateError naming the new key", err)
+	}
+}
+
+// concEvent is one step of a caller in concSim: 0 asks for a slot, 1 sends, 2 gets the answer.
+type concEvent struct {
+	at     time.Time
+	caller int
+	kind   int
+	thr    bool
+	seq    int
+}
+
+// concSim drives a limiter in virtual time with n concurrent callers that are always waiting
+// (a saturated key), against a token bucket of limit calls/s (burst = limit) that also throttles
+// a share noise of the calls at random without taking a token. An answer comes lat after the
+// call plus an exponential jitter of mean lat; with stall > 0 the process is descheduled for
+// stall out of every 300 ms and the answers pile up (the load test's 2 cores shared with other
+// work). A throttled caller backs off as the retry layer does (100–200 ms, then up to 400–800).
+func concSim(a *aimd, clock *time.Time, n int, lat, stall time.Duration, limit, noise float64, d time.Duration, seed uint64) (okPerS float64, limited int) {
+	r := rand.New(rand.NewPCG(seed, 7))
+	start := *clock
+	tokens, last := limit, *clock
+	var q []concEvent
+	seq := 0
+	push := func(e concEvent) {
+		seq++
+		e.seq = seq
+		q = append(q, e)
+	}
+	throttledRun := make([]int, n)
+	for c := range n {
+		push(concEvent{at: *clock, caller: c})
+	}
+	ok := 0
+	for len(q) > 0 {
+		i := 0
+		for j := range q {
+			if q[j].at.Before(q[i].at) || (q[j].at.Equal(q[i].at) && q[j].seq < q[i].seq) {
+				i = j
+			}
+		}
+		e := q[i]
+		q = slices.Delete(q, i, i+1)
+		if e.at.After(start.Add(d)) {
+			break
+		}
+		*clock = e.at
+		switch e.kind {
+		case 0:
+			push(concEvent{at: e.at.Add(a.reserve()), caller: e.caller, kind: 1})
+		case 1:
+			tokens = min(limit, tokens+e.at.Sub(last).Seconds()*limit)
+			last = e.at
+			thr := false
+			switch {
+			case tokens < 1:
+				limited++
+				thr = true
+			case r.Float64() < noise:
+				thr = true
+			default:
+				tokens--
+				ok++
+			}
+			at := e.at.Add(lat + time.Duration(r.ExpFloat64()*float64(lat)))
+			if stall > 0 {
+				if off := at.Sub(start) % (300 * time.Millisecond); off < stall {
+					at = at.Add(stall - off)
+				}
+			}
+			push(concEvent{at: at, caller: e.caller, kind: 2, thr: thr})
+		case 2:
+			next := e.at
+			if e.thr {
+				a.Throttled(0)
+				throttledRun[e.caller]++
+				ceil := 200 * time.Millisecond << (min(throttledRun[e.caller], throttleBackoffSteps) - 1)
+				next = next.Add(ceil/2 + time.Duration(float64(ceil/2)*r.Float64()))
+			} else {
+				a.OK()
+				throttledRun[e.caller] = 0
+			}
+			push(concEvent{at: next, caller: e.caller})
+		}
+	}
+	return float64(ok) / d.Seconds(), limited
+}
+
+// Many callers of one key, answers late and in bursts: the key still runs near its limit (the
+// pace is not cut again and again by the answers to calls sent before a cut).
+func TestAIMD_concurrentCallersKeepTheKeyBusy(t *testing.T) {
+	ms := time.Millisecond
+	tests := []struct {
+		callers   int
+		lat       time.Duration
+		stall     time.Duration
+		minPerSec float64 // the bucket lets 50/s through (its burst adds 2.5/s over 20 s)
+	}{
+		{6, 5 * ms, 0, 42},
+		{16, 5 * ms, 0, 42},
+		{16, 30 * ms, 0, 42},
+		{16, 5 * ms, 60 * ms, 40},
+		{16, 30 * ms, 60 * ms, 40},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%d callers, %v, stall %v", tt.callers, tt.lat, tt.stall), func(t *testing.T) {
+			total, limited := 0.0, 0
+			for seed := uint64(1); seed <= 5; seed++ {
+				clock := time.Unix(1000, 0)
+				a := newClientAIMD()
+				a.now = func() time.Time { return clock }
+				okPerS, lim := concSim(a, &clock, tt.callers, tt.lat, tt.stall, 50, 0.10, 20*time.Second, seed)
+				total += okPerS
+				limited += lim
+			}
+			if avg := total / 5; avg < tt.minPerSec {
+				t.Errorf("%.1f calls/s got through on average, want at least %.0f", avg, tt.minPerSec)
+			}
+		})
+	}
+}
+
+// 16 callers hold slots at 100/s when the cloud says slow down, and all their answers come back
+// throttled at once: that is one cut, not one per three throttles (which took 100/s to 13/s).
+func TestAIMD_oneCutForTheAnswersOfOneRate(t *testing.T) {
+	clock := time.Unix(1000, 0)
+	a := newAIMD(100, 1, 2000, func() time.Time { return clock }, nil)
+	a.ceiling = 100
+	for range 16 {
+		a.reserve()
+	}
+	clock = clock.Add(20 * time.Millisecond)
+	for range 16 {
+		a.Throttled(0)
+	}
+	if a.rate < 50 || a.rate > 70 {
+		t.Errorf("rate %.1f after one burst of throttled answers, want one cut (to about 60)", a.rate)
+	}
+	// After the slots given out at the old rate, throttling is judged again.
+	clock = a.next.Add(time.Millisecond)
+	before := a.rate
+	for range 12 {
+		a.Throttled(0)
+	}
+	if a.rate >= before {
+		t.Errorf("rate %.1f after a storm at the new rate, want below %.1f", a.rate, before)
+	}
+}
+
+// A key with little work does not climb while idle: the next burst of work must not start far
+// above what the cloud was seen to take.
+func TestAIMD_noGrowthWhileUnused(t *testing.T) {
+	clock := time.Unix(1000, 0)
+	a := newAIMD(45, 1, 2000, func() time.Time { return clock }, nil)
+	a.ceiling = 50
+	for range 200 { // 5 calls/s for 40 s, none throttled
+		clock = clock.Add(a.reserve() + 200*time.Millisecond)
+		a.OK()
+	}
+	if a.rate > 46 {
+		t.Errorf("rate %.1f after 40 s at 5 calls/s, want it held at 45", a.rate)
+	}
+	for range 100 { // saturated: it grows again
+		clock = clock.Add(a.reserve())
+		a.OK()
+	}
+	if a.rate <= 46 {
+		t.Errorf("rate %.1f after saturated calls, want growth above 45", a.rate)
 	}
 }
