@@ -233,3 +233,31 @@ func (e *e2e) checkKMSRotated(user, leaked string) {
 		e.t.Fatalf("the stored secret does not authenticate: %v", err)
 	}
 }
+
+// A CreateAccessKey answered later than the read timeout is carried out by the cloud after
+// respond gave up and created again. With contain-first the leaked key is already gone, so the
+// late key finds room: respond must find and delete it (no orphan), through the real binary.
+func TestE2ELateCreateContainFirst(t *testing.T) {
+	t.Parallel()
+	limit(t)
+	e := newE2E(t, orgFromYAML(t, faultOrg))
+	e.env["RESPOND_READ_TIMEOUT"] = "300ms"
+	cfg := e.writeFile("config.yaml", "sinks:\n  vault:\n    type: kms\n    secret-name: respond/{{.UserName}}\n")
+	args := []string{"--key-id", faultLeak, "--yes", "--config", cfg, "--playbook", "contain-first", "--output", "json"}
+	const delay = 600 * time.Millisecond
+	e.s.AddFault(emulator.Fault{Action: "CreateAccessKey", Kind: emulator.FaultLatency, Delay: delay, Count: 1})
+	start := time.Now()
+	r := e.run("", args...)
+	time.Sleep(time.Until(start.Add(delay + 400*time.Millisecond))) // the late call has landed by now
+	switch r.Code {
+	case 0:
+	case 4:
+		wantCode(t, e.run("", args...), 0)
+	default:
+		t.Fatalf("exit %d, want 0 or 4 and a resume: %s", r.Code, r)
+	}
+	if n := e.count("CreateAccessKey"); n < 2 {
+		t.Fatalf("%d CreateAccessKey calls: the answer was not late", n)
+	}
+	e.checkKMSRotated("web-app", faultLeak)
+}
