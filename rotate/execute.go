@@ -774,6 +774,9 @@ func (x *run) warn(w string) {
 // is a human's: never touched, reported as a warning. It returns how many it deleted and one
 // note per key for the step's detail.
 func (x *run) sweepLate(ctx context.Context, s StepID, st journal.State) (int, []string, error) {
+	if st.FirstCreate.IsZero() {
+		return 0, nil, nil // no create yet (contain-only, contain-first before its create): nothing of ours to find
+	}
 	var cands []ram.AccessKey
 	for _, k := range x.keys {
 		id := k.ID.String()
@@ -799,7 +802,7 @@ func (x *run) sweepLate(ctx context.Context, s StepID, st journal.State) (int, [
 		if others[id] {
 			continue // the replacement of another leaked key of this user
 		}
-		if st.LostCreates == 0 || st.FirstCreate.IsZero() || k.CreateDate.IsZero() ||
+		if st.LostCreates == 0 || k.CreateDate.IsZero() ||
 			k.CreateDate.Before(from) || k.CreateDate.After(to) {
 			x.warn(humanKeyWarning(k, x.user))
 			continue

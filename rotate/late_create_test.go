@@ -287,3 +287,37 @@ func auditSays(t *testing.T, e *emuEnv, s string) bool {
 	}
 	return strings.Contains(string(b), s)
 }
+
+// With no lost create, the rule costs nothing and says nothing: one list in verify, no warning
+// about the user's other key, whether a replacement is made (standard) or not (contain-only).
+func TestLateCreateNormalRunOnePass(t *testing.T) {
+	for _, steps := range [][]StepID{nil, {StepLocate, StepAssess, StepDelete, StepVerify, StepNotify}} {
+		e := newLateEmu(t, 3*time.Second)
+		s := e.settings()
+		s.Steps = steps
+		if steps != nil {
+			s.Playbook, s.Sinks = "contain-only", nil
+			e.deps.Sinks = nil
+		}
+		ctx := context.Background()
+		f := e.finding(t, billingLeak)
+		p := NewPlan(f, Inspect(ctx, f, e.deps), s)
+		n := len(e.s.RequestLog())
+		r := Execute(ctx, p, e.deps)
+		if r.Outcome != OutcomeRemediated || len(r.Warnings) != 0 {
+			t.Fatalf("%s: %s %v warnings %v %+v", s.Playbook, r.Outcome, r.Err, r.Warnings, r.Steps)
+		}
+		lists := 0
+		for _, q := range e.s.RequestLog()[n:] {
+			if q.Action == "ListAccessKeys" {
+				lists++
+			}
+		}
+		if lists != 2 {
+			t.Errorf("%s: %d ListAccessKeys, want 2 (reconcile, verify)", s.Playbook, lists)
+		}
+		if !slices.Contains(e.keys(t, billingUser), billingKeep) {
+			t.Errorf("%s: the other key was touched", s.Playbook)
+		}
+	}
+}

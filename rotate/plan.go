@@ -397,7 +397,7 @@ func NewPlan(f Finding, snap Snapshot, s Settings) Plan {
 	p.AtKeyLimit = leakedPresent && len(snap.Keys) >= 2
 
 	order := append([]StepID(nil), s.Steps...)
-	if p.AtKeyLimit && index(order, StepCreate) < index(order, StepDelete) {
+	if p.AtKeyLimit && index(order, StepCreate) >= 0 && index(order, StepCreate) < index(order, StepDelete) {
 		order = moveBefore(order, StepDelete, StepCreate)
 		p.Reordered = true
 		p.ReorderReason = ReorderReason
