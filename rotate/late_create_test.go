@@ -1,6 +1,7 @@
 package rotate
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -90,6 +91,31 @@ func lateDeletes(t *testing.T, e *emuEnv, leaked string) []string {
 	return out
 }
 
+// orphanDeletes counts the journal's completed deletions of keys respond created (not the
+// leaked key's): late keys and ambiguous creates' orphans.
+func orphanDeletes(t *testing.T, e *emuEnv, leaked string) int {
+	t.Helper()
+	recs, err := readRecords(e, leaked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range recs {
+		if r.Kind == journal.KindResult && r.Action == "ram:DeleteAccessKey" && r.NewKeyID != "" && r.Outcome == journal.OutcomeDone {
+			n++
+		}
+	}
+	return n
+}
+
+func readRecords(e *emuEnv, leaked string) ([]journal.Record, error) {
+	b, err := os.ReadFile(filepath.Join(e.deps.StateDir, journal.FileName(accesskey.MustParseID(leaked))))
+	if err != nil {
+		return nil, err
+	}
+	return journal.ParseRecords(bytes.NewReader(b))
+}
+
 func TestLateCreateNoOrphan(t *testing.T) {
 	cases := []struct {
 		name, leaked, user string
@@ -132,8 +158,10 @@ func TestLateCreateNoOrphan(t *testing.T) {
 			}
 			e.convergedSDK(t, c.user, c.leaked, r.NewKeyID, c.keep...)
 			late := lateDeletes(t, e, c.leaked)
-			if c.lands && len(late) != 1 {
-				t.Errorf("late key deletions in the journal = %v, want one", late)
+			// (on a slow machine the late key may already show in ram's list right after the
+			// timeout: then it is deleted as an ambiguous create's orphan instead)
+			if n := orphanDeletes(t, e, c.leaked); c.lands && n != 1 {
+				t.Errorf("orphan deletions in the journal = %d (late: %v), want one", n, late)
 			}
 			for _, id := range late {
 				if id == r.NewKeyID || slices.Contains(c.keep, id) {
