@@ -21,9 +21,13 @@ import (
 //   - After a cut, the answers to the calls already given a slot at the old rate (up to
 //     settle, the last such slot) are not judged: they say nothing about the new rate, and
 //     judging them cut the rate again and again within milliseconds, from 100/s to 13/s.
-//   - The rate grows only while the callers use it (a window sent at least 80% of it): a key
-//     with little work to do must not climb far above what the cloud was ever seen to take,
-//     or the next burst of work runs into a storm.
+//   - A window in which the callers did not use the rate (sent less than 80% of it: they had
+//     other work, or it spans a pause) is not judged against it: throttling in it does not
+//     cut the rate (a cut from such a window's low rate left a key at 1 call/s, and a key
+//     climbs back from there by half of 10 calls' worth at a time), and the rate climbs in it
+//     only back to 90% of the ceiling, never above: a key with little work to do must not
+//     climb far above what the cloud was ever seen to take, or the next burst of work runs
+//     into a storm.
 type aimd struct {
 	mu      sync.Mutex
 	rate    float64 // calls per second
@@ -137,6 +141,12 @@ func (a *aimd) observe(throttled bool) {
 		sent = min(sent, float64(a.winCalls-1)/el)
 	}
 	a.winCalls, a.winThrottles = 0, 0
+	// The callers did not use the pace (they had other work, or the window spans a pause):
+	// the window tells nothing about the rate, whether it was throttled or not.
+	unused := a.paced && sent < usedShare*a.rate
+	if over && unused {
+		return // retried; a rate the callers do not reach is no cause to cut it
+	}
 	if over {
 		a.paced = true
 		// The cloud took sent×(1-share) calls/s, less its sporadic throttling (assumed at most
@@ -159,15 +169,14 @@ func (a *aimd) observe(throttled bool) {
 	if !a.paced {
 		return // nothing to grow from yet
 	}
-	if sent < usedShare*a.rate {
-		return // the callers did not use the rate: no sign that more would go through
-	}
 	target := 0.9 * a.ceiling
 	switch {
+	case a.rate < target:
+		a.rate = min(a.rate*1.5, target) // back to what the cloud took before
+	case unused:
+		return // no sign that more than the ceiling would go through
 	case a.ceiling == 0:
 		a.rate *= 1.5
-	case a.rate < target:
-		a.rate = min(a.rate*1.5, target)
 	default:
 		a.rate += max(1, a.rate*0.02)
 	}

@@ -328,3 +328,32 @@ func TestAIMD_noGrowthWhileUnused(t *testing.T) {
 		t.Errorf("rate %.1f after saturated calls, want growth above 45", a.rate)
 	}
 }
+
+// A key whose callers pause (their other work: the other accounts' findings) gets a window that
+// spans the pause, and sporadic throttling in it: that is no cause to cut (a cut from that
+// window's rate once left a key at 1 call/s for a minute). A cut that did happen is made good in
+// such windows up to 90% of the ceiling.
+func TestAIMD_aPauseDoesNotCutTheRate(t *testing.T) {
+	clock := time.Unix(1000, 0)
+	a := newAIMD(45, 1, 2000, func() time.Time { return clock }, nil)
+	a.ceiling = 50
+	for i := range 30 { // 30 calls over 6 s, every third throttled
+		clock = clock.Add(a.reserve() + 200*time.Millisecond)
+		if i%3 == 0 {
+			a.Throttled(0)
+		} else {
+			a.OK()
+		}
+	}
+	if a.rate < 45 {
+		t.Errorf("rate %.1f after a pause with sporadic throttling, want 45 kept", a.rate)
+	}
+	a.rate = 10 // a cut made while the callers were busy
+	for range 40 {
+		clock = clock.Add(a.reserve() + 200*time.Millisecond)
+		a.OK()
+	}
+	if a.rate < 44 || a.rate > 45.1 {
+		t.Errorf("rate %.1f after unused windows, want back at 45 (90%% of the ceiling) and not above", a.rate)
+	}
+}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -111,6 +113,12 @@ sinks:
 		b.ReportMetric(wall.Seconds(), "wall-s")
 		b.ReportMetric(float64(len(log)), "calls")
 		b.ReportMetric(floor.Seconds(), "floor-s")
+		b.ReportMetric(wall.Seconds()/keyFloor.Seconds(), "x-key-floor")
+		for _, ph := range loadPhases(log) {
+			b.ReportMetric(ph.span.Seconds(), ph.name+"-s")
+			b.Logf("%s phase: %s, busiest key %d calls = %s at 50/s (%.2fx), keys at %s calls/s", ph.name, ph.span.Round(time.Millisecond),
+				ph.busiest, ph.floor.Round(time.Millisecond), ph.span.Seconds()/ph.floor.Seconds(), ph.rates)
+		}
 		b.Logf("%d findings, %d keys: %d remediated in the first run, %d resume run(s); %d calls (%d throttled, %d 5xx) over %d signing keys; wall %s; floor calls/50 = %s (%.2fx), busiest key %d calls = %s (%.2fx)",
 			strings.Count(findings, "\n"), len(rep.Results), remediated, resumes, len(log), throttled, fivexx, len(byKey), wall.Round(time.Millisecond),
 			floor.Round(time.Millisecond), wall.Seconds()/floor.Seconds(), busiest, keyFloor.Round(time.Millisecond), wall.Seconds()/keyFloor.Seconds())
@@ -132,9 +140,67 @@ sinks:
 	}
 }
 
+// loadPhase is one phase of the load run: plan (the first call to the first CreateAccessKey:
+// connecting, the owner search and the inspection) or rotate (from there to the last call).
+type loadPhase struct {
+	name    string
+	span    time.Duration
+	busiest int           // calls signed by the busiest key in the phase
+	floor   time.Duration // busiest at 50/s
+	rates   string        // each of the three busiest keys' calls/s over the phase
+}
+
+func loadPhases(log []emulator.Request) []loadPhase {
+	if len(log) == 0 {
+		return nil
+	}
+	start, end := log[0].Time, log[len(log)-1].Time
+	create := end
+	for _, q := range log {
+		if q.Action == "CreateAccessKey" && q.Time.Before(create) {
+			create = q.Time
+		}
+	}
+	total := map[string]int{}
+	for _, q := range log {
+		total[q.AccessKeyID]++
+	}
+	keys := slices.SortedFunc(maps.Keys(total), func(a, b string) int { return total[b] - total[a] })
+	keys = keys[:min(3, len(keys))]
+	var out []loadPhase
+	for _, ph := range []struct {
+		name     string
+		from, to time.Time
+	}{{"plan", start, create}, {"rotate", create, end}} {
+		n := map[string]int{}
+		for _, q := range log {
+			if !q.Time.Before(ph.from) && (q.Time.Before(ph.to) || ph.name == "rotate") {
+				n[q.AccessKeyID]++
+			}
+		}
+		p := loadPhase{name: ph.name, span: ph.to.Sub(ph.from)}
+		var rates []string
+		for _, k := range keys {
+			p.busiest = max(p.busiest, n[k])
+			rates = append(rates, fmt.Sprintf("%.0f", float64(n[k])/max(p.span.Seconds(), 1e-3)))
+		}
+		p.floor = time.Duration(float64(p.busiest) / 50 * float64(time.Second))
+		p.rates = strings.Join(rates, ", ")
+		out = append(out, p)
+	}
+	return out
+}
+
 // dumpRequestLog writes the emulator's request log as tab-separated lines (unix ns, action,
-// signing key, error code, status) for analysis of per-key rates, idle gaps and retries.
+// signing key, error code, status, UserName) for analysis of per-key rates, idle gaps and
+// retries. A file that exists is kept: the log goes to path.1, path.2... (for -count).
 func dumpRequestLog(b *testing.B, path string, log []emulator.Request) {
+	for i := 1; ; i++ {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		path = fmt.Sprintf("%s.%d", strings.TrimSuffix(path, fmt.Sprintf(".%d", i-1)), i)
+	}
 	var sb strings.Builder
 	for _, q := range log {
 		fmt.Fprintf(&sb, "%d\t%s\t%s\t%s\t%d\t%s\n", q.Time.UnixNano(), q.Action, q.AccessKeyID, q.Code, q.Status, q.Params["UserName"])
