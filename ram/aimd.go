@@ -143,22 +143,21 @@ func (a *aimd) observe(throttled bool) {
 	a.winCalls, a.winThrottles = 0, 0
 	// The callers did not use the pace (they had other work, or the window spans a pause):
 	// the window tells nothing about the rate, whether it was throttled or not.
-	unused := a.paced && sent < usedShare*a.rate
-	if over && unused {
+	unused := sent < usedShare*a.rate
+	if over && unused && a.paced {
 		return // retried; a rate the callers do not reach is no cause to cut it
 	}
 	if over {
-		a.paced = true
-		// The cloud took sent×(1-share) calls/s, less its sporadic throttling (assumed at most
-		// half of overShare): that is the estimate of its limit. A window can look over the
-		// limit by chance (sporadic throttling): unless the window was clearly over (twice the
-		// share: 5 of 10 calls, a 0.2% chance at 10% sporadic throttling), the ceiling comes
-		// down only 10% per cut, so a run of chance cuts cannot ratchet it down, and a limit
-		// that really fell is still followed.
 		// A window can look over the limit by chance (sporadic throttling): the ceiling comes
 		// down only 10% per cut unless the cut happened above that, so a run of such chance
-		// cuts cannot ratchet it down, and a limit that really fell is still followed.
-		a.ceiling = max(sent, 0.9*a.ceiling)
+		// cuts cannot ratchet it down, and a limit that really fell is still followed. The
+		// first cut of an unpaced limiter whose callers sent less than its guess sets no
+		// ceiling: what they sent is not what the cloud would take (a ceiling from it held a
+		// key at 30/s for 10 s); the rate then grows by half per window until a real cut.
+		if !unused {
+			a.ceiling = max(sent, 0.9*a.ceiling)
+		}
+		a.paced = true
 		a.rate = max(a.min, sent*0.6)
 		// Slots given out before the cut still go out at the old rate: their answers are not
 		// judged. The next slot is one of the new rate away.

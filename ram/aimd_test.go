@@ -357,3 +357,29 @@ func TestAIMD_aPauseDoesNotCutTheRate(t *testing.T) {
 		t.Errorf("rate %.1f after unused windows, want back at 45 (90%% of the ceiling) and not above", a.rate)
 	}
 }
+
+// An unpaced client whose callers send 30/s when the cloud first throttles them sets no ceiling
+// from those 30/s: once the callers have more work, the rate grows fast past it.
+func TestAIMD_firstCutBelowTheGuessSetsNoCeiling(t *testing.T) {
+	clock := time.Unix(1000, 0)
+	a := newClientAIMD()
+	a.now = func() time.Time { return clock }
+	for i := range 10 { // 30 calls/s, every other one throttled
+		clock = clock.Add(a.reserve() + 33*time.Millisecond)
+		if i%2 == 0 {
+			a.Throttled(0)
+		} else {
+			a.OK()
+		}
+	}
+	if !a.paced || a.ceiling != 0 || a.rate > 30 {
+		t.Fatalf("after the first storm: paced %v, ceiling %.1f, rate %.1f; want paced below 30/s and no ceiling", a.paced, a.ceiling, a.rate)
+	}
+	for range 100 { // saturated, nothing throttled
+		clock = clock.Add(a.reserve() + time.Millisecond)
+		a.OK()
+	}
+	if a.rate < 60 {
+		t.Errorf("rate %.1f after 100 saturated calls, want above 60 (no ceiling at 30 to creep past)", a.rate)
+	}
+}
