@@ -189,6 +189,9 @@ func respondRun(ctx context.Context, opts *RespondOptions) error {
 	forEachByAccount(ctx, items, n, func(it *item) string { return it.owner.accountID() }, func(ctx context.Context, it *item) {
 		f.planItem(ctx, it, opts, conf, cl, stateDir, audit, notifiers)
 	})
+	if f.Streams.ErrTTY {
+		fmt.Fprint(f.Streams.ErrOut, "\r\033[K") // clear the scan's progress line
+	}
 	if err := ctx.Err(); err != nil {
 		return &ExitError{Code: exitPartial, Err: fmt.Errorf("interrupted while planning; nothing was changed: %w", err)}
 	}
