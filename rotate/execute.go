@@ -558,7 +558,14 @@ func (x *run) assess(ctx context.Context) {
 	} else {
 		d += ", last use unknown"
 	}
-	d += fmt.Sprintf(", %d other key(s) not touched", len(x.p.OtherKeys))
+	switch n := len(x.p.OtherKeys); n {
+	case 0:
+		d += ", no other key"
+	case 1:
+		d += ", 1 other key (not touched)"
+	default:
+		d += fmt.Sprintf(", %d other keys (not touched)", n)
+	}
 	a := x.p.Assessment
 	window := x.p.AssessWindow
 	if window == 0 {
