@@ -45,13 +45,9 @@ It changes nothing and never signs a call with the leaked key unless --locate in
 
 func locateRun(ctx context.Context, opts *LocateOptions) error {
 	f := opts.Factory
-	asJSON, err := f.outputJSON()
+	asJSON, id, err := f.keyArg(opts.KeyID)
 	if err != nil {
 		return err
-	}
-	id, err := accesskey.ParseID(opts.KeyID)
-	if err != nil {
-		return flagErrorf("--key-id: %v", err)
 	}
 	if id.IsSTS() {
 		return &ExitError{Code: exitRefused, Err: fmt.Errorf("%s is a temporary STS id: it has no RAM owner to find and expires on its own; find the role session that issued it in ActionTrail and restrict or delete that role", id)}
@@ -148,13 +144,9 @@ own calls are left out. It changes nothing.`,
 
 func assessRun(ctx context.Context, opts *AssessOptions) error {
 	f := opts.Factory
-	asJSON, err := f.outputJSON()
+	asJSON, id, err := f.keyArg(opts.KeyID)
 	if err != nil {
 		return err
-	}
-	id, err := accesskey.ParseID(opts.KeyID)
-	if err != nil {
-		return flagErrorf("--key-id: %v", err)
 	}
 	conf, err := f.loadConfig()
 	if err != nil {
@@ -191,4 +183,15 @@ func assessRun(ctx context.Context, opts *AssessOptions) error {
 	}
 	fmt.Fprintf(f.Streams.Out, "Activity of %s\n", id)
 	return assess.WriteText(f.Streams.Out, a)
+}
+
+// keyArg checks --output and parses --key-id for the read-only commands.
+func (f *Factory) keyArg(raw string) (asJSON bool, id accesskey.ID, err error) {
+	if asJSON, err = f.outputJSON(); err != nil {
+		return false, id, err
+	}
+	if id, err = accesskey.ParseID(raw); err != nil {
+		return false, id, flagErrorf("--key-id: %v", err)
+	}
+	return asJSON, id, nil
 }
