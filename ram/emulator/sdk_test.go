@@ -350,6 +350,16 @@ func TestWrongSecret(t *testing.T) {
 	if len(s.Violations()) != 1 {
 		t.Fatalf("violations %q", s.Violations())
 	}
+	// The answer quotes the string to sign, SecretData included, as the cloud does; Violations never.
+	put := kms.CreatePutSecretValueRequest()
+	put.SecretName, put.SecretData, put.VersionId = "app/key", "CanarySecretData0001", "v9"
+	_, err = et.KMS(t, s, et.AK(emulator.Credential{AccessKeyID: ciKey, AccessKeySecret: "WrongSecret0000000000000000000"})).PutSecretValue(put)
+	if se := serverErr(t, err, 400, "SignatureDoesNotMatch"); !strings.Contains(se.Message(), "CanarySecretData0001") {
+		t.Fatalf("message %q does not quote the string to sign", se.Message())
+	}
+	if v := s.Violations(); len(v) != 2 || !strings.HasPrefix(v[1], "SignatureDoesNotMatch ") || strings.Contains(strings.Join(v, "\n"), "CanarySecretData0001") {
+		t.Fatalf("violations %q", v)
+	}
 	_, err = et.RAM(t, s, et.AK(emulator.Credential{AccessKeyID: "LTAI5tFAKENOSUCHKEY00001", AccessKeySecret: "x"})).
 		ListUsers(ram.CreateListUsersRequest())
 	serverErr(t, err, 404, "InvalidAccessKeyId.NotFound")

@@ -284,6 +284,7 @@ type apiError struct {
 	Status    int
 	Code      string
 	Message   string
+	Quoted    string            // request text the answer's Message ends with (the string to sign); never kept in Violations
 	Detail    map[string]string // AccessDeniedDetail
 	Violation bool              // a protocol violation: a correct client never causes it
 }
@@ -544,7 +545,11 @@ func (s *Server) authenticate(c *call) *apiError {
 	sg := &c.scratch.signer
 	sts := sg.stringToSign(c.r.Method, c.params.list)
 	if !sg.verify(secret, c.p("Signature")) {
-		return violationf(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation. server string to sign is:%s", sts)
+		// The cloud quotes its string to sign, parameter values and all (a KMS SecretData too): the
+		// answer does the same, since the SDK compares it with its own, but Violations does not.
+		e := violationf(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation. server string to sign is:")
+		e.Quoted = string(sts)
+		return e
 	}
 	if s.checkNonce && !s.nonces.fresh(id, c.p("SignatureNonce"), c.now, ts) {
 		return violationf(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
@@ -609,7 +614,7 @@ func (s *Server) fail(w http.ResponseWriter, c *call, e *apiError) {
 		host, product = c.prod.host(c.p("RegionId")), c.prod.name
 	}
 	body := map[string]any{
-		"RequestId": c.rid, "HostId": host, "Code": e.Code, "Message": e.Message,
+		"RequestId": c.rid, "HostId": host, "Code": e.Code, "Message": e.Message + e.Quoted,
 		"Recommend": "https://api.aliyun.com/troubleshoot?q=" + url.QueryEscape(e.Code) + "&product=" + product,
 	}
 	if e.Detail != nil {
