@@ -54,34 +54,31 @@ type Report struct {
 
 // KeyReport is one leaked key: the plan, and the result when it ran.
 type KeyReport struct {
-	KeyID          string         `json:"key_id"`
-	Kind           string         `json:"kind"`
-	Playbook       string         `json:"playbook,omitempty"`
-	PlaybookReason string         `json:"playbook_reason,omitempty"`
-	Locations      []detectLoc    `json:"locations,omitempty"`
-	Notes          []string       `json:"notes,omitempty"`
-	Plan           *rotate.Plan   `json:"plan,omitempty"`
-	Result         *rotate.Result `json:"result,omitempty"`
-	Error          string         `json:"error,omitempty"`
-	ExitCode       int            `json:"exit_code"`
+	KeyID          string            `json:"key_id"`
+	Kind           string            `json:"kind"`
+	Playbook       string            `json:"playbook,omitempty"`
+	PlaybookReason string            `json:"playbook_reason,omitempty"`
+	Locations      []detect.Location `json:"locations,omitempty"`
+	Notes          []string          `json:"notes,omitempty"`
+	Plan           *rotate.Plan      `json:"plan,omitempty"`
+	Result         *rotate.Result    `json:"result,omitempty"`
+	Error          string            `json:"error,omitempty"`
+	ExitCode       int               `json:"exit_code"`
 }
-
-type detectLoc = detect.Location
 
 // item is one finding on its way through the run.
 type item struct {
-	finding  detect.Finding
-	plan     rotate.Plan
-	deps     rotate.Deps
-	pbName   string
+	finding detect.Finding
+	plan    rotate.Plan
+	deps    rotate.Deps
+	err     error // a problem found while planning (bad playbook, no sink...)
+	result  *rotate.Result
+	// The playbook and why it was chosen: by prepareItem from the finding alone, then by
+	// planItem again once the owner is known (the configuration's rules can match on it).
+	pb       *playbooks.Playbook
 	pbReason string
-	err      error // a problem found while planning (bad playbook, no sink...)
-	result   *rotate.Result
-	// set by prepareItem, for planItem
-	pb        *playbooks.Playbook
-	pbReason0 string
-	source    string
-	owner     *onceLocator
+	source   string
+	owner    *onceLocator
 }
 
 func respondRun(ctx context.Context, opts *RespondOptions) error {
@@ -323,7 +320,7 @@ func (f *Factory) prepareItem(it *item, opts *RespondOptions, conf *playbooks.Co
 		it.err = err
 		return
 	}
-	it.pb, it.pbReason0 = pb, reason
+	it.pb, it.pbReason = pb, reason
 	locStrategies := strategies
 	if len(locStrategies) == 0 {
 		if st, ok := pb.Step(playbooks.StepLocate); ok && len(st.Options.Strategies) > 0 {
@@ -345,7 +342,7 @@ func (f *Factory) planItem(ctx context.Context, it *item, opts *RespondOptions, 
 	if it.err != nil {
 		return
 	}
-	fd, pb, reason, source := it.finding, it.pb, it.pbReason0, it.source
+	fd, pb, source := it.finding, it.pb, it.source
 	rf := rotate.Finding{KeyID: fd.KeyID, Secret: fd.Secret}
 	for _, l := range fd.Locations {
 		rf.Locations = append(rf.Locations, rotate.Location{Source: firstNonEmpty(l.Source, l.Format), File: firstNonEmpty(l.File, l.URL), Line: l.Line, Commit: l.Commit})
@@ -364,7 +361,7 @@ func (f *Factory) planItem(ctx context.Context, it *item, opts *RespondOptions, 
 		in := playbooks.PlaybookInput{KeyID: fd.KeyID.String(), Source: source, AccountID: snap.Owner.Account.ID,
 			AccountName: accountName(conf, cl, snap.Owner.Account.ID), UserName: snap.Owner.UserName}
 		if pb2, reason2, err := conf.Select(in); err == nil {
-			pb, reason = pb2, reason2
+			pb, it.pb, it.pbReason = pb2, pb2, reason2
 		}
 	}
 	sinks, err := f.buildSinks(ctx, pb, conf, cl, snap, opts)
@@ -382,7 +379,6 @@ func (f *Factory) planItem(ctx context.Context, it *item, opts *RespondOptions, 
 	}
 	it.plan = rotate.NewPlan(rf, snap, settings)
 	it.deps = deps
-	it.pbName, it.pbReason = pb.Name, reason
 	if it.plan.Decision == rotate.DecisionRotate && pb.Has(playbooks.StepCreate) && len(sinks) == 0 {
 		it.err = flagErrorf("key %s: the %s playbook creates a replacement but no sink is configured to receive it; add a sink to the configuration (README \"Sinks\"), pass --reveal on a terminal, or use --playbook contain-only", fd.KeyID, pb.Name)
 	}
@@ -399,20 +395,17 @@ func (f *Factory) choosePlaybook(opts *RespondOptions, conf *playbooks.Config, i
 			if err == nil && conf != nil {
 				err = conf.CheckPlaybook(pb)
 			}
-			if err == nil && conf != nil && len(pb.Sinks) == 0 && pb.Has(playbooks.StepStore) {
-				pb.Sinks = slices.Sorted(maps.Keys(conf.Sinks))
-			}
 		case conf != nil:
 			pb, err = conf.Playbook(opts.Playbook)
-			if err == nil && len(pb.Sinks) == 0 && pb.Has(playbooks.StepStore) {
-				// As for a playbook the rules choose: no sinks named means every configured sink.
-				pb.Sinks = slices.Sorted(maps.Keys(conf.Sinks))
-			}
 		default:
 			pb, err = playbooks.Builtin(opts.Playbook)
 		}
 		if err != nil {
 			return nil, "", &FlagError{Err: fmt.Errorf("--playbook %s: %w", opts.Playbook, err)}
+		}
+		if conf != nil && len(pb.Sinks) == 0 && pb.Has(playbooks.StepStore) {
+			// As for a playbook the rules choose: no sinks named means every configured sink.
+			pb.Sinks = slices.Sorted(maps.Keys(conf.Sinks))
 		}
 		return pb, "chosen with --playbook", nil
 	}
@@ -656,7 +649,7 @@ func (f *Factory) printPlan(it *item) {
 		return
 	}
 	if it.pbReason != "" {
-		fmt.Fprintf(out, "Playbook %s (%s)\n", it.pbName, it.pbReason)
+		fmt.Fprintf(out, "Playbook %s (%s)\n", it.pb.Name, it.pbReason)
 	}
 	_ = rotate.WritePlanText(out, it.plan)
 	for _, n := range it.finding.Notes {
@@ -671,7 +664,7 @@ func (f *Factory) finish(report Report, items []*item, asJSON, dryRun bool) erro
 	worst := exitOK
 	rank := map[exitCode]int{exitOK: 0, exitRefused: 1, exitNotFound: 2, exitUsage: 3, exitFailed: 4, exitPartial: 5}
 	for _, it := range items {
-		kr := KeyReport{KeyID: it.finding.KeyID.String(), Kind: string(it.finding.Kind), Playbook: it.pbName,
+		kr := KeyReport{KeyID: it.finding.KeyID.String(), Kind: string(it.finding.Kind), Playbook: it.playbookName(),
 			PlaybookReason: it.pbReason, Locations: it.finding.Locations, Notes: it.finding.Notes}
 		code := exitOK
 		switch {
@@ -773,4 +766,11 @@ func flush(w io.Writer) {
 	if fl, ok := w.(interface{ Flush() error }); ok {
 		_ = fl.Flush()
 	}
+}
+
+func (it *item) playbookName() string {
+	if it.pb == nil {
+		return ""
+	}
+	return it.pb.Name
 }

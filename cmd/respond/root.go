@@ -79,7 +79,11 @@ func Main(args []string, s Streams) int {
 	if errors.As(err, &ee) && ee.Err == nil {
 		return int(code)
 	}
-	fmt.Fprintln(s.ErrOut, "respond: "+oneLine(err.Error()))
+	msg := oneLine(err.Error())
+	if f.redactor != nil {
+		msg = f.redactor.Redact(msg) // the second net covers the last line too
+	}
+	fmt.Fprintln(s.ErrOut, "respond: "+msg)
 	return int(code)
 }
 
