@@ -715,7 +715,6 @@ type Fault struct {
 type faultState struct {
 	f           Fault
 	seen, fired int
-	removed     bool
 }
 
 type firedFault struct {
