@@ -140,9 +140,25 @@ func expectDelim(d *json.Decoder, want json.Delim) error {
 		return err
 	}
 	if t != want {
-		return fmt.Errorf("found %v where %q was expected", t, string(want))
+		// Name what was found, never quote it: a string token may be a secret.
+		return fmt.Errorf("found %s where %q was expected", tokenKind(t), string(want))
 	}
 	return nil
+}
+
+// tokenKind names a JSON token's kind for messages.
+func tokenKind(t json.Token) string {
+	switch v := t.(type) {
+	case json.Delim:
+		return string(v)
+	case string:
+		return "a string"
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	}
+	return "a number"
 }
 
 // readGitleaksCSV reads `gitleaks … --report-format csv` (report/csv.go).

@@ -263,3 +263,26 @@ func TestIDLengthsPinned(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorsNeverQuoteInput: a report that does not fit its format is refused without repeating
+// the value that did not fit (it may be the secret).
+func TestErrorsNeverQuoteInput(t *testing.T) {
+	cases := []struct {
+		name   string
+		format Format
+		in     string
+	}{
+		{"gitleaks JSON that is one string", FormatGitleaksJSON, `"` + sec1 + `"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Read(context.Background(), strings.NewReader(tc.in), Options{Format: tc.format})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if strings.Contains(err.Error(), sec1) {
+				t.Fatalf("error quotes the input: %v", err)
+			}
+		})
+	}
+}
