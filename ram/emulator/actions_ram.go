@@ -136,6 +136,31 @@ func imsOwner(c *call) (owner, *apiError) {
 	return owner{acct: c.acct, u: u}, nil
 }
 
+// keyHandler serves a key action for the owner the request names; ims selects the IMS answer shape.
+type keyHandler func(s *Server, c *call, o owner, ims bool) (map[string]any, *apiError)
+
+// ramKeys is h as a RAM (2015-05-01) action: the owner comes from UserName.
+func ramKeys(h keyHandler) handler {
+	return func(s *Server, c *call) (map[string]any, *apiError) {
+		o, e := ramOwner(c)
+		if e != nil {
+			return nil, e
+		}
+		return h(s, c, o, false)
+	}
+}
+
+// imsKeys is h as an IMS (2019-08-15) action: the owner comes from UserPrincipalName.
+func imsKeys(h keyHandler) handler {
+	return func(s *Server, c *call) (map[string]any, *apiError) {
+		o, e := imsOwner(c)
+		if e != nil {
+			return nil, e
+		}
+		return h(s, c, o, true)
+	}
+}
+
 func (a *account) upnSuffix() string { return "@" + a.alias + ".onaliyun.com" }
 
 func (a *account) userByUPN(upn string) *user {
@@ -258,34 +283,18 @@ func keyJSON(k *keyState, ims bool) object {
 	return o
 }
 
-func listKeys(o owner, ims bool) map[string]any {
+func listKeys(_ *Server, _ *call, o owner, ims bool) (map[string]any, *apiError) {
 	list := make([]object, 0, len(o.keys()))
 	for _, k := range o.keys() {
 		list = append(list, keyJSON(k, ims))
 	}
-	return map[string]any{"AccessKeys": object{{k: "AccessKey", v: list}}}
-}
-
-func ramListAccessKeys(s *Server, c *call) (map[string]any, *apiError) {
-	o, e := ramOwner(c)
-	if e != nil {
-		return nil, e
-	}
-	return listKeys(o, false), nil
-}
-
-func imsListAccessKeys(s *Server, c *call) (map[string]any, *apiError) {
-	o, e := imsOwner(c)
-	if e != nil {
-		return nil, e
-	}
-	return listKeys(o, true), nil
+	return map[string]any{"AccessKeys": object{{k: "AccessKey", v: list}}}, nil
 }
 
 // keyLimit is the number of AccessKey pairs a RAM user (or, here, an account owner) may hold.
 const keyLimit = 2
 
-func (s *Server) createKey(c *call, o owner, ims bool) (map[string]any, *apiError) {
+func createKey(s *Server, c *call, o owner, ims bool) (map[string]any, *apiError) {
 	if len(o.keys()) >= keyLimit {
 		return nil, errf(409, "LimitExceeded.User.AccessKey", "The access key count of the user access keys beyond the current limits.")
 	}
@@ -298,23 +307,7 @@ func (s *Server) createKey(c *call, o owner, ims bool) (map[string]any, *apiErro
 	return map[string]any{"AccessKey": m}, nil
 }
 
-func ramCreateAccessKey(s *Server, c *call) (map[string]any, *apiError) {
-	o, e := ramOwner(c)
-	if e != nil {
-		return nil, e
-	}
-	return s.createKey(c, o, false)
-}
-
-func imsCreateAccessKey(s *Server, c *call) (map[string]any, *apiError) {
-	o, e := imsOwner(c)
-	if e != nil {
-		return nil, e
-	}
-	return s.createKey(c, o, true)
-}
-
-func (s *Server) updateKey(c *call, o owner) (map[string]any, *apiError) {
+func updateKey(s *Server, c *call, o owner, _ bool) (map[string]any, *apiError) {
 	id, status := c.p("UserAccessKeyId"), c.p("Status")
 	if id == "" {
 		return nil, missing("UserAccessKeyId")
@@ -337,23 +330,7 @@ func (s *Server) updateKey(c *call, o owner) (map[string]any, *apiError) {
 	return map[string]any{}, nil
 }
 
-func ramUpdateAccessKey(s *Server, c *call) (map[string]any, *apiError) {
-	o, e := ramOwner(c)
-	if e != nil {
-		return nil, e
-	}
-	return s.updateKey(c, o)
-}
-
-func imsUpdateAccessKey(s *Server, c *call) (map[string]any, *apiError) {
-	o, e := imsOwner(c)
-	if e != nil {
-		return nil, e
-	}
-	return s.updateKey(c, o)
-}
-
-func (s *Server) deleteKey(c *call, o owner) (map[string]any, *apiError) {
+func deleteKey(s *Server, c *call, o owner, _ bool) (map[string]any, *apiError) {
 	id := c.p("UserAccessKeyId")
 	if id == "" {
 		return nil, missing("UserAccessKeyId")
@@ -378,23 +355,7 @@ func (s *Server) deleteKey(c *call, o owner) (map[string]any, *apiError) {
 	return map[string]any{}, nil
 }
 
-func ramDeleteAccessKey(s *Server, c *call) (map[string]any, *apiError) {
-	o, e := ramOwner(c)
-	if e != nil {
-		return nil, e
-	}
-	return s.deleteKey(c, o)
-}
-
-func imsDeleteAccessKey(s *Server, c *call) (map[string]any, *apiError) {
-	o, e := imsOwner(c)
-	if e != nil {
-		return nil, e
-	}
-	return s.deleteKey(c, o)
-}
-
-func lastUsed(c *call, o owner, ims bool) (map[string]any, *apiError) {
+func lastUsed(_ *Server, c *call, o owner, ims bool) (map[string]any, *apiError) {
 	id := c.p("UserAccessKeyId")
 	if id == "" {
 		return nil, missing("UserAccessKeyId")
@@ -408,22 +369,6 @@ func lastUsed(c *call, o owner, ims bool) (map[string]any, *apiError) {
 		m["ServiceName"] = k.lastService
 	}
 	return map[string]any{"AccessKeyLastUsed": m}, nil
-}
-
-func ramGetAccessKeyLastUsed(s *Server, c *call) (map[string]any, *apiError) {
-	o, e := ramOwner(c)
-	if e != nil {
-		return nil, e
-	}
-	return lastUsed(c, o, false)
-}
-
-func imsGetAccessKeyLastUsed(s *Server, c *call) (map[string]any, *apiError) {
-	o, e := imsOwner(c)
-	if e != nil {
-		return nil, e
-	}
-	return lastUsed(c, o, true)
 }
 
 // imsGetUser finds a user by exactly one of UserPrincipalName, UserId, UserAccessKeyId (spec §4.10).

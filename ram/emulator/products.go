@@ -25,13 +25,13 @@ func (p *product) host(region string) string {
 var products = map[string]*product{
 	"2015-05-01": {name: "Ram", code: "ram", hostName: "ram.aliyuncs.com", actions: map[string]handler{
 		"CreateUser": ramCreateUser, "GetUser": ramGetUser, "DeleteUser": ramDeleteUser, "ListUsers": ramListUsers,
-		"ListAccessKeys": ramListAccessKeys, "CreateAccessKey": ramCreateAccessKey, "UpdateAccessKey": ramUpdateAccessKey,
-		"DeleteAccessKey": ramDeleteAccessKey, "GetAccessKeyLastUsed": ramGetAccessKeyLastUsed,
+		"ListAccessKeys": ramKeys(listKeys), "CreateAccessKey": ramKeys(createKey), "UpdateAccessKey": ramKeys(updateKey),
+		"DeleteAccessKey": ramKeys(deleteKey), "GetAccessKeyLastUsed": ramKeys(lastUsed),
 	}},
 	"2019-08-15": {name: "Ims", code: "ims", hostName: "ims.aliyuncs.com", actions: map[string]handler{
-		"GetUser": imsGetUser, "ListUsers": imsListUsers, "ListAccessKeys": imsListAccessKeys,
-		"CreateAccessKey": imsCreateAccessKey, "UpdateAccessKey": imsUpdateAccessKey,
-		"DeleteAccessKey": imsDeleteAccessKey, "GetAccessKeyLastUsed": imsGetAccessKeyLastUsed,
+		"GetUser": imsGetUser, "ListUsers": imsListUsers, "ListAccessKeys": imsKeys(listKeys),
+		"CreateAccessKey": imsKeys(createKey), "UpdateAccessKey": imsKeys(updateKey),
+		"DeleteAccessKey": imsKeys(deleteKey), "GetAccessKeyLastUsed": imsKeys(lastUsed),
 	}},
 	"2015-04-01": {name: "Sts", code: "sts", hostName: "sts.aliyuncs.com", actions: map[string]handler{
 		"GetCallerIdentity": stsGetCallerIdentity, "AssumeRole": stsAssumeRole,
