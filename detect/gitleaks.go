@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -30,6 +31,26 @@ type gitleaksFinding struct {
 	Commit      string
 	Link        string
 	Fingerprint string
+}
+
+// number is a JSON number (or a string holding one) kept as its text. Unlike json.Number, it
+// refuses anything else without quoting it: scanner output holds secrets, and errors must not
+// repeat them.
+type number string
+
+func (n *number) UnmarshalJSON(b []byte) error {
+	t := b
+	if len(t) > 1 && t[0] == '"' && t[len(t)-1] == '"' {
+		t = t[1 : len(t)-1]
+	}
+	if string(t) == "null" {
+		return nil
+	}
+	if len(t) == 0 || !(t[0] == '-' || t[0] >= '0' && t[0] <= '9') || !json.Valid(t) {
+		return &json.UnmarshalTypeError{Value: "non-number", Type: reflect.TypeFor[number]()}
+	}
+	*n = number(t)
+	return nil
 }
 
 func newJSONDecoder(r io.Reader) *json.Decoder {

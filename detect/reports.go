@@ -313,7 +313,7 @@ func readSAS(ctx context.Context, r io.Reader, c *collector) error {
 			DealType    string `json:"DealType"`
 			Type        string `json:"Type"`
 			URL         string `json:"Url"`
-			ID          json.Number
+			ID          number
 		}
 	}
 	if err := newJSONDecoder(r).Decode(&resp); err != nil {
@@ -331,7 +331,7 @@ func readSAS(ctx context.Context, r io.Reader, c *collector) error {
 		loc := githubBlobLocation(item.URL)
 		loc.Rule = "sas:" + orDefault(item.Type, "AccessKey")
 		if item.ID != "" {
-			loc.Fingerprint = "leak " + item.ID.String()
+			loc.Fingerprint = "leak " + string(item.ID)
 		}
 		var notes []string
 		if item.AliUserName != "" {

@@ -273,6 +273,8 @@ func TestErrorsNeverQuoteInput(t *testing.T) {
 		in     string
 	}{
 		{"gitleaks JSON that is one string", FormatGitleaksJSON, `"` + sec1 + `"`},
+		{"Security Center leak id that is not a number", FormatSAS, `{"AccessKeyLeakList":[{"AccesskeyId":"` + id24 + `","ID":"` + sec1 + `"}]}`},
+		{"trufflehog DetectorType that is not a number", FormatTrufflehog, `{"SourceMetadata":{"Data":{}},"DetectorType":"` + sec1 + `"}`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

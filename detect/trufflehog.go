@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/respond-dev/respond/ram/accesskey"
@@ -18,7 +19,7 @@ type trufflehogResult struct {
 		Data map[string]json.RawMessage
 	}
 	// DetectorType is a pointer because Alibaba is 0, the proto3 default: absent and 0 differ.
-	DetectorType *json.Number
+	DetectorType *number
 	DetectorName string
 	Raw          string
 	RawV2        string
@@ -28,18 +29,18 @@ type trufflehogResult struct {
 
 // trufflehogSource is the union of the fields detect uses from any SourceMetadata.Data.<Source>.
 type trufflehogSource struct {
-	Commit     string      `json:"commit"`
-	File       string      `json:"file"`
-	Repository string      `json:"repository"`
-	Link       string      `json:"link"`
-	Line       json.Number `json:"line"`
+	Commit     string `json:"commit"`
+	File       string `json:"file"`
+	Repository string `json:"repository"`
+	Link       string `json:"link"`
+	Line       number `json:"line"`
 }
 
 func (t *trufflehogResult) isAlibaba() bool {
 	if t.DetectorName != "" {
 		return strings.EqualFold(t.DetectorName, "alibaba")
 	}
-	return t.DetectorType != nil && t.DetectorType.String() == "0"
+	return t.DetectorType != nil && *t.DetectorType == "0"
 }
 
 // idAndSecret applies the three shapes trufflehog has written over time: SecretParts (v3.95.3+),
@@ -78,7 +79,7 @@ func (t *trufflehogResult) location() Location {
 		if json.Unmarshal(t.SourceMetadata.Data[k], &s) != nil {
 			continue
 		}
-		line, _ := s.Line.Int64()
+		line, _ := strconv.Atoi(string(s.Line))
 		l = Location{Repository: s.Repository, File: s.File, Commit: s.Commit, URL: s.Link, Line: int(line), Rule: "trufflehog:" + k}
 		break
 	}
