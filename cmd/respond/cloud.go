@@ -151,8 +151,18 @@ func (f *Factory) enterAccount(ctx context.Context, c *cloud, ac playbooks.Accou
 		client, err = c.home.ForAccount(ctx, id, ac.Credentials.RoleARN)
 		la.Account.ID = id
 	default:
+		ownProfile := ac.Credentials.Source == playbooks.CredentialsProfile && !f.Global.Sandbox && ac.Credentials.Profile != f.Global.Profile
+		if !ownProfile && cfg.Region == c.base.Region && cfg.Endpoint == c.base.Endpoint {
+			// The home credentials at the home endpoint: the home client itself, so that one
+			// key has one pace and respond does not ask who it is twice.
+			la.API = c.home
+			if la.Account.ID == "" {
+				la.Account.ID = c.caller.AccountID
+			}
+			return la
+		}
 		cfg.Credentials = f.homeCredentials()
-		if ac.Credentials.Source == playbooks.CredentialsProfile && !f.Global.Sandbox {
+		if ownProfile {
 			cfg.Credentials = ram.ProfileCredentials(ac.Credentials.Profile)
 		}
 		client, err = ram.New(ctx, cfg)
