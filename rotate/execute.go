@@ -282,9 +282,10 @@ func Execute(ctx context.Context, p Plan, d Deps) Result {
 	res.LeftForHuman = p.LeftForHuman
 	res.Assessment = p.Assessment
 	res.Warnings = append([]string(nil), p.Warnings...)
+	red := sink.NewRedactor(p.secret)
 	switch p.Decision {
 	case DecisionRotate:
-		x := &run{p: p, d: d, res: &res}
+		x := &run{p: p, d: d, res: &res, red: red}
 		x.rotate(ctx)
 	case DecisionAlreadyRemediated:
 		res.Outcome = OutcomeAlreadyRemediated
@@ -294,14 +295,14 @@ func Execute(ctx context.Context, p Plan, d Deps) Result {
 	case DecisionRefuseCanary:
 		res.Outcome = OutcomeRefused
 		res.Err = &RefusedError{KeyID: p.KeyID, Decision: p.Decision, Reason: p.Reason}
-		x := &run{p: p, d: d, res: &res, assessment: p.Assessment}
+		x := &run{p: p, d: d, res: &res, red: red, assessment: p.Assessment}
 		x.notify(ctx, "canary", "canary key "+p.KeyID.String()+" was exposed: it is never rotated; treat its use as an intrusion signal")
 	default:
 		res.Outcome = OutcomeRefused
 		res.Err = &RefusedError{KeyID: p.KeyID, Decision: p.Decision, Reason: p.Reason}
 	}
 	if res.Err != nil {
-		res.Error = res.Err.Error()
+		res.Error = red.Redact(res.Err.Error())
 	}
 	return res
 }
@@ -330,6 +331,9 @@ type run struct {
 	stopErr       error
 	interrupted   bool
 	assessment    *assess.Assessment
+	// red knows the leaked secret and, once created, the new one: record, report and audit pass
+	// every text through it, as a last net behind the Secret type.
+	red *sink.Redactor
 }
 
 func (x *run) resume() string {
@@ -650,6 +654,7 @@ func (x *run) create(ctx context.Context) {
 			_ = x.record(journal.Record{Kind: journal.KindResult, Step: string(StepCreate), Action: "ram:CreateAccessKey",
 				NewKeyID: nk.ID.String(), Outcome: journal.OutcomeDone, RequestID: nk.RequestID, Lost: nk.LostAttempts})
 			x.newKey = &nk
+			x.red.Add(nk.Secret)
 			x.keys = append(x.keys, ram.AccessKey{ID: nk.ID, Status: nk.Status, CreateDate: nk.CreateDate})
 			detail := "created " + nk.ID.String() + " for " + x.user
 			if nk.LostAttempts > 0 {
@@ -1195,11 +1200,7 @@ func (x *run) message(outcome, summary string) notify.Message {
 	} else if slices.ContainsFunc(x.res.Warnings, func(w string) bool { return strings.HasPrefix(w, AssessWarningPrefix) }) {
 		m.Impact = "Unknown: ActionTrail could not be read (see the run's warnings)."
 	}
-	secrets := []accesskey.Secret{x.p.secret}
-	if x.newKey != nil {
-		secrets = append(secrets, x.newKey.Secret)
-	}
-	r := sink.NewRedactor(secrets...)
+	r := x.red
 	m.Summary, m.Impact = r.Redact(m.Summary), r.Redact(m.Impact)
 	for i := range m.Steps {
 		m.Steps[i].Detail = r.Redact(m.Steps[i].Detail)
@@ -1236,7 +1237,7 @@ func (x *run) notify(ctx context.Context, outcome, summary string) {
 		err := n.Notify(nctx, m)
 		rec := journal.Record{Kind: journal.KindResult, Step: string(StepNotify), Action: "notify:" + n.Name(), Outcome: journal.OutcomeDone}
 		if err != nil {
-			msg := "notification channel " + n.Name() + " failed: " + err.Error()
+			msg := x.red.Redact("notification channel " + n.Name() + " failed: " + err.Error())
 			failed = append(failed, msg)
 			rec.Outcome, rec.Error = journal.OutcomeFailed, msg
 		} else {
@@ -1372,6 +1373,7 @@ func (x *run) record(r journal.Record) error {
 		return nil
 	}
 	r.RunID = x.runID
+	r.Detail, r.Error = x.red.Redact(r.Detail), x.red.Redact(r.Error)
 	r.AccountID = x.acct
 	r.UserName = x.user
 	if r.Kind == journal.KindBegin {
@@ -1385,6 +1387,7 @@ func (x *run) record(r journal.Record) error {
 }
 
 func (x *run) report(sr StepResult) {
+	sr.Detail = x.red.Redact(sr.Detail)
 	if sr.RequestID == "" && len(sr.RequestIDs) > 0 {
 		sr.RequestID = sr.RequestIDs[0]
 	}
@@ -1404,6 +1407,7 @@ func (x *run) audit(e journal.AuditEntry) {
 		return
 	}
 	e.Time = x.d.now().UTC()
+	e.Detail, e.Error = x.red.Redact(e.Detail), x.red.Redact(e.Error)
 	e.Caller = x.d.Caller.Arn
 	e.CallerKeyID = x.d.Caller.AccessKeyID
 	e.RunID = x.runID

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -474,5 +475,55 @@ func TestLockedReturnsInProgress(t *testing.T) {
 	}
 	if len(e.mutations()) != 0 {
 		t.Error("mutated while locked")
+	}
+}
+
+// echoSink fails with an error that quotes the secret it was given: the engine must keep it out of
+// the journal, the audit log, the result and the notification.
+type echoSink struct{ seen []string }
+
+func (*echoSink) Name() string     { return "echo" }
+func (*echoSink) Kind() string     { return "memory" }
+func (*echoSink) Describe() string { return "fails quoting the secret" }
+func (s *echoSink) Store(ctx context.Context, c sink.Credential) (sink.Receipt, error) {
+	s.seen = append(s.seen, c.Secret.Reveal())
+	return sink.Receipt{}, errors.New("rejected secret " + c.Secret.Reveal())
+}
+
+func TestExecuteRedactsSecretInSinkError(t *testing.T) {
+	e := newEnv(t, leakedID, otherID)
+	e.f.keys[user] = e.f.keys[user][:1] // leaked only: create first
+	e.s.OnStoreFailure = OnStoreFailureContain
+	leaked := e.finding(leakedID).Secret.Reveal()
+	echo := &echoSink{}
+	d := e.deps()
+	d.Sinks = []sink.Sink{echo}
+	var steps []string
+	d.OnStep = func(sr StepResult) { steps = append(steps, sr.Detail) }
+	r := e.runWith(context.Background(), leakedID, d)
+	if r.Outcome != OutcomePartial || r.Error == "" {
+		t.Fatalf("outcome %s, error %q", r.Outcome, r.Error)
+	}
+	if len(echo.seen) == 0 || echo.seen[0] == "" {
+		t.Fatal("the sink was never given the new secret")
+	}
+	secrets := append([]string{leaked}, echo.seen...)
+	e.noSecrets(secrets...)
+	texts := append([]string{r.Error}, steps...)
+	texts = append(texts, r.Warnings...)
+	for _, m := range e.notif.msgs {
+		for _, s := range m.Steps {
+			texts = append(texts, s.Detail)
+		}
+	}
+	if !slices.ContainsFunc(texts, func(s string) bool { return strings.Contains(s, "rejected secret "+accesskey.Redacted) }) {
+		t.Errorf("the sink's error is not reported (redacted): %q", texts)
+	}
+	for _, s := range texts {
+		for _, sec := range secrets {
+			if strings.Contains(s, sec) {
+				t.Errorf("a secret reached the result, a step line, a warning or a notification: %q", s)
+			}
+		}
 	}
 }
