@@ -119,9 +119,11 @@ func TestParseConfig_invalid(t *testing.T) {
 	}
 }
 
-// Secrets in a refused file must not reach the error message.
+// Secrets in a refused file must not reach the error message. Every file picked must be refused
+// by its own parser, and every secret listed must stand in one of them, so that the check bites.
 func TestErrorsNeverQuoteSecrets(t *testing.T) {
 	secrets := []string{"5tMYCr1pxcx4vz2o7riEabcdefghij", "hunter2", "swordfish", "LTAI5tMYCr1pxcx4vz2o7riE", "access_token=abc123"}
+	inFiles := map[string]bool{}
 	for _, dir := range []string{filepath.Join(configData, "invalid"), filepath.Join(playbookData, "invalid")} {
 		for _, file := range yamlFiles(t, dir) {
 			if !strings.Contains(file, "secret") && !strings.Contains(file, "url") && !strings.Contains(file, "password") && !strings.Contains(file, "ltai") {
@@ -131,8 +133,20 @@ func TestErrorsNeverQuoteSecrets(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			for _, s := range secrets {
+				if strings.Contains(string(data), s) {
+					inFiles[s] = true
+				}
+			}
 			_, e1 := ParseConfig(file, data)
 			_, e2 := Parse(file, data)
+			own := e2
+			if dir == filepath.Join(configData, "invalid") {
+				own = e1
+			}
+			if own == nil {
+				t.Errorf("%s: not refused by its own parser", file)
+			}
 			for _, e := range []error{e1, e2} {
 				if e == nil {
 					continue
@@ -143,6 +157,11 @@ func TestErrorsNeverQuoteSecrets(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+	for _, s := range secrets {
+		if !inFiles[s] {
+			t.Errorf("no fixture picked holds %q: the check cannot fail for it", s)
 		}
 	}
 }
