@@ -218,9 +218,6 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 	if root == nil {
 		return nil, l.err()
 	}
-	if !scanSecrets(l, root) {
-		return nil, l.err()
-	}
 	c := &Config{Source: name, pos: positions{}}
 	for _, f := range mapping(l, root, "", configKeys) {
 		c.pos[f.key] = at(f.v)

@@ -190,9 +190,6 @@ func Parse(name string, data []byte) (*Playbook, error) {
 	if root == nil {
 		return nil, l.err()
 	}
-	if !scanSecrets(l, root) {
-		return nil, l.err()
-	}
 	p, ps := decodePlaybook(l, root)
 	if !l.ok() {
 		return nil, l.err()

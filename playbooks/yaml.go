@@ -19,7 +19,8 @@ import (
 // the key or value, and all of them at once.
 
 // parseDocument decodes exactly one YAML document and returns its root content node, or nil
-// after recording why not.
+// after recording why not. A document that holds a literal secret is refused here, before any
+// decoder reads it.
 func parseDocument(l *errList, data []byte, what string) *yaml.Node {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
@@ -49,6 +50,9 @@ func parseDocument(l *errList, data []byte, what string) *yaml.Node {
 	}
 	if isNull(root) {
 		l.add(root.Line, root.Column, "empty %s: expected a YAML mapping", what)
+		return nil
+	}
+	if !scanSecrets(l, root) {
 		return nil
 	}
 	return root
