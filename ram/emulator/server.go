@@ -223,11 +223,8 @@ type logEntry struct {
 }
 
 func (e *logEntry) request() Request {
-	ps := unpackParams(e.packed, e.body)
-	p := make(map[string]string, len(ps.list))
-	ps.each(func(k, v string) { p[k] = v })
 	return Request{Time: e.time, Version: e.version, Action: e.action, AccessKeyID: e.keyID, UserAgent: e.ua,
-		RequestID: e.rid, Code: e.code, Status: e.status, Params: p}
+		RequestID: e.rid, Code: e.code, Status: e.status, Params: unpackParams(e.packed, e.body).merged()}
 }
 
 // RequestLog returns a copy of the request log.
