@@ -10,8 +10,8 @@ import (
 type param struct{ k, v string }
 
 // params holds a request's parameters in arrival order: the query's, then the form body's from
-// index body on. It is never modified once parsed, so the request log and ActionTrail events share
-// it instead of copying. The merged view (get) is what spec §1.1 describes: a key's first value,
+// index body on. It is never modified once parsed; the request log (packParams) and ActionTrail
+// events (eventParams) copy what they keep, so they never pin a request's query. The merged view (get) is what spec §1.1 describes: a key's first value,
 // and a body parameter wins over a query parameter of the same name.
 type params struct {
 	list []param
