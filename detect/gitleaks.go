@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -92,7 +93,7 @@ func (p *gitleaksPairer) add(f gitleaksFinding, format Format) error {
 			return nil
 		}
 		p.c.add(id, accesskey.Secret{}, loc)
-		if !containsID(p.ids[key], id) {
+		if !slices.Contains(p.ids[key], id) {
 			p.ids[key] = append(p.ids[key], id)
 		}
 	case ruleGitleaksSecret:
@@ -104,15 +105,6 @@ func (p *gitleaksPairer) add(f gitleaksFinding, format Format) error {
 		}
 	}
 	return nil
-}
-
-func containsID(ids []accesskey.ID, id accesskey.ID) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }
 
 func (p *gitleaksPairer) finish() {

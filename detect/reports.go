@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/respond-dev/respond/ram/accesskey"
@@ -117,7 +118,7 @@ func readGitHub(ctx context.Context, r io.Reader, c *collector) error {
 		switch {
 		case idErr == nil:
 			c.add(id, accesskey.Secret{}, loc)
-			if !containsID(ids[key], id) {
+			if !slices.Contains(ids[key], id) {
 				ids[key] = append(ids[key], id)
 			}
 		default:
