@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/rotate/sink"
 )
 
 // ErrInProgress is matched (errors.Is) by the error of a run that found another respond rotating
@@ -54,3 +55,21 @@ func (e *StepError) Error() string {
 }
 
 func (e *StepError) Unwrap() error { return e.Err }
+
+// redactedError is an error whose text had a secret cut out; errors.Is and errors.As still see
+// the original chain.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redactErr returns err, or err behind a redacted text when its text holds a secret r knows.
+func redactErr(r *sink.Redactor, err error) error {
+	if msg := r.Redact(err.Error()); msg != err.Error() {
+		return &redactedError{msg: msg, err: err}
+	}
+	return err
+}

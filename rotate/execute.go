@@ -302,7 +302,8 @@ func Execute(ctx context.Context, p Plan, d Deps) Result {
 		res.Err = &RefusedError{KeyID: p.KeyID, Decision: p.Decision, Reason: p.Reason}
 	}
 	if res.Err != nil {
-		res.Error = red.Redact(res.Err.Error())
+		res.Err = redactErr(red, res.Err)
+		res.Error = res.Err.Error()
 	}
 	return res
 }

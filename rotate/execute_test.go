@@ -509,7 +509,11 @@ func TestExecuteRedactsSecretInSinkError(t *testing.T) {
 	}
 	secrets := append([]string{leaked}, echo.seen...)
 	e.noSecrets(secrets...)
-	texts := append([]string{r.Error}, steps...)
+	var pe *PartialError
+	if !errors.As(r.Err, &pe) || r.Err.Error() != r.Error {
+		t.Errorf("Err %v: want a *PartialError whose text is Error %q", r.Err, r.Error)
+	}
+	texts := append([]string{r.Error, r.Err.Error()}, steps...)
 	texts = append(texts, r.Warnings...)
 	for _, m := range e.notif.msgs {
 		for _, s := range m.Steps {
