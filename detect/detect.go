@@ -162,6 +162,8 @@ func (e *NoKeyIDError) Unwrap() error { return ErrUnusable }
 
 const sniffSize = 64 << 10
 
+var utf8BOM = []byte("\xef\xbb\xbf")
+
 // Read parses r as opts.Format (detected from the content when it is "" or "auto") and returns
 // the findings, de-duplicated by key id.
 func Read(ctx context.Context, r io.Reader, opts Options) (Result, error) {
@@ -169,6 +171,11 @@ func Read(ctx context.Context, r io.Reader, opts Options) (Result, error) {
 		return Result{}, err
 	}
 	br := bufio.NewReaderSize(r, sniffSize)
+	// A byte-order mark (Windows PowerShell's Out-File writes one) belongs to no format: drop it
+	// here, once, for every parser. A read error shows again at the next read.
+	if head, _ := br.Peek(len(utf8BOM)); bytes.Equal(head, utf8BOM) {
+		_, _ = br.Discard(len(utf8BOM))
+	}
 	format := opts.Format
 	if format == "" || format == FormatAuto {
 		head, err := br.Peek(sniffSize)
@@ -224,9 +231,7 @@ func formatNames() string {
 
 // sniff picks a format from the first bytes of the input. complete says head is the whole input.
 func sniff(head []byte, complete bool) Format {
-	b := bytes.TrimLeft(head, "\ufeff \t\r\n")
-	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
-	b = bytes.TrimLeft(b, " \t\r\n")
+	b := bytes.TrimLeft(head, " \t\r\n")
 	if len(b) == 0 {
 		return FormatText
 	}

@@ -185,7 +185,7 @@ func readGitleaksCSV(ctx context.Context, r io.Reader, c *collector) error {
 	}
 	col := map[string]int{}
 	for i, h := range header {
-		col[strings.TrimPrefix(h, "\ufeff")] = i
+		col[h] = i
 	}
 	for _, need := range []string{"RuleID", "Secret"} {
 		if _, ok := col[need]; !ok {
