@@ -8,6 +8,7 @@ package detect
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -375,23 +376,9 @@ func (c *collector) result() Result {
 func sortLocations(l []Location) { slices.SortStableFunc(l, compareLocation) }
 
 func compareLocation(a, b Location) int {
-	for _, p := range [][2]string{{a.Source, b.Source}, {a.Repository, b.Repository}, {a.File, b.File}, {a.Commit, b.Commit}} {
-		if c := strings.Compare(p[0], p[1]); c != 0 {
-			return c
-		}
-	}
-	if a.Line != b.Line {
-		if a.Line < b.Line {
-			return -1
-		}
-		return 1
-	}
-	for _, p := range [][2]string{{a.Path, b.Path}, {a.URL, b.URL}, {a.Rule, b.Rule}, {a.Fingerprint, b.Fingerprint}, {a.Format, b.Format}} {
-		if c := strings.Compare(p[0], p[1]); c != 0 {
-			return c
-		}
-	}
-	return 0
+	return cmp.Or(cmp.Compare(a.Source, b.Source), cmp.Compare(a.Repository, b.Repository), cmp.Compare(a.File, b.File),
+		cmp.Compare(a.Commit, b.Commit), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Path, b.Path), cmp.Compare(a.URL, b.URL),
+		cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Fingerprint, b.Fingerprint), cmp.Compare(a.Format, b.Format))
 }
 
 // parseSecret returns s as a Secret when it has the shape of an AccessKey secret (30 letters and
