@@ -189,13 +189,14 @@ func IsOurs(data []byte) bool {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return false
 	}
-	var v struct {
-		WrittenBy *string `json:"written_by"`
-	}
+	// A map, not a struct: encoding/json matches struct fields case-insensitively, and only the
+	// exact key respond writes marks a file as respond's ("wriTten_BY" is someone else's).
+	var v map[string]json.RawMessage
 	if err := json.Unmarshal(trimmed, &v); err != nil {
 		return false
 	}
-	return v.WrittenBy != nil && *v.WrittenBy == markerValue
+	var by string
+	return json.Unmarshal(v["written_by"], &by) == nil && by == markerValue
 }
 
 // writeAtomic writes data to a temporary file in the target's directory (mode 0600), syncs it,
