@@ -35,6 +35,7 @@ type Server struct {
 	checkTime  bool
 	checkNonce bool
 	logLimit   int
+	binCounts  bool // binned keys count toward the 2-key limit (WithRecycleBinCountedInKeyLimit)
 
 	// Knobs changed at run time, read by every request without a lock.
 	skew        atomic.Int64  // time.Duration
@@ -340,6 +341,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, c, e)
 		return
 	}
+	if e := protect(c); e != nil {
+		s.fail(w, c, e)
+		return
+	}
 	if e := s.throttle(c); e != nil {
 		s.fail(w, c, e)
 		return
@@ -449,7 +454,7 @@ func (s *Server) parse(c *call) *apiError {
 	c.version, c.action = c.p("Version"), c.p("Action")
 	c.rid = s.requestID(false)
 	if r.URL.Path != "/" && r.URL.Path != "" {
-		return violationf(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
+		return errUnknownAPI()
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		return violationf(400, "UnsupportedHTTPMethod", "This http method is not supported.")
@@ -468,7 +473,7 @@ func (s *Server) parse(c *call) *apiError {
 		c.rid = s.requestID(true)
 	}
 	if _, ok := c.prod.actions[c.action]; !ok {
-		return violationf(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
+		return errUnknownAPI()
 	}
 	if f, ok := merged.get("Format"); ok && f != "JSON" && f != "XML" && f != "json" && f != "xml" {
 		return violationf(400, "InvalidParameter.Format", "Specified parameter format is not valid.")
