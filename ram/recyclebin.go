@@ -145,13 +145,7 @@ func (c *Client) GetAccessKeyInfoInRecycleBin(ctx context.Context, id accesskey.
 // ambiguous failure means the purge happened. A not-found on the first attempt is returned
 // (errors.Is ErrNotFound): the caller decides whether that means "already purged".
 func (c *Client) DeleteAccessKeyInRecycleBin(ctx context.Context, userID string, id accesskey.ID) error {
-	err := c.call(ctx, actDeleteAccessKeyInRecycleBin, id.String(), true, func(ctx context.Context) error {
-		return c.imsCommon(ctx, actDeleteAccessKeyInRecycleBin, map[string]string{"UserId": userID, "UserAccessKeyId": id.String()}, nil)
-	})
-	if err != nil {
-		return fmt.Errorf("purge access key %s of user %s from the recycle bin: %w", id, userID, err)
-	}
-	return nil
+	return c.binKeyAction(ctx, actDeleteAccessKeyInRecycleBin, "purge", userID, id, true)
 }
 
 // RestoreAccessKeyFromRecycleBin brings a binned key back to its user: it signs again. respond
@@ -159,11 +153,16 @@ func (c *Client) DeleteAccessKeyInRecycleBin(ctx context.Context, userID string,
 // tests and tools that prove the bin's danger. It fails with ErrKeyLimit when the user already
 // holds two keys. It is not retried: a restore that may have happened is for the caller to check.
 func (c *Client) RestoreAccessKeyFromRecycleBin(ctx context.Context, userID string, id accesskey.ID) error {
-	err := c.call(ctx, actRestoreAccessKeyFromRecycleBin, id.String(), false, func(ctx context.Context) error {
-		return c.imsCommon(ctx, actRestoreAccessKeyFromRecycleBin, map[string]string{"UserId": userID, "UserAccessKeyId": id.String()}, nil)
+	return c.binKeyAction(ctx, actRestoreAccessKeyFromRecycleBin, "restore", userID, id, false)
+}
+
+// binKeyAction calls a recycle-bin action on one key of a user; verb names it in the error.
+func (c *Client) binKeyAction(ctx context.Context, action, verb, userID string, id accesskey.ID, idempotent bool) error {
+	err := c.call(ctx, action, id.String(), idempotent, func(ctx context.Context) error {
+		return c.imsCommon(ctx, action, map[string]string{"UserId": userID, "UserAccessKeyId": id.String()}, nil)
 	})
 	if err != nil {
-		return fmt.Errorf("restore access key %s of user %s from the recycle bin: %w", id, userID, err)
+		return fmt.Errorf("%s access key %s of user %s in the recycle bin: %w", verb, id, userID, err)
 	}
 	return nil
 }
