@@ -23,7 +23,8 @@ func classifyCode(code string, status int) error {
 		return ErrNotFound
 	case code == "LimitExceeded.User.AccessKey":
 		return ErrKeyLimit
-	case code == "NoPermission", code == "Forbidden.NoPermission", code == "Forbidden.RAM":
+	case code == "NoPermission", code == "Forbidden.NoPermission", code == "Forbidden.RAM",
+		code == "MemberAccountAccessDenied":
 		return ErrNoPermission
 	case strings.HasPrefix(code, "Throttling"), code == "Rejected.Throttling":
 		return ErrThrottled
@@ -63,6 +64,9 @@ func classify(ctx context.Context, action, keyID string, err error) *Error {
 		e.Status = se.HttpStatus()
 		e.RequestID = se.RequestId()
 		e.Class = classifyCode(e.Code, e.Status)
+		if flaggedAnswer(e.Code, se.Message()) {
+			e.Class = ErrKeyFlagged
+		}
 		e.Err = errors.New(serverMessage(se))
 		e.RetryAfter = retryAfter(se.RespHeaders)
 	case errors.As(err, &ce):

@@ -38,8 +38,12 @@ func TestClassify_throughSDK(t *testing.T) {
 		{"dropped connection", canned{drop: true}, ErrTransient, ""},
 		{"resource exists", canned{status: 409, body: errBody("Rejected.ResourceExist", "The resource already exists.")}, ErrAlreadyExists, "Rejected.ResourceExist"},
 		{"invalid parameter", canned{status: 400, body: errBody("InvalidParameter.UserName.InvalidChars", "bad")}, nil, "InvalidParameter.UserName.InvalidChars"},
+		{"flagged key", canned{status: 403, body: errBody("Forbidden", "There is a risk of leakage of this AccessKey.")}, ErrKeyFlagged, "Forbidden"},
+		{"other forbidden", canned{status: 403, body: errBody("Forbidden", "User not authorized to operate on the specified resource.")}, nil, "Forbidden"},
+		{"member account", canned{status: 403, body: errBody("MemberAccountAccessDenied", "The member account is not allowed to perform the operation.")}, ErrNoPermission, "MemberAccountAccessDenied"},
+		{"bin key not found", canned{status: 404, body: errBody("EntityNotExist.User.AccessKey", "The user access key does not exist.")}, ErrNotFound, "EntityNotExist.User.AccessKey"},
 	}
-	all := []error{ErrNotFound, ErrKeyLimit, ErrNoPermission, ErrThrottled, ErrInvalidCredentials, ErrTransient, ErrAlreadyExists}
+	all := []error{ErrNotFound, ErrKeyLimit, ErrNoPermission, ErrThrottled, ErrInvalidCredentials, ErrTransient, ErrAlreadyExists, ErrKeyFlagged}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, ep := newScript(t, map[string][]canned{"GetUser": {tt.answer}})

@@ -13,7 +13,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrKeyLimit: the user already holds the maximum of two AccessKeys (LimitExceeded.User.AccessKey).
 	ErrKeyLimit = errors.New("access key limit reached")
-	// ErrNoPermission: the caller lacks the action (NoPermission, Forbidden.NoPermission).
+	// ErrNoPermission: the caller lacks the action (NoPermission, Forbidden.NoPermission,
+	// MemberAccountAccessDenied: a Resource Directory member calling a management action).
 	ErrNoPermission = errors.New("no permission")
 	// ErrThrottled: the cloud asked us to slow down (Throttling*, Rejected.Throttling).
 	ErrThrottled = errors.New("throttled")
@@ -24,6 +25,7 @@ var (
 	ErrTransient = errors.New("transient failure")
 	// ErrAlreadyExists: a KMS secret of that name exists (Rejected.ResourceExist).
 	ErrAlreadyExists = errors.New("already exists")
+	// ErrKeyFlagged (flagged.go): the signing key is valid but under restrictive protection.
 )
 
 // Error is a classified cloud error.

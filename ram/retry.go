@@ -129,8 +129,9 @@ func (c *Client) call(ctx context.Context, action, keyID string, idempotent bool
 			return nil
 		}
 		e := classify(ctx, action, keyID, err)
-		if last != nil && action == actDeleteAccessKey && errors.Is(e, ErrNotFound) && errors.Is(last, ErrTransient) {
-			// The earlier, ambiguous attempt deleted it.
+		if last != nil && (action == actDeleteAccessKey || action == actDeleteAccessKeyInRecycleBin) &&
+			errors.Is(e, ErrNotFound) && errors.Is(last, ErrTransient) {
+			// The earlier, ambiguous attempt deleted (or purged) it.
 			return nil
 		}
 		last = e

@@ -136,6 +136,11 @@ type API interface {
 	// IMS
 	GetUserByAccessKey(ctx context.Context, id accesskey.ID) (User, error)
 
+	// IMS AccessKey recycle bin (recyclebin.go). No restore here: respond never restores a key.
+	ListAccessKeysInRecycleBin(ctx context.Context, userID string) ([]BinnedKey, error) // "" = the caller's own bin
+	GetAccessKeyInfoInRecycleBin(ctx context.Context, id accesskey.ID) (BinnedKey, error)
+	DeleteAccessKeyInRecycleBin(ctx context.Context, userID string, id accesskey.ID) error // purge
+
 	// ActionTrail
 	GetAccessKeyLastUsedInfo(ctx context.Context, id accesskey.ID) (LastUsed, error)
 	LookupEvents(ctx context.Context, q EventQuery, fn func(Event) error) error // follows NextToken to the end

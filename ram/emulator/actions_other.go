@@ -23,7 +23,7 @@ func stsGetCallerIdentity(s *Server, c *call) (map[string]any, *apiError) {
 			"PrincipalId": c.sess.role.id + ":" + c.sess.name,
 			"Arn":         "acs:ram::" + a + ":assumed-role/" + c.sess.role.name + "/" + c.sess.name}, nil
 	case c.user != nil:
-		return map[string]any{"AccountId": a, "IdentityType": "RAMUser", "UserId": c.user.id, "PrincipalId": c.user.id,
+		return map[string]any{"AccountId": a, "IdentityType": "RAMUser", "UserId": c.user.id, "PrincipalId": c.user.principalID,
 			"Arn": "acs:ram::" + a + ":user/" + c.user.name}, nil
 	default:
 		return map[string]any{"AccountId": a, "IdentityType": "Account", "PrincipalId": a, "Arn": "acs:ram::" + a + ":root"}, nil
@@ -31,8 +31,9 @@ func stsGetCallerIdentity(s *Server, c *call) (map[string]any, *apiError) {
 }
 
 var (
-	reRoleArn     = regexp.MustCompile(`^acs:ram::([0-9]{16}):role/([a-zA-Z0-9.@\-_]{1,64})$`)
-	reSessionName = regexp.MustCompile(`^[A-Za-z0-9.@_\-]{2,32}$`)
+	reRoleArn = regexp.MustCompile(`^acs:ram::([0-9]{16}):role/([a-zA-Z0-9.@\-_]{1,64})$`)
+	// 2-64 characters [DOC META sts AssumeRole; the 2021 docs said 2-32].
+	reSessionName = regexp.MustCompile(`^[A-Za-z0-9.@_\-]{2,64}$`)
 )
 
 func stsAssumeRole(s *Server, c *call) (map[string]any, *apiError) {
@@ -51,8 +52,9 @@ func stsAssumeRole(s *Server, c *call) (map[string]any, *apiError) {
 		return nil, violationf(400, "InvalidParameter.RoleSessionName", "The parameter RoleSessionName is wrongly formed.")
 	}
 	if p := c.p("Policy"); p != "" {
-		if len(p) > 1024 {
-			return nil, violationf(400, "InvalidParameter.PolicySize", "The size of Policy must be smaller than 1024 bytes.")
+		// 2,048 since 2022-09-27 [DOC META; STS change set "1024 to 2048"].
+		if len(p) > 2048 {
+			return nil, violationf(400, "InvalidParameter.PolicySize", "The size of Policy must be smaller than 2048 bytes.")
 		}
 		if !json.Valid([]byte(p)) {
 			return nil, violationf(400, "InvalidParameter.PolicyGrammar", "The parameter Policy has not passed grammar check.")
@@ -74,6 +76,9 @@ func stsAssumeRole(s *Server, c *call) (map[string]any, *apiError) {
 		}
 		dur = n
 	}
+	if c.user == nil && c.sess == nil {
+		return nil, errRootAssumeRole()
+	}
 	if r.acct != c.acct && !slices.Contains(r.trust, c.acct.id) && !slices.Contains(r.trust, "*") {
 		e := c.noPermission()
 		e.Detail["AuthAction"] = "sts:AssumeRole"
@@ -86,7 +91,7 @@ func stsAssumeRole(s *Server, c *call) (map[string]any, *apiError) {
 	s.keys[k.id] = k
 	return map[string]any{
 		"AssumedRoleUser": map[string]any{"AssumedRoleId": r.id + ":" + name,
-			"Arn": "acs:ram::" + r.acct.id + ":role/" + strings.ToLower(r.name) + "/" + name},
+			"Arn": "acs:ram::" + r.acct.id + ":role/" + r.name + "/" + name},
 		"Credentials": map[string]any{"AccessKeyId": k.id, "AccessKeySecret": k.secret, "SecurityToken": sess.token,
 			"Expiration": date(sess.expires)},
 	}, nil
@@ -198,7 +203,8 @@ func trailGetAccessKeyLastUsedInfo(s *Server, c *call) (map[string]any, *apiErro
 		return nil, errf(404, "EntityNotExist.AccessKey", "The specified AccessKey does not exist.")
 	}
 	out := map[string]any{"AccessKeyId": k.id, "AccountId": k.acct.id, "OwnerId": k.acct.id, "UserName": "",
-		"AccountType": "Account", "UsedTimestamp": int64(0), "ServiceName": k.lastService, "ServiceNameCn": "",
+		"AccountType": "Account", "UsedTimestamp": int64(0), "ServiceName": k.lastService,
+		"ServiceNameEn": serviceNames[k.lastService][0], "ServiceNameCn": serviceNames[k.lastService][1],
 		"Source": k.lastIP, "Detail": ""}
 	if k.user != nil {
 		out["UserName"], out["AccountType"] = k.user.name, "RAMUser"
@@ -316,8 +322,7 @@ func kmsGetSecretValue(s *Server, c *call) (map[string]any, *apiError) {
 
 func rmListAccounts(s *Server, c *call) (map[string]any, *apiError) {
 	if !c.acct.management {
-		e := c.noPermission()
-		return nil, e
+		return nil, errMemberAccount()
 	}
 	page, size := 1, 10
 	if v := c.p("PageNumber"); v != "" {

@@ -44,6 +44,11 @@ var (
 	errNoKey  = func() *apiError {
 		return errf(404, "EntityNotExist.User.AccessKey", "The user access key does not exist.")
 	}
+	errKeyLimit = func() *apiError {
+		return errf(409, "LimitExceeded.User.AccessKey", "The access key count of the user access keys beyond the current limits.")
+	}
+	// The documented message, sic [DOC ram repo Error messages.md].
+	errUserExists = func() *apiError { return errf(409, "EntityAlreadyExists.User", "The user does already EXIST.") }
 )
 
 func checkUserName(name string) *apiError {
@@ -178,8 +183,8 @@ func ramUserJSON(u *user) map[string]any {
 
 func imsUserJSON(u *user) map[string]any {
 	return map[string]any{"UserId": u.id, "UserPrincipalName": u.name + u.acct.upnSuffix(), "DisplayName": u.displayName,
-		"Comments": u.notes, "CreateDate": date(u.created), "UpdateDate": date(u.updated), "LastLoginDate": "",
-		"Status": "Active", "ProvisionType": "Manual", "Email": "", "MobilePhone": ""}
+		"Comments": u.notes, "CreateDate": date(u.created), "UpdateDate": date(u.updated), "LastLoginDate": date(u.lastLogin),
+		"Status": u.status, "ProvisionType": "Manual", "Email": "", "MobilePhone": ""}
 }
 
 func ramCreateUser(s *Server, c *call) (map[string]any, *apiError) {
@@ -191,10 +196,11 @@ func ramCreateUser(s *Server, c *call) (map[string]any, *apiError) {
 		return nil, e
 	}
 	if c.acct.users[name] != nil {
-		return nil, errf(409, "EntityAlreadyExists.User", "The user already exists.")
+		return nil, errUserExists()
 	}
 	u := &user{acct: c.acct, name: name, id: s.numericID(), displayName: c.p("DisplayName"), notes: c.p("Comments"),
-		created: c.now, updated: c.now}
+		created: c.now, updated: c.now, status: "active"}
+	u.principalID = principalID(c.acct.id, u.id)
 	if u.displayName == "" {
 		u.displayName = name
 	}
@@ -211,7 +217,9 @@ func ramGetUser(s *Server, c *call) (map[string]any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	return map[string]any{"User": ramUserJSON(o.u)}, nil
+	u := ramUserJSON(o.u)
+	u["LastLoginDate"] = date(o.u.lastLogin) // GetUser only [DOC spec §4.3]
+	return map[string]any{"User": u}, nil
 }
 
 func ramDeleteUser(s *Server, c *call) (map[string]any, *apiError) {
@@ -223,14 +231,22 @@ func ramDeleteUser(s *Server, c *call) (map[string]any, *apiError) {
 		return nil, e
 	}
 	if len(o.u.keys) > 0 {
-		return nil, errf(409, "DeleteConflict.User.AccessKey", "You should delete access keys of the user first.")
+		return nil, errf(409, "DeleteConflict.User.AccessKey", "The user CAN NOT has any access key while deleting the user.")
 	}
+	// The user goes to the user recycle bin, with the keys in its AccessKey bin (recyclebin.go).
 	c.acct.removeUser(o.u)
+	c.acct.sweepUserBin(c.now)
+	c.acct.recycleUser(o.u, c.now)
 	return map[string]any{}, nil
 }
 
 // listUsers pages c.acct's users in creation order behind an opaque Marker.
 func listUsers(c *call, def int, render func(*user) map[string]any) (map[string]any, *apiError) {
+	return listUsersWhere(c, def, render, nil)
+}
+
+// listUsersWhere is listUsers of the users keep accepts (all when nil).
+func listUsersWhere(c *call, def int, render func(*user) map[string]any, keep func(*user) bool) (map[string]any, *apiError) {
 	maxItems := def
 	if v := c.p("MaxItems"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -252,7 +268,7 @@ func listUsers(c *call, def int, render func(*user) map[string]any) (map[string]
 	list := []map[string]any{}
 	out := map[string]any{"IsTruncated": false}
 	for _, u := range c.acct.userOrder {
-		if u.seq < from {
+		if u.seq < from || keep != nil && !keep(u) {
 			continue
 		}
 		if len(list) == maxItems {
@@ -270,8 +286,19 @@ func ramListUsers(s *Server, c *call) (map[string]any, *apiError) {
 	return listUsers(c, 100, ramUserJSON)
 }
 
+// imsListUsers lists the users whose IMS Status is in the Status parameter: active, freeze or
+// "active,freeze"; default active [DOC META ims ListUsers].
 func imsListUsers(s *Server, c *call) (map[string]any, *apiError) {
-	return listUsers(c, 1000, imsUserJSON)
+	want := c.p("Status")
+	if want == "" {
+		want = "active"
+	}
+	for _, st := range strings.Split(want, ",") {
+		if st != "active" && st != "freeze" {
+			return nil, violationf(400, "InvalidParameter.Status", `The parameter - "Status" must be active, freeze or active,freeze.`)
+		}
+	}
+	return listUsersWhere(c, 1000, imsUserJSON, func(u *user) bool { return strings.Contains(want, u.status) })
 }
 
 func keyJSON(k *keyState, ims bool) object {
@@ -295,8 +322,13 @@ func listKeys(_ *Server, _ *call, o owner, ims bool) (map[string]any, *apiError)
 const keyLimit = 2
 
 func createKey(s *Server, c *call, o owner, ims bool) (map[string]any, *apiError) {
-	if len(o.keys()) >= keyLimit {
-		return nil, errf(409, "LimitExceeded.User.AccessKey", "The access key count of the user access keys beyond the current limits.")
+	n := len(o.keys())
+	if s.binCounts && o.u != nil {
+		o.acct.sweepBin(o.u, c.now)
+		n += len(o.u.bin)
+	}
+	if n >= keyLimit {
+		return nil, errKeyLimit()
 	}
 	delay := s.propagationDelay()
 	k := &keyState{id: s.newKeyID(), secret: randString(s.rng, alnum, 30), status: "Active", created: c.now, updated: c.now,
@@ -352,6 +384,7 @@ func deleteKey(s *Server, c *call, o owner, _ bool) (map[string]any, *apiError) 
 	} else {
 		delete(s.keys, k.id)
 	}
+	s.recycle(c, k)
 	return map[string]any{}, nil
 }
 

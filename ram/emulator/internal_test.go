@@ -74,6 +74,7 @@ func TestSeedOrgs(t *testing.T) {
 		"bad-key-id.yaml":    "line 6: key id \"AKIAFAKE0000000000000000\"",
 		"unknown-field.yaml": "line 5: field password not found",
 		"three-keys.yaml":    "line 6: user u has 3 keys",
+		"four-binned.yaml":   "line 6: user u has 4 keys in the recycle bin",
 	} {
 		_, err := LoadOrg("../../testdata/orgs/invalid/" + file)
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -53,6 +53,17 @@ type User struct {
 	// resourcemanager. sts:GetCallerIdentity is always allowed.
 	Allow []string `yaml:"allow,omitempty"`
 	Keys  []Key    `yaml:"keys,omitempty"`
+	// RecycleBin holds deleted keys still restorable (at most 3): they cannot sign, ListAccessKeys
+	// does not show them, IMS ListAccessKeysInRecycleBin does. Each sets Recycled (default: the
+	// server start); it is purged 30 days after.
+	RecycleBin []Key `yaml:"recycleBin,omitempty"`
+	// Recycled, when set, places the user itself in the account's RAM user recycle bin (deleted at
+	// that time, restorable for 30 days), with its RecycleBin keys.
+	Recycled time.Time `yaml:"recycled,omitempty"`
+	// LastLogin seeds GetUser's LastLoginDate (the last console logon); zero means never.
+	LastLogin time.Time `yaml:"lastLogin,omitempty"`
+	// Status is the IMS user status: active (default) or freeze.
+	Status string `yaml:"status,omitempty"`
 }
 
 // Key is an AccessKey pair.
@@ -64,6 +75,11 @@ type Key struct {
 	// LastUsed seeds GetAccessKeyLastUsed; zero means never used (seeded events may move it later).
 	LastUsed        time.Time `yaml:"lastUsed,omitempty"`
 	LastUsedService string    `yaml:"lastUsedService,omitempty"`
+	// Recycled is when a key of a user's RecycleBin was deleted (only there).
+	Recycled time.Time `yaml:"recycled,omitempty"`
+	// Flagged marks a key Alibaba has flagged as exposed ("restrictive protection"): every RAM
+	// and IMS call signed with it answers 403 Forbidden, "There is a risk of leakage of this AccessKey."
+	Flagged bool `yaml:"flagged,omitempty"`
 }
 
 // Role is a RAM role that principals of trusted accounts may assume with STS AssumeRole.
@@ -262,6 +278,9 @@ func (o *Org) validate(root *yaml.Node) error {
 		}
 		for ki, k := range a.RootKeys {
 			checkKey(k, append(ap, "rootKeys", ki)...)
+			if !k.Recycled.IsZero() {
+				bad(fmt.Sprintf("key %s: recycled is for recycleBin keys only", k.ID), append(ap, "rootKeys", ki, "recycled")...)
+			}
 		}
 		users := map[string]bool{}
 		for ui, u := range a.Users {
@@ -280,6 +299,18 @@ func (o *Org) validate(root *yaml.Node) error {
 			}
 			for ki, k := range u.Keys {
 				checkKey(k, append(up, "keys", ki)...)
+				if !k.Recycled.IsZero() {
+					bad(fmt.Sprintf("key %s: recycled is for recycleBin keys only", k.ID), append(up, "keys", ki, "recycled")...)
+				}
+			}
+			if len(u.RecycleBin) > binCapacity {
+				bad(fmt.Sprintf("user %s has %d keys in the recycle bin; it holds at most %d", u.Name, len(u.RecycleBin), binCapacity), append(up, "recycleBin")...)
+			}
+			for ki, k := range u.RecycleBin {
+				checkKey(k, append(up, "recycleBin", ki)...)
+			}
+			if u.Status != "" && u.Status != "active" && u.Status != "freeze" {
+				bad(fmt.Sprintf("user %s: status %q is not active or freeze", u.Name, u.Status), append(up, "status")...)
 			}
 			checkAllow(u.Allow, up...)
 		}
@@ -381,7 +412,7 @@ func (o *Org) Admin() Credential {
 	return Credential{}
 }
 
-// Key finds any seeded key by id.
+// Key finds any seeded key by id (keys in a recycle bin too: they exist, but cannot sign).
 func (o *Org) Key(id string) (Credential, bool) {
 	for _, a := range o.Accounts {
 		for _, k := range a.RootKeys {
@@ -390,7 +421,7 @@ func (o *Org) Key(id string) (Credential, bool) {
 			}
 		}
 		for _, u := range a.Users {
-			for _, k := range u.Keys {
+			for _, k := range append(u.Keys[:len(u.Keys):len(u.Keys)], u.RecycleBin...) {
 				if k.ID == id {
 					return Credential{AccountID: a.ID, UserName: u.Name, AccessKeyID: k.ID, AccessKeySecret: k.Secret}, true
 				}

@@ -32,6 +32,10 @@ var products = map[string]*product{
 		"GetUser": imsGetUser, "ListUsers": imsListUsers, "ListAccessKeys": imsKeys(listKeys),
 		"CreateAccessKey": imsKeys(createKey), "UpdateAccessKey": imsKeys(updateKey),
 		"DeleteAccessKey": imsKeys(deleteKey), "GetAccessKeyLastUsed": imsKeys(lastUsed),
+		"ListAccessKeysInRecycleBin": imsListAccessKeysInRecycleBin, "GetAccessKeyInfoInRecycleBin": imsGetAccessKeyInfoInRecycleBin,
+		"RestoreAccessKeyFromRecycleBin": imsRestoreAccessKeyFromRecycleBin, "DeleteAccessKeyInRecycleBin": imsDeleteAccessKeyInRecycleBin,
+		"ListUsersInRecycleBin": imsListUsersInRecycleBin, "GetUserInRecycleBin": imsGetUserInRecycleBin,
+		"RestoreUserFromRecycleBin": imsRestoreUserFromRecycleBin, "DeleteUserInRecycleBin": imsDeleteUserInRecycleBin,
 	}},
 	"2015-04-01": {name: "Sts", code: "sts", hostName: "sts.aliyuncs.com", actions: map[string]handler{
 		"GetCallerIdentity": stsGetCallerIdentity, "AssumeRole": stsAssumeRole,

@@ -383,7 +383,7 @@ func TestGatewayRejections(t *testing.T) {
 		status          int
 		code, msg       string
 	}{
-		{"2015-05-01", "NoSuchAction", 404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method."},
+		{"2015-05-01", "NoSuchAction", 404, "InvalidApi.NotFound", "Specified api is not found, please check your url and method."},
 		{"2099-01-01", "ListUsers", 400, "InvalidVersion", "Specified parameter Version is not valid."},
 	} {
 		_, err := c.ProcessCommonRequest(common(tc.version, tc.action))
@@ -662,7 +662,7 @@ func TestAssumeRoleAcrossAccounts(t *testing.T) {
 	}
 	cr := resp.Credentials
 	if !strings.HasPrefix(cr.AccessKeyId, "STS.") || cr.SecurityToken == "" || cr.Expiration == "" ||
-		resp.AssumedRoleUser.Arn != "acs:ram::"+prodID+":role/resourcedirectoryaccountaccessrole/respond" {
+		resp.AssumedRoleUser.Arn != "acs:ram::"+prodID+":role/ResourceDirectoryAccountAccessRole/respond" {
 		t.Fatalf("AssumeRole: %+v", resp)
 	}
 	tmp := et.STS(cr.AccessKeyId, cr.AccessKeySecret, cr.SecurityToken)
@@ -904,7 +904,10 @@ func TestListAccounts(t *testing.T) {
 	}
 	member := et.ResourceManager(t, s, cred(t, org, "LTAI5tFAKEROOTPROD000001"))
 	_, err = member.ListAccounts(resourcemanager.CreateListAccountsRequest())
-	serverErr(t, err, 403, "NoPermission")
+	se := serverErr(t, err, 403, "MemberAccountAccessDenied")
+	if se.Message() != "The member account is not allowed to perform the operation." {
+		t.Fatalf("member ListAccounts message %q", se.Message())
+	}
 }
 
 // TestAliyunCLILoop replays what `aliyun ram ListUsers | jq … | while read u; do aliyun ram

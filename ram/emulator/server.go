@@ -35,6 +35,7 @@ type Server struct {
 	checkTime  bool
 	checkNonce bool
 	logLimit   int
+	binCounts  bool // binned keys count toward the 2-key limit (WithRecycleBinCountedInKeyLimit)
 
 	// Knobs changed at run time, read by every request without a lock.
 	skew        atomic.Int64  // time.Duration
@@ -199,83 +200,6 @@ func (s *Server) now() time.Time {
 
 func (s *Server) propagationDelay() time.Duration { return time.Duration(s.propagation.Load()) }
 
-// Request is one served call as the request log records it: never a secret, never a raw URL.
-type Request struct {
-	Time        time.Time
-	Version     string
-	Action      string
-	AccessKeyID string // the signing key id
-	UserAgent   string
-	RequestID   string
-	Code        string // error code, "" on success
-	Status      int
-	Params      map[string]string // merged parameters; Signature, SecretData, SecurityToken, AccessKeySecret redacted
-}
-
-// logEntry is a Request as stored: the parameters, already redacted, packed into one string
-// (packParams) that becomes a map only when RequestLog is read.
-type logEntry struct {
-	time                                  time.Time
-	version, action, keyID, ua, rid, code string
-	status                                int
-	packed                                string
-	body                                  int
-}
-
-func (e *logEntry) request() Request {
-	return Request{Time: e.time, Version: e.version, Action: e.action, AccessKeyID: e.keyID, UserAgent: e.ua,
-		RequestID: e.rid, Code: e.code, Status: e.status, Params: unpackParams(e.packed, e.body).merged()}
-}
-
-// RequestLog returns a copy of the request log.
-func (s *Server) RequestLog() []Request {
-	s.logMu.Lock()
-	log := s.log[:len(s.log):len(s.log)] // entries are never modified once appended
-	s.logMu.Unlock()
-	out := make([]Request, len(log))
-	for i := range log {
-		out[i] = log[i].request()
-	}
-	return out
-}
-
-// Violations returns the protocol violations seen so far (unknown action, missing or invalid
-// parameter, bad signature, replayed nonce...): what a correct client never sends.
-func (s *Server) Violations() []string {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	return append([]string(nil), s.violations...)
-}
-
-// redacted reports the parameters whose values the request log and ActionTrail never keep.
-func redacted(name string) bool {
-	switch name {
-	case "Signature", "SecretData", "SecurityToken", "AccessKeySecret":
-		return true
-	}
-	return false
-}
-
-func (s *Server) record(c *call, status int, code string) {
-	c.scratch.buf = packParams(c.scratch.buf[:0], c.params)
-	e := logEntry{time: c.now, version: c.version, action: c.action, keyID: c.p("AccessKeyId"),
-		ua: c.r.UserAgent(), rid: c.rid, code: code, status: status, packed: string(c.scratch.buf), body: c.params.body}
-	s.logMu.Lock()
-	if len(s.log) >= s.logLimit {
-		// Drop the oldest half into a fresh array: RequestLog callers may still hold the old one.
-		s.log = append(make([]logEntry, 0, s.logLimit), s.log[len(s.log)/2:]...)
-	}
-	s.log = append(s.log, e)
-	s.logMu.Unlock()
-}
-
-func (s *Server) violation(c *call, e *apiError) {
-	v := fmt.Sprintf("%s %s/%s key=%s: %s", e.Code, c.version, c.action, c.p("AccessKeyId"), e.Message)
-	s.logMu.Lock()
-	s.violations = append(s.violations, v)
-	s.logMu.Unlock()
-}
-
 // apiError is an error answer (spec §3.1).
 type apiError struct {
 	Status    int
@@ -337,6 +261,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if e := s.authenticate(c); e != nil {
+		s.fail(w, c, e)
+		return
+	}
+	if e := protect(c); e != nil {
 		s.fail(w, c, e)
 		return
 	}
@@ -449,7 +377,7 @@ func (s *Server) parse(c *call) *apiError {
 	c.version, c.action = c.p("Version"), c.p("Action")
 	c.rid = s.requestID(false)
 	if r.URL.Path != "/" && r.URL.Path != "" {
-		return violationf(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
+		return errUnknownAPI()
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		return violationf(400, "UnsupportedHTTPMethod", "This http method is not supported.")
@@ -468,7 +396,7 @@ func (s *Server) parse(c *call) *apiError {
 		c.rid = s.requestID(true)
 	}
 	if _, ok := c.prod.actions[c.action]; !ok {
-		return violationf(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
+		return errUnknownAPI()
 	}
 	if f, ok := merged.get("Format"); ok && f != "JSON" && f != "XML" && f != "json" && f != "xml" {
 		return violationf(400, "InvalidParameter.Format", "Specified parameter format is not valid.")
@@ -634,195 +562,4 @@ func (s *Server) writeJSON(w http.ResponseWriter, status int, c *call, body any)
 	h["X-Acs-Request-Id"] = []string{c.rid}
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
-}
-
-// requestID returns a unique RequestId: an upper-case UUID (lower-case for KMS) whose low 48 bits
-// and clock sequence are a per-server counter, the rest a seeded hash of it. It takes no lock.
-func (s *Server) requestID(lower bool) string {
-	lo := s.ridSeq.Add(1)
-	hi := mix64(s.ridSalt + lo*0x9e3779b97f4a7c15)
-	var b [36]byte
-	appendHex(b[:0], uint64(uint32(hi>>32)), 8, lower)
-	b[8] = '-'
-	appendHex(b[9:9], uint64(uint16(hi>>16)), 4, lower)
-	b[13] = '-'
-	b[14] = '4'
-	appendHex(b[15:15], uint64(uint16(hi)&0xfff), 3, lower)
-	b[18] = '-'
-	appendHex(b[19:19], uint64(0x8000|uint16(lo>>48)&0x3fff), 4, lower)
-	b[23] = '-'
-	appendHex(b[24:24], lo&0xffffffffffff, 12, lower)
-	return string(b[:])
-}
-
-// appendHex appends the width low hex digits of v (upper or lower case) to b.
-func appendHex(b []byte, v uint64, width int, lower bool) []byte {
-	digits := upperHex
-	if lower {
-		digits = "0123456789abcdef"
-	}
-	for i := width - 1; i >= 0; i-- {
-		b = append(b, digits[(v>>(4*uint(i)))&15])
-	}
-	return b
-}
-
-// mix64 is the splitmix64 finaliser: a bijection that scatters consecutive inputs.
-func mix64(z uint64) uint64 {
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	return z ^ (z >> 31)
-}
-
-// ---- faults and pauses ----
-
-// FaultKind selects what an injected fault does.
-type FaultKind int
-
-const (
-	// FaultThrottle answers Throttling.User 400 (Rejected.Throttling 429 for KMS), with x-acs-retry-after when RetryAfter > 0.
-	FaultThrottle FaultKind = iota + 1
-	// FaultServerErrorBefore answers 500 InternalError (or 503 ServiceUnavailable) without changing state.
-	FaultServerErrorBefore
-	// FaultServerErrorAfter performs the action (state changes), then answers 500/503.
-	FaultServerErrorAfter
-	// FaultDropBefore closes the connection without an answer and without changing state.
-	FaultDropBefore
-	// FaultDropAfter performs the action, then closes the connection without an answer.
-	FaultDropAfter
-	// FaultLatency delays the answer by Delay, then serves the call normally.
-	FaultLatency
-	// FaultGarbage answers a non-JSON body with Status (default 200; 502 gives an SDK ServerError with an empty Code).
-	FaultGarbage
-)
-
-// Fault is an injected failure. Faults are checked after authentication, for authenticated calls only.
-type Fault struct {
-	Action, Version string // "" = any
-	UserName, KeyID string // optional match on the request's UserName / UserAccessKeyId parameters
-	Kind            FaultKind
-	Nth             int     // fire on the Nth matching call only (1-based); 0 = every matching call
-	Count           int     // fire at most Count times; 0 = unlimited
-	Probability     float64 // 0 = always (when Nth/Count allow), else fire with this probability (seeded)
-	Delay           time.Duration
-	RetryAfter      time.Duration
-	Status          int
-}
-
-type faultState struct {
-	f           Fault
-	seen, fired int
-}
-
-type firedFault struct {
-	kind       FaultKind
-	delay      time.Duration
-	retryAfter time.Duration
-	status     int
-}
-
-// AddFault installs a fault; the returned func removes it.
-func (s *Server) AddFault(f Fault) (remove func()) {
-	fs := &faultState{f: f}
-	s.cfgMu.Lock()
-	s.faults = append(s.faults, fs)
-	s.nFaults.Store(int32(len(s.faults)))
-	s.cfgMu.Unlock()
-	return func() {
-		s.cfgMu.Lock()
-		defer s.cfgMu.Unlock()
-		for i, x := range s.faults {
-			if x == fs {
-				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
-				s.nFaults.Store(int32(len(s.faults)))
-				return
-			}
-		}
-	}
-}
-
-func (s *Server) matchFaults(c *call) firedFault {
-	var out firedFault
-	if s.nFaults.Load() == 0 {
-		return out
-	}
-	s.cfgMu.Lock()
-	defer s.cfgMu.Unlock()
-	for _, fs := range s.faults {
-		f := fs.f
-		if (f.Action != "" && f.Action != c.action) || (f.Version != "" && f.Version != c.version) ||
-			(f.UserName != "" && f.UserName != c.p("UserName")) || (f.KeyID != "" && f.KeyID != c.p("UserAccessKeyId")) {
-			continue
-		}
-		fs.seen++
-		if f.Nth > 0 && fs.seen != f.Nth {
-			continue
-		}
-		if f.Count > 0 && fs.fired >= f.Count {
-			continue
-		}
-		if f.Probability > 0 && s.faultRand.Float64() >= f.Probability {
-			continue
-		}
-		if f.Kind == FaultLatency {
-			fs.fired++
-			out.delay += f.Delay
-			continue
-		}
-		if out.kind != 0 {
-			continue // one terminal fault per call; later ones keep counting
-		}
-		fs.fired++
-		out.kind, out.retryAfter, out.status = f.Kind, f.RetryAfter, f.Status
-	}
-	return out
-}
-
-// Pause blocks the next call of an action until Release.
-type Pause struct {
-	Reached <-chan struct{} // closed when the paused call arrives
-
-	reached chan struct{}
-	release chan struct{}
-	once    sync.Once
-}
-
-// Release lets the paused call continue (or the next one through, if it has not arrived yet).
-func (p *Pause) Release() { p.once.Do(func() { close(p.release) }) }
-
-// PauseAt makes the next authenticated call of action block (after authentication and faults'
-// latency, before any state change) until the Pause is released or the server closes.
-func (s *Server) PauseAt(action string) *Pause {
-	ch := make(chan struct{})
-	p := &Pause{Reached: ch, reached: ch, release: make(chan struct{})}
-	s.cfgMu.Lock()
-	s.pauses[action] = append(s.pauses[action], p)
-	s.nPauses.Add(1)
-	s.cfgMu.Unlock()
-	return p
-}
-
-func (s *Server) waitPause(ctx context.Context, action string) bool {
-	if s.nPauses.Load() == 0 {
-		return true
-	}
-	s.cfgMu.Lock()
-	q := s.pauses[action]
-	if len(q) == 0 {
-		s.cfgMu.Unlock()
-		return true
-	}
-	p := q[0]
-	s.pauses[action] = q[1:]
-	s.nPauses.Add(-1)
-	s.cfgMu.Unlock()
-	close(p.reached)
-	select {
-	case <-p.release:
-		return true
-	case <-ctx.Done():
-		return false
-	case <-s.closed:
-		return false
-	}
 }

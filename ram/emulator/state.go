@@ -5,6 +5,7 @@ import (
 	"net"
 	"path"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,6 +20,11 @@ type account struct {
 	roles           map[string]*role
 	events          []*trailEvent
 	secrets         map[string]*kmsSecret
+	// binned indexes the keys in its users' AccessKey recycle bins by id
+	// (GetAccessKeyInfoInRecycleBin needs nothing but the id); userBin is its RAM user recycle
+	// bin, oldest first (recyclebin.go).
+	binned  map[string]*keyState
+	userBin []*user
 }
 
 type user struct {
@@ -28,6 +34,13 @@ type user struct {
 	allow                        []string
 	keys                         []*keyState
 	seq                          int64
+	principalID                  string // GetCallerIdentity's PrincipalId: not the UserId (spec §5.1 example)
+	lastLogin                    time.Time
+	status                       string // IMS Status: active or freeze
+	// bin is the user's AccessKey recycle bin, oldest first (at most binCapacity); recycled and
+	// purgeAt are set while the user itself is in the account's user recycle bin.
+	bin               []*keyState
+	recycled, purgeAt time.Time
 }
 
 type keyState struct {
@@ -47,6 +60,10 @@ type keyState struct {
 	goneAt     time.Time
 	prevStatus string
 	statusAt   time.Time
+	// recycled and purgeAt are RecycleDate and DeleteDate while the key is in its user's recycle
+	// bin; flagged is Alibaba's "restrictive protection" (protect.go).
+	recycled, purgeAt time.Time
+	flagged           atomic.Bool
 }
 
 func (k *keyState) authStatus(now time.Time) string {
@@ -108,7 +125,8 @@ func (s *Server) load(o *Org) {
 	mgmt := o.managementIndex()
 	for ai, a := range o.Accounts {
 		acc := &account{id: a.ID, name: a.Name, alias: a.Alias, management: a.Management || (ai == mgmt && !hasManagement(o)),
-			joinTime: a.JoinTime, users: map[string]*user{}, roles: map[string]*role{}, secrets: map[string]*kmsSecret{}}
+			joinTime: a.JoinTime, users: map[string]*user{}, roles: map[string]*role{}, secrets: map[string]*kmsSecret{},
+			binned: map[string]*keyState{}}
 		if acc.alias == "" {
 			acc.alias = acc.id
 		}
@@ -125,7 +143,7 @@ func (s *Server) load(o *Org) {
 		}
 		for _, u := range a.Users {
 			usr := &user{acct: acc, name: u.Name, id: u.ID, displayName: u.DisplayName, notes: u.Comments,
-				created: u.Created, allow: u.Allow}
+				created: u.Created, allow: u.Allow, lastLogin: u.LastLogin, status: u.Status}
 			if usr.id == "" {
 				usr.id = s.numericID()
 			}
@@ -139,9 +157,18 @@ func (s *Server) load(o *Org) {
 			if u.Admin && len(usr.allow) == 0 {
 				usr.allow = []string{"*"}
 			}
-			acc.addUser(usr)
+			usr.principalID = principalID(acc.id, usr.id)
+			if usr.status == "" {
+				usr.status = "active"
+			}
 			for _, k := range u.Keys {
 				usr.keys = append(usr.keys, s.seedKey(acc, usr, k, now))
+			}
+			s.seedBin(acc, usr, u.RecycleBin, now)
+			if u.Recycled.IsZero() {
+				acc.addUser(usr)
+			} else {
+				acc.recycleUser(usr, u.Recycled.UTC())
 			}
 		}
 		for _, r := range a.Roles {
@@ -198,6 +225,13 @@ func (a *account) removeUser(u *user) {
 }
 
 func (s *Server) seedKey(acc *account, u *user, k Key, now time.Time) *keyState {
+	ks := seededKey(acc, u, k, now)
+	s.keys[ks.id] = ks
+	return ks
+}
+
+// seededKey is the state of a seeded key, not yet in the authentication table.
+func seededKey(acc *account, u *user, k Key, now time.Time) *keyState {
 	ks := &keyState{id: k.ID, secret: k.Secret, status: k.Status, created: k.Created, acct: acc, user: u,
 		lastUsed: k.LastUsed, lastService: k.LastUsedService}
 	if ks.status == "" {
@@ -207,7 +241,7 @@ func (s *Server) seedKey(acc *account, u *user, k Key, now time.Time) *keyState 
 		ks.created = now
 	}
 	ks.updated = ks.created
-	s.keys[ks.id] = ks
+	ks.flagged.Store(k.Flagged)
 	return ks
 }
 
