@@ -57,6 +57,8 @@ type Server struct {
 	nonces  *nonceCache
 	scratch sync.Pool // *scratch: signature and JSON buffers
 
+	trail trailState // ActionTrail: regions, ingestion lag, the LookupEvents limit (trail.go)
+
 	closed    chan struct{}
 	closeOnce sync.Once
 
@@ -120,6 +122,7 @@ func NewUnstartedServer(org *Org, opts ...Option) *Server {
 		nonces: newNonceCache(defaultNonceLimit, nonceWindow),
 	}
 	WithSeed(1)(s)
+	WithLookupEventsLimit(DefaultLookupEventsQPS)(s)
 	for _, o := range opts {
 		o(s)
 	}
@@ -341,6 +344,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if e := s.throttle(c); e != nil {
+		s.fail(w, c, e)
+		return
+	}
+	if e := s.trail.throttle(c); e != nil {
 		s.fail(w, c, e)
 		return
 	}
@@ -700,6 +707,7 @@ const (
 type Fault struct {
 	Action, Version string // "" = any
 	UserName, KeyID string // optional match on the request's UserName / UserAccessKeyId parameters
+	Region          string // optional match on the request's RegionId (e.g. one ActionTrail region failing)
 	Kind            FaultKind
 	Nth             int     // fire on the Nth matching call only (1-based); 0 = every matching call
 	Count           int     // fire at most Count times; 0 = unlimited
@@ -751,7 +759,8 @@ func (s *Server) matchFaults(c *call) firedFault {
 	for _, fs := range s.faults {
 		f := fs.f
 		if (f.Action != "" && f.Action != c.action) || (f.Version != "" && f.Version != c.version) ||
-			(f.UserName != "" && f.UserName != c.p("UserName")) || (f.KeyID != "" && f.KeyID != c.p("UserAccessKeyId")) {
+			(f.UserName != "" && f.UserName != c.p("UserName")) || (f.KeyID != "" && f.KeyID != c.p("UserAccessKeyId")) ||
+			(f.Region != "" && f.Region != c.p("RegionId")) {
 			continue
 		}
 		fs.seen++
