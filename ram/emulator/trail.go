@@ -434,7 +434,11 @@ func (o *Org) validateTrail(bad func(msg string, p ...any)) {
 	}
 	for ai, a := range o.Accounts {
 		for ei, e := range a.Events {
-			if e.Region != "" && !globalService(e.Service) && !known[e.Region] {
+			svc := e.Service
+			if svc == "" {
+				svc = "Ram" // the default service of a seeded event
+			}
+			if e.Region != "" && !globalService(svc) && !known[e.Region] {
 				bad(fmt.Sprintf("event region %q is not a region ActionTrail lists", e.Region), "accounts", ai, "events", ei, "region")
 			}
 		}
