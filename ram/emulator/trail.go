@@ -317,7 +317,9 @@ func trailLookupEvents(s *Server, c *call) (map[string]any, *apiError) {
 	if dir != "FORWARD" && dir != "BACKWARD" {
 		return nil, badParam("Direction")
 	}
-	fields := []string{c.acct.id, rgn, date(start), date(end), dir}
+	// The token pins the window of the first page (the defaults move with the clock) and is
+	// valid only with the same parameters.
+	fields := []string{c.acct.id, rgn, sv, ev, dir}
 	for _, a := range attrs {
 		fields = append(fields, a.key, a.val)
 	}
@@ -326,12 +328,17 @@ func trailLookupEvents(s *Server, c *call) (map[string]any, *apiError) {
 	offset := 0
 	if tok := c.p("NextToken"); tok != "" {
 		b, err := base64.RawURLEncoding.DecodeString(tok)
-		f, n, ok := strings.Cut(string(b), ":")
-		o, err2 := strconv.Atoi(n)
-		if err != nil || !ok || err2 != nil || f != fp || o < 0 {
+		parts := strings.Split(string(b), ":")
+		var nums [3]int64
+		ok := err == nil && len(parts) == 4 && parts[0] == fp
+		for i := 0; ok && i < 3; i++ {
+			nums[i], err = strconv.ParseInt(parts[i+1], 10, 64)
+			ok = err == nil && nums[i] >= 0
+		}
+		if !ok {
 			return nil, badParam("NextToken")
 		}
-		offset = o
+		offset, start, end = int(nums[0]), time.Unix(nums[1], 0).UTC(), time.Unix(nums[2], 0).UTC()
 	}
 	visible := c.now.Add(-time.Duration(s.trail.lag.Load()))
 	var hits []*trailEvent
@@ -359,7 +366,8 @@ func trailLookupEvents(s *Server, c *call) (map[string]any, *apiError) {
 		events = append(events, hits[i].render())
 	}
 	if next := offset + len(events); next < len(hits) {
-		out["NextToken"] = base64.RawURLEncoding.EncodeToString([]byte(fp + ":" + strconv.Itoa(next)))
+		tok := fmt.Sprintf("%s:%d:%d:%d", fp, next, start.Unix(), end.Unix())
+		out["NextToken"] = base64.RawURLEncoding.EncodeToString([]byte(tok))
 	}
 	out["Events"] = events
 	return out, nil

@@ -356,3 +356,47 @@ func TestTrailSeedValidation(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestTrailNextTokenPinsTheWindow(t *testing.T) {
+	clk := newClock()
+	s, org := demo(t, emulator.WithClock(clk.Now), emulator.WithLookupEventsLimit(0))
+	at := et.ActionTrail(t, s, et.AK(org.Admin()))
+	page := func(token string) *actiontrail.LookupEventsResponse {
+		t.Helper()
+		req := actiontrail.CreateLookupEventsRequest()
+		req.RegionId = "ap-southeast-1"
+		req.LookupAttribute = &[]actiontrail.LookupEventsLookupAttribute{{Key: "EventAccessKeyId", Value: leaked}}
+		req.NextToken = token
+		resp, err := at.LookupEvents(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	first := page("")
+	// Time passes between pages (the default window moves with it) and a new event arrives:
+	// the token keeps the first page's window, so nothing is skipped or repeated.
+	clk.Add(3 * time.Second)
+	s.AddEvents(mgmtID, emulator.Event{Name: "RunInstances", Service: "Ecs", Region: "ap-southeast-1", AccessKeyID: leaked})
+	seen := map[string]bool{}
+	n := 0
+	for resp, token := first, first.NextToken; ; {
+		for _, e := range resp.Events {
+			seen[e["eventId"].(string)] = true
+			n++
+		}
+		if token == "" {
+			break
+		}
+		resp = page(token)
+		token = resp.NextToken
+	}
+	if n != 101 || len(seen) != 101 {
+		t.Errorf("%d events, %d distinct, want the 101 of the first page's window", n, len(seen))
+	}
+	req := actiontrail.CreateLookupEventsRequest()
+	req.RegionId = "ap-southeast-1"
+	req.NextToken = first.NextToken // with other parameters
+	_, err := at.LookupEvents(req)
+	serverErr(t, err, 400, "InvalidParameter")
+}
