@@ -184,3 +184,54 @@ func TestEmulatorIngestionLag(t *testing.T) {
 		t.Errorf("total %d:\n%s", a.Total, text.String())
 	}
 }
+
+// BenchmarkAssessAllRegions: the demo's leaked key (144 events) in the 25 regions the emulator's
+// ActionTrail lists, 20 ms latency per call, with the documented limit of 2 LookupEvents per
+// second per region enforced by the emulator and paced by the client, at several parallelisms;
+// "unpaced" turns both the limit and the pace off to show the latency floor. Run with
+// -benchtime=3x; the numbers are in README.md.
+func BenchmarkAssessAllRegions(b *testing.B) {
+	for _, bc := range []struct {
+		name     string
+		parallel int
+		unpaced  bool
+	}{
+		{"p1", 1, false}, {"p5", 5, false}, {"p10", 10, false}, {"p25", 25, false}, {"p25-unpaced", 25, true}, {"p5-unpaced", 5, true},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			org := emulator.DemoOrg()
+			var calls, throttled int
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				opts := []emulator.Option{emulator.WithLatency(20 * time.Millisecond)}
+				qps := 0.0
+				if bc.unpaced {
+					opts, qps = append(opts, emulator.WithLookupEventsLimit(0)), -1
+				}
+				s := et.Start(b, org, opts...)
+				admin := org.Admin()
+				c, err := ram.New(context.Background(), ram.Config{Endpoint: s.Endpoint(), LookupEventsQPS: qps,
+					Credentials: ram.StaticCredentials(admin.AccessKeyID, accesskey.NewSecret(admin.AccessKeySecret))})
+				if err != nil {
+					b.Fatal(err)
+				}
+				q := demoQuery(b)
+				b.StartTimer()
+				col, err := CollectRegions(context.Background(), c, q, Scope{Parallel: bc.parallel})
+				b.StopTimer()
+				if err != nil || len(col.Events) != 144 {
+					b.Fatalf("%d events, %v", len(col.Events), err)
+				}
+				for _, r := range s.RequestLog() {
+					calls++
+					if r.Code != "" {
+						throttled++
+					}
+				}
+				s.Close()
+			}
+			b.ReportMetric(float64(calls)/float64(b.N), "calls/op")
+			b.ReportMetric(float64(throttled)/float64(b.N), "refused/op")
+		})
+	}
+}

@@ -316,7 +316,7 @@ func (cov *Coverage) merge(ask []string, found [][]ram.Event, errs []error) []ra
 			cov.Skipped++
 			cov.Partial = true
 		default:
-			rr.Status, rr.Reason = RegionFailed, err.Error()
+			rr.Status, rr.Reason = RegionFailed, regionReason(err, rr.Region)
 			rr.Events, rr.Global = counts[rr.Region][0], counts[rr.Region][1]
 			cov.Asked++
 			cov.Failed++
@@ -324,6 +324,16 @@ func (cov *Coverage) merge(ask []string, found [][]ram.Event, errs []error) []ra
 		}
 	}
 	return out
+}
+
+// regionReason is the error of a region without the prefix that names the key and the region
+// (ram's "look up ActionTrail events of access key K in R: "): the report names both already.
+func regionReason(err error, region string) string {
+	msg := err.Error()
+	if i := strings.Index(msg, " in "+region+": "); i >= 0 {
+		return msg[i+len(" in "+region+": "):]
+	}
+	return msg
 }
 
 // finish builds the error of a collection.
