@@ -585,21 +585,9 @@ func (s *Server) throttle(c *call) *apiError {
 	if qps <= 0 {
 		return nil
 	}
-	id := c.p("AccessKeyId")
-	burst := max(1, qps)
-	b := s.buckets[id]
-	if b == nil {
-		b = &bucket{tokens: burst, last: c.now}
-		s.buckets[id] = b
-	}
-	if el := c.now.Sub(b.last).Seconds(); el > 0 {
-		b.tokens = min(burst, b.tokens+el*qps)
-	}
-	b.last = c.now
-	if b.tokens < 1 {
+	if !takeToken(s.buckets, c.p("AccessKeyId"), qps, c.now) {
 		return throttled(c)
 	}
-	b.tokens--
 	return nil
 }
 

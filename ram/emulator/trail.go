@@ -170,22 +170,30 @@ func (t *trailState) throttle(c *call) *apiError {
 	if t.buckets == nil {
 		t.buckets = map[string]*bucket{}
 	}
-	id := c.acct.id + "/" + r
-	burst := max(1, qps)
-	b := t.buckets[id]
-	if b == nil {
-		b = &bucket{tokens: burst, last: c.now}
-		t.buckets[id] = b
-	}
-	if el := c.now.Sub(b.last).Seconds(); el > 0 {
-		b.tokens = min(burst, b.tokens+el*qps)
-	}
-	b.last = c.now
-	if b.tokens < 1 {
+	if !takeToken(t.buckets, c.acct.id+"/"+r, qps, c.now) {
 		return errf(400, "Throttling", "Request was denied due to request throttling.")
 	}
-	b.tokens--
 	return nil
+}
+
+// takeToken takes a token from the bucket id of buckets (a token bucket of qps per second, burst
+// max(1, qps), created full) and reports whether there was one. The caller holds the map's lock.
+func takeToken(buckets map[string]*bucket, id string, qps float64, now time.Time) bool {
+	burst := max(1, qps)
+	b := buckets[id]
+	if b == nil {
+		b = &bucket{tokens: burst, last: now}
+		buckets[id] = b
+	}
+	if el := now.Sub(b.last).Seconds(); el > 0 {
+		b.tokens = min(burst, b.tokens+el*qps)
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }
 
 func trailDescribeRegions(s *Server, c *call) (map[string]any, *apiError) {
