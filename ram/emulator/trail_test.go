@@ -57,7 +57,7 @@ func TestTrailDescribeRegions(t *testing.T) {
 		t.Fatal(err)
 	}
 	rs := resp.Regions.Region
-	if len(rs) != 25 || resp.RequestId == "" {
+	if len(rs) != 25 || resp.RequestId == "" || len(s.TrailRegions()) != 25 || s.TrailRegions()[0].ID != rs[0].RegionId {
 		t.Fatalf("%d regions, request id %q", len(rs), resp.RequestId)
 	}
 	byID := map[string]actiontrail.Region{}
