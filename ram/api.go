@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -389,70 +388,6 @@ func (c *Client) GetAccessKeyLastUsedInfo(ctx context.Context, id accesskey.ID) 
 		return LastUsed{}, fmt.Errorf("ActionTrail last use of access key %s: %w", id, err)
 	}
 	return out, nil
-}
-
-// LookupEvents calls fn for every ActionTrail event signed by q.AccessKeyID in [Start, End],
-// following NextToken to the end.
-func (c *Client) LookupEvents(ctx context.Context, q EventQuery, fn func(Event) error) error {
-	token := ""
-	for {
-		var page []Event
-		var next string
-		err := c.call(ctx, actLookupEvents, q.AccessKeyID.String(), true, func(ctx context.Context) error {
-			req, resp := actiontrail.CreateLookupEventsRequest(), actiontrail.CreateLookupEventsResponse()
-			req.LookupAttribute = &[]actiontrail.LookupEventsLookupAttribute{{Key: "EventAccessKeyId", Value: q.AccessKeyID.String()}}
-			if !q.Start.IsZero() {
-				req.StartTime = q.Start.UTC().Format("2006-01-02T15:04:05Z")
-			}
-			if !q.End.IsZero() {
-				req.EndTime = q.End.UTC().Format("2006-01-02T15:04:05Z")
-			}
-			req.MaxResults = "50"
-			req.NextToken = token
-			if err := c.invoke(ctx, prodActionTrail, req, resp); err != nil {
-				return err
-			}
-			page = page[:0]
-			for _, m := range resp.Events {
-				page = append(page, eventFromMap(m))
-			}
-			next = resp.NextToken
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("look up ActionTrail events of access key %s: %w", q.AccessKeyID, err)
-		}
-		for _, e := range page {
-			if err := fn(e); err != nil {
-				return err
-			}
-		}
-		if next == "" || next == token {
-			return nil
-		}
-		token = next
-	}
-}
-
-func str(m map[string]any, k string) string {
-	switch v := m[k].(type) {
-	case string:
-		return v
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	}
-	return ""
-}
-
-func eventFromMap(m map[string]any) Event {
-	e := Event{ID: str(m, "eventId"), Name: str(m, "eventName"), Service: str(m, "serviceName"),
-		Time: parseTime(str(m, "eventTime")), RW: str(m, "eventRW"), SourceIP: str(m, "sourceIpAddress"),
-		UserAgent: str(m, "userAgent"), ErrorCode: str(m, "errorCode"), Region: str(m, "acsRegion"),
-		RequestID: str(m, "requestId")}
-	if ui, ok := m["userIdentity"].(map[string]any); ok {
-		e.AccessKeyID = str(ui, "accessKeyId")
-	}
-	return e
 }
 
 // CreateSecret stores data as a new KMS secret. A retry that finds the name taken (after an

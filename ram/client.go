@@ -48,6 +48,9 @@ type Config struct {
 	Retry RetryPolicy
 	// Transport, when set, replaces the HTTP transport (tests). It must honour request contexts.
 	Transport http.RoundTripper
+	// LookupEventsQPS paces ActionTrail LookupEvents in each region (0 means
+	// DefaultLookupEventsQPS, the documented limit; negative: unpaced). See trail.go.
+	LookupEventsQPS float64
 }
 
 // CredentialSource names where credentials come from, never a loader of our own: the SDK's
@@ -153,6 +156,8 @@ type Client struct {
 	// retryThrottled is false in the copy the owner scan uses: it retries throttled listings
 	// itself (more often than a call would) and must see every throttle.
 	retryThrottled bool
+	// trail paces ActionTrail per region and remembers its region list (trail.go).
+	trail *trailState
 }
 
 var _ API = (*Client)(nil)
@@ -193,6 +198,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		rnd:            newLockedRand(),
 		lim:            newClientAIMD(),
 		retryThrottled: true,
+		trail:          newTrailState(cfg.LookupEventsQPS),
 	}
 	if c.transport == nil {
 		c.transport = &http.Transport{
@@ -309,10 +315,15 @@ func (c *Client) host(product string) string {
 // invoke makes exactly one SDK call, with its own SDK client, bound to ctx, in the next slot of
 // the client's pace, and tells the pace whether the cloud throttled it.
 func (c *Client) invoke(ctx context.Context, product string, req requests.AcsRequest, resp responses.AcsResponse) error {
+	return c.invokeAt(ctx, c.lim, c.host(product), req, resp)
+}
+
+// invokeAt is invoke with the pace lim and the host given (a regional call: trail.go).
+func (c *Client) invokeAt(ctx context.Context, lim *aimd, host string, req requests.AcsRequest, resp responses.AcsResponse) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if d := c.lim.reserve(); d > 0 {
+	if d := lim.reserve(); d > 0 {
 		if err := c.cfg.Retry.Sleep(ctx, d); err != nil {
 			return err
 		}
@@ -321,7 +332,7 @@ func (c *Client) invoke(ctx context.Context, product string, req requests.AcsReq
 	if err != nil {
 		return err
 	}
-	req.SetDomain(c.host(product))
+	req.SetDomain(host)
 	req.SetScheme(c.cfg.Scheme)
 	cn.rt.ctx = ctx
 	err = cn.sdk.DoAction(req, resp)
@@ -329,13 +340,13 @@ func (c *Client) invoke(ctx context.Context, product string, req requests.AcsReq
 	c.pool.Put(cn)
 	switch {
 	case err == nil:
-		c.lim.OK()
+		lim.OK()
 	case ctx.Err() != nil:
 		// cancelled: says nothing about the cloud's limit
 	case errors.Is(classify(ctx, "", "", err), ErrThrottled):
-		c.lim.Throttled(0) // a Retry-After is honoured by the caller's backoff
+		lim.Throttled(0) // a Retry-After is honoured by the caller's backoff
 	default:
-		c.lim.OK() // answered, not throttled (an error of another kind is no rate signal)
+		lim.OK() // answered, not throttled (an error of another kind is no rate signal)
 	}
 	return err
 }

@@ -90,14 +90,21 @@ type Event struct {
 	UserAgent   string    `json:"user_agent,omitempty"`
 	AccessKeyID string    `json:"access_key_id,omitempty"`
 	ErrorCode   string    `json:"error_code,omitempty"`
-	Region      string    `json:"region,omitempty"`
-	RequestID   string    `json:"request_id,omitempty"`
+	// ErrorMessage is the cloud's message of a failed call (restrictive protection shows here).
+	ErrorMessage string `json:"error_message,omitempty"`
+	Region       string `json:"region,omitempty"` // acsRegion
+	// Global marks an event of a global service (RAM, IMS, STS…): every region returns it.
+	Global    bool   `json:"global,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
 }
 
 // EventQuery selects ActionTrail events by the key that signed them.
 type EventQuery struct {
 	AccessKeyID accesskey.ID
 	Start, End  time.Time
+	// Region is the ActionTrail region asked (its events plus the global ones); "" means the
+	// client's Config.Region.
+	Region string
 }
 
 // SecretVersion is what KMS answered for a stored secret (never the value).

@@ -155,7 +155,7 @@ func (e *e2e) noMutation() {
 }
 
 func readOnlyAction(a string) bool {
-	return strings.HasPrefix(a, "List") || strings.HasPrefix(a, "Get") || a == "LookupEvents"
+	return strings.HasPrefix(a, "List") || strings.HasPrefix(a, "Get") || strings.HasPrefix(a, "Describe") || a == "LookupEvents"
 }
 
 // A key that is already gone. Deleted by someone else while respond runs (between its plan and

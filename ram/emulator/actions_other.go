@@ -1,13 +1,9 @@
 package emulator
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -99,98 +95,8 @@ func stsAssumeRole(s *Server, c *call) (map[string]any, *apiError) {
 
 // ---- ActionTrail ----
 
-var lookupKeys = map[string]func(*trailEvent) string{
-	"ServiceName":      func(e *trailEvent) string { return e.service },
-	"EventName":        func(e *trailEvent) string { return e.name },
-	"User":             func(e *trailEvent) string { return e.userName },
-	"EventId":          func(e *trailEvent) string { return e.id },
-	"ResourceType":     func(e *trailEvent) string { return e.resourceType },
-	"ResourceName":     func(e *trailEvent) string { return e.resourceName },
-	"EventRW":          func(e *trailEvent) string { return e.rw },
-	"EventAccessKeyId": func(e *trailEvent) string { return e.accessKeyID },
-}
-
 func badParam(name string) *apiError {
 	return violationf(400, "InvalidParameter", "The specified parameter %s is invalid.", name)
-}
-
-func trailLookupEvents(s *Server, c *call) (map[string]any, *apiError) {
-	key, val := c.p("LookupAttribute.1.Key"), c.p("LookupAttribute.1.Value")
-	if c.p("LookupAttribute.2.Key") != "" {
-		return nil, badParam("LookupAttribute")
-	}
-	var get func(*trailEvent) string
-	if key != "" {
-		get = lookupKeys[key]
-		if get == nil {
-			return nil, badParam("LookupAttribute.1.Key")
-		}
-	}
-	end, start := c.now, c.now.Add(-7*24*time.Hour)
-	for _, t := range []struct {
-		name string
-		dst  *time.Time
-	}{{"StartTime", &start}, {"EndTime", &end}} {
-		if v := c.p(t.name); v != "" {
-			p, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				return nil, badParam(t.name)
-			}
-			*t.dst = p.UTC()
-		}
-	}
-	maxResults := 50
-	if v := c.p("MaxResults"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 50 {
-			return nil, badParam("MaxResults")
-		}
-		if n > 0 {
-			maxResults = n
-		}
-	}
-	dir := c.p("Direction")
-	if dir == "" {
-		dir = "BACKWARD"
-	}
-	if dir != "FORWARD" && dir != "BACKWARD" {
-		return nil, badParam("Direction")
-	}
-	h := sha256.Sum256([]byte(strings.Join([]string{c.acct.id, key, val, date(start), date(end), dir}, "\x00")))
-	fp := hex.EncodeToString(h[:6])
-	offset := 0
-	if tok := c.p("NextToken"); tok != "" {
-		b, err := base64.RawURLEncoding.DecodeString(tok)
-		f, n, ok := strings.Cut(string(b), ":")
-		o, err2 := strconv.Atoi(n)
-		if err != nil || !ok || err2 != nil || f != fp || o < 0 {
-			return nil, badParam("NextToken")
-		}
-		offset = o
-	}
-	var hits []*trailEvent
-	for _, e := range c.acct.events {
-		if e.t.Before(start) || e.t.After(end) || (get != nil && get(e) != val) {
-			continue
-		}
-		hits = append(hits, e)
-	}
-	sort.SliceStable(hits, func(i, j int) bool {
-		if dir == "FORWARD" {
-			return hits[i].t.Before(hits[j].t)
-		}
-		return hits[i].t.After(hits[j].t)
-	})
-	out := map[string]any{"StartTime": date(start), "EndTime": date(end)}
-	events := []map[string]any{}
-	for i := offset; i < len(hits) && len(events) < maxResults; i++ {
-		events = append(events, hits[i].render())
-	}
-	if next := offset + len(events); next < len(hits) {
-		out["NextToken"] = base64.RawURLEncoding.EncodeToString([]byte(fp + ":" + strconv.Itoa(next)))
-	}
-	out["Events"] = events
-	return out, nil
 }
 
 func trailGetAccessKeyLastUsedInfo(s *Server, c *call) (map[string]any, *apiError) {

@@ -32,6 +32,7 @@ const (
 type Fault struct {
 	Action, Version string // "" = any
 	UserName, KeyID string // optional match on the request's UserName / UserAccessKeyId parameters
+	Region          string // optional match on the request's RegionId (e.g. one ActionTrail region failing)
 	Kind            FaultKind
 	Nth             int     // fire on the Nth matching call only (1-based); 0 = every matching call
 	Count           int     // fire at most Count times; 0 = unlimited
@@ -83,7 +84,8 @@ func (s *Server) matchFaults(c *call) firedFault {
 	for _, fs := range s.faults {
 		f := fs.f
 		if (f.Action != "" && f.Action != c.action) || (f.Version != "" && f.Version != c.version) ||
-			(f.UserName != "" && f.UserName != c.p("UserName")) || (f.KeyID != "" && f.KeyID != c.p("UserAccessKeyId")) {
+			(f.UserName != "" && f.UserName != c.p("UserName")) || (f.KeyID != "" && f.KeyID != c.p("UserAccessKeyId")) ||
+			(f.Region != "" && f.Region != c.p("RegionId")) {
 			continue
 		}
 		fs.seen++

@@ -20,6 +20,8 @@ import (
 // testdata/orgs/README.md. A Server copies the Org when it starts; changing it later has no effect.
 type Org struct {
 	Accounts []Account `yaml:"accounts"`
+	// ActionTrail sets the ingestion lag and the region list (trail.go).
+	ActionTrail *TrailSettings `yaml:"actiontrail,omitempty"`
 }
 
 // Account is one Alibaba Cloud account (a Resource Directory member).
@@ -367,6 +369,7 @@ func (o *Org) validate(root *yaml.Node) error {
 			}
 		}
 	}
+	o.validateTrail(bad)
 	return errors.Join(errs...)
 }
 

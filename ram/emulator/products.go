@@ -42,6 +42,7 @@ var products = map[string]*product{
 	}},
 	"2020-07-06": {name: "Actiontrail", code: "actiontrail", hostName: "actiontrail.%s.aliyuncs.com", actions: map[string]handler{
 		"LookupEvents": trailLookupEvents, "GetAccessKeyLastUsedInfo": trailGetAccessKeyLastUsedInfo,
+		"DescribeRegions": trailDescribeRegions,
 	}},
 	"2016-01-20": {name: "Kms", code: "kms", hostName: "kms.%s.aliyuncs.com", actions: map[string]handler{
 		"CreateSecret": kmsCreateSecret, "PutSecretValue": kmsPutSecretValue, "GetSecretValue": kmsGetSecretValue,

@@ -749,27 +749,49 @@ func TestIMS(t *testing.T) {
 }
 
 func TestActionTrail(t *testing.T) {
-	s, org := demo(t)
+	s, org := demo(t, emulator.WithLookupEventsLimit(0))
 	at := et.ActionTrail(t, s, et.AK(org.Admin()))
+	// ActionTrail is regional: each region holds its own events plus the global (RAM, STS)
+	// ones, so the leaked key's 144 events are found only by asking every region where it was
+	// used, each global event in every region.
 	var all []map[string]interface{}
-	token, pages := "", 0
-	for {
-		req := actiontrail.CreateLookupEventsRequest()
-		req.LookupAttribute = &[]actiontrail.LookupEventsLookupAttribute{{Key: "EventAccessKeyId", Value: leaked}}
-		req.NextToken = token
-		resp, err := at.LookupEvents(req)
-		if err != nil {
-			t.Fatal(err)
+	seen := map[string]bool{}
+	for _, tc := range []struct {
+		region        string
+		pages, events int
+	}{
+		{"cn-hangzhou", 2, 24 + 63}, {"ap-southeast-1", 3, 38 + 63}, {"us-west-1", 2, 15 + 63},
+		{"eu-central-1", 2, 4 + 63}, {"cn-beijing", 2, 63},
+	} {
+		token, pages, n := "", 0, 0
+		for {
+			req := actiontrail.CreateLookupEventsRequest()
+			req.RegionId = tc.region
+			req.LookupAttribute = &[]actiontrail.LookupEventsLookupAttribute{{Key: "EventAccessKeyId", Value: leaked}}
+			req.NextToken = token
+			resp, err := at.LookupEvents(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages++
+			n += len(resp.Events)
+			for _, e := range resp.Events {
+				if id := e["eventId"].(string); !seen[id] {
+					seen[id] = true
+					all = append(all, e)
+				}
+			}
+			if resp.NextToken == "" {
+				break
+			}
+			token = resp.NextToken
 		}
-		pages++
-		all = append(all, resp.Events...)
-		if resp.NextToken == "" {
-			break
+		if pages != tc.pages || n != tc.events {
+			t.Errorf("%s: pages %d events %d, want %d %d", tc.region, pages, n, tc.pages, tc.events)
 		}
-		token = resp.NextToken
 	}
-	if pages != 3 || len(all) != 144 {
-		t.Fatalf("pages %d events %d", pages, len(all))
+	if len(all) != 144 {
+		t.Fatalf("events %d, want 144", len(all))
 	}
 	first := all[0]
 	ui, _ := first["userIdentity"].(map[string]interface{})
@@ -785,9 +807,11 @@ func TestActionTrail(t *testing.T) {
 	}
 	// FORWARD, a window, MaxResults, and a bad key.
 	req := actiontrail.CreateLookupEventsRequest()
+	req.RegionId = "ap-southeast-1"
 	req.LookupAttribute = &[]actiontrail.LookupEventsLookupAttribute{{Key: "EventName", Value: "RunInstances"}}
 	req.Direction, req.MaxResults = "FORWARD", "5"
 	req.StartTime = time.Now().UTC().Add(-25 * time.Hour).Format(time.RFC3339)
+	req.EndTime = time.Now().UTC().Format(time.RFC3339)
 	resp, err := at.LookupEvents(req)
 	if err != nil || len(resp.Events) != 5 || resp.NextToken == "" {
 		t.Fatalf("forward page: %v %v", len(resp.Events), err)

@@ -58,6 +58,8 @@ type Server struct {
 	nonces  *nonceCache
 	scratch sync.Pool // *scratch: signature and JSON buffers
 
+	trail trailState // ActionTrail: regions, ingestion lag, the LookupEvents limit (trail.go)
+
 	closed    chan struct{}
 	closeOnce sync.Once
 
@@ -121,6 +123,7 @@ func NewUnstartedServer(org *Org, opts ...Option) *Server {
 		nonces: newNonceCache(defaultNonceLimit, nonceWindow),
 	}
 	WithSeed(1)(s)
+	WithLookupEventsLimit(DefaultLookupEventsQPS)(s)
 	for _, o := range opts {
 		o(s)
 	}
@@ -269,6 +272,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if e := s.throttle(c); e != nil {
+		s.fail(w, c, e)
+		return
+	}
+	if e := s.trail.throttle(c); e != nil {
 		s.fail(w, c, e)
 		return
 	}
@@ -506,21 +513,9 @@ func (s *Server) throttle(c *call) *apiError {
 	if qps <= 0 {
 		return nil
 	}
-	id := c.p("AccessKeyId")
-	burst := max(1, qps)
-	b := s.buckets[id]
-	if b == nil {
-		b = &bucket{tokens: burst, last: c.now}
-		s.buckets[id] = b
-	}
-	if el := c.now.Sub(b.last).Seconds(); el > 0 {
-		b.tokens = min(burst, b.tokens+el*qps)
-	}
-	b.last = c.now
-	if b.tokens < 1 {
+	if !takeToken(s.buckets, c.p("AccessKeyId"), qps, c.now) {
 		return throttled(c)
 	}
-	b.tokens--
 	return nil
 }
 

@@ -1,6 +1,7 @@
 // Package assess summarises what a leaked key did: ActionTrail events signed with it, counted by
-// service, action and source IP, with the actions that matter most flagged. It is pure: events
-// in, an Assessment out; Collect is the one call that reads the cloud, through a narrow interface.
+// service, action, source IP and region, with the actions that matter most flagged. Summarize is
+// pure: events in, an Assessment out. CollectRegions (regions.go) and Collect read the cloud,
+// through a narrow interface: every ActionTrail region, since ActionTrail is regional.
 package assess
 
 import (
@@ -34,6 +35,12 @@ type Options struct {
 	// OwnUserAgent is a substring of the User-Agent that marks respond's own calls, which are
 	// excluded. Empty means DefaultOwnUserAgent.
 	OwnUserAgent string
+	// Lag is how long ActionTrail takes to show an event (DefaultLag on the cloud): the
+	// assessment says that events of the last Lag may be missing. 0 says nothing.
+	Lag time.Duration
+	// Coverage is where the events were looked for (CollectRegions); with it the assessment
+	// counts events per region and says what was not looked at.
+	Coverage *Coverage
 }
 
 // Count is one row of a tally.
@@ -51,6 +58,9 @@ type FlaggedEvent struct {
 	Error    string    `json:"error_code,omitempty"`
 	Reason   string    `json:"reason"`
 	EventID  string    `json:"event_id,omitempty"`
+	// Blocked: the call was refused by Alibaba's restrictive protection (the key is flagged as
+	// leaked).
+	Blocked bool `json:"blocked,omitempty"`
 }
 
 // Assessment is what the key did in the window.
@@ -67,6 +77,20 @@ type Assessment struct {
 	ByAction  []Count        `json:"by_action"`
 	SourceIPs []Count        `json:"source_ips"`
 	Flagged   []FlaggedEvent `json:"flagged"`
+	// ByRegion counts the counted events by region ("global" for the global services' events);
+	// set when the assessment has a Coverage.
+	ByRegion []Count `json:"by_region,omitempty"`
+	// Coverage says which regions were asked, which failed or were skipped, and why.
+	Coverage *Coverage `json:"coverage,omitempty"`
+	// Partial is true when a region that should have been looked at was not (Coverage.Partial):
+	// the counts are those of the regions that answered.
+	Partial bool `json:"partial,omitempty"`
+	// Lag and FreshUntil: events after FreshUntil (End - Lag) may not be visible yet.
+	Lag        Duration  `json:"lag,omitempty"`
+	FreshUntil time.Time `json:"fresh_until,omitzero"`
+	// Blocked counts the counted events that Alibaba's restrictive protection refused: the key is
+	// flagged as publicly exposed (it still must be deleted).
+	Blocked int `json:"blocked,omitempty"`
 }
 
 // Duration marshals as a Go duration string ("168h0m0s") in JSON.
@@ -155,9 +179,16 @@ func Summarize(events []ram.Event, opts Options) Assessment {
 		a.End = opts.Now.UTC()
 		a.Start = a.End.Add(-window)
 	}
+	if opts.Lag > 0 {
+		a.Lag = Duration(opts.Lag)
+		if !a.End.IsZero() {
+			a.FreshUntil = a.End.Add(-opts.Lag)
+		}
+	}
 	services := map[string]int{}
 	actions := map[string]int{}
 	ips := map[string]int{}
+	regions := map[string]int{}
 	for _, e := range events {
 		if strings.Contains(e.UserAgent, ua) {
 			a.Excluded++
@@ -182,9 +213,27 @@ func Summarize(events []ram.Event, opts Options) Assessment {
 		services[svc]++
 		actions[svc+":"+orUnknown(e.Name)]++
 		ips[orUnknown(e.SourceIP)]++
-		if r := Reason(e); r != "" {
-			a.Flagged = append(a.Flagged, FlaggedEvent{Time: t, Service: e.Service, Action: e.Name, SourceIP: e.SourceIP, Error: e.ErrorCode, Reason: r, EventID: e.ID})
+		if e.Global {
+			regions[GlobalRegion]++
+		} else {
+			regions[orUnknown(e.Region)]++
 		}
+		blocked := RestrictiveProtection(e)
+		if blocked {
+			a.Blocked++
+		}
+		r := Reason(e)
+		if r == "" && blocked {
+			r = "refused by restrictive protection"
+		}
+		if r != "" {
+			a.Flagged = append(a.Flagged, FlaggedEvent{Time: t, Service: e.Service, Action: e.Name, SourceIP: e.SourceIP, Error: e.ErrorCode, Reason: r, EventID: e.ID, Blocked: blocked})
+		}
+	}
+	if opts.Coverage != nil {
+		cov := *opts.Coverage
+		cov.Regions = append([]RegionResult(nil), cov.Regions...)
+		a.Coverage, a.Partial, a.ByRegion = &cov, cov.Partial, tally(regions)
 	}
 	a.ByService = tally(services)
 	a.ByAction = tally(actions)
@@ -225,22 +274,18 @@ func tally(m map[string]int) []Count {
 }
 
 // EventLister is the ActionTrail call Collect needs; ram.API implements it (and follows every
-// page).
+// page). A lister that also implements RegionLister (*ram.Client does) is asked in every region.
 type EventLister interface {
 	LookupEvents(ctx context.Context, q ram.EventQuery, fn func(ram.Event) error) error
 }
 
-// Collect reads every event of the query.
+// Collect reads every event of the query: in q.Region when set, otherwise in every region
+// ActionTrail lists (when api can list them) with each global event once. It is CollectRegions
+// without the coverage: when some regions failed, the events of the others come with an error
+// wrapping ErrPartial. Use CollectRegions to report where it looked.
 func Collect(ctx context.Context, api EventLister, q ram.EventQuery) ([]ram.Event, error) {
-	var events []ram.Event
-	err := api.LookupEvents(ctx, q, func(e ram.Event) error {
-		events = append(events, e)
-		return ctx.Err()
-	})
-	if err != nil {
-		return events, fmt.Errorf("look up ActionTrail events of key %s: %w", q.AccessKeyID, err)
-	}
-	return events, nil
+	c, err := CollectRegions(ctx, api, q, Scope{})
+	return c.Events, err
 }
 
 // Query returns the ActionTrail query for a key over a window ending at now, checking the window
@@ -264,12 +309,19 @@ const maxTextRows = 10
 func WriteText(w io.Writer, a Assessment) error {
 	ew := &errWriter{w: w}
 	days := time.Duration(a.Window).Hours() / 24
+	if a.Partial {
+		ew.printf("PARTIAL ASSESSMENT: some regions were not looked at (below); their events are not counted.\n")
+	}
 	if a.Total == 0 {
 		ew.printf("No ActionTrail events signed by this key in the last %s", plural(days, "day"))
+		if a.Coverage != nil {
+			ew.printf(" in the %s that answered", plural(float64(a.Coverage.Asked-a.Coverage.Failed), "region"))
+		}
 		if a.Excluded > 0 {
 			ew.printf(" (%d excluded: respond's own calls or outside the window)", a.Excluded)
 		}
 		ew.printf(".\n")
+		writeCoverage(ew, a)
 		return ew.err
 	}
 	ew.printf("%s signed by this key in the last %s, %s to %s", plural(float64(a.Total), "event"), plural(days, "day"),
@@ -299,6 +351,10 @@ func WriteText(w io.Writer, a Assessment) error {
 	list("Services", a.ByService)
 	list("Actions", a.ByAction)
 	list("Source IPs", a.SourceIPs)
+	if len(a.ByRegion) > 0 {
+		list("Regions", a.ByRegion)
+	}
+	writeCoverage(ew, a)
 	if len(a.Flagged) == 0 {
 		ew.printf("Nothing flagged: no identity, instance or deletion actions and no high-risk services.\n")
 		return ew.err
@@ -311,7 +367,9 @@ func WriteText(w io.Writer, a Assessment) error {
 			break
 		}
 		ew.printf("  %s:%s from %s: %s", g.Service, g.Action, orUnknown(g.SourceIP), g.Reason)
-		if g.Error != "" {
+		if g.Blocked {
+			ew.printf(" (refused by restrictive protection: %s)", g.Error)
+		} else if g.Error != "" {
 			ew.printf(" (failed: %s)", g.Error)
 		}
 		if g.Count == 1 {

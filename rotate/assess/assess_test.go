@@ -24,7 +24,13 @@ type fixture struct {
 	Now          time.Time   `json:"now"`
 	Window       Duration    `json:"window"`
 	OwnUserAgent string      `json:"own_user_agent"`
+	Lag          Duration    `json:"lag"`
+	Coverage     *Coverage   `json:"coverage"`
 	Events       []ram.Event `json:"events"`
+}
+
+func (f fixture) options() Options {
+	return Options{Window: time.Duration(f.Window), Now: f.Now, OwnUserAgent: f.OwnUserAgent, Lag: time.Duration(f.Lag), Coverage: f.Coverage}
 }
 
 func loadFixture(t testing.TB, path string) fixture {
@@ -67,7 +73,7 @@ func TestSummarize_golden(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(path), ".json")
 		t.Run(name, func(t *testing.T) {
 			f := loadFixture(t, path)
-			a := Summarize(f.Events, Options{Window: time.Duration(f.Window), Now: f.Now, OwnUserAgent: f.OwnUserAgent})
+			a := Summarize(f.Events, f.options())
 			var text bytes.Buffer
 			if err := WriteText(&text, a); err != nil {
 				t.Fatal(err)
@@ -84,7 +90,7 @@ func TestSummarize_golden(t *testing.T) {
 			for i, j := 0, len(rev)-1; i < j; i, j = i+1, j-1 {
 				rev[i], rev[j] = rev[j], rev[i]
 			}
-			b := Summarize(rev, Options{Window: time.Duration(f.Window), Now: f.Now, OwnUserAgent: f.OwnUserAgent})
+			b := Summarize(rev, f.options())
 			js2, _ := json.MarshalIndent(b, "", "  ")
 			if !bytes.Equal(js, js2) {
 				t.Error("summary depends on the order of events")
