@@ -194,6 +194,15 @@ func TestTemplate(t *testing.T) {
 		{"/x/{{.UserName}}", TargetFilePath, TemplateValues{UserName: "../../etc"}, "", "", `contains '/'`},
 		{"/x/{{.UserName}}", TargetFilePath, TemplateValues{UserName: ".."}, "", "", `contains ".."`},
 		{"/x/{{.UserName}}", TargetFilePath, TemplateValues{}, "", "", "empty value"},
+		// a value harmless alone that makes "." or ".." with the text around it
+		{"/srv/creds/{{.UserName}}./key.env", TargetFilePath, TemplateValues{UserName: "."}, "", "", `path element "." or ".."`},
+		{"/srv/creds/.{{.UserName}}/key.env", TargetFilePath, TemplateValues{UserName: "."}, "", "", `path element "." or ".."`},
+		{"/srv/creds/{{.UserName}}{{.AccountName}}/key.env", TargetFilePath, TemplateValues{UserName: ".", AccountName: "."}, "", "", `path element "." or ".."`},
+		{"/srv/creds/{{.UserName}}/key.env", TargetFilePath, TemplateValues{UserName: "."}, "", "", `path element "." or ".."`},
+		{"/srv/creds/{{.UserName}}", TargetFilePath, TemplateValues{UserName: "."}, "", "", `path element "." or ".."`},
+		{"/srv/creds/{{.UserName}}./key.env", TargetFilePath, TemplateValues{UserName: "a"}, "/srv/creds/a./key.env", "", ""},
+		{"/srv/creds/{{.UserName}}.env", TargetFilePath, TemplateValues{UserName: "."}, "/srv/creds/..env", "", ""},
+		{"./creds/./{{.UserName}}.env", TargetFilePath, TemplateValues{UserName: "app"}, "./creds/./app.env", "", ""},
 		{"/x/{{.Date}}", TargetFilePath, TemplateValues{}, "", "", "empty value"},
 		{"s/{{.UserName}}", TargetKMSSecretName, TemplateValues{UserName: "a/b"}, "", "", "does not allow"},
 		{"s/{{.UserName}}", TargetKMSSecretName, TemplateValues{UserName: strings.Repeat("u", 200)}, "", "", "at most 192"},
@@ -455,5 +464,26 @@ func TestREADMEExampleIsTested(t *testing.T) {
 	}
 	if rest[:j] != string(fixture) {
 		t.Error("README.md example differs from testdata/config/valid/two-accounts.yaml; copy the fixture into the README")
+	}
+}
+
+func TestUnderPrefix(t *testing.T) {
+	for _, tc := range []struct {
+		out, fixed string
+		ok         bool
+	}{
+		{"/srv/creds/a/key.env", "/srv/creds/", true},
+		{"/srv/creds/../key.env", "/srv/creds/", false},
+		{"/srv/credsX/key.env", "/srv/creds/", false},
+		{"/srv/creds/a/../../x", "/srv/creds/a", false},
+		{"/anything", "/", true},
+		{"creds/../../x", "creds/", false},
+		{"./a/../../x", "./", false},
+		{"./a/x", "./", true},
+		{"x.env", "", true},
+	} {
+		if err := underPrefix(tc.out, tc.fixed); (err == nil) != tc.ok {
+			t.Errorf("underPrefix(%q, %q) = %v, want ok=%v", tc.out, tc.fixed, err, tc.ok)
+		}
 	}
 }
