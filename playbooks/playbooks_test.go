@@ -253,6 +253,18 @@ func TestSecretChecks(t *testing.T) {
 		{"state-dir: abcdefghijABCDEFGHIJ0123456789", "looks like an AccessKey secret"},
 		{"notify: {a: {type: lark, url-file: 'https://open.feishu.cn/open-apis/bot/v2/hook/xyz'}}", "webhook URL with its token"},
 		{"notify: {a: {type: lark, url-file: /etc/respond/lark-url}}", ""},
+		// a secret inside a longer string
+		{"sinks: {v: {type: exec, command: [put, --key=abcdefghijABCDEFGHIJ0123456789]}}", "looks like an AccessKey secret"},
+		{`sinks: {v: {type: exec, command: [sh, -c, "echo abcdefghijABCDEFGHIJ0123456789 | put"]}}`, "looks like an AccessKey secret"},
+		{`sinks: {v: {type: exec, command: [put, "abcdefghijABCDEFGHIJ0123456789"]}}`, "looks like an AccessKey secret"},
+		{`sinks: {v: {type: exec, command: [put, "LTAI5tMYCr1pxcx4vz2o7riE abcdefghijabcdefghijabcdefghij"]}}`, "looks like an AccessKey secret"},
+		// what is not a secret: too long or short a run, one case only, no digit, an id alone
+		{`sinks: {v: {type: exec, command: [put, --key=abcdefghijABCDEFGHIJ01234567890]}}`, ""},
+		{`sinks: {v: {type: exec, command: [put, --key=abcdefghijABCDEFGHIJ012345678]}}`, ""},
+		{`sinks: {v: {type: exec, command: [put, --x=abcdefghijabcdefghij0123456789]}}`, ""},
+		{`sinks: {v: {type: exec, command: [put, --x=BenchmarkHandlerListAccessKeys]}}`, ""},
+		{`sinks: {v: {type: exec, command: [put, "--id=LTAI5tMYCr1pxcx4vz2o7riE"]}}`, ""},
+		{`sinks: {v: {type: file, path: "/srv/creds/{{.UserName}}/ABCDEFGHIJ0123456789abcdefghij12.json"}}`, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.yaml, func(t *testing.T) {

@@ -41,6 +41,35 @@ func allAlnum(s string) bool {
 // looksSecret reports a string of exactly 30 letters and digits: the shape of an AccessKey secret.
 func looksSecret(s string) bool { return len(s) == secretLen && allAlnum(s) }
 
+// embedsSecret reports an AccessKey secret inside a longer string ("--key=<secret>",
+// `sh -c "echo <secret>"`): a run of exactly 30 letters and digits, bounded by other characters
+// or the string's ends, that has an upper-case letter, a lower-case letter and a digit (a
+// random secret almost always has all three; a word or a name of 30 letters has not), or any
+// such run when the string also holds an AccessKey id (a pair).
+func embedsSecret(s string) bool {
+	pair := containsKeyID(s)
+	for i := 0; i < len(s); {
+		if !isAlnum(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		var upper, lower, digit bool
+		for j < len(s) && isAlnum(s[j]) {
+			c := s[j]
+			upper = upper || (c >= 'A' && c <= 'Z')
+			lower = lower || (c >= 'a' && c <= 'z')
+			digit = digit || (c >= '0' && c <= '9')
+			j++
+		}
+		if j-i == secretLen && (pair || (upper && lower && digit)) {
+			return true
+		}
+		i = j
+	}
+	return false
+}
+
 // validKeyID reports the shape of a long-term AccessKey id: LTAI and 12 or 20 letters and digits.
 // (playbooks keeps its own check so that it imports nothing but yaml; ram/accesskey is the
 // authority.)
@@ -129,6 +158,8 @@ func checkScalar(l *errList, n *yaml.Node, inCredentials bool) {
 	switch {
 	case looksSecret(v):
 		l.addAt(at(n), "a value of 30 letters and digits looks like an AccessKey secret: the file must never hold secrets; name the credentials' source instead (credentials: {source: ...})")
+	case embedsSecret(v):
+		l.addAt(at(n), "this value holds a run of 30 letters and digits that looks like an AccessKey secret: the file must never hold secrets, not even inside a command or an option; let the command read it from its environment or a file, or name the credentials' source (credentials: {source: ...})")
 	case looksTokenURL(v):
 		l.addAt(at(n), "a webhook URL with its token: webhook URLs carry tokens; put the URL in an environment variable and name it with url-env, or in a file named by url-file")
 	case inCredentials && containsKeyID(v):
