@@ -254,8 +254,9 @@ func TestSecretChecks(t *testing.T) {
 		{"notify: {a: {type: lark, url-file: 'https://open.feishu.cn/open-apis/bot/v2/hook/xyz'}}", "webhook URL with its token"},
 		{"notify: {a: {type: lark, url-file: /etc/respond/lark-url}}", ""},
 		// a secret inside a longer string
-		{"sinks: {v: {type: exec, command: [put, --key=abcdefghijABCDEFGHIJ0123456789]}}", "looks like an AccessKey secret"},
-		{`sinks: {v: {type: exec, command: [sh, -c, "echo abcdefghijABCDEFGHIJ0123456789 | put"]}}`, "looks like an AccessKey secret"},
+		{"sinks: {v: {type: exec, command: [put, --key=Xq7Lm2Np9Rt4Vw8Yz3Bc6Df1Gh5Jk0]}}", "looks like an AccessKey secret"},
+		{`sinks: {v: {type: exec, command: [sh, -c, "echo Xq7Lm2Np9Rt4Vw8Yz3Bc6Df1Gh5Jk0 | put"]}}`, "looks like an AccessKey secret"},
+		{`notify: {a: {type: webhook, url-env: "X", secret-env: "pw=Xq7Lm2Np9Rt4Vw8Yz3Bc6Df1Gh5Jk0"}}`, "looks like an AccessKey secret"},
 		{`sinks: {v: {type: exec, command: [put, "abcdefghijABCDEFGHIJ0123456789"]}}`, "looks like an AccessKey secret"},
 		{`sinks: {v: {type: exec, command: [put, "LTAI5tMYCr1pxcx4vz2o7riE abcdefghijabcdefghijabcdefghij"]}}`, "looks like an AccessKey secret"},
 		// what is not a secret: too long or short a run, one case only, no digit, an id alone
@@ -263,6 +264,9 @@ func TestSecretChecks(t *testing.T) {
 		{`sinks: {v: {type: exec, command: [put, --key=abcdefghijABCDEFGHIJ012345678]}}`, ""},
 		{`sinks: {v: {type: exec, command: [put, --x=abcdefghijabcdefghij0123456789]}}`, ""},
 		{`sinks: {v: {type: exec, command: [put, --x=BenchmarkHandlerListAccessKeys]}}`, ""},
+		{`sinks: {v: {type: exec, command: [put, --x=abcdefghijABCDEFGHIJ0123456789]}}`, ""},
+		{`sinks: {v: {type: file, path: "/tmp/TestE2EBuiltinPlaybookscontain-only1266248999/001/creds.json"}}`, ""},
+		{`sinks: {v: {type: exec, command: [put, --x=0123456789abcdef0123456789abcd]}}`, ""},
 		{`sinks: {v: {type: exec, command: [put, "--id=LTAI5tMYCr1pxcx4vz2o7riE"]}}`, ""},
 		{`sinks: {v: {type: file, path: "/srv/creds/{{.UserName}}/ABCDEFGHIJ0123456789abcdefghij12.json"}}`, ""},
 	}
@@ -278,7 +282,7 @@ func TestSecretChecks(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("ParseConfig = %v, want %q", err, tt.want)
 			}
-			for _, s := range []string{"abcdefghijABCDEFGHIJ0123456789", "LTAI5tMYCr1pxcx4vz2o7riE", "xyz"} {
+			for _, s := range []string{"abcdefghijABCDEFGHIJ0123456789", "LTAI5tMYCr1pxcx4vz2o7riE", "xyz", "Xq7Lm2Np9Rt4Vw8Yz3Bc6Df1Gh5Jk0", "abcdefghijabcdefghijabcdefghij"} {
 				if strings.Contains(err.Error(), s) {
 					t.Errorf("error quotes %q: %v", s, err)
 				}
