@@ -655,7 +655,7 @@ func listOrNone(s []string) string {
 func checkEndpoint(l *errList, p pos, place, e string) {
 	if strings.Contains(e, "://") {
 		u, err := url.Parse(e)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" {
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
 			l.addAt(p, "%s: %s is not an endpoint: expected https://host[:port] (http only for a local emulator) or a host name", place, show(e))
 		}
 		return

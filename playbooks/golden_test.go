@@ -122,7 +122,8 @@ func TestParseConfig_invalid(t *testing.T) {
 // Secrets in a refused file must not reach the error message. Every file picked must be refused
 // by its own parser, and every secret listed must stand in one of them, so that the check bites.
 func TestErrorsNeverQuoteSecrets(t *testing.T) {
-	secrets := []string{"5tMYCr1pxcx4vz2o7riEabcdefghij", "hunter2", "swordfish", "LTAI5tMYCr1pxcx4vz2o7riE", "access_token=abc123"}
+	secrets := []string{"5tMYCr1pxcx4vz2o7riEabcdefghij", "hunter2", "swordfish", "LTAI5tMYCr1pxcx4vz2o7riE", "access_token=abc123",
+		"Xq7Lm2Np9Rt4Vw8Yz3Bc6Df1Gh5Jk0", "qwertyuiopasdfghjklzxcvbnmqwer"}
 	inFiles := map[string]bool{}
 	for _, dir := range []string{filepath.Join(configData, "invalid"), filepath.Join(playbookData, "invalid")} {
 		for _, file := range yamlFiles(t, dir) {

@@ -194,6 +194,15 @@ func TestTemplate(t *testing.T) {
 		{"/x/{{.UserName}}", TargetFilePath, TemplateValues{UserName: "../../etc"}, "", "", `contains '/'`},
 		{"/x/{{.UserName}}", TargetFilePath, TemplateValues{UserName: ".."}, "", "", `contains ".."`},
 		{"/x/{{.UserName}}", TargetFilePath, TemplateValues{}, "", "", "empty value"},
+		// a value harmless alone that makes "." or ".." with the text around it
+		{"/srv/creds/{{.UserName}}./key.env", TargetFilePath, TemplateValues{UserName: "."}, "", "", `path element "." or ".."`},
+		{"/srv/creds/.{{.UserName}}/key.env", TargetFilePath, TemplateValues{UserName: "."}, "", "", `path element "." or ".."`},
+		{"/srv/creds/{{.UserName}}{{.AccountName}}/key.env", TargetFilePath, TemplateValues{UserName: ".", AccountName: "."}, "", "", `path element "." or ".."`},
+		{"/srv/creds/{{.UserName}}/key.env", TargetFilePath, TemplateValues{UserName: "."}, "", "", `path element "." or ".."`},
+		{"/srv/creds/{{.UserName}}", TargetFilePath, TemplateValues{UserName: "."}, "", "", `path element "." or ".."`},
+		{"/srv/creds/{{.UserName}}./key.env", TargetFilePath, TemplateValues{UserName: "a"}, "/srv/creds/a./key.env", "", ""},
+		{"/srv/creds/{{.UserName}}.env", TargetFilePath, TemplateValues{UserName: "."}, "/srv/creds/..env", "", ""},
+		{"./creds/./{{.UserName}}.env", TargetFilePath, TemplateValues{UserName: "app"}, "./creds/./app.env", "", ""},
 		{"/x/{{.Date}}", TargetFilePath, TemplateValues{}, "", "", "empty value"},
 		{"s/{{.UserName}}", TargetKMSSecretName, TemplateValues{UserName: "a/b"}, "", "", "does not allow"},
 		{"s/{{.UserName}}", TargetKMSSecretName, TemplateValues{UserName: strings.Repeat("u", 200)}, "", "", "at most 192"},
@@ -244,6 +253,22 @@ func TestSecretChecks(t *testing.T) {
 		{"state-dir: abcdefghijABCDEFGHIJ0123456789", "looks like an AccessKey secret"},
 		{"notify: {a: {type: lark, url-file: 'https://open.feishu.cn/open-apis/bot/v2/hook/xyz'}}", "webhook URL with its token"},
 		{"notify: {a: {type: lark, url-file: /etc/respond/lark-url}}", ""},
+		// a secret inside a longer string
+		{"sinks: {v: {type: exec, command: [put, --key=Xq7Lm2Np9Rt4Vw8Yz3Bc6Df1Gh5Jk0]}}", "looks like an AccessKey secret"},
+		{`sinks: {v: {type: exec, command: [sh, -c, "echo Xq7Lm2Np9Rt4Vw8Yz3Bc6Df1Gh5Jk0 | put"]}}`, "looks like an AccessKey secret"},
+		{`notify: {a: {type: webhook, url-env: "X", secret-env: "pw=Xq7Lm2Np9Rt4Vw8Yz3Bc6Df1Gh5Jk0"}}`, "looks like an AccessKey secret"},
+		{`sinks: {v: {type: exec, command: [put, "abcdefghijABCDEFGHIJ0123456789"]}}`, "looks like an AccessKey secret"},
+		{`sinks: {v: {type: exec, command: [put, "LTAI5tMYCr1pxcx4vz2o7riE abcdefghijabcdefghijabcdefghij"]}}`, "looks like an AccessKey secret"},
+		// what is not a secret: too long or short a run, one case only, no digit, an id alone
+		{`sinks: {v: {type: exec, command: [put, --key=abcdefghijABCDEFGHIJ01234567890]}}`, ""},
+		{`sinks: {v: {type: exec, command: [put, --key=abcdefghijABCDEFGHIJ012345678]}}`, ""},
+		{`sinks: {v: {type: exec, command: [put, --x=abcdefghijabcdefghij0123456789]}}`, ""},
+		{`sinks: {v: {type: exec, command: [put, --x=BenchmarkHandlerListAccessKeys]}}`, ""},
+		{`sinks: {v: {type: exec, command: [put, --x=abcdefghijABCDEFGHIJ0123456789]}}`, ""},
+		{`sinks: {v: {type: file, path: "/tmp/TestE2EBuiltinPlaybookscontain-only1266248999/001/creds.json"}}`, ""},
+		{`sinks: {v: {type: exec, command: [put, --x=0123456789abcdef0123456789abcd]}}`, ""},
+		{`sinks: {v: {type: exec, command: [put, "--id=LTAI5tMYCr1pxcx4vz2o7riE"]}}`, ""},
+		{`sinks: {v: {type: file, path: "/srv/creds/{{.UserName}}/ABCDEFGHIJ0123456789abcdefghij12.json"}}`, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.yaml, func(t *testing.T) {
@@ -257,7 +282,7 @@ func TestSecretChecks(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("ParseConfig = %v, want %q", err, tt.want)
 			}
-			for _, s := range []string{"abcdefghijABCDEFGHIJ0123456789", "LTAI5tMYCr1pxcx4vz2o7riE", "xyz"} {
+			for _, s := range []string{"abcdefghijABCDEFGHIJ0123456789", "LTAI5tMYCr1pxcx4vz2o7riE", "xyz", "Xq7Lm2Np9Rt4Vw8Yz3Bc6Df1Gh5Jk0", "abcdefghijabcdefghijabcdefghij"} {
 				if strings.Contains(err.Error(), s) {
 					t.Errorf("error quotes %q: %v", s, err)
 				}
@@ -455,5 +480,26 @@ func TestREADMEExampleIsTested(t *testing.T) {
 	}
 	if rest[:j] != string(fixture) {
 		t.Error("README.md example differs from testdata/config/valid/two-accounts.yaml; copy the fixture into the README")
+	}
+}
+
+func TestUnderPrefix(t *testing.T) {
+	for _, tc := range []struct {
+		out, fixed string
+		ok         bool
+	}{
+		{"/srv/creds/a/key.env", "/srv/creds/", true},
+		{"/srv/creds/../key.env", "/srv/creds/", false},
+		{"/srv/credsX/key.env", "/srv/creds/", false},
+		{"/srv/creds/a/../../x", "/srv/creds/a", false},
+		{"/anything", "/", true},
+		{"creds/../../x", "creds/", false},
+		{"./a/../../x", "./", false},
+		{"./a/x", "./", true},
+		{"x.env", "", true},
+	} {
+		if err := underPrefix(tc.out, tc.fixed); (err == nil) != tc.ok {
+			t.Errorf("underPrefix(%q, %q) = %v, want ok=%v", tc.out, tc.fixed, err, tc.ok)
+		}
 	}
 }

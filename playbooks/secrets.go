@@ -41,6 +41,59 @@ func allAlnum(s string) bool {
 // looksSecret reports a string of exactly 30 letters and digits: the shape of an AccessKey secret.
 func looksSecret(s string) bool { return len(s) == secretLen && allAlnum(s) }
 
+// embedsSecret reports an AccessKey secret inside a longer string ("--key=<secret>",
+// `sh -c "echo <secret>"`): a run of exactly 30 letters and digits, bounded by other characters
+// or the string's ends, that looks random — upper- and lower-case letters, and at least
+// minClassChanges changes between upper case, lower case and digits from one character to the
+// next (a random secret has about 18; a name such as TestE2EBuiltinPlaybookscontain has 6, hex
+// has one case only) — or any such run when the string also holds an AccessKey id (a pair).
+func embedsSecret(s string) bool {
+	pair := containsKeyID(s)
+	for i := 0; i < len(s); {
+		if !isAlnum(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && isAlnum(s[j]) {
+			j++
+		}
+		if j-i == secretLen && (pair || looksRandom(s[i:j])) {
+			return true
+		}
+		i = j
+	}
+	return false
+}
+
+// minClassChanges is how many character-class changes a run needs to look random. For 30
+// random base-62 characters the count is binomial (29 draws, p ≈ 0.62, mean 18, sd 2.6), so
+// fewer than 10 happens about once in a thousand secrets.
+const minClassChanges = 10
+
+func charClass(c byte) int {
+	switch {
+	case c >= 'A' && c <= 'Z':
+		return 1
+	case c >= 'a' && c <= 'z':
+		return 2
+	}
+	return 3
+}
+
+// looksRandom reports letters of both cases and at least minClassChanges class changes.
+func looksRandom(run string) bool {
+	var seen [4]bool
+	changes := 0
+	for k := 0; k < len(run); k++ {
+		seen[charClass(run[k])] = true
+		if k > 0 && charClass(run[k]) != charClass(run[k-1]) {
+			changes++
+		}
+	}
+	return seen[1] && seen[2] && changes >= minClassChanges
+}
+
 // validKeyID reports the shape of a long-term AccessKey id: LTAI and 12 or 20 letters and digits.
 // (playbooks keeps its own check so that it imports nothing but yaml; ram/accesskey is the
 // authority.)
@@ -129,6 +182,8 @@ func checkScalar(l *errList, n *yaml.Node, inCredentials bool) {
 	switch {
 	case looksSecret(v):
 		l.addAt(at(n), "a value of 30 letters and digits looks like an AccessKey secret: the file must never hold secrets; name the credentials' source instead (credentials: {source: ...})")
+	case embedsSecret(v):
+		l.addAt(at(n), "this value holds a run of 30 letters and digits that looks like an AccessKey secret: the file must never hold secrets, not even inside a command or an option; let the command read it from its environment or a file, or name the credentials' source (credentials: {source: ...})")
 	case looksTokenURL(v):
 		l.addAt(at(n), "a webhook URL with its token: webhook URLs carry tokens; put the URL in an environment variable and name it with url-env, or in a file named by url-file")
 	case inCredentials && containsKeyID(v):

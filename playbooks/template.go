@@ -3,6 +3,7 @@ package playbooks
 import (
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 	"time"
 )
@@ -29,7 +30,7 @@ type TargetKind int
 
 const (
 	// TargetFilePath is a file sink's path: substituted values must not contain '/', '\\' or
-	// "..", nor be empty.
+	// "..", nor be empty, nor make a path element "." or ".." with the text around them.
 	TargetFilePath TargetKind = iota + 1
 	// TargetKMSSecretName is a KMS secret name: letters, digits and _ + = . @ - (and / in the
 	// template's own text), at most 192 characters, not starting with "acs/".
@@ -186,6 +187,11 @@ func (t *Template) Expand(v TemplateValues) (string, error) {
 		b.WriteString(val)
 	}
 	out := b.String()
+	if t.kind == TargetFilePath {
+		if err := t.checkExpandedPath(v, out); err != nil {
+			return "", fmt.Errorf("expand target %s: %w", show(t.raw), err)
+		}
+	}
 	if t.kind == TargetKMSSecretName && len(out) > kmsNameMax {
 		return "", fmt.Errorf("expand target %s: the secret name is %d characters; at most %d are allowed", show(t.raw), len(out), kmsNameMax)
 	}
@@ -210,6 +216,71 @@ func checkValue(kind TargetKind, val string) error {
 				return errors.New("the value has a character a KMS secret name does not allow: expected letters, digits and _ + = . @ -")
 			}
 		}
+	}
+	return nil
+}
+
+func isPathSep(c byte) bool { return c == '/' || c == '\\' }
+
+// checkExpandedPath re-checks an expanded file path as a whole: a value that is harmless alone
+// can make a path element with the text around it ("{{.UserName}}." with the user "." is "..").
+// No element that holds a substituted value may be "." or "..", and the cleaned path must stay
+// under the template's fixed prefix (its text up to the last separator before the first field).
+func (t *Template) checkExpandedPath(v TemplateValues, out string) error {
+	var seg strings.Builder
+	subst := false
+	end := func() error {
+		if s := seg.String(); subst && (s == "." || s == "..") {
+			return errors.New(`a substituted value makes the path element "." or "..": the path would leave its directory`)
+		}
+		seg.Reset()
+		subst = false
+		return nil
+	}
+	var fixed strings.Builder
+	inFixed := true
+	for _, p := range t.parts {
+		text := p.lit
+		if p.field != "" {
+			text, subst, inFixed = v.get(p.field), true, false
+		} else if inFixed {
+			fixed.WriteString(p.lit)
+		}
+		for i := 0; i < len(text); i++ {
+			if !isPathSep(text[i]) {
+				seg.WriteByte(text[i])
+				continue
+			}
+			if err := end(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := end(); err != nil {
+		return err
+	}
+	return underPrefix(out, fixed.String())
+}
+
+// underPrefix checks that the cleaned path stays in the directory the template's fixed text
+// names (the text up to its last separator; nothing to check when there is none).
+func underPrefix(out, fixed string) error {
+	i := strings.LastIndexAny(fixed, "/\\")
+	if i < 0 {
+		return nil
+	}
+	dir, clean := path.Clean(fixed[:i+1]), path.Clean(out)
+	var under bool
+	switch dir {
+	case "/":
+		under = true
+	case ".":
+		under = clean != ".." && !strings.HasPrefix(clean, "../")
+	default:
+		under = clean == dir || strings.HasPrefix(clean, dir+"/")
+	}
+	if !under {
+		return errors.New("the expanded path is not under the template's directory")
 	}
 	return nil
 }

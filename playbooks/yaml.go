@@ -237,7 +237,7 @@ func describe(n *yaml.Node) string {
 
 // show quotes a value for a message, unless it could be a secret.
 func show(v string) string {
-	if looksSecret(v) || looksTokenURL(v) {
+	if looksSecret(v) || embedsSecret(v) || looksTokenURL(v) {
 		return "[REDACTED]"
 	}
 	if len(v) > 80 {

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -32,9 +31,12 @@ const (
 type Config struct {
 	// Region is the region of the regional products (STS, ActionTrail, KMS). Default cn-hangzhou.
 	Region string
-	// Endpoint is host:port used for every product; "" means the real cloud hosts.
+	// Endpoint is used for every product instead of the real cloud hosts ("" means those):
+	// https://host[:port], http://host[:port], or host[:port] (see ParseEndpoint).
 	Endpoint string
-	// Scheme is HTTP or HTTPS. Default HTTPS for the real cloud, HTTP when Endpoint is set.
+	// Scheme is HTTP or HTTPS. Default: the Endpoint's, else HTTPS, except plain HTTP for a
+	// loopback host[:port] (the emulator). Plain HTTP to any other host is allowed with a
+	// warning (Client.Warnings).
 	Scheme string
 	// Credentials says where the signing credentials come from. The zero value is the SDK's
 	// default chain.
@@ -157,8 +159,13 @@ type Client struct {
 	// itself (more often than a call would) and must see every throttle.
 	retryThrottled bool
 	// trail paces ActionTrail per region and remembers its region list (trail.go).
-	trail *trailState
+	trail    *trailState
+	warnings []string
 }
+
+// Warnings are what the caller should show the operator about this client's configuration (plain
+// HTTP to a host that is not this machine). ram never prints them itself.
+func (c *Client) Warnings() []string { return append([]string(nil), c.warnings...) }
 
 var _ API = (*Client)(nil)
 
@@ -170,15 +177,9 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.Region == "" {
 		cfg.Region = DefaultRegion
 	}
-	if cfg.Scheme == "" {
-		cfg.Scheme = "HTTPS"
-		if cfg.Endpoint != "" {
-			cfg.Scheme = "HTTP"
-		}
-	}
-	cfg.Scheme = strings.ToUpper(cfg.Scheme)
-	if cfg.Scheme != "HTTP" && cfg.Scheme != "HTTPS" {
-		return nil, fmt.Errorf("new cloud client: scheme %q is neither HTTP nor HTTPS", cfg.Scheme)
+	warnings, err := resolveEndpoint(&cfg)
+	if err != nil {
+		return nil, fmt.Errorf("new cloud client: %w", err)
 	}
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = DefaultConnectTimeout
@@ -193,6 +194,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	c := &Client{
 		cfg:            cfg,
+		warnings:       warnings,
 		creds:          &lockedProvider{p: p},
 		transport:      cfg.Transport,
 		rnd:            newLockedRand(),

@@ -43,12 +43,14 @@ type Audit struct {
 	f  *os.File
 }
 
-// OpenAudit opens (creating when needed) the audit log at path for appending.
+// OpenAudit opens (creating when needed) the audit log at path for appending. Its directory
+// must pass CheckStateDir and the log be a regular file of the current user, never a symlink or
+// a FIFO (an *UnsafeStateError otherwise).
 func OpenAudit(path string) (*Audit, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if err := ensureDir(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("open audit log: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	f, err := openState(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND)
 	if err != nil {
 		return nil, fmt.Errorf("open audit log: %w", err)
 	}

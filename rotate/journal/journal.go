@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -99,20 +100,23 @@ func DefaultDir(getenv func(string) string, home func() (string, error)) (string
 }
 
 // Open opens (creating when needed, mode 0600 in a 0700 directory) the journal of keyID in dir.
+// The directory must pass CheckStateDir and the journal be a regular file of the current user
+// (never a symlink, a FIFO or a second name of another file): otherwise the error is an
+// *UnsafeStateError.
 func Open(dir string, keyID accesskey.ID) (*Journal, error) {
 	if keyID.IsZero() {
 		return nil, errors.New("open journal: empty key id")
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := ensureDir(dir); err != nil {
 		return nil, fmt.Errorf("open journal of %s: %w", keyID, err)
 	}
 	p := filepath.Join(dir, FileName(keyID))
-	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	f, err := openState(p, os.O_RDWR|os.O_CREATE|os.O_APPEND)
 	if err != nil {
 		return nil, fmt.Errorf("open journal of %s: %w", keyID, err)
 	}
 	j := &Journal{f: f, path: p, key: keyID.String()}
-	recs, err := readRecords(p)
+	recs, err := j.read()
 	if err != nil {
 		_ = f.Close()
 		return nil, err
@@ -133,9 +137,12 @@ func Open(dir string, keyID accesskey.ID) (*Journal, error) {
 // on a line of its own and the journal stays parseable. The torn record's mutation, if any, is
 // reconciled with the cloud on resume like any interrupted step.
 func (j *Journal) repairTail() error {
-	b, err := os.ReadFile(j.path)
+	b, err := io.ReadAll(io.NewSectionReader(j.f, 0, math.MaxInt64))
 	if err != nil {
 		return fmt.Errorf("read journal %s: %w", j.path, err)
+	}
+	if len(b) == 0 {
+		return nil
 	}
 	t := bytes.TrimRight(b, " \t\r\n")
 	start := bytes.LastIndexByte(t, '\n') + 1
@@ -188,7 +195,16 @@ func (j *Journal) Append(r Record) (Record, error) {
 func (j *Journal) Records() ([]Record, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return readRecords(j.path)
+	return j.read()
+}
+
+// read parses the open file from its start (through the handle, never the path again).
+func (j *Journal) read() ([]Record, error) {
+	recs, err := ParseRecords(io.NewSectionReader(j.f, 0, math.MaxInt64))
+	if err != nil {
+		return recs, fmt.Errorf("read journal %s: %w", j.path, err)
+	}
+	return recs, nil
 }
 
 // State reads the journal and summarises it.
@@ -204,9 +220,10 @@ func (j *Journal) State() (State, error) {
 func (j *Journal) Close() error { return j.f.Close() }
 
 // readRecords parses a journal file. A line that does not parse is skipped only when it is the
-// last one (a torn write); anywhere else it is an error.
+// last one (a torn write); anywhere else it is an error. The file is opened like every state
+// file: not through a symlink, not blocking on a FIFO, only a regular file of the current user.
 func readRecords(path string) ([]Record, error) {
-	f, err := os.Open(path)
+	f, err := openState(path, os.O_RDONLY)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, nil
@@ -462,7 +479,8 @@ func contains(xs []string, x string) bool {
 }
 
 // List reads every journal in dir (for `respond status`), sorted by key id. A directory that
-// does not exist holds no journals.
+// does not exist holds no journals; one that fails CheckStateDir, or a journal that is not a
+// regular file of the current user, is an *UnsafeStateError.
 func List(dir string) ([]State, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -470,6 +488,9 @@ func List(dir string) ([]State, error) {
 			return nil, nil
 		}
 		return nil, fmt.Errorf("list journals in %s: %w", dir, err)
+	}
+	if err := CheckStateDir(dir); err != nil {
+		return nil, fmt.Errorf("list journals: %w", err)
 	}
 	var out []State
 	for _, e := range ents {

@@ -33,13 +33,14 @@ const lockPoll = 50 * time.Millisecond
 // TryLock takes the lock of keyID in dir without waiting; it returns a *LockedError when the lock
 // is held. The lock is an flock(2) on <dir>/<key>.lock: it works across processes on one machine
 // (and between goroutines, each of which opens the file anew) and is released by the kernel when
-// the holder dies, so a crash never leaves a stale lock.
+// the holder dies, so a crash never leaves a stale lock. Like the journal, the lock file is never
+// opened through a symlink and must be a regular file of the current user.
 func TryLock(dir string, keyID accesskey.ID) (*KeyLock, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := ensureDir(dir); err != nil {
 		return nil, fmt.Errorf("lock %s: %w", keyID, err)
 	}
 	p := filepath.Join(dir, keyID.String()+".lock")
-	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := openState(p, os.O_RDWR|os.O_CREATE)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", keyID, err)
 	}

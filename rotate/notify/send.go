@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -92,10 +91,15 @@ func newSender(name, kind string, webhook accesskey.Secret, opts Options, extra 
 	}
 	s.secrets = secretValues(append([]accesskey.Secret{webhook}, extra...), u)
 	s.logger = opts.Logger
-	hc := opts.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 10 * time.Second}
+	hc := &http.Client{Timeout: 10 * time.Second}
+	if opts.HTTPClient != nil {
+		cp := *opts.HTTPClient // a copy: the caller's client keeps its own redirect policy
+		hc = &cp
 	}
+	// Never follow a redirect: a 307 would re-send the signed message to wherever the answer
+	// says, and a 302 would turn into a GET whose answer is not the webhook's. A 3xx is a
+	// failure that names its status.
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	s.client = &retryablehttp.Client{
 		HTTPClient:   hc,
 		RetryWaitMin: s.retry.WaitMin,
@@ -276,12 +280,14 @@ func (s *sender) post(ctx context.Context, u *url.URL, body []byte, header http.
 	}
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		// The status only: the answer's body is another service's text, never copied into
+		// respond's errors, reports, journal or audit log.
 		msg := fmt.Sprintf("%s answered HTTP %d after %d attempt(s)", s.host, resp.StatusCode, tries)
+		if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
+			msg += " (a redirect: respond does not follow redirects; configure the webhook's final URL)"
+		}
 		if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), s.now()); ok && d > s.retry.WaitMax {
 			msg += fmt.Sprintf(" and asked to wait %s, longer than the %s respond waits", d.Round(time.Second), s.retry.WaitMax)
-		}
-		if snippet := s.snippet(data); snippet != "" {
-			msg += ": " + snippet
 		}
 		return s.errorf("%s", msg)
 	}
@@ -294,14 +300,6 @@ func (s *sender) post(ctx context.Context, u *url.URL, body []byte, header http.
 		s.logger.Info("notification sent", "channel", s.name, "kind", s.kind, "host", s.host, "attempts", tries)
 	}
 	return nil
-}
-
-func (s *sender) snippet(data []byte) string {
-	t := strings.TrimSpace(string(bytes.ToValidUTF8(data, nil)))
-	if len(t) > 200 {
-		t = t[:200] + "…"
-	}
-	return s.redact(t)
 }
 
 func (s *sender) errorf(format string, args ...any) error {

@@ -23,6 +23,7 @@ const (
 // Exec runs a user's command with the new pair as JSON on its standard input, and only there:
 // never in its arguments, never in its environment. The command gets a clean environment of
 // PATH, HOME, RESPOND_KEY_ID and RESPOND_USER_NAME. Its output is captured, bounded and redacted.
+// It runs in a process group of its own, ended when the command exits or times out.
 type Exec struct {
 	name    string
 	argv    []string
@@ -127,18 +128,12 @@ func (e *Exec) Store(ctx context.Context, c Credential) (Receipt, error) {
 
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, e.argv[0], e.argv[1:]...)
-	cmd.Env = e.environ(c)
-	cmd.Stdin = bytes.NewReader(stdin)
 	// Keep a secret's length more than the limit, so that a secret cut by the limit is still
 	// recognised and redacted whole before the output is cut to the limit.
 	stdout := &limitedBuffer{limit: e.limit + len(in.AccessKeySecret)}
 	stderr := &limitedBuffer{limit: e.limit + len(in.AccessKeySecret)}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	cmd.WaitDelay = 2 * time.Second
-
+	runErr := e.run(ctx, bytes.NewReader(stdin), c, stdout, stderr)
 	red := NewRedactor(c.Secret)
-	runErr := cmd.Run()
 	outS, errS := clipTo(red.Redact(stdout.String()), e.limit), clipTo(red.Redact(stderr.String()), e.limit)
 	command := e.argv[0]
 	if runErr != nil {

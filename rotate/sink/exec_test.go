@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +18,11 @@ import (
 // The exec sink's tests run this test binary as the user's command. The helper is selected by its
 // arguments, not by the environment, because the sink gives the command a clean environment.
 const helperArg = "respond-exec-helper"
+
+// sleeperLife is how long a background child of the exec sink's command lives if nobody ends
+// it. TestExec_endsBackgroundChildren waits for it to die: killed at once, or after sleeperLife
+// when the sink left it running.
+const sleeperLife = 20 * time.Second
 
 func TestMain(m *testing.M) {
 	if len(os.Args) >= 3 && os.Args[1] == helperArg {
@@ -48,6 +55,26 @@ func execHelper(mode string, args []string) int {
 		return 1
 	case "sleep":
 		time.Sleep(10 * time.Second)
+		return 0
+	case "sleeper":
+		time.Sleep(sleeperLife)
+		return 0
+	case "background", "background-quiet", "background-hang":
+		// Leave a child running in the background, as `sleeper &` in a shell would, and say
+		// its pid in <report>.pid.
+		exe, _ := os.Executable()
+		child := exec.Command(exe, helperArg, "sleeper")
+		if mode == "background" {
+			child.Stdout, child.Stderr = os.Stdout, os.Stderr // it holds our output open
+		}
+		if err := child.Start(); err != nil {
+			return 4
+		}
+		_ = os.WriteFile(args[0]+".pid", []byte(strconv.Itoa(child.Process.Pid)), 0o600)
+		fmt.Println("stored in the background")
+		if mode == "background-hang" {
+			time.Sleep(sleeperLife)
+		}
 		return 0
 	}
 	return 2

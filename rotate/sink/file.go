@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -50,6 +53,11 @@ type File struct {
 func NewFile(name, path, format string) (*File, error) {
 	if path == "" {
 		return nil, fmt.Errorf("file sink %q: no path", name)
+	}
+	if hasDotDot(path) {
+		// A template's own text never has "..": one here came out of a substituted value
+		// (a user named "." next to a literal "."), and would write outside the template's tree.
+		return nil, fmt.Errorf("file sink %q: path %s has a \"..\" element: refusing to write outside its directory", name, strconv.Quote(path))
 	}
 	if format == "" {
 		format = FormatJSON
@@ -135,6 +143,10 @@ func (f *File) Store(ctx context.Context, c Credential) (Receipt, error) {
 	if c.KeyID.IsZero() || c.Secret.IsZero() {
 		return Receipt{}, fmt.Errorf("file sink %q: store key %s: no key id or secret", f.name, c.KeyID)
 	}
+	// A write that a killed respond left half done holds a secret: remove it first.
+	if _, err := RemoveStaleTemps(ctx, f.path); err != nil {
+		return Receipt{}, fmt.Errorf("file sink %q: %w", f.name, err)
+	}
 	if err := f.checkOurs(); err != nil {
 		return Receipt{}, err
 	}
@@ -153,12 +165,23 @@ func (f *File) Store(ctx context.Context, c Credential) (Receipt, error) {
 	}, nil
 }
 
-// checkOurs refuses an existing file without our marker. A missing file is fine.
+// checkOurs refuses an existing file without our marker. A missing file is fine. The file is
+// opened once, without following a symlink and without blocking on a FIFO, and it is that handle
+// which is checked (a regular file) and read (at most maxOwnedBytes+1): a name checked and then
+// read again could be swapped in between.
 func (f *File) checkOurs() error {
-	info, err := os.Lstat(f.path)
+	fd, err := os.OpenFile(f.path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
+	if errors.Is(err, syscall.ELOOP) {
+		return fmt.Errorf("file sink %q: %s is a symbolic link, not a regular file: %w", f.name, f.path, ErrNotOurs)
+	}
+	if err != nil {
+		return fmt.Errorf("file sink %q: open %s: %w", f.name, f.path, err)
+	}
+	defer fd.Close()
+	info, err := fd.Stat()
 	if err != nil {
 		return fmt.Errorf("file sink %q: inspect %s: %w", f.name, f.path, err)
 	}
@@ -168,14 +191,24 @@ func (f *File) checkOurs() error {
 	if info.Size() > maxOwnedBytes {
 		return fmt.Errorf("file sink %q: %s: %w", f.name, f.path, ErrNotOurs)
 	}
-	data, err := os.ReadFile(f.path)
+	data, err := io.ReadAll(io.LimitReader(fd, maxOwnedBytes+1))
 	if err != nil {
 		return fmt.Errorf("file sink %q: read %s: %w", f.name, f.path, err)
 	}
-	if !IsOurs(data) {
+	if len(data) > maxOwnedBytes || !IsOurs(data) {
 		return fmt.Errorf("file sink %q: %s: %w; move it away or choose another path", f.name, f.path, ErrNotOurs)
 	}
 	return nil
+}
+
+// hasDotDot reports a ".." element in p.
+func hasDotDot(p string) bool {
+	for _, el := range strings.FieldsFunc(p, func(r rune) bool { return r == '/' || r == os.PathSeparator }) {
+		if el == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 // IsOurs reports whether a file's content carries respond's marker: a JSON object whose
@@ -201,20 +234,25 @@ func IsOurs(data []byte) bool {
 
 // writeAtomic writes data to a temporary file in the target's directory (mode 0600), syncs it,
 // renames it over the target and syncs the directory. On any failure the old file is untouched
-// and the temporary file is removed.
+// and the temporary file is removed. The temporary file is flocked until after the rename, so
+// that RemoveStaleTemps run by another respond never removes a write in progress, while the one
+// a killed respond left (its lock released by the kernel) is removed.
 func (f *File) writeAtomic(data []byte) (err error) {
 	dir := filepath.Dir(f.path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(f.path)+".respond-*")
+	tmp, err := os.CreateTemp(dir, tempPrefix(f.path)+"*")
 	if err != nil {
 		return err
 	}
 	tmpName := tmp.Name()
 	defer func() {
 		if err != nil {
-			_ = tmp.Close()
 			_ = os.Remove(tmpName)
 		}
+		_ = tmp.Close()
 	}()
+	if err = syscall.Flock(int(tmp.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return fmt.Errorf("lock temporary file: %w", err)
+	}
 	if err = tmp.Chmod(fileMode); err != nil {
 		return err
 	}
@@ -222,9 +260,6 @@ func (f *File) writeAtomic(data []byte) (err error) {
 		return err
 	}
 	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
 		return err
 	}
 	if err = f.rename(tmpName, f.path); err != nil {
