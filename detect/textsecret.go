@@ -1,0 +1,250 @@
+package detect
+
+import (
+	"bytes"
+	"strings"
+
+	"github.com/respond-dev/respond/ram/accesskey"
+)
+
+// Secrets without an id. A 30-character token is everywhere in logs and code (trace ids, hashes,
+// other vendors' keys), so one is reported as a leaked AccessKey secret on its own only when its
+// name says so: the name right before it (ALIYUN_SECRET_ACCESS_KEY=, access_key_secret:,
+// "AccessKeySecret": ", --access-key-secret, sk=) passes namesAccessKeySecret, and the token
+// mixes upper case, lower case and digits. A secret given to an id (on its line or a
+// neighbouring one) is not reported again, nor one on the line of an STS id (STS credentials).
+
+// secretHit is a secret found without an id.
+type secretHit struct {
+	secret accesskey.Secret
+	line   int
+}
+
+// nameHints are the parts of a secret's name searched for; the name around each is then judged
+// whole. Mixed-case spellings such as "sEcReT" are not looked for.
+var nameHints = [5][]byte{[]byte("ecret"), []byte("ECRET"), []byte("sk"), []byte("SK"), []byte("Sk")}
+
+const maxNameLen = 128
+
+func hasNameHint(b []byte) bool {
+	for _, h := range nameHints {
+		if bytes.Contains(b, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// scanNames reports the named secrets whose name hint starts in data[0:to] (to is a line start
+// unless a line is longer than the window), in input order. line is the line number of data[0];
+// it returns that of data[to].
+func scanNames(v *textView, to, line int, fn func(secretHit)) int {
+	data := v.data
+	var next [len(nameHints)]int
+	for k := range next {
+		next[k] = -2
+	}
+	counted := 0
+	for pos := 0; pos < to; {
+		p := -1
+		for k, h := range nameHints {
+			if next[k] != -1 && next[k] < pos {
+				next[k] = indexFrom(data[:min(len(data), to+len(h)-1)], h, pos)
+			}
+			if next[k] >= 0 && (p < 0 || next[k] < p) {
+				p = next[k]
+			}
+		}
+		if p < 0 || p >= to {
+			break
+		}
+		a, nameEnd := v.namedSecretAt(p)
+		pos = max(nameEnd, p+1)
+		if a < 0 {
+			continue
+		}
+		sec, _ := parseSecret(string(data[a : a+accesskey.SecretLen]))
+		if v.claims != nil {
+			if _, taken := v.claims[v.base+int64(a)]; taken {
+				continue
+			}
+		}
+		if v.stsOnLine(a) {
+			continue
+		}
+		line += bytes.Count(data[counted:a], []byte{'\n'})
+		counted = a
+		fn(secretHit{secret: sec, line: line})
+	}
+	if to > counted {
+		line += bytes.Count(data[counted:to], []byte{'\n'})
+	}
+	return line
+}
+
+// namedSecretAt judges the name around the hint at p. It returns where the secret it names
+// starts (-1 for none) and where the name ends.
+func (v *textView) namedSecretAt(p int) (int, int) {
+	data := v.data
+	na, nb := p, p
+	for na > 0 && isNameByte(data[na-1]) {
+		na--
+	}
+	for nb < len(data) && isNameByte(data[nb]) {
+		nb++
+	}
+	if na == 0 && !v.start && isNameByte(v.prev) || nb-na > maxNameLen || nb == len(data) {
+		return -1, nb // cut by the window, too long, or nothing after it
+	}
+	a := valueAfterName(data, nb)
+	if a < 0 || !namesAccessKeySecret(data[na:nb]) {
+		return -1, nb
+	}
+	b := a + accesskey.SecretLen
+	if b > len(data) || b == len(data) && !v.eof || b < len(data) && accesskey.IsAlnum(data[b]) {
+		return -1, nb
+	}
+	for _, c := range data[a:b] {
+		if !accesskey.IsAlnum(c) {
+			return -1, nb
+		}
+	}
+	if !looksLikeSecret(data[a:b]) {
+		return -1, nb
+	}
+	if _, ok := parseSecret(string(data[a:b])); !ok {
+		return -1, nb
+	}
+	return a, nb
+}
+
+// assignOps are what may stand between a name and its value, longest first.
+var assignOps = []string{"::=", "=>", ":=", "?=", "||", "=", ":", ">", ",", "("}
+
+// valueAfterName returns where the value after a name ending at i starts: closing quotes or
+// brackets, then an assignment (=, :, =>, :=, ?=, ||, >, a comma, an opening parenthesis) or
+// white space alone, then opening quotes. It returns -1 when no value follows on the same line.
+func valueAfterName(data []byte, i int) int {
+	skip := func(i, limit int, set string) (int, bool) {
+		space := false
+		for n := 0; n < limit && i < len(data) && strings.IndexByte(set, data[i]) >= 0; n++ {
+			space = space || data[i] == ' ' || data[i] == '\t'
+			i++
+		}
+		return i, space
+	}
+	i, space := skip(i, 4, " \t'\"]")
+	op := false
+	for _, o := range assignOps {
+		if bytes.HasPrefix(data[i:], []byte(o)) {
+			i += len(o)
+			op = true
+			break
+		}
+	}
+	if !op && !space {
+		return -1
+	}
+	i, _ = skip(i, 5, " \t'\"`=")
+	if i >= len(data) || !accesskey.IsAlnum(data[i]) {
+		return -1
+	}
+	return i
+}
+
+// stsOnLine reports whether the line holding data[a] holds an STS id.
+func (v *textView) stsOnLine(a int) bool {
+	data := v.data
+	ls := max(0, a-lineWindow)
+	if i := bytes.LastIndexByte(data[ls:a], '\n'); i >= 0 {
+		ls += i + 1
+	}
+	le := min(len(data), a+lineWindow)
+	if i := bytes.IndexByte(data[a:le], '\n'); i >= 0 {
+		le = a + i
+	}
+	if !bytes.Contains(data[ls:le], []byte(accesskey.STSPrefix)) {
+		return false
+	}
+	var idBuf, secBuf [4]span
+	ids, _ := v.lineTokens(ls, le, idBuf[:0], secBuf[:0])
+	for _, s := range ids {
+		if s.id.IsSTS() {
+			return true
+		}
+	}
+	return false
+}
+
+// otherVendors are parts of names that say a secret belongs to another cloud or service.
+var otherVendors = []string{"aws", "amazon", "azure", "gcp", "google", "tencent", "qcloud", "huawei", "baidu", "bce",
+	"qiniu", "volc", "ksyun", "ucloud", "minio", "stripe", "github", "gitlab", "slack", "twilio", "openai", "jwt",
+	"session", "client", "webhook", "oauth", "cookie", "csrf", "django", "flask", "rails"}
+
+// alibabaWords are name parts that tie a secret to an Alibaba Cloud AccessKey.
+var alibabaWords = []string{"access", "key", "alibaba", "aliyun", "alicloud", "ali", "acs", "oss", "ak", "ram"}
+
+// namesAccessKeySecret reports whether a name says that its value is an AccessKey secret: a word
+// part that contains "secret" together with one of access, key, alibaba, aliyun, alicloud, ali,
+// acs, oss, ak, ram (ALIYUN_SECRET_ACCESS_KEY, ALIBABA_CLOUD_ACCESS_KEY_SECRET,
+// access_key_secret, AccessKeySecret, secret_key), or the word "sk" with none but those and
+// "cloud" (sk, ALIYUN_SK). A name that mentions another vendor or another kind of secret
+// (JWT_SECRET, client_secret, AWS_SECRET_ACCESS_KEY, MINIO_SECRET_KEY) does not.
+func namesAccessKeySecret(name []byte) bool {
+	var secret, sk, alibaba, other, stray bool
+	forEachWord(name, func(w string) {
+		for _, o := range otherVendors {
+			if strings.Contains(w, o) {
+				other = true
+			}
+		}
+		switch {
+		case strings.Contains(w, "secret"):
+			secret = true
+			// One word without separators: accesskeysecret, aliyunsecret.
+			for _, a := range []string{"access", "alibaba", "aliyun", "alicloud"} {
+				alibaba = alibaba || strings.Contains(w, a)
+			}
+		case w == "sk":
+			sk = true
+		case containsWord(alibabaWords, w):
+			alibaba = true
+		case w != "cloud":
+			stray = true
+		}
+	})
+	switch {
+	case other:
+		return false
+	case secret:
+		return alibaba
+	}
+	return sk && !stray
+}
+
+func containsWord(list []string, w string) bool {
+	for _, x := range list {
+		if x == w {
+			return true
+		}
+	}
+	return false
+}
+
+// forEachWord calls fn with each word part of b in lower case: runs of letters, split at anything
+// else and at a change from lower to upper case (AccessKeySecret is access, key, secret).
+func forEachWord(b []byte, fn func(string)) {
+	isLetter := func(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
+	for i := 0; i < len(b); {
+		if !isLetter(b[i]) {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(b) && isLetter(b[j]) && !(b[j-1] >= 'a' && b[j-1] <= 'z' && b[j] >= 'A' && b[j] <= 'Z') {
+			j++
+		}
+		fn(strings.ToLower(string(b[i:j])))
+		i = j
+	}
+}
