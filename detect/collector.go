@@ -50,9 +50,9 @@ type collector struct {
 }
 
 type findingState struct {
-	seen    map[Location]struct{}
-	dropped int  // distinct locations not kept
-	removed bool // merged into another finding
+	seen    map[Location]struct{} // the locations, once there are many
+	dropped int                   // distinct locations not kept
+	removed bool                  // merged into another finding
 }
 
 func newCollector(opts Options, format Format, stop context.CancelCauseFunc) *collector {
@@ -102,7 +102,7 @@ func (c *collector) newFinding(f Finding) int {
 		return -1
 	}
 	c.findings = append(c.findings, f)
-	c.state = append(c.state, findingState{seen: map[Location]struct{}{}})
+	c.state = append(c.state, findingState{})
 	return len(c.findings) - 1
 }
 
@@ -151,14 +151,31 @@ func (c *collector) addSecretOnly(secret accesskey.Secret, l Location, notes ...
 func (c *collector) addLocation(i int, l Location) {
 	l = c.loc(l)
 	st := &c.state[i]
-	if _, dup := st.seen[l]; dup {
-		return
+	locs := c.findings[i].Locations
+	switch {
+	case len(locs) == 0:
+	case len(locs) < 8: // most keys leak in a few places: no map for them
+		if slices.Contains(locs, l) {
+			return
+		}
+	default:
+		if st.seen == nil {
+			st.seen = make(map[Location]struct{}, 2*len(locs))
+			for _, k := range locs {
+				st.seen[k] = struct{}{}
+			}
+		}
+		if _, dup := st.seen[l]; dup {
+			return
+		}
 	}
 	if len(c.findings[i].Locations) >= MaxLocationsPerFinding || c.locs >= maxLocationsPerRun {
 		st.dropped++ // counted once per occurrence beyond the limit: the exact count of distinct ones would need them all
 		return
 	}
-	st.seen[l] = struct{}{}
+	if st.seen != nil {
+		st.seen[l] = struct{}{}
+	}
 	c.findings[i].Locations = append(c.findings[i].Locations, l)
 	c.locs++
 }

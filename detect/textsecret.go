@@ -2,6 +2,7 @@ package detect
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 
 	"github.com/respond-dev/respond/ram/accesskey"
@@ -21,8 +22,10 @@ type secretHit struct {
 }
 
 // nameHints are the parts of a secret's name searched for; the name around each is then judged
-// whole. Mixed-case spellings such as "sEcReT" are not looked for.
-var nameHints = [5][]byte{[]byte("ecret"), []byte("ECRET"), []byte("sk"), []byte("SK"), []byte("Sk")}
+// whole. They are short, with a first byte rarer than "e" or "s", because each search runs over
+// every byte of the text: "cret" finds secret, Secret and SECRET, "sk" and "SK" the ak/sk names.
+// Mixed-case spellings such as "sEcReT" or "aliyunSk" are not looked for.
+var nameHints = [4][]byte{[]byte("cret"), []byte("CRET"), []byte("sk"), []byte("SK")}
 
 const maxNameLen = 128
 
@@ -60,18 +63,10 @@ func scanNames(v *textView, to, line int, fn func(secretHit)) int {
 		}
 		a, nameEnd := v.namedSecretAt(p)
 		pos = max(nameEnd, p+1)
-		if a < 0 {
+		if a < 0 || v.stsOnLine(a) {
 			continue
 		}
 		sec, _ := parseSecret(string(data[a : a+accesskey.SecretLen]))
-		if v.claims != nil {
-			if _, taken := v.claims[v.base+int64(a)]; taken {
-				continue
-			}
-		}
-		if v.stsOnLine(a) {
-			continue
-		}
 		line += bytes.Count(data[counted:a], []byte{'\n'})
 		counted = a
 		fn(secretHit{secret: sec, line: line})
@@ -97,7 +92,7 @@ func (v *textView) namedSecretAt(p int) (int, int) {
 		return -1, nb // cut by the window, too long, or nothing after it
 	}
 	a := valueAfterName(data, nb)
-	if a < 0 || !namesAccessKeySecret(data[na:nb]) {
+	if a < 0 {
 		return -1, nb
 	}
 	b := a + accesskey.SecretLen
@@ -112,7 +107,15 @@ func (v *textView) namedSecretAt(p int) (int, int) {
 	if !looksLikeSecret(data[a:b]) {
 		return -1, nb
 	}
-	if _, ok := parseSecret(string(data[a:b])); !ok {
+	if bytes.HasPrefix(data[a:b], []byte(accesskey.Prefix)) {
+		return -1, nb // an id is no secret
+	}
+	if v.claims != nil {
+		if _, taken := v.claims[v.base+int64(a)]; taken {
+			return -1, nb // given to an id
+		}
+	}
+	if !namesAccessKeySecret(data[na:nb]) {
 		return -1, nb
 	}
 	return a, nb
@@ -177,63 +180,64 @@ func (v *textView) stsOnLine(a int) bool {
 }
 
 // otherVendors are parts of names that say a secret belongs to another cloud or service.
-var otherVendors = []string{"aws", "amazon", "azure", "gcp", "google", "tencent", "qcloud", "huawei", "baidu", "bce",
-	"qiniu", "volc", "ksyun", "ucloud", "minio", "stripe", "github", "gitlab", "slack", "twilio", "openai", "jwt",
-	"session", "client", "webhook", "oauth", "cookie", "csrf", "django", "flask", "rails"}
+var otherVendors = [][]byte{[]byte("aws"), []byte("amazon"), []byte("azure"), []byte("gcp"), []byte("google"), []byte("tencent"),
+	[]byte("qcloud"), []byte("huawei"), []byte("baidu"), []byte("bce"), []byte("qiniu"), []byte("volc"), []byte("ksyun"),
+	[]byte("ucloud"), []byte("minio"), []byte("stripe"), []byte("github"), []byte("gitlab"), []byte("slack"), []byte("twilio"),
+	[]byte("openai"), []byte("jwt"), []byte("session"), []byte("client"), []byte("webhook"), []byte("oauth"), []byte("cookie"),
+	[]byte("csrf"), []byte("django"), []byte("flask"), []byte("rails")}
 
-// alibabaWords are name parts that tie a secret to an Alibaba Cloud AccessKey.
-var alibabaWords = []string{"access", "key", "alibaba", "aliyun", "alicloud", "ali", "acs", "oss", "ak", "ram"}
+// alibabaWords are name parts that tie a secret to an Alibaba Cloud AccessKey; secretWords are
+// those that, inside a word that says "secret" (accesskeysecret), do the same.
+var (
+	alibabaWords = []string{"access", "key", "alibaba", "aliyun", "alicloud", "ali", "acs", "oss", "ak", "ram"}
+	secretWords  = [][]byte{[]byte("access"), []byte("alibaba"), []byte("aliyun"), []byte("alicloud")}
+)
 
 // namesAccessKeySecret reports whether a name says that its value is an AccessKey secret: a word
 // part that contains "secret" together with one of access, key, alibaba, aliyun, alicloud, ali,
 // acs, oss, ak, ram (ALIYUN_SECRET_ACCESS_KEY, ALIBABA_CLOUD_ACCESS_KEY_SECRET,
-// access_key_secret, AccessKeySecret, secret_key), or the word "sk" with none but those and
-// "cloud" (sk, ALIYUN_SK). A name that mentions another vendor or another kind of secret
-// (JWT_SECRET, client_secret, AWS_SECRET_ACCESS_KEY, MINIO_SECRET_KEY) does not.
+// access_key_secret, AccessKeySecret, secret_key, accesskeysecret), or the word "sk" with none
+// but those and "cloud" (sk, ALIYUN_SK). A name that mentions another vendor or another kind of
+// secret (JWT_SECRET, client_secret, AWS_SECRET_ACCESS_KEY, MINIO_SECRET_KEY) does not.
 func namesAccessKeySecret(name []byte) bool {
-	var secret, sk, alibaba, other, stray bool
-	forEachWord(name, func(w string) {
-		for _, o := range otherVendors {
-			if strings.Contains(w, o) {
-				other = true
-			}
-		}
+	if len(name) > maxNameLen {
+		return false
+	}
+	var lower [maxNameLen]byte
+	var secret, sk, alibaba, stray bool
+	words := 0
+	forEachWord(name, lower[:0], func(w []byte) {
+		words++
 		switch {
-		case strings.Contains(w, "secret"):
+		case bytes.Contains(w, []byte("secret")):
 			secret = true
-			// One word without separators: accesskeysecret, aliyunsecret.
-			for _, a := range []string{"access", "alibaba", "aliyun", "alicloud"} {
-				alibaba = alibaba || strings.Contains(w, a)
+			for _, a := range secretWords {
+				alibaba = alibaba || bytes.Contains(w, a)
 			}
-		case w == "sk":
+		case string(w) == "sk":
 			sk = true
-		case containsWord(alibabaWords, w):
+		case slices.Contains(alibabaWords, string(w)):
 			alibaba = true
-		case w != "cloud":
+		case string(w) != "cloud":
 			stray = true
 		}
 	})
-	switch {
-	case other:
+	if !(secret && alibaba || sk && !stray && !secret) {
 		return false
-	case secret:
-		return alibaba
 	}
-	return sk && !stray
-}
-
-func containsWord(list []string, w string) bool {
-	for _, x := range list {
-		if x == w {
-			return true
+	other := false
+	forEachWord(name, lower[:0], func(w []byte) {
+		for _, o := range otherVendors {
+			other = other || bytes.Contains(w, o)
 		}
-	}
-	return false
+	})
+	return !other
 }
 
-// forEachWord calls fn with each word part of b in lower case: runs of letters, split at anything
-// else and at a change from lower to upper case (AccessKeySecret is access, key, secret).
-func forEachWord(b []byte, fn func(string)) {
+// forEachWord calls fn with each word part of b in lower case (written into buf, which must hold
+// len(b) bytes): runs of letters, split at anything else and at a change from lower to upper case
+// (AccessKeySecret is access, key, secret).
+func forEachWord(b, buf []byte, fn func([]byte)) {
 	isLetter := func(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 	for i := 0; i < len(b); {
 		if !isLetter(b[i]) {
@@ -244,7 +248,11 @@ func forEachWord(b []byte, fn func(string)) {
 		for j < len(b) && isLetter(b[j]) && !(b[j-1] >= 'a' && b[j-1] <= 'z' && b[j] >= 'A' && b[j] <= 'Z') {
 			j++
 		}
-		fn(strings.ToLower(string(b[i:j])))
+		start := len(buf)
+		for _, c := range b[i:j] {
+			buf = append(buf, c|0x20)
+		}
+		fn(buf[start:])
 		i = j
 	}
 }
