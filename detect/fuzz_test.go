@@ -114,6 +114,12 @@ func fuzzRead(t *testing.T, data []byte, format Format) {
 	if err != nil {
 		return
 	}
+	checkRendered(t, res)
+}
+
+// checkRendered renders res as JSON and as text and checks the invariants on both.
+func checkRendered(t *testing.T, res Result) {
+	t.Helper()
 	var out bytes.Buffer
 	if err := WriteJSON(&out, res); err != nil {
 		t.Fatal(err)

@@ -390,14 +390,7 @@ func FuzzJSONWalk(f *testing.F) {
 		if err != nil {
 			return
 		}
-		var out bytes.Buffer
-		if err := WriteJSON(&out, res); err != nil {
-			t.Fatal(err)
-		}
-		if err := WriteText(&out, res); err != nil {
-			t.Fatal(err)
-		}
-		checkInvariants(t, res, out.Bytes())
+		checkRendered(t, res)
 		for _, fd := range res.Findings {
 			for _, l := range fd.Locations {
 				if len(l.Path) > maxFieldLen {

@@ -151,14 +151,7 @@ func scanChunk(v *textView, from, limit, line int, fn func(textHit)) int {
 		}
 		line += bytes.Count(data[counted:p], []byte{'\n'})
 		counted = p
-		ls := max(0, p-lineWindow)
-		if i := bytes.LastIndexByte(data[ls:p], '\n'); i >= 0 {
-			ls += i + 1
-		}
-		le := min(len(data), p+lineWindow)
-		if i := bytes.IndexByte(data[p:le], '\n'); i >= 0 {
-			le = p + i
-		}
+		ls, le := lineAround(data, p)
 		scanLine(v, ls, le, pos, limit, line, fn)
 		pos = max(le, p+1)
 	}
@@ -166,6 +159,20 @@ func scanChunk(v *textView, from, limit, line int, fn func(textHit)) int {
 		line += bytes.Count(data[counted:limit], []byte{'\n'})
 	}
 	return line
+}
+
+// lineAround returns the bounds of the line that holds data[p], or of the window of lineWindow
+// bytes on each side of p when the line is longer.
+func lineAround(data []byte, p int) (int, int) {
+	ls := max(0, p-lineWindow)
+	if i := bytes.LastIndexByte(data[ls:p], '\n'); i >= 0 {
+		ls += i + 1
+	}
+	le := min(len(data), p+lineWindow)
+	if i := bytes.IndexByte(data[p:le], '\n'); i >= 0 {
+		le = p + i
+	}
+	return ls, le
 }
 
 func indexFrom(b, sep []byte, from int) int {
@@ -468,28 +475,17 @@ func isNameByte(c byte) bool { return accesskey.IsAlnum(c) || c == '_' || c == '
 // wordsNameSecret reports whether a word part of b (words split at anything but a letter and at
 // a lower-to-upper case change, as in AccessKeySecret) contains "secret" or is "sk", ignoring case.
 func wordsNameSecret(b []byte) bool {
-	isLetter := func(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
-	for i := 0; i < len(b); {
-		if !isLetter(b[i]) {
-			i++
-			continue
-		}
-		j := i + 1
-		for j < len(b) && isLetter(b[j]) && !(b[j-1] >= 'a' && b[j-1] <= 'z' && b[j] >= 'A' && b[j] <= 'Z') {
-			j++
-		}
-		w := b[i:j]
+	found := false
+	forEachWord(b, func(w []byte) bool {
 		if len(w) == 2 && w[0]|0x20 == 's' && w[1]|0x20 == 'k' {
-			return true
+			found = true
 		}
-		for k := 0; k+6 <= len(w); k++ {
-			if bytes.EqualFold(w[k:k+6], []byte("secret")) {
-				return true
-			}
+		for k := 0; k+6 <= len(w) && !found; k++ {
+			found = bytes.EqualFold(w[k:k+6], []byte("secret"))
 		}
-		i = j
-	}
-	return false
+		return !found
+	})
+	return found
 }
 
 // looksLikeSecret keeps 30-character tokens that mix upper case, lower case and digits, as

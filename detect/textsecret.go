@@ -157,16 +157,8 @@ func valueAfterName(data []byte, i int) int {
 
 // stsOnLine reports whether the line holding data[a] holds an STS id.
 func (v *textView) stsOnLine(a int) bool {
-	data := v.data
-	ls := max(0, a-lineWindow)
-	if i := bytes.LastIndexByte(data[ls:a], '\n'); i >= 0 {
-		ls += i + 1
-	}
-	le := min(len(data), a+lineWindow)
-	if i := bytes.IndexByte(data[a:le], '\n'); i >= 0 {
-		le = a + i
-	}
-	if !bytes.Contains(data[ls:le], []byte(accesskey.STSPrefix)) {
+	ls, le := lineAround(v.data, a)
+	if !bytes.Contains(v.data[ls:le], []byte(accesskey.STSPrefix)) {
 		return false
 	}
 	var idBuf, secBuf [4]span
@@ -205,9 +197,8 @@ func namesAccessKeySecret(name []byte) bool {
 	}
 	var lower [maxNameLen]byte
 	var secret, sk, alibaba, stray bool
-	words := 0
-	forEachWord(name, lower[:0], func(w []byte) {
-		words++
+	forEachWord(name, func(w []byte) bool {
+		w = lowerInto(lower[:], w)
 		switch {
 		case bytes.Contains(w, []byte("secret")):
 			secret = true
@@ -221,23 +212,25 @@ func namesAccessKeySecret(name []byte) bool {
 		case string(w) != "cloud":
 			stray = true
 		}
+		return true
 	})
 	if !(secret && alibaba || sk && !stray && !secret) {
 		return false
 	}
 	other := false
-	forEachWord(name, lower[:0], func(w []byte) {
+	forEachWord(name, func(w []byte) bool {
+		w = lowerInto(lower[:], w)
 		for _, o := range otherVendors {
 			other = other || bytes.Contains(w, o)
 		}
+		return !other
 	})
 	return !other
 }
 
-// forEachWord calls fn with each word part of b in lower case (written into buf, which must hold
-// len(b) bytes): runs of letters, split at anything else and at a change from lower to upper case
-// (AccessKeySecret is access, key, secret).
-func forEachWord(b, buf []byte, fn func([]byte)) {
+// forEachWord calls fn with each word part of b, until fn returns false: runs of letters, split at
+// anything else and at a change from lower to upper case (AccessKeySecret is Access, Key, Secret).
+func forEachWord(b []byte, fn func([]byte) bool) {
 	isLetter := func(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 	for i := 0; i < len(b); {
 		if !isLetter(b[i]) {
@@ -248,11 +241,17 @@ func forEachWord(b, buf []byte, fn func([]byte)) {
 		for j < len(b) && isLetter(b[j]) && !(b[j-1] >= 'a' && b[j-1] <= 'z' && b[j] >= 'A' && b[j] <= 'Z') {
 			j++
 		}
-		start := len(buf)
-		for _, c := range b[i:j] {
-			buf = append(buf, c|0x20)
+		if !fn(b[i:j]) {
+			return
 		}
-		fn(buf[start:])
 		i = j
 	}
+}
+
+// lowerInto writes w in lower case into buf (which must hold it) and returns that part of buf.
+func lowerInto(buf, w []byte) []byte {
+	for i, c := range w {
+		buf[i] = c | 0x20 // letters only
+	}
+	return buf[:len(w)]
 }

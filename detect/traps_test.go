@@ -1,7 +1,6 @@
 package detect
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -301,14 +300,7 @@ func TestReportTraps(t *testing.T) {
 			if !slices.Equal(alone, tc.want.alone) {
 				t.Errorf("%d secrets without an id, want %d (or not these)", len(alone), len(tc.want.alone))
 			}
-			var out bytes.Buffer
-			if err := WriteJSON(&out, res); err != nil {
-				t.Fatal(err)
-			}
-			if err := WriteText(&out, res); err != nil {
-				t.Fatal(err)
-			}
-			checkInvariants(t, res, out.Bytes())
+			checkRendered(t, res)
 			if tc.want.notes >= 0 && len(res.Findings) > 0 && len(res.Findings[0].Notes) != tc.want.notes {
 				t.Errorf("notes %q, want %d", res.Findings[0].Notes, tc.want.notes)
 			}
