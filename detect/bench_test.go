@@ -3,6 +3,7 @@ package detect
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -108,7 +109,7 @@ func BenchmarkTextEnv(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
 	for b.Loop() {
-		res, err := Read(context.Background(), bytes.NewReader(data), Options{Format: FormatText})
+		res, err := Read(context.Background(), bytes.NewReader(data), Options{Format: FormatText, MaxFindings: -1})
 		if err != nil || len(res.Findings) != n || res.Findings[n-1].Secret.IsZero() {
 			b.Fatal(err)
 		}
@@ -133,7 +134,7 @@ func BenchmarkGitleaksJSON(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
 	for b.Loop() {
-		res, err := Read(context.Background(), bytes.NewReader(data), Options{})
+		res, err := Read(context.Background(), bytes.NewReader(data), Options{MaxFindings: -1})
 		if err != nil || res.Format != FormatGitleaksJSON || len(res.Findings) != 15000 {
 			b.Fatalf("%v %s %d", err, res.Format, len(res.Findings))
 		}
@@ -342,4 +343,79 @@ func TestChunkBoundaries(t *testing.T) {
 			t.Errorf("%s on line %d, want %d", f.KeyID, f.Locations[0].Line, want[f.KeyID.String()])
 		}
 	}
+}
+
+// The peak-memory benchmarks of issue 12 §3 (run with -benchtime 1x; numbers in detect/README.md).
+// Each reports the peak heap above the baseline while Read runs.
+
+func benchPeak(b *testing.B, in func() io.Reader, opts Options, check func(Result, error) bool) {
+	for b.Loop() {
+		var res Result
+		var err error
+		peak := peakHeapDuring(b, func() { res, err = Read(context.Background(), in(), opts) })
+		if !check(res, err) {
+			b.Fatalf("%d findings, %v", len(res.Findings), err)
+		}
+		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	}
+}
+
+// BenchmarkPeakJSONDeep2MB: 2 MB of "[" (the old walker died out of memory).
+func BenchmarkPeakJSONDeep2MB(b *testing.B) {
+	data := bytes.Repeat([]byte("["), 2<<20)
+	benchPeak(b, func() io.Reader { return bytes.NewReader(data) }, Options{},
+		func(_ Result, err error) bool { return errors.Is(err, ErrTooDeep) })
+}
+
+// BenchmarkPeakJSONDeep40k: 40,000 levels around an id, 80 KB (the old walker took 1.65 GB).
+func BenchmarkPeakJSONDeep40k(b *testing.B) {
+	data := []byte(strings.Repeat("[", 40000) + `"` + id24 + `"` + strings.Repeat("]", 40000))
+	benchPeak(b, func() io.Reader { return bytes.NewReader(data) }, Options{Format: FormatJSON},
+		func(_ Result, err error) bool { return errors.Is(err, ErrTooDeep) })
+}
+
+// BenchmarkPeakJSONDeep1000: at the limit, 1,000 levels of objects with 256-byte keys around
+// 1,000 ids.
+func BenchmarkPeakJSONDeep1000(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(strings.Repeat(`{"`+strings.Repeat("k", 256)+`":`, MaxJSONDepth-1) + "[")
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&sb, `"LTAI5tFAKE%014d",`, i)
+	}
+	sb.WriteString(`0]` + strings.Repeat("}", MaxJSONDepth-1))
+	data := []byte(sb.String())
+	benchPeak(b, func() io.Reader { return bytes.NewReader(data) }, Options{Format: FormatJSON},
+		func(res Result, err error) bool { return err == nil && len(res.Findings) == 1000 })
+}
+
+// BenchmarkPeakRepeatedID100MiB: one 100 MiB line of one id repeated (the old collector kept
+// every occurrence: 2 GB).
+func BenchmarkPeakRepeatedID100MiB(b *testing.B) {
+	benchPeak(b, func() io.Reader { return &repeatReader{block: []byte(id24 + " "), remaining: 100 << 20} }, Options{Format: FormatText},
+		func(res Result, err error) bool {
+			return err == nil && len(res.Findings) == 1 && len(res.Findings[0].Locations) == 1
+		})
+}
+
+// distinctIDs is 10^6 distinct ids, one a line (25 MB).
+var distinctIDs = sync.OnceValue(func() []byte {
+	var sb strings.Builder
+	for i := 0; i < 1000000; i++ {
+		fmt.Fprintf(&sb, "LTAI5tFAKE%014d\n", i)
+	}
+	return []byte(sb.String())
+})
+
+// BenchmarkPeakDistinctIDs1e6: 10^6 distinct ids stop at the default limit of distinct findings.
+func BenchmarkPeakDistinctIDs1e6(b *testing.B) {
+	data := distinctIDs()
+	benchPeak(b, func() io.Reader { return bytes.NewReader(data) }, Options{Format: FormatText},
+		func(_ Result, err error) bool { return errors.Is(err, ErrTooManyFindings) })
+}
+
+// BenchmarkPeakDistinctIDs1e6NoLimit: the same without a limit (MaxFindings -1), for comparison.
+func BenchmarkPeakDistinctIDs1e6NoLimit(b *testing.B) {
+	data := distinctIDs()
+	benchPeak(b, func() io.Reader { return bytes.NewReader(data) }, Options{Format: FormatText, MaxFindings: -1},
+		func(res Result, err error) bool { return err == nil && len(res.Findings) == 1000000 })
 }

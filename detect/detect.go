@@ -50,6 +50,10 @@ type Options struct {
 	Format Format
 	// Source names the input (a file name or "stdin"); it is recorded in every Location.
 	Source string
+	// MaxFindings bounds the distinct findings (ids, and secrets without an id) one input may
+	// hold: 0 means DefaultMaxFindings, a negative value no limit. Past it, Read stops and fails
+	// with ErrTooManyFindings.
+	MaxFindings int
 }
 
 // Kind says what a leaked key is.
@@ -60,6 +64,30 @@ const (
 	KindAccessKey Kind = "access-key"
 	// KindSTS is a temporary STS AccessKey (STS.…): it expires on its own and cannot be rotated.
 	KindSTS Kind = "sts"
+	// KindSecretOnly is an AccessKey secret that stood without its id: KeyID is zero, Secret is
+	// set. Nothing in the Alibaba API maps a secret to its key, so the id must be found (where the
+	// secret is used, or by trying candidate ids with it).
+	KindSecretOnly Kind = "secret-only"
+)
+
+// Evidence says why a finding is evidence of a leak, and so whether it may be acted on. Key ids
+// are not secret: anyone who can put a string into scanned content can make an id appear.
+type Evidence string
+
+const (
+	// EvidenceSecret: the finding carries the secret, which stood with the id (same finding,
+	// line, object, file and commit, or paired within the report: see Finding.Notes), or stood
+	// alone (KindSecretOnly). The parser saw both; it did not check that they belong together.
+	EvidenceSecret Evidence = "secret"
+	// EvidenceSource: the id comes from a record of a leak-reporting service (Alibaba Security
+	// Center), a source the configuration may trust for id-only findings.
+	EvidenceSource Evidence = "source"
+	// EvidenceOperator: a person named the key (--key-id). detect never sets it; the caller does
+	// for the findings it makes itself.
+	EvidenceOperator Evidence = "operator"
+	// EvidenceNone: the id alone (a scanner report or text without the secret). An id-only
+	// finding from scanned content is not acted on unless its Source is trusted.
+	EvidenceNone Evidence = "none"
 )
 
 // Location is one place a key leaked.
@@ -79,12 +107,20 @@ type Location struct {
 
 // Finding is one leaked key with every place it leaked.
 type Finding struct {
+	// KeyID is zero for KindSecretOnly.
 	KeyID accesskey.ID
 	Kind  Kind
-	// Secret is zero unless the secret stood in the same finding, file or line as the id.
+	// Secret is zero unless the secret stood in the same finding, file or line as the id (or
+	// was paired within the report, with NotePairedWithinReport); it is always set for
+	// KindSecretOnly.
 	Secret    accesskey.Secret
 	Locations []Location
 	Notes     []string
+	// Evidence says what makes this a leak: the secret, a trusted source, or nothing (id only).
+	Evidence Evidence
+	// Source names where the finding came from: the format that was read ("gitleaks-json",
+	// "sas", "text", …). A configuration's trust entries name these.
+	Source string
 }
 
 // Result is what Read found.
@@ -163,19 +199,33 @@ func (e *NoKeyIDError) Unwrap() error { return ErrUnusable }
 
 const sniffSize = 64 << 10
 
-var utf8BOM = []byte("\xef\xbb\xbf")
+// Byte-order marks.
+var (
+	utf8BOM    = []byte("\xef\xbb\xbf")
+	utf16LEBOM = []byte("\xff\xfe")
+	utf16BEBOM = []byte("\xfe\xff")
+)
 
 // Read parses r as opts.Format (detected from the content when it is "" or "auto") and returns
-// the findings, de-duplicated by key id.
+// the findings, de-duplicated by key id (and secrets without an id by the secret).
 func Read(ctx context.Context, r io.Reader, opts Options) (Result, error) {
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
 	br := bufio.NewReaderSize(r, sniffSize)
-	// A byte-order mark (Windows PowerShell's Out-File writes one) belongs to no format: drop it
-	// here, once, for every parser. A read error shows again at the next read.
-	if head, _ := br.Peek(len(utf8BOM)); bytes.Equal(head, utf8BOM) {
+	// A byte-order mark belongs to no format: drop it here, once, for every parser. Windows
+	// PowerShell's Out-File writes UTF-8 with one, and its ">" UTF-16 with one: that is read
+	// as UTF-8 from here on. A read error shows again at the next read.
+	head, _ := br.Peek(len(utf8BOM))
+	switch {
+	case bytes.HasPrefix(head, utf8BOM):
 		_, _ = br.Discard(len(utf8BOM))
+	case bytes.HasPrefix(head, utf16LEBOM):
+		_, _ = br.Discard(len(utf16LEBOM))
+		br = bufio.NewReaderSize(newUTF16Reader(br, false), sniffSize)
+	case bytes.HasPrefix(head, utf16BEBOM):
+		_, _ = br.Discard(len(utf16BEBOM))
+		br = bufio.NewReaderSize(newUTF16Reader(br, true), sniffSize)
 	}
 	format := opts.Format
 	if format == "" || format == FormatAuto {
@@ -188,7 +238,10 @@ func Read(ctx context.Context, r io.Reader, opts Options) (Result, error) {
 		}
 		format = sniff(head, len(head) < sniffSize)
 	}
-	c := newCollector(opts, format)
+	// The collector stops the parser (through ctx) once the input holds too many findings.
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	c := newCollector(opts, format, stop)
 	var err error
 	switch format {
 	case FormatGitleaksJSON:
@@ -215,6 +268,9 @@ func Read(ctx context.Context, r io.Reader, opts Options) (Result, error) {
 		err = readText(ctx, br, c)
 	default:
 		return Result{}, fmt.Errorf("%w: unknown format %q; known formats: %s", ErrUnrecognised, format, formatNames())
+	}
+	if c.err != nil {
+		return Result{Format: format}, c.err
 	}
 	if err != nil {
 		return Result{Format: format}, err
@@ -287,92 +343,6 @@ func looksLikeJSON(b []byte, complete bool) bool {
 	}
 }
 
-// collector de-duplicates findings by key id, keeping every location.
-type collector struct {
-	opts     Options
-	format   Format
-	byID     map[string]int
-	findings []Finding
-	warnings []string
-	warned   map[string]bool
-}
-
-func newCollector(opts Options, format Format) *collector {
-	return &collector{opts: opts, format: format, byID: map[string]int{}, warned: map[string]bool{}}
-}
-
-// loc fills the fields every location shares.
-func (c *collector) loc(l Location) Location {
-	l.Source = c.opts.Source
-	l.Format = string(c.format)
-	return l
-}
-
-func (c *collector) add(id accesskey.ID, secret accesskey.Secret, l Location, notes ...string) {
-	i, ok := c.byID[id.String()]
-	if !ok {
-		kind := KindAccessKey
-		if id.IsSTS() {
-			kind = KindSTS
-			c.warn(STSExplanation)
-			secret = accesskey.Secret{}
-		}
-		c.byID[id.String()] = len(c.findings)
-		c.findings = append(c.findings, Finding{KeyID: id, Kind: kind})
-		i = len(c.findings) - 1
-	}
-	f := &c.findings[i]
-	f.Locations = append(f.Locations, c.loc(l))
-	if !secret.IsZero() && f.Kind != KindSTS {
-		switch {
-		case f.Secret.IsZero():
-			f.Secret = secret
-		case !f.Secret.Equal(secret):
-			notes = append(notes, "more than one candidate secret was seen next to this id; the first one is kept")
-		}
-	}
-	for _, n := range notes {
-		if !slices.Contains(f.Notes, n) {
-			f.Notes = append(f.Notes, n)
-		}
-	}
-}
-
-// setSecret records the secret of an id already added.
-func (c *collector) setSecret(id accesskey.ID, secret accesskey.Secret) {
-	if i, ok := c.byID[id.String()]; ok && c.findings[i].Kind != KindSTS && c.findings[i].Secret.IsZero() {
-		c.findings[i].Secret = secret
-	}
-}
-
-// note attaches a note to an id already added.
-func (c *collector) note(id accesskey.ID, n string) {
-	if i, ok := c.byID[id.String()]; ok && !slices.Contains(c.findings[i].Notes, n) {
-		c.findings[i].Notes = append(c.findings[i].Notes, n)
-	}
-}
-
-func (c *collector) warn(format string, args ...any) {
-	s := format
-	if len(args) > 0 {
-		s = fmt.Sprintf(format, args...)
-	}
-	if c.warned[s] {
-		return
-	}
-	c.warned[s] = true
-	c.warnings = append(c.warnings, s)
-}
-
-func (c *collector) result() Result {
-	for i := range c.findings {
-		f := &c.findings[i]
-		slices.SortStableFunc(f.Locations, compareLocation)
-		f.Locations = slices.CompactFunc(f.Locations, func(a, b Location) bool { return a == b })
-	}
-	return Result{Findings: c.findings, Format: c.format, Warnings: c.warnings}
-}
-
 func sortLocations(l []Location) { slices.SortStableFunc(l, compareLocation) }
 
 func compareLocation(a, b Location) int {
@@ -403,7 +373,7 @@ func shortCommit(s string) string {
 	return s
 }
 
-// describe renders a location for warnings (never with a secret in it).
+// describe renders a location for warnings (never with a secret in it), safe to print.
 func describe(l Location) string {
 	var parts []string
 	if l.Repository != "" {
@@ -420,5 +390,5 @@ func describe(l Location) string {
 	if l.Commit != "" {
 		parts = append(parts, "commit "+shortCommit(l.Commit))
 	}
-	return strings.Join(parts, " ")
+	return accesskey.Printable(strings.Join(parts, " "))
 }

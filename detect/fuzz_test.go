@@ -13,44 +13,98 @@ import (
 )
 
 // checkInvariants holds for every successful Read, whatever the input: ids re-validate, kinds
-// match, no id appears twice, every finding has a location, locations are sorted, and no secret
-// appears in the rendered output.
+// match, no id (and no secret without an id) appears twice, every finding has a location,
+// locations are sorted, evidence and source are set, and no secret appears in the rendered output.
 func checkInvariants(t *testing.T, res Result, rendered []byte) {
 	t.Helper()
 	seen := map[string]bool{}
 	for _, f := range res.Findings {
-		id, err := accesskey.ParseID(f.KeyID.String())
-		if err != nil || id != f.KeyID {
-			t.Fatalf("id %q does not re-validate: %v", f.KeyID, err)
+		if f.Source != string(res.Format) {
+			t.Fatalf("finding source %q, want the format %q", f.Source, res.Format)
 		}
-		if (f.Kind == KindSTS) != id.IsSTS() || (f.Kind != KindSTS && f.Kind != KindAccessKey) {
-			t.Fatalf("id %s has kind %q", id, f.Kind)
+		if want := evidenceOf(f, res.Format); f.Evidence != want {
+			t.Fatalf("finding %s has evidence %q, want %q", f.KeyID, f.Evidence, want)
 		}
-		if seen[id.String()] {
-			t.Fatalf("id %s reported twice", id)
+		if f.Kind == KindSecretOnly {
+			if !f.KeyID.IsZero() || f.Secret.IsZero() || !f.Secret.LooksLikeAccessKeySecret() || !looksLikeSecret([]byte(f.Secret.Reveal())) {
+				t.Fatalf("secret-only finding with id %q, or without a secret shaped like one", f.KeyID)
+			}
+			if seen["secret:"+f.Secret.Reveal()] {
+				t.Fatal("a secret without an id reported twice")
+			}
+			seen["secret:"+f.Secret.Reveal()] = true
+		} else {
+			id, err := accesskey.ParseID(f.KeyID.String())
+			if err != nil || id != f.KeyID {
+				t.Fatalf("id %q does not re-validate: %v", f.KeyID, err)
+			}
+			if (f.Kind == KindSTS) != id.IsSTS() || (f.Kind != KindSTS && f.Kind != KindAccessKey) {
+				t.Fatalf("id %s has kind %q", id, f.Kind)
+			}
+			if seen[id.String()] {
+				t.Fatalf("id %s reported twice", id)
+			}
+			seen[id.String()] = true
 		}
-		seen[id.String()] = true
-		if len(f.Locations) == 0 {
-			t.Fatalf("id %s has no location", id)
+		if len(f.Locations) == 0 || len(f.Locations) > MaxLocationsPerFinding {
+			t.Fatalf("%s has %d locations", f.KeyID, len(f.Locations))
 		}
 		if !slices.IsSortedFunc(f.Locations, compareLocation) {
-			t.Fatalf("locations of %s not sorted", id)
+			t.Fatalf("locations of %s not sorted", f.KeyID)
 		}
 		if f.Kind == KindSTS && !f.Secret.IsZero() {
-			t.Fatalf("STS id %s carries a secret", id)
+			t.Fatalf("STS id %s carries a secret", f.KeyID)
 		}
 		if !f.Secret.IsZero() {
 			s := f.Secret.Reveal()
 			if !f.Secret.LooksLikeAccessKeySecret() {
-				t.Fatalf("secret of %s is not 30 letters and digits", id)
+				t.Fatalf("secret of %s is not 30 letters and digits", f.KeyID)
 			}
 			if bytes.Contains(rendered, []byte(s)) {
-				t.Fatalf("rendered output contains the secret of %s", id)
+				t.Fatalf("rendered output contains the secret of %s", f.KeyID)
 			}
+		}
+	}
+	// A secret without an id that also stands with an id is that id's: it is merged.
+	for _, f := range res.Findings {
+		if f.Kind != KindSecretOnly {
+			continue
+		}
+		n := 0
+		for _, g := range res.Findings {
+			if g.Kind != KindSecretOnly && g.Secret.Equal(f.Secret) {
+				n++
+			}
+		}
+		if n == 1 {
+			t.Fatal("a secret-only finding holds the secret of exactly one id finding: it should have been merged")
 		}
 	}
 	if len(res.Findings) > 0 && len(rendered) == 0 {
 		t.Fatal("nothing rendered")
+	}
+	checkPrintable(t, rendered)
+}
+
+// evidenceOf is the evidence a finding of format must carry.
+func evidenceOf(f Finding, format Format) Evidence {
+	switch {
+	case !f.Secret.IsZero():
+		return EvidenceSecret
+	case format == FormatSAS:
+		return EvidenceSource
+	}
+	return EvidenceNone
+}
+
+// checkPrintable: rendered output never holds a character a terminal acts on (but the line
+// breaks of the rendering itself).
+func checkPrintable(t *testing.T, rendered []byte) {
+	t.Helper()
+	for _, line := range bytes.Split(rendered, []byte{'\n'}) {
+		if p := accesskey.Printable(string(line)); p != string(line) {
+			t.Fatalf("rendered output holds a control character: %q", line)
+		}
 	}
 }
 
@@ -60,6 +114,12 @@ func fuzzRead(t *testing.T, data []byte, format Format) {
 	if err != nil {
 		return
 	}
+	checkRendered(t, res)
+}
+
+// checkRendered renders res as JSON and as text and checks the invariants on both.
+func checkRendered(t *testing.T, res Result) {
+	t.Helper()
 	var out bytes.Buffer
 	if err := WriteJSON(&out, res); err != nil {
 		t.Fatal(err)

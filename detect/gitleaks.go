@@ -107,16 +107,21 @@ func (p *gitleaksPairer) add(f gitleaksFinding, format Format) error {
 	return nil
 }
 
+// finish pairs each secret with the one id of its file and commit. A secret with no id there, or
+// several, is a secret-only finding (it may still be paired within the report).
 func (p *gitleaksPairer) finish() {
 	for _, s := range p.secrets {
 		ids := p.ids[s.key]
-		switch len(ids) {
-		case 1:
+		switch {
+		case len(ids) == 1:
 			p.c.add(ids[0], s.secret, s.loc)
-		case 0:
-			p.c.warn("a secret was found at %s but no AccessKey id in the same file and commit; it is not paired with any key", describe(s.loc))
+		case !looksLikeSecret([]byte(s.secret.Reveal())):
+			p.c.warn("a secret was found at %s without an AccessKey id in the same file and commit, but it does not mix upper case, "+
+				"lower case and digits as AccessKey secrets do; it is not reported", describe(s.loc))
+		case len(ids) == 0:
+			p.c.addSecretOnly(s.secret, s.loc)
 		default:
-			p.c.warn("a secret was found at %s next to %d different AccessKey ids; it is not paired with any of them", describe(s.loc), len(ids))
+			p.c.addSecretOnly(s.secret, s.loc, fmt.Sprintf("not paired: %d different AccessKey ids stand in the same file and commit", len(ids)))
 		}
 	}
 }
@@ -224,31 +229,79 @@ func readGitleaksCSV(ctx context.Context, r io.Reader, c *collector) error {
 // sarifLog is the part of SARIF 2.1.0 that gitleaks (and other scanners) fill in.
 type sarifLog struct {
 	Runs []struct {
-		Results []struct {
-			RuleID  string `json:"ruleId"`
-			Message struct {
-				Text string `json:"text"`
-			} `json:"message"`
-			Locations []struct {
-				PhysicalLocation struct {
-					ArtifactLocation struct {
-						URI string `json:"uri"`
-					} `json:"artifactLocation"`
-					Region struct {
-						StartLine int `json:"startLine"`
-						Snippet   struct {
-							Text string `json:"text"`
-						} `json:"snippet"`
-					} `json:"region"`
-				} `json:"physicalLocation"`
-			} `json:"locations"`
-			PartialFingerprints map[string]string `json:"partialFingerprints"`
-		} `json:"results"`
+		Tool struct {
+			Driver     sarifComponent   `json:"driver"`
+			Extensions []sarifComponent `json:"extensions"`
+		} `json:"tool"`
+		Results []sarifResult `json:"results"`
 	} `json:"runs"`
 }
 
+type sarifComponent struct {
+	Rules []struct {
+		ID string `json:"id"`
+	} `json:"rules"`
+}
+
+type sarifResult struct {
+	RuleID string `json:"ruleId"`
+	// A result may name its rule by reference instead (SARIF 2.1.0 §3.27.7, §3.52): rule.id, or
+	// an index into the rules of tool.driver (or of the extension rule.toolComponent.index
+	// names); ruleIndex is the older form of the same.
+	Rule *struct {
+		ID            string `json:"id"`
+		Index         *int   `json:"index"`
+		ToolComponent *struct {
+			Index *int `json:"index"`
+		} `json:"toolComponent"`
+	} `json:"rule"`
+	RuleIndex *int `json:"ruleIndex"`
+	Message   struct {
+		Text string `json:"text"`
+	} `json:"message"`
+	Locations []struct {
+		PhysicalLocation struct {
+			ArtifactLocation struct {
+				URI string `json:"uri"`
+			} `json:"artifactLocation"`
+			Region struct {
+				StartLine int `json:"startLine"`
+				Snippet   struct {
+					Text string `json:"text"`
+				} `json:"snippet"`
+			} `json:"region"`
+		} `json:"physicalLocation"`
+	} `json:"locations"`
+	PartialFingerprints map[string]string `json:"partialFingerprints"`
+}
+
+// ruleID returns the id of the result's rule: ruleId, else rule.id, else the id of the rule its
+// index points at in driver (or in the extension its rule.toolComponent names).
+func (res *sarifResult) ruleID(driver *sarifComponent, extensions []sarifComponent) string {
+	if res.RuleID != "" {
+		return res.RuleID
+	}
+	if res.Rule != nil && res.Rule.ID != "" {
+		return res.Rule.ID
+	}
+	idx, comp := res.RuleIndex, driver
+	if res.Rule != nil && res.Rule.Index != nil {
+		idx = res.Rule.Index
+	}
+	if res.Rule != nil && res.Rule.ToolComponent != nil && res.Rule.ToolComponent.Index != nil {
+		comp = nil
+		if i := *res.Rule.ToolComponent.Index; i >= 0 && i < len(extensions) {
+			comp = &extensions[i]
+		}
+	}
+	if idx == nil || comp == nil || *idx < 0 || *idx >= len(comp.Rules) {
+		return ""
+	}
+	return comp.Rules[*idx].ID
+}
+
 // readSARIF reads SARIF. gitleaks' Alibaba rules are handled like its JSON report; for other
-// tools' rules the snippet is searched for ids.
+// tools' rules the snippet is searched for ids and named secrets.
 func readSARIF(ctx context.Context, r io.Reader, c *collector) error {
 	var log sarifLog
 	if err := newJSONDecoder(r).Decode(&log); err != nil {
@@ -256,11 +309,13 @@ func readSARIF(ctx context.Context, r io.Reader, c *collector) error {
 	}
 	p := newGitleaksPairer(c)
 	for _, run := range log.Runs {
-		for _, res := range run.Results {
+		for i := range run.Results {
+			res := &run.Results[i]
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			f := gitleaksFinding{RuleID: res.RuleID, Commit: res.PartialFingerprints["commitSha"]}
+			rule := res.ruleID(&run.Tool.Driver, run.Tool.Extensions)
+			f := gitleaksFinding{RuleID: rule, Commit: res.PartialFingerprints["commitSha"]}
 			if len(res.Locations) > 0 {
 				pl := res.Locations[0].PhysicalLocation
 				f.File, f.StartLine, f.Secret = pl.ArtifactLocation.URI, pl.Region.StartLine, pl.Region.Snippet.Text
@@ -271,11 +326,22 @@ func readSARIF(ctx context.Context, r io.Reader, c *collector) error {
 				}
 				continue
 			}
-			if !strings.Contains(strings.ToLower(f.RuleID), "alibaba") && !strings.Contains(strings.ToLower(f.RuleID), "aliyun") {
+			lower := strings.ToLower(f.RuleID)
+			if !strings.Contains(lower, "alibaba") && !strings.Contains(lower, "aliyun") {
 				continue
 			}
-			for _, h := range idsInString(f.Secret) {
-				c.add(h.id, h.secret, Location{File: f.File, Commit: f.Commit, Line: f.StartLine, Rule: f.RuleID})
+			loc := Location{File: f.File, Commit: f.Commit, Line: f.StartLine, Rule: f.RuleID}
+			n := 0
+			scanString(f.Secret, func(h textHit) {
+				n++
+				c.add(h.id, h.secret, loc)
+			}, func(s accesskey.Secret) {
+				n++
+				c.addSecretOnly(s, loc)
+			})
+			// A rule for the secret whose snippet is the secret alone.
+			if sec, ok := parseSecret(strings.TrimSpace(f.Secret)); ok && n == 0 && strings.Contains(lower, "secret") && looksLikeSecret([]byte(sec.Reveal())) {
+				c.addSecretOnly(sec, loc)
 			}
 		}
 	}

@@ -73,6 +73,12 @@ var nearbyCases = []struct {
 	{"secret on an id's line belongs to that line", "a=" + id24 + "\nb=" + id24b + " secret=" + sec1 + "\n", map[string]string{id24b: sec1}, nil},
 }
 
+// nearbyAlone lists, by case name, the secrets of nearbyCases that stand without an id: named
+// as AccessKey secrets and taken by no id. Every other case has none.
+var nearbyAlone = map[string][]string{
+	"STS id near the secret": {sec1}, // AccessKeySecret: on a line of its own, the id beside it ambiguous
+}
+
 func TestNearbyPairing(t *testing.T) {
 	for _, tc := range nearbyCases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -83,7 +89,12 @@ func TestNearbyPairing(t *testing.T) {
 			if res.Format != FormatText {
 				t.Fatalf("format %s, want text", res.Format)
 			}
+			var alone []string
 			for _, f := range res.Findings {
+				if f.Kind == KindSecretOnly {
+					alone = append(alone, f.Secret.Reveal())
+					continue
+				}
 				id := f.KeyID.String()
 				if got, want := f.Secret.Reveal(), tc.secrets[id]; got != want {
 					t.Errorf("%s: secret %q, want %q", id, got, want)
@@ -96,6 +107,9 @@ func TestNearbyPairing(t *testing.T) {
 				if !slices.ContainsFunc(res.Findings, func(f Finding) bool { return f.KeyID.String() == id }) {
 					t.Errorf("%s not found", id)
 				}
+			}
+			if !slices.Equal(alone, nearbyAlone[tc.name]) {
+				t.Errorf("secrets without an id: %d, want %d", len(alone), len(nearbyAlone[tc.name]))
 			}
 		})
 	}
@@ -110,8 +124,10 @@ func TestNearbyNeverAcrossReads(t *testing.T) {
 	if err != nil || len(res.Findings) != 1 || !res.Findings[0].Secret.IsZero() {
 		t.Fatalf("a.env alone: %+v %v", res.Findings, err)
 	}
-	if _, err := Read(context.Background(), strings.NewReader(b), Options{Source: "b.env"}); err == nil {
-		t.Fatal("b.env has no id: want an error")
+	// b.env has no id: its secret is a finding of its own (issue 20), paired with nothing.
+	res, err = Read(context.Background(), strings.NewReader(b), Options{Source: "b.env"})
+	if err != nil || len(res.Findings) != 1 || res.Findings[0].Kind != KindSecretOnly || res.Findings[0].Secret.Reveal() != sec1 {
+		t.Fatalf("b.env alone: want one secret-only finding, got %+v %v", res.Findings, err)
 	}
 	res, err = Read(context.Background(), strings.NewReader(a+b), Options{Source: "stdin"})
 	if err != nil || len(res.Findings) != 1 || res.Findings[0].Secret.Reveal() != sec1 {
@@ -285,6 +301,8 @@ func TestNearbySamples(t *testing.T) {
 			"LTAI5tFAKEk3yQ9mZ7pR2wXn": "FAKEs3cr3tQ9mZ7pR2wXnB4vL8tY6u",
 		},
 	} {
+		// Secrets without an id, in order: key_secret: beside two ids, sk= ten lines below one.
+		alone := map[string][]string{"nearby-lines.txt": {"FAKEk8Jh2Gf5Ds9Aq3Wp7Zx1Cv4Bn6", "FAKEr5Ty7Ui9Op1As3Df5Gh7Jk9Lz2"}}
 		data, err := os.ReadFile(filepath.Join(formatsDir, name))
 		if err != nil {
 			t.Fatal(err)
@@ -293,13 +311,21 @@ func TestNearbySamples(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(res.Findings) != len(want) {
-			t.Errorf("%s: %d findings, want %d", name, len(res.Findings), len(want))
+		if len(res.Findings) != len(want)+len(alone[name]) {
+			t.Errorf("%s: %d findings, want %d", name, len(res.Findings), len(want)+len(alone[name]))
 		}
+		var gotAlone []string
 		for _, f := range res.Findings {
+			if f.Kind == KindSecretOnly {
+				gotAlone = append(gotAlone, f.Secret.Reveal())
+				continue
+			}
 			if s, ok := want[f.KeyID.String()]; !ok || f.Secret.Reveal() != s {
 				t.Errorf("%s: %s has the wrong secret (or is unexpected)", name, f.KeyID)
 			}
+		}
+		if !slices.Equal(gotAlone, alone[name]) {
+			t.Errorf("%s: %d secrets without an id, want %d (or not these)", name, len(gotAlone), len(alone[name]))
 		}
 	}
 }

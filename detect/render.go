@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,13 +11,16 @@ import (
 )
 
 // jsonFinding is the stable JSON shape of a Finding. The secret is an accesskey.Secret, so it
-// marshals as "[REDACTED]"; has_secret says whether one was found.
+// marshals as "[REDACTED]"; has_secret says whether one was found. A secret-only finding has no
+// key_id nor id_kind.
 type jsonFinding struct {
-	KeyID     accesskey.ID      `json:"key_id"`
+	KeyID     accesskey.ID      `json:"key_id,omitzero"`
 	Kind      Kind              `json:"kind"`
-	IDKind    string            `json:"id_kind"`
+	IDKind    string            `json:"id_kind,omitempty"`
 	HasSecret bool              `json:"has_secret"`
 	Secret    *accesskey.Secret `json:"secret,omitempty"`
+	Evidence  Evidence          `json:"evidence,omitempty"`
+	Source    string            `json:"source,omitempty"`
 	Locations []Location        `json:"locations"`
 	Notes     []string          `json:"notes,omitempty"`
 }
@@ -27,12 +31,16 @@ type jsonResult struct {
 	Warnings []string      `json:"warnings,omitempty"`
 }
 
-// WriteJSON writes r as indented JSON, secrets redacted.
+// WriteJSON writes r as indented JSON, secrets redacted, safe to print on a terminal (see
+// accesskey.PrintableJSON).
 func WriteJSON(w io.Writer, r Result) error {
 	out := jsonResult{Format: r.Format, Findings: []jsonFinding{}, Warnings: r.Warnings}
 	for _, f := range r.Findings {
-		jf := jsonFinding{KeyID: f.KeyID, Kind: f.Kind, IDKind: f.KeyID.Kind().String(), HasSecret: !f.Secret.IsZero(),
+		jf := jsonFinding{KeyID: f.KeyID, Kind: f.Kind, HasSecret: !f.Secret.IsZero(), Evidence: f.Evidence, Source: f.Source,
 			Locations: f.Locations, Notes: f.Notes}
+		if !f.KeyID.IsZero() {
+			jf.IDKind = f.KeyID.Kind().String()
+		}
 		if jf.Locations == nil {
 			jf.Locations = []Location{}
 		}
@@ -42,45 +50,69 @@ func WriteJSON(w io.Writer, r Result) error {
 		}
 		out.Findings = append(out.Findings, jf)
 	}
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(out); err != nil {
+		return fmt.Errorf("write findings as JSON: %w", err)
+	}
+	if _, err := w.Write(accesskey.PrintableJSON(buf.Bytes())); err != nil {
 		return fmt.Errorf("write findings as JSON: %w", err)
 	}
 	return nil
 }
 
+// HintSecretOnly is what to do about a secret found without its id.
+const HintSecretOnly = "nothing in the Alibaba API maps a secret to its key: find the id where the secret is used " +
+	"(CI variables, the deployment's configuration) and run respond --key-id ID, or allow the secret-match locate strategy"
+
 // WriteText writes r for people: one block per key, every location, notes and warnings. Secrets
-// are never printed, only whether one was found.
+// are never printed, only whether one was found. Everything taken from the input (file names,
+// URLs, notes, warnings) has its control characters escaped (accesskey.Printable).
 func WriteText(w io.Writer, r Result) error {
 	var b strings.Builder
 	if len(r.Findings) == 0 {
-		fmt.Fprintf(&b, "no AccessKey ids found (format %s)\n", r.Format)
+		fmt.Fprintf(&b, "no AccessKey ids found (format %s)\n", accesskey.Printable(string(r.Format)))
 	}
+	hint := false
 	for i, f := range r.Findings {
 		if i > 0 {
 			b.WriteString("\n")
 		}
-		secret := "secret not found"
-		if !f.Secret.IsZero() {
+		secret := "secret not found (id only)"
+		switch {
+		case !f.Secret.IsZero():
 			secret = "secret found (redacted)"
+		case f.Evidence == EvidenceSource:
+			secret = "secret not found; id reported by " + accesskey.Printable(f.Source)
 		}
 		what := "rotatable RAM AccessKey"
-		if f.Kind == KindSTS {
+		switch {
+		case f.Kind == KindSecretOnly:
+			what, secret = "AccessKey secret without its id", "secret found (redacted)"
+			hint = true
+		case f.Kind == KindSTS:
 			what = "temporary STS key, not rotatable"
-		} else if f.KeyID.Kind() == accesskey.KindLegacy {
+		case f.KeyID.Kind() == accesskey.KindLegacy:
 			what = "rotatable RAM AccessKey, legacy 16-character id"
 		}
-		fmt.Fprintf(&b, "%s  %s; %s; %d location(s)\n", f.KeyID, what, secret, len(f.Locations))
+		id := f.KeyID.String()
+		if f.KeyID.IsZero() {
+			id = "(no id)"
+		}
+		fmt.Fprintf(&b, "%s  %s; %s; %d location(s)\n", id, what, secret, len(f.Locations))
 		for _, l := range f.Locations {
 			fmt.Fprintf(&b, "  at %s\n", textLocation(l))
 		}
 		for _, n := range f.Notes {
-			fmt.Fprintf(&b, "  note: %s\n", n)
+			fmt.Fprintf(&b, "  note: %s\n", accesskey.Printable(n))
 		}
 	}
+	if hint {
+		fmt.Fprintf(&b, "\nsecret without its id: %s\n", HintSecretOnly)
+	}
 	for _, wn := range r.Warnings {
-		fmt.Fprintf(&b, "warning: %s\n", wn)
+		fmt.Fprintf(&b, "warning: %s\n", accesskey.Printable(wn))
 	}
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("write findings: %w", err)
@@ -123,5 +155,5 @@ func textLocation(l Location) string {
 	if len(from) > 0 {
 		parts = append(parts, "("+strings.Join(from, " ")+")")
 	}
-	return strings.Join(parts, " ")
+	return accesskey.Printable(strings.Join(parts, " "))
 }

@@ -129,18 +129,28 @@ func readGitHub(ctx context.Context, r io.Reader, c *collector) error {
 			}
 		}
 	}
+	// A secret alert with no id alert of its file is a secret-only finding (it may still be
+	// paired within the report).
 	for _, s := range secrets {
-		if list := ids[s.key]; len(list) == 1 {
+		switch list := ids[s.key]; {
+		case len(list) == 1:
 			c.add(list[0], s.secret, s.loc)
-			continue
+		case looksLikeSecret([]byte(s.secret.Reveal())):
+			var notes []string
+			if len(list) > 1 {
+				notes = append(notes, fmt.Sprintf("not paired: %d different AccessKey id alerts share its file", len(list)))
+			}
+			c.addSecretOnly(s.secret, s.loc, notes...)
+		default:
+			noID = append(noID, c.loc(s.loc))
 		}
-		noID = append(noID, c.loc(s.loc))
 	}
 	if len(c.findings) == 0 && len(noID) > 0 {
-		return &NoKeyIDError{Format: FormatGitHub, Reason: "its Alibaba alerts show the AccessKey secret (or nothing), not the id", Fix: fixGitHubNoID, Locations: noID}
+		return &NoKeyIDError{Format: FormatGitHub, Reason: "its Alibaba alerts show neither the AccessKey id nor a secret", Fix: fixGitHubNoID,
+			Locations: boundLocations(noID)}
 	}
 	for _, l := range noID {
-		c.warn("GitHub %s at %s shows the AccessKey secret, not the id, and no id alert shares its file: %s", l.Fingerprint, describe(l), fixGitHubNoID)
+		c.warn("GitHub %s at %s shows neither the AccessKey id nor a secret: %s", l.Fingerprint, describe(l), fixGitHubNoID)
 	}
 	return nil
 }
@@ -234,6 +244,7 @@ func ggshieldWalk(ctx context.Context, c *collector, s ggshieldScan, commit stri
 			var ids []accesskey.ID
 			var locs []Location
 			var secret accesskey.Secret
+			var secretLoc Location
 			for _, o := range inc.Occurrences {
 				m := strings.TrimSpace(o.Match)
 				if strings.Contains(m, "***") {
@@ -250,6 +261,8 @@ func ggshieldWalk(ctx context.Context, c *collector, s ggshieldScan, commit stri
 				}
 				if sec, ok := parseSecret(m); ok && strings.Contains(strings.ToLower(inc.Type), "alibaba") {
 					secret = sec
+					secretLoc = Location{File: e.Filename, Commit: commit, Line: o.LineStart, URL: inc.IncidentURL,
+						Fingerprint: inc.IgnoreSHA, Rule: inc.Type}
 				}
 			}
 			for i, id := range ids {
@@ -258,6 +271,14 @@ func ggshieldWalk(ctx context.Context, c *collector, s ggshieldScan, commit stri
 					sec = accesskey.Secret{}
 				}
 				c.add(id, sec, locs[i])
+			}
+			// The secret of an incident without its id (or with several) is a finding of its own.
+			if !secret.IsZero() && len(ids) != 1 && looksLikeSecret([]byte(secret.Reveal())) {
+				var notes []string
+				if len(ids) > 1 {
+					notes = append(notes, fmt.Sprintf("not paired: the incident holds %d different AccessKey ids", len(ids)))
+				}
+				c.addSecretOnly(secret, secretLoc, notes...)
 			}
 		}
 	}
@@ -295,6 +316,7 @@ func readDetectSecrets(ctx context.Context, r io.Reader, c *collector) error {
 		}
 	}
 	sortLocations(locs)
+	locs = boundLocations(locs)
 	return &NoKeyIDError{Format: FormatDetectSecrets,
 		Reason:    "detect-secrets has no Alibaba plugin and a baseline keeps only a SHA-1 of each secret, never the LTAI… id",
 		Fix:       "scan with gitleaks instead (gitleaks dir . --report-format json --report-path - | respond --from -), or pass the id with --key-id",

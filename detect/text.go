@@ -52,14 +52,23 @@ type textView struct {
 	start bool // data[0] is the first byte of the input
 	eof   bool // data ends with the last byte of the input
 	near  bool // pair ids with secrets on neighbouring lines (plain text only)
+	// base is the input offset of data[0]; claims holds the input offsets of the secrets given
+	// to an id, so that they are not reported again as secrets without an id (nil: not kept).
+	base   int64
+	claims map[int64]struct{}
 }
 
-// scanText reads r to the end and calls fn for every id, in input order.
-func scanText(ctx context.Context, r io.Reader, fn func(textHit)) error {
+// scanText reads r to the end and calls fn for every id, in input order, and, when names is not
+// nil, names for every secret that stands without an id (see scanNames). Names lag behind ids by
+// nearBytes: a secret is reported only once every id that could take it has been seen.
+func scanText(ctx context.Context, r io.Reader, fn func(textHit), names func(secretHit)) error {
 	buf := make([]byte, 2*textChunk)
 	carry, from := 0, 0
-	line := 1
+	line, nameLine := 1, 1
 	v := textView{prev: '\n', start: true, near: true}
+	if names != nil {
+		v.claims = map[int64]struct{}{}
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -84,15 +93,34 @@ func scanText(ctx context.Context, r io.Reader, fn func(textHit)) error {
 		}
 		line = scanChunk(&v, from, limit, line, fn)
 		if eof {
+			if names != nil {
+				scanNames(&v, len(data), nameLine, names)
+			}
 			return nil
 		}
-		// Carry the lookahead and nearBytes before it: the lines above the next ids.
+		// Carry the lookahead and nearBytes before it: the lines above the next ids. Start at
+		// a line start when one is near, so that no secret's name is cut from its value.
 		keep := max(0, limit-nearBytes)
+		if lo := max(0, keep-2*maxNameLen); keep > 0 {
+			if i := bytes.LastIndexByte(data[lo:keep], '\n'); i >= 0 {
+				keep = lo + i + 1
+			}
+		}
+		if names != nil {
+			// Every id that could take a secret before keep has been seen.
+			nameLine = scanNames(&v, keep, nameLine, names)
+			for off := range v.claims {
+				if off < v.base+int64(keep) {
+					delete(v.claims, off)
+				}
+			}
+		}
 		if keep > 0 {
 			v.prev, v.start = data[keep-1], false
 		}
 		carry = copy(buf, data[keep:])
 		from = limit - keep
+		v.base += int64(keep)
 	}
 }
 
@@ -123,14 +151,7 @@ func scanChunk(v *textView, from, limit, line int, fn func(textHit)) int {
 		}
 		line += bytes.Count(data[counted:p], []byte{'\n'})
 		counted = p
-		ls := max(0, p-lineWindow)
-		if i := bytes.LastIndexByte(data[ls:p], '\n'); i >= 0 {
-			ls += i + 1
-		}
-		le := min(len(data), p+lineWindow)
-		if i := bytes.IndexByte(data[p:le], '\n'); i >= 0 {
-			le = p + i
-		}
+		ls, le := lineAround(data, p)
 		scanLine(v, ls, le, pos, limit, line, fn)
 		pos = max(le, p+1)
 	}
@@ -138,6 +159,20 @@ func scanChunk(v *textView, from, limit, line int, fn func(textHit)) int {
 		line += bytes.Count(data[counted:limit], []byte{'\n'})
 	}
 	return line
+}
+
+// lineAround returns the bounds of the line that holds data[p], or of the window of lineWindow
+// bytes on each side of p when the line is longer.
+func lineAround(data []byte, p int) (int, int) {
+	ls := max(0, p-lineWindow)
+	if i := bytes.LastIndexByte(data[ls:p], '\n'); i >= 0 {
+		ls += i + 1
+	}
+	le := min(len(data), p+lineWindow)
+	if i := bytes.IndexByte(data[p:le], '\n'); i >= 0 {
+		le = p + i
+	}
+	return ls, le
 }
 
 func indexFrom(b, sep []byte, from int) int {
@@ -152,10 +187,11 @@ func indexFrom(b, sep []byte, from int) int {
 }
 
 type span struct {
-	a, b int
-	id   accesskey.ID
-	sec  accesskey.Secret
-	note string
+	a, b  int
+	id    accesskey.ID
+	sec   accesskey.Secret
+	secAt int // where sec starts in data
+	note  string
 }
 
 // before returns the byte before data[i].
@@ -233,7 +269,10 @@ func scanLine(v *textView, ls, le, emitFrom, emitTo, line int, fn func(textHit))
 	pairSecrets(ids, secrets)
 	for _, s := range ids {
 		if v.near && s.sec.IsZero() && s.note == "" && !s.id.IsSTS() {
-			s.sec, s.note = v.nearbySecret(s, ls, le)
+			s.sec, s.secAt, s.note = v.nearbySecret(s, ls, le)
+		}
+		if !s.sec.IsZero() && v.claims != nil {
+			v.claims[v.base+int64(s.secAt)] = struct{}{}
 		}
 		fn(textHit{id: s.id, secret: s.sec, line: line, note: s.note})
 	}
@@ -247,7 +286,7 @@ func pairSecrets(ids, secrets []span) {
 	}
 	if len(ids) == 1 && len(secrets) == 1 {
 		if ids[0].note == "" && !ids[0].id.IsSTS() {
-			ids[0].sec = secrets[0].sec
+			ids[0].sec, ids[0].secAt = secrets[0].sec, secrets[0].a
 		}
 		return
 	}
@@ -261,7 +300,7 @@ func pairSecrets(ids, secrets []span) {
 		}
 		for _, s := range secrets {
 			if s.a >= ids[k].b && s.a < end {
-				ids[k].sec = s.sec
+				ids[k].sec, ids[k].secAt = s.sec, s.a
 				break
 			}
 		}
@@ -290,12 +329,13 @@ type nearLine struct {
 //   - the id's line and every line that decides this are whole in view (within nearBytes of the
 //     id), or end at the start or end of the input.
 //
-// When a candidate secret is near but the pairing is not clear, it returns NoteNearbyAmbiguous.
-func (v *textView) nearbySecret(s span, ls, le int) (accesskey.Secret, string) {
+// It returns the secret and where it starts in data. When a candidate secret is near but the
+// pairing is not clear, it returns NoteNearbyAmbiguous.
+func (v *textView) nearbySecret(s span, ls, le int) (accesskey.Secret, int, string) {
 	var none accesskey.Secret
 	d := v.data
 	if !(ls > 0 && d[ls-1] == '\n' || ls == 0 && v.start) || !(le < len(d) && d[le] == '\n' || le == len(d) && v.eof) {
-		return none, "" // the id's line is longer than the window
+		return none, 0, "" // the id's line is longer than the window
 	}
 	lo, hi := max(0, s.a-nearBytes), min(len(d), s.a+nearBytes)
 	var buf [4*nearLines + 1]nearLine
@@ -389,11 +429,11 @@ func (v *textView) nearbySecret(s span, ls, le int) (accesskey.Secret, string) {
 	}
 	switch {
 	case cands == 0:
-		return none, ""
+		return none, 0, ""
 	case cands > 1 || !whole(0) || idsNear(0) != 1 || !whole(candRel) || idsNear(candRel) != 1:
-		return none, NoteNearbyAmbiguous
+		return none, 0, NoteNearbyAmbiguous
 	}
-	return cand.sec, ""
+	return cand.sec, cand.a, ""
 }
 
 // namesSecret reports whether the line l, apart from the token sec itself, or the token right
@@ -435,28 +475,17 @@ func isNameByte(c byte) bool { return accesskey.IsAlnum(c) || c == '_' || c == '
 // wordsNameSecret reports whether a word part of b (words split at anything but a letter and at
 // a lower-to-upper case change, as in AccessKeySecret) contains "secret" or is "sk", ignoring case.
 func wordsNameSecret(b []byte) bool {
-	isLetter := func(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
-	for i := 0; i < len(b); {
-		if !isLetter(b[i]) {
-			i++
-			continue
-		}
-		j := i + 1
-		for j < len(b) && isLetter(b[j]) && !(b[j-1] >= 'a' && b[j-1] <= 'z' && b[j] >= 'A' && b[j] <= 'Z') {
-			j++
-		}
-		w := b[i:j]
+	found := false
+	forEachWord(b, func(w []byte) bool {
 		if len(w) == 2 && w[0]|0x20 == 's' && w[1]|0x20 == 'k' {
-			return true
+			found = true
 		}
-		for k := 0; k+6 <= len(w); k++ {
-			if bytes.EqualFold(w[k:k+6], []byte("secret")) {
-				return true
-			}
+		for k := 0; k+6 <= len(w) && !found; k++ {
+			found = bytes.EqualFold(w[k:k+6], []byte("secret"))
 		}
-		i = j
-	}
-	return false
+		return !found
+	})
+	return found
 }
 
 // looksLikeSecret keeps 30-character tokens that mix upper case, lower case and digits, as
@@ -486,22 +515,24 @@ func readText(ctx context.Context, r io.Reader, c *collector) error {
 			notes = append(notes, h.note)
 		}
 		c.add(h.id, h.secret, Location{Line: h.line}, notes...)
+	}, func(h secretHit) {
+		n++
+		c.addSecretOnly(h.secret, Location{Line: h.line})
 	})
 	if err != nil {
 		return err
 	}
 	if n == 0 {
-		return fmt.Errorf("%w: no AccessKey id (LTAI plus 12 or 20 letters and digits, or STS.…) in the text; "+
+		return fmt.Errorf("%w: no AccessKey id (LTAI plus 12 or 20 letters and digits, or STS.…) and no AccessKey secret "+
+			"under a name that says so (ALIBABA_CLOUD_ACCESS_KEY_SECRET=…) in the text; "+
 			"pass scanner output (gitleaks, trufflehog, …) or a file that contains the id, or use --key-id", ErrUnrecognised)
 	}
 	return nil
 }
 
-// idsInString finds the ids in one string value (of a JSON document, a CSV cell, a snippet),
-// each with the secret of its own line only.
+// idsInString finds the ids in one string value, each with the secret of its own line only.
 func idsInString(s string) []textHit {
 	var out []textHit
-	v := textView{data: []byte(s), prev: '\n', start: true, eof: true}
-	scanChunk(&v, 0, len(v.data), 1, func(h textHit) { out = append(out, h) })
+	scanString(s, func(h textHit) { out = append(out, h) }, nil)
 	return out
 }

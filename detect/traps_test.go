@@ -3,6 +3,7 @@ package detect
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -115,8 +116,9 @@ func TestReportTraps(t *testing.T) {
 	type want struct {
 		ids     []string
 		secrets map[string]string
-		err     any // nil, or a pointer to the typed error, or ErrUnrecognised
-		notes   int // notes expected on the first finding, -1 to skip
+		err     any      // nil, or a pointer to the typed error, or ErrUnrecognised
+		notes   int      // notes expected on the first finding, -1 to skip
+		alone   []string // secrets reported without an id (secret-only findings), in order
 	}
 	cases := []struct {
 		name   string
@@ -127,12 +129,33 @@ func TestReportTraps(t *testing.T) {
 		{"gitleaks: Secret not Match; id and secret of one file+commit are paired", FormatAuto,
 			"[" + gitleaksEntry(ruleGitleaksSecret, sec1, ".env", "c1", 3) + "," + gitleaksEntry(ruleGitleaksID, id24, ".env", "c1", 2) + "]",
 			want{ids: []string{id24}, secrets: map[string]string{id24: sec1}, notes: -1}},
-		{"gitleaks: secret in another file is never paired", FormatGitleaksJSON,
+		// Issue 20: the only id and the only secret without an id of one commit are one key.
+		{"gitleaks: secret in another file of the same commit is paired within the report", FormatGitleaksJSON,
 			"[" + gitleaksEntry(ruleGitleaksSecret, sec1, "a.env", "c1", 3) + "," + gitleaksEntry(ruleGitleaksID, id24, ".env", "c1", 2) + "]",
-			want{ids: []string{id24}, notes: -1}},
+			want{ids: []string{id24}, secrets: map[string]string{id24: sec1}, notes: 1}},
 		{"gitleaks: secret in another commit is never paired", FormatGitleaksJSON,
 			"[" + gitleaksEntry(ruleGitleaksSecret, sec1, ".env", "c2", 3) + "," + gitleaksEntry(ruleGitleaksID, id24, ".env", "c1", 2) + "]",
-			want{ids: []string{id24}, notes: -1}},
+			want{ids: []string{id24}, notes: -1, alone: []string{sec1}}},
+		{"gitleaks: secret alone", FormatAuto, "[" + gitleaksEntry(ruleGitleaksSecret, sec1, ".env", "c1", 3) + "]",
+			want{notes: 0, alone: []string{sec1}}},
+		{"gitleaks: two ids and a secret of one commit stay unpaired", FormatGitleaksJSON,
+			"[" + gitleaksEntry(ruleGitleaksSecret, sec1, "a.env", "c1", 3) + "," + gitleaksEntry(ruleGitleaksID, id24, ".env", "c1", 2) +
+				"," + gitleaksEntry(ruleGitleaksID, id24b, "b.env", "c1", 2) + "]",
+			want{ids: []string{id24, id24b}, notes: 0, alone: []string{sec1}}},
+		{"gitleaks: one id and two secrets of one commit stay unpaired", FormatGitleaksJSON,
+			"[" + gitleaksEntry(ruleGitleaksSecret, sec1, "a.env", "c1", 3) + "," + gitleaksEntry(ruleGitleaksID, id24, ".env", "c1", 2) +
+				"," + gitleaksEntry(ruleGitleaksSecret, sec2, "b.env", "c1", 2) + "]",
+			want{ids: []string{id24}, notes: 0, alone: []string{sec1, sec2}}},
+		{"gitleaks: a secret already paired with its id is not paired again", FormatGitleaksJSON,
+			"[" + gitleaksEntry(ruleGitleaksSecret, sec1, ".env", "c1", 3) + "," + gitleaksEntry(ruleGitleaksID, id24, ".env", "c1", 2) +
+				"," + gitleaksEntry(ruleGitleaksSecret, sec2, "b.env", "c1", 2) + "]",
+			want{ids: []string{id24}, secrets: map[string]string{id24: sec1}, notes: 0, alone: []string{sec2}}},
+		{"gitleaks: the same secret elsewhere joins its id", FormatGitleaksJSON,
+			"[" + gitleaksEntry(ruleGitleaksSecret, sec1, ".env", "c1", 3) + "," + gitleaksEntry(ruleGitleaksID, id24, ".env", "c1", 2) +
+				"," + gitleaksEntry(ruleGitleaksSecret, sec1, "copy.env", "c2", 2) + "]",
+			want{ids: []string{id24}, secrets: map[string]string{id24: sec1}, notes: 0}},
+		{"gitleaks: secret-rule value that is no AccessKey secret (hex)", FormatGitleaksJSON,
+			"[" + gitleaksEntry(ruleGitleaksSecret, "0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c", ".env", "c1", 3) + "]", want{notes: -1}},
 		{"gitleaks: other rules are ignored even with an id in Secret", FormatGitleaksJSON,
 			"[" + gitleaksEntry("generic-api-key", id24b, ".env", "c1", 2) + "," + gitleaksEntry(ruleGitleaksID, id24, ".env", "c1", 2) + "]",
 			want{ids: []string{id24}, notes: -1}},
@@ -183,7 +206,43 @@ func TestReportTraps(t *testing.T) {
 			want{ids: []string{id24}, secrets: map[string]string{id24: sec1}, notes: 0}},
 		{"GitHub: only secret alerts", FormatGitHub,
 			`[{"number":2,"secret_type":"alibaba_cloud_access_key_secret","secret":"` + sec1 + `","first_location_detected":{"path":".env","commit_sha":"c","start_line":3}}]`,
+			want{notes: 0, alone: []string{sec1}}},
+		{"GitHub: secret alerts without the secret", FormatGitHub,
+			`[{"number":2,"secret_type":"alibaba_cloud_access_key_secret","first_location_detected":{"path":".env","commit_sha":"c","start_line":3}}]`,
 			want{err: new(*NoKeyIDError)}},
+		{"ggshield: an incident with the secret alone", FormatAuto, `{"type":"path_scan","entities_with_incidents":[{"filename":".env","incidents":[{"type":"Alibaba Cloud Keys","occurrences":[{"match":"` + sec1 + `","type":"client_secret","line_start":3}]}]}]}`,
+			want{notes: 0, alone: []string{sec1}}},
+		{"trufflehog: a secret with an id that is not valid", FormatTrufflehog,
+			`{"SourceMetadata":{"Data":{}},"DetectorType":0,"DetectorName":"Alibaba","Raw":"` + sec1 + `","RawV2":"` + sec1 + `LTAI5tFAKEb8HnR4sW6cJq2dA"}`,
+			want{notes: 1, alone: []string{sec1}}},
+		{"any JSON: a secret under an AccessKey name, alone", FormatAuto, `{"AccessKeySecret":"` + sec1 + `"}`,
+			want{notes: 0, alone: []string{sec1}}},
+		{"any JSON: an id and a named secret in sibling objects are paired within the report", FormatJSON,
+			`{"a":{"id":"` + id24 + `"},"b":{"access_key_secret":"` + sec1 + `"}}`, want{ids: []string{id24}, secrets: map[string]string{id24: sec1}, notes: 1}},
+		{"any JSON: STS credentials are not a secret alone", FormatAuto, `{"AccessKeyId":"` + sts + `","AccessKeySecret":"` + sec1 + `"}`,
+			want{ids: []string{sts}, notes: 0}},
+		{"any JSON: a secret under a name of another vendor is nothing", FormatAuto, `{"id":"` + id24 + `","x":{"jwt_secret":"` + sec1 + `"}}`,
+			want{ids: []string{id24}, notes: 0}},
+		{"any JSON: two named secrets beside one id: neither is paired", FormatJSON,
+			`{"AccessKeyId":"` + id24 + `","AccessKeySecret":"` + sec1 + `","OldAccessKeySecret":"` + sec2 + `"}`,
+			want{ids: []string{id24}, notes: 0, alone: []string{sec2, sec1}}}, // the first one is held until the object closes
+		{"any JSON: a log line with a named secret inside a string", FormatAuto, `{"msg":"export ALIYUN_SECRET_ACCESS_KEY=` + sec1 + `"}`,
+			want{notes: 0, alone: []string{sec1}}},
+		{"SARIF: rule named by rule.id", FormatGitleaksSARIF,
+			`{"version":"2.1.0","runs":[{"tool":{"driver":{"rules":[]}},"results":[{"rule":{"id":"alibaba-access-key-id"},"locations":[{"physicalLocation":{"artifactLocation":{"uri":".env"},"region":{"startLine":2,"snippet":{"text":"` + id24 + `"}}}}]}]}]}`,
+			want{ids: []string{id24}, notes: 0}},
+		{"SARIF: rule named by ruleIndex", FormatGitleaksSARIF,
+			`{"version":"2.1.0","runs":[{"tool":{"driver":{"rules":[{"id":"aws-access-token"},{"id":"alibaba-access-key-id"},{"id":"alibaba-secret-key"}]}},"results":[` +
+				`{"ruleIndex":1,"locations":[{"physicalLocation":{"artifactLocation":{"uri":".env"},"region":{"startLine":2,"snippet":{"text":"` + id24 + `"}}}}]},` +
+				`{"rule":{"index":2},"locations":[{"physicalLocation":{"artifactLocation":{"uri":".env"},"region":{"startLine":3,"snippet":{"text":"` + sec1 + `"}}}}]},` +
+				`{"ruleIndex":0,"locations":[{"physicalLocation":{"artifactLocation":{"uri":".env"},"region":{"startLine":4,"snippet":{"text":"` + id24b + `"}}}}]}]}]}`,
+			want{ids: []string{id24}, secrets: map[string]string{id24: sec1}, notes: 0}},
+		{"SARIF: rule of an extension, index out of range", FormatGitleaksSARIF,
+			`{"version":"2.1.0","runs":[{"tool":{"driver":{"rules":[]},"extensions":[{"rules":[{"id":"kingfisher.aliyun.1"}]}]},"results":[` +
+				`{"rule":{"index":0,"toolComponent":{"index":0}},"locations":[{"physicalLocation":{"artifactLocation":{"uri":"a"},"region":{"snippet":{"text":"k=` + id24 + `"}}}}]},` +
+				`{"ruleIndex":7,"locations":[{"physicalLocation":{"artifactLocation":{"uri":"b"},"region":{"snippet":{"text":"` + id24b + `"}}}}]},` +
+				`{"rule":{"index":0,"toolComponent":{"index":5}},"locations":[{"physicalLocation":{"artifactLocation":{"uri":"c"},"region":{"snippet":{"text":"` + id16 + `"}}}}]}]}]}`,
+			want{ids: []string{id24}, notes: 0}},
 		{"GitHub: other secret types ignored", FormatGitHub, `[{"number":3,"secret_type":"github_personal_access_token","secret":"ghp_x"}]`, want{notes: -1}},
 		{"GitHub webhook carries no secret", FormatAuto, `{"action":"created","alert":{"number":2,"secret_type":"alibaba_cloud_access_key_id"},"repository":{"full_name":"o/r"}}`,
 			want{err: new(*NoKeyIDError)}},
@@ -224,8 +283,12 @@ func TestReportTraps(t *testing.T) {
 				}
 				return
 			}
-			var got []string
+			var got, alone []string
 			for _, f := range res.Findings {
+				if f.Kind == KindSecretOnly {
+					alone = append(alone, f.Secret.Reveal())
+					continue
+				}
 				got = append(got, f.KeyID.String())
 				if want := tc.want.secrets[f.KeyID.String()]; f.Secret.Reveal() != want {
 					t.Errorf("%s: secret %q, want %q", f.KeyID, f.Secret.Reveal(), want)
@@ -234,6 +297,10 @@ func TestReportTraps(t *testing.T) {
 			if strings.Join(got, " ") != strings.Join(tc.want.ids, " ") {
 				t.Errorf("ids %v, want %v", got, tc.want.ids)
 			}
+			if !slices.Equal(alone, tc.want.alone) {
+				t.Errorf("%d secrets without an id, want %d (or not these)", len(alone), len(tc.want.alone))
+			}
+			checkRendered(t, res)
 			if tc.want.notes >= 0 && len(res.Findings) > 0 && len(res.Findings[0].Notes) != tc.want.notes {
 				t.Errorf("notes %q, want %d", res.Findings[0].Notes, tc.want.notes)
 			}

@@ -67,6 +67,24 @@ func (t *trufflehogResult) idAndSecret() (id accesskey.ID, sec accesskey.Secret,
 	return id, sec, !sec.IsZero() && looksLikeSecret([]byte(secText)), true
 }
 
+// secretAlone returns the secret of a result whose id is missing or invalid: SecretParts.key,
+// else the first 30 characters of RawV2, else Raw, when it mixes upper case, lower case and digits.
+func (t *trufflehogResult) secretAlone() (accesskey.Secret, bool) {
+	text := t.SecretParts["key"]
+	switch {
+	case text != "":
+	case len(t.RawV2) >= accesskey.SecretLen:
+		text = t.RawV2[:accesskey.SecretLen]
+	default:
+		text = t.Raw
+	}
+	sec, ok := parseSecret(text)
+	if !ok || !looksLikeSecret([]byte(text)) {
+		return accesskey.Secret{}, false
+	}
+	return sec, true
+}
+
 func (t *trufflehogResult) location() Location {
 	var l Location
 	keys := make([]string, 0, len(t.SourceMetadata.Data))
@@ -122,6 +140,11 @@ func readTrufflehog(ctx context.Context, r io.Reader, c *collector) error {
 		}
 		id, sec, likely, ok := t.idAndSecret()
 		if !ok {
+			// Its secret, when it has one shaped like an AccessKey secret, is a finding of its own.
+			if s, found := t.secretAlone(); found {
+				c.addSecretOnly(s, t.location(), "trufflehog reported it without a valid AccessKey id")
+				continue
+			}
 			c.warn("trufflehog result %d: no valid AccessKey id in SecretParts, RawV2 or Raw; skipped", n)
 			continue
 		}
