@@ -150,6 +150,8 @@ type Client struct {
 	// lim paces every call signed by this client's key (shared by its copies): concurrent
 	// callers slow down together when the cloud throttles, instead of each backing off blindly.
 	lim *aimd
+	// me is who signs this client's calls, asked once (Identity), shared by its copies.
+	me *once[Identity]
 	// retryThrottled is false in the copy the owner scan uses: it retries throttled listings
 	// itself (more often than a call would) and must see every throttle.
 	retryThrottled bool
@@ -192,6 +194,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		transport:      cfg.Transport,
 		rnd:            newLockedRand(),
 		lim:            newClientAIMD(),
+		me:             newOnce[Identity](),
 		retryThrottled: true,
 	}
 	if c.transport == nil {

@@ -56,7 +56,7 @@ func TestLocate_strategies(t *testing.T) {
 			// The self strategy lists the caller's own keys: sign in as the root of account 0.
 			if tt.root {
 				rc, _ := clientFor(t, s, emulator.Credential{AccessKeyID: root.String(), AccessKeySecret: org.Accounts[0].RootKeys[0].Secret}, 3)
-				l.Accounts = []LocatorAccount{{Account: Account{Name: "root"}, API: rc}}
+				l.Accounts = []LocatorAccount{{Account: Account{Name: "root"}, Entry: Entered(rc)}}
 			}
 			o, err := l.Locate(ctx, id)
 			if err != nil {
@@ -133,7 +133,7 @@ func TestLocate_callerNeedsTheSecret(t *testing.T) {
 	org := emulator.GenerateOrg(emulator.GenSpec{Accounts: 1, UsersPerAccount: 2, Seed: 2})
 	s, mgmt, _ := startEmu(t, org)
 	ctx := context.Background()
-	l := &Locator{Accounts: []LocatorAccount{{Account: Account{ID: org.Accounts[0].ID}, API: mgmt}}, Strategies: []string{StrategyCaller}}
+	l := &Locator{Accounts: []LocatorAccount{{Account: Account{ID: org.Accounts[0].ID}, Entry: Entered(mgmt)}}, Strategies: []string{StrategyCaller}}
 	user, id := lastUserKey(org, 0)
 	if _, err := l.Locate(ctx, id); err == nil || !strings.Contains(err.Error(), "leaked secret") {
 		t.Fatalf("without the secret: %v", err)
@@ -153,7 +153,7 @@ func TestLocate_scanUnderThrottling(t *testing.T) {
 	user, id := lastUserKey(org, 0)
 	var mu sync.Mutex
 	var last Progress
-	l := &Locator{Accounts: []LocatorAccount{{Account: Account{ID: org.Accounts[0].ID}, API: mgmt}},
+	l := &Locator{Accounts: []LocatorAccount{{Account: Account{ID: org.Accounts[0].ID}, Entry: Entered(mgmt)}},
 		Strategies: []string{StrategyScan}, Concurrency: 16, InitialRate: 2000, MaxRate: 5000,
 		Progress: func(p Progress) { mu.Lock(); last = p; mu.Unlock() }}
 	o, err := l.Locate(context.Background(), id)
