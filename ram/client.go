@@ -228,7 +228,9 @@ func RoleArn(accountID, roleName string) string {
 
 // ForAccount assumes roleArn (default: the Resource Directory access role of accountID) through
 // an explicit STS AssumeRole on this client's endpoint, and returns a client for that account.
-// (The SDK's own RAM-role provider hard-codes https and its own host.)
+// (The SDK's own RAM-role provider hard-codes https and its own host.) The new client has a pace
+// of its own (its key is another) but shares this client's HTTP transport: the connections
+// opened to enter the account are reused by the calls made in it.
 func (c *Client) ForAccount(ctx context.Context, accountID, roleArn string) (*Client, error) {
 	if roleArn == "" {
 		roleArn = RoleArn(accountID, "")
@@ -237,7 +239,9 @@ func (c *Client) ForAccount(ctx context.Context, accountID, roleArn string) (*Cl
 	if err != nil {
 		return nil, fmt.Errorf("enter account %s: %w", accountID, err)
 	}
-	return NewWithTempCredentials(ctx, c.cfg, tc)
+	cfg := c.cfg
+	cfg.Transport = c.transport
+	return NewWithTempCredentials(ctx, cfg, tc)
 }
 
 // withoutThrottleRetry returns a copy sharing the pool that hands throttling back at once.
