@@ -164,3 +164,41 @@ func TestLocate_scanUnderThrottling(t *testing.T) {
 		t.Errorf("progress saw no throttles: %+v", last)
 	}
 }
+
+// Member accounts whose role cannot be assumed: each is entered once (the failure is kept, not
+// retried by every strategy), reported once as "enter", and the search goes on in the others.
+func TestLocate_memberThatCannotBeEntered(t *testing.T) {
+	org := emulator.GenerateOrg(emulator.GenSpec{Accounts: 3, UsersPerAccount: 20, Seed: 5})
+	s, mgmt, _ := startEmu(t, org)
+	ctx := context.Background()
+	accts, err := DirectoryAccounts(ctx, mgmt, "NoSuchRole")
+	if err != nil || len(accts) != 3 {
+		t.Fatalf("DirectoryAccounts = %d, %v", len(accts), err)
+	}
+	_, id := lastUserKey(org, 2)
+	_, err = (&Locator{Accounts: accts, InitialRate: 1000}).Locate(ctx, id)
+	var nf *NotFoundError
+	if !errors.As(err, &nf) {
+		t.Fatalf("error %v, want *NotFoundError (the management account was searched cleanly)", err)
+	}
+	if nf.UsersScanned != 21 {
+		t.Errorf("scanned %d users, want the management account's 21", nf.UsersScanned)
+	}
+	entered := map[string]int{}
+	for _, r := range nf.Tried {
+		if r.Strategy == "enter" {
+			entered[r.AccountID]++
+			if !strings.Contains(r.Error, "EntityNotExist.Role") {
+				t.Errorf("enter report %+v does not say why", r)
+			}
+		} else if r.AccountID != org.Accounts[0].ID && r.Error != "account not entered" {
+			t.Errorf("report %+v of an account never entered", r)
+		}
+	}
+	if len(entered) != 2 || entered[org.Accounts[1].ID] != 1 || entered[org.Accounts[2].ID] != 1 {
+		t.Errorf("enter reports %v, want one for each member", entered)
+	}
+	if n := calls(s, "AssumeRole"); n != 2 {
+		t.Errorf("AssumeRole called %d times, want once per member across all strategies", n)
+	}
+}
