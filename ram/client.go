@@ -155,6 +155,8 @@ type Client struct {
 	// lim paces every call signed by this client's key (shared by its copies): concurrent
 	// callers slow down together when the cloud throttles, instead of each backing off blindly.
 	lim *aimd
+	// me is who signs this client's calls, asked once (Identity), shared by its copies.
+	me *once[Identity]
 	// retryThrottled is false in the copy the owner scan uses: it retries throttled listings
 	// itself (more often than a call would) and must see every throttle.
 	retryThrottled bool
@@ -199,6 +201,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		transport:      cfg.Transport,
 		rnd:            newLockedRand(),
 		lim:            newClientAIMD(),
+		me:             newOnce[Identity](),
 		retryThrottled: true,
 		trail:          newTrailState(cfg.LookupEventsQPS),
 	}
@@ -233,7 +236,9 @@ func RoleArn(accountID, roleName string) string {
 
 // ForAccount assumes roleArn (default: the Resource Directory access role of accountID) through
 // an explicit STS AssumeRole on this client's endpoint, and returns a client for that account.
-// (The SDK's own RAM-role provider hard-codes https and its own host.)
+// (The SDK's own RAM-role provider hard-codes https and its own host.) The new client has a pace
+// of its own (its key is another) but shares this client's HTTP transport: the connections
+// opened to enter the account are reused by the calls made in it.
 func (c *Client) ForAccount(ctx context.Context, accountID, roleArn string) (*Client, error) {
 	if roleArn == "" {
 		roleArn = RoleArn(accountID, "")
@@ -242,7 +247,9 @@ func (c *Client) ForAccount(ctx context.Context, accountID, roleArn string) (*Cl
 	if err != nil {
 		return nil, fmt.Errorf("enter account %s: %w", accountID, err)
 	}
-	return NewWithTempCredentials(ctx, c.cfg, tc)
+	cfg := c.cfg
+	cfg.Transport = c.transport
+	return NewWithTempCredentials(ctx, cfg, tc)
 }
 
 // withoutThrottleRetry returns a copy sharing the pool that hands throttling back at once.

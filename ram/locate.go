@@ -15,13 +15,39 @@ import (
 // DefaultStrategies is the default search order: cheapest first. StrategyCaller is opt-in only.
 var DefaultStrategies = []string{StrategyIMS, StrategyActionTrail, StrategyScan, StrategySelf}
 
-// LocatorAccount is one account to search, with a client signed into it. Account.ID may be empty
-// for an explicit list; it is then learnt from GetCallerIdentity on a hit. Err is set when the
-// account could not be entered (AssumeRole failed): it is reported, not searched.
+// LocatorAccount is one account to search: reached through Entry (a client signed into it, or one
+// that enters it on first use), or else through API as it is (a fake in tests), whose scan follows
+// Pace. Account.ID may be empty for an explicit list; it is then learnt from GetCallerIdentity on
+// a hit. Err is set when the account could not be reached at all: it is reported, not searched.
 type LocatorAccount struct {
 	Account Account
+	Entry   *Entry
 	API     API
-	Err     error
+	// Pace is the pace of API's key, which the scan shares (Client.Pace). Nil: the scan paces its
+	// own calls, from Locator.InitialRate up to MaxRate. With an Entry, it is the client's.
+	Pace *Pace
+	Err  error
+}
+
+// errNotEntered: a LocatorAccount with neither an Entry nor an API.
+var errNotEntered = errors.New("account not entered")
+
+// Connect is the account's client and the pace its scan shares, entering the account first when
+// nobody has yet.
+func (a *LocatorAccount) Connect(ctx context.Context) (API, *Pace, error) {
+	switch {
+	case a.Err != nil:
+		return nil, nil, a.Err
+	case a.Entry != nil:
+		c, err := a.Entry.Client(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		return c, c.Pace(), nil
+	case a.API == nil:
+		return nil, nil, errNotEntered
+	}
+	return a.API, a.Pace, nil
 }
 
 // Progress is what a full scan reports while it runs.
@@ -45,8 +71,9 @@ type Locator struct {
 	// Concurrency is the number of scan workers per account (default 8).
 	Concurrency int
 	// InitialRate and MaxRate bound the scan's adaptive rate per account, in calls per second
-	// (defaults 40 and 2000), when the account's API is not a *Client: a *Client paces every call
-	// signed by its key itself, and the scan shares that pace.
+	// (defaults 40 and 2000), in an account that comes with no pace of its own (see
+	// LocatorAccount.Pace): a Client paces every call signed by its key itself, and the scan
+	// shares that pace.
 	InitialRate, MaxRate float64
 	// Progress, when set, is called during a scan (at most every 100 ms per account, and at its end).
 	Progress func(Progress)
@@ -55,48 +82,10 @@ type Locator struct {
 	Sleep func(context.Context, time.Duration) error
 }
 
-// DirectoryAccounts lists the Resource Directory of mgmt's account and enters every member
-// account by AssumeRole into roleName (default ResourceDirectoryAccountAccessRole). The caller's
-// own account is searched with mgmt itself. Accounts that cannot be entered carry Err.
-func DirectoryAccounts(ctx context.Context, mgmt *Client, roleName string) ([]LocatorAccount, error) {
-	accts, err := mgmt.ListAccounts(ctx)
-	if err != nil {
-		return nil, err
-	}
-	me, err := mgmt.GetCallerIdentity(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list Resource Directory accounts: %w", err)
-	}
-	out := make([]LocatorAccount, len(accts))
-	sem := make(chan struct{}, 8)
-	var wg sync.WaitGroup
-	for i, a := range accts {
-		out[i].Account = a
-		if a.ID == me.AccountID {
-			out[i].API = mgmt
-			continue
-		}
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			c, err := mgmt.ForAccount(ctx, a.ID, RoleArn(a.ID, roleName))
-			if err != nil {
-				out[i].Err = err
-				return
-			}
-			out[i].API = c
-		})
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
 type hit struct {
 	owner Owner
 	acct  *LocatorAccount
+	api   API         // acct's client
 	keys  []AccessKey // the owner's keys when the strategy already listed them
 }
 
@@ -122,14 +111,16 @@ func (l *Locator) Locate(ctx context.Context, id accesskey.ID) (Owner, error) {
 	var errs []error
 	clean := false
 	var scanned int
-	for _, a := range l.Accounts {
-		if a.Err != nil {
-			tried = append(tried, StrategyReport{Strategy: "enter", AccountID: a.Account.ID, Error: a.Err.Error()})
-			errs = append(errs, a.Err)
-		}
-	}
+	unreached := make([]bool, len(l.Accounts)) // reported once, by the first strategy that tried
 	for _, s := range strategies {
-		reps, h, serrs := l.runStrategy(ctx, s, id)
+		reps, h, serrs, enterErrs := l.runStrategy(ctx, s, id)
+		for i, err := range enterErrs {
+			if err != nil && !unreached[i] {
+				unreached[i] = true
+				tried = append(tried, StrategyReport{Strategy: "enter", AccountID: l.Accounts[i].Account.ID, Error: err.Error()})
+				errs = append(errs, err)
+			}
+		}
 		tried = append(tried, reps...)
 		errs = append(errs, serrs...)
 		for _, r := range reps {
@@ -171,8 +162,9 @@ func accountLabel(a Account) string {
 	return "(unnamed)"
 }
 
-// runStrategy runs one strategy in every account at once; the first hit cancels the others.
-func (l *Locator) runStrategy(ctx context.Context, s string, id accesskey.ID) ([]StrategyReport, *hit, []error) {
+// runStrategy runs one strategy in every account at once, each as soon as it is entered; the
+// first hit cancels the others. enterErrs says, per account, why it could not be entered.
+func (l *Locator) runStrategy(ctx context.Context, s string, id accesskey.ID) (reps []StrategyReport, first *hit, out, enterErrs []error) {
 	if s == StrategyCaller {
 		rep := StrategyReport{Strategy: s}
 		h, err := l.caller(ctx, id, &rep)
@@ -181,24 +173,29 @@ func (l *Locator) runStrategy(ctx context.Context, s string, id accesskey.ID) ([
 			rep.Error = err.Error()
 			errs = append(errs, err)
 		}
-		return []StrategyReport{rep}, h, errs
+		return []StrategyReport{rep}, h, errs, nil
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	reps := make([]StrategyReport, len(l.Accounts))
+	reps = make([]StrategyReport, len(l.Accounts))
 	errs := make([]error, len(l.Accounts))
+	enterErrs = make([]error, len(l.Accounts))
 	var mu sync.Mutex
-	var first *hit
 	var wg sync.WaitGroup
 	for i := range l.Accounts {
 		a := &l.Accounts[i]
 		reps[i] = StrategyReport{Strategy: s, AccountID: accountLabel(a.Account)}
-		if a.Err != nil || a.API == nil {
-			reps[i].Error = "account not entered"
-			continue
-		}
 		wg.Go(func() {
-			h, err := l.runIn(sctx, s, a, id, &reps[i])
+			api, pace, err := a.Connect(sctx)
+			if err != nil && sctx.Err() == nil {
+				reps[i].Error = errNotEntered.Error()
+				enterErrs[i] = err
+				return
+			}
+			var h *hit
+			if err == nil {
+				h, err = l.runIn(sctx, s, a, api, pace, id, &reps[i])
+			}
 			if h != nil {
 				reps[i].Found = true
 				mu.Lock()
@@ -220,34 +217,33 @@ func (l *Locator) runStrategy(ctx context.Context, s string, id accesskey.ID) ([
 		})
 	}
 	wg.Wait()
-	var out []error
 	for _, e := range errs {
 		if e != nil {
 			out = append(out, e)
 		}
 	}
-	return reps, first, out
+	return reps, first, out, enterErrs
 }
 
-func (l *Locator) runIn(ctx context.Context, s string, a *LocatorAccount, id accesskey.ID, rep *StrategyReport) (*hit, error) {
+func (l *Locator) runIn(ctx context.Context, s string, a *LocatorAccount, api API, pace *Pace, id accesskey.ID, rep *StrategyReport) (*hit, error) {
 	switch s {
 	case StrategyIMS:
 		rep.Calls++
-		u, err := a.API.GetUserByAccessKey(ctx, id)
+		u, err := api.GetUserByAccessKey(ctx, id)
 		if errors.Is(err, ErrNotFound) {
 			return nil, nil
 		}
 		if err != nil {
 			return nil, err
 		}
-		return &hit{acct: a, owner: Owner{UserName: u.UserName, UserID: u.UserID}}, nil
+		return &hit{acct: a, api: api, owner: Owner{UserName: u.UserName, UserID: u.UserID}}, nil
 	case StrategyActionTrail:
-		return l.actionTrail(ctx, a, id, rep)
+		return l.actionTrail(ctx, a, api, id, rep)
 	case StrategyScan:
-		return l.scan(ctx, a, id, rep)
+		return l.scan(ctx, a, api, pace, id, rep)
 	case StrategySelf:
 		rep.Calls++
-		keys, err := a.API.ListAccessKeys(ctx, "")
+		keys, err := api.ListAccessKeys(ctx, "")
 		if err != nil {
 			return nil, err
 		}
@@ -255,11 +251,11 @@ func (l *Locator) runIn(ctx context.Context, s string, a *LocatorAccount, id acc
 			return nil, nil
 		}
 		rep.Calls++
-		me, err := a.API.GetCallerIdentity(ctx)
+		me, err := api.GetCallerIdentity(ctx)
 		if err != nil {
 			return nil, err
 		}
-		h := &hit{acct: a, keys: keys}
+		h := &hit{acct: a, api: api, keys: keys}
 		h.owner.Account.ID = me.AccountID
 		if name, ok := userFromArn(me.Arn); ok && me.IdentityType == "RAMUser" {
 			h.owner.UserName, h.owner.UserID = name, me.UserID
@@ -271,9 +267,9 @@ func (l *Locator) runIn(ctx context.Context, s string, a *LocatorAccount, id acc
 	return nil, fmt.Errorf("unknown strategy %q", s)
 }
 
-func (l *Locator) actionTrail(ctx context.Context, a *LocatorAccount, id accesskey.ID, rep *StrategyReport) (*hit, error) {
+func (l *Locator) actionTrail(ctx context.Context, a *LocatorAccount, api API, id accesskey.ID, rep *StrategyReport) (*hit, error) {
 	rep.Calls++
-	lu, err := a.API.GetAccessKeyLastUsedInfo(ctx, id)
+	lu, err := api.GetAccessKeyLastUsedInfo(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
@@ -285,13 +281,13 @@ func (l *Locator) actionTrail(ctx context.Context, a *LocatorAccount, id accessk
 	}
 	if lu.UserName == "" {
 		if isRootType(lu.AccountType) {
-			return &hit{acct: a, owner: Owner{Root: true, Account: Account{ID: lu.AccountID}}}, nil
+			return &hit{acct: a, api: api, owner: Owner{Root: true, Account: Account{ID: lu.AccountID}}}, nil
 		}
 		return nil, nil
 	}
 	// ActionTrail is history: confirm the key is still the user's.
 	rep.Calls++
-	keys, err := a.API.ListAccessKeys(ctx, lu.UserName)
+	keys, err := api.ListAccessKeys(ctx, lu.UserName)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
@@ -301,7 +297,7 @@ func (l *Locator) actionTrail(ctx context.Context, a *LocatorAccount, id accessk
 	if findKey(keys, id) == nil {
 		return nil, nil
 	}
-	return &hit{acct: a, keys: keys, owner: Owner{UserName: lu.UserName, Account: Account{ID: lu.AccountID}}}, nil
+	return &hit{acct: a, api: api, keys: keys, owner: Owner{UserName: lu.UserName, Account: Account{ID: lu.AccountID}}}, nil
 }
 
 func isRootType(t string) bool {
@@ -331,7 +327,11 @@ func (l *Locator) caller(ctx context.Context, id accesskey.ID, rep *StrategyRepo
 	if acct == nil {
 		return nil, fmt.Errorf("the leaked key belongs to account %s, which is not configured", me.AccountID)
 	}
-	h := &hit{acct: acct, owner: Owner{Account: Account{ID: me.AccountID}}}
+	api, _, err := acct.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	h := &hit{acct: acct, api: api, owner: Owner{Account: Account{ID: me.AccountID}}}
 	if name, ok := userFromArn(me.Arn); ok {
 		h.owner.UserName, h.owner.UserID = name, me.UserID
 	} else {
@@ -364,7 +364,7 @@ func (l *Locator) finish(ctx context.Context, id accesskey.ID, h *hit) (Owner, e
 		acct.ID = o.Account.ID
 	}
 	if acct.ID == "" {
-		me, err := h.acct.API.GetCallerIdentity(ctx)
+		me, err := h.api.GetCallerIdentity(ctx)
 		if err != nil {
 			return Owner{}, fmt.Errorf("locate %s: account of the owner: %w", id, err)
 		}
@@ -374,7 +374,7 @@ func (l *Locator) finish(ctx context.Context, id accesskey.ID, h *hit) (Owner, e
 	keys := h.keys
 	if keys == nil {
 		var err error
-		keys, err = h.acct.API.ListAccessKeys(ctx, o.UserName)
+		keys, err = h.api.ListAccessKeys(ctx, o.UserName)
 		if err != nil {
 			return Owner{}, fmt.Errorf("locate %s: key status: %w", id, err)
 		}
@@ -389,8 +389,9 @@ func (l *Locator) finish(ctx context.Context, id accesskey.ID, h *hit) (Owner, e
 }
 
 // scan is the full search of one account: ListUsers (every page) × ListAccessKeys(user), by a
-// bounded pool of workers paced by an AIMD rate.
-func (l *Locator) scan(ctx context.Context, a *LocatorAccount, id accesskey.ID, rep *StrategyReport) (*hit, error) {
+// bounded pool of workers following pace: the account's key's own (every call signed by it shares
+// it), or, when it has none, an AIMD rate of the scan's own.
+func (l *Locator) scan(ctx context.Context, a *LocatorAccount, api API, pace *Pace, id accesskey.ID, rep *StrategyReport) (*hit, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	workers := l.Concurrency
@@ -408,20 +409,18 @@ func (l *Locator) scan(ctx context.Context, a *LocatorAccount, id accesskey.ID, 
 	if now == nil {
 		now = time.Now
 	}
-	lim := newAIMD(initial, 1, hi, now, l.Sleep)
-	paced := false // by the client itself, whose pace every caller of its key shares
-	keysAPI := a.API
-	if c, ok := keysAPI.(*Client); ok {
-		lim, paced = c.lim, true
-		keysAPI = c.withoutThrottleRetry() // we retry throttled listings ourselves and must see every throttle
+	if pace == nil {
+		pace = &Pace{lim: newAIMD(initial, 1, hi, now, l.Sleep), keys: api, own: true}
 	}
+	// Unless the pace is our own, the client waits for its slots and tells it of every answer.
+	lim, paced, keysAPI := pace.lim, !pace.own, pace.keys
 
 	users := make(chan User, 4*workers)
 	var listed, scanned, calls atomic.Int64
 	var listErr error
 	go func() {
 		defer close(users)
-		listErr = a.API.ListUsers(ctx, func(u User) error {
+		listErr = api.ListUsers(ctx, func(u User) error {
 			listed.Add(1)
 			select {
 			case users <- u:
@@ -468,7 +467,7 @@ func (l *Locator) scan(ctx context.Context, a *LocatorAccount, id accesskey.ID, 
 					if findKey(keys, id) != nil {
 						mu.Lock()
 						if found == nil {
-							found = &hit{acct: a, keys: keys, owner: Owner{UserName: u.UserName, UserID: u.UserID}}
+							found = &hit{acct: a, api: api, keys: keys, owner: Owner{UserName: u.UserName, UserID: u.UserID}}
 						}
 						mu.Unlock()
 						cancel()
@@ -515,7 +514,7 @@ const maxThrottlesPerUser = 30
 
 // scanUser lists one user's keys, retrying throttled listings. Unless paced (the client paces
 // itself and records every answer in lim), it waits for lim's slots and reports to it.
-func (l *Locator) scanUser(ctx context.Context, api API, lim *aimd, paced bool, u User, calls *atomic.Int64) ([]AccessKey, error) {
+func (l *Locator) scanUser(ctx context.Context, api keyLister, lim *aimd, paced bool, u User, calls *atomic.Int64) ([]AccessKey, error) {
 	for t := 0; ; t++ {
 		if !paced {
 			if err := lim.Wait(ctx); err != nil {

@@ -56,7 +56,7 @@ func TestLocate_strategies(t *testing.T) {
 			// The self strategy lists the caller's own keys: sign in as the root of account 0.
 			if tt.root {
 				rc, _ := clientFor(t, s, emulator.Credential{AccessKeyID: root.String(), AccessKeySecret: org.Accounts[0].RootKeys[0].Secret}, 3)
-				l.Accounts = []LocatorAccount{{Account: Account{Name: "root"}, API: rc}}
+				l.Accounts = []LocatorAccount{{Account: Account{Name: "root"}, Entry: Entered(rc)}}
 			}
 			o, err := l.Locate(ctx, id)
 			if err != nil {
@@ -133,7 +133,7 @@ func TestLocate_callerNeedsTheSecret(t *testing.T) {
 	org := emulator.GenerateOrg(emulator.GenSpec{Accounts: 1, UsersPerAccount: 2, Seed: 2})
 	s, mgmt, _ := startEmu(t, org)
 	ctx := context.Background()
-	l := &Locator{Accounts: []LocatorAccount{{Account: Account{ID: org.Accounts[0].ID}, API: mgmt}}, Strategies: []string{StrategyCaller}}
+	l := &Locator{Accounts: []LocatorAccount{{Account: Account{ID: org.Accounts[0].ID}, Entry: Entered(mgmt)}}, Strategies: []string{StrategyCaller}}
 	user, id := lastUserKey(org, 0)
 	if _, err := l.Locate(ctx, id); err == nil || !strings.Contains(err.Error(), "leaked secret") {
 		t.Fatalf("without the secret: %v", err)
@@ -153,7 +153,7 @@ func TestLocate_scanUnderThrottling(t *testing.T) {
 	user, id := lastUserKey(org, 0)
 	var mu sync.Mutex
 	var last Progress
-	l := &Locator{Accounts: []LocatorAccount{{Account: Account{ID: org.Accounts[0].ID}, API: mgmt}},
+	l := &Locator{Accounts: []LocatorAccount{{Account: Account{ID: org.Accounts[0].ID}, Entry: Entered(mgmt)}},
 		Strategies: []string{StrategyScan}, Concurrency: 16, InitialRate: 2000, MaxRate: 5000,
 		Progress: func(p Progress) { mu.Lock(); last = p; mu.Unlock() }}
 	o, err := l.Locate(context.Background(), id)
@@ -162,5 +162,43 @@ func TestLocate_scanUnderThrottling(t *testing.T) {
 	}
 	if last.Throttles == 0 {
 		t.Errorf("progress saw no throttles: %+v", last)
+	}
+}
+
+// Member accounts whose role cannot be assumed: each is entered once (the failure is kept, not
+// retried by every strategy), reported once as "enter", and the search goes on in the others.
+func TestLocate_memberThatCannotBeEntered(t *testing.T) {
+	org := emulator.GenerateOrg(emulator.GenSpec{Accounts: 3, UsersPerAccount: 20, Seed: 5})
+	s, mgmt, _ := startEmu(t, org)
+	ctx := context.Background()
+	accts, err := DirectoryAccounts(ctx, mgmt, "NoSuchRole")
+	if err != nil || len(accts) != 3 {
+		t.Fatalf("DirectoryAccounts = %d, %v", len(accts), err)
+	}
+	_, id := lastUserKey(org, 2)
+	_, err = (&Locator{Accounts: accts, InitialRate: 1000}).Locate(ctx, id)
+	var nf *NotFoundError
+	if !errors.As(err, &nf) {
+		t.Fatalf("error %v, want *NotFoundError (the management account was searched cleanly)", err)
+	}
+	if nf.UsersScanned != 21 {
+		t.Errorf("scanned %d users, want the management account's 21", nf.UsersScanned)
+	}
+	entered := map[string]int{}
+	for _, r := range nf.Tried {
+		if r.Strategy == "enter" {
+			entered[r.AccountID]++
+			if !strings.Contains(r.Error, "EntityNotExist.Role") {
+				t.Errorf("enter report %+v does not say why", r)
+			}
+		} else if r.AccountID != org.Accounts[0].ID && r.Error != "account not entered" {
+			t.Errorf("report %+v of an account never entered", r)
+		}
+	}
+	if len(entered) != 2 || entered[org.Accounts[1].ID] != 1 || entered[org.Accounts[2].ID] != 1 {
+		t.Errorf("enter reports %v, want one for each member", entered)
+	}
+	if n := calls(s, "AssumeRole"); n != 2 {
+		t.Errorf("AssumeRole called %d times, want once per member across all strategies", n)
 	}
 }

@@ -17,15 +17,17 @@ import (
 )
 
 // cloud is the connection of one run: respond's own client in its home account, every account
-// it may search and act in, and who respond is signed in as.
+// it may search and act in (member accounts are entered on first use), and who respond is signed
+// in as.
 type cloud struct {
-	base     ram.Config
-	home     *ram.Client
-	caller   ram.Identity
-	accounts []ram.LocatorAccount
+	base      ram.Config
+	home      *ram.Client
+	homeEntry *ram.Entry // home as an account to search
+	caller    ram.Identity
+	accounts  []ram.LocatorAccount
 
 	mu   sync.Mutex
-	byID map[string]ram.API
+	byID map[string]ram.LocatorAccount
 }
 
 // baseConfig is the ram.Config every client of this run starts from. RESPOND_READ_TIMEOUT (a Go
@@ -67,8 +69,8 @@ func (f *Factory) homeCredentials() ram.CredentialSource {
 	return ram.DefaultCredentials()
 }
 
-// connect signs in, learns who respond is, and enters every account the configuration names
-// (or, without one, the home account alone).
+// connect signs in, learns who respond is, and lists every account the configuration names (or,
+// without one, the home account alone); member accounts are entered when first used.
 func (f *Factory) connect(ctx context.Context, conf *playbooks.Config) (*cloud, error) {
 	base, err := f.baseConfig()
 	if err != nil {
@@ -80,12 +82,7 @@ func (f *Factory) connect(ctx context.Context, conf *playbooks.Config) (*cloud, 
 	if err != nil {
 		return nil, fmt.Errorf("connect to Alibaba Cloud: %w", err)
 	}
-	caller, err := home.GetCallerIdentity(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("sign in (%s): %w; check the credentials (ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET, --profile) and --endpoint", homeCfg.Credentials, err)
-	}
-	c := &cloud{base: base, home: home, caller: caller, byID: map[string]ram.API{}}
-	c.byID[caller.AccountID] = home
+	c := &cloud{base: base, home: home, homeEntry: ram.Entered(home), byID: map[string]ram.LocatorAccount{}}
 
 	var accounts []ram.LocatorAccount
 	if conf != nil && len(conf.Accounts) > 0 {
@@ -94,22 +91,33 @@ func (f *Factory) connect(ctx context.Context, conf *playbooks.Config) (*cloud, 
 			accounts = append(accounts, la)
 		}
 	} else {
-		accounts = []ram.LocatorAccount{{Account: ram.Account{ID: caller.AccountID}, API: home}}
+		accounts = []ram.LocatorAccount{{Entry: c.homeEntry}}
 	}
+	// The Resource Directory is listed while respond signs in: neither waits for the other, and
+	// when the home key reads the directory, who it is is asked once for both (Identity).
+	var members []ram.LocatorAccount
+	var dirErr error
+	var wg sync.WaitGroup
 	if conf != nil && conf.ResourceDirectory != nil {
+		wg.Go(func() { members, dirErr = directory(ctx, home, conf, accounts) })
+	}
+	caller, err := home.Identity(ctx)
+	wg.Wait()
+	if err != nil {
+		return nil, fmt.Errorf("sign in (%s): %w; check the credentials (ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET, --profile) and --endpoint", homeCfg.Credentials, err)
+	}
+	if dirErr != nil {
+		return nil, fmt.Errorf("discover the Resource Directory's accounts: %w", dirErr)
+	}
+	c.caller = caller
+	c.byID[caller.AccountID] = ram.LocatorAccount{Account: ram.Account{ID: caller.AccountID}, Entry: c.homeEntry}
+	for i := range accounts {
+		if accounts[i].Account.ID == "" && accounts[i].Entry == c.homeEntry {
+			accounts[i].Account.ID = caller.AccountID
+		}
+	}
+	if len(members) > 0 {
 		rd := conf.ResourceDirectory
-		mgmt := home
-		for i, ac := range conf.Accounts {
-			if ac.Name == rd.Account {
-				if cl, ok := accounts[i].API.(*ram.Client); ok {
-					mgmt = cl
-				}
-			}
-		}
-		members, err := ram.DirectoryAccounts(ctx, mgmt, rd.RoleName)
-		if err != nil {
-			return nil, fmt.Errorf("discover the Resource Directory's accounts: %w", err)
-		}
 		for _, m := range members {
 			if len(rd.Include) > 0 && !slices.Contains(rd.Include, m.Account.ID) || slices.Contains(rd.Exclude, m.Account.ID) {
 				continue
@@ -122,15 +130,35 @@ func (f *Factory) connect(ctx context.Context, conf *playbooks.Config) (*cloud, 
 	}
 	for _, a := range accounts {
 		if a.Err == nil && a.Account.ID != "" {
-			c.byID[a.Account.ID] = a.API
+			c.byID[a.Account.ID] = a
 		}
 	}
 	c.accounts = accounts
 	return c, nil
 }
 
-// enterAccount builds the client of one configured account. A failure is carried in Err (the
-// account is reported, not searched), never fatal to the others.
+// directory lists the Resource Directory's accounts, read by the configured account it names (by
+// the home key when it names none).
+func directory(ctx context.Context, home *ram.Client, conf *playbooks.Config, accounts []ram.LocatorAccount) ([]ram.LocatorAccount, error) {
+	rd := conf.ResourceDirectory
+	mgmt := home
+	for i, ac := range conf.Accounts {
+		if ac.Name == rd.Account {
+			if accounts[i].Err != nil {
+				return nil, accounts[i].Err
+			}
+			var err error
+			if mgmt, err = accounts[i].Entry.Client(ctx); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return ram.DirectoryAccounts(ctx, mgmt, rd.RoleName)
+}
+
+// enterAccount builds the client of one configured account (for a role, an entry that assumes
+// it on first use). A failure is carried in Err (the account is reported, not searched), never
+// fatal to the others.
 func (f *Factory) enterAccount(ctx context.Context, c *cloud, ac playbooks.AccountConfig) ram.LocatorAccount {
 	la := ram.LocatorAccount{Account: ram.Account{ID: ac.ID, Name: ac.Name}}
 	cfg := c.base
@@ -148,17 +176,16 @@ func (f *Factory) enterAccount(ctx context.Context, c *cloud, ac playbooks.Accou
 		if id == "" {
 			id = accountFromArn(ac.Credentials.RoleARN)
 		}
-		client, err = c.home.ForAccount(ctx, id, ac.Credentials.RoleARN)
+		la.Entry = c.home.Entry(id, ac.Credentials.RoleARN)
 		la.Account.ID = id
+		return la
 	default:
 		ownProfile := ac.Credentials.Source == playbooks.CredentialsProfile && !f.Global.Sandbox && ac.Credentials.Profile != f.Global.Profile
 		if !ownProfile && cfg.Region == c.base.Region && cfg.Endpoint == c.base.Endpoint {
 			// The home credentials at the home endpoint: the home client itself, so that one
-			// key has one pace and respond does not ask who it is twice.
-			la.API = c.home
-			if la.Account.ID == "" {
-				la.Account.ID = c.caller.AccountID
-			}
+			// key has one pace and respond does not ask who it is twice (connect fills in an
+			// empty ID once signed in).
+			la.Entry = c.homeEntry
 			return la
 		}
 		cfg.Credentials = f.homeCredentials()
@@ -177,7 +204,7 @@ func (f *Factory) enterAccount(ctx context.Context, c *cloud, ac playbooks.Accou
 		la.Err = fmt.Errorf("enter account %s: %w", ac.Name, err)
 		return la
 	}
-	la.API = client
+	la.Entry = ram.Entered(client)
 	return la
 }
 
@@ -190,12 +217,14 @@ func accountFromArn(arn string) string {
 	return ""
 }
 
-// API implements rotate.Accounts.
+// API implements rotate.Accounts: the account's client, entering the account first if nobody has.
 func (c *cloud) API(ctx context.Context, accountID string) (ram.API, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if api, ok := c.byID[accountID]; ok {
-		return api, nil
+	a, ok := c.byID[accountID]
+	c.mu.Unlock()
+	if ok {
+		api, _, err := a.Connect(ctx)
+		return api, err
 	}
 	if accountID == "" {
 		return c.home, nil
