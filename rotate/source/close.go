@@ -141,7 +141,7 @@ func (s *SecurityCenter) Close(ctx context.Context, r Record, runID, done string
 		if attempt >= s.opts.ConfirmAttempts {
 			return res, &NotConfirmedError{Record: r, RequestID: res.RequestID, Status: cur.Status}
 		}
-		if err := s.opts.Sleep(ctx, s.opts.ConfirmWait); err != nil {
+		if err := s.wait(ctx, s.opts.ConfirmWait); err != nil {
 			return res, err
 		}
 	}

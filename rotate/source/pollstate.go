@@ -82,6 +82,19 @@ func LoadPollState(dir string) (PollState, error) {
 	return out, nil
 }
 
+// checkStateDir refuses a state directory that is a symbolic link or not a directory, and (on
+// unix) one that is another user's or writable by group or others (design §6.9).
+func checkStateDir(dir string) error {
+	st, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("state directory %s is not a directory (a symbolic link is refused)", dir)
+	}
+	return checkPrivate(dir, st)
+}
+
 // SavePollState replaces the poll state in dir atomically: a new file (mode 0600, created
 // exclusively, so never through a link) is written, synced and renamed over the old one.
 func SavePollState(dir string, st PollState) (err error) {

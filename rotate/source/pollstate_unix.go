@@ -13,16 +13,8 @@ func openNoFollow(p string) (*os.File, error) {
 	return os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 }
 
-// checkStateDir refuses a state directory that is a symbolic link, not a directory, another
-// user's, or writable by group or others (design §6.9).
-func checkStateDir(dir string) error {
-	st, err := os.Lstat(dir)
-	if err != nil {
-		return fmt.Errorf("state directory: %w", err)
-	}
-	if !st.IsDir() {
-		return fmt.Errorf("state directory %s is not a directory (a symbolic link is refused)", dir)
-	}
+// checkPrivate refuses a directory that is another user's or writable by group or others.
+func checkPrivate(dir string, st os.FileInfo) error {
 	if st.Mode().Perm()&0o022 != 0 {
 		return fmt.Errorf("state directory %s is writable by group or others (mode %v): chmod 700 it", dir, st.Mode().Perm())
 	}

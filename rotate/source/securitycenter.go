@@ -80,19 +80,18 @@ func NewSecurityCenter(accounts Accounts, opts Options) *SecurityCenter {
 	if opts.ConfirmWait <= 0 {
 		opts.ConfirmWait = 2 * time.Second
 	}
-	if opts.Sleep == nil {
-		opts.Sleep = sleep
-	}
 	return &SecurityCenter{accounts: accounts, opts: opts}
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
+// wait sleeps d (Options.Sleep when set) or until ctx is done.
+func (s *SecurityCenter) wait(ctx context.Context, d time.Duration) error {
+	if s.opts.Sleep != nil {
+		return s.opts.Sleep(ctx, d)
+	}
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-t.C:
+	case <-time.After(d):
 		return nil
 	}
 }

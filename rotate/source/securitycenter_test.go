@@ -80,14 +80,8 @@ type env struct {
 func start(t testing.TB, org *emulator.Org, opts ...emulator.Option) *env {
 	t.Helper()
 	s := et.Start(t, org, opts...)
-	adm := org.Admin()
-	admin, err := ram.New(context.Background(), ram.Config{Endpoint: s.Endpoint(),
-		Credentials: ram.StaticCredentials(adm.AccessKeyID, accesskey.NewSecret(adm.AccessKeySecret)), UserAgent: "respond/test",
-		Retry: ram.RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{s: s, org: org, acct: &accounts{admin: admin, mgmt: adm.AccountID}}
+	e := &env{s: s, org: org}
+	e.acct = &accounts{admin: e.client(t, org.Admin()), mgmt: org.Admin().AccountID}
 	for _, a := range org.Accounts {
 		e.ids = append(e.ids, a.ID)
 	}
@@ -303,14 +297,21 @@ func TestListDetailFailureKeepsTheRecord(t *testing.T) {
 	assertNoSecret(t, res, demoSecret)
 }
 
-func TestClose(t *testing.T) {
+// demoListed lists the demo organisation's records (billing key first, then the root key).
+func demoListed(t *testing.T) (*env, *source.SecurityCenter, source.ListResult) {
+	t.Helper()
 	e := start(t, emulator.DemoOrg())
-	ctx := context.Background()
 	sc := source.NewSecurityCenter(e.acct, source.Options{})
-	res, err := sc.List(ctx, e.ids, time.Time{})
-	if err != nil {
-		t.Fatal(err)
+	res, err := sc.List(context.Background(), e.ids, time.Time{})
+	if err != nil || len(res.Findings) != 2 {
+		t.Fatalf("demo records: %+v %v", res.Findings, err)
 	}
+	return e, sc, res
+}
+
+func TestClose(t *testing.T) {
+	e, sc, res := demoListed(t)
+	ctx := context.Background()
 	rec := res.Findings[0].Records[0]
 	if call := source.CloseCall(rec, "run-42", "key deleted"); !strings.Contains(call, "ModifyAccessKeyLeakDeal Id=389357 Type=manual") ||
 		!strings.Contains(call, `"respond run run-42: key deleted"`) {
@@ -348,13 +349,8 @@ func TestClose(t *testing.T) {
 }
 
 func TestCloseRefusesRoot(t *testing.T) {
-	e := start(t, emulator.DemoOrg())
+	e, sc, res := demoListed(t)
 	ctx := context.Background()
-	sc := source.NewSecurityCenter(e.acct, source.Options{})
-	res, err := sc.List(ctx, e.ids, time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	root := res.Findings[1]
 	results, err := sc.CloseAll(ctx, root, "run-1", "nothing")
 	var re *source.RootRecordError
@@ -439,13 +435,8 @@ func TestCloseUnconfirmedAndMemberAccounts(t *testing.T) {
 }
 
 func TestCloseErrors(t *testing.T) {
-	e := start(t, emulator.DemoOrg())
+	e, sc, res := demoListed(t)
 	ctx := context.Background()
-	sc := source.NewSecurityCenter(e.acct, source.Options{})
-	res, err := sc.List(ctx, e.ids, time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	rec := res.Findings[0].Records[0]
 	e.s.AddFault(emulator.Fault{Action: "ModifyAccessKeyLeakDeal", Kind: emulator.FaultThrottle, Count: 1})
 	if cr, err := sc.Close(ctx, rec, "r", "d"); err != nil || cr.Outcome != source.Closed {
@@ -454,8 +445,8 @@ func TestCloseErrors(t *testing.T) {
 	// Permission refused: the error says so, the record stays as it was.
 	auditor, _ := e.org.Key("LTAI5tFAKEAUDITOR0000001")
 	e2 := start(t, emulator.DemoOrg())
-	e2acc := &accounts{admin: mustClient(t, e2, auditor), mgmt: demoMgmt}
-	_, err = source.NewSecurityCenter(e2acc, source.Options{}).Close(ctx, rec, "r", "d")
+	e2acc := &accounts{admin: e2.client(t, auditor), mgmt: demoMgmt}
+	_, err := source.NewSecurityCenter(e2acc, source.Options{}).Close(ctx, rec, "r", "d")
 	if !errors.Is(err, ram.ErrNoPermission) {
 		t.Fatalf("auditor close: %v", err)
 	}
@@ -465,9 +456,12 @@ func TestCloseErrors(t *testing.T) {
 	assertNoSecret(t, err, demoSecret)
 }
 
-func mustClient(t *testing.T, e *env, c emulator.Credential) *ram.Client {
+// client is a ram.Client signed with c, retrying fast.
+func (e *env) client(t testing.TB, c emulator.Credential) *ram.Client {
 	t.Helper()
-	cl, err := ram.New(context.Background(), ram.Config{Endpoint: e.s.Endpoint(), Credentials: ram.StaticCredentials(c.AccessKeyID, accesskey.NewSecret(c.AccessKeySecret))})
+	cl, err := ram.New(context.Background(), ram.Config{Endpoint: e.s.Endpoint(),
+		Credentials: ram.StaticCredentials(c.AccessKeyID, accesskey.NewSecret(c.AccessKeySecret)), UserAgent: "respond/test",
+		Retry: ram.RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
