@@ -35,6 +35,8 @@ const (
 
 	// leakPageSize is DescribeAccesskeyLeakList's PageSize: the maximum it accepts.
 	leakPageSize = 100
+	// maxLeakPages bounds a listing (100,000 records) against an answer that never ends.
+	maxLeakPages = 1000
 )
 
 // Security Center's words for a record's state and owner.
@@ -163,8 +165,12 @@ func (c *Client) ListLeaks(ctx context.Context, q LeakQuery, fn func(Leak) error
 			}
 		}
 		seen += len(leaks)
-		if len(leaks) < leakPageSize || seen >= total {
+		if len(leaks) < leakPageSize || (total > 0 && seen >= total) {
 			return nil
+		}
+		if page >= maxLeakPages {
+			return &Error{Action: actDescribeAccesskeyLeakList, Class: ErrTransient,
+				Err: fmt.Errorf("still full pages after %d pages of %d records: the listing does not end", page, leakPageSize)}
 		}
 	}
 }

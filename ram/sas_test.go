@@ -218,6 +218,33 @@ func TestLeaksScripted(t *testing.T) {
 	}
 }
 
+func TestLeaksPagingEnds(t *testing.T) {
+	var full strings.Builder
+	full.WriteString(`{"RequestId":"R","AccessKeyLeakList":[`)
+	for i := range 100 {
+		if i > 0 {
+			full.WriteString(",")
+		}
+		fmt.Fprintf(&full, `{"Id":%d,"AccesskeyId":"LTAI5tPAGE%014d","Status":"pending"}`, i+1, i)
+	}
+	full.WriteString("]}")
+	// No TotalCount: pages are followed until a short one.
+	sc, ep := newScript(t, map[string][]canned{actDescribeAccesskeyLeakList: {{status: 200, body: full.String()},
+		{status: 200, body: `{"RequestId":"R","AccessKeyLeakList":[]}`}}})
+	c, _ := newClient(t, ep, 1)
+	n := 0
+	if err := c.ListLeaks(context.Background(), LeakQuery{}, func(Leak) error { n++; return nil }); err != nil || n != 100 || sc.Hits(actDescribeAccesskeyLeakList) != 2 {
+		t.Fatalf("%d records, %d calls, %v", n, sc.Hits(actDescribeAccesskeyLeakList), err)
+	}
+	// Full pages forever: the listing stops with an error.
+	sc, ep = newScript(t, map[string][]canned{actDescribeAccesskeyLeakList: {{status: 200, body: full.String()}}})
+	c, _ = newClient(t, ep, 1)
+	err := c.ListLeaks(context.Background(), LeakQuery{}, func(Leak) error { return nil })
+	if !errors.Is(err, ErrTransient) || sc.Hits(actDescribeAccesskeyLeakList) != maxLeakPages {
+		t.Fatalf("endless listing: %v after %d calls", err, sc.Hits(actDescribeAccesskeyLeakList))
+	}
+}
+
 func TestPrintable(t *testing.T) {
 	for in, want := range map[string]string{
 		"plain/repo-name.py": "plain/repo-name.py",
