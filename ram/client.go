@@ -317,6 +317,8 @@ func (c *Client) host(product string) string {
 	switch product {
 	case prodSTS, prodActionTrail, prodKMS:
 		return product + "." + c.cfg.Region + ".aliyuncs.com"
+	case prodSAS:
+		return sasHost(c.cfg.Region)
 	}
 	return product + ".aliyuncs.com"
 }

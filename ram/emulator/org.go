@@ -37,6 +37,8 @@ type Account struct {
 	Roles    []Role    `yaml:"roles,omitempty"`
 	Events   []Event   `yaml:"events,omitempty"`
 	Secrets  []Secret  `yaml:"secrets,omitempty"`
+	// Leaks are the account's Security Center AccessKey-leak records (sas.go).
+	Leaks []Leak `yaml:"leaks,omitempty"`
 }
 
 // User is a RAM user.
@@ -52,7 +54,8 @@ type User struct {
 	Canary bool `yaml:"canary,omitempty"`
 	// Allow lists the actions the user may call, as "product:Action" patterns with path.Match
 	// wildcards: "*", "ram:*", "ram:List*", "sts:AssumeRole". Products: ram ims sts actiontrail kms
-	// resourcemanager. sts:GetCallerIdentity is always allowed.
+	// resourcemanager, and Security Center's yundun-aegis (DescribeAccesskeyLeakList) and yundun-sas
+	// (DescribeAccessKeyLeakDetail, ModifyAccessKeyLeakDeal). sts:GetCallerIdentity is always allowed.
 	Allow []string `yaml:"allow,omitempty"`
 	Keys  []Key    `yaml:"keys,omitempty"`
 	// RecycleBin holds deleted keys still restorable (at most 3): they cannot sign, ListAccessKeys
@@ -241,6 +244,7 @@ func (o *Org) validate(root *yaml.Node) error {
 	}
 	accounts := map[string]bool{}
 	keys := map[string]bool{}
+	leakIDs := map[int64]bool{}
 	mgmt := 0
 	checkKey := func(k Key, p ...any) {
 		switch {
@@ -358,6 +362,14 @@ func (o *Org) validate(root *yaml.Node) error {
 					bad("secret version without id", append(sp, "versions", vi)...)
 				}
 			}
+		}
+		for li, l := range a.Leaks {
+			lp := append(append([]any{}, ap...), "leaks", li)
+			validateLeak(l, func(msg string, p ...any) { bad(msg, append(lp, p...)...) })
+			if l.ID != 0 && leakIDs[l.ID] {
+				bad(fmt.Sprintf("duplicate leak id %d", l.ID), append(lp, "id")...)
+			}
+			leakIDs[l.ID] = true
 		}
 	}
 	for ai, a := range o.Accounts {

@@ -9,6 +9,17 @@ type product struct {
 	code     string // permission prefix
 	hostName string // ram.aliyuncs.com, or kms.%s.aliyuncs.com for regional products
 	actions  map[string]handler
+	// authCode maps an action to its RAM permission prefix when that differs from code
+	// (Security Center's list is yundun-aegis:, its other actions yundun-sas:).
+	authCode map[string]string
+}
+
+// authAction is the RAM action a call needs, e.g. ram:ListUsers or yundun-aegis:DescribeAccesskeyLeakList.
+func (c *call) authAction() string {
+	if code, ok := c.prod.authCode[c.action]; ok {
+		return code + ":" + c.action
+	}
+	return c.prod.code + ":" + c.action
 }
 
 func (p *product) host(region string) string {
@@ -50,4 +61,8 @@ var products = map[string]*product{
 	"2020-03-31": {name: "ResourceManager", code: "resourcemanager", hostName: "resourcemanager.aliyuncs.com", actions: map[string]handler{
 		"ListAccounts": rmListAccounts,
 	}},
+	"2018-12-03": {name: "Sas", code: "yundun-sas", hostName: "tds.aliyuncs.com", actions: map[string]handler{
+		"DescribeAccesskeyLeakList": sasListLeaks, "DescribeAccessKeyLeakDetail": sasLeakDetail,
+		"ModifyAccessKeyLeakDeal": sasModifyLeakDeal,
+	}, authCode: map[string]string{"DescribeAccesskeyLeakList": "yundun-aegis"}},
 }
