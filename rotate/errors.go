@@ -4,7 +4,6 @@ import (
 	"errors"
 
 	"github.com/respond-dev/respond/ram/accesskey"
-	"github.com/respond-dev/respond/rotate/sink"
 )
 
 // ErrInProgress is matched (errors.Is) by the error of a run that found another respond rotating
@@ -67,7 +66,7 @@ func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
 
 // redactErr returns err, or err behind a redacted text when its text holds a secret r knows.
-func redactErr(r *sink.Redactor, err error) error {
+func redactErr(r *accesskey.Redactor, err error) error {
 	if msg := r.Redact(err.Error()); msg != err.Error() {
 		return &redactedError{msg: msg, err: err}
 	}

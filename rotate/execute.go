@@ -76,6 +76,11 @@ type Deps struct {
 	AssessWindow time.Duration
 	// NoEvents turns off the ActionTrail read in Inspect (the assess step of Execute still reads).
 	NoEvents bool
+	// Redactor is the run's redactor (one per run, shared by every key of the run and by the
+	// CLI's outputs): Execute teaches it the leaked secret and each new secret as soon as it
+	// exists, and passes every text it writes through it. nil means a redactor of this Execute's
+	// own.
+	Redactor *accesskey.Redactor
 	// LateCreateWindow is how long after a CreateAccessKey whose answer never came (a read
 	// timeout, a dropped connection, an interruption) respond keeps watching for the key the
 	// cloud may still create: verify waits for it (within its own timeout) and deletes it; once
@@ -282,7 +287,11 @@ func Execute(ctx context.Context, p Plan, d Deps) Result {
 	res.LeftForHuman = p.LeftForHuman
 	res.Assessment = p.Assessment
 	res.Warnings = append([]string(nil), p.Warnings...)
-	red := sink.NewRedactor(p.secret)
+	red := d.Redactor
+	if red == nil {
+		red = accesskey.NewRedactor()
+	}
+	red.Add(p.secret)
 	switch p.Decision {
 	case DecisionRotate:
 		x := &run{p: p, d: d, res: &res, red: red}
@@ -334,7 +343,7 @@ type run struct {
 	assessment    *assess.Assessment
 	// red knows the leaked secret and, once created, the new one: record, report and audit pass
 	// every text through it, as a last net behind the Secret type.
-	red *sink.Redactor
+	red *accesskey.Redactor
 }
 
 func (x *run) resume() string {

@@ -531,3 +531,37 @@ func TestExecuteRedactsSecretInSinkError(t *testing.T) {
 		}
 	}
 }
+
+// The run's one redactor (Deps.Redactor) learns the leaked secret and the new one from the
+// engine itself, before any sink is called: whatever the CLI prints afterwards through it is safe.
+func TestExecuteTeachesTheRunsRedactor(t *testing.T) {
+	e := newEnv(t, leakedID)
+	leakedSecret := e.f.secrets[leakedID]
+	red := accesskey.NewRedactor()
+	d := e.deps()
+	d.Redactor = red
+	var atStore string
+	e.sink.hook = func() {
+		for id, s := range e.f.secrets {
+			if id != leakedID {
+				atStore = red.Redact("new " + s)
+			}
+		}
+	}
+	r := e.runWith(context.Background(), leakedID, d)
+	if r.Outcome != OutcomeRemediated {
+		t.Fatalf("outcome %s %v", r.Outcome, r.Err)
+	}
+	newSecret := e.sink.got[r.NewKeyID]
+	if newSecret == "" {
+		t.Fatal("the sink holds no new secret")
+	}
+	if atStore != "new "+accesskey.Redacted {
+		t.Errorf("the redactor did not know the new secret when the sink ran: %q", atStore)
+	}
+	for _, s := range []string{leakedSecret, newSecret} {
+		if got := red.Redact("x " + s + " y"); got != "x "+accesskey.Redacted+" y" {
+			t.Errorf("the run's redactor does not know a secret: %q", got)
+		}
+	}
+}

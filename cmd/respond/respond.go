@@ -92,8 +92,9 @@ func respondRun(ctx context.Context, opts *RespondOptions) error {
 		return err
 	}
 	// The second net behind the Secret type: everything respond prints from here on passes a
-	// redactor that knows the run's secrets (the leaked ones now, each new one as a sink gets it).
-	redactor := sink.NewRedactor()
+	// redactor that knows the run's secrets (the leaked ones now; the engine teaches it each new
+	// one as soon as it exists).
+	redactor := accesskey.NewRedactor()
 	for _, fd := range findings {
 		redactor.Add(fd.Secret)
 	}
@@ -349,7 +350,7 @@ func (f *Factory) planItem(ctx context.Context, it *item, opts *RespondOptions, 
 	}
 	deps := rotate.Deps{
 		Locator: it.owner, Accounts: cl, Verifier: cl, StateDir: stateDir, Audit: audit, Caller: cl.caller,
-		Notifiers: notifiers, LockWait: 0, ResumeCommand: f.resumeCommand(opts),
+		Notifiers: notifiers, LockWait: 0, ResumeCommand: f.resumeCommand(opts), Redactor: f.redactor,
 		OnStep: f.stepPrinter(fd.KeyID),
 	}
 	if st, ok := pb.Step(playbooks.StepAssess); ok {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/respond-dev/respond/ram/accesskey"
 )
 
 // Defaults of the exec sink.
@@ -137,7 +139,7 @@ func (e *Exec) Store(ctx context.Context, c Credential) (Receipt, error) {
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.WaitDelay = 2 * time.Second
 
-	red := NewRedactor(c.Secret)
+	red := accesskey.NewRedactor(c.Secret)
 	runErr := cmd.Run()
 	outS, errS := clipTo(red.Redact(stdout.String()), e.limit), clipTo(red.Redact(stderr.String()), e.limit)
 	command := e.argv[0]
