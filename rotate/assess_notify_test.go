@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/rotate/assess"
 	"github.com/respond-dev/respond/rotate/journal"
@@ -36,12 +37,12 @@ func TestSettingsValidateAssessWindow(t *testing.T) {
 		w  time.Duration
 		ok bool
 	}{
-		{0, true}, {24 * time.Hour, true}, {assess.MaxWindow, true},
-		{-time.Hour, false}, {assess.MaxWindow + time.Hour, false},
+		{0, true}, {24 * time.Hour, true}, {playbooks.MaxAssessWindow, true},
+		{-time.Hour, false}, {playbooks.MaxAssessWindow + time.Hour, false},
 	}
 	for _, tt := range tests {
 		err := Settings{AssessWindow: tt.w}.Validate()
-		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, assess.ErrWindow)) {
+		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, playbooks.ErrAssessWindow)) {
 			t.Errorf("window %s: err = %v, want ok=%v", tt.w, err, tt.ok)
 		}
 	}
@@ -157,7 +158,7 @@ func TestExecuteAssessFailureIsAWarning(t *testing.T) {
 	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "NoPermission") || r.Assessment != nil {
 		t.Errorf("warnings %v assessment %v", r.Warnings, r.Assessment)
 	}
-	if r.Steps[1].Step != StepAssess || r.Steps[1].Outcome != OutcomeDone || !strings.Contains(r.Steps[1].Detail, "impact unknown") {
+	if r.Steps[1].Step != playbooks.StepAssess || r.Steps[1].Outcome != OutcomeDone || !strings.Contains(r.Steps[1].Detail, "impact unknown") {
 		t.Errorf("assess step = %+v", r.Steps[1])
 	}
 	if m := e.notif.msgs[0]; !strings.Contains(m.Impact, "Unknown") {
@@ -194,7 +195,7 @@ func TestNotifierFailureIsRecordedNotFatal(t *testing.T) {
 		t.Fatalf("a notification failure changed the outcome: %s %v", r.Outcome, r.Err)
 	}
 	last := r.Steps[len(r.Steps)-1]
-	if last.Step != StepNotify || last.Outcome != OutcomeFailed || !strings.Contains(last.Detail, "ops-dingtalk") || !strings.Contains(last.Detail, "sent to mem") {
+	if last.Step != playbooks.StepNotify || last.Outcome != OutcomeFailed || !strings.Contains(last.Detail, "ops-dingtalk") || !strings.Contains(last.Detail, "sent to mem") {
 		t.Errorf("notify step = %+v", last)
 	}
 	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "ops-dingtalk") {
@@ -278,7 +279,7 @@ func TestVerifyAfterResumeSaysSecretNotInMemory(t *testing.T) {
 	e.converged()
 	var verify StepResult
 	for _, s := range r.Steps {
-		if s.Step == StepVerify {
+		if s.Step == playbooks.StepVerify {
 			verify = s
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/ram/emulator"
@@ -192,7 +193,7 @@ func TestEmulatorRealLocatorAlreadyGone(t *testing.T) {
 }
 
 func TestEmulatorRealLocatorStoreFailure(t *testing.T) {
-	for _, policy := range []string{OnStoreFailureContain, OnStoreFailureHold} {
+	for _, policy := range []string{playbooks.OnStoreFailureContain, playbooks.OnStoreFailureHold} {
 		t.Run(policy, func(t *testing.T) {
 			e := newRealEmu(t)
 			s := e.settings()
@@ -209,7 +210,7 @@ func TestEmulatorRealLocatorStoreFailure(t *testing.T) {
 			if created != 1 {
 				t.Errorf("creates = %d", created)
 			}
-			if policy == OnStoreFailureContain {
+			if policy == playbooks.OnStoreFailureContain {
 				var pe *PartialError
 				if r.Outcome != OutcomePartial || !errors.As(r.Err, &pe) || len(ids) != 0 {
 					t.Fatalf("contain: %s %v, keys %v (want none: replacement deleted again, leaked key deleted)", r.Outcome, r.Err, ids)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/ram/emulator"
@@ -184,7 +185,7 @@ func TestEmulatorContainOnly(t *testing.T) {
 	ctx := context.Background()
 	const leaked = "LTAI5tFAKECIDEPLOY000001"
 	f := Finding{KeyID: accesskey.MustParseID(leaked)}
-	s := Settings{Playbook: "contain-only", Steps: []StepID{StepLocate, StepAssess, StepDelete, StepVerify, StepNotify},
+	s := Settings{Playbook: "contain-only", Steps: []playbooks.StepID{playbooks.StepLocate, playbooks.StepAssess, playbooks.StepDelete, playbooks.StepVerify, playbooks.StepNotify},
 		VerifyTimeout: time.Second, VerifyInterval: 10 * time.Millisecond, Self: accesskey.MustParseID(e.org.Admin().AccessKeyID)}
 	if err := s.Validate(); err != nil {
 		t.Fatalf("contain-only settings refused: %v", err)
@@ -210,11 +211,11 @@ func TestEmulatorContainOnly(t *testing.T) {
 		}
 	}
 	bad := s
-	bad.Steps = []StepID{StepCreate, StepDelete}
+	bad.Steps = []playbooks.StepID{playbooks.StepCreate, playbooks.StepDelete}
 	if err := bad.Validate(); err == nil {
 		t.Error("create without store was accepted")
 	}
-	bad.Steps = []StepID{StepCreate, StepStore}
+	bad.Steps = []playbooks.StepID{playbooks.StepCreate, playbooks.StepStore}
 	if err := bad.Validate(); err == nil {
 		t.Error("a playbook without delete was accepted")
 	}

@@ -3,6 +3,7 @@ package rotate
 import (
 	"errors"
 
+	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram/accesskey"
 )
 
@@ -14,7 +15,7 @@ var ErrInProgress = errors.New("rotation already in progress")
 // verification did not pass). Running the same command again resumes it (CLI exit 4).
 type PartialError struct {
 	KeyID accesskey.ID
-	Step  StepID // the step that stopped the run
+	Step  playbooks.StepID // the step that stopped the run
 	// Resume is the command that resumes it.
 	Resume string
 	Err    error
@@ -45,7 +46,7 @@ func (e *RefusedError) Error() string {
 // StepError is a step's failure, wrapped with the key id and the step.
 type StepError struct {
 	KeyID accesskey.ID
-	Step  StepID
+	Step  playbooks.StepID
 	Err   error
 }
 

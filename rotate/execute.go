@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate/assess"
@@ -71,7 +72,7 @@ type Deps struct {
 	// OnStep, when set, is called after each step (progress output).
 	OnStep func(StepResult)
 	// AssessWindow is the ActionTrail window Inspect reads: set it to Settings.AssessWindow (0
-	// means assess.DefaultWindow). When it is shorter than the plan's window, the plan warns and
+	// means playbooks.DefaultAssessWindow). When it is shorter than the plan's window, the plan warns and
 	// Execute's assess step reads the whole window again.
 	AssessWindow time.Duration
 	// NoEvents turns off the ActionTrail read in Inspect (the assess step of Execute still reads).
@@ -148,13 +149,13 @@ const (
 
 // StepResult is one step's outcome.
 type StepResult struct {
-	Step       StepID        `json:"step"`
-	Outcome    string        `json:"outcome"` // done | skipped | failed
-	Detail     string        `json:"detail,omitempty"`
-	RequestID  string        `json:"request_id,omitempty"` // the main call's request id
-	RequestIDs []string      `json:"request_ids,omitempty"`
-	Started    time.Time     `json:"started"`
-	Duration   time.Duration `json:"duration_ns"`
+	Step       playbooks.StepID `json:"step"`
+	Outcome    string           `json:"outcome"` // done | skipped | failed
+	Detail     string           `json:"detail,omitempty"`
+	RequestID  string           `json:"request_id,omitempty"` // the main call's request id
+	RequestIDs []string         `json:"request_ids,omitempty"`
+	Started    time.Time        `json:"started"`
+	Duration   time.Duration    `json:"duration_ns"`
 }
 
 // Result is the outcome of one rotation. Its JSON form is respond.result/v1 (README.md).
@@ -337,7 +338,7 @@ type run struct {
 	replacement   string            // id of the replacement stored in every sink
 	storeFailed   bool
 	leakedDeleted bool
-	stopped       StepID // the step that ended the run early
+	stopped       playbooks.StepID // the step that ended the run early
 	stopErr       error
 	interrupted   bool
 	assessment    *assess.Assessment
@@ -368,7 +369,7 @@ func (x *run) rotate(ctx context.Context) {
 	x.runID = fmt.Sprintf("%s-%d", now.UTC().Format("20060102T150405.000000000Z"), os.Getpid())
 	x.res.RunID = x.runID
 	if x.d.StateDir == "" {
-		x.fail(StepLocate, errors.New("no state directory: the journal is required to rotate"))
+		x.fail(playbooks.StepLocate, errors.New("no state directory: the journal is required to rotate"))
 		return
 	}
 	lctx, cancel := context.WithTimeout(ctx, x.d.LockWait)
@@ -382,27 +383,27 @@ func (x *run) rotate(ctx context.Context) {
 	defer lock.Unlock()
 	j, err := journal.Open(x.d.StateDir, x.p.KeyID)
 	if err != nil {
-		x.fail(StepLocate, err)
+		x.fail(playbooks.StepLocate, err)
 		return
 	}
 	defer j.Close()
 	x.j = j
 	if x.st, err = j.State(); err != nil {
-		x.fail(StepLocate, err)
+		x.fail(playbooks.StepLocate, err)
 		return
 	}
 	if err := x.record(journal.Record{Kind: journal.KindBegin, Detail: "playbook " + x.p.Playbook + ", decision " + string(x.p.Decision)}); err != nil {
-		x.fail(StepLocate, err)
+		x.fail(playbooks.StepLocate, err)
 		return
 	}
 	x.audit(journal.AuditEntry{Event: "start", Playbook: x.p.Playbook, Decision: string(x.p.Decision)})
 	if err := x.checkSinks(); err != nil {
-		x.fail(StepStore, err)
+		x.fail(playbooks.StepStore, err)
 		x.end()
 		return
 	}
 	if x.api, err = x.d.Accounts.API(ctx, x.acct); err != nil {
-		x.fail(StepLocate, fmt.Errorf("open account %s: %w", x.acct, err))
+		x.fail(playbooks.StepLocate, fmt.Errorf("open account %s: %w", x.acct, err))
 		x.end()
 		return
 	}
@@ -414,7 +415,7 @@ func (x *run) rotate(ctx context.Context) {
 		if x.stopped != "" {
 			break
 		}
-		if ctx.Err() != nil && ps.Step != StepNotify {
+		if ctx.Err() != nil && ps.Step != playbooks.StepNotify {
 			x.interrupt(ps.Step, ctx.Err())
 			break
 		}
@@ -424,7 +425,7 @@ func (x *run) rotate(ctx context.Context) {
 }
 
 func (x *run) checkSinks() error {
-	if !x.p.hasStep(StepStore) {
+	if !x.p.hasStep(playbooks.StepStore) {
 		return nil // contain-only: no replacement, nothing to store
 	}
 	for _, ps := range x.p.Sinks {
@@ -447,7 +448,7 @@ func (x *run) reconcile(ctx context.Context) bool {
 	started := x.d.now()
 	keys, err := x.api.ListAccessKeys(ctx, x.user)
 	if err != nil {
-		x.fail(StepAssess, fmt.Errorf("list access keys of %s: %w", x.user, err))
+		x.fail(playbooks.StepAssess, fmt.Errorf("list access keys of %s: %w", x.user, err))
 		return true
 	}
 	x.keys, x.keysFresh = keys, true
@@ -461,17 +462,17 @@ func (x *run) reconcile(ctx context.Context) bool {
 			x.res.NewKeyID = k
 		}
 		// a create whose answer was lost may have landed after that run ended
-		_, late, err := x.sweepLate(ctx, StepAssess, x.st)
+		_, late, err := x.sweepLate(ctx, playbooks.StepAssess, x.st)
 		if err != nil {
 			x.res.Outcome = ""
-			x.fail(StepAssess, err)
+			x.fail(playbooks.StepAssess, err)
 			return true
 		}
 		d := "an earlier run finished this rotation"
 		if len(late) > 0 {
 			d += "; " + strings.Join(late, "; ")
 		}
-		x.report(StepResult{Step: StepAssess, Outcome: OutcomeSkipped, Detail: d, Started: started})
+		x.report(StepResult{Step: playbooks.StepAssess, Outcome: OutcomeSkipped, Detail: d, Started: started})
 		return true
 	}
 	sinks := x.sinkNames()
@@ -494,17 +495,17 @@ func (x *run) reconcile(ctx context.Context) bool {
 		if !ours || nk.Deleted {
 			continue // a key respond never got the secret of: sweepLate judges it below
 		}
-		if err := x.deleteNewKey(ctx, StepCreate, k.ID, "orphan replacement (secret never stored): deleted, a new one will be created"); err != nil {
-			x.fail(StepCreate, err)
+		if err := x.deleteNewKey(ctx, playbooks.StepCreate, k.ID, "orphan replacement (secret never stored): deleted, a new one will be created"); err != nil {
+			x.fail(playbooks.StepCreate, err)
 			return true
 		}
 		notes = append(notes, "deleted orphan "+id)
 	}
 	x.replacement = keep
 	// keys that appeared after a create whose answer was lost (a timeout, a crash)
-	_, late, err := x.sweepLate(ctx, StepCreate, x.st)
+	_, late, err := x.sweepLate(ctx, playbooks.StepCreate, x.st)
 	if err != nil {
-		x.fail(StepCreate, err)
+		x.fail(playbooks.StepCreate, err)
 		return true
 	}
 	notes = append(notes, late...)
@@ -516,7 +517,7 @@ func (x *run) reconcile(ctx context.Context) bool {
 		notes = append(notes, "leaked key already deleted")
 	}
 	if len(notes) > 0 {
-		x.report(StepResult{Step: StepAssess, Outcome: OutcomeDone, Detail: "resumed: " + strings.Join(notes, "; "), Started: started, Duration: x.d.now().Sub(started)})
+		x.report(StepResult{Step: playbooks.StepAssess, Outcome: OutcomeDone, Detail: "resumed: " + strings.Join(notes, "; "), Started: started, Duration: x.d.now().Sub(started)})
 	}
 	return false
 }
@@ -538,22 +539,22 @@ func (x *run) drop(id string) {
 	x.keys = slices.DeleteFunc(x.keys, func(k ram.AccessKey) bool { return k.ID.String() == id })
 }
 
-func (x *run) step(ctx context.Context, s StepID) {
+func (x *run) step(ctx context.Context, s playbooks.StepID) {
 	switch s {
-	case StepLocate:
+	case playbooks.StepLocate:
 		x.report(StepResult{Step: s, Outcome: OutcomeDone, Started: x.d.now(),
 			Detail: fmt.Sprintf("RAM user %s in account %s (found by %s)", x.user, x.acct, x.p.Owner.Strategy)})
-	case StepAssess:
+	case playbooks.StepAssess:
 		x.assess(ctx)
-	case StepCreate:
+	case playbooks.StepCreate:
 		x.create(ctx)
-	case StepStore:
+	case playbooks.StepStore:
 		x.store(ctx)
-	case StepDelete:
-		x.deleteLeaked(ctx, StepDelete)
-	case StepVerify:
+	case playbooks.StepDelete:
+		x.deleteLeaked(ctx, playbooks.StepDelete)
+	case playbooks.StepVerify:
 		x.verify(ctx)
-	case StepNotify:
+	case playbooks.StepNotify:
 		x.notify(ctx, "", "")
 	}
 }
@@ -583,7 +584,7 @@ func (x *run) assess(ctx context.Context) {
 	a := x.p.Assessment
 	window := x.p.AssessWindow
 	if window == 0 {
-		window = assess.DefaultWindow
+		window = playbooks.DefaultAssessWindow
 	}
 	if a == nil || time.Duration(a.Window) < window || x.planReadShort() {
 		q, err := assess.Query(ram.EventQuery{AccessKeyID: x.p.KeyID}, window, started)
@@ -607,7 +608,7 @@ func (x *run) assess(ctx context.Context) {
 	} else {
 		d += "; impact unknown (warning: ActionTrail could not be read)"
 	}
-	x.report(StepResult{Step: StepAssess, Outcome: OutcomeDone, Started: started, Duration: x.d.now().Sub(started), Detail: d})
+	x.report(StepResult{Step: playbooks.StepAssess, Outcome: OutcomeDone, Started: started, Duration: x.d.now().Sub(started), Detail: d})
 }
 
 // planReadShort reports whether the plan warned that it read less than the window.
@@ -635,33 +636,33 @@ func orUnknown(s string) string {
 func (x *run) create(ctx context.Context) {
 	started := x.d.now()
 	if x.replacement != "" {
-		x.report(StepResult{Step: StepCreate, Outcome: OutcomeSkipped, Started: started,
+		x.report(StepResult{Step: playbooks.StepCreate, Outcome: OutcomeSkipped, Started: started,
 			Detail: "replacement " + x.replacement + " already created and stored by an earlier run"})
 		return
 	}
 	if x.storeFailed {
-		x.report(StepResult{Step: StepCreate, Outcome: OutcomeSkipped, Started: started, Detail: "a sink failed earlier in this run"})
+		x.report(StepResult{Step: playbooks.StepCreate, Outcome: OutcomeSkipped, Started: started, Detail: "a sink failed earlier in this run"})
 		return
 	}
 	var reqs []string
 	const attempts = 3
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
-			x.interrupt(StepCreate, err)
+			x.interrupt(playbooks.StepCreate, err)
 			return
 		}
 		before := make([]string, 0, len(x.keys))
 		for _, k := range x.keys {
 			before = append(before, k.ID.String())
 		}
-		if err := x.record(journal.Record{Kind: journal.KindIntent, Step: string(StepCreate), Action: "ram:CreateAccessKey", Before: before}); err != nil {
-			x.fail(StepCreate, err)
+		if err := x.record(journal.Record{Kind: journal.KindIntent, Step: string(playbooks.StepCreate), Action: "ram:CreateAccessKey", Before: before}); err != nil {
+			x.fail(playbooks.StepCreate, err)
 			return
 		}
 		nk, err := x.createAccessKey(ctx)
 		if err == nil {
 			reqs = append(reqs, nk.RequestID)
-			_ = x.record(journal.Record{Kind: journal.KindResult, Step: string(StepCreate), Action: "ram:CreateAccessKey",
+			_ = x.record(journal.Record{Kind: journal.KindResult, Step: string(playbooks.StepCreate), Action: "ram:CreateAccessKey",
 				NewKeyID: nk.ID.String(), Outcome: journal.OutcomeDone, RequestID: nk.RequestID, Lost: nk.LostAttempts})
 			x.newKey = &nk
 			x.red.Add(nk.Secret)
@@ -670,7 +671,7 @@ func (x *run) create(ctx context.Context) {
 			if nk.LostAttempts > 0 {
 				detail += fmt.Sprintf("; %d earlier attempt(s) got no answer and may still be carried out by the cloud: verify watches for the key and deletes it", nk.LostAttempts)
 			}
-			x.report(StepResult{Step: StepCreate, Outcome: OutcomeDone, Started: started, Duration: x.d.now().Sub(started),
+			x.report(StepResult{Step: playbooks.StepCreate, Outcome: OutcomeDone, Started: started, Duration: x.d.now().Sub(started),
 				Detail: detail, RequestID: nk.RequestID, RequestIDs: reqs})
 			return
 		}
@@ -678,32 +679,32 @@ func (x *run) create(ctx context.Context) {
 		switch {
 		case errors.Is(err, ram.ErrKeyLimit) && x.has(x.p.KeyID.String()):
 			x.keysFresh = false // the cloud counts a key the list did not show
-			_ = x.record(journal.Record{Kind: journal.KindResult, Step: string(StepCreate), Action: "ram:CreateAccessKey",
+			_ = x.record(journal.Record{Kind: journal.KindResult, Step: string(playbooks.StepCreate), Action: "ram:CreateAccessKey",
 				Outcome: journal.OutcomeFailed, Error: err.Error(), Detail: "at the key limit: deleting the leaked key first", RequestID: requestID(err)})
-			if !x.deleteLeaked(ctx, StepCreate) {
+			if !x.deleteLeaked(ctx, playbooks.StepCreate) {
 				return
 			}
 		case errors.Is(err, ram.ErrTransient) || ctx.Err() != nil:
 			x.keysFresh = false
 			found, cerr := x.cleanAmbiguous(ctx, before, err)
-			_ = x.record(journal.Record{Kind: journal.KindResult, Step: string(StepCreate), Action: "ram:CreateAccessKey",
+			_ = x.record(journal.Record{Kind: journal.KindResult, Step: string(playbooks.StepCreate), Action: "ram:CreateAccessKey",
 				Outcome: journal.OutcomeUnknown, Error: err.Error(), RequestID: requestID(err), Lost: max(0, lostAttempts(ctx, err)-found)})
 			if cerr != nil {
-				x.fail(StepCreate, errors.Join(err, cerr))
+				x.fail(playbooks.StepCreate, errors.Join(err, cerr))
 				return
 			}
 			if ctx.Err() != nil {
-				x.interrupt(StepCreate, ctx.Err())
+				x.interrupt(playbooks.StepCreate, ctx.Err())
 				return
 			}
 			if n >= attempts {
-				x.fail(StepCreate, err)
+				x.fail(playbooks.StepCreate, err)
 				return
 			}
 		default:
-			_ = x.record(journal.Record{Kind: journal.KindResult, Step: string(StepCreate), Action: "ram:CreateAccessKey",
+			_ = x.record(journal.Record{Kind: journal.KindResult, Step: string(playbooks.StepCreate), Action: "ram:CreateAccessKey",
 				Outcome: journal.OutcomeFailed, Error: err.Error(), RequestID: requestID(err)})
-			x.fail(StepCreate, err)
+			x.fail(playbooks.StepCreate, err)
 			return
 		}
 	}
@@ -768,7 +769,7 @@ func (x *run) cleanAmbiguous(ctx context.Context, before []string, err error) (i
 			x.warn(humanKeyWarning(k, x.user))
 			continue
 		}
-		if derr := x.deleteKey(cctx, StepCreate, k.ID, "orphan of an ambiguous create (secret lost): deleted", false); derr != nil {
+		if derr := x.deleteKey(cctx, playbooks.StepCreate, k.ID, "orphan of an ambiguous create (secret lost): deleted", false); derr != nil {
 			return found, derr
 		}
 		found++
@@ -795,7 +796,7 @@ func (x *run) warn(w string) {
 // the late-create window after the last lost create (plus CreateDateSkew). Any other unknown key
 // is a human's: never touched, reported as a warning. It returns how many it deleted and one
 // note per key for the step's detail.
-func (x *run) sweepLate(ctx context.Context, s StepID, st journal.State) (int, []string, error) {
+func (x *run) sweepLate(ctx context.Context, s playbooks.StepID, st journal.State) (int, []string, error) {
 	if st.FirstCreate.IsZero() {
 		return 0, nil, nil // no create yet (contain-only, contain-first before its create): nothing of ours to find
 	}
@@ -865,13 +866,13 @@ func (x *run) cleanupCtx(ctx context.Context) (context.Context, context.CancelFu
 }
 
 // deleteNewKey deletes a replacement respond created (journaled with NewKeyID).
-func (x *run) deleteNewKey(ctx context.Context, s StepID, id accesskey.ID, why string) error {
+func (x *run) deleteNewKey(ctx context.Context, s playbooks.StepID, id accesskey.ID, why string) error {
 	return x.deleteKey(ctx, s, id, why, false)
 }
 
 // deleteKey deletes a key respond created (journaled with NewKeyID); late marks the late result
 // of a lost create (journal.Record.Late).
-func (x *run) deleteKey(ctx context.Context, s StepID, id accesskey.ID, why string, late bool) error {
+func (x *run) deleteKey(ctx context.Context, s playbooks.StepID, id accesskey.ID, why string, late bool) error {
 	rec := journal.Record{Kind: journal.KindIntent, Step: string(s), Action: "ram:DeleteAccessKey", NewKeyID: id.String(), Detail: why, Late: late}
 	if err := x.record(rec); err != nil {
 		return err
@@ -893,12 +894,12 @@ func (x *run) deleteKey(ctx context.Context, s StepID, id accesskey.ID, why stri
 func (x *run) store(ctx context.Context) {
 	started := x.d.now()
 	if x.replacement != "" {
-		x.report(StepResult{Step: StepStore, Outcome: OutcomeSkipped, Started: started,
+		x.report(StepResult{Step: playbooks.StepStore, Outcome: OutcomeSkipped, Started: started,
 			Detail: "replacement " + x.replacement + " already stored in every sink by an earlier run"})
 		return
 	}
 	if x.newKey == nil {
-		x.report(StepResult{Step: StepStore, Outcome: OutcomeSkipped, Started: started, Detail: "no replacement was created"})
+		x.report(StepResult{Step: playbooks.StepStore, Outcome: OutcomeSkipped, Started: started, Detail: "no replacement was created"})
 		return
 	}
 	nk := *x.newKey
@@ -914,7 +915,7 @@ func (x *run) store(ctx context.Context) {
 	var wheres []string
 	var failed error
 	for _, s := range x.d.Sinks {
-		rec := journal.Record{Kind: journal.KindIntent, Step: string(StepStore), Action: "sink:Store", NewKeyID: nk.ID.String(), Sink: s.Name()}
+		rec := journal.Record{Kind: journal.KindIntent, Step: string(playbooks.StepStore), Action: "sink:Store", NewKeyID: nk.ID.String(), Sink: s.Name()}
 		if err := x.record(rec); err != nil {
 			failed = err
 			break
@@ -944,59 +945,59 @@ func (x *run) store(ctx context.Context) {
 	}
 	if failed == nil {
 		x.replacement = nk.ID.String()
-		x.report(StepResult{Step: StepStore, Outcome: OutcomeDone, Started: started, Duration: x.d.now().Sub(started),
+		x.report(StepResult{Step: playbooks.StepStore, Outcome: OutcomeDone, Started: started, Duration: x.d.now().Sub(started),
 			Detail: "stored " + nk.ID.String() + " in " + strings.Join(wheres, "; ")})
 		if ctx.Err() != nil {
-			x.interrupt(StepStore, ctx.Err())
+			x.interrupt(playbooks.StepStore, ctx.Err())
 		}
 		return
 	}
 	// a replacement that cannot be stored is deleted again: no orphans
 	x.storeFailed = true
 	cctx, ccancel := x.cleanupCtx(ctx)
-	derr := x.deleteNewKey(cctx, StepStore, nk.ID, "replacement could not be stored: deleted again")
+	derr := x.deleteNewKey(cctx, playbooks.StepStore, nk.ID, "replacement could not be stored: deleted again")
 	ccancel()
 	x.newKey = nil
 	detail := failed.Error() + "; the replacement " + nk.ID.String() + " was deleted again"
 	if derr != nil {
 		detail += " (delete failed: " + derr.Error() + ")"
 	}
-	if x.p.OnStoreFailure == OnStoreFailureHold {
+	if x.p.OnStoreFailure == playbooks.OnStoreFailureHold {
 		detail += "; the leaked key is kept (on-store-failure: hold)"
 	} else {
 		detail += "; the leaked key is still deleted (on-store-failure: contain)"
 	}
-	x.report(StepResult{Step: StepStore, Outcome: OutcomeFailed, Started: started, Duration: x.d.now().Sub(started), Detail: detail})
+	x.report(StepResult{Step: playbooks.StepStore, Outcome: OutcomeFailed, Started: started, Duration: x.d.now().Sub(started), Detail: detail})
 	err := errors.Join(failed, derr)
 	if ctx.Err() != nil {
-		x.interrupt(StepStore, errors.Join(ctx.Err(), err))
+		x.interrupt(playbooks.StepStore, errors.Join(ctx.Err(), err))
 		return
 	}
-	if x.p.OnStoreFailure == OnStoreFailureHold {
-		x.stop(StepStore, err)
+	if x.p.OnStoreFailure == playbooks.OnStoreFailureHold {
+		x.stop(playbooks.StepStore, err)
 	} else if x.stopErr == nil {
-		x.stopErr = &StepError{KeyID: x.p.KeyID, Step: StepStore, Err: err}
+		x.stopErr = &StepError{KeyID: x.p.KeyID, Step: playbooks.StepStore, Err: err}
 	}
 }
 
 // deleteLeaked deletes the leaked key; a not-found counts as done. It reports whether the run
 // may go on.
-func (x *run) deleteLeaked(ctx context.Context, s StepID) bool {
+func (x *run) deleteLeaked(ctx context.Context, s playbooks.StepID) bool {
 	started := x.d.now()
 	if x.leakedDeleted || !x.has(x.p.KeyID.String()) {
-		if s == StepDelete {
-			x.report(StepResult{Step: StepDelete, Outcome: OutcomeSkipped, Started: started, Detail: "the leaked key is already deleted"})
+		if s == playbooks.StepDelete {
+			x.report(StepResult{Step: playbooks.StepDelete, Outcome: OutcomeSkipped, Started: started, Detail: "the leaked key is already deleted"})
 		}
 		x.leakedDeleted = true
 		return true
 	}
 	if err := ctx.Err(); err != nil {
-		x.interrupt(StepDelete, err)
+		x.interrupt(playbooks.StepDelete, err)
 		return false
 	}
-	rec := journal.Record{Kind: journal.KindIntent, Step: string(StepDelete), Action: "ram:DeleteAccessKey", Detail: "delete the leaked key (never disable)"}
+	rec := journal.Record{Kind: journal.KindIntent, Step: string(playbooks.StepDelete), Action: "ram:DeleteAccessKey", Detail: "delete the leaked key (never disable)"}
 	if err := x.record(rec); err != nil {
-		x.fail(StepDelete, err)
+		x.fail(playbooks.StepDelete, err)
 		return false
 	}
 	err := x.api.DeleteAccessKey(ctx, x.user, x.p.KeyID)
@@ -1014,11 +1015,11 @@ func (x *run) deleteLeaked(ctx context.Context, s StepID) bool {
 			rec.Outcome = journal.OutcomeUnknown
 		}
 		_ = x.record(rec)
-		x.report(StepResult{Step: StepDelete, Outcome: OutcomeFailed, Started: started, Duration: x.d.now().Sub(started), Detail: err.Error(), RequestID: requestID(err)})
+		x.report(StepResult{Step: playbooks.StepDelete, Outcome: OutcomeFailed, Started: started, Duration: x.d.now().Sub(started), Detail: err.Error(), RequestID: requestID(err)})
 		if ctx.Err() != nil {
-			x.interrupt(StepDelete, err)
+			x.interrupt(playbooks.StepDelete, err)
 		} else {
-			x.stop(StepDelete, err)
+			x.stop(playbooks.StepDelete, err)
 		}
 		return false
 	}
@@ -1026,17 +1027,17 @@ func (x *run) deleteLeaked(ctx context.Context, s StepID) bool {
 	x.leakedDeleted = true
 	x.drop(x.p.KeyID.String())
 	note := ""
-	if s == StepCreate {
+	if s == playbooks.StepCreate {
 		note = " before creating the replacement: " + ReorderReason
 	}
-	x.report(StepResult{Step: StepDelete, Outcome: OutcomeDone, Started: started, Duration: x.d.now().Sub(started),
+	x.report(StepResult{Step: playbooks.StepDelete, Outcome: OutcomeDone, Started: started, Duration: x.d.now().Sub(started),
 		Detail: detail + note, RequestID: rec.RequestID, RequestIDs: nonEmpty(rec.RequestID)})
 	return true
 }
 
 func (x *run) verify(ctx context.Context) {
 	started := x.d.now()
-	if x.storeFailed && x.p.OnStoreFailure == OnStoreFailureHold {
+	if x.storeFailed && x.p.OnStoreFailure == playbooks.OnStoreFailureHold {
 		return
 	}
 	var problems, checks []string
@@ -1096,15 +1097,15 @@ func (x *run) verify(ctx context.Context) {
 	}
 	if len(problems) > 0 {
 		err := errors.New(strings.Join(problems, "; "))
-		x.report(StepResult{Step: StepVerify, Outcome: OutcomeFailed, Started: started, Duration: x.d.now().Sub(started), Detail: err.Error()})
+		x.report(StepResult{Step: playbooks.StepVerify, Outcome: OutcomeFailed, Started: started, Duration: x.d.now().Sub(started), Detail: err.Error()})
 		if ctx.Err() != nil {
-			x.interrupt(StepVerify, err)
+			x.interrupt(playbooks.StepVerify, err)
 		} else if x.stopErr == nil {
-			x.stopErr = &StepError{KeyID: x.p.KeyID, Step: StepVerify, Err: err}
+			x.stopErr = &StepError{KeyID: x.p.KeyID, Step: playbooks.StepVerify, Err: err}
 		}
 		return
 	}
-	x.report(StepResult{Step: StepVerify, Outcome: OutcomeDone, Started: started, Duration: x.d.now().Sub(started), Detail: strings.Join(checks, "; ")})
+	x.report(StepResult{Step: playbooks.StepVerify, Outcome: OutcomeDone, Started: started, Duration: x.d.now().Sub(started), Detail: strings.Join(checks, "; ")})
 }
 
 // watchLate deals with creates whose answer never came (journal.State.LostCreates): it deletes
@@ -1121,7 +1122,7 @@ func (x *run) watchLate(ctx context.Context, deadline time.Time) (checks, proble
 	if err != nil {
 		return nil, []string{err.Error()}
 	}
-	found, notes, err := x.sweepLate(ctx, StepVerify, st)
+	found, notes, err := x.sweepLate(ctx, playbooks.StepVerify, st)
 	checks = append(checks, notes...)
 	if err != nil {
 		return checks, []string{err.Error()}
@@ -1145,7 +1146,7 @@ func (x *run) watchLate(ctx context.Context, deadline time.Time) (checks, proble
 			return checks, problems
 		}
 		x.keys, x.keysFresh = keys, true
-		n, notes, err := x.sweepLate(ctx, StepVerify, st)
+		n, notes, err := x.sweepLate(ctx, playbooks.StepVerify, st)
 		checks = append(checks, notes...)
 		if err != nil {
 			return checks, append(problems, err.Error())
@@ -1232,7 +1233,7 @@ func (x *run) notify(ctx context.Context, outcome, summary string) {
 			detail = "no notifier configured: the canary alert was not sent"
 			x.res.Warnings = append(x.res.Warnings, detail)
 		}
-		x.report(StepResult{Step: StepNotify, Outcome: OutcomeSkipped, Started: started, Detail: detail})
+		x.report(StepResult{Step: playbooks.StepNotify, Outcome: OutcomeSkipped, Started: started, Detail: detail})
 		return
 	}
 	m := x.message(outcome, summary)
@@ -1245,7 +1246,7 @@ func (x *run) notify(ctx context.Context, outcome, summary string) {
 	var failed, sent []string
 	for _, n := range x.d.Notifiers {
 		err := n.Notify(nctx, m)
-		rec := journal.Record{Kind: journal.KindResult, Step: string(StepNotify), Action: "notify:" + n.Name(), Outcome: journal.OutcomeDone}
+		rec := journal.Record{Kind: journal.KindResult, Step: string(playbooks.StepNotify), Action: "notify:" + n.Name(), Outcome: journal.OutcomeDone}
 		if err != nil {
 			msg := x.red.Redact("notification channel " + n.Name() + " failed: " + err.Error())
 			failed = append(failed, msg)
@@ -1255,7 +1256,7 @@ func (x *run) notify(ctx context.Context, outcome, summary string) {
 		}
 		_ = x.record(rec)
 	}
-	sr := StepResult{Step: StepNotify, Outcome: OutcomeDone, Started: started, Duration: x.d.now().Sub(started),
+	sr := StepResult{Step: playbooks.StepNotify, Outcome: OutcomeDone, Started: started, Duration: x.d.now().Sub(started),
 		Detail: "sent (" + m.Outcome + ") to " + strings.Join(sent, ", ")}
 	if len(failed) > 0 {
 		sr.Outcome = OutcomeFailed
@@ -1293,7 +1294,7 @@ func (x *run) summary(outcome string) string {
 }
 
 // interrupt records that the run stopped because ctx ended (or mid-step).
-func (x *run) interrupt(s StepID, err error) {
+func (x *run) interrupt(s playbooks.StepID, err error) {
 	x.interrupted = true
 	if x.stopped == "" {
 		x.stopped = s
@@ -1309,7 +1310,7 @@ func (x *run) interrupt(s StepID, err error) {
 }
 
 // stop ends the run at step s with err (a failure that is not an interruption).
-func (x *run) stop(s StepID, err error) {
+func (x *run) stop(s playbooks.StepID, err error) {
 	if x.stopped == "" {
 		x.stopped = s
 		x.stopErr = &StepError{KeyID: x.p.KeyID, Step: s, Err: err}
@@ -1317,7 +1318,7 @@ func (x *run) stop(s StepID, err error) {
 }
 
 // fail is stop for failures before any mutation could have happened in this step.
-func (x *run) fail(s StepID, err error) {
+func (x *run) fail(s playbooks.StepID, err error) {
 	x.stop(s, err)
 	if x.newKey != nil && x.replacement != x.newKey.ID.String() {
 		cctx, cancel := x.cleanupCtx(context.Background())
@@ -1333,15 +1334,15 @@ func (x *run) end() {
 	if r.Outcome == "" {
 		changed := x.leakedDeleted || x.replacement != ""
 		switch {
-		case x.stopErr == nil && x.leakedDeleted && (x.replacement != "" || !x.p.hasStep(StepCreate)):
+		case x.stopErr == nil && x.leakedDeleted && (x.replacement != "" || !x.p.hasStep(playbooks.StepCreate)):
 			// the end state: leaked key deleted and, unless the playbook contains only, replaced
 			r.Outcome = OutcomeRemediated
 		case x.stopErr == nil:
 			// nothing failed but the end state is not reached (e.g. no create step ran)
 			r.Outcome = OutcomePartial
-			x.stopErr = &StepError{KeyID: x.p.KeyID, Step: StepVerify, Err: errors.New("the end state (leaked key deleted, replacement stored) was not reached")}
-			x.stopped = StepVerify
-		case x.interrupted || changed || x.storeFailed && x.p.OnStoreFailure != OnStoreFailureHold:
+			x.stopErr = &StepError{KeyID: x.p.KeyID, Step: playbooks.StepVerify, Err: errors.New("the end state (leaked key deleted, replacement stored) was not reached")}
+			x.stopped = playbooks.StepVerify
+		case x.interrupted || changed || x.storeFailed && x.p.OnStoreFailure != playbooks.OnStoreFailureHold:
 			r.Outcome = OutcomePartial
 		case errors.Is(x.stopErr, ram.ErrThrottled) || errors.Is(x.stopErr, ram.ErrTransient):
 			// nothing changed, but the cloud only asked us to come back later: running the same

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate/journal"
@@ -200,7 +201,7 @@ func TestExecuteNormal(t *testing.T) {
 }
 
 func TestExecuteAtKeyLimitDeletesFirst(t *testing.T) {
-	for _, steps := range [][]StepID{DefaultSteps(), ContainFirstSteps()} {
+	for _, steps := range [][]playbooks.StepID{builtinSteps("standard"), builtinSteps("contain-first")} {
 		e := newEnv(t, leakedID, otherID)
 		e.s.Steps = steps
 		r := e.run(context.Background(), leakedID)
@@ -256,7 +257,7 @@ func TestExecuteOwnerNotFound(t *testing.T) {
 }
 
 func TestExecuteStoreFailure(t *testing.T) {
-	for _, policy := range []string{OnStoreFailureContain, OnStoreFailureHold} {
+	for _, policy := range []string{playbooks.OnStoreFailureContain, playbooks.OnStoreFailureHold} {
 		t.Run(policy, func(t *testing.T) {
 			e := newEnv(t, leakedID, otherID)
 			e.f.keys[user] = e.f.keys[user][:1] // leaked only: create first
@@ -264,7 +265,7 @@ func TestExecuteStoreFailure(t *testing.T) {
 			e.sink.fail = errors.New("disk full")
 			r := e.run(context.Background(), leakedID)
 			ids := e.f.ids(user)
-			if policy == OnStoreFailureContain {
+			if policy == playbooks.OnStoreFailureContain {
 				var pe *PartialError
 				if r.Outcome != OutcomePartial || !errors.As(r.Err, &pe) || len(ids) != 0 {
 					t.Fatalf("contain: %s %v keys %v", r.Outcome, r.Err, ids)
@@ -346,7 +347,7 @@ func TestCrashResume(t *testing.T) {
 			points = append(points, p)
 		}
 	}
-	for _, steps := range [][]StepID{DefaultSteps(), ContainFirstSteps()} {
+	for _, steps := range [][]playbooks.StepID{builtinSteps("standard"), builtinSteps("contain-first")} {
 		for _, pt := range points {
 			t.Run(string(steps[2])+"-first/"+pt.name, func(t *testing.T) {
 				e := newEnv(t, leakedID)
@@ -493,7 +494,7 @@ func (s *echoSink) Store(ctx context.Context, c sink.Credential) (sink.Receipt, 
 func TestExecuteRedactsSecretInSinkError(t *testing.T) {
 	e := newEnv(t, leakedID, otherID)
 	e.f.keys[user] = e.f.keys[user][:1] // leaked only: create first
-	e.s.OnStoreFailure = OnStoreFailureContain
+	e.s.OnStoreFailure = playbooks.OnStoreFailureContain
 	leaked := e.finding(leakedID).Secret.Reveal()
 	echo := &echoSink{}
 	d := e.deps()

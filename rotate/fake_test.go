@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate/notify"
@@ -217,3 +218,16 @@ func (n *memNotifier) Notify(ctx context.Context, m notify.Message) error {
 }
 
 var errBoom = errors.New("boom")
+
+// builtinSteps is the step order of a built-in playbook.
+func builtinSteps(name string) []playbooks.StepID {
+	pb, err := playbooks.Builtin(name)
+	if err != nil {
+		panic(err)
+	}
+	var out []playbooks.StepID
+	for _, st := range pb.Steps {
+		out = append(out, st.ID)
+	}
+	return out
+}

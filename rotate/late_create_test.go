@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/ram/emulator"
@@ -119,7 +120,7 @@ func readRecords(e *emuEnv, leaked string) ([]journal.Record, error) {
 func TestLateCreateNoOrphan(t *testing.T) {
 	cases := []struct {
 		name, leaked, user string
-		steps              []StepID
+		steps              []playbooks.StepID
 		keep               []string
 		// lands: the late create finds room and makes a key, which must be deleted; at the
 		// two-key limit it is refused by the cloud instead, and the window settles it.
@@ -127,7 +128,7 @@ func TestLateCreateNoOrphan(t *testing.T) {
 	}{
 		// the user holds one other key: at the limit, the plan deletes the leaked key first
 		{"one-other-key", billingLeak, billingUser, nil, []string{billingKeep}, false},
-		{"contain-first", ciKey, ciUser, ContainFirstSteps(), nil, true},
+		{"contain-first", ciKey, ciUser, builtinSteps("contain-first"), nil, true},
 		// the leaked key is the user's only key: whether the late key finds room depends on
 		// whether the leaked key is already deleted 600 ms in; both must converge
 		{"no-other-key", ciKey, ciUser, nil, nil, false},
@@ -186,12 +187,12 @@ func TestLateCreatePartialThenRerun(t *testing.T) {
 	e := newLateEmu(t, 10*time.Second)
 	e.lateCreate(ciUser, delay)
 	s := e.settings()
-	s.Steps = ContainFirstSteps()
+	s.Steps = builtinSteps("contain-first")
 	s.VerifyTimeout = 300 * time.Millisecond
 	start := time.Now()
 	_, r := e.run(t, ciKey, s)
 	var pe *PartialError
-	if r.Outcome != OutcomePartial || !errors.As(r.Err, &pe) || pe.Step != StepVerify {
+	if r.Outcome != OutcomePartial || !errors.As(r.Err, &pe) || pe.Step != playbooks.StepVerify {
 		t.Fatalf("want partial at verify while a lost create may still land: %s %v", r.Outcome, r.Err)
 	}
 	if !strings.Contains(r.Error, "got no answer") || !strings.Contains(r.Error, "again") {
@@ -250,7 +251,7 @@ func TestLateCreateHumanKeyKept(t *testing.T) {
 	const delay = 600 * time.Millisecond
 	e := newLateEmu(t, 3*time.Second)
 	s := e.settings()
-	s.Steps = ContainFirstSteps()
+	s.Steps = builtinSteps("contain-first")
 	ctx := context.Background()
 	f := e.finding(t, ciKey)
 	p := NewPlan(f, Inspect(ctx, f, e.deps), s)
@@ -319,7 +320,7 @@ func auditSays(t *testing.T, e *emuEnv, s string) bool {
 // With no lost create, the rule costs nothing and says nothing: one list in verify, no warning
 // about the user's other key, whether a replacement is made (standard) or not (contain-only).
 func TestLateCreateNormalRunOnePass(t *testing.T) {
-	for _, steps := range [][]StepID{nil, {StepLocate, StepAssess, StepDelete, StepVerify, StepNotify}} {
+	for _, steps := range [][]playbooks.StepID{nil, {playbooks.StepLocate, playbooks.StepAssess, playbooks.StepDelete, playbooks.StepVerify, playbooks.StepNotify}} {
 		e := newLateEmu(t, 3*time.Second)
 		s := e.settings()
 		s.Steps = steps

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate/assess"
@@ -19,130 +20,6 @@ import (
 
 // PlanSchema names the JSON schema of a Plan (see README.md).
 const PlanSchema = "respond.plan/v1"
-
-// StepID names a step of the playbook's vocabulary (design §5).
-type StepID string
-
-// The steps.
-const (
-	StepLocate StepID = "locate"
-	StepAssess StepID = "assess"
-	StepCreate StepID = "create"
-	StepStore  StepID = "store"
-	StepDelete StepID = "delete"
-	StepVerify StepID = "verify"
-	StepNotify StepID = "notify"
-)
-
-// DefaultSteps is the default playbook's order: the replacement exists and is stored before the
-// leaked key goes away.
-func DefaultSteps() []StepID {
-	return []StepID{StepLocate, StepAssess, StepCreate, StepStore, StepDelete, StepVerify, StepNotify}
-}
-
-// ContainFirstSteps deletes the leaked key before creating its replacement.
-func ContainFirstSteps() []StepID {
-	return []StepID{StepLocate, StepAssess, StepDelete, StepCreate, StepStore, StepVerify, StepNotify}
-}
-
-// Store-failure policies.
-const (
-	// OnStoreFailureContain deletes the replacement that could not be stored and still deletes
-	// the leaked key (containment first). The default.
-	OnStoreFailureContain = "contain"
-	// OnStoreFailureHold deletes the replacement, keeps the leaked key and stops.
-	OnStoreFailureHold = "hold"
-)
-
-// Settings are the playbook's choices as the engine sees them. The CLI maps a playbook onto them.
-type Settings struct {
-	Playbook          string
-	Steps             []StepID // order; empty means DefaultSteps
-	OnStoreFailure    string   // contain (default) | hold
-	VerifyTimeout     time.Duration
-	VerifyInterval    time.Duration
-	CheckLeakedSecret bool
-	// AssessWindow is how far back the assess step reads the key's ActionTrail events: 0 means
-	// assess.DefaultWindow (7 days); more than assess.MaxWindow (90 days) is a Validate error.
-	AssessWindow time.Duration
-	// OwnUserAgent marks respond's own calls in ActionTrail (a substring of their User-Agent),
-	// which the assessment leaves out. Use a marker unique to the run (the CLI adds a random run
-	// id): the public "respond/" prefix alone would let an attacker hide by copying it.
-	OwnUserAgent string
-	Canaries     []accesskey.ID
-	Self         accesskey.ID // the key respond is signed in with
-	// Sinks describe where the replacement will go (see DescribeSinks); Execute stores into the
-	// Deps' sinks of the same names.
-	Sinks []PlannedSink
-}
-
-// Defaults for Settings fields left zero.
-const (
-	DefaultVerifyTimeout  = 20 * time.Second
-	DefaultVerifyInterval = 2 * time.Second
-)
-
-func (s Settings) withDefaults() Settings {
-	if len(s.Steps) == 0 {
-		s.Steps = DefaultSteps()
-	}
-	if s.OnStoreFailure == "" {
-		s.OnStoreFailure = OnStoreFailureContain
-	}
-	if s.VerifyTimeout <= 0 {
-		s.VerifyTimeout = DefaultVerifyTimeout
-	}
-	if s.VerifyInterval <= 0 {
-		s.VerifyInterval = DefaultVerifyInterval
-	}
-	if s.AssessWindow == 0 {
-		s.AssessWindow = assess.DefaultWindow
-	}
-	return s
-}
-
-// Validate checks the step order (known steps, each at most once, create/store/delete present,
-// store after create, verify after delete), the store-failure policy and the assessment window
-// (0 to 90 days; the error wraps assess.ErrWindow).
-func (s Settings) Validate() error {
-	if s.AssessWindow < 0 || s.AssessWindow > assess.MaxWindow {
-		return fmt.Errorf("playbook %q: assess window %s: %w", s.Playbook, s.AssessWindow, assess.ErrWindow)
-	}
-	s = s.withDefaults()
-	pos := map[StepID]int{}
-	for i, st := range s.Steps {
-		switch st {
-		case StepLocate, StepAssess, StepCreate, StepStore, StepDelete, StepVerify, StepNotify:
-		default:
-			return fmt.Errorf("playbook %q: unknown step %q", s.Playbook, st)
-		}
-		if _, dup := pos[st]; dup {
-			return fmt.Errorf("playbook %q: step %q appears twice", s.Playbook, st)
-		}
-		pos[st] = i
-	}
-	if _, ok := pos[StepDelete]; !ok {
-		return fmt.Errorf("playbook %q: step %q is required: respond always deletes the leaked key", s.Playbook, StepDelete)
-	}
-	// create and store go together (contain-only has neither): a replacement needs somewhere to go.
-	_, hasCreate := pos[StepCreate]
-	_, hasStore := pos[StepStore]
-	if hasCreate != hasStore {
-		return fmt.Errorf("playbook %q: steps create and store go together (a replacement must be stored, and only a replacement can be)", s.Playbook)
-	}
-	if hasCreate && pos[StepStore] < pos[StepCreate] {
-		return fmt.Errorf("playbook %q: step store must come after create", s.Playbook)
-	}
-	if v, ok := pos[StepVerify]; ok && v < pos[StepDelete] {
-		return fmt.Errorf("playbook %q: step verify must come after delete", s.Playbook)
-	}
-	switch s.OnStoreFailure {
-	case OnStoreFailureContain, OnStoreFailureHold:
-	default:
-		return fmt.Errorf("playbook %q: on-store-failure %q is not contain or hold", s.Playbook, s.OnStoreFailure)
-	}
-	return nil
-}
 
 // Location is where a leaked key was found (the CLI converts detect.Finding).
 type Location struct {
@@ -214,9 +91,9 @@ const (
 
 // PlannedStep is one step as the plan shows it, with the API actions it will call.
 type PlannedStep struct {
-	Step    StepID   `json:"step"`
-	Actions []string `json:"actions"`
-	Note    string   `json:"note,omitempty"`
+	Step    playbooks.StepID `json:"step"`
+	Actions []string         `json:"actions"`
+	Note    string           `json:"note,omitempty"`
 }
 
 // PlannedSink is a sink as the plan shows it.
@@ -334,7 +211,7 @@ func NewPlan(f Finding, snap Snapshot, s Settings) Plan {
 	case p.Canary:
 		p.Decision = DecisionRefuseCanary
 		p.Reason = "the key is a canary (honeytoken): it is never rotated; its use is an alert"
-		p.Steps = []PlannedStep{{Step: StepNotify, Actions: []string{"notify: canary alert"}}}
+		p.Steps = []PlannedStep{{Step: playbooks.StepNotify, Actions: []string{"notify: canary alert"}}}
 		p.LeftForHuman = []string{"treat the canary's exposure as an intrusion signal: find where it leaked and who used it"}
 		return p
 	case !s.Self.IsZero() && s.Self == f.KeyID:
@@ -396,60 +273,60 @@ func NewPlan(f Finding, snap Snapshot, s Settings) Plan {
 	}
 	p.AtKeyLimit = leakedPresent && len(snap.Keys) >= 2
 
-	order := append([]StepID(nil), s.Steps...)
-	if p.AtKeyLimit && index(order, StepCreate) >= 0 && index(order, StepCreate) < index(order, StepDelete) {
-		order = moveBefore(order, StepDelete, StepCreate)
+	order := append([]playbooks.StepID(nil), s.Steps...)
+	if p.AtKeyLimit && index(order, playbooks.StepCreate) >= 0 && index(order, playbooks.StepCreate) < index(order, playbooks.StepDelete) {
+		order = moveBefore(order, playbooks.StepDelete, playbooks.StepCreate)
 		p.Reordered = true
 		p.ReorderReason = ReorderReason
 	}
 	for _, st := range order {
 		ps := PlannedStep{Step: st}
 		switch st {
-		case StepLocate:
+		case playbooks.StepLocate:
 			strategy := snap.Owner.Strategy
 			if strategy == "" {
 				strategy = "journal"
 			}
 			ps.Actions = []string{"done before planning (strategy " + strategy + ")"}
-		case StepAssess:
+		case playbooks.StepAssess:
 			ps.Actions = []string{
 				"ram:ListAccessKeys(UserName=" + user + ")",
 				"ram:GetAccessKeyLastUsed(UserName=" + user + ", UserAccessKeyId=" + f.KeyID.String() + ")",
 				"actiontrail:LookupEvents(EventAccessKeyId=" + f.KeyID.String() + ")",
 			}
-		case StepCreate:
+		case playbooks.StepCreate:
 			ps.Actions = []string{"ram:CreateAccessKey(UserName=" + user + ")"}
 			if p.Reordered {
 				ps.Note = "after the delete: " + ReorderReason
 			}
-		case StepStore:
+		case playbooks.StepStore:
 			for _, sk := range s.Sinks {
 				ps.Actions = append(ps.Actions, "sink "+sk.Name+" ("+sk.Kind+"): "+sk.Describe)
 			}
 			if len(s.Sinks) == 0 {
 				ps.Actions = []string{"no sink configured: the new secret would be lost"}
 			}
-			if s.OnStoreFailure == OnStoreFailureHold {
+			if s.OnStoreFailure == playbooks.OnStoreFailureHold {
 				ps.Note = "if a sink fails: the replacement is deleted, the leaked key is kept, and respond stops"
 			} else {
 				ps.Note = "if a sink fails: the replacement is deleted and the leaked key is still deleted"
 			}
-		case StepDelete:
+		case playbooks.StepDelete:
 			ps.Actions = []string{"ram:DeleteAccessKey(UserName=" + user + ", UserAccessKeyId=" + f.KeyID.String() + ")"}
 			ps.Note = "delete, not disable: " + DeleteNotDisable
 			if !leakedPresent {
 				ps.Note = "already deleted by an earlier run: nothing to do"
 			}
-		case StepVerify:
+		case playbooks.StepVerify:
 			ps.Actions = []string{"ram:ListAccessKeys(UserName=" + user + ")"}
-			if slices.Contains(s.Steps, StepCreate) {
+			if slices.Contains(s.Steps, playbooks.StepCreate) {
 				ps.Actions = append(ps.Actions, "sts:GetCallerIdentity (signed with the new key)")
 			}
 			if p.SecretKnown && s.CheckLeakedSecret {
 				ps.Actions = append(ps.Actions, "sts:GetCallerIdentity (signed with the leaked key: must be rejected)")
 			}
 			ps.Note = fmt.Sprintf("retried up to %s every %s for propagation", s.VerifyTimeout, s.VerifyInterval)
-		case StepNotify:
+		case playbooks.StepNotify:
 			ps.Actions = []string{"notify: summary without secrets"}
 		}
 		p.Steps = append(p.Steps, ps)
@@ -484,7 +361,7 @@ func planAssessment(id accesskey.ID, snap Snapshot, window time.Duration, ownUA 
 	return &a, warn
 }
 
-func index(xs []StepID, x StepID) int {
+func index(xs []playbooks.StepID, x playbooks.StepID) int {
 	for i, y := range xs {
 		if y == x {
 			return i
@@ -494,8 +371,8 @@ func index(xs []StepID, x StepID) int {
 }
 
 // moveBefore moves a to just before b.
-func moveBefore(xs []StepID, a, b StepID) []StepID {
-	out := make([]StepID, 0, len(xs))
+func moveBefore(xs []playbooks.StepID, a, b playbooks.StepID) []playbooks.StepID {
+	out := make([]playbooks.StepID, 0, len(xs))
 	for _, x := range xs {
 		if x == a {
 			continue
@@ -612,6 +489,6 @@ func WritePlanText(w io.Writer, p Plan) error {
 }
 
 // hasStep reports whether the plan runs step id.
-func (p Plan) hasStep(id StepID) bool {
+func (p Plan) hasStep(id playbooks.StepID) bool {
 	return slices.ContainsFunc(p.Steps, func(ps PlannedStep) bool { return ps.Step == id })
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate/journal"
@@ -72,12 +73,12 @@ func TestPlanGolden(t *testing.T) {
 		{"rotate", func(*Finding, *Snapshot, *Settings) {}, DecisionRotate},
 		{"at-limit", atLimit, DecisionRotate},
 		{"contain-first", func(f *Finding, s *Snapshot, st *Settings) {
-			st.Steps = ContainFirstSteps()
+			st.Steps = builtinSteps("contain-first")
 			st.Playbook = "contain-first"
 		}, DecisionRotate},
 		{"hold-id-only", func(f *Finding, s *Snapshot, st *Settings) {
 			f.Secret = accesskey.Secret{}
-			st.OnStoreFailure = OnStoreFailureHold
+			st.OnStoreFailure = playbooks.OnStoreFailureHold
 		}, DecisionRotate},
 		{"canary", func(f *Finding, s *Snapshot, st *Settings) { f.KeyID = st.Canaries[0] }, DecisionRefuseCanary},
 		{"self", func(f *Finding, s *Snapshot, st *Settings) { f.KeyID = st.Self }, DecisionRefuseSelf},
@@ -145,8 +146,8 @@ func golden(t *testing.T, path string, got []byte) {
 	}
 }
 
-func stepOrder(p Plan) []StepID {
-	var out []StepID
+func stepOrder(p Plan) []playbooks.StepID {
+	var out []playbooks.StepID
 	for _, s := range p.Steps {
 		out = append(out, s.Step)
 	}
@@ -156,7 +157,7 @@ func stepOrder(p Plan) []StepID {
 func TestPlanRules(t *testing.T) {
 	f, snap, s := planInputs()
 	p := NewPlan(f, snap, s)
-	if p.Reordered || stepOrder(p)[2] != StepCreate {
+	if p.Reordered || stepOrder(p)[2] != playbooks.StepCreate {
 		t.Errorf("one key: create must come first, got %v", stepOrder(p))
 	}
 	if p.DeleteNotDisable == "" {
@@ -165,7 +166,7 @@ func TestPlanRules(t *testing.T) {
 	snap.Keys = append(snap.Keys, ram.AccessKey{ID: accesskey.MustParseID(otherID), Status: ram.StatusActive})
 	p = NewPlan(f, snap, s)
 	o := stepOrder(p)
-	if !p.Reordered || index(o, StepDelete) > index(o, StepCreate) {
+	if !p.Reordered || index(o, playbooks.StepDelete) > index(o, playbooks.StepCreate) {
 		t.Errorf("at the limit: delete must come before create, got %v", o)
 	}
 	if len(p.OtherKeys) != 1 || p.OtherKeys[0].Note != "not touched" {
@@ -188,16 +189,16 @@ func TestPlanRules(t *testing.T) {
 
 func TestSettingsValidate(t *testing.T) {
 	tests := []struct {
-		steps []StepID
+		steps []playbooks.StepID
 		ok    bool
 	}{
-		{DefaultSteps(), true},
-		{ContainFirstSteps(), true},
-		{[]StepID{StepStore, StepCreate, StepDelete}, false},
-		{[]StepID{StepCreate, StepStore}, false},
-		{[]StepID{StepCreate, StepStore, StepDelete, StepDelete}, false},
-		{[]StepID{StepCreate, StepStore, "disable", StepDelete}, false},
-		{[]StepID{StepVerify, StepCreate, StepStore, StepDelete}, false},
+		{builtinSteps("standard"), true},
+		{builtinSteps("contain-first"), true},
+		{[]playbooks.StepID{playbooks.StepStore, playbooks.StepCreate, playbooks.StepDelete}, false},
+		{[]playbooks.StepID{playbooks.StepCreate, playbooks.StepStore}, false},
+		{[]playbooks.StepID{playbooks.StepCreate, playbooks.StepStore, playbooks.StepDelete, playbooks.StepDelete}, false},
+		{[]playbooks.StepID{playbooks.StepCreate, playbooks.StepStore, "disable", playbooks.StepDelete}, false},
+		{[]playbooks.StepID{playbooks.StepVerify, playbooks.StepCreate, playbooks.StepStore, playbooks.StepDelete}, false},
 	}
 	for _, tt := range tests {
 		err := Settings{Steps: tt.steps}.Validate()

@@ -434,7 +434,7 @@ func accountName(conf *playbooks.Config, cl *cloud, id string) string {
 func settingsFor(pb *playbooks.Playbook, conf *playbooks.Config, cl *cloud, sinks []sink.Sink) rotate.Settings {
 	s := rotate.Settings{Playbook: pb.Name, OnStoreFailure: pb.OnStoreFailure, Sinks: rotate.DescribeSinks(sinks)}
 	for _, st := range pb.Steps {
-		s.Steps = append(s.Steps, rotate.StepID(st.ID))
+		s.Steps = append(s.Steps, st.ID)
 		switch st.ID {
 		case playbooks.StepVerify:
 			s.VerifyTimeout, s.VerifyInterval, s.CheckLeakedSecret = st.Options.VerifyTimeout, st.Options.VerifyInterval, st.Options.CheckLeakedSecret
