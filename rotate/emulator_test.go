@@ -12,6 +12,7 @@ import (
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/ram/emulator"
+	"github.com/respond-dev/respond/rotate/journal"
 	"github.com/respond-dev/respond/rotate/sink"
 )
 
@@ -128,7 +129,7 @@ func TestEmulatorRotation(t *testing.T) {
 				t.Fatalf("plan: %s reordered=%v", p.Decision, p.Reordered)
 			}
 			r := Execute(ctx, p, e.deps)
-			if r.Outcome != OutcomeRemediated {
+			if r.Outcome != journal.OutcomeRemediated {
 				t.Fatalf("%s %v %+v", r.Outcome, r.Err, r.Steps)
 			}
 			ids := e.keys(t, tt.user)
@@ -153,7 +154,7 @@ func TestEmulatorRotation(t *testing.T) {
 			}
 			// re-run: already remediated
 			p2 := NewPlan(f, Inspect(ctx, f, e.deps), s)
-			if r2 := Execute(ctx, p2, e.deps); r2.Outcome != OutcomeAlreadyRemediated {
+			if r2 := Execute(ctx, p2, e.deps); r2.Outcome != journal.OutcomeAlreadyRemediated {
 				t.Errorf("re-run: %s %v", r2.Outcome, r2.Err)
 			}
 		})
@@ -199,7 +200,7 @@ func TestEmulatorContainOnly(t *testing.T) {
 		}
 	}
 	r := Execute(ctx, p, e.deps)
-	if r.Outcome != OutcomeRemediated || r.Err != nil || r.NewKeyID != "" {
+	if r.Outcome != journal.OutcomeRemediated || r.Err != nil || r.NewKeyID != "" {
 		t.Fatalf("outcome %s err %v new %q", r.Outcome, r.Err, r.NewKeyID)
 	}
 	if ids := e.keys(t, "ci-deploy"); len(ids) != 0 {

@@ -129,28 +129,10 @@ func (d Deps) sleep(ctx context.Context, dur time.Duration) error {
 	}
 }
 
-// Step outcomes.
-const (
-	OutcomeDone    = "done"
-	OutcomeSkipped = "skipped"
-	OutcomeFailed  = "failed"
-)
-
-// Rotation outcomes.
-const (
-	OutcomeRemediated        = "remediated"
-	OutcomeAlreadyRemediated = "already-remediated"
-	OutcomePartial           = "partial"
-	OutcomeFailedRun         = "failed"
-	OutcomeRefused           = "refused"
-	OutcomeNotFound          = "not-found"
-	OutcomeInProgress        = "in-progress"
-)
-
 // StepResult is one step's outcome.
 type StepResult struct {
 	Step       playbooks.StepID `json:"step"`
-	Outcome    string           `json:"outcome"` // done | skipped | failed
+	Outcome    journal.Outcome  `json:"outcome"` // done | skipped | failed
 	Detail     string           `json:"detail,omitempty"`
 	RequestID  string           `json:"request_id,omitempty"` // the main call's request id
 	RequestIDs []string         `json:"request_ids,omitempty"`
@@ -160,16 +142,16 @@ type StepResult struct {
 
 // Result is the outcome of one rotation. Its JSON form is respond.result/v1 (README.md).
 type Result struct {
-	Schema    string         `json:"schema"`
-	RunID     string         `json:"run_id,omitempty"`
-	KeyID     accesskey.ID   `json:"key_id"`
-	Decision  Decision       `json:"decision"`
-	Outcome   string         `json:"outcome"`
-	AccountID string         `json:"account_id,omitempty"`
-	UserName  string         `json:"user_name,omitempty"`
-	NewKeyID  string         `json:"new_key_id,omitempty"`
-	Receipts  []sink.Receipt `json:"receipts,omitempty"`
-	Steps     []StepResult   `json:"steps"`
+	Schema    string          `json:"schema"`
+	RunID     string          `json:"run_id,omitempty"`
+	KeyID     accesskey.ID    `json:"key_id"`
+	Decision  Decision        `json:"decision"`
+	Outcome   journal.Outcome `json:"outcome"`
+	AccountID string          `json:"account_id,omitempty"`
+	UserName  string          `json:"user_name,omitempty"`
+	NewKeyID  string          `json:"new_key_id,omitempty"`
+	Receipts  []sink.Receipt  `json:"receipts,omitempty"`
+	Steps     []StepResult    `json:"steps"`
 	// Error is Err as text.
 	Error        string   `json:"error,omitempty"`
 	LeftForHuman []string `json:"left_for_human,omitempty"`
@@ -298,17 +280,17 @@ func Execute(ctx context.Context, p Plan, d Deps) Result {
 		x := &run{p: p, d: d, res: &res, red: red}
 		x.rotate(ctx)
 	case DecisionAlreadyRemediated:
-		res.Outcome = OutcomeAlreadyRemediated
+		res.Outcome = journal.OutcomeAlreadyRemediated
 	case DecisionOwnerNotFound:
-		res.Outcome = OutcomeNotFound
+		res.Outcome = journal.OutcomeNotFound
 		res.Err = fmt.Errorf("locate owner of %s: %w", p.KeyID, ram.ErrOwnerNotFound)
 	case DecisionRefuseCanary:
-		res.Outcome = OutcomeRefused
+		res.Outcome = journal.OutcomeRefused
 		res.Err = &RefusedError{KeyID: p.KeyID, Decision: p.Decision, Reason: p.Reason}
 		x := &run{p: p, d: d, res: &res, red: red, assessment: p.Assessment}
-		x.notify(ctx, "canary", "canary key "+p.KeyID.String()+" was exposed: it is never rotated; treat its use as an intrusion signal")
+		x.notify(ctx, journal.OutcomeCanary, "canary key "+p.KeyID.String()+" was exposed: it is never rotated; treat its use as an intrusion signal")
 	default:
-		res.Outcome = OutcomeRefused
+		res.Outcome = journal.OutcomeRefused
 		res.Err = &RefusedError{KeyID: p.KeyID, Decision: p.Decision, Reason: p.Reason}
 	}
 	if res.Err != nil {
@@ -376,7 +358,7 @@ func (x *run) rotate(ctx context.Context) {
 	lock, err := journal.Lock(lctx, x.d.StateDir, x.p.KeyID)
 	cancel()
 	if err != nil {
-		x.res.Outcome = OutcomeInProgress
+		x.res.Outcome = journal.OutcomeInProgress
 		x.res.Err = errors.Join(ErrInProgress, err)
 		return
 	}
@@ -457,7 +439,7 @@ func (x *run) reconcile(ctx context.Context) bool {
 		return false
 	}
 	if !leakedPresent && x.st.Done {
-		x.res.Outcome = OutcomeAlreadyRemediated
+		x.res.Outcome = journal.OutcomeAlreadyRemediated
 		if k := x.lastStored(); k != "" {
 			x.res.NewKeyID = k
 		}
@@ -472,7 +454,7 @@ func (x *run) reconcile(ctx context.Context) bool {
 		if len(late) > 0 {
 			d += "; " + strings.Join(late, "; ")
 		}
-		x.report(StepResult{Step: playbooks.StepAssess, Outcome: OutcomeSkipped, Detail: d, Started: started})
+		x.report(StepResult{Step: playbooks.StepAssess, Outcome: journal.OutcomeSkipped, Detail: d, Started: started})
 		return true
 	}
 	sinks := x.sinkNames()
@@ -517,7 +499,7 @@ func (x *run) reconcile(ctx context.Context) bool {
 		notes = append(notes, "leaked key already deleted")
 	}
 	if len(notes) > 0 {
-		x.report(StepResult{Step: playbooks.StepAssess, Outcome: OutcomeDone, Detail: "resumed: " + strings.Join(notes, "; "), Started: started, Duration: x.d.now().Sub(started)})
+		x.report(StepResult{Step: playbooks.StepAssess, Outcome: journal.OutcomeDone, Detail: "resumed: " + strings.Join(notes, "; "), Started: started, Duration: x.d.now().Sub(started)})
 	}
 	return false
 }
@@ -542,7 +524,7 @@ func (x *run) drop(id string) {
 func (x *run) step(ctx context.Context, s playbooks.StepID) {
 	switch s {
 	case playbooks.StepLocate:
-		x.report(StepResult{Step: s, Outcome: OutcomeDone, Started: x.d.now(),
+		x.report(StepResult{Step: s, Outcome: journal.OutcomeDone, Started: x.d.now(),
 			Detail: fmt.Sprintf("RAM user %s in account %s (found by %s)", x.user, x.acct, x.p.Owner.Strategy)})
 	case playbooks.StepAssess:
 		x.assess(ctx)
@@ -608,7 +590,7 @@ func (x *run) assess(ctx context.Context) {
 	} else {
 		d += "; impact unknown (warning: ActionTrail could not be read)"
 	}
-	x.report(StepResult{Step: playbooks.StepAssess, Outcome: OutcomeDone, Started: started, Duration: x.d.now().Sub(started), Detail: d})
+	x.report(StepResult{Step: playbooks.StepAssess, Outcome: journal.OutcomeDone, Started: started, Duration: x.d.now().Sub(started), Detail: d})
 }
 
 // planReadShort reports whether the plan warned that it read less than the window.
@@ -636,12 +618,12 @@ func orUnknown(s string) string {
 func (x *run) create(ctx context.Context) {
 	started := x.d.now()
 	if x.replacement != "" {
-		x.report(StepResult{Step: playbooks.StepCreate, Outcome: OutcomeSkipped, Started: started,
+		x.report(StepResult{Step: playbooks.StepCreate, Outcome: journal.OutcomeSkipped, Started: started,
 			Detail: "replacement " + x.replacement + " already created and stored by an earlier run"})
 		return
 	}
 	if x.storeFailed {
-		x.report(StepResult{Step: playbooks.StepCreate, Outcome: OutcomeSkipped, Started: started, Detail: "a sink failed earlier in this run"})
+		x.report(StepResult{Step: playbooks.StepCreate, Outcome: journal.OutcomeSkipped, Started: started, Detail: "a sink failed earlier in this run"})
 		return
 	}
 	var reqs []string
@@ -671,7 +653,7 @@ func (x *run) create(ctx context.Context) {
 			if nk.LostAttempts > 0 {
 				detail += fmt.Sprintf("; %d earlier attempt(s) got no answer and may still be carried out by the cloud: verify watches for the key and deletes it", nk.LostAttempts)
 			}
-			x.report(StepResult{Step: playbooks.StepCreate, Outcome: OutcomeDone, Started: started, Duration: x.d.now().Sub(started),
+			x.report(StepResult{Step: playbooks.StepCreate, Outcome: journal.OutcomeDone, Started: started, Duration: x.d.now().Sub(started),
 				Detail: detail, RequestID: nk.RequestID, RequestIDs: reqs})
 			return
 		}
@@ -886,7 +868,7 @@ func (x *run) deleteKey(ctx context.Context, s playbooks.StepID, id accesskey.ID
 	rec.Kind, rec.Outcome = journal.KindResult, journal.OutcomeDone
 	_ = x.record(rec)
 	x.drop(id.String())
-	x.audit(journal.AuditEntry{Event: "step", Step: string(s), Outcome: OutcomeDone, Detail: why, NewKeyID: id.String(),
+	x.audit(journal.AuditEntry{Event: "step", Step: string(s), Outcome: journal.OutcomeDone, Detail: why, NewKeyID: id.String(),
 		RequestIDs: nonEmpty(requestID(err))})
 	return nil
 }
@@ -894,12 +876,12 @@ func (x *run) deleteKey(ctx context.Context, s playbooks.StepID, id accesskey.ID
 func (x *run) store(ctx context.Context) {
 	started := x.d.now()
 	if x.replacement != "" {
-		x.report(StepResult{Step: playbooks.StepStore, Outcome: OutcomeSkipped, Started: started,
+		x.report(StepResult{Step: playbooks.StepStore, Outcome: journal.OutcomeSkipped, Started: started,
 			Detail: "replacement " + x.replacement + " already stored in every sink by an earlier run"})
 		return
 	}
 	if x.newKey == nil {
-		x.report(StepResult{Step: playbooks.StepStore, Outcome: OutcomeSkipped, Started: started, Detail: "no replacement was created"})
+		x.report(StepResult{Step: playbooks.StepStore, Outcome: journal.OutcomeSkipped, Started: started, Detail: "no replacement was created"})
 		return
 	}
 	nk := *x.newKey
@@ -945,7 +927,7 @@ func (x *run) store(ctx context.Context) {
 	}
 	if failed == nil {
 		x.replacement = nk.ID.String()
-		x.report(StepResult{Step: playbooks.StepStore, Outcome: OutcomeDone, Started: started, Duration: x.d.now().Sub(started),
+		x.report(StepResult{Step: playbooks.StepStore, Outcome: journal.OutcomeDone, Started: started, Duration: x.d.now().Sub(started),
 			Detail: "stored " + nk.ID.String() + " in " + strings.Join(wheres, "; ")})
 		if ctx.Err() != nil {
 			x.interrupt(playbooks.StepStore, ctx.Err())
@@ -967,7 +949,7 @@ func (x *run) store(ctx context.Context) {
 	} else {
 		detail += "; the leaked key is still deleted (on-store-failure: contain)"
 	}
-	x.report(StepResult{Step: playbooks.StepStore, Outcome: OutcomeFailed, Started: started, Duration: x.d.now().Sub(started), Detail: detail})
+	x.report(StepResult{Step: playbooks.StepStore, Outcome: journal.OutcomeFailed, Started: started, Duration: x.d.now().Sub(started), Detail: detail})
 	err := errors.Join(failed, derr)
 	if ctx.Err() != nil {
 		x.interrupt(playbooks.StepStore, errors.Join(ctx.Err(), err))
@@ -986,7 +968,7 @@ func (x *run) deleteLeaked(ctx context.Context, s playbooks.StepID) bool {
 	started := x.d.now()
 	if x.leakedDeleted || !x.has(x.p.KeyID.String()) {
 		if s == playbooks.StepDelete {
-			x.report(StepResult{Step: playbooks.StepDelete, Outcome: OutcomeSkipped, Started: started, Detail: "the leaked key is already deleted"})
+			x.report(StepResult{Step: playbooks.StepDelete, Outcome: journal.OutcomeSkipped, Started: started, Detail: "the leaked key is already deleted"})
 		}
 		x.leakedDeleted = true
 		return true
@@ -1015,7 +997,7 @@ func (x *run) deleteLeaked(ctx context.Context, s playbooks.StepID) bool {
 			rec.Outcome = journal.OutcomeUnknown
 		}
 		_ = x.record(rec)
-		x.report(StepResult{Step: playbooks.StepDelete, Outcome: OutcomeFailed, Started: started, Duration: x.d.now().Sub(started), Detail: err.Error(), RequestID: requestID(err)})
+		x.report(StepResult{Step: playbooks.StepDelete, Outcome: journal.OutcomeFailed, Started: started, Duration: x.d.now().Sub(started), Detail: err.Error(), RequestID: requestID(err)})
 		if ctx.Err() != nil {
 			x.interrupt(playbooks.StepDelete, err)
 		} else {
@@ -1030,7 +1012,7 @@ func (x *run) deleteLeaked(ctx context.Context, s playbooks.StepID) bool {
 	if s == playbooks.StepCreate {
 		note = " before creating the replacement: " + ReorderReason
 	}
-	x.report(StepResult{Step: playbooks.StepDelete, Outcome: OutcomeDone, Started: started, Duration: x.d.now().Sub(started),
+	x.report(StepResult{Step: playbooks.StepDelete, Outcome: journal.OutcomeDone, Started: started, Duration: x.d.now().Sub(started),
 		Detail: detail + note, RequestID: rec.RequestID, RequestIDs: nonEmpty(rec.RequestID)})
 	return true
 }
@@ -1097,7 +1079,7 @@ func (x *run) verify(ctx context.Context) {
 	}
 	if len(problems) > 0 {
 		err := errors.New(strings.Join(problems, "; "))
-		x.report(StepResult{Step: playbooks.StepVerify, Outcome: OutcomeFailed, Started: started, Duration: x.d.now().Sub(started), Detail: err.Error()})
+		x.report(StepResult{Step: playbooks.StepVerify, Outcome: journal.OutcomeFailed, Started: started, Duration: x.d.now().Sub(started), Detail: err.Error()})
 		if ctx.Err() != nil {
 			x.interrupt(playbooks.StepVerify, err)
 		} else if x.stopErr == nil {
@@ -1105,7 +1087,7 @@ func (x *run) verify(ctx context.Context) {
 		}
 		return
 	}
-	x.report(StepResult{Step: playbooks.StepVerify, Outcome: OutcomeDone, Started: started, Duration: x.d.now().Sub(started), Detail: strings.Join(checks, "; ")})
+	x.report(StepResult{Step: playbooks.StepVerify, Outcome: journal.OutcomeDone, Started: started, Duration: x.d.now().Sub(started), Detail: strings.Join(checks, "; ")})
 }
 
 // watchLate deals with creates whose answer never came (journal.State.LostCreates): it deletes
@@ -1188,14 +1170,14 @@ func (x *run) retry(ctx context.Context, deadline time.Time, fn func() error) er
 // lines, what is left for a human and the impact. outcome "" means a rotation (its outcome is
 // worked out from the run); "canary" is an alert. Every text goes through a redactor that knows
 // the run's secrets, as a last net behind the Secret type.
-func (x *run) message(outcome, summary string) notify.Message {
+func (x *run) message(outcome journal.Outcome, summary string) notify.Message {
 	m := notify.Message{KeyID: x.p.KeyID.String(), Outcome: outcome, Summary: summary, Time: x.d.now().UTC(), Canary: x.p.Canary}
 	if x.p.Owner != nil {
 		m.UserName, m.AccountID, m.AccountName = x.p.Owner.UserName, x.p.Owner.Account.ID, x.p.Owner.Account.Name
 	}
 	if outcome == "" {
-		m.Outcome = x.provisionalOutcome()
-		m.Summary = x.summary(m.Outcome)
+		o := x.provisionalOutcome()
+		m.Outcome, m.Summary = o, x.summary(o)
 		m.LeftForHuman = notify.DefaultLeftForHuman()
 		for _, s := range x.res.Steps {
 			m.Steps = append(m.Steps, notify.StepLine{Step: string(s.Step), Outcome: s.Outcome, Detail: s.Detail})
@@ -1225,15 +1207,15 @@ func (x *run) message(outcome, summary string) notify.Message {
 // notify sends the message to every notifier. A failure is recorded (the step fails, naming the
 // channel, in the result, the journal and the audit log) and never changes the rotation's
 // outcome; each channel retries on its own.
-func (x *run) notify(ctx context.Context, outcome, summary string) {
+func (x *run) notify(ctx context.Context, outcome journal.Outcome, summary string) {
 	started := x.d.now()
 	if len(x.d.Notifiers) == 0 {
 		detail := "no notifier configured"
-		if outcome == "canary" {
+		if outcome == journal.OutcomeCanary {
 			detail = "no notifier configured: the canary alert was not sent"
 			x.res.Warnings = append(x.res.Warnings, detail)
 		}
-		x.report(StepResult{Step: playbooks.StepNotify, Outcome: OutcomeSkipped, Started: started, Detail: detail})
+		x.report(StepResult{Step: playbooks.StepNotify, Outcome: journal.OutcomeSkipped, Started: started, Detail: detail})
 		return
 	}
 	m := x.message(outcome, summary)
@@ -1256,10 +1238,10 @@ func (x *run) notify(ctx context.Context, outcome, summary string) {
 		}
 		_ = x.record(rec)
 	}
-	sr := StepResult{Step: playbooks.StepNotify, Outcome: OutcomeDone, Started: started, Duration: x.d.now().Sub(started),
-		Detail: "sent (" + m.Outcome + ") to " + strings.Join(sent, ", ")}
+	sr := StepResult{Step: playbooks.StepNotify, Outcome: journal.OutcomeDone, Started: started, Duration: x.d.now().Sub(started),
+		Detail: "sent (" + string(m.Outcome) + ") to " + strings.Join(sent, ", ")}
 	if len(failed) > 0 {
-		sr.Outcome = OutcomeFailed
+		sr.Outcome = journal.OutcomeFailed
 		sr.Detail = strings.Join(failed, "; ") + " (not fatal: the rotation's outcome is unchanged)"
 		if len(sent) > 0 {
 			sr.Detail += "; sent to " + strings.Join(sent, ", ")
@@ -1269,25 +1251,25 @@ func (x *run) notify(ctx context.Context, outcome, summary string) {
 	x.report(sr)
 }
 
-func (x *run) provisionalOutcome() string {
+func (x *run) provisionalOutcome() journal.Outcome {
 	switch {
 	case x.stopErr != nil || x.interrupted:
-		return OutcomePartial
+		return journal.OutcomePartial
 	case x.stopped != "":
-		return OutcomeFailedRun
+		return journal.OutcomeFailed
 	}
-	return OutcomeRemediated
+	return journal.OutcomeRemediated
 }
 
-func (x *run) summary(outcome string) string {
+func (x *run) summary(outcome journal.Outcome) string {
 	switch outcome {
-	case OutcomeRemediated:
+	case journal.OutcomeRemediated:
 		s := "leaked key " + x.p.KeyID.String() + " of " + x.user + " deleted"
 		if x.replacement != "" {
 			s += "; replacement " + x.replacement + " stored"
 		}
 		return s
-	case OutcomePartial:
+	case journal.OutcomePartial:
 		return "rotation of " + x.p.KeyID.String() + " is partly done; run `" + x.resume() + "` to resume"
 	}
 	return "rotation of " + x.p.KeyID.String() + " failed"
@@ -1336,22 +1318,22 @@ func (x *run) end() {
 		switch {
 		case x.stopErr == nil && x.leakedDeleted && (x.replacement != "" || !x.p.hasStep(playbooks.StepCreate)):
 			// the end state: leaked key deleted and, unless the playbook contains only, replaced
-			r.Outcome = OutcomeRemediated
+			r.Outcome = journal.OutcomeRemediated
 		case x.stopErr == nil:
 			// nothing failed but the end state is not reached (e.g. no create step ran)
-			r.Outcome = OutcomePartial
+			r.Outcome = journal.OutcomePartial
 			x.stopErr = &StepError{KeyID: x.p.KeyID, Step: playbooks.StepVerify, Err: errors.New("the end state (leaked key deleted, replacement stored) was not reached")}
 			x.stopped = playbooks.StepVerify
 		case x.interrupted || changed || x.storeFailed && x.p.OnStoreFailure != playbooks.OnStoreFailureHold:
-			r.Outcome = OutcomePartial
+			r.Outcome = journal.OutcomePartial
 		case errors.Is(x.stopErr, ram.ErrThrottled) || errors.Is(x.stopErr, ram.ErrTransient):
 			// nothing changed, but the cloud only asked us to come back later: running the same
 			// command again is the fix (exit 4 with the command), not a failure to investigate
-			r.Outcome = OutcomePartial
+			r.Outcome = journal.OutcomePartial
 		default:
-			r.Outcome = OutcomeFailedRun
+			r.Outcome = journal.OutcomeFailed
 		}
-		if r.Outcome == OutcomePartial && x.stopErr != nil {
+		if r.Outcome == journal.OutcomePartial && x.stopErr != nil {
 			step := x.stopped
 			var se *StepError
 			if errors.As(x.stopErr, &se) {

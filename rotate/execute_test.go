@@ -160,7 +160,7 @@ func TestExecuteNormal(t *testing.T) {
 	e := newEnv(t, leakedID)
 	leakedSecret := e.f.secrets[leakedID]
 	r := e.run(context.Background(), leakedID)
-	if r.Outcome != OutcomeRemediated || r.Err != nil {
+	if r.Outcome != journal.OutcomeRemediated || r.Err != nil {
 		t.Fatalf("outcome %s, err %v, steps %+v", r.Outcome, r.Err, r.Steps)
 	}
 	e.converged()
@@ -172,14 +172,14 @@ func TestExecuteNormal(t *testing.T) {
 		t.Errorf("result = %+v", r)
 	}
 	for _, s := range r.Steps {
-		if s.Outcome != OutcomeDone {
+		if s.Outcome != journal.OutcomeDone {
 			t.Errorf("step %s: %s %s", s.Step, s.Outcome, s.Detail)
 		}
 	}
 	if !strings.Contains(r.Steps[5].Detail, "leaked secret rejected") || !strings.Contains(r.Steps[5].Detail, "new key authenticates") {
 		t.Errorf("verify = %s", r.Steps[5].Detail)
 	}
-	if len(e.notif.msgs) != 1 || e.notif.msgs[0].Outcome != OutcomeRemediated {
+	if len(e.notif.msgs) != 1 || e.notif.msgs[0].Outcome != journal.OutcomeRemediated {
 		t.Errorf("notifications = %+v", e.notif.msgs)
 	}
 	e.noSecrets(leakedSecret)
@@ -187,7 +187,7 @@ func TestExecuteNormal(t *testing.T) {
 	// re-run after success: already remediated, no mutation
 	n := len(e.mutations())
 	r2 := e.run(context.Background(), leakedID)
-	if r2.Outcome != OutcomeAlreadyRemediated || r2.Err != nil {
+	if r2.Outcome != journal.OutcomeAlreadyRemediated || r2.Err != nil {
 		t.Errorf("re-run: %s %v", r2.Outcome, r2.Err)
 	}
 	if len(e.mutations()) != n {
@@ -205,7 +205,7 @@ func TestExecuteAtKeyLimitDeletesFirst(t *testing.T) {
 		e := newEnv(t, leakedID, otherID)
 		e.s.Steps = steps
 		r := e.run(context.Background(), leakedID)
-		if r.Outcome != OutcomeRemediated {
+		if r.Outcome != journal.OutcomeRemediated {
 			t.Fatalf("%v: %s %v", steps, r.Outcome, r.Err)
 		}
 		want := []string{"DeleteAccessKey " + leakedID, "CreateAccessKey"}
@@ -233,7 +233,7 @@ func TestExecuteRefusals(t *testing.T) {
 			d.Locator = fakeLocator{f: e.f, owner: ram.Owner{Account: ram.Account{ID: "1"}, UserName: user, Root: tt.root}}
 			r := e.runWith(context.Background(), tt.id, d)
 			var re *RefusedError
-			if r.Outcome != OutcomeRefused || !errors.As(r.Err, &re) || re.Decision != tt.decision {
+			if r.Outcome != journal.OutcomeRefused || !errors.As(r.Err, &re) || re.Decision != tt.decision {
 				t.Fatalf("outcome %s err %v", r.Outcome, r.Err)
 			}
 			if m := e.mutations(); len(m) != 0 {
@@ -251,7 +251,7 @@ func TestExecuteOwnerNotFound(t *testing.T) {
 	f := Finding{KeyID: accesskey.MustParseID(leakedID)}
 	p := NewPlan(f, Inspect(context.Background(), f, e.deps()), e.s)
 	r := Execute(context.Background(), p, e.deps())
-	if r.Outcome != OutcomeNotFound || !errors.Is(r.Err, ram.ErrOwnerNotFound) {
+	if r.Outcome != journal.OutcomeNotFound || !errors.Is(r.Err, ram.ErrOwnerNotFound) {
 		t.Errorf("%s %v", r.Outcome, r.Err)
 	}
 }
@@ -267,18 +267,18 @@ func TestExecuteStoreFailure(t *testing.T) {
 			ids := e.f.ids(user)
 			if policy == playbooks.OnStoreFailureContain {
 				var pe *PartialError
-				if r.Outcome != OutcomePartial || !errors.As(r.Err, &pe) || len(ids) != 0 {
+				if r.Outcome != journal.OutcomePartial || !errors.As(r.Err, &pe) || len(ids) != 0 {
 					t.Fatalf("contain: %s %v keys %v", r.Outcome, r.Err, ids)
 				}
 				// fixed sink, re-run converges
 				e.sink.fail = nil
 				r = e.run(context.Background(), leakedID)
-				if r.Outcome != OutcomeRemediated {
+				if r.Outcome != journal.OutcomeRemediated {
 					t.Fatalf("resume: %s %v", r.Outcome, r.Err)
 				}
 				e.converged()
 			} else {
-				if r.Outcome != OutcomeFailedRun || len(ids) != 1 || ids[0] != leakedID {
+				if r.Outcome != journal.OutcomeFailed || len(ids) != 1 || ids[0] != leakedID {
 					t.Fatalf("hold: %s %v keys %v", r.Outcome, r.Err, ids)
 				}
 			}
@@ -297,7 +297,7 @@ func TestExecuteDeleteNotFoundIsDone(t *testing.T) {
 		}
 	}
 	r := e.run(context.Background(), leakedID)
-	if r.Outcome != OutcomeRemediated {
+	if r.Outcome != journal.OutcomeRemediated {
 		t.Fatalf("%s %v", r.Outcome, r.Err)
 	}
 	e.converged()
@@ -312,7 +312,7 @@ func TestExecuteAmbiguousCreate(t *testing.T) {
 		return nil, false
 	}
 	r := e.run(context.Background(), leakedID)
-	if r.Outcome != OutcomeRemediated {
+	if r.Outcome != journal.OutcomeRemediated {
 		t.Fatalf("%s %v", r.Outcome, r.Err)
 	}
 	e.converged()
@@ -391,7 +391,7 @@ func TestCrashResume(t *testing.T) {
 					done <- r
 				}()
 				r, ok := <-done
-				if ok && r.Outcome == OutcomePartial {
+				if ok && r.Outcome == journal.OutcomePartial {
 					var pe *PartialError
 					if !errors.As(r.Err, &pe) || !strings.Contains(pe.Error(), "respond --key-id "+leakedID) {
 						t.Errorf("partial without a resume command: %v", r.Err)
@@ -399,7 +399,7 @@ func TestCrashResume(t *testing.T) {
 				}
 				e.f.fault, e.f.hook, e.sink.hook = nil, nil, nil
 				r = e.run(context.Background(), leakedID)
-				if r.Outcome != OutcomeRemediated && r.Outcome != OutcomeAlreadyRemediated {
+				if r.Outcome != journal.OutcomeRemediated && r.Outcome != journal.OutcomeAlreadyRemediated {
 					t.Fatalf("resume: %s %v %+v", r.Outcome, r.Err, r.Steps)
 				}
 				e.converged()
@@ -435,9 +435,9 @@ func TestConcurrentRunsOneRotation(t *testing.T) {
 	var remediated int
 	for _, r := range results {
 		switch r.Outcome {
-		case OutcomeRemediated:
+		case journal.OutcomeRemediated:
 			remediated++
-		case OutcomeAlreadyRemediated:
+		case journal.OutcomeAlreadyRemediated:
 		default:
 			t.Errorf("outcome %s %v", r.Outcome, r.Err)
 		}
@@ -457,7 +457,7 @@ func TestConcurrentRunsOneRotation(t *testing.T) {
 	r := e.runWith(context.Background(), leakedID, d)
 	var le *journal.LockedError
 	// the key is gone, so Inspect says already remediated unless the journal is unfinished
-	if r.Outcome != OutcomeAlreadyRemediated && !(errors.Is(r.Err, ErrInProgress) && errors.As(r.Err, &le)) {
+	if r.Outcome != journal.OutcomeAlreadyRemediated && !(errors.Is(r.Err, ErrInProgress) && errors.As(r.Err, &le)) {
 		t.Errorf("locked: %s %v", r.Outcome, r.Err)
 	}
 }
@@ -471,7 +471,7 @@ func TestLockedReturnsInProgress(t *testing.T) {
 	defer l.Unlock()
 	r := e.run(context.Background(), leakedID)
 	var le *journal.LockedError
-	if r.Outcome != OutcomeInProgress || !errors.Is(r.Err, ErrInProgress) || !errors.As(r.Err, &le) {
+	if r.Outcome != journal.OutcomeInProgress || !errors.Is(r.Err, ErrInProgress) || !errors.As(r.Err, &le) {
 		t.Errorf("%s %v", r.Outcome, r.Err)
 	}
 	if len(e.mutations()) != 0 {
@@ -502,7 +502,7 @@ func TestExecuteRedactsSecretInSinkError(t *testing.T) {
 	var steps []string
 	d.OnStep = func(sr StepResult) { steps = append(steps, sr.Detail) }
 	r := e.runWith(context.Background(), leakedID, d)
-	if r.Outcome != OutcomePartial || r.Error == "" {
+	if r.Outcome != journal.OutcomePartial || r.Error == "" {
 		t.Fatalf("outcome %s, error %q", r.Outcome, r.Error)
 	}
 	if len(echo.seen) == 0 || echo.seen[0] == "" {
@@ -550,7 +550,7 @@ func TestExecuteTeachesTheRunsRedactor(t *testing.T) {
 		}
 	}
 	r := e.runWith(context.Background(), leakedID, d)
-	if r.Outcome != OutcomeRemediated {
+	if r.Outcome != journal.OutcomeRemediated {
 		t.Fatalf("outcome %s %v", r.Outcome, r.Err)
 	}
 	newSecret := e.sink.got[r.NewKeyID]

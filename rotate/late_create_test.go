@@ -144,14 +144,14 @@ func TestLateCreateNoOrphan(t *testing.T) {
 			_, r := e.run(t, c.leaked, s)
 			settle(start, delay)
 			first := r.Outcome
-			if r.Outcome == OutcomePartial {
+			if r.Outcome == journal.OutcomePartial {
 				var pe *PartialError
 				if !errors.As(r.Err, &pe) || pe.Resume == "" {
 					t.Fatalf("partial without a resume command: %v", r.Err)
 				}
 				_, r = e.run(t, c.leaked, s)
 			}
-			if r.Outcome != OutcomeRemediated {
+			if r.Outcome != journal.OutcomeRemediated {
 				t.Fatalf("outcome %s (first run %s): %v %+v", r.Outcome, first, r.Err, r.Steps)
 			}
 			if n := e.creates(); n < 2 {
@@ -168,7 +168,7 @@ func TestLateCreateNoOrphan(t *testing.T) {
 				if id == r.NewKeyID || slices.Contains(c.keep, id) {
 					t.Errorf("deleted %s as a late key", id)
 				}
-				if !stepSays(r, "deleted orphan "+id) && first == OutcomeRemediated {
+				if !stepSays(r, "deleted orphan "+id) && first == journal.OutcomeRemediated {
 					t.Errorf("no step says the late key %s was deleted: %+v", id, r.Steps)
 				}
 				if !auditSays(t, e, "deleted orphan "+id) {
@@ -192,7 +192,7 @@ func TestLateCreatePartialThenRerun(t *testing.T) {
 	start := time.Now()
 	_, r := e.run(t, ciKey, s)
 	var pe *PartialError
-	if r.Outcome != OutcomePartial || !errors.As(r.Err, &pe) || pe.Step != playbooks.StepVerify {
+	if r.Outcome != journal.OutcomePartial || !errors.As(r.Err, &pe) || pe.Step != playbooks.StepVerify {
 		t.Fatalf("want partial at verify while a lost create may still land: %s %v", r.Outcome, r.Err)
 	}
 	if !strings.Contains(r.Error, "got no answer") || !strings.Contains(r.Error, "again") {
@@ -203,7 +203,7 @@ func TestLateCreatePartialThenRerun(t *testing.T) {
 		t.Fatalf("the late create did not land: %v", ids)
 	}
 	_, r2 := e.run(t, ciKey, s)
-	if r2.Outcome != OutcomeRemediated {
+	if r2.Outcome != journal.OutcomeRemediated {
 		t.Fatalf("re-run: %s %v %+v", r2.Outcome, r2.Err, r2.Steps)
 	}
 	if r2.NewKeyID != r.NewKeyID {
@@ -225,17 +225,17 @@ func TestLateCreateSettledAfterWindow(t *testing.T) {
 	s.VerifyTimeout = 300 * time.Millisecond
 	start := time.Now()
 	_, r := e.run(t, billingLeak, s)
-	if r.Outcome != OutcomePartial {
+	if r.Outcome != journal.OutcomePartial {
 		t.Fatalf("want partial within the window: %s %v", r.Outcome, r.Err)
 	}
 	settle(start, delay)
 	_, r2 := e.run(t, billingLeak, s) // still within the window
-	if r2.Outcome != OutcomePartial {
+	if r2.Outcome != journal.OutcomePartial {
 		t.Fatalf("re-run within the window: %s %v", r2.Outcome, r2.Err)
 	}
 	e.deps.Clock = shiftedClock{d: time.Minute}
 	_, r3 := e.run(t, billingLeak, s)
-	if r3.Outcome != OutcomeRemediated || !stepSays(r3, "not carried out") {
+	if r3.Outcome != journal.OutcomeRemediated || !stepSays(r3, "not carried out") {
 		t.Fatalf("re-run after the window: %s %v %+v", r3.Outcome, r3.Err, r3.Steps)
 	}
 	if late := lateDeletes(t, e, billingLeak); len(late) != 0 {
@@ -277,10 +277,10 @@ func TestLateCreateHumanKeyKept(t *testing.T) {
 	r := <-done
 	t.Logf("first run %s %v warnings %v", r.Outcome, r.Err, r.Warnings)
 	settle(time.Now(), delay)
-	if r.Outcome == OutcomePartial || r.Outcome == OutcomeFailedRun {
+	if r.Outcome == journal.OutcomePartial || r.Outcome == journal.OutcomeFailed {
 		_, r = e.run(t, ciKey, s)
 	}
-	if r.Outcome != OutcomeRemediated {
+	if r.Outcome != journal.OutcomeRemediated {
 		t.Fatalf("%s %v %+v", r.Outcome, r.Err, r.Steps)
 	}
 	if n := e.creates(); n < 3 {
@@ -333,7 +333,7 @@ func TestLateCreateNormalRunOnePass(t *testing.T) {
 		p := NewPlan(f, Inspect(ctx, f, e.deps), s)
 		n := len(e.s.RequestLog())
 		r := Execute(ctx, p, e.deps)
-		if r.Outcome != OutcomeRemediated || len(r.Warnings) != 0 {
+		if r.Outcome != journal.OutcomeRemediated || len(r.Warnings) != 0 {
 			t.Fatalf("%s: %s %v warnings %v %+v", s.Playbook, r.Outcome, r.Err, r.Warnings, r.Steps)
 		}
 		lists := 0
