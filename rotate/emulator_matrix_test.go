@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/respond-dev/respond/detect"
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
@@ -50,13 +51,13 @@ func (e *emuEnv) settings() Settings {
 		Canaries: []accesskey.ID{accesskey.MustParseID("LTAI5tFAKECANARY00000001")}}
 }
 
-func (e *emuEnv) finding(t *testing.T, id string) Finding {
+func (e *emuEnv) finding(t *testing.T, id string) detect.Finding {
 	t.Helper()
 	cred, ok := e.org.Key(id)
 	if !ok {
 		t.Fatalf("no seeded key %s", id)
 	}
-	return Finding{KeyID: accesskey.MustParseID(id), Secret: accesskey.NewSecret(cred.AccessKeySecret)}
+	return detect.Finding{KeyID: accesskey.MustParseID(id), Secret: accesskey.NewSecret(cred.AccessKeySecret)}
 }
 
 func (e *emuEnv) run(t *testing.T, id string, s Settings) (Plan, Result) {

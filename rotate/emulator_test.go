@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/respond-dev/respond/detect"
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
@@ -115,7 +116,7 @@ func TestEmulatorRotation(t *testing.T) {
 			e := newEmu(t)
 			ctx := context.Background()
 			cred, _ := e.org.Key(tt.leaked)
-			f := Finding{KeyID: accesskey.MustParseID(tt.leaked), Secret: accesskey.NewSecret(cred.AccessKeySecret)}
+			f := detect.Finding{KeyID: accesskey.MustParseID(tt.leaked), Secret: accesskey.NewSecret(cred.AccessKeySecret)}
 			s := Settings{CheckLeakedSecret: true, VerifyTimeout: 5 * time.Second, VerifyInterval: 10 * time.Millisecond,
 				Self: accesskey.MustParseID(e.org.Admin().AccessKeyID), Sinks: DescribeSinks(e.deps.Sinks)}
 			// dry run: Inspect and Plan only read
@@ -166,7 +167,7 @@ func TestEmulatorRefusals(t *testing.T) {
 	ctx := context.Background()
 	s := Settings{Self: accesskey.MustParseID(e.org.Admin().AccessKeyID), Canaries: []accesskey.ID{accesskey.MustParseID("LTAI5tFAKECANARY00000001")}}
 	for _, id := range []string{e.org.Admin().AccessKeyID, "LTAI5tFAKECANARY00000001"} {
-		f := Finding{KeyID: accesskey.MustParseID(id)}
+		f := detect.Finding{KeyID: accesskey.MustParseID(id)}
 		r := Execute(ctx, NewPlan(f, Inspect(ctx, f, e.deps), s), e.deps)
 		var re *RefusedError
 		if !errors.As(r.Err, &re) {
@@ -185,7 +186,7 @@ func TestEmulatorContainOnly(t *testing.T) {
 	e.deps.Sinks = nil
 	ctx := context.Background()
 	const leaked = "LTAI5tFAKECIDEPLOY000001"
-	f := Finding{KeyID: accesskey.MustParseID(leaked)}
+	f := detect.Finding{KeyID: accesskey.MustParseID(leaked)}
 	s := Settings{Playbook: "contain-only", Steps: []playbooks.StepID{playbooks.StepLocate, playbooks.StepAssess, playbooks.StepDelete, playbooks.StepVerify, playbooks.StepNotify},
 		VerifyTimeout: time.Second, VerifyInterval: 10 * time.Millisecond, Self: accesskey.MustParseID(e.org.Admin().AccessKeyID)}
 	if err := s.Validate(); err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/respond-dev/respond/detect"
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
@@ -167,7 +168,7 @@ type Result struct {
 // earlier run when the key is already gone), the owner's keys, the key's last use, the key's
 // ActionTrail events over Deps.AssessWindow (every page; a failure is kept in AssessErr, never
 // fatal), and the journal's state. It only reads.
-func Inspect(ctx context.Context, f Finding, d Deps) Snapshot {
+func Inspect(ctx context.Context, f detect.Finding, d Deps) Snapshot {
 	var snap Snapshot
 	if st, ok, err := readState(d.StateDir, f.KeyID); err == nil && ok {
 		snap.Resume = &st
@@ -1408,7 +1409,7 @@ func (x *run) audit(e journal.AuditEntry) {
 	e.AccountID = x.acct
 	e.UserName = x.user
 	for _, l := range x.p.Locations {
-		e.Finding = append(e.Finding, l.String())
+		e.Finding = append(e.Finding, locationText(l))
 	}
 	_ = x.d.Audit.Write(e)
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/respond-dev/respond/detect"
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
@@ -65,10 +66,10 @@ func (e *env) deps() Deps {
 	}
 }
 
-func (e *env) finding(id string) Finding {
+func (e *env) finding(id string) detect.Finding {
 	e.f.mu.Lock()
 	defer e.f.mu.Unlock()
-	return Finding{KeyID: accesskey.MustParseID(id), Secret: accesskey.NewSecret(e.f.secrets[id])}
+	return detect.Finding{KeyID: accesskey.MustParseID(id), Secret: accesskey.NewSecret(e.f.secrets[id])}
 }
 
 func (e *env) run(ctx context.Context, id string) Result {
@@ -248,7 +249,7 @@ func TestExecuteRefusals(t *testing.T) {
 
 func TestExecuteOwnerNotFound(t *testing.T) {
 	e := newEnv(t, otherID)
-	f := Finding{KeyID: accesskey.MustParseID(leakedID)}
+	f := detect.Finding{KeyID: accesskey.MustParseID(leakedID)}
 	p := NewPlan(f, Inspect(context.Background(), f, e.deps()), e.s)
 	r := Execute(context.Background(), p, e.deps())
 	if r.Outcome != journal.OutcomeNotFound || !errors.Is(r.Err, ram.ErrOwnerNotFound) {

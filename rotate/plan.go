@@ -4,12 +4,14 @@
 package rotate
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/respond-dev/respond/detect"
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
@@ -20,38 +22,6 @@ import (
 
 // PlanSchema names the JSON schema of a Plan (see README.md).
 const PlanSchema = "respond.plan/v1"
-
-// Location is where a leaked key was found (the CLI converts detect.Finding).
-type Location struct {
-	Source string `json:"source,omitempty"` // the scanner or input, e.g. gitleaks
-	File   string `json:"file,omitempty"`
-	Line   int    `json:"line,omitempty"`
-	Commit string `json:"commit,omitempty"`
-}
-
-func (l Location) String() string {
-	s := l.File
-	if l.Line > 0 {
-		s += fmt.Sprintf(":%d", l.Line)
-	}
-	if l.Commit != "" {
-		s += "@" + l.Commit
-	}
-	if l.Source != "" {
-		if s == "" {
-			return l.Source
-		}
-		s += " (" + l.Source + ")"
-	}
-	return s
-}
-
-// Finding is a leaked key to respond to.
-type Finding struct {
-	KeyID     accesskey.ID
-	Secret    accesskey.Secret // zero when only the id leaked (or is known)
-	Locations []Location
-}
 
 // Snapshot is what the cloud said about the key before planning (see Inspect).
 type Snapshot struct {
@@ -131,18 +101,18 @@ const ReorderReason = "the user already holds 2 AccessKeys (the RAM limit), so t
 // Plan is the decision and the steps of a rotation, as data. Its JSON form is the schema
 // respond.plan/v1 (README.md).
 type Plan struct {
-	Schema     string       `json:"schema"`
-	KeyID      accesskey.ID `json:"key_id"`
-	Playbook   string       `json:"playbook,omitempty"`
-	Decision   Decision     `json:"decision"`
-	Reason     string       `json:"reason,omitempty"`
-	Locations  []Location   `json:"locations,omitempty"`
-	Owner      *ram.Owner   `json:"owner,omitempty"`
-	KeyStatus  string       `json:"key_status,omitempty"`
-	KeyCreated time.Time    `json:"key_created,omitzero"`
-	LastUsed   time.Time    `json:"last_used,omitzero"`
-	OtherKeys  []OtherKey   `json:"other_keys,omitempty"`
-	AtKeyLimit bool         `json:"at_key_limit"`
+	Schema     string            `json:"schema"`
+	KeyID      accesskey.ID      `json:"key_id"`
+	Playbook   string            `json:"playbook,omitempty"`
+	Decision   Decision          `json:"decision"`
+	Reason     string            `json:"reason,omitempty"`
+	Locations  []detect.Location `json:"locations,omitempty"`
+	Owner      *ram.Owner        `json:"owner,omitempty"`
+	KeyStatus  string            `json:"key_status,omitempty"`
+	KeyCreated time.Time         `json:"key_created,omitzero"`
+	LastUsed   time.Time         `json:"last_used,omitzero"`
+	OtherKeys  []OtherKey        `json:"other_keys,omitempty"`
+	AtKeyLimit bool              `json:"at_key_limit"`
 	// Reordered is set when the plan moved delete before create because of the key limit.
 	Reordered     bool          `json:"reordered"`
 	ReorderReason string        `json:"reorder_reason,omitempty"`
@@ -173,7 +143,7 @@ type Plan struct {
 
 // NewPlan decides what to do with a finding. It is pure: no I/O, no clock. (Go does not allow a
 // function and a type both named Plan.)
-func NewPlan(f Finding, snap Snapshot, s Settings) Plan {
+func NewPlan(f detect.Finding, snap Snapshot, s Settings) Plan {
 	s = s.withDefaults()
 	p := Plan{
 		Schema:            PlanSchema,
@@ -398,7 +368,7 @@ func WritePlanText(w io.Writer, p Plan) error {
 		fmt.Fprintf(&b, "  reason:     %s\n", p.Reason)
 	}
 	for _, l := range p.Locations {
-		fmt.Fprintf(&b, "  found in:   %s\n", l)
+		fmt.Fprintf(&b, "  found in:   %s\n", locationText(l))
 	}
 	if p.Owner != nil {
 		acct := p.Owner.Account.ID
@@ -491,4 +461,23 @@ func WritePlanText(w io.Writer, p Plan) error {
 // hasStep reports whether the plan runs step id.
 func (p Plan) hasStep(id playbooks.StepID) bool {
 	return slices.ContainsFunc(p.Steps, func(ps PlannedStep) bool { return ps.Step == id })
+}
+
+// locationText is a location on one line: file:line@commit (source). A URL stands in for a file,
+// the report's format for its source.
+func locationText(l detect.Location) string {
+	s := cmp.Or(l.File, l.URL)
+	if l.Line > 0 {
+		s += fmt.Sprintf(":%d", l.Line)
+	}
+	if l.Commit != "" {
+		s += "@" + l.Commit
+	}
+	if src := cmp.Or(l.Source, l.Format); src != "" {
+		if s == "" {
+			return src
+		}
+		s += " (" + src + ")"
+	}
+	return s
 }

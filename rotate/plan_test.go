@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/respond-dev/respond/detect"
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
@@ -24,10 +25,10 @@ const (
 	selfID   = "LTAI5tRESPONDSELF0000001"
 )
 
-func planInputs() (Finding, Snapshot, Settings) {
+func planInputs() (detect.Finding, Snapshot, Settings) {
 	created := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
-	f := Finding{KeyID: accesskey.MustParseID(leakedID), Secret: accesskey.NewSecret("vtAZaFH4CqJcqFj5oyyuRobivPNK8p"),
-		Locations: []Location{{Source: "gitleaks", File: "deploy/ci.env", Line: 3, Commit: "1a2b3c4"}}}
+	f := detect.Finding{KeyID: accesskey.MustParseID(leakedID), Secret: accesskey.NewSecret("vtAZaFH4CqJcqFj5oyyuRobivPNK8p"),
+		Locations: []detect.Location{{Source: "gitleaks", File: "deploy/ci.env", Line: 3, Commit: "1a2b3c4"}}}
 	snap := Snapshot{
 		Owner: ram.Owner{KeyID: f.KeyID, Account: ram.Account{ID: "1234567890123456", Name: "prod"}, UserName: "ci-deploy",
 			Strategy: ram.StrategyIMS, Key: ram.AccessKey{ID: f.KeyID, Status: ram.StatusActive, CreateDate: created}},
@@ -62,41 +63,45 @@ func sampleEvents(id accesskey.ID) ([]ram.Event, ram.EventQuery) {
 }
 
 func TestPlanGolden(t *testing.T) {
-	atLimit := func(f *Finding, s *Snapshot, st *Settings) {
+	atLimit := func(f *detect.Finding, s *Snapshot, st *Settings) {
 		s.Keys = append(s.Keys, ram.AccessKey{ID: accesskey.MustParseID(otherID), Status: ram.StatusInactive})
 	}
 	tests := []struct {
 		name     string
-		mod      func(*Finding, *Snapshot, *Settings)
+		mod      func(*detect.Finding, *Snapshot, *Settings)
 		decision Decision
 	}{
-		{"rotate", func(*Finding, *Snapshot, *Settings) {}, DecisionRotate},
+		{"rotate", func(*detect.Finding, *Snapshot, *Settings) {}, DecisionRotate},
 		{"at-limit", atLimit, DecisionRotate},
-		{"contain-first", func(f *Finding, s *Snapshot, st *Settings) {
+		{"contain-first", func(f *detect.Finding, s *Snapshot, st *Settings) {
 			st.Steps = builtinSteps("contain-first")
 			st.Playbook = "contain-first"
 		}, DecisionRotate},
-		{"hold-id-only", func(f *Finding, s *Snapshot, st *Settings) {
+		{"hold-id-only", func(f *detect.Finding, s *Snapshot, st *Settings) {
 			f.Secret = accesskey.Secret{}
 			st.OnStoreFailure = playbooks.OnStoreFailureHold
 		}, DecisionRotate},
-		{"canary", func(f *Finding, s *Snapshot, st *Settings) { f.KeyID = st.Canaries[0] }, DecisionRefuseCanary},
-		{"self", func(f *Finding, s *Snapshot, st *Settings) { f.KeyID = st.Self }, DecisionRefuseSelf},
-		{"root", func(f *Finding, s *Snapshot, st *Settings) { s.Owner.Root = true; s.Owner.UserName = "" }, DecisionRefuseRoot},
-		{"sts", func(f *Finding, s *Snapshot, st *Settings) {
+		{"canary", func(f *detect.Finding, s *Snapshot, st *Settings) { f.KeyID = st.Canaries[0] }, DecisionRefuseCanary},
+		{"self", func(f *detect.Finding, s *Snapshot, st *Settings) { f.KeyID = st.Self }, DecisionRefuseSelf},
+		{"root", func(f *detect.Finding, s *Snapshot, st *Settings) { s.Owner.Root = true; s.Owner.UserName = "" }, DecisionRefuseRoot},
+		{"sts", func(f *detect.Finding, s *Snapshot, st *Settings) {
 			f.KeyID = accesskey.MustParseID("STS.NUgYrLnoC37mZZCNnAbez2nRz")
 		}, DecisionRefuseSTS},
-		{"not-found", func(f *Finding, s *Snapshot, st *Settings) {
+		{"not-found", func(f *detect.Finding, s *Snapshot, st *Settings) {
 			*s = Snapshot{LocateErr: &ram.NotFoundError{KeyID: f.KeyID, AccountIDs: []string{"1234567890123456"}, UsersScanned: 42}}
 		}, DecisionOwnerNotFound},
-		{"already-gone", func(f *Finding, s *Snapshot, st *Settings) { s.Keys = nil; s.Found = false; s.AlreadyGone = true }, DecisionAlreadyRemediated},
-		{"assess-failed", func(f *Finding, s *Snapshot, st *Settings) {
+		{"already-gone", func(f *detect.Finding, s *Snapshot, st *Settings) {
+			s.Keys = nil
+			s.Found = false
+			s.AlreadyGone = true
+		}, DecisionAlreadyRemediated},
+		{"assess-failed", func(f *detect.Finding, s *Snapshot, st *Settings) {
 			s.Events, s.EventQuery = nil, ram.EventQuery{}
 			s.AssessErr = errors.New("look up ActionTrail events of key " + leakedID + ": ram: actiontrail:LookupEvents: no permission (NoPermission)")
 			s.LastUsedErr = errors.New("get last use of " + leakedID + ": no permission")
 			s.LastUsed = time.Time{}
 		}, DecisionRotate},
-		{"resuming", func(f *Finding, s *Snapshot, st *Settings) {
+		{"resuming", func(f *detect.Finding, s *Snapshot, st *Settings) {
 			s.Keys = append(s.Keys, ram.AccessKey{ID: accesskey.MustParseID("LTAI5tNEW000000000000001"), Status: ram.StatusActive})
 			s.Resume = &journal.State{Runs: 1, NewKeys: []journal.NewKey{{ID: "LTAI5tNEW000000000000001", Created: true}}}
 		}, DecisionRotate},
@@ -212,5 +217,22 @@ func TestSettingsValidate(t *testing.T) {
 	var re *RefusedError
 	if !errors.As(error(&RefusedError{}), &re) {
 		t.Error("RefusedError not errors.As-able")
+	}
+}
+
+func TestLocationText(t *testing.T) {
+	for _, tt := range []struct {
+		l    detect.Location
+		want string
+	}{
+		{detect.Location{Source: "gitleaks", File: "deploy/ci.env", Line: 3, Commit: "1a2b3c4"}, "deploy/ci.env:3@1a2b3c4 (gitleaks)"},
+		{detect.Location{Format: "github", URL: "https://github.com/o/r/security/secret-scanning/1"}, "https://github.com/o/r/security/secret-scanning/1 (github)"},
+		{detect.Location{Source: "flag"}, "flag"},
+		{detect.Location{Line: 7}, ":7"},
+		{detect.Location{}, ""},
+	} {
+		if got := locationText(tt.l); got != tt.want {
+			t.Errorf("locationText(%+v) = %q, want %q", tt.l, got, tt.want)
+		}
 	}
 }

@@ -344,10 +344,6 @@ func (f *Factory) planItem(ctx context.Context, it *item, opts *RespondOptions, 
 		return
 	}
 	fd, pb, source := it.finding, it.pb, it.source
-	rf := rotate.Finding{KeyID: fd.KeyID, Secret: fd.Secret}
-	for _, l := range fd.Locations {
-		rf.Locations = append(rf.Locations, rotate.Location{Source: firstNonEmpty(l.Source, l.Format), File: firstNonEmpty(l.File, l.URL), Line: l.Line, Commit: l.Commit})
-	}
 	deps := rotate.Deps{
 		Locator: it.owner, Accounts: cl, Verifier: cl, StateDir: stateDir, Audit: audit, Caller: cl.caller,
 		Notifiers: notifiers, LockWait: 0, ResumeCommand: f.resumeCommand(opts), Redactor: f.redactor,
@@ -356,7 +352,7 @@ func (f *Factory) planItem(ctx context.Context, it *item, opts *RespondOptions, 
 	if st, ok := pb.Step(playbooks.StepAssess); ok {
 		deps.AssessWindow = st.Options.AssessWindow
 	}
-	snap := rotate.Inspect(ctx, rf, deps)
+	snap := rotate.Inspect(ctx, fd, deps)
 	// Now that the owner is known, the configuration's rules can choose with everything.
 	if snap.Found && opts.Playbook == "" && conf != nil {
 		in := playbooks.PlaybookInput{KeyID: fd.KeyID.String(), Source: source, AccountID: snap.Owner.Account.ID,
@@ -378,7 +374,7 @@ func (f *Factory) planItem(ctx context.Context, it *item, opts *RespondOptions, 
 		it.err = &FlagError{Err: fmt.Errorf("playbook %s: %w", pb.Name, err)}
 		return
 	}
-	it.plan = rotate.NewPlan(rf, snap, settings)
+	it.plan = rotate.NewPlan(fd, snap, settings)
 	it.deps = deps
 	if it.plan.Decision == rotate.DecisionRotate && pb.Has(playbooks.StepCreate) && len(sinks) == 0 {
 		it.err = flagErrorf("key %s: the %s playbook creates a replacement but no sink is configured to receive it; add a sink to the configuration (README \"Sinks\"), pass --reveal on a terminal, or use --playbook contain-only", fd.KeyID, pb.Name)
