@@ -27,9 +27,21 @@ type Locator interface {
 	Locate(ctx context.Context, id accesskey.ID) (ram.Owner, error)
 }
 
-// Accounts gives the cloud API of one account (the owner's).
+// Cloud is every call the engine makes in the owner's account (*ram.Client implements it). The
+// engine never asks for more, and never asserts past it.
+type Cloud interface {
+	ListAccessKeys(ctx context.Context, userName string) ([]ram.AccessKey, error)
+	// CreateAccessKey creates a key against before, the user's keys as the engine just listed
+	// them (see ram.Client.CreateAccessKey).
+	CreateAccessKey(ctx context.Context, userName string, before []ram.AccessKey) (ram.NewAccessKey, error)
+	DeleteAccessKey(ctx context.Context, userName string, id accesskey.ID) error
+	GetAccessKeyLastUsed(ctx context.Context, userName string, id accesskey.ID) (time.Time, error)
+	assess.EventLister // ActionTrail LookupEvents
+}
+
+// Accounts gives the calls of one account (the owner's).
 type Accounts interface {
-	API(ctx context.Context, accountID string) (ram.API, error)
+	API(ctx context.Context, accountID string) (Cloud, error)
 }
 
 // Verifier checks whether a pair authenticates (STS GetCallerIdentity signed with it). It returns
@@ -307,7 +319,7 @@ type run struct {
 	d     Deps
 	res   *Result
 	j     *journal.Journal
-	api   ram.API
+	api   Cloud
 	runID string
 	user  string
 	acct  string
@@ -634,6 +646,20 @@ func (x *run) create(ctx context.Context) {
 			x.interrupt(playbooks.StepCreate, err)
 			return
 		}
+		if !x.keysFresh {
+			// a failed or ambiguous call since the last list: the create is judged against a
+			// list taken now
+			keys, err := x.api.ListAccessKeys(ctx, x.user)
+			if err != nil {
+				if ctx.Err() != nil {
+					x.interrupt(playbooks.StepCreate, err)
+				} else {
+					x.fail(playbooks.StepCreate, fmt.Errorf("list access keys of %s: %w", x.user, err))
+				}
+				return
+			}
+			x.keys, x.keysFresh = keys, true
+		}
 		before := make([]string, 0, len(x.keys))
 		for _, k := range x.keys {
 			before = append(before, k.ID.String())
@@ -693,15 +719,11 @@ func (x *run) create(ctx context.Context) {
 	}
 }
 
-// createAccessKey creates the replacement. When the run's list of the user's keys is fresh (see
-// keysFresh) and the API can take it, the create compares against it instead of listing the keys
-// once more: the list is the one an ambiguous create is judged against, and the journal's intent
-// record carries it too.
+// createAccessKey creates the replacement against the run's list of the user's keys: the list
+// an ambiguous create is judged against (ram compares the keys after it with this one), which the
+// journal's intent record carries too.
 func (x *run) createAccessKey(ctx context.Context) (ram.NewAccessKey, error) {
-	if lc, ok := x.api.(ram.ListedCreator); ok && x.keysFresh {
-		return lc.CreateAccessKeyAfterList(ctx, x.user, slices.Clone(x.keys))
-	}
-	return x.api.CreateAccessKey(ctx, x.user)
+	return x.api.CreateAccessKey(ctx, x.user, slices.Clone(x.keys))
 }
 
 // lostAttempts is how many attempts of a failed create got no answer, so that the cloud may

@@ -217,6 +217,33 @@ func TestExecuteAtKeyLimitDeletesFirst(t *testing.T) {
 	}
 }
 
+// A create that hits the key limit the list did not show (another key appeared) deletes the
+// leaked key first and creates again, against a list taken again: never against the stale one.
+func TestExecuteKeyLimitCreatesAgainstAFreshList(t *testing.T) {
+	e := newEnv(t, leakedID)
+	e.f.fault = func(a string, n int) (error, bool) {
+		if a == "CreateAccessKey" && n == 1 {
+			return &ram.Error{Action: a, Code: "LimitExceeded.User.AccessKey", Class: ram.ErrKeyLimit}, false
+		}
+		return nil, false
+	}
+	r := e.run(context.Background(), leakedID)
+	if r.Outcome != journal.OutcomeRemediated {
+		t.Fatalf("%s %v", r.Outcome, r.Err)
+	}
+	want := []string{"CreateAccessKey", "DeleteAccessKey " + leakedID, "CreateAccessKey"}
+	if got := e.mutations(); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("mutations = %v, want %v", got, want)
+	}
+	if i := slices.Index(e.f.calls, "DeleteAccessKey "+leakedID); i < 0 || e.f.calls[i+1] != "ListAccessKeys" {
+		t.Errorf("no list between the delete and the second create: %v", e.f.calls)
+	}
+	if e.f.stale != 0 {
+		t.Errorf("%d create(s) against a stale list", e.f.stale)
+	}
+	e.converged()
+}
+
 func TestExecuteRefusals(t *testing.T) {
 	tests := []struct {
 		name, id string

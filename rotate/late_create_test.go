@@ -265,7 +265,12 @@ func TestLateCreateHumanKeyKept(t *testing.T) {
 	}
 	// the human's key, dated 5 minutes before the rotation
 	e.s.SetClockSkew(-5 * time.Minute)
-	hk, err := e.admin.CreateAccessKey(ctx, ciUser)
+	hks, err := e.admin.ListAccessKeys(ctx, ciUser)
+	if err != nil {
+		pause.Release()
+		t.Fatal(err)
+	}
+	hk, err := e.admin.CreateAccessKey(ctx, ciUser, hks)
 	e.s.SetClockSkew(0)
 	if err != nil {
 		pause.Release()

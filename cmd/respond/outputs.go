@@ -128,7 +128,7 @@ func (f *Factory) buildSink(ctx context.Context, sc playbooks.SinkConfig, vals p
 				}
 			}
 		}
-		api, err := cl.API(ctx, accountID)
+		api, err := cl.account(ctx, accountID)
 		if err != nil {
 			return nil, fmt.Errorf("sink %s: %w", sc.Name, err)
 		}

@@ -161,7 +161,7 @@ func assessRun(ctx context.Context, opts *AssessOptions) error {
 	api := ram.API(cl.home)
 	if loc, err := cl.locator([]string{ram.StrategyIMS, ram.StrategyActionTrail, ram.StrategySelf}, id, accesskey.Secret{}, nil); err == nil {
 		if owner, err := loc.Locate(ctx, id); err == nil {
-			if a, err := cl.API(ctx, owner.Account.ID); err == nil {
+			if a, err := cl.account(ctx, owner.Account.ID); err == nil {
 				api = a
 			}
 		}
