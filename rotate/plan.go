@@ -4,11 +4,8 @@
 package rotate
 
 import (
-	"cmp"
 	"fmt"
-	"io"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/respond-dev/respond/detect"
@@ -16,34 +13,11 @@ import (
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate/assess"
-	"github.com/respond-dev/respond/rotate/journal"
 	"github.com/respond-dev/respond/rotate/sink"
 )
 
 // PlanSchema names the JSON schema of a Plan (see README.md).
 const PlanSchema = "respond.plan/v1"
-
-// Snapshot is what the cloud said about the key before planning (see Inspect).
-type Snapshot struct {
-	Owner     ram.Owner
-	Keys      []ram.AccessKey // the owner's keys, leaked one included while it exists
-	LastUsed  time.Time
-	Found     bool
-	LocateErr error
-	// AlreadyGone: the owner is known (from the journal or the locator) but the key is no longer
-	// in its ListAccessKeys.
-	AlreadyGone bool
-	// Resume is the journal of an earlier run on this key, when one exists.
-	Resume *journal.State
-	// LastUsedErr is why GetAccessKeyLastUsed gave no answer (the plan shows it as a warning).
-	LastUsedErr error
-	// Events are the key's ActionTrail events read by EventQuery (every page); EventQuery.End is
-	// zero when they were not read. AssessErr is why they could not be read: a warning, never
-	// fatal.
-	Events     []ram.Event
-	EventQuery ram.EventQuery
-	AssessErr  error
-}
 
 // Decision is what Plan decided.
 type Decision string
@@ -355,129 +329,7 @@ func moveBefore(xs []playbooks.StepID, a, b playbooks.StepID) []playbooks.StepID
 	return out
 }
 
-// WritePlanText renders the plan for a human (the --dry-run output).
-func WritePlanText(w io.Writer, p Plan) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Plan for %s", p.KeyID)
-	if p.Playbook != "" {
-		fmt.Fprintf(&b, " (playbook %s)", p.Playbook)
-	}
-	b.WriteString("\n")
-	fmt.Fprintf(&b, "  decision:   %s\n", p.Decision)
-	if p.Reason != "" {
-		fmt.Fprintf(&b, "  reason:     %s\n", p.Reason)
-	}
-	for _, l := range p.Locations {
-		fmt.Fprintf(&b, "  found in:   %s\n", locationText(l))
-	}
-	if p.Owner != nil {
-		acct := p.Owner.Account.ID
-		if p.Owner.Account.Name != "" {
-			acct += " (" + p.Owner.Account.Name + ")"
-		}
-		if p.Owner.Root {
-			fmt.Fprintf(&b, "  owner:      root account %s\n", acct)
-		} else {
-			fmt.Fprintf(&b, "  owner:      RAM user %s in account %s", p.Owner.UserName, acct)
-			if p.Owner.Strategy != "" {
-				fmt.Fprintf(&b, " (found by %s)", p.Owner.Strategy)
-			}
-			b.WriteString("\n")
-		}
-	}
-	if p.KeyStatus != "" {
-		fmt.Fprintf(&b, "  key:        %s", p.KeyStatus)
-		if !p.KeyCreated.IsZero() {
-			fmt.Fprintf(&b, ", created %s", p.KeyCreated.UTC().Format(time.RFC3339))
-		}
-		b.WriteString("\n")
-	}
-	if p.Decision == DecisionRotate {
-		if p.LastUsed.IsZero() {
-			b.WriteString("  last used:  unknown\n")
-		} else {
-			fmt.Fprintf(&b, "  last used:  %s\n", p.LastUsed.UTC().Format(time.RFC3339))
-		}
-		if p.SecretKnown {
-			b.WriteString("  secret:     known (never printed)\n")
-		}
-	}
-	for _, k := range p.OtherKeys {
-		fmt.Fprintf(&b, "  other key:  %s %s — %s\n", k.ID, k.Status, k.Note)
-	}
-	if p.Resuming {
-		b.WriteString("  resuming:   an earlier run did not finish; this run continues it\n")
-	}
-	if p.Reordered {
-		fmt.Fprintf(&b, "  order:      %s\n", p.ReorderReason)
-	}
-	if len(p.Steps) > 0 {
-		b.WriteString("Steps:\n")
-		for i, s := range p.Steps {
-			fmt.Fprintf(&b, "  %d. %s\n", i+1, s.Step)
-			for _, a := range s.Actions {
-				fmt.Fprintf(&b, "       %s\n", a)
-			}
-			if s.Note != "" {
-				fmt.Fprintf(&b, "       note: %s\n", s.Note)
-			}
-		}
-	}
-	if p.Decision == DecisionRotate {
-		if len(p.Sinks) > 0 {
-			b.WriteString("Sinks:\n")
-			for _, s := range p.Sinks {
-				fmt.Fprintf(&b, "  %s (%s): %s\n", s.Name, s.Kind, s.Describe)
-			}
-		}
-		fmt.Fprintf(&b, "Why delete, not disable: %s.\n", p.DeleteNotDisable)
-	}
-	if p.Assessment != nil {
-		fmt.Fprintf(&b, "Impact (ActionTrail, respond's own calls excluded):\n")
-		var ib strings.Builder
-		if err := assess.WriteText(&ib, *p.Assessment); err != nil {
-			return err
-		}
-		for _, l := range strings.Split(strings.TrimRight(ib.String(), "\n"), "\n") {
-			fmt.Fprintf(&b, "  %s\n", l)
-		}
-	}
-	if len(p.Warnings) > 0 {
-		b.WriteString("Warnings:\n")
-		for _, w := range p.Warnings {
-			fmt.Fprintf(&b, "  - %s\n", w)
-		}
-	}
-	if len(p.LeftForHuman) > 0 {
-		b.WriteString("Left for you:\n")
-		for _, l := range p.LeftForHuman {
-			fmt.Fprintf(&b, "  - %s\n", l)
-		}
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
 // hasStep reports whether the plan runs step id.
 func (p Plan) hasStep(id playbooks.StepID) bool {
 	return slices.ContainsFunc(p.Steps, func(ps PlannedStep) bool { return ps.Step == id })
-}
-
-// locationText is a location on one line: file:line@commit (source). A URL stands in for a file,
-// the report's format for its source.
-func locationText(l detect.Location) string {
-	s := cmp.Or(l.File, l.URL)
-	if l.Line > 0 {
-		s += fmt.Sprintf(":%d", l.Line)
-	}
-	if l.Commit != "" {
-		s += "@" + l.Commit
-	}
-	if src := cmp.Or(l.Source, l.Format); src != "" {
-		if s == "" {
-			return src
-		}
-		s += " (" + src + ")"
-	}
-	return s
 }
