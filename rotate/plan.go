@@ -218,7 +218,7 @@ func NewPlan(f detect.Finding, snap Snapshot, s Settings) Plan {
 	p.AtKeyLimit = leakedPresent && len(snap.Keys) >= 2
 
 	order := append([]playbooks.StepID(nil), s.Steps...)
-	if p.AtKeyLimit && index(order, playbooks.StepCreate) >= 0 && index(order, playbooks.StepCreate) < index(order, playbooks.StepDelete) {
+	if c := slices.Index(order, playbooks.StepCreate); p.AtKeyLimit && c >= 0 && c < slices.Index(order, playbooks.StepDelete) {
 		order = moveBefore(order, playbooks.StepDelete, playbooks.StepCreate)
 		p.Reordered = true
 		p.ReorderReason = ReorderReason
@@ -303,15 +303,6 @@ func planAssessment(id accesskey.ID, snap Snapshot, window time.Duration, ownUA 
 			AssessWarningPrefix, read, window))
 	}
 	return &a, warn
-}
-
-func index(xs []playbooks.StepID, x playbooks.StepID) int {
-	for i, y := range xs {
-		if y == x {
-			return i
-		}
-	}
-	return -1
 }
 
 // moveBefore moves a to just before b.

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -171,7 +172,7 @@ func TestPlanRules(t *testing.T) {
 	snap.Keys = append(snap.Keys, ram.AccessKey{ID: accesskey.MustParseID(otherID), Status: ram.StatusActive})
 	p = NewPlan(f, snap, s)
 	o := stepOrder(p)
-	if !p.Reordered || index(o, playbooks.StepDelete) > index(o, playbooks.StepCreate) {
+	if !p.Reordered || slices.Index(o, playbooks.StepDelete) > slices.Index(o, playbooks.StepCreate) {
 		t.Errorf("at the limit: delete must come before create, got %v", o)
 	}
 	if len(p.OtherKeys) != 1 || p.OtherKeys[0].Note != "not touched" {

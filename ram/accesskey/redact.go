@@ -3,6 +3,7 @@ package accesskey
 import (
 	"bytes"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -33,24 +34,12 @@ func (r *Redactor) Add(secrets ...Secret) {
 		if s.IsZero() {
 			continue
 		}
-		v := s.Reveal()
-		known := false
-		for _, k := range r.secrets {
-			if k == v {
-				known = true
-				break
-			}
-		}
-		if !known {
+		if v := s.Reveal(); !slices.Contains(r.secrets, v) {
 			r.secrets = append(r.secrets, v)
 		}
 	}
 	// Longest first, so that a secret that contains another is replaced whole.
-	for i := 1; i < len(r.secrets); i++ {
-		for j := i; j > 0 && len(r.secrets[j]) > len(r.secrets[j-1]); j-- {
-			r.secrets[j], r.secrets[j-1] = r.secrets[j-1], r.secrets[j]
-		}
-	}
+	slices.SortStableFunc(r.secrets, func(a, b string) int { return len(b) - len(a) })
 }
 
 // Redact returns s with every known secret replaced by [REDACTED].
