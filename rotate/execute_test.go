@@ -594,3 +594,41 @@ func TestExecuteTeachesTheRunsRedactor(t *testing.T) {
 		}
 	}
 }
+
+// A key that appears after an ambiguous create and before the next attempt's list (the late
+// result of the first attempt) is not recorded as one of the user's own keys in the journal: it
+// stays a key respond may delete, and verify deletes it.
+func TestExecuteRetryKeepsTheLateKeyOutOfBefore(t *testing.T) {
+	e := newEnv(t, leakedID)
+	e.s.Steps = builtinSteps("contain-first")
+	const lateID = "LTAI5tLATEKEY00000000001"
+	e.f.fault = func(a string, n int) (error, bool) {
+		if a == "CreateAccessKey" && n == 1 {
+			return &ram.Error{Action: a, Class: ram.ErrTransient, Err: errors.New("read timeout")}, false // no answer
+		}
+		return nil, false
+	}
+	lists := 0
+	e.f.hook = func(a string) {
+		if a != "ListAccessKeys" || e.f.count["CreateAccessKey"] != 1 {
+			return
+		}
+		if lists++; lists == 2 { // the list of the second attempt (the first is the ambiguous create's clean-up)
+			e.f.mu.Lock()
+			e.f.keys[user] = append(e.f.keys[user], ram.AccessKey{ID: accesskey.MustParseID(lateID), Status: ram.StatusActive, CreateDate: time.Now()})
+			e.f.mu.Unlock()
+		}
+	}
+	r := e.run(context.Background(), leakedID)
+	if r.Outcome != journal.OutcomeRemediated {
+		t.Fatalf("%s %v %+v", r.Outcome, r.Err, r.Steps)
+	}
+	if lists < 2 {
+		t.Fatalf("the second attempt did not list the keys (%d lists after the first create)", lists)
+	}
+	ls, _ := journal.List(e.dir)
+	if len(ls) != 1 || slices.Contains(ls[0].Before, lateID) {
+		t.Errorf("the late key is recorded as the user's own: %+v", ls)
+	}
+	e.converged()
+}

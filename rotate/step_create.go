@@ -36,6 +36,14 @@ func (x *run) create(ctx context.Context) {
 			x.interrupt(playbooks.StepCreate, err)
 			return
 		}
+		// before is the user's keys as the run knew them before this attempt: the journal's
+		// record of keys that are not respond's. A key that appeared since (a list taken now
+		// would show it) may be the late result of an earlier attempt, and must stay one respond
+		// may delete.
+		before := make([]string, 0, len(x.keys.list))
+		for _, k := range x.keys.list {
+			before = append(before, k.ID.String())
+		}
 		if !x.keys.fresh {
 			// a failed or ambiguous call since the last list: the create is judged against a
 			// list taken now
@@ -49,10 +57,6 @@ func (x *run) create(ctx context.Context) {
 				return
 			}
 			x.keys.set(keys)
-		}
-		before := make([]string, 0, len(x.keys.list))
-		for _, k := range x.keys.list {
-			before = append(before, k.ID.String())
 		}
 		var nk ram.NewAccessKey
 		var atLimit, ambiguous bool
