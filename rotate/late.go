@@ -71,8 +71,8 @@ func (x *run) watchLate(ctx context.Context, deadline time.Time) (checks, proble
 	return checks, problems
 }
 
-// sweepLate deletes the keys in x.keys that are the late result of a create whose answer never
-// came (st.LostCreates): a key that is not the leaked key, not one the user held before any
+// sweepLate deletes the keys in the run's list of the user's keys that are the late result of a
+// create whose answer never came (st.LostCreates): a key that is not the leaked key, not one the user held before any
 // create (st.Before), not a key respond knows (this journal's replacements, another journal's)
 // and that the cloud dates from the rotation's first create (less CreateDateSkew) to the end of
 // the late-create window after the last lost create (plus CreateDateSkew). Any other unknown key
