@@ -16,6 +16,8 @@ type Error struct {
 	Line int
 	Col  int
 	Msg  string
+	// Err, when set, is the sentinel the problem matches (e.g. ErrAssessWindow).
+	Err error
 }
 
 func (e *Error) Error() string {
@@ -33,6 +35,9 @@ func (e *Error) Error() string {
 	b.WriteString(e.Msg)
 	return b.String()
 }
+
+// Unwrap returns Err.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Errors returns every *Error in err (which may be a join of several), in order.
 func Errors(err error) []*Error {
@@ -75,6 +80,12 @@ func (l *errList) add(line, col int, format string, a ...any) {
 }
 
 func (l *errList) addAt(p pos, format string, a ...any) { l.add(p.line, p.col, format, a...) }
+
+// addErrAt is addAt for a problem that matches the sentinel err.
+func (l *errList) addErrAt(p pos, err error, format string, a ...any) {
+	l.addAt(p, format, a...)
+	l.errs[len(l.errs)-1].Err = err
+}
 
 func (l *errList) ok() bool { return len(l.errs) == 0 }
 

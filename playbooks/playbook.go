@@ -4,10 +4,15 @@
 // key). Both are YAML, decoded strictly: every problem is reported with its file, line and column
 // and what was expected. Built-in playbooks are embedded YAML files (see builtin/).
 //
+// It is also the one owner of respond's vocabulary (design §4): the step ids, the owner-search
+// strategies, the on-store-failure policies, the defaults and limits of the step options, and the
+// rules of step order. The engine (rotate) uses these; it declares none of its own.
+//
 // The package does no cloud I/O and imports only the standard library and yaml.v3.
 package playbooks
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -18,20 +23,24 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Step ids: the playbook vocabulary (design §5).
+// StepID names a step of the playbook vocabulary (design §5).
+type StepID string
+
+// Step ids.
 const (
-	StepLocate = "locate"
-	StepAssess = "assess"
-	StepCreate = "create"
-	StepStore  = "store"
-	StepDelete = "delete"
-	StepVerify = "verify"
-	StepNotify = "notify"
+	StepLocate StepID = "locate"
+	StepAssess StepID = "assess"
+	StepCreate StepID = "create"
+	StepStore  StepID = "store"
+	StepDelete StepID = "delete"
+	StepVerify StepID = "verify"
+	StepNotify StepID = "notify"
 )
 
 // StepIDs returns the known step ids in their usual order.
 func StepIDs() []string {
-	return []string{StepLocate, StepAssess, StepCreate, StepStore, StepDelete, StepVerify, StepNotify}
+	return []string{string(StepLocate), string(StepAssess), string(StepCreate), string(StepStore),
+		string(StepDelete), string(StepVerify), string(StepNotify)}
 }
 
 // What happens when the new key cannot be stored (on-failure: {store: …}).
@@ -57,7 +66,9 @@ func Strategies() []string {
 	return []string{StrategyIMS, StrategyActionTrail, StrategyScan, StrategySelf}
 }
 
-// Defaults and limits of the step options.
+// Defaults and limits of the step options. The default verify timeout is 30 s: long enough for a
+// new key to propagate and for the late-create window (rotate.DefaultLateCreateWindow, 10 s) to
+// close inside the verify step.
 const (
 	DefaultVerifyTimeout  = 30 * time.Second
 	DefaultVerifyInterval = 2 * time.Second
@@ -65,6 +76,18 @@ const (
 	MaxAssessWindow       = 90 * 24 * time.Hour
 	MaxVerifyTimeout      = time.Hour
 )
+
+// ErrAssessWindow is matched (errors.Is) by the error for an assess window out of range.
+var ErrAssessWindow = errors.New("the assess window must be more than 0 and at most 90 days")
+
+// CheckAssessWindow checks that d is an assess window: more than 0 and at most MaxAssessWindow.
+// The error wraps ErrAssessWindow.
+func CheckAssessWindow(d time.Duration) error {
+	if d <= 0 || d > MaxAssessWindow {
+		return fmt.Errorf("%w (got %s)", ErrAssessWindow, d)
+	}
+	return nil
+}
 
 // Playbook is a validated playbook.
 type Playbook struct {
@@ -83,7 +106,7 @@ type Playbook struct {
 
 // Step is one step of a playbook.
 type Step struct {
-	ID      string
+	ID      StepID
 	Options StepOptions
 }
 
@@ -102,7 +125,7 @@ type StepOptions struct {
 }
 
 // DefaultOptions returns the options a step gets when the playbook sets none.
-func DefaultOptions(id string) StepOptions {
+func DefaultOptions(id StepID) StepOptions {
 	switch id {
 	case StepVerify:
 		return StepOptions{VerifyTimeout: DefaultVerifyTimeout, VerifyInterval: DefaultVerifyInterval, CheckLeakedSecret: true}
@@ -133,13 +156,13 @@ func (m Match) IsZero() bool {
 }
 
 // Has reports whether the playbook has the step.
-func (p *Playbook) Has(id string) bool {
+func (p *Playbook) Has(id StepID) bool {
 	_, ok := p.Step(id)
 	return ok
 }
 
 // Step returns the step with the id.
-func (p *Playbook) Step(id string) (Step, bool) {
+func (p *Playbook) Step(id StepID) (Step, bool) {
 	for _, s := range p.Steps {
 		if s.ID == id {
 			return s, true
@@ -152,18 +175,9 @@ func (p *Playbook) Step(id string) (Step, bool) {
 func (p *Playbook) StepIDs() []string {
 	out := make([]string, len(p.Steps))
 	for i, s := range p.Steps {
-		out[i] = s.ID
+		out[i] = string(s.ID)
 	}
 	return out
-}
-
-func (p *Playbook) index(id string) int {
-	for i, s := range p.Steps {
-		if s.ID == id {
-			return i
-		}
-	}
-	return -1
 }
 
 // Load reads and parses a playbook file.
@@ -279,7 +293,7 @@ func decodeMatch(l *errList, n *yaml.Node, place string, ps positions) Match {
 	return m
 }
 
-var stepOptionKeys = map[string][]string{
+var stepOptionKeys = map[StepID][]string{
 	StepLocate: {"strategies", "use-leaked-secret"},
 	StepAssess: {"window"},
 	StepVerify: {"timeout", "interval", "check-leaked-secret"},
@@ -309,16 +323,16 @@ func decodeSteps(l *errList, n *yaml.Node, ps positions) []Step {
 			l.addAt(at(c), "%s: unknown step %s%s; expected one of: %s", place, show(id), suggest(id, StepIDs()), strings.Join(StepIDs(), ", "))
 			continue
 		}
-		s := Step{ID: id, Options: DefaultOptions(id)}
+		s := Step{ID: StepID(id), Options: DefaultOptions(StepID(id))}
 		if opts != nil {
-			decodeOptions(l, id, opts, place+"."+id, &s.Options, ps)
+			decodeOptions(l, s.ID, opts, place+"."+id, &s.Options, ps)
 		}
 		steps = append(steps, s)
 	}
 	return steps
 }
 
-func decodeOptions(l *errList, id string, n *yaml.Node, place string, o *StepOptions, ps positions) {
+func decodeOptions(l *errList, id StepID, n *yaml.Node, place string, o *StepOptions, ps positions) {
 	allowed, ok := stepOptionKeys[id]
 	if !ok {
 		if !isNull(n) && !(n.Kind == yaml.MappingNode && len(n.Content) == 0) {
@@ -376,15 +390,39 @@ func validatePlaybook(l *errList, p *Playbook, ps positions) {
 	if !validName(p.Name) {
 		l.addAt(ps.at("name"), "name: %s is not a valid playbook name: expected lower-case letters, digits and single dashes (kebab-case), at most 63 characters", show(p.Name))
 	}
-	if len(p.Steps) == 0 {
+	validateSteps(l, p.Steps, p.OnStoreFailure, ps)
+	checkNames(l, "sinks", p.Sinks, ps)
+	checkNames(l, "notify", p.Notify, ps)
+	if len(p.Sinks) > 0 && !p.Has(StepStore) {
+		l.addAt(ps.at("sinks"), "sinks: the playbook has no store step, so no sink would be used; remove sinks or add create and store")
+	}
+	if len(p.Notify) > 0 && !p.Has(StepNotify) {
+		l.addAt(ps.at("notify"), "notify: the playbook has no notify step, so no channel would be used; remove notify or add the notify step")
+	}
+	validateMatch(l, p.Match, "match", ps)
+}
+
+// ValidateSteps checks steps (in their order) with their options and the on-store-failure policy
+// by the rules every playbook follows: known steps, each once, delete present, locate first,
+// store right after create, assess before delete, verify after delete and store, notify last,
+// hold only where it can keep the leaked key, options in range. The engine checks its settings
+// with it. An assess window out of range matches ErrAssessWindow.
+func ValidateSteps(steps []Step, onStoreFailure string) error {
+	l := &errList{}
+	validateSteps(l, steps, onStoreFailure, positions{})
+	return l.err()
+}
+
+func validateSteps(l *errList, steps []Step, onStoreFailure string, ps positions) {
+	if len(steps) == 0 {
 		l.addAt(ps.at("steps"), "steps: a playbook needs at least the delete step")
 		return
 	}
-	first := map[string]int{}
-	for i, s := range p.Steps {
+	first := map[StepID]int{}
+	for i, s := range steps {
 		place := "steps[" + strconv.Itoa(i) + "]"
-		if !contains(StepIDs(), s.ID) {
-			l.addAt(ps.at(place), "%s: unknown step %s; expected one of: %s", place, show(s.ID), strings.Join(StepIDs(), ", "))
+		if !contains(StepIDs(), string(s.ID)) {
+			l.addAt(ps.at(place), "%s: unknown step %s; expected one of: %s", place, show(string(s.ID)), strings.Join(StepIDs(), ", "))
 			continue
 		}
 		if j, dup := first[s.ID]; dup {
@@ -392,15 +430,15 @@ func validatePlaybook(l *errList, p *Playbook, ps positions) {
 			continue
 		}
 		first[s.ID] = i
-		validateOptions(l, s, place+"."+s.ID, ps)
+		validateOptions(l, s, place+"."+string(s.ID), ps)
 	}
-	idx := func(id string) int {
+	idx := func(id StepID) int {
 		if i, ok := first[id]; ok {
 			return i
 		}
 		return -1
 	}
-	stepAt := func(id string) pos { return ps.at("steps[" + strconv.Itoa(idx(id)) + "]") }
+	stepAt := func(id StepID) pos { return ps.at("steps[" + strconv.Itoa(idx(id)) + "]") }
 	del := idx(StepDelete)
 	if del < 0 {
 		l.addAt(ps.at("steps"), "steps: no delete step: a playbook that never deletes the leaked key is refused, because whoever holds the leaked pair can keep using it (and a disabled key can be re-enabled, so respond deletes, never disables)")
@@ -427,10 +465,10 @@ func validatePlaybook(l *errList, p *Playbook, ps positions) {
 			l.addAt(stepAt(StepVerify), "steps[%d]: verify before store: verify checks the new key; expected verify after store", v)
 		}
 	}
-	if n := idx(StepNotify); n >= 0 && n != len(p.Steps)-1 {
+	if n := idx(StepNotify); n >= 0 && n != len(steps)-1 {
 		l.addAt(stepAt(StepNotify), "steps[%d]: notify must be the last step: it reports what the others did", n)
 	}
-	switch p.OnStoreFailure {
+	switch onStoreFailure {
 	case OnStoreFailureContain:
 	case OnStoreFailureHold:
 		c := idx(StepCreate)
@@ -440,17 +478,8 @@ func validatePlaybook(l *errList, p *Playbook, ps positions) {
 			l.addAt(ps.at("on-failure.store"), "on-failure.store: hold cannot keep the leaked key, because delete runs before create in this playbook; use contain, or move delete after store")
 		}
 	default:
-		l.addAt(ps.at("on-failure.store"), "on-failure.store: %s is not a policy: expected contain (still delete the leaked key, the default) or hold (keep the leaked key and stop)", show(p.OnStoreFailure))
+		l.addAt(ps.at("on-failure.store"), "on-failure.store: %s is not a policy: expected contain (still delete the leaked key, the default) or hold (keep the leaked key and stop)", show(onStoreFailure))
 	}
-	checkNames(l, "sinks", p.Sinks, ps)
-	checkNames(l, "notify", p.Notify, ps)
-	if len(p.Sinks) > 0 && idx(StepStore) < 0 {
-		l.addAt(ps.at("sinks"), "sinks: the playbook has no store step, so no sink would be used; remove sinks or add create and store")
-	}
-	if len(p.Notify) > 0 && idx(StepNotify) < 0 {
-		l.addAt(ps.at("notify"), "notify: the playbook has no notify step, so no channel would be used; remove notify or add the notify step")
-	}
-	validateMatch(l, p.Match, "match", ps)
 }
 
 func checkNames(l *errList, place string, names []string, ps positions) {
@@ -478,8 +507,8 @@ func validateOptions(l *errList, s Step, place string, ps positions) {
 			l.addAt(ps.at(place+".interval"), "%s.interval: %s is out of range: expected more than 0 and at most the timeout (%s)", place, o.VerifyInterval, o.VerifyTimeout)
 		}
 	case StepAssess:
-		if o.AssessWindow <= 0 || o.AssessWindow > MaxAssessWindow {
-			l.addAt(ps.at(place+".window"), "%s.window: %s is out of range: expected more than 0 and at most 90 days (2160h), how far back ActionTrail is searched", place, o.AssessWindow)
+		if err := CheckAssessWindow(o.AssessWindow); err != nil {
+			l.addErrAt(ps.at(place+".window"), err, "%s.window: %s is out of range: expected more than 0 and at most 90 days (2160h), how far back ActionTrail is searched", place, o.AssessWindow)
 		}
 	case StepLocate:
 		if len(o.Strategies) == 0 {

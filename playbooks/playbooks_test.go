@@ -503,3 +503,50 @@ func TestUnderPrefix(t *testing.T) {
 		}
 	}
 }
+
+// ValidateSteps is the one place the order rules live: the engine checks its settings with it.
+func TestValidateSteps(t *testing.T) {
+	st := func(ids ...StepID) []Step {
+		var out []Step
+		for _, id := range ids {
+			out = append(out, Step{ID: id, Options: DefaultOptions(id)})
+		}
+		return out
+	}
+	window := func(d time.Duration) []Step {
+		s := st(StepLocate, StepAssess, StepDelete)
+		s[1].Options.AssessWindow = d
+		return s
+	}
+	tests := []struct {
+		name   string
+		steps  []Step
+		policy string
+		want   string // substring; "" = valid
+	}{
+		{"standard", st(StepLocate, StepAssess, StepCreate, StepStore, StepDelete, StepVerify, StepNotify), OnStoreFailureContain, ""},
+		{"contain-first", st(StepLocate, StepAssess, StepDelete, StepCreate, StepStore, StepVerify, StepNotify), OnStoreFailureContain, ""},
+		{"no delete", st(StepCreate, StepStore), OnStoreFailureContain, "no delete step"},
+		{"store before create", st(StepStore, StepCreate, StepDelete), OnStoreFailureContain, "store runs before create"},
+		{"twice", st(StepCreate, StepStore, StepDelete, StepDelete), OnStoreFailureContain, "appears twice"},
+		{"unknown", st(StepCreate, StepStore, "disable", StepDelete), OnStoreFailureContain, "unknown step"},
+		{"verify first", st(StepVerify, StepCreate, StepStore, StepDelete), OnStoreFailureContain, "verify before delete"},
+		{"notify not last", st(StepDelete, StepNotify, StepVerify), OnStoreFailureContain, "notify must be the last step"},
+		{"hold after delete", st(StepDelete, StepCreate, StepStore), OnStoreFailureHold, "hold cannot keep the leaked key"},
+		{"bad policy", st(StepDelete), "ignore", "is not a policy"},
+		{"window 0", window(0), OnStoreFailureContain, "window"},
+		{"window too long", window(MaxAssessWindow + time.Hour), OnStoreFailureContain, "window"},
+		{"window max", window(MaxAssessWindow), OnStoreFailureContain, ""},
+	}
+	for _, tt := range tests {
+		err := ValidateSteps(tt.steps, tt.policy)
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%s: err %v, want %q", tt.name, err, tt.want)
+		case strings.HasPrefix(tt.name, "window") && tt.want != "" && !errors.Is(err, ErrAssessWindow):
+			t.Errorf("%s: %v does not match ErrAssessWindow", tt.name, err)
+		}
+	}
+}

@@ -143,7 +143,7 @@ func TestEmu_createAfterListDoesNotListAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nk, err := c.CreateAccessKeyAfterList(ctx, "user-0003", before)
+	nk, err := c.CreateAccessKey(ctx, "user-0003", before)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestEmu_createAfterListDoesNotListAgain(t *testing.T) {
 	s.AddFault(emulator.Fault{Action: "CreateAccessKey", Kind: emulator.FaultServerErrorAfter, Count: 1})
 	_ = c.DeleteAccessKey(ctx, "user-0003", nk.ID)
 	before, _ = c.ListAccessKeys(ctx, "user-0003")
-	_, err = c.CreateAccessKeyAfterList(ctx, "user-0003", before)
+	_, err = c.CreateAccessKey(ctx, "user-0003", before)
 	var amb *AmbiguousCreateError
 	if !errors.As(err, &amb) || len(amb.NewKeyIDs) != 1 {
 		t.Errorf("ambiguous create: %v, want an AmbiguousCreateError naming the new key", err)

@@ -53,7 +53,7 @@ func parseTime(s string) time.Time {
 // GetCallerIdentity asks STS who signs our calls.
 func (c *Client) GetCallerIdentity(ctx context.Context) (Identity, error) {
 	var out Identity
-	err := c.call(ctx, actGetCallerIdentity, "", true, func(ctx context.Context) error {
+	err := c.call(ctx, actGetCallerIdentity, "", func(ctx context.Context) error {
 		req, resp := sts.CreateGetCallerIdentityRequest(), sts.CreateGetCallerIdentityResponse()
 		if err := c.invoke(ctx, prodSTS, req, resp); err != nil {
 			return err
@@ -74,7 +74,7 @@ func (c *Client) GetCallerIdentity(ctx context.Context) (Identity, error) {
 // AssumeRole gets temporary credentials for roleArn. Repeating it is harmless.
 func (c *Client) AssumeRole(ctx context.Context, roleArn, sessionName string, duration time.Duration) (TempCredentials, error) {
 	var out TempCredentials
-	err := c.call(ctx, actAssumeRole, "", true, func(ctx context.Context) error {
+	err := c.call(ctx, actAssumeRole, "", func(ctx context.Context) error {
 		req, resp := sts.CreateAssumeRoleRequest(), sts.CreateAssumeRoleResponse()
 		req.RoleArn = roleArn
 		req.RoleSessionName = sessionName
@@ -109,7 +109,7 @@ func (c *Client) ListUsers(ctx context.Context, fn func(User) error) error {
 		var page []User
 		var next string
 		var truncated bool
-		err := c.call(ctx, actListUsers, "", true, func(ctx context.Context) error {
+		err := c.call(ctx, actListUsers, "", func(ctx context.Context) error {
 			req, resp := sdkram.CreateListUsersRequest(), sdkram.CreateListUsersResponse()
 			req.MaxItems = requests.NewInteger(listUsersPage)
 			req.Marker = marker
@@ -144,7 +144,7 @@ func (c *Client) ListUsers(ctx context.Context, fn func(User) error) error {
 // GetUser reads one RAM user.
 func (c *Client) GetUser(ctx context.Context, userName string) (User, error) {
 	var out User
-	err := c.call(ctx, actGetUser, "", true, func(ctx context.Context) error {
+	err := c.call(ctx, actGetUser, "", func(ctx context.Context) error {
 		req, resp := sdkram.CreateGetUserRequest(), sdkram.CreateGetUserResponse()
 		req.UserName = userName
 		if err := c.invoke(ctx, prodRAM, req, resp); err != nil {
@@ -164,7 +164,7 @@ func (c *Client) GetUser(ctx context.Context, userName string) (User, error) {
 // not parse are skipped.
 func (c *Client) ListAccessKeys(ctx context.Context, userName string) ([]AccessKey, error) {
 	var out []AccessKey
-	err := c.call(ctx, actListAccessKeys, "", true, func(ctx context.Context) error {
+	err := c.call(ctx, actListAccessKeys, "", func(ctx context.Context) error {
 		req, resp := sdkram.CreateListAccessKeysRequest(), sdkram.CreateListAccessKeysResponse()
 		req.UserName = userName
 		if err := c.invoke(ctx, prodRAM, req, resp); err != nil {
@@ -224,31 +224,13 @@ func (e *AmbiguousCreateError) Error() string {
 
 func (e *AmbiguousCreateError) Unwrap() []error { return []error{ErrTransient, e.Err} }
 
-// CreateAccessKey creates a key for userName. It is never blindly retried: after an ambiguous
-// failure it lists the user's keys and compares them with the list taken before. A new key there
-// means the create happened and its secret is lost (*AmbiguousCreateError); none means it is safe
-// to try again. Throttling is rejected before anything commits, so it is retried.
-func (c *Client) CreateAccessKey(ctx context.Context, userName string) (NewAccessKey, error) {
-	before, err := c.ListAccessKeys(ctx, userName)
-	if err != nil {
-		return NewAccessKey{}, fmt.Errorf("create access key for user %s: %w", userName, err)
-	}
-	return c.CreateAccessKeyAfterList(ctx, userName, before)
-}
-
-// ListedCreator is implemented by an API that can create a key against a list of the user's keys
-// the caller took itself, right before and with no change since (*Client does). It saves the
-// list CreateAccessKey takes first; the caller must not use it with an older list, or an
-// ambiguous create could blame a key that appeared in between.
-type ListedCreator interface {
-	CreateAccessKeyAfterList(ctx context.Context, userName string, before []AccessKey) (NewAccessKey, error)
-}
-
-var _ ListedCreator = (*Client)(nil)
-
-// CreateAccessKeyAfterList is CreateAccessKey with the list of the user's keys taken by the
-// caller right before (see ListedCreator).
-func (c *Client) CreateAccessKeyAfterList(ctx context.Context, userName string, before []AccessKey) (NewAccessKey, error) {
+// CreateAccessKey creates a key for userName against before, the list of the user's keys the
+// caller took itself right before, with no change since: an older list could blame a key that
+// appeared in between. It is never blindly retried: after an ambiguous failure it lists the
+// user's keys and compares them with before. A new key there means the create happened and its
+// secret is lost (*AmbiguousCreateError); none means it is safe to try again. Throttling is
+// rejected before anything commits, so it is retried.
+func (c *Client) CreateAccessKey(ctx context.Context, userName string, before []AccessKey) (NewAccessKey, error) {
 	failed, throttled, lost := 0, 0, 0
 	for n := 1; ; n++ {
 		var out NewAccessKey
@@ -313,7 +295,7 @@ func newKeys(before, after []AccessKey) []accesskey.ID {
 // means the earlier attempt did it, and counts as done. A not-found on the first attempt is
 // returned (errors.Is ErrNotFound): the caller decides whether that means "already done".
 func (c *Client) DeleteAccessKey(ctx context.Context, userName string, id accesskey.ID) error {
-	err := c.call(ctx, actDeleteAccessKey, id.String(), true, func(ctx context.Context) error {
+	err := c.call(ctx, actDeleteAccessKey, id.String(), func(ctx context.Context) error {
 		req, resp := sdkram.CreateDeleteAccessKeyRequest(), sdkram.CreateDeleteAccessKeyResponse()
 		req.UserName = userName
 		req.UserAccessKeyId = id.String()
@@ -328,7 +310,7 @@ func (c *Client) DeleteAccessKey(ctx context.Context, userName string, id access
 // GetAccessKeyLastUsed is RAM's last-use date of a key (zero when never used).
 func (c *Client) GetAccessKeyLastUsed(ctx context.Context, userName string, id accesskey.ID) (time.Time, error) {
 	var out time.Time
-	err := c.call(ctx, actGetAccessKeyLastUsed, id.String(), true, func(ctx context.Context) error {
+	err := c.call(ctx, actGetAccessKeyLastUsed, id.String(), func(ctx context.Context) error {
 		req, resp := sdkram.CreateGetAccessKeyLastUsedRequest(), sdkram.CreateGetAccessKeyLastUsedResponse()
 		req.UserName = userName
 		req.UserAccessKeyId = id.String()
@@ -348,7 +330,7 @@ func (c *Client) GetAccessKeyLastUsed(ctx context.Context, userName string, id a
 // the part of the user principal name before '@'.
 func (c *Client) GetUserByAccessKey(ctx context.Context, id accesskey.ID) (User, error) {
 	var out User
-	err := c.call(ctx, actGetUser, id.String(), true, func(ctx context.Context) error {
+	err := c.call(ctx, actGetUser, id.String(), func(ctx context.Context) error {
 		req, resp := ims.CreateGetUserRequest(), ims.CreateGetUserResponse()
 		req.UserAccessKeyId = id.String()
 		if err := c.invoke(ctx, prodIMS, req, resp); err != nil {
@@ -371,7 +353,7 @@ func (c *Client) GetUserByAccessKey(ctx context.Context, id accesskey.ID) (User,
 // GetAccessKeyLastUsedInfo is what ActionTrail knows of a key's last use (last 400 days).
 func (c *Client) GetAccessKeyLastUsedInfo(ctx context.Context, id accesskey.ID) (LastUsed, error) {
 	var out LastUsed
-	err := c.call(ctx, actGetAccessKeyLastUsedInfo, id.String(), true, func(ctx context.Context) error {
+	err := c.call(ctx, actGetAccessKeyLastUsedInfo, id.String(), func(ctx context.Context) error {
 		req, resp := actiontrail.CreateGetAccessKeyLastUsedInfoRequest(), actiontrail.CreateGetAccessKeyLastUsedInfoResponse()
 		req.AccessKey = id.String()
 		if err := c.invoke(ctx, prodActionTrail, req, resp); err != nil {
@@ -395,7 +377,7 @@ func (c *Client) GetAccessKeyLastUsedInfo(ctx context.Context, id accesskey.ID) 
 func (c *Client) CreateSecret(ctx context.Context, name, versionID string, data accesskey.Secret) (SecretVersion, error) {
 	var out SecretVersion
 	var ambiguous bool
-	err := c.call(ctx, actCreateSecret, "", true, func(ctx context.Context) error {
+	err := c.call(ctx, actCreateSecret, "", func(ctx context.Context) error {
 		req, resp := kms.CreateCreateSecretRequest(), kms.CreateCreateSecretResponse()
 		req.SecretName = name
 		req.VersionId = versionID
@@ -424,7 +406,7 @@ func (c *Client) CreateSecret(ctx context.Context, name, versionID string, data 
 // is retried.
 func (c *Client) PutSecretValue(ctx context.Context, name, versionID string, data accesskey.Secret) (SecretVersion, error) {
 	var out SecretVersion
-	err := c.call(ctx, actPutSecretValue, "", true, func(ctx context.Context) error {
+	err := c.call(ctx, actPutSecretValue, "", func(ctx context.Context) error {
 		req, resp := kms.CreatePutSecretValueRequest(), kms.CreatePutSecretValueResponse()
 		req.SecretName = name
 		req.VersionId = versionID
@@ -447,7 +429,7 @@ func (c *Client) ListAccounts(ctx context.Context) ([]Account, error) {
 	var out []Account
 	for page := 1; ; page++ {
 		var got, total int
-		err := c.call(ctx, actListAccounts, "", true, func(ctx context.Context) error {
+		err := c.call(ctx, actListAccounts, "", func(ctx context.Context) error {
 			req, resp := resourcemanager.CreateListAccountsRequest(), resourcemanager.CreateListAccountsResponse()
 			req.PageNumber = requests.NewInteger(page)
 			req.PageSize = requests.NewInteger(100)

@@ -91,11 +91,11 @@ func TestEmu_methods(t *testing.T) {
 		}
 		keys = keys[:1]
 	}
-	nk, err := c.CreateAccessKey(ctx, "user-0001")
+	nk, err := createListed(ctx, c, "user-0001")
 	if err != nil || nk.Secret.IsZero() || nk.Status != StatusActive || nk.RequestID == "" {
 		t.Fatalf("CreateAccessKey = %+v, %v", nk, err)
 	}
-	if _, err := c.CreateAccessKey(ctx, "user-0001"); !errors.Is(err, ErrKeyLimit) {
+	if _, err := createListed(ctx, c, "user-0001"); !errors.Is(err, ErrKeyLimit) {
 		t.Errorf("third key: %v, want ErrKeyLimit", err)
 	}
 	owner, err := c.GetUserByAccessKey(ctx, nk.ID)
@@ -208,15 +208,15 @@ func TestEmu_faults(t *testing.T) {
 		{"delete 500 after commit is done", emulator.Fault{Action: "DeleteAccessKey", Kind: emulator.FaultServerErrorAfter, Count: 1},
 			func(c *Client) error { return deleteFirstKey(ctx, c, "user-0002") }, nil, 2},
 		{"create throttled is retried", emulator.Fault{Action: "CreateAccessKey", Kind: emulator.FaultThrottle, Count: 2},
-			func(c *Client) error { _, err := c.CreateAccessKey(ctx, "user-0003"); return err }, nil, 3},
+			func(c *Client) error { _, err := createListed(ctx, c, "user-0003"); return err }, nil, 3},
 		{"create 500 before commit is retried", emulator.Fault{Action: "CreateAccessKey", Kind: emulator.FaultServerErrorBefore, Count: 1},
-			func(c *Client) error { _, err := c.CreateAccessKey(ctx, "user-0003"); return err }, nil, 2},
+			func(c *Client) error { _, err := createListed(ctx, c, "user-0003"); return err }, nil, 2},
 		{"create dropped before commit is retried", emulator.Fault{Action: "CreateAccessKey", Kind: emulator.FaultDropBefore, Count: 1},
-			func(c *Client) error { _, err := c.CreateAccessKey(ctx, "user-0003"); return err }, nil, 2},
+			func(c *Client) error { _, err := createListed(ctx, c, "user-0003"); return err }, nil, 2},
 		{"create 500 after commit is ambiguous", emulator.Fault{Action: "CreateAccessKey", Kind: emulator.FaultServerErrorAfter, Count: 1},
-			func(c *Client) error { _, err := c.CreateAccessKey(ctx, "user-0003"); return err }, ErrTransient, 1},
+			func(c *Client) error { _, err := createListed(ctx, c, "user-0003"); return err }, ErrTransient, 1},
 		{"create dropped after commit is ambiguous", emulator.Fault{Action: "CreateAccessKey", Kind: emulator.FaultDropAfter, Count: 1},
-			func(c *Client) error { _, err := c.CreateAccessKey(ctx, "user-0003"); return err }, ErrTransient, 1},
+			func(c *Client) error { _, err := createListed(ctx, c, "user-0003"); return err }, ErrTransient, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -307,4 +307,13 @@ func TestEmu_concurrentUseIsRaceFree(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// createListed lists the user's keys and creates one against that list.
+func createListed(ctx context.Context, c *Client, user string) (NewAccessKey, error) {
+	before, err := c.ListAccessKeys(ctx, user)
+	if err != nil {
+		return NewAccessKey{}, err
+	}
+	return c.CreateAccessKey(ctx, user, before)
 }

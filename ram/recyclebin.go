@@ -92,7 +92,7 @@ func (c *Client) imsCommon(ctx context.Context, action string, params map[string
 // user's own; an account owner must name the user). Ids that do not parse are skipped.
 func (c *Client) ListAccessKeysInRecycleBin(ctx context.Context, userID string) ([]BinnedKey, error) {
 	var out []BinnedKey
-	err := c.call(ctx, actListAccessKeysInRecycleBin, "", true, func(ctx context.Context) error {
+	err := c.call(ctx, actListAccessKeysInRecycleBin, "", func(ctx context.Context) error {
 		var resp struct {
 			AccessKeys struct{ AccessKey []binKeyJSON }
 		}
@@ -122,7 +122,7 @@ func (c *Client) ListAccessKeysInRecycleBin(ctx context.Context, userID string) 
 // owner: errors.Is(err, ErrNotFound) when no bin holds it (never deleted, restored, or purged).
 func (c *Client) GetAccessKeyInfoInRecycleBin(ctx context.Context, id accesskey.ID) (BinnedKey, error) {
 	var out BinnedKey
-	err := c.call(ctx, actGetAccessKeyInfoInRecycleBin, id.String(), true, func(ctx context.Context) error {
+	err := c.call(ctx, actGetAccessKeyInfoInRecycleBin, id.String(), func(ctx context.Context) error {
 		var resp struct{ AccessKey binKeyJSON }
 		if err := c.imsCommon(ctx, actGetAccessKeyInfoInRecycleBin, map[string]string{"UserAccessKeyId": id.String()}, &resp); err != nil {
 			return err
@@ -145,20 +145,21 @@ func (c *Client) GetAccessKeyInfoInRecycleBin(ctx context.Context, id accesskey.
 // ambiguous failure means the purge happened. A not-found on the first attempt is returned
 // (errors.Is ErrNotFound): the caller decides whether that means "already purged".
 func (c *Client) DeleteAccessKeyInRecycleBin(ctx context.Context, userID string, id accesskey.ID) error {
-	return c.binKeyAction(ctx, actDeleteAccessKeyInRecycleBin, "purge", userID, id, true)
+	return c.binKeyAction(ctx, actDeleteAccessKeyInRecycleBin, "purge", userID, id)
 }
 
 // RestoreAccessKeyFromRecycleBin brings a binned key back to its user: it signs again. respond
 // never restores a key (a leaked key must stay dead), so this is not part of API; it exists for
 // tests and tools that prove the bin's danger. It fails with ErrKeyLimit when the user already
-// holds two keys. It is not retried: a restore that may have happened is for the caller to check.
+// holds two keys. Like every call it is retried after a transient failure; a not-found then means an earlier attempt
+// restored it, which the caller checks.
 func (c *Client) RestoreAccessKeyFromRecycleBin(ctx context.Context, userID string, id accesskey.ID) error {
-	return c.binKeyAction(ctx, actRestoreAccessKeyFromRecycleBin, "restore", userID, id, false)
+	return c.binKeyAction(ctx, actRestoreAccessKeyFromRecycleBin, "restore", userID, id)
 }
 
 // binKeyAction calls a recycle-bin action on one key of a user; verb names it in the error.
-func (c *Client) binKeyAction(ctx context.Context, action, verb, userID string, id accesskey.ID, idempotent bool) error {
-	err := c.call(ctx, action, id.String(), idempotent, func(ctx context.Context) error {
+func (c *Client) binKeyAction(ctx context.Context, action, verb, userID string, id accesskey.ID) error {
+	err := c.call(ctx, action, id.String(), func(ctx context.Context) error {
 		return c.imsCommon(ctx, action, map[string]string{"UserId": userID, "UserAccessKeyId": id.String()}, nil)
 	})
 	if err != nil {

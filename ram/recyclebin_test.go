@@ -75,7 +75,7 @@ func TestEmu_recycleBin(t *testing.T) {
 	if err := c.DeleteAccessKey(ctx, "billing-app", leaked); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CreateAccessKey(ctx, "billing-app"); err != nil {
+	if _, err := createListed(ctx, c, "billing-app"); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.RestoreAccessKeyFromRecycleBin(ctx, owner.UserID, leaked); !errors.Is(err, ErrKeyLimit) {
@@ -144,7 +144,7 @@ func TestEmu_recycleBinSelf(t *testing.T) {
 	org := emulator.DemoOrg()
 	s, c, _ := startEmu(t, org)
 	ctx := context.Background()
-	nk, err := c.CreateAccessKey(ctx, "")
+	nk, err := createListed(ctx, c, "")
 	if err != nil {
 		t.Fatal(err)
 	}

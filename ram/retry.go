@@ -117,10 +117,10 @@ func (c *Client) retryable(e *Error) bool {
 	return false
 }
 
-// call runs attempt (one SDK call) with classification and, when idempotent, retries.
-// afterFailure, when set, is told the class of every failed attempt (used by DeleteAccessKey to
-// know a later not-found follows an ambiguous failure).
-func (c *Client) call(ctx context.Context, action, keyID string, idempotent bool, attempt func(context.Context) error) error {
+// call runs attempt (one SDK call, safe to repeat) with classification and retries. A not-found
+// of DeleteAccessKey after an ambiguous failure means the earlier attempt deleted the key: done.
+// CreateAccessKey, which must never be repeated blindly, does not go through call.
+func (c *Client) call(ctx context.Context, action, keyID string, attempt func(context.Context) error) error {
 	var last *Error
 	failed, throttled := 0, 0
 	for n := 1; ; n++ {
@@ -135,7 +135,7 @@ func (c *Client) call(ctx context.Context, action, keyID string, idempotent bool
 			return nil
 		}
 		last = e
-		if !idempotent || !c.retryable(e) || c.spent(e, &failed, &throttled) {
+		if !c.retryable(e) || c.spent(e, &failed, &throttled) {
 			return e
 		}
 		if serr := c.cfg.Retry.Sleep(ctx, c.retryWait(e, n, throttled)); serr != nil {

@@ -318,7 +318,7 @@ func joinIDs(ids []int64) string {
 // transient failure whose error keeps nothing of the body.
 func (c *Client) sasCall(ctx context.Context, action, keyID string, params map[string]string, decode func([]byte) error) (string, error) {
 	var rid string
-	err := c.call(ctx, action, keyID, true, func(ctx context.Context) error {
+	err := c.call(ctx, action, keyID, func(ctx context.Context) error {
 		req := requests.NewCommonRequest()
 		req.Method = requests.POST
 		req.Product, req.Version, req.ApiName = "Sas", sasVersion, action

@@ -86,7 +86,7 @@ func (c *Client) DescribeTrailRegions(ctx context.Context) ([]Region, error) {
 		return append([]Region(nil), cached...), nil
 	}
 	var out []Region
-	err := c.call(ctx, actDescribeRegions, "", true, func(ctx context.Context) error {
+	err := c.call(ctx, actDescribeRegions, "", func(ctx context.Context) error {
 		req, resp := actiontrail.CreateDescribeRegionsRequest(), actiontrail.CreateDescribeRegionsResponse()
 		if err := c.invoke(ctx, prodActionTrail, req, resp); err != nil {
 			return err
@@ -138,7 +138,7 @@ func (c *Client) LookupEvents(ctx context.Context, q EventQuery, fn func(Event) 
 	for {
 		var page []Event
 		var next string
-		err := c.call(ctx, actLookupEvents, q.AccessKeyID.String(), true, func(ctx context.Context) error {
+		err := c.call(ctx, actLookupEvents, q.AccessKeyID.String(), func(ctx context.Context) error {
 			req, resp := actiontrail.CreateLookupEventsRequest(), actiontrail.CreateLookupEventsResponse()
 			req.RegionId = region
 			req.LookupAttribute = &[]actiontrail.LookupEventsLookupAttribute{{Key: "EventAccessKeyId", Value: q.AccessKeyID.String()}}

@@ -136,7 +136,8 @@ type API interface {
 	ListUsers(ctx context.Context, fn func(User) error) error // follows Marker to the end, MaxItems=1000
 	GetUser(ctx context.Context, userName string) (User, error)
 	ListAccessKeys(ctx context.Context, userName string) ([]AccessKey, error) // "" = the caller's own keys
-	CreateAccessKey(ctx context.Context, userName string) (NewAccessKey, error)
+	// CreateAccessKey creates a key against before, the user's keys as the caller just listed them.
+	CreateAccessKey(ctx context.Context, userName string, before []AccessKey) (NewAccessKey, error)
 	DeleteAccessKey(ctx context.Context, userName string, id accesskey.ID) error
 	GetAccessKeyLastUsed(ctx context.Context, userName string, id accesskey.ID) (time.Time, error)
 

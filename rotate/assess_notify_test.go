@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/rotate/assess"
 	"github.com/respond-dev/respond/rotate/journal"
@@ -36,12 +37,12 @@ func TestSettingsValidateAssessWindow(t *testing.T) {
 		w  time.Duration
 		ok bool
 	}{
-		{0, true}, {24 * time.Hour, true}, {assess.MaxWindow, true},
-		{-time.Hour, false}, {assess.MaxWindow + time.Hour, false},
+		{0, true}, {24 * time.Hour, true}, {playbooks.MaxAssessWindow, true},
+		{-time.Hour, false}, {playbooks.MaxAssessWindow + time.Hour, false},
 	}
 	for _, tt := range tests {
 		err := Settings{AssessWindow: tt.w}.Validate()
-		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, assess.ErrWindow)) {
+		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, playbooks.ErrAssessWindow)) {
 			t.Errorf("window %s: err = %v, want ok=%v", tt.w, err, tt.ok)
 		}
 	}
@@ -76,7 +77,7 @@ func TestExecuteAssessmentInPlanResultAndMessage(t *testing.T) {
 		}
 	}
 	r := Execute(context.Background(), p, d)
-	if r.Outcome != OutcomeRemediated || r.Assessment == nil || r.Assessment.Total != 4 || len(r.Warnings) != 0 {
+	if r.Outcome != journal.OutcomeRemediated || r.Assessment == nil || r.Assessment.Total != 4 || len(r.Warnings) != 0 {
 		t.Fatalf("result %s %v assessment %+v warnings %v", r.Outcome, r.Err, r.Assessment, r.Warnings)
 	}
 	for _, a := range r.Assessment.ByAction {
@@ -98,7 +99,7 @@ func TestExecuteAssessmentInPlanResultAndMessage(t *testing.T) {
 		t.Fatalf("messages = %d", len(e.notif.msgs))
 	}
 	m := e.notif.msgs[0]
-	if m.Outcome != OutcomeRemediated || m.KeyID != leakedID || m.UserName != user || m.AccountID != "1" || len(m.Steps) != 6 {
+	if m.Outcome != journal.OutcomeRemediated || m.KeyID != leakedID || m.UserName != user || m.AccountID != "1" || len(m.Steps) != 6 {
 		t.Errorf("message = %+v", m)
 	}
 	if strings.Join(m.LeftForHuman, "|") != strings.Join(notify.DefaultLeftForHuman(), "|") {
@@ -151,13 +152,13 @@ func TestExecuteAssessFailureIsAWarning(t *testing.T) {
 		t.Fatalf("plan %s assessment %v warnings %v", p.Decision, p.Assessment, p.Warnings)
 	}
 	r := Execute(context.Background(), p, d)
-	if r.Outcome != OutcomeRemediated || r.Err != nil {
+	if r.Outcome != journal.OutcomeRemediated || r.Err != nil {
 		t.Fatalf("an assessment failure must not be fatal: %s %v", r.Outcome, r.Err)
 	}
 	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "NoPermission") || r.Assessment != nil {
 		t.Errorf("warnings %v assessment %v", r.Warnings, r.Assessment)
 	}
-	if r.Steps[1].Step != StepAssess || r.Steps[1].Outcome != OutcomeDone || !strings.Contains(r.Steps[1].Detail, "impact unknown") {
+	if r.Steps[1].Step != playbooks.StepAssess || r.Steps[1].Outcome != journal.OutcomeDone || !strings.Contains(r.Steps[1].Detail, "impact unknown") {
 		t.Errorf("assess step = %+v", r.Steps[1])
 	}
 	if m := e.notif.msgs[0]; !strings.Contains(m.Impact, "Unknown") {
@@ -180,7 +181,7 @@ func TestExecuteRereadsAShortWindow(t *testing.T) {
 		t.Errorf("one day holds one event, got %d", p.Assessment.Total)
 	}
 	r := Execute(context.Background(), p, d)
-	if r.Outcome != OutcomeRemediated || len(r.Warnings) != 0 || r.Assessment.Total != 4 || e.f.count["LookupEvents"] != 2 {
+	if r.Outcome != journal.OutcomeRemediated || len(r.Warnings) != 0 || r.Assessment.Total != 4 || e.f.count["LookupEvents"] != 2 {
 		t.Errorf("%s warnings %v total %d lookups %d", r.Outcome, r.Warnings, r.Assessment.Total, e.f.count["LookupEvents"])
 	}
 }
@@ -190,11 +191,11 @@ func TestNotifierFailureIsRecordedNotFatal(t *testing.T) {
 	d := e.withEvents()
 	d.Notifiers = append(d.Notifiers, failNotifier{name: "ops-dingtalk"})
 	r := e.runWith(context.Background(), leakedID, d)
-	if r.Outcome != OutcomeRemediated || r.Err != nil {
+	if r.Outcome != journal.OutcomeRemediated || r.Err != nil {
 		t.Fatalf("a notification failure changed the outcome: %s %v", r.Outcome, r.Err)
 	}
 	last := r.Steps[len(r.Steps)-1]
-	if last.Step != StepNotify || last.Outcome != OutcomeFailed || !strings.Contains(last.Detail, "ops-dingtalk") || !strings.Contains(last.Detail, "sent to mem") {
+	if last.Step != playbooks.StepNotify || last.Outcome != journal.OutcomeFailed || !strings.Contains(last.Detail, "ops-dingtalk") || !strings.Contains(last.Detail, "sent to mem") {
 		t.Errorf("notify step = %+v", last)
 	}
 	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "ops-dingtalk") {
@@ -214,7 +215,7 @@ func TestNotifierFailureIsRecordedNotFatal(t *testing.T) {
 		t.Errorf("the journal does not record the sent notification:\n%s", jb)
 	}
 	// the journal still says done: a re-run is already remediated
-	if r2 := e.runWith(context.Background(), leakedID, d); r2.Outcome != OutcomeAlreadyRemediated {
+	if r2 := e.runWith(context.Background(), leakedID, d); r2.Outcome != journal.OutcomeAlreadyRemediated {
 		t.Errorf("re-run: %s %v", r2.Outcome, r2.Err)
 	}
 }
@@ -231,7 +232,7 @@ func TestCanaryAlertMessage(t *testing.T) {
 	d.Clock = fixedClock{assessEnd}
 	r := e.runWith(context.Background(), canary, d)
 	var re *RefusedError
-	if r.Outcome != OutcomeRefused || !errors.As(r.Err, &re) || re.Decision != DecisionRefuseCanary {
+	if r.Outcome != journal.OutcomeRefused || !errors.As(r.Err, &re) || re.Decision != DecisionRefuseCanary {
 		t.Fatalf("%s %v", r.Outcome, r.Err)
 	}
 	if len(e.notif.msgs) != 1 {
@@ -252,7 +253,7 @@ func TestCanaryAlertMessage(t *testing.T) {
 	// no notifier: the refusal stands and the missing alert is a warning
 	d.Notifiers = nil
 	r = e.runWith(context.Background(), canary, d)
-	if r.Outcome != OutcomeRefused || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "canary alert was not sent") {
+	if r.Outcome != journal.OutcomeRefused || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "canary alert was not sent") {
 		t.Errorf("%s warnings %v", r.Outcome, r.Warnings)
 	}
 }
@@ -272,13 +273,13 @@ func TestVerifyAfterResumeSaysSecretNotInMemory(t *testing.T) {
 	<-done
 	e.f.hook = nil
 	r := e.run(context.Background(), leakedID)
-	if r.Outcome != OutcomeRemediated {
+	if r.Outcome != journal.OutcomeRemediated {
 		t.Fatalf("resume: %s %v", r.Outcome, r.Err)
 	}
 	e.converged()
 	var verify StepResult
 	for _, s := range r.Steps {
-		if s.Step == StepVerify {
+		if s.Step == playbooks.StepVerify {
 			verify = s
 		}
 	}

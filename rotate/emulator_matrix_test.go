@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/respond-dev/respond/detect"
+	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/ram/emulator"
@@ -49,13 +51,13 @@ func (e *emuEnv) settings() Settings {
 		Canaries: []accesskey.ID{accesskey.MustParseID("LTAI5tFAKECANARY00000001")}}
 }
 
-func (e *emuEnv) finding(t *testing.T, id string) Finding {
+func (e *emuEnv) finding(t *testing.T, id string) detect.Finding {
 	t.Helper()
 	cred, ok := e.org.Key(id)
 	if !ok {
 		t.Fatalf("no seeded key %s", id)
 	}
-	return Finding{KeyID: accesskey.MustParseID(id), Secret: accesskey.NewSecret(cred.AccessKeySecret)}
+	return detect.Finding{KeyID: accesskey.MustParseID(id), Secret: accesskey.NewSecret(cred.AccessKeySecret)}
 }
 
 func (e *emuEnv) run(t *testing.T, id string, s Settings) (Plan, Result) {
@@ -121,7 +123,7 @@ func TestEmulatorRealLocatorRootKey(t *testing.T) {
 	root, _ := e.org.Key("LTAI5tFAKEROOTACME000001")
 	p, r := e.run(t, root.AccessKeyID, e.settings())
 	var re *RefusedError
-	if p.Decision != DecisionRefuseRoot || r.Outcome != OutcomeRefused || !errors.As(r.Err, &re) || re.Decision != DecisionRefuseRoot {
+	if p.Decision != DecisionRefuseRoot || r.Outcome != journal.OutcomeRefused || !errors.As(r.Err, &re) || re.Decision != DecisionRefuseRoot {
 		t.Fatalf("plan %s (%s), result %s %v", p.Decision, p.Reason, r.Outcome, r.Err)
 	}
 	if len(r.LeftForHuman) == 0 || !strings.Contains(r.LeftForHuman[0], "console") || !strings.Contains(r.Error, "root account") {
@@ -140,13 +142,13 @@ func TestEmulatorRealLocatorAlreadyGone(t *testing.T) {
 	t.Run("re-run", func(t *testing.T) {
 		e := newRealEmu(t)
 		_, r := e.run(t, ciKey, e.settings())
-		if r.Outcome != OutcomeRemediated {
+		if r.Outcome != journal.OutcomeRemediated {
 			t.Fatalf("%s %v", r.Outcome, r.Err)
 		}
 		t.Logf("one rotation (real locator, assessment, verify with both secrets): %d API calls", len(e.s.RequestLog()))
 		n := len(mutationsIn(e.s.RequestLog()))
 		p2, r2 := e.run(t, ciKey, e.settings())
-		if p2.Decision != DecisionAlreadyRemediated || r2.Outcome != OutcomeAlreadyRemediated || r2.Err != nil {
+		if p2.Decision != DecisionAlreadyRemediated || r2.Outcome != journal.OutcomeAlreadyRemediated || r2.Err != nil {
 			t.Errorf("re-run: %s %s %v", p2.Decision, r2.Outcome, r2.Err)
 		}
 		if m := mutationsIn(e.s.RequestLog()); len(m) != n {
@@ -163,7 +165,7 @@ func TestEmulatorRealLocatorAlreadyGone(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := Execute(ctx, p, e.deps)
-		if r.Outcome != OutcomeRemediated {
+		if r.Outcome != journal.OutcomeRemediated {
 			t.Fatalf("%s %v %+v", r.Outcome, r.Err, r.Steps)
 		}
 		e.convergedSDK(t, ciUser, ciKey, r.NewKeyID)
@@ -179,7 +181,7 @@ func TestEmulatorRealLocatorAlreadyGone(t *testing.T) {
 		n := len(mutationsIn(e.s.RequestLog()))
 		p, r := e.run(t, ciKey, e.settings())
 		switch {
-		case p.Decision == DecisionAlreadyRemediated && r.Outcome == OutcomeAlreadyRemediated:
+		case p.Decision == DecisionAlreadyRemediated && r.Outcome == journal.OutcomeAlreadyRemediated:
 		case p.Decision == DecisionOwnerNotFound && errors.Is(r.Err, ram.ErrOwnerNotFound):
 		default:
 			t.Errorf("%s %s %v", p.Decision, r.Outcome, r.Err)
@@ -192,7 +194,7 @@ func TestEmulatorRealLocatorAlreadyGone(t *testing.T) {
 }
 
 func TestEmulatorRealLocatorStoreFailure(t *testing.T) {
-	for _, policy := range []string{OnStoreFailureContain, OnStoreFailureHold} {
+	for _, policy := range []string{playbooks.OnStoreFailureContain, playbooks.OnStoreFailureHold} {
 		t.Run(policy, func(t *testing.T) {
 			e := newRealEmu(t)
 			s := e.settings()
@@ -209,20 +211,20 @@ func TestEmulatorRealLocatorStoreFailure(t *testing.T) {
 			if created != 1 {
 				t.Errorf("creates = %d", created)
 			}
-			if policy == OnStoreFailureContain {
+			if policy == playbooks.OnStoreFailureContain {
 				var pe *PartialError
-				if r.Outcome != OutcomePartial || !errors.As(r.Err, &pe) || len(ids) != 0 {
+				if r.Outcome != journal.OutcomePartial || !errors.As(r.Err, &pe) || len(ids) != 0 {
 					t.Fatalf("contain: %s %v, keys %v (want none: replacement deleted again, leaked key deleted)", r.Outcome, r.Err, ids)
 				}
 			} else {
-				if r.Outcome != OutcomeFailedRun || len(ids) != 1 || ids[0] != ciKey {
+				if r.Outcome != journal.OutcomeFailed || len(ids) != 1 || ids[0] != ciKey {
 					t.Fatalf("hold: %s %v, keys %v (want the leaked key only)", r.Outcome, r.Err, ids)
 				}
 			}
 			// once the sink works, the same command converges
 			e.sink.fail = nil
 			_, r = e.run(t, ciKey, s)
-			if r.Outcome != OutcomeRemediated {
+			if r.Outcome != journal.OutcomeRemediated {
 				t.Fatalf("resume: %s %v %+v", r.Outcome, r.Err, r.Steps)
 			}
 			e.convergedSDK(t, ciUser, ciKey, r.NewKeyID)
@@ -257,14 +259,14 @@ func TestEmulatorFaultMatrix(t *testing.T) {
 				_, r := e.run(t, ciKey, e.settings())
 				first := r.Outcome
 				switch r.Outcome {
-				case OutcomeRemediated:
-				case OutcomePartial:
+				case journal.OutcomeRemediated:
+				case journal.OutcomePartial:
 					var pe *PartialError
 					if !errors.As(r.Err, &pe) || pe.Resume == "" {
 						t.Errorf("partial without a resume command: %v", r.Err)
 					}
 					_, r = e.run(t, ciKey, e.settings())
-					if r.Outcome != OutcomeRemediated && r.Outcome != OutcomeAlreadyRemediated {
+					if r.Outcome != journal.OutcomeRemediated && r.Outcome != journal.OutcomeAlreadyRemediated {
 						t.Fatalf("re-run after %s: %s %v %+v", first, r.Outcome, r.Err, r.Steps)
 					}
 				default:
@@ -297,7 +299,7 @@ func TestEmulatorAssessmentSeededEvents(t *testing.T) {
 		SourceIP: "192.0.2.10", UserAgent: "AlibabaCloud (linux; amd64) Go/1.26 Core/1.63.107 respond/0.1.0"})
 	before := len(e.s.RequestLog())
 	p, r := e.run(t, ciKey, e.settings())
-	if r.Outcome != OutcomeRemediated {
+	if r.Outcome != journal.OutcomeRemediated {
 		t.Fatalf("%s %v", r.Outcome, r.Err)
 	}
 	a := p.Assessment
@@ -361,7 +363,7 @@ func TestEmulatorAssessmentFailureNotFatal(t *testing.T) {
 	e := newRealEmu(t)
 	e.s.AddFault(emulator.Fault{Action: "LookupEvents", Kind: emulator.FaultServerErrorBefore})
 	p, r := e.run(t, ciKey, e.settings())
-	if r.Outcome != OutcomeRemediated || p.Assessment != nil || len(r.Warnings) != 1 || !strings.HasPrefix(r.Warnings[0], AssessWarningPrefix) {
+	if r.Outcome != journal.OutcomeRemediated || p.Assessment != nil || len(r.Warnings) != 1 || !strings.HasPrefix(r.Warnings[0], AssessWarningPrefix) {
 		t.Fatalf("%s %v assessment %v warnings %v", r.Outcome, r.Err, p.Assessment, r.Warnings)
 	}
 	e.convergedSDK(t, ciUser, ciKey, r.NewKeyID)

@@ -8,9 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/respond-dev/respond/detect"
+	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/ram/emulator"
+	"github.com/respond-dev/respond/rotate/journal"
 	"github.com/respond-dev/respond/rotate/sink"
 )
 
@@ -113,7 +116,7 @@ func TestEmulatorRotation(t *testing.T) {
 			e := newEmu(t)
 			ctx := context.Background()
 			cred, _ := e.org.Key(tt.leaked)
-			f := Finding{KeyID: accesskey.MustParseID(tt.leaked), Secret: accesskey.NewSecret(cred.AccessKeySecret)}
+			f := detect.Finding{KeyID: accesskey.MustParseID(tt.leaked), Secret: accesskey.NewSecret(cred.AccessKeySecret)}
 			s := Settings{CheckLeakedSecret: true, VerifyTimeout: 5 * time.Second, VerifyInterval: 10 * time.Millisecond,
 				Self: accesskey.MustParseID(e.org.Admin().AccessKeyID), Sinks: DescribeSinks(e.deps.Sinks)}
 			// dry run: Inspect and Plan only read
@@ -127,7 +130,7 @@ func TestEmulatorRotation(t *testing.T) {
 				t.Fatalf("plan: %s reordered=%v", p.Decision, p.Reordered)
 			}
 			r := Execute(ctx, p, e.deps)
-			if r.Outcome != OutcomeRemediated {
+			if r.Outcome != journal.OutcomeRemediated {
 				t.Fatalf("%s %v %+v", r.Outcome, r.Err, r.Steps)
 			}
 			ids := e.keys(t, tt.user)
@@ -152,7 +155,7 @@ func TestEmulatorRotation(t *testing.T) {
 			}
 			// re-run: already remediated
 			p2 := NewPlan(f, Inspect(ctx, f, e.deps), s)
-			if r2 := Execute(ctx, p2, e.deps); r2.Outcome != OutcomeAlreadyRemediated {
+			if r2 := Execute(ctx, p2, e.deps); r2.Outcome != journal.OutcomeAlreadyRemediated {
 				t.Errorf("re-run: %s %v", r2.Outcome, r2.Err)
 			}
 		})
@@ -164,7 +167,7 @@ func TestEmulatorRefusals(t *testing.T) {
 	ctx := context.Background()
 	s := Settings{Self: accesskey.MustParseID(e.org.Admin().AccessKeyID), Canaries: []accesskey.ID{accesskey.MustParseID("LTAI5tFAKECANARY00000001")}}
 	for _, id := range []string{e.org.Admin().AccessKeyID, "LTAI5tFAKECANARY00000001"} {
-		f := Finding{KeyID: accesskey.MustParseID(id)}
+		f := detect.Finding{KeyID: accesskey.MustParseID(id)}
 		r := Execute(ctx, NewPlan(f, Inspect(ctx, f, e.deps), s), e.deps)
 		var re *RefusedError
 		if !errors.As(r.Err, &re) {
@@ -183,8 +186,8 @@ func TestEmulatorContainOnly(t *testing.T) {
 	e.deps.Sinks = nil
 	ctx := context.Background()
 	const leaked = "LTAI5tFAKECIDEPLOY000001"
-	f := Finding{KeyID: accesskey.MustParseID(leaked)}
-	s := Settings{Playbook: "contain-only", Steps: []StepID{StepLocate, StepAssess, StepDelete, StepVerify, StepNotify},
+	f := detect.Finding{KeyID: accesskey.MustParseID(leaked)}
+	s := Settings{Playbook: "contain-only", Steps: []playbooks.StepID{playbooks.StepLocate, playbooks.StepAssess, playbooks.StepDelete, playbooks.StepVerify, playbooks.StepNotify},
 		VerifyTimeout: time.Second, VerifyInterval: 10 * time.Millisecond, Self: accesskey.MustParseID(e.org.Admin().AccessKeyID)}
 	if err := s.Validate(); err != nil {
 		t.Fatalf("contain-only settings refused: %v", err)
@@ -198,7 +201,7 @@ func TestEmulatorContainOnly(t *testing.T) {
 		}
 	}
 	r := Execute(ctx, p, e.deps)
-	if r.Outcome != OutcomeRemediated || r.Err != nil || r.NewKeyID != "" {
+	if r.Outcome != journal.OutcomeRemediated || r.Err != nil || r.NewKeyID != "" {
 		t.Fatalf("outcome %s err %v new %q", r.Outcome, r.Err, r.NewKeyID)
 	}
 	if ids := e.keys(t, "ci-deploy"); len(ids) != 0 {
@@ -210,11 +213,11 @@ func TestEmulatorContainOnly(t *testing.T) {
 		}
 	}
 	bad := s
-	bad.Steps = []StepID{StepCreate, StepDelete}
+	bad.Steps = []playbooks.StepID{playbooks.StepCreate, playbooks.StepDelete}
 	if err := bad.Validate(); err == nil {
 		t.Error("create without store was accepted")
 	}
-	bad.Steps = []StepID{StepCreate, StepStore}
+	bad.Steps = []playbooks.StepID{playbooks.StepCreate, playbooks.StepStore}
 	if err := bad.Validate(); err == nil {
 		t.Error("a playbook without delete was accepted")
 	}

@@ -3,8 +3,8 @@ package rotate
 import (
 	"errors"
 
+	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram/accesskey"
-	"github.com/respond-dev/respond/rotate/sink"
 )
 
 // ErrInProgress is matched (errors.Is) by the error of a run that found another respond rotating
@@ -15,7 +15,7 @@ var ErrInProgress = errors.New("rotation already in progress")
 // verification did not pass). Running the same command again resumes it (CLI exit 4).
 type PartialError struct {
 	KeyID accesskey.ID
-	Step  StepID // the step that stopped the run
+	Step  playbooks.StepID // the step that stopped the run
 	// Resume is the command that resumes it.
 	Resume string
 	Err    error
@@ -46,7 +46,7 @@ func (e *RefusedError) Error() string {
 // StepError is a step's failure, wrapped with the key id and the step.
 type StepError struct {
 	KeyID accesskey.ID
-	Step  StepID
+	Step  playbooks.StepID
 	Err   error
 }
 
@@ -67,7 +67,7 @@ func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
 
 // redactErr returns err, or err behind a redacted text when its text holds a secret r knows.
-func redactErr(r *sink.Redactor, err error) error {
+func redactErr(r *accesskey.Redactor, err error) error {
 	if msg := r.Redact(err.Error()); msg != err.Error() {
 		return &redactedError{msg: msg, err: err}
 	}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/respond-dev/respond/detect"
+	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate/journal"
@@ -64,10 +66,10 @@ func (e *env) deps() Deps {
 	}
 }
 
-func (e *env) finding(id string) Finding {
+func (e *env) finding(id string) detect.Finding {
 	e.f.mu.Lock()
 	defer e.f.mu.Unlock()
-	return Finding{KeyID: accesskey.MustParseID(id), Secret: accesskey.NewSecret(e.f.secrets[id])}
+	return detect.Finding{KeyID: accesskey.MustParseID(id), Secret: accesskey.NewSecret(e.f.secrets[id])}
 }
 
 func (e *env) run(ctx context.Context, id string) Result {
@@ -159,7 +161,7 @@ func TestExecuteNormal(t *testing.T) {
 	e := newEnv(t, leakedID)
 	leakedSecret := e.f.secrets[leakedID]
 	r := e.run(context.Background(), leakedID)
-	if r.Outcome != OutcomeRemediated || r.Err != nil {
+	if r.Outcome != journal.OutcomeRemediated || r.Err != nil {
 		t.Fatalf("outcome %s, err %v, steps %+v", r.Outcome, r.Err, r.Steps)
 	}
 	e.converged()
@@ -171,14 +173,14 @@ func TestExecuteNormal(t *testing.T) {
 		t.Errorf("result = %+v", r)
 	}
 	for _, s := range r.Steps {
-		if s.Outcome != OutcomeDone {
+		if s.Outcome != journal.OutcomeDone {
 			t.Errorf("step %s: %s %s", s.Step, s.Outcome, s.Detail)
 		}
 	}
 	if !strings.Contains(r.Steps[5].Detail, "leaked secret rejected") || !strings.Contains(r.Steps[5].Detail, "new key authenticates") {
 		t.Errorf("verify = %s", r.Steps[5].Detail)
 	}
-	if len(e.notif.msgs) != 1 || e.notif.msgs[0].Outcome != OutcomeRemediated {
+	if len(e.notif.msgs) != 1 || e.notif.msgs[0].Outcome != journal.OutcomeRemediated {
 		t.Errorf("notifications = %+v", e.notif.msgs)
 	}
 	e.noSecrets(leakedSecret)
@@ -186,7 +188,7 @@ func TestExecuteNormal(t *testing.T) {
 	// re-run after success: already remediated, no mutation
 	n := len(e.mutations())
 	r2 := e.run(context.Background(), leakedID)
-	if r2.Outcome != OutcomeAlreadyRemediated || r2.Err != nil {
+	if r2.Outcome != journal.OutcomeAlreadyRemediated || r2.Err != nil {
 		t.Errorf("re-run: %s %v", r2.Outcome, r2.Err)
 	}
 	if len(e.mutations()) != n {
@@ -200,11 +202,11 @@ func TestExecuteNormal(t *testing.T) {
 }
 
 func TestExecuteAtKeyLimitDeletesFirst(t *testing.T) {
-	for _, steps := range [][]StepID{DefaultSteps(), ContainFirstSteps()} {
+	for _, steps := range [][]playbooks.StepID{builtinSteps("standard"), builtinSteps("contain-first")} {
 		e := newEnv(t, leakedID, otherID)
 		e.s.Steps = steps
 		r := e.run(context.Background(), leakedID)
-		if r.Outcome != OutcomeRemediated {
+		if r.Outcome != journal.OutcomeRemediated {
 			t.Fatalf("%v: %s %v", steps, r.Outcome, r.Err)
 		}
 		want := []string{"DeleteAccessKey " + leakedID, "CreateAccessKey"}
@@ -213,6 +215,33 @@ func TestExecuteAtKeyLimitDeletesFirst(t *testing.T) {
 		}
 		e.converged(otherID)
 	}
+}
+
+// A create that hits the key limit the list did not show (another key appeared) deletes the
+// leaked key first and creates again, against a list taken again: never against the stale one.
+func TestExecuteKeyLimitCreatesAgainstAFreshList(t *testing.T) {
+	e := newEnv(t, leakedID)
+	e.f.fault = func(a string, n int) (error, bool) {
+		if a == "CreateAccessKey" && n == 1 {
+			return &ram.Error{Action: a, Code: "LimitExceeded.User.AccessKey", Class: ram.ErrKeyLimit}, false
+		}
+		return nil, false
+	}
+	r := e.run(context.Background(), leakedID)
+	if r.Outcome != journal.OutcomeRemediated {
+		t.Fatalf("%s %v", r.Outcome, r.Err)
+	}
+	want := []string{"CreateAccessKey", "DeleteAccessKey " + leakedID, "CreateAccessKey"}
+	if got := e.mutations(); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("mutations = %v, want %v", got, want)
+	}
+	if i := slices.Index(e.f.calls, "DeleteAccessKey "+leakedID); i < 0 || e.f.calls[i+1] != "ListAccessKeys" {
+		t.Errorf("no list between the delete and the second create: %v", e.f.calls)
+	}
+	if e.f.stale != 0 {
+		t.Errorf("%d create(s) against a stale list", e.f.stale)
+	}
+	e.converged()
 }
 
 func TestExecuteRefusals(t *testing.T) {
@@ -232,7 +261,7 @@ func TestExecuteRefusals(t *testing.T) {
 			d.Locator = fakeLocator{f: e.f, owner: ram.Owner{Account: ram.Account{ID: "1"}, UserName: user, Root: tt.root}}
 			r := e.runWith(context.Background(), tt.id, d)
 			var re *RefusedError
-			if r.Outcome != OutcomeRefused || !errors.As(r.Err, &re) || re.Decision != tt.decision {
+			if r.Outcome != journal.OutcomeRefused || !errors.As(r.Err, &re) || re.Decision != tt.decision {
 				t.Fatalf("outcome %s err %v", r.Outcome, r.Err)
 			}
 			if m := e.mutations(); len(m) != 0 {
@@ -247,16 +276,16 @@ func TestExecuteRefusals(t *testing.T) {
 
 func TestExecuteOwnerNotFound(t *testing.T) {
 	e := newEnv(t, otherID)
-	f := Finding{KeyID: accesskey.MustParseID(leakedID)}
+	f := detect.Finding{KeyID: accesskey.MustParseID(leakedID)}
 	p := NewPlan(f, Inspect(context.Background(), f, e.deps()), e.s)
 	r := Execute(context.Background(), p, e.deps())
-	if r.Outcome != OutcomeNotFound || !errors.Is(r.Err, ram.ErrOwnerNotFound) {
+	if r.Outcome != journal.OutcomeNotFound || !errors.Is(r.Err, ram.ErrOwnerNotFound) {
 		t.Errorf("%s %v", r.Outcome, r.Err)
 	}
 }
 
 func TestExecuteStoreFailure(t *testing.T) {
-	for _, policy := range []string{OnStoreFailureContain, OnStoreFailureHold} {
+	for _, policy := range []string{playbooks.OnStoreFailureContain, playbooks.OnStoreFailureHold} {
 		t.Run(policy, func(t *testing.T) {
 			e := newEnv(t, leakedID, otherID)
 			e.f.keys[user] = e.f.keys[user][:1] // leaked only: create first
@@ -264,20 +293,20 @@ func TestExecuteStoreFailure(t *testing.T) {
 			e.sink.fail = errors.New("disk full")
 			r := e.run(context.Background(), leakedID)
 			ids := e.f.ids(user)
-			if policy == OnStoreFailureContain {
+			if policy == playbooks.OnStoreFailureContain {
 				var pe *PartialError
-				if r.Outcome != OutcomePartial || !errors.As(r.Err, &pe) || len(ids) != 0 {
+				if r.Outcome != journal.OutcomePartial || !errors.As(r.Err, &pe) || len(ids) != 0 {
 					t.Fatalf("contain: %s %v keys %v", r.Outcome, r.Err, ids)
 				}
 				// fixed sink, re-run converges
 				e.sink.fail = nil
 				r = e.run(context.Background(), leakedID)
-				if r.Outcome != OutcomeRemediated {
+				if r.Outcome != journal.OutcomeRemediated {
 					t.Fatalf("resume: %s %v", r.Outcome, r.Err)
 				}
 				e.converged()
 			} else {
-				if r.Outcome != OutcomeFailedRun || len(ids) != 1 || ids[0] != leakedID {
+				if r.Outcome != journal.OutcomeFailed || len(ids) != 1 || ids[0] != leakedID {
 					t.Fatalf("hold: %s %v keys %v", r.Outcome, r.Err, ids)
 				}
 			}
@@ -296,7 +325,7 @@ func TestExecuteDeleteNotFoundIsDone(t *testing.T) {
 		}
 	}
 	r := e.run(context.Background(), leakedID)
-	if r.Outcome != OutcomeRemediated {
+	if r.Outcome != journal.OutcomeRemediated {
 		t.Fatalf("%s %v", r.Outcome, r.Err)
 	}
 	e.converged()
@@ -311,7 +340,7 @@ func TestExecuteAmbiguousCreate(t *testing.T) {
 		return nil, false
 	}
 	r := e.run(context.Background(), leakedID)
-	if r.Outcome != OutcomeRemediated {
+	if r.Outcome != journal.OutcomeRemediated {
 		t.Fatalf("%s %v", r.Outcome, r.Err)
 	}
 	e.converged()
@@ -346,7 +375,7 @@ func TestCrashResume(t *testing.T) {
 			points = append(points, p)
 		}
 	}
-	for _, steps := range [][]StepID{DefaultSteps(), ContainFirstSteps()} {
+	for _, steps := range [][]playbooks.StepID{builtinSteps("standard"), builtinSteps("contain-first")} {
 		for _, pt := range points {
 			t.Run(string(steps[2])+"-first/"+pt.name, func(t *testing.T) {
 				e := newEnv(t, leakedID)
@@ -390,7 +419,7 @@ func TestCrashResume(t *testing.T) {
 					done <- r
 				}()
 				r, ok := <-done
-				if ok && r.Outcome == OutcomePartial {
+				if ok && r.Outcome == journal.OutcomePartial {
 					var pe *PartialError
 					if !errors.As(r.Err, &pe) || !strings.Contains(pe.Error(), "respond --key-id "+leakedID) {
 						t.Errorf("partial without a resume command: %v", r.Err)
@@ -398,7 +427,7 @@ func TestCrashResume(t *testing.T) {
 				}
 				e.f.fault, e.f.hook, e.sink.hook = nil, nil, nil
 				r = e.run(context.Background(), leakedID)
-				if r.Outcome != OutcomeRemediated && r.Outcome != OutcomeAlreadyRemediated {
+				if r.Outcome != journal.OutcomeRemediated && r.Outcome != journal.OutcomeAlreadyRemediated {
 					t.Fatalf("resume: %s %v %+v", r.Outcome, r.Err, r.Steps)
 				}
 				e.converged()
@@ -434,9 +463,9 @@ func TestConcurrentRunsOneRotation(t *testing.T) {
 	var remediated int
 	for _, r := range results {
 		switch r.Outcome {
-		case OutcomeRemediated:
+		case journal.OutcomeRemediated:
 			remediated++
-		case OutcomeAlreadyRemediated:
+		case journal.OutcomeAlreadyRemediated:
 		default:
 			t.Errorf("outcome %s %v", r.Outcome, r.Err)
 		}
@@ -456,7 +485,7 @@ func TestConcurrentRunsOneRotation(t *testing.T) {
 	r := e.runWith(context.Background(), leakedID, d)
 	var le *journal.LockedError
 	// the key is gone, so Inspect says already remediated unless the journal is unfinished
-	if r.Outcome != OutcomeAlreadyRemediated && !(errors.Is(r.Err, ErrInProgress) && errors.As(r.Err, &le)) {
+	if r.Outcome != journal.OutcomeAlreadyRemediated && !(errors.Is(r.Err, ErrInProgress) && errors.As(r.Err, &le)) {
 		t.Errorf("locked: %s %v", r.Outcome, r.Err)
 	}
 }
@@ -470,7 +499,7 @@ func TestLockedReturnsInProgress(t *testing.T) {
 	defer l.Unlock()
 	r := e.run(context.Background(), leakedID)
 	var le *journal.LockedError
-	if r.Outcome != OutcomeInProgress || !errors.Is(r.Err, ErrInProgress) || !errors.As(r.Err, &le) {
+	if r.Outcome != journal.OutcomeInProgress || !errors.Is(r.Err, ErrInProgress) || !errors.As(r.Err, &le) {
 		t.Errorf("%s %v", r.Outcome, r.Err)
 	}
 	if len(e.mutations()) != 0 {
@@ -493,7 +522,7 @@ func (s *echoSink) Store(ctx context.Context, c sink.Credential) (sink.Receipt, 
 func TestExecuteRedactsSecretInSinkError(t *testing.T) {
 	e := newEnv(t, leakedID, otherID)
 	e.f.keys[user] = e.f.keys[user][:1] // leaked only: create first
-	e.s.OnStoreFailure = OnStoreFailureContain
+	e.s.OnStoreFailure = playbooks.OnStoreFailureContain
 	leaked := e.finding(leakedID).Secret.Reveal()
 	echo := &echoSink{}
 	d := e.deps()
@@ -501,7 +530,7 @@ func TestExecuteRedactsSecretInSinkError(t *testing.T) {
 	var steps []string
 	d.OnStep = func(sr StepResult) { steps = append(steps, sr.Detail) }
 	r := e.runWith(context.Background(), leakedID, d)
-	if r.Outcome != OutcomePartial || r.Error == "" {
+	if r.Outcome != journal.OutcomePartial || r.Error == "" {
 		t.Fatalf("outcome %s, error %q", r.Outcome, r.Error)
 	}
 	if len(echo.seen) == 0 || echo.seen[0] == "" {
@@ -530,4 +559,76 @@ func TestExecuteRedactsSecretInSinkError(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The run's one redactor (Deps.Redactor) learns the leaked secret and the new one from the
+// engine itself, before any sink is called: whatever the CLI prints afterwards through it is safe.
+func TestExecuteTeachesTheRunsRedactor(t *testing.T) {
+	e := newEnv(t, leakedID)
+	leakedSecret := e.f.secrets[leakedID]
+	red := accesskey.NewRedactor()
+	d := e.deps()
+	d.Redactor = red
+	var atStore string
+	e.sink.hook = func() {
+		for id, s := range e.f.secrets {
+			if id != leakedID {
+				atStore = red.Redact("new " + s)
+			}
+		}
+	}
+	r := e.runWith(context.Background(), leakedID, d)
+	if r.Outcome != journal.OutcomeRemediated {
+		t.Fatalf("outcome %s %v", r.Outcome, r.Err)
+	}
+	newSecret := e.sink.got[r.NewKeyID]
+	if newSecret == "" {
+		t.Fatal("the sink holds no new secret")
+	}
+	if atStore != "new "+accesskey.Redacted {
+		t.Errorf("the redactor did not know the new secret when the sink ran: %q", atStore)
+	}
+	for _, s := range []string{leakedSecret, newSecret} {
+		if got := red.Redact("x " + s + " y"); got != "x "+accesskey.Redacted+" y" {
+			t.Errorf("the run's redactor does not know a secret: %q", got)
+		}
+	}
+}
+
+// A key that appears after an ambiguous create and before the next attempt's list (the late
+// result of the first attempt) is not recorded as one of the user's own keys in the journal: it
+// stays a key respond may delete, and verify deletes it.
+func TestExecuteRetryKeepsTheLateKeyOutOfBefore(t *testing.T) {
+	e := newEnv(t, leakedID)
+	e.s.Steps = builtinSteps("contain-first")
+	const lateID = "LTAI5tLATEKEY00000000001"
+	e.f.fault = func(a string, n int) (error, bool) {
+		if a == "CreateAccessKey" && n == 1 {
+			return &ram.Error{Action: a, Class: ram.ErrTransient, Err: errors.New("read timeout")}, false // no answer
+		}
+		return nil, false
+	}
+	lists := 0
+	e.f.hook = func(a string) {
+		if a != "ListAccessKeys" || e.f.count["CreateAccessKey"] != 1 {
+			return
+		}
+		if lists++; lists == 2 { // the list of the second attempt (the first is the ambiguous create's clean-up)
+			e.f.mu.Lock()
+			e.f.keys[user] = append(e.f.keys[user], ram.AccessKey{ID: accesskey.MustParseID(lateID), Status: ram.StatusActive, CreateDate: time.Now()})
+			e.f.mu.Unlock()
+		}
+	}
+	r := e.run(context.Background(), leakedID)
+	if r.Outcome != journal.OutcomeRemediated {
+		t.Fatalf("%s %v %+v", r.Outcome, r.Err, r.Steps)
+	}
+	if lists < 2 {
+		t.Fatalf("the second attempt did not list the keys (%d lists after the first create)", lists)
+	}
+	ls, _ := journal.List(e.dir)
+	if len(ls) != 1 || slices.Contains(ls[0].Before, lateID) {
+		t.Errorf("the late key is recorded as the user's own: %+v", ls)
+	}
+	e.converged()
 }

@@ -4,18 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate/notify"
 	"github.com/respond-dev/respond/rotate/sink"
 )
 
-// fakeAPI is a hand-written ram.API with the two-key limit, a call log and injectable faults.
+// fakeAPI is a hand-written Cloud with the two-key limit, a call log and injectable faults.
 type fakeAPI struct {
-	ram.API // unimplemented methods panic
 	mu      sync.Mutex
 	keys    map[string][]ram.AccessKey // user -> keys
 	secrets map[string]string          // key id -> secret
@@ -30,6 +31,8 @@ type fakeAPI struct {
 	// eventsErr, when set, is its error (e.g. no ActionTrail permission).
 	events    []ram.Event
 	eventsErr error
+	// stale counts the creates whose before list was not the user's keys at the time.
+	stale int
 }
 
 func newFake(user string, ids ...string) *fakeAPI {
@@ -90,13 +93,16 @@ func (f *fakeAPI) GetAccessKeyLastUsed(ctx context.Context, user string, id acce
 	return time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), nil
 }
 
-func (f *fakeAPI) CreateAccessKey(ctx context.Context, user string) (ram.NewAccessKey, error) {
+func (f *fakeAPI) CreateAccessKey(ctx context.Context, user string, before []ram.AccessKey) (ram.NewAccessKey, error) {
 	err, commit := f.begin("CreateAccessKey")
 	if err != nil && !commit {
 		return ram.NewAccessKey{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if !slices.EqualFunc(before, f.keys[user], func(a, b ram.AccessKey) bool { return a.ID == b.ID }) {
+		f.stale++
+	}
 	if len(f.keys[user]) >= 2 {
 		return ram.NewAccessKey{}, &ram.Error{Action: "CreateAccessKey", Code: "LimitExceeded.User.AccessKey", Class: ram.ErrKeyLimit}
 	}
@@ -155,9 +161,9 @@ func (f *fakeAPI) Authenticates(ctx context.Context, id accesskey.ID, s accesske
 	return ram.Identity{}, &ram.Error{Action: "GetCallerIdentity", Code: "InvalidAccessKeyId.NotFound", Class: ram.ErrInvalidCredentials}
 }
 
-type fakeAccounts struct{ api ram.API }
+type fakeAccounts struct{ api Cloud }
 
-func (a fakeAccounts) API(ctx context.Context, id string) (ram.API, error) { return a.api, nil }
+func (a fakeAccounts) API(ctx context.Context, id string) (Cloud, error) { return a.api, nil }
 
 type fakeLocator struct {
 	f     *fakeAPI
@@ -217,3 +223,16 @@ func (n *memNotifier) Notify(ctx context.Context, m notify.Message) error {
 }
 
 var errBoom = errors.New("boom")
+
+// builtinSteps is the step order of a built-in playbook.
+func builtinSteps(name string) []playbooks.StepID {
+	pb, err := playbooks.Builtin(name)
+	if err != nil {
+		panic(err)
+	}
+	var out []playbooks.StepID
+	for _, st := range pb.Steps {
+		out = append(out, st.ID)
+	}
+	return out
+}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/ram/emulator"
@@ -119,7 +120,7 @@ func readRecords(e *emuEnv, leaked string) ([]journal.Record, error) {
 func TestLateCreateNoOrphan(t *testing.T) {
 	cases := []struct {
 		name, leaked, user string
-		steps              []StepID
+		steps              []playbooks.StepID
 		keep               []string
 		// lands: the late create finds room and makes a key, which must be deleted; at the
 		// two-key limit it is refused by the cloud instead, and the window settles it.
@@ -127,7 +128,7 @@ func TestLateCreateNoOrphan(t *testing.T) {
 	}{
 		// the user holds one other key: at the limit, the plan deletes the leaked key first
 		{"one-other-key", billingLeak, billingUser, nil, []string{billingKeep}, false},
-		{"contain-first", ciKey, ciUser, ContainFirstSteps(), nil, true},
+		{"contain-first", ciKey, ciUser, builtinSteps("contain-first"), nil, true},
 		// the leaked key is the user's only key: whether the late key finds room depends on
 		// whether the leaked key is already deleted 600 ms in; both must converge
 		{"no-other-key", ciKey, ciUser, nil, nil, false},
@@ -143,14 +144,14 @@ func TestLateCreateNoOrphan(t *testing.T) {
 			_, r := e.run(t, c.leaked, s)
 			settle(start, delay)
 			first := r.Outcome
-			if r.Outcome == OutcomePartial {
+			if r.Outcome == journal.OutcomePartial {
 				var pe *PartialError
 				if !errors.As(r.Err, &pe) || pe.Resume == "" {
 					t.Fatalf("partial without a resume command: %v", r.Err)
 				}
 				_, r = e.run(t, c.leaked, s)
 			}
-			if r.Outcome != OutcomeRemediated {
+			if r.Outcome != journal.OutcomeRemediated {
 				t.Fatalf("outcome %s (first run %s): %v %+v", r.Outcome, first, r.Err, r.Steps)
 			}
 			if n := e.creates(); n < 2 {
@@ -167,7 +168,7 @@ func TestLateCreateNoOrphan(t *testing.T) {
 				if id == r.NewKeyID || slices.Contains(c.keep, id) {
 					t.Errorf("deleted %s as a late key", id)
 				}
-				if !stepSays(r, "deleted orphan "+id) && first == OutcomeRemediated {
+				if !stepSays(r, "deleted orphan "+id) && first == journal.OutcomeRemediated {
 					t.Errorf("no step says the late key %s was deleted: %+v", id, r.Steps)
 				}
 				if !auditSays(t, e, "deleted orphan "+id) {
@@ -186,12 +187,12 @@ func TestLateCreatePartialThenRerun(t *testing.T) {
 	e := newLateEmu(t, 10*time.Second)
 	e.lateCreate(ciUser, delay)
 	s := e.settings()
-	s.Steps = ContainFirstSteps()
+	s.Steps = builtinSteps("contain-first")
 	s.VerifyTimeout = 300 * time.Millisecond
 	start := time.Now()
 	_, r := e.run(t, ciKey, s)
 	var pe *PartialError
-	if r.Outcome != OutcomePartial || !errors.As(r.Err, &pe) || pe.Step != StepVerify {
+	if r.Outcome != journal.OutcomePartial || !errors.As(r.Err, &pe) || pe.Step != playbooks.StepVerify {
 		t.Fatalf("want partial at verify while a lost create may still land: %s %v", r.Outcome, r.Err)
 	}
 	if !strings.Contains(r.Error, "got no answer") || !strings.Contains(r.Error, "again") {
@@ -202,7 +203,7 @@ func TestLateCreatePartialThenRerun(t *testing.T) {
 		t.Fatalf("the late create did not land: %v", ids)
 	}
 	_, r2 := e.run(t, ciKey, s)
-	if r2.Outcome != OutcomeRemediated {
+	if r2.Outcome != journal.OutcomeRemediated {
 		t.Fatalf("re-run: %s %v %+v", r2.Outcome, r2.Err, r2.Steps)
 	}
 	if r2.NewKeyID != r.NewKeyID {
@@ -224,17 +225,17 @@ func TestLateCreateSettledAfterWindow(t *testing.T) {
 	s.VerifyTimeout = 300 * time.Millisecond
 	start := time.Now()
 	_, r := e.run(t, billingLeak, s)
-	if r.Outcome != OutcomePartial {
+	if r.Outcome != journal.OutcomePartial {
 		t.Fatalf("want partial within the window: %s %v", r.Outcome, r.Err)
 	}
 	settle(start, delay)
 	_, r2 := e.run(t, billingLeak, s) // still within the window
-	if r2.Outcome != OutcomePartial {
+	if r2.Outcome != journal.OutcomePartial {
 		t.Fatalf("re-run within the window: %s %v", r2.Outcome, r2.Err)
 	}
 	e.deps.Clock = shiftedClock{d: time.Minute}
 	_, r3 := e.run(t, billingLeak, s)
-	if r3.Outcome != OutcomeRemediated || !stepSays(r3, "not carried out") {
+	if r3.Outcome != journal.OutcomeRemediated || !stepSays(r3, "not carried out") {
 		t.Fatalf("re-run after the window: %s %v %+v", r3.Outcome, r3.Err, r3.Steps)
 	}
 	if late := lateDeletes(t, e, billingLeak); len(late) != 0 {
@@ -250,7 +251,7 @@ func TestLateCreateHumanKeyKept(t *testing.T) {
 	const delay = 600 * time.Millisecond
 	e := newLateEmu(t, 3*time.Second)
 	s := e.settings()
-	s.Steps = ContainFirstSteps()
+	s.Steps = builtinSteps("contain-first")
 	ctx := context.Background()
 	f := e.finding(t, ciKey)
 	p := NewPlan(f, Inspect(ctx, f, e.deps), s)
@@ -264,7 +265,12 @@ func TestLateCreateHumanKeyKept(t *testing.T) {
 	}
 	// the human's key, dated 5 minutes before the rotation
 	e.s.SetClockSkew(-5 * time.Minute)
-	hk, err := e.admin.CreateAccessKey(ctx, ciUser)
+	hks, err := e.admin.ListAccessKeys(ctx, ciUser)
+	if err != nil {
+		pause.Release()
+		t.Fatal(err)
+	}
+	hk, err := e.admin.CreateAccessKey(ctx, ciUser, hks)
 	e.s.SetClockSkew(0)
 	if err != nil {
 		pause.Release()
@@ -276,10 +282,10 @@ func TestLateCreateHumanKeyKept(t *testing.T) {
 	r := <-done
 	t.Logf("first run %s %v warnings %v", r.Outcome, r.Err, r.Warnings)
 	settle(time.Now(), delay)
-	if r.Outcome == OutcomePartial || r.Outcome == OutcomeFailedRun {
+	if r.Outcome == journal.OutcomePartial || r.Outcome == journal.OutcomeFailed {
 		_, r = e.run(t, ciKey, s)
 	}
-	if r.Outcome != OutcomeRemediated {
+	if r.Outcome != journal.OutcomeRemediated {
 		t.Fatalf("%s %v %+v", r.Outcome, r.Err, r.Steps)
 	}
 	if n := e.creates(); n < 3 {
@@ -319,7 +325,7 @@ func auditSays(t *testing.T, e *emuEnv, s string) bool {
 // With no lost create, the rule costs nothing and says nothing: one list in verify, no warning
 // about the user's other key, whether a replacement is made (standard) or not (contain-only).
 func TestLateCreateNormalRunOnePass(t *testing.T) {
-	for _, steps := range [][]StepID{nil, {StepLocate, StepAssess, StepDelete, StepVerify, StepNotify}} {
+	for _, steps := range [][]playbooks.StepID{nil, {playbooks.StepLocate, playbooks.StepAssess, playbooks.StepDelete, playbooks.StepVerify, playbooks.StepNotify}} {
 		e := newLateEmu(t, 3*time.Second)
 		s := e.settings()
 		s.Steps = steps
@@ -332,7 +338,7 @@ func TestLateCreateNormalRunOnePass(t *testing.T) {
 		p := NewPlan(f, Inspect(ctx, f, e.deps), s)
 		n := len(e.s.RequestLog())
 		r := Execute(ctx, p, e.deps)
-		if r.Outcome != OutcomeRemediated || len(r.Warnings) != 0 {
+		if r.Outcome != journal.OutcomeRemediated || len(r.Warnings) != 0 {
 			t.Fatalf("%s: %s %v warnings %v %+v", s.Playbook, r.Outcome, r.Err, r.Warnings, r.Steps)
 		}
 		lists := 0

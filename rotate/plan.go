@@ -5,198 +5,19 @@ package rotate
 
 import (
 	"fmt"
-	"io"
 	"slices"
-	"strings"
 	"time"
 
+	"github.com/respond-dev/respond/detect"
+	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate/assess"
-	"github.com/respond-dev/respond/rotate/journal"
 	"github.com/respond-dev/respond/rotate/sink"
 )
 
 // PlanSchema names the JSON schema of a Plan (see README.md).
 const PlanSchema = "respond.plan/v1"
-
-// StepID names a step of the playbook's vocabulary (design §5).
-type StepID string
-
-// The steps.
-const (
-	StepLocate StepID = "locate"
-	StepAssess StepID = "assess"
-	StepCreate StepID = "create"
-	StepStore  StepID = "store"
-	StepDelete StepID = "delete"
-	StepVerify StepID = "verify"
-	StepNotify StepID = "notify"
-)
-
-// DefaultSteps is the default playbook's order: the replacement exists and is stored before the
-// leaked key goes away.
-func DefaultSteps() []StepID {
-	return []StepID{StepLocate, StepAssess, StepCreate, StepStore, StepDelete, StepVerify, StepNotify}
-}
-
-// ContainFirstSteps deletes the leaked key before creating its replacement.
-func ContainFirstSteps() []StepID {
-	return []StepID{StepLocate, StepAssess, StepDelete, StepCreate, StepStore, StepVerify, StepNotify}
-}
-
-// Store-failure policies.
-const (
-	// OnStoreFailureContain deletes the replacement that could not be stored and still deletes
-	// the leaked key (containment first). The default.
-	OnStoreFailureContain = "contain"
-	// OnStoreFailureHold deletes the replacement, keeps the leaked key and stops.
-	OnStoreFailureHold = "hold"
-)
-
-// Settings are the playbook's choices as the engine sees them. The CLI maps a playbook onto them.
-type Settings struct {
-	Playbook          string
-	Steps             []StepID // order; empty means DefaultSteps
-	OnStoreFailure    string   // contain (default) | hold
-	VerifyTimeout     time.Duration
-	VerifyInterval    time.Duration
-	CheckLeakedSecret bool
-	// AssessWindow is how far back the assess step reads the key's ActionTrail events: 0 means
-	// assess.DefaultWindow (7 days); more than assess.MaxWindow (90 days) is a Validate error.
-	AssessWindow time.Duration
-	// OwnUserAgent marks respond's own calls in ActionTrail (a substring of their User-Agent),
-	// which the assessment leaves out. Use a marker unique to the run (the CLI adds a random run
-	// id): the public "respond/" prefix alone would let an attacker hide by copying it.
-	OwnUserAgent string
-	Canaries     []accesskey.ID
-	Self         accesskey.ID // the key respond is signed in with
-	// Sinks describe where the replacement will go (see DescribeSinks); Execute stores into the
-	// Deps' sinks of the same names.
-	Sinks []PlannedSink
-}
-
-// Defaults for Settings fields left zero.
-const (
-	DefaultVerifyTimeout  = 20 * time.Second
-	DefaultVerifyInterval = 2 * time.Second
-)
-
-func (s Settings) withDefaults() Settings {
-	if len(s.Steps) == 0 {
-		s.Steps = DefaultSteps()
-	}
-	if s.OnStoreFailure == "" {
-		s.OnStoreFailure = OnStoreFailureContain
-	}
-	if s.VerifyTimeout <= 0 {
-		s.VerifyTimeout = DefaultVerifyTimeout
-	}
-	if s.VerifyInterval <= 0 {
-		s.VerifyInterval = DefaultVerifyInterval
-	}
-	if s.AssessWindow == 0 {
-		s.AssessWindow = assess.DefaultWindow
-	}
-	return s
-}
-
-// Validate checks the step order (known steps, each at most once, create/store/delete present,
-// store after create, verify after delete), the store-failure policy and the assessment window
-// (0 to 90 days; the error wraps assess.ErrWindow).
-func (s Settings) Validate() error {
-	if s.AssessWindow < 0 || s.AssessWindow > assess.MaxWindow {
-		return fmt.Errorf("playbook %q: assess window %s: %w", s.Playbook, s.AssessWindow, assess.ErrWindow)
-	}
-	s = s.withDefaults()
-	pos := map[StepID]int{}
-	for i, st := range s.Steps {
-		switch st {
-		case StepLocate, StepAssess, StepCreate, StepStore, StepDelete, StepVerify, StepNotify:
-		default:
-			return fmt.Errorf("playbook %q: unknown step %q", s.Playbook, st)
-		}
-		if _, dup := pos[st]; dup {
-			return fmt.Errorf("playbook %q: step %q appears twice", s.Playbook, st)
-		}
-		pos[st] = i
-	}
-	if _, ok := pos[StepDelete]; !ok {
-		return fmt.Errorf("playbook %q: step %q is required: respond always deletes the leaked key", s.Playbook, StepDelete)
-	}
-	// create and store go together (contain-only has neither): a replacement needs somewhere to go.
-	_, hasCreate := pos[StepCreate]
-	_, hasStore := pos[StepStore]
-	if hasCreate != hasStore {
-		return fmt.Errorf("playbook %q: steps create and store go together (a replacement must be stored, and only a replacement can be)", s.Playbook)
-	}
-	if hasCreate && pos[StepStore] < pos[StepCreate] {
-		return fmt.Errorf("playbook %q: step store must come after create", s.Playbook)
-	}
-	if v, ok := pos[StepVerify]; ok && v < pos[StepDelete] {
-		return fmt.Errorf("playbook %q: step verify must come after delete", s.Playbook)
-	}
-	switch s.OnStoreFailure {
-	case OnStoreFailureContain, OnStoreFailureHold:
-	default:
-		return fmt.Errorf("playbook %q: on-store-failure %q is not contain or hold", s.Playbook, s.OnStoreFailure)
-	}
-	return nil
-}
-
-// Location is where a leaked key was found (the CLI converts detect.Finding).
-type Location struct {
-	Source string `json:"source,omitempty"` // the scanner or input, e.g. gitleaks
-	File   string `json:"file,omitempty"`
-	Line   int    `json:"line,omitempty"`
-	Commit string `json:"commit,omitempty"`
-}
-
-func (l Location) String() string {
-	s := l.File
-	if l.Line > 0 {
-		s += fmt.Sprintf(":%d", l.Line)
-	}
-	if l.Commit != "" {
-		s += "@" + l.Commit
-	}
-	if l.Source != "" {
-		if s == "" {
-			return l.Source
-		}
-		s += " (" + l.Source + ")"
-	}
-	return s
-}
-
-// Finding is a leaked key to respond to.
-type Finding struct {
-	KeyID     accesskey.ID
-	Secret    accesskey.Secret // zero when only the id leaked (or is known)
-	Locations []Location
-}
-
-// Snapshot is what the cloud said about the key before planning (see Inspect).
-type Snapshot struct {
-	Owner     ram.Owner
-	Keys      []ram.AccessKey // the owner's keys, leaked one included while it exists
-	LastUsed  time.Time
-	Found     bool
-	LocateErr error
-	// AlreadyGone: the owner is known (from the journal or the locator) but the key is no longer
-	// in its ListAccessKeys.
-	AlreadyGone bool
-	// Resume is the journal of an earlier run on this key, when one exists.
-	Resume *journal.State
-	// LastUsedErr is why GetAccessKeyLastUsed gave no answer (the plan shows it as a warning).
-	LastUsedErr error
-	// Events are the key's ActionTrail events read by EventQuery (every page); EventQuery.End is
-	// zero when they were not read. AssessErr is why they could not be read: a warning, never
-	// fatal.
-	Events     []ram.Event
-	EventQuery ram.EventQuery
-	AssessErr  error
-}
 
 // Decision is what Plan decided.
 type Decision string
@@ -214,9 +35,9 @@ const (
 
 // PlannedStep is one step as the plan shows it, with the API actions it will call.
 type PlannedStep struct {
-	Step    StepID   `json:"step"`
-	Actions []string `json:"actions"`
-	Note    string   `json:"note,omitempty"`
+	Step    playbooks.StepID `json:"step"`
+	Actions []string         `json:"actions"`
+	Note    string           `json:"note,omitempty"`
 }
 
 // PlannedSink is a sink as the plan shows it.
@@ -254,18 +75,18 @@ const ReorderReason = "the user already holds 2 AccessKeys (the RAM limit), so t
 // Plan is the decision and the steps of a rotation, as data. Its JSON form is the schema
 // respond.plan/v1 (README.md).
 type Plan struct {
-	Schema     string       `json:"schema"`
-	KeyID      accesskey.ID `json:"key_id"`
-	Playbook   string       `json:"playbook,omitempty"`
-	Decision   Decision     `json:"decision"`
-	Reason     string       `json:"reason,omitempty"`
-	Locations  []Location   `json:"locations,omitempty"`
-	Owner      *ram.Owner   `json:"owner,omitempty"`
-	KeyStatus  string       `json:"key_status,omitempty"`
-	KeyCreated time.Time    `json:"key_created,omitzero"`
-	LastUsed   time.Time    `json:"last_used,omitzero"`
-	OtherKeys  []OtherKey   `json:"other_keys,omitempty"`
-	AtKeyLimit bool         `json:"at_key_limit"`
+	Schema     string            `json:"schema"`
+	KeyID      accesskey.ID      `json:"key_id"`
+	Playbook   string            `json:"playbook,omitempty"`
+	Decision   Decision          `json:"decision"`
+	Reason     string            `json:"reason,omitempty"`
+	Locations  []detect.Location `json:"locations,omitempty"`
+	Owner      *ram.Owner        `json:"owner,omitempty"`
+	KeyStatus  string            `json:"key_status,omitempty"`
+	KeyCreated time.Time         `json:"key_created,omitzero"`
+	LastUsed   time.Time         `json:"last_used,omitzero"`
+	OtherKeys  []OtherKey        `json:"other_keys,omitempty"`
+	AtKeyLimit bool              `json:"at_key_limit"`
 	// Reordered is set when the plan moved delete before create because of the key limit.
 	Reordered     bool          `json:"reordered"`
 	ReorderReason string        `json:"reorder_reason,omitempty"`
@@ -296,7 +117,7 @@ type Plan struct {
 
 // NewPlan decides what to do with a finding. It is pure: no I/O, no clock. (Go does not allow a
 // function and a type both named Plan.)
-func NewPlan(f Finding, snap Snapshot, s Settings) Plan {
+func NewPlan(f detect.Finding, snap Snapshot, s Settings) Plan {
 	s = s.withDefaults()
 	p := Plan{
 		Schema:            PlanSchema,
@@ -334,7 +155,7 @@ func NewPlan(f Finding, snap Snapshot, s Settings) Plan {
 	case p.Canary:
 		p.Decision = DecisionRefuseCanary
 		p.Reason = "the key is a canary (honeytoken): it is never rotated; its use is an alert"
-		p.Steps = []PlannedStep{{Step: StepNotify, Actions: []string{"notify: canary alert"}}}
+		p.Steps = []PlannedStep{{Step: playbooks.StepNotify, Actions: []string{"notify: canary alert"}}}
 		p.LeftForHuman = []string{"treat the canary's exposure as an intrusion signal: find where it leaked and who used it"}
 		return p
 	case !s.Self.IsZero() && s.Self == f.KeyID:
@@ -396,60 +217,60 @@ func NewPlan(f Finding, snap Snapshot, s Settings) Plan {
 	}
 	p.AtKeyLimit = leakedPresent && len(snap.Keys) >= 2
 
-	order := append([]StepID(nil), s.Steps...)
-	if p.AtKeyLimit && index(order, StepCreate) >= 0 && index(order, StepCreate) < index(order, StepDelete) {
-		order = moveBefore(order, StepDelete, StepCreate)
+	order := append([]playbooks.StepID(nil), s.Steps...)
+	if c := slices.Index(order, playbooks.StepCreate); p.AtKeyLimit && c >= 0 && c < slices.Index(order, playbooks.StepDelete) {
+		order = moveBefore(order, playbooks.StepDelete, playbooks.StepCreate)
 		p.Reordered = true
 		p.ReorderReason = ReorderReason
 	}
 	for _, st := range order {
 		ps := PlannedStep{Step: st}
 		switch st {
-		case StepLocate:
+		case playbooks.StepLocate:
 			strategy := snap.Owner.Strategy
 			if strategy == "" {
 				strategy = "journal"
 			}
 			ps.Actions = []string{"done before planning (strategy " + strategy + ")"}
-		case StepAssess:
+		case playbooks.StepAssess:
 			ps.Actions = []string{
 				"ram:ListAccessKeys(UserName=" + user + ")",
 				"ram:GetAccessKeyLastUsed(UserName=" + user + ", UserAccessKeyId=" + f.KeyID.String() + ")",
 				"actiontrail:LookupEvents(EventAccessKeyId=" + f.KeyID.String() + ")",
 			}
-		case StepCreate:
+		case playbooks.StepCreate:
 			ps.Actions = []string{"ram:CreateAccessKey(UserName=" + user + ")"}
 			if p.Reordered {
 				ps.Note = "after the delete: " + ReorderReason
 			}
-		case StepStore:
+		case playbooks.StepStore:
 			for _, sk := range s.Sinks {
 				ps.Actions = append(ps.Actions, "sink "+sk.Name+" ("+sk.Kind+"): "+sk.Describe)
 			}
 			if len(s.Sinks) == 0 {
 				ps.Actions = []string{"no sink configured: the new secret would be lost"}
 			}
-			if s.OnStoreFailure == OnStoreFailureHold {
+			if s.OnStoreFailure == playbooks.OnStoreFailureHold {
 				ps.Note = "if a sink fails: the replacement is deleted, the leaked key is kept, and respond stops"
 			} else {
 				ps.Note = "if a sink fails: the replacement is deleted and the leaked key is still deleted"
 			}
-		case StepDelete:
+		case playbooks.StepDelete:
 			ps.Actions = []string{"ram:DeleteAccessKey(UserName=" + user + ", UserAccessKeyId=" + f.KeyID.String() + ")"}
 			ps.Note = "delete, not disable: " + DeleteNotDisable
 			if !leakedPresent {
 				ps.Note = "already deleted by an earlier run: nothing to do"
 			}
-		case StepVerify:
+		case playbooks.StepVerify:
 			ps.Actions = []string{"ram:ListAccessKeys(UserName=" + user + ")"}
-			if slices.Contains(s.Steps, StepCreate) {
+			if slices.Contains(s.Steps, playbooks.StepCreate) {
 				ps.Actions = append(ps.Actions, "sts:GetCallerIdentity (signed with the new key)")
 			}
 			if p.SecretKnown && s.CheckLeakedSecret {
 				ps.Actions = append(ps.Actions, "sts:GetCallerIdentity (signed with the leaked key: must be rejected)")
 			}
 			ps.Note = fmt.Sprintf("retried up to %s every %s for propagation", s.VerifyTimeout, s.VerifyInterval)
-		case StepNotify:
+		case playbooks.StepNotify:
 			ps.Actions = []string{"notify: summary without secrets"}
 		}
 		p.Steps = append(p.Steps, ps)
@@ -484,18 +305,9 @@ func planAssessment(id accesskey.ID, snap Snapshot, window time.Duration, ownUA 
 	return &a, warn
 }
 
-func index(xs []StepID, x StepID) int {
-	for i, y := range xs {
-		if y == x {
-			return i
-		}
-	}
-	return -1
-}
-
 // moveBefore moves a to just before b.
-func moveBefore(xs []StepID, a, b StepID) []StepID {
-	out := make([]StepID, 0, len(xs))
+func moveBefore(xs []playbooks.StepID, a, b playbooks.StepID) []playbooks.StepID {
+	out := make([]playbooks.StepID, 0, len(xs))
 	for _, x := range xs {
 		if x == a {
 			continue
@@ -508,110 +320,7 @@ func moveBefore(xs []StepID, a, b StepID) []StepID {
 	return out
 }
 
-// WritePlanText renders the plan for a human (the --dry-run output).
-func WritePlanText(w io.Writer, p Plan) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Plan for %s", p.KeyID)
-	if p.Playbook != "" {
-		fmt.Fprintf(&b, " (playbook %s)", p.Playbook)
-	}
-	b.WriteString("\n")
-	fmt.Fprintf(&b, "  decision:   %s\n", p.Decision)
-	if p.Reason != "" {
-		fmt.Fprintf(&b, "  reason:     %s\n", p.Reason)
-	}
-	for _, l := range p.Locations {
-		fmt.Fprintf(&b, "  found in:   %s\n", l)
-	}
-	if p.Owner != nil {
-		acct := p.Owner.Account.ID
-		if p.Owner.Account.Name != "" {
-			acct += " (" + p.Owner.Account.Name + ")"
-		}
-		if p.Owner.Root {
-			fmt.Fprintf(&b, "  owner:      root account %s\n", acct)
-		} else {
-			fmt.Fprintf(&b, "  owner:      RAM user %s in account %s", p.Owner.UserName, acct)
-			if p.Owner.Strategy != "" {
-				fmt.Fprintf(&b, " (found by %s)", p.Owner.Strategy)
-			}
-			b.WriteString("\n")
-		}
-	}
-	if p.KeyStatus != "" {
-		fmt.Fprintf(&b, "  key:        %s", p.KeyStatus)
-		if !p.KeyCreated.IsZero() {
-			fmt.Fprintf(&b, ", created %s", p.KeyCreated.UTC().Format(time.RFC3339))
-		}
-		b.WriteString("\n")
-	}
-	if p.Decision == DecisionRotate {
-		if p.LastUsed.IsZero() {
-			b.WriteString("  last used:  unknown\n")
-		} else {
-			fmt.Fprintf(&b, "  last used:  %s\n", p.LastUsed.UTC().Format(time.RFC3339))
-		}
-		if p.SecretKnown {
-			b.WriteString("  secret:     known (never printed)\n")
-		}
-	}
-	for _, k := range p.OtherKeys {
-		fmt.Fprintf(&b, "  other key:  %s %s — %s\n", k.ID, k.Status, k.Note)
-	}
-	if p.Resuming {
-		b.WriteString("  resuming:   an earlier run did not finish; this run continues it\n")
-	}
-	if p.Reordered {
-		fmt.Fprintf(&b, "  order:      %s\n", p.ReorderReason)
-	}
-	if len(p.Steps) > 0 {
-		b.WriteString("Steps:\n")
-		for i, s := range p.Steps {
-			fmt.Fprintf(&b, "  %d. %s\n", i+1, s.Step)
-			for _, a := range s.Actions {
-				fmt.Fprintf(&b, "       %s\n", a)
-			}
-			if s.Note != "" {
-				fmt.Fprintf(&b, "       note: %s\n", s.Note)
-			}
-		}
-	}
-	if p.Decision == DecisionRotate {
-		if len(p.Sinks) > 0 {
-			b.WriteString("Sinks:\n")
-			for _, s := range p.Sinks {
-				fmt.Fprintf(&b, "  %s (%s): %s\n", s.Name, s.Kind, s.Describe)
-			}
-		}
-		fmt.Fprintf(&b, "Why delete, not disable: %s.\n", p.DeleteNotDisable)
-	}
-	if p.Assessment != nil {
-		fmt.Fprintf(&b, "Impact (ActionTrail, respond's own calls excluded):\n")
-		var ib strings.Builder
-		if err := assess.WriteText(&ib, *p.Assessment); err != nil {
-			return err
-		}
-		for _, l := range strings.Split(strings.TrimRight(ib.String(), "\n"), "\n") {
-			fmt.Fprintf(&b, "  %s\n", l)
-		}
-	}
-	if len(p.Warnings) > 0 {
-		b.WriteString("Warnings:\n")
-		for _, w := range p.Warnings {
-			fmt.Fprintf(&b, "  - %s\n", w)
-		}
-	}
-	if len(p.LeftForHuman) > 0 {
-		b.WriteString("Left for you:\n")
-		for _, l := range p.LeftForHuman {
-			fmt.Fprintf(&b, "  - %s\n", l)
-		}
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
 // hasStep reports whether the plan runs step id.
-func (p Plan) hasStep(id StepID) bool {
+func (p Plan) hasStep(id playbooks.StepID) bool {
 	return slices.ContainsFunc(p.Steps, func(ps PlannedStep) bool { return ps.Step == id })
 }

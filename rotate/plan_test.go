@@ -7,9 +7,12 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/respond-dev/respond/detect"
+	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate/journal"
@@ -23,10 +26,10 @@ const (
 	selfID   = "LTAI5tRESPONDSELF0000001"
 )
 
-func planInputs() (Finding, Snapshot, Settings) {
+func planInputs() (detect.Finding, Snapshot, Settings) {
 	created := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
-	f := Finding{KeyID: accesskey.MustParseID(leakedID), Secret: accesskey.NewSecret("vtAZaFH4CqJcqFj5oyyuRobivPNK8p"),
-		Locations: []Location{{Source: "gitleaks", File: "deploy/ci.env", Line: 3, Commit: "1a2b3c4"}}}
+	f := detect.Finding{KeyID: accesskey.MustParseID(leakedID), Secret: accesskey.NewSecret("vtAZaFH4CqJcqFj5oyyuRobivPNK8p"),
+		Locations: []detect.Location{{Source: "gitleaks", File: "deploy/ci.env", Line: 3, Commit: "1a2b3c4"}}}
 	snap := Snapshot{
 		Owner: ram.Owner{KeyID: f.KeyID, Account: ram.Account{ID: "1234567890123456", Name: "prod"}, UserName: "ci-deploy",
 			Strategy: ram.StrategyIMS, Key: ram.AccessKey{ID: f.KeyID, Status: ram.StatusActive, CreateDate: created}},
@@ -61,41 +64,45 @@ func sampleEvents(id accesskey.ID) ([]ram.Event, ram.EventQuery) {
 }
 
 func TestPlanGolden(t *testing.T) {
-	atLimit := func(f *Finding, s *Snapshot, st *Settings) {
+	atLimit := func(f *detect.Finding, s *Snapshot, st *Settings) {
 		s.Keys = append(s.Keys, ram.AccessKey{ID: accesskey.MustParseID(otherID), Status: ram.StatusInactive})
 	}
 	tests := []struct {
 		name     string
-		mod      func(*Finding, *Snapshot, *Settings)
+		mod      func(*detect.Finding, *Snapshot, *Settings)
 		decision Decision
 	}{
-		{"rotate", func(*Finding, *Snapshot, *Settings) {}, DecisionRotate},
+		{"rotate", func(*detect.Finding, *Snapshot, *Settings) {}, DecisionRotate},
 		{"at-limit", atLimit, DecisionRotate},
-		{"contain-first", func(f *Finding, s *Snapshot, st *Settings) {
-			st.Steps = ContainFirstSteps()
+		{"contain-first", func(f *detect.Finding, s *Snapshot, st *Settings) {
+			st.Steps = builtinSteps("contain-first")
 			st.Playbook = "contain-first"
 		}, DecisionRotate},
-		{"hold-id-only", func(f *Finding, s *Snapshot, st *Settings) {
+		{"hold-id-only", func(f *detect.Finding, s *Snapshot, st *Settings) {
 			f.Secret = accesskey.Secret{}
-			st.OnStoreFailure = OnStoreFailureHold
+			st.OnStoreFailure = playbooks.OnStoreFailureHold
 		}, DecisionRotate},
-		{"canary", func(f *Finding, s *Snapshot, st *Settings) { f.KeyID = st.Canaries[0] }, DecisionRefuseCanary},
-		{"self", func(f *Finding, s *Snapshot, st *Settings) { f.KeyID = st.Self }, DecisionRefuseSelf},
-		{"root", func(f *Finding, s *Snapshot, st *Settings) { s.Owner.Root = true; s.Owner.UserName = "" }, DecisionRefuseRoot},
-		{"sts", func(f *Finding, s *Snapshot, st *Settings) {
+		{"canary", func(f *detect.Finding, s *Snapshot, st *Settings) { f.KeyID = st.Canaries[0] }, DecisionRefuseCanary},
+		{"self", func(f *detect.Finding, s *Snapshot, st *Settings) { f.KeyID = st.Self }, DecisionRefuseSelf},
+		{"root", func(f *detect.Finding, s *Snapshot, st *Settings) { s.Owner.Root = true; s.Owner.UserName = "" }, DecisionRefuseRoot},
+		{"sts", func(f *detect.Finding, s *Snapshot, st *Settings) {
 			f.KeyID = accesskey.MustParseID("STS.NUgYrLnoC37mZZCNnAbez2nRz")
 		}, DecisionRefuseSTS},
-		{"not-found", func(f *Finding, s *Snapshot, st *Settings) {
+		{"not-found", func(f *detect.Finding, s *Snapshot, st *Settings) {
 			*s = Snapshot{LocateErr: &ram.NotFoundError{KeyID: f.KeyID, AccountIDs: []string{"1234567890123456"}, UsersScanned: 42}}
 		}, DecisionOwnerNotFound},
-		{"already-gone", func(f *Finding, s *Snapshot, st *Settings) { s.Keys = nil; s.Found = false; s.AlreadyGone = true }, DecisionAlreadyRemediated},
-		{"assess-failed", func(f *Finding, s *Snapshot, st *Settings) {
+		{"already-gone", func(f *detect.Finding, s *Snapshot, st *Settings) {
+			s.Keys = nil
+			s.Found = false
+			s.AlreadyGone = true
+		}, DecisionAlreadyRemediated},
+		{"assess-failed", func(f *detect.Finding, s *Snapshot, st *Settings) {
 			s.Events, s.EventQuery = nil, ram.EventQuery{}
 			s.AssessErr = errors.New("look up ActionTrail events of key " + leakedID + ": ram: actiontrail:LookupEvents: no permission (NoPermission)")
 			s.LastUsedErr = errors.New("get last use of " + leakedID + ": no permission")
 			s.LastUsed = time.Time{}
 		}, DecisionRotate},
-		{"resuming", func(f *Finding, s *Snapshot, st *Settings) {
+		{"resuming", func(f *detect.Finding, s *Snapshot, st *Settings) {
 			s.Keys = append(s.Keys, ram.AccessKey{ID: accesskey.MustParseID("LTAI5tNEW000000000000001"), Status: ram.StatusActive})
 			s.Resume = &journal.State{Runs: 1, NewKeys: []journal.NewKey{{ID: "LTAI5tNEW000000000000001", Created: true}}}
 		}, DecisionRotate},
@@ -145,8 +152,8 @@ func golden(t *testing.T, path string, got []byte) {
 	}
 }
 
-func stepOrder(p Plan) []StepID {
-	var out []StepID
+func stepOrder(p Plan) []playbooks.StepID {
+	var out []playbooks.StepID
 	for _, s := range p.Steps {
 		out = append(out, s.Step)
 	}
@@ -156,7 +163,7 @@ func stepOrder(p Plan) []StepID {
 func TestPlanRules(t *testing.T) {
 	f, snap, s := planInputs()
 	p := NewPlan(f, snap, s)
-	if p.Reordered || stepOrder(p)[2] != StepCreate {
+	if p.Reordered || stepOrder(p)[2] != playbooks.StepCreate {
 		t.Errorf("one key: create must come first, got %v", stepOrder(p))
 	}
 	if p.DeleteNotDisable == "" {
@@ -165,7 +172,7 @@ func TestPlanRules(t *testing.T) {
 	snap.Keys = append(snap.Keys, ram.AccessKey{ID: accesskey.MustParseID(otherID), Status: ram.StatusActive})
 	p = NewPlan(f, snap, s)
 	o := stepOrder(p)
-	if !p.Reordered || index(o, StepDelete) > index(o, StepCreate) {
+	if !p.Reordered || slices.Index(o, playbooks.StepDelete) > slices.Index(o, playbooks.StepCreate) {
 		t.Errorf("at the limit: delete must come before create, got %v", o)
 	}
 	if len(p.OtherKeys) != 1 || p.OtherKeys[0].Note != "not touched" {
@@ -188,16 +195,16 @@ func TestPlanRules(t *testing.T) {
 
 func TestSettingsValidate(t *testing.T) {
 	tests := []struct {
-		steps []StepID
+		steps []playbooks.StepID
 		ok    bool
 	}{
-		{DefaultSteps(), true},
-		{ContainFirstSteps(), true},
-		{[]StepID{StepStore, StepCreate, StepDelete}, false},
-		{[]StepID{StepCreate, StepStore}, false},
-		{[]StepID{StepCreate, StepStore, StepDelete, StepDelete}, false},
-		{[]StepID{StepCreate, StepStore, "disable", StepDelete}, false},
-		{[]StepID{StepVerify, StepCreate, StepStore, StepDelete}, false},
+		{builtinSteps("standard"), true},
+		{builtinSteps("contain-first"), true},
+		{[]playbooks.StepID{playbooks.StepStore, playbooks.StepCreate, playbooks.StepDelete}, false},
+		{[]playbooks.StepID{playbooks.StepCreate, playbooks.StepStore}, false},
+		{[]playbooks.StepID{playbooks.StepCreate, playbooks.StepStore, playbooks.StepDelete, playbooks.StepDelete}, false},
+		{[]playbooks.StepID{playbooks.StepCreate, playbooks.StepStore, "disable", playbooks.StepDelete}, false},
+		{[]playbooks.StepID{playbooks.StepVerify, playbooks.StepCreate, playbooks.StepStore, playbooks.StepDelete}, false},
 	}
 	for _, tt := range tests {
 		err := Settings{Steps: tt.steps}.Validate()
@@ -211,5 +218,22 @@ func TestSettingsValidate(t *testing.T) {
 	var re *RefusedError
 	if !errors.As(error(&RefusedError{}), &re) {
 		t.Error("RefusedError not errors.As-able")
+	}
+}
+
+func TestLocationText(t *testing.T) {
+	for _, tt := range []struct {
+		l    detect.Location
+		want string
+	}{
+		{detect.Location{Source: "gitleaks", File: "deploy/ci.env", Line: 3, Commit: "1a2b3c4"}, "deploy/ci.env:3@1a2b3c4 (gitleaks)"},
+		{detect.Location{Format: "github", URL: "https://github.com/o/r/security/secret-scanning/1"}, "https://github.com/o/r/security/secret-scanning/1 (github)"},
+		{detect.Location{Source: "flag"}, "flag"},
+		{detect.Location{Line: 7}, ":7"},
+		{detect.Location{}, ""},
+	} {
+		if got := locationText(tt.l); got != tt.want {
+			t.Errorf("locationText(%+v) = %q, want %q", tt.l, got, tt.want)
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/rotate"
 )
 
 // cloud is the connection of one run: respond's own client in its home account, every account
@@ -217,8 +218,17 @@ func accountFromArn(arn string) string {
 	return ""
 }
 
-// API implements rotate.Accounts: the account's client, entering the account first if nobody has.
-func (c *cloud) API(ctx context.Context, accountID string) (ram.API, error) {
+// API implements rotate.Accounts: the owner's account, through the calls the engine makes.
+func (c *cloud) API(ctx context.Context, accountID string) (rotate.Cloud, error) {
+	api, err := c.account(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	return api, nil
+}
+
+// account is the client of an account (every call: the KMS sink, ActionTrail).
+func (c *cloud) account(ctx context.Context, accountID string) (ram.API, error) {
 	c.mu.Lock()
 	a, ok := c.byID[accountID]
 	c.mu.Unlock()

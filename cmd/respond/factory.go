@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/respond-dev/respond/rotate/sink"
+	"github.com/respond-dev/respond/ram/accesskey"
 )
 
 // Factory holds what every command needs, built lazily: the streams, the global flags, the
@@ -32,7 +32,7 @@ type Factory struct {
 	// redactor knows the secrets of the current run (see respondRun); rawOut is stdout without it,
 	// for the one sink that prints a secret on purpose (--reveal).
 	runID    string
-	redactor *sink.Redactor
+	redactor *accesskey.Redactor
 	rawOut   io.Writer
 }
 

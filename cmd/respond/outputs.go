@@ -104,24 +104,7 @@ func (f *Factory) buildSinks(ctx context.Context, pb *playbooks.Playbook, conf *
 		}
 		out = append(out, t)
 	}
-	if f.redactor != nil {
-		for i, s := range out {
-			out[i] = learningSink{Sink: s, r: f.redactor}
-		}
-	}
 	return out, nil
-}
-
-// learningSink teaches the run's redactor each new secret before the sink stores it, so that
-// nothing printed afterwards can carry it.
-type learningSink struct {
-	sink.Sink
-	r *sink.Redactor
-}
-
-func (s learningSink) Store(ctx context.Context, c sink.Credential) (sink.Receipt, error) {
-	s.r.Add(c.Secret)
-	return s.Sink.Store(ctx, c)
 }
 
 func (f *Factory) buildSink(ctx context.Context, sc playbooks.SinkConfig, vals playbooks.TemplateValues, cl *cloud, snap rotate.Snapshot) (sink.Sink, error) {
@@ -145,7 +128,7 @@ func (f *Factory) buildSink(ctx context.Context, sc playbooks.SinkConfig, vals p
 				}
 			}
 		}
-		api, err := cl.API(ctx, accountID)
+		api, err := cl.account(ctx, accountID)
 		if err != nil {
 			return nil, fmt.Errorf("sink %s: %w", sc.Name, err)
 		}

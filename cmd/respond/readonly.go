@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate/assess"
@@ -138,7 +139,7 @@ own calls are left out. It changes nothing.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.KeyID, "key-id", "", "the AccessKey id to assess")
-	cmd.Flags().DurationVar(&opts.Window, "window", assess.DefaultWindow, "how far back to look (at most 2160h = 90 days)")
+	cmd.Flags().DurationVar(&opts.Window, "window", playbooks.DefaultAssessWindow, "how far back to look (at most 2160h = 90 days)")
 	return cmd
 }
 
@@ -160,7 +161,7 @@ func assessRun(ctx context.Context, opts *AssessOptions) error {
 	api := ram.API(cl.home)
 	if loc, err := cl.locator([]string{ram.StrategyIMS, ram.StrategyActionTrail, ram.StrategySelf}, id, accesskey.Secret{}, nil); err == nil {
 		if owner, err := loc.Locate(ctx, id); err == nil {
-			if a, err := cl.API(ctx, owner.Account.ID); err == nil {
+			if a, err := cl.account(ctx, owner.Account.ID); err == nil {
 				api = a
 			}
 		}

@@ -92,8 +92,9 @@ func respondRun(ctx context.Context, opts *RespondOptions) error {
 		return err
 	}
 	// The second net behind the Secret type: everything respond prints from here on passes a
-	// redactor that knows the run's secrets (the leaked ones now, each new one as a sink gets it).
-	redactor := sink.NewRedactor()
+	// redactor that knows the run's secrets (the leaked ones now; the engine teaches it each new
+	// one as soon as it exists).
+	redactor := accesskey.NewRedactor()
 	for _, fd := range findings {
 		redactor.Add(fd.Secret)
 	}
@@ -343,19 +344,15 @@ func (f *Factory) planItem(ctx context.Context, it *item, opts *RespondOptions, 
 		return
 	}
 	fd, pb, source := it.finding, it.pb, it.source
-	rf := rotate.Finding{KeyID: fd.KeyID, Secret: fd.Secret}
-	for _, l := range fd.Locations {
-		rf.Locations = append(rf.Locations, rotate.Location{Source: firstNonEmpty(l.Source, l.Format), File: firstNonEmpty(l.File, l.URL), Line: l.Line, Commit: l.Commit})
-	}
 	deps := rotate.Deps{
 		Locator: it.owner, Accounts: cl, Verifier: cl, StateDir: stateDir, Audit: audit, Caller: cl.caller,
-		Notifiers: notifiers, LockWait: 0, ResumeCommand: f.resumeCommand(opts),
+		Notifiers: notifiers, LockWait: 0, ResumeCommand: f.resumeCommand(opts), Redactor: f.redactor,
 		OnStep: f.stepPrinter(fd.KeyID),
 	}
 	if st, ok := pb.Step(playbooks.StepAssess); ok {
 		deps.AssessWindow = st.Options.AssessWindow
 	}
-	snap := rotate.Inspect(ctx, rf, deps)
+	snap := rotate.Inspect(ctx, fd, deps)
 	// Now that the owner is known, the configuration's rules can choose with everything.
 	if snap.Found && opts.Playbook == "" && conf != nil {
 		in := playbooks.PlaybookInput{KeyID: fd.KeyID.String(), Source: source, AccountID: snap.Owner.Account.ID,
@@ -377,7 +374,7 @@ func (f *Factory) planItem(ctx context.Context, it *item, opts *RespondOptions, 
 		it.err = &FlagError{Err: fmt.Errorf("playbook %s: %w", pb.Name, err)}
 		return
 	}
-	it.plan = rotate.NewPlan(rf, snap, settings)
+	it.plan = rotate.NewPlan(fd, snap, settings)
 	it.deps = deps
 	if it.plan.Decision == rotate.DecisionRotate && pb.Has(playbooks.StepCreate) && len(sinks) == 0 {
 		it.err = flagErrorf("key %s: the %s playbook creates a replacement but no sink is configured to receive it; add a sink to the configuration (README \"Sinks\"), pass --reveal on a terminal, or use --playbook contain-only", fd.KeyID, pb.Name)
@@ -433,7 +430,7 @@ func accountName(conf *playbooks.Config, cl *cloud, id string) string {
 func settingsFor(pb *playbooks.Playbook, conf *playbooks.Config, cl *cloud, sinks []sink.Sink) rotate.Settings {
 	s := rotate.Settings{Playbook: pb.Name, OnStoreFailure: pb.OnStoreFailure, Sinks: rotate.DescribeSinks(sinks)}
 	for _, st := range pb.Steps {
-		s.Steps = append(s.Steps, rotate.StepID(st.ID))
+		s.Steps = append(s.Steps, st.ID)
 		switch st.ID {
 		case playbooks.StepVerify:
 			s.VerifyTimeout, s.VerifyInterval, s.CheckLeakedSecret = st.Options.VerifyTimeout, st.Options.VerifyInterval, st.Options.CheckLeakedSecret

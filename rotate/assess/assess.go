@@ -6,31 +6,22 @@ package assess
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
-)
-
-// Window bounds.
-const (
-	DefaultWindow = 7 * 24 * time.Hour
-	MaxWindow     = 90 * 24 * time.Hour
 )
 
 // DefaultOwnUserAgent marks respond's own calls in ActionTrail.
 const DefaultOwnUserAgent = "respond/"
 
-// ErrWindow is returned (wrapped) for a window beyond MaxWindow or below zero.
-var ErrWindow = errors.New("assessment window must be between 0 and 90 days")
-
 // Options steer a summary.
 type Options struct {
-	Window time.Duration // 0 means DefaultWindow
+	Window time.Duration // 0 means playbooks.DefaultAssessWindow
 	Now    time.Time     // the end of the window; zero means the latest event's time
 	// OwnUserAgent is a substring of the User-Agent that marks respond's own calls, which are
 	// excluded. Empty means DefaultOwnUserAgent.
@@ -168,7 +159,7 @@ func Reason(e ram.Event) string {
 func Summarize(events []ram.Event, opts Options) Assessment {
 	window := opts.Window
 	if window <= 0 {
-		window = DefaultWindow
+		window = playbooks.DefaultAssessWindow
 	}
 	ua := opts.OwnUserAgent
 	if ua == "" {
@@ -289,13 +280,14 @@ func Collect(ctx context.Context, api EventLister, q ram.EventQuery) ([]ram.Even
 }
 
 // Query returns the ActionTrail query for a key over a window ending at now, checking the window
-// (0 means the default of 7 days; more than 90 days is an error).
+// (0 means playbooks.DefaultAssessWindow; out of range is an error that matches
+// playbooks.ErrAssessWindow).
 func Query(q ram.EventQuery, window time.Duration, now time.Time) (ram.EventQuery, error) {
 	if window == 0 {
-		window = DefaultWindow
+		window = playbooks.DefaultAssessWindow
 	}
-	if window < 0 || window > MaxWindow {
-		return q, fmt.Errorf("%w (got %s)", ErrWindow, window)
+	if err := playbooks.CheckAssessWindow(window); err != nil {
+		return q, err
 	}
 	q.End = now.UTC()
 	q.Start = q.End.Add(-window)

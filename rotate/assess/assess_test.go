@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 )
@@ -164,7 +165,7 @@ func TestSummarize_ownUserAgentDefault(t *testing.T) {
 	if a.Total != 1 || a.Excluded != 1 {
 		t.Errorf("total %d excluded %d", a.Total, a.Excluded)
 	}
-	if time.Duration(a.Window) != DefaultWindow {
+	if time.Duration(a.Window) != playbooks.DefaultAssessWindow {
 		t.Errorf("window %s", time.Duration(a.Window))
 	}
 }
@@ -188,7 +189,7 @@ func TestQuery(t *testing.T) {
 			continue
 		}
 		if !tc.ok {
-			if !errors.Is(err, ErrWindow) {
+			if !errors.Is(err, playbooks.ErrAssessWindow) {
 				t.Errorf("err %v not ErrWindow", err)
 			}
 			continue

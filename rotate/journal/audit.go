@@ -29,7 +29,7 @@ type AuditEntry struct {
 	Playbook string   `json:"playbook,omitempty"`
 	Decision string   `json:"decision,omitempty"`
 	Step     string   `json:"step,omitempty"`
-	Outcome  string   `json:"outcome,omitempty"`
+	Outcome  Outcome  `json:"outcome,omitempty"`
 	Detail   string   `json:"detail,omitempty"`
 	NewKeyID string   `json:"new_key_id,omitempty"`
 	// RequestIDs are the cloud request ids of the calls the step made.

@@ -33,13 +33,32 @@ const (
 	KindEnd    = "end"    // the run ended, with the rotation's outcome
 )
 
-// Outcomes of a result record.
+// Outcome is respond's one outcome vocabulary: of a mutation or a step (done, skipped, failed,
+// unknown) and of a rotation (remediated, already-remediated, partial, failed, refused,
+// not-found, in-progress). The journal's records carry them, and so do the engine's results.
+type Outcome string
+
+// Outcomes of a mutation or a step.
 const (
-	OutcomeDone    = "done"
-	OutcomeFailed  = "failed"
-	OutcomeSkipped = "skipped"
-	OutcomeUnknown = "unknown" // the call may or may not have taken effect
+	OutcomeDone    Outcome = "done"
+	OutcomeFailed  Outcome = "failed" // also a rotation that failed (exit 1)
+	OutcomeSkipped Outcome = "skipped"
+	OutcomeUnknown Outcome = "unknown" // the call may or may not have taken effect
 )
+
+// Outcomes of a rotation (an end record, rotate.Result; README "Result").
+const (
+	OutcomeRemediated        Outcome = "remediated"
+	OutcomeAlreadyRemediated Outcome = "already-remediated"
+	OutcomePartial           Outcome = "partial"     // exit 4: run again to resume
+	OutcomeRefused           Outcome = "refused"     // exit 5
+	OutcomeNotFound          Outcome = "not-found"   // exit 3
+	OutcomeInProgress        Outcome = "in-progress" // another run holds the key's lock
+)
+
+// OutcomeCanary is the outcome of a canary key's alert: never rotated, reported as an intrusion
+// signal (exit 5, like a refusal; the notification's outcome).
+const OutcomeCanary Outcome = "canary"
 
 // Record is one line of a journal. It never holds a secret: every field is an identifier, a
 // name, a time, or a description the engine wrote.
@@ -68,7 +87,7 @@ type Record struct {
 	Sinks     []string `json:"sinks,omitempty"`
 	Sink      string   `json:"sink,omitempty"`
 	Where     string   `json:"where,omitempty"` // where a sink wrote (never what)
-	Outcome   string   `json:"outcome,omitempty"`
+	Outcome   Outcome  `json:"outcome,omitempty"`
 	RequestID string   `json:"request_id,omitempty"`
 	Detail    string   `json:"detail,omitempty"`
 	Error     string   `json:"error,omitempty"`
@@ -322,7 +341,7 @@ type State struct {
 	// Done is true when the last run ended with the rotation finished.
 	Done bool `json:"done"`
 	// LastOutcome is the outcome of the last end record.
-	LastOutcome string `json:"last_outcome,omitempty"`
+	LastOutcome Outcome `json:"last_outcome,omitempty"`
 	// InFlight is the last intent that has no result (the step a crash interrupted).
 	InFlight *Record `json:"in_flight,omitempty"`
 }
@@ -411,7 +430,7 @@ func Summarize(recs []Record) State {
 			s.apply(r)
 		case KindEnd:
 			s.LastOutcome = r.Outcome
-			s.Done = r.Outcome == "remediated" || r.Outcome == "already-remediated"
+			s.Done = r.Outcome == OutcomeRemediated || r.Outcome == OutcomeAlreadyRemediated
 		}
 	}
 	if openCreate != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/rotate/journal"
 )
 
 // DingTalk posts a markdown message to a DingTalk group robot. With a signing secret ("SEC…"),
@@ -177,7 +178,7 @@ func LarkSign(timestampSeconds int64, secret string) string {
 	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
-var larkTemplates = map[string]string{"remediated": "green", "partial": "orange", "failed": "red", "canary": "red", "refused": "grey"}
+var larkTemplates = map[journal.Outcome]string{"remediated": "green", "partial": "orange", "failed": "red", "canary": "red", "refused": "grey"}
 
 // LarkPayload is the Lark bot body for m, without the signature.
 func LarkPayload(m Message) map[string]any {

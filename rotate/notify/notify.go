@@ -6,25 +6,27 @@ package notify
 import (
 	"context"
 	"time"
+
+	"github.com/respond-dev/respond/rotate/journal"
 )
 
 // StepLine is one step of a rotation as a notification shows it.
 type StepLine struct {
-	Step    string `json:"step"`
-	Outcome string `json:"outcome"` // done, skipped, failed, planned
-	Detail  string `json:"detail,omitempty"`
+	Step    string          `json:"step"`
+	Outcome journal.Outcome `json:"outcome"` // done, skipped, failed
+	Detail  string          `json:"detail,omitempty"`
 }
 
 // Message is what every channel renders in its own format.
 type Message struct {
-	KeyID        string     `json:"key_id"`
-	UserName     string     `json:"user_name,omitempty"`
-	AccountID    string     `json:"account_id,omitempty"`
-	AccountName  string     `json:"account_name,omitempty"`
-	Outcome      string     `json:"outcome"` // remediated, partial, failed, canary, refused
-	Summary      string     `json:"summary"`
-	Steps        []StepLine `json:"steps,omitempty"`
-	LeftForHuman []string   `json:"left_for_human,omitempty"`
+	KeyID        string          `json:"key_id"`
+	UserName     string          `json:"user_name,omitempty"`
+	AccountID    string          `json:"account_id,omitempty"`
+	AccountName  string          `json:"account_name,omitempty"`
+	Outcome      journal.Outcome `json:"outcome"` // remediated, partial, failed, canary, refused
+	Summary      string          `json:"summary"`
+	Steps        []StepLine      `json:"steps,omitempty"`
+	LeftForHuman []string        `json:"left_for_human,omitempty"`
 	// Impact is the assessment of what the key did, rendered as text by the engine's caller
 	// (rotate/assess.WriteText); channels include it verbatim.
 	Impact string    `json:"impact,omitempty"`

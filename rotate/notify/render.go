@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/respond-dev/respond/rotate/journal"
 )
 
 // DefaultLeftForHuman is what respond cannot do for the user after a rotation: the seed
@@ -26,7 +28,7 @@ func leftForHuman(m Message) []string {
 	return DefaultLeftForHuman()
 }
 
-var outcomeWords = map[string]string{
+var outcomeWords = map[journal.Outcome]string{
 	"remediated": "remediated",
 	"partial":    "partly remediated: re-run respond to finish",
 	"failed":     "FAILED: the leaked key may still work",
@@ -38,7 +40,7 @@ var outcomeWords = map[string]string{
 func Title(m Message) string {
 	w := outcomeWords[m.Outcome]
 	if w == "" {
-		w = m.Outcome
+		w = string(m.Outcome)
 	}
 	return fmt.Sprintf("Leaked AccessKey %s: %s", m.KeyID, w)
 }
@@ -59,7 +61,7 @@ func who(m Message) string {
 	return strings.Join(parts, ", ")
 }
 
-var outcomeMarks = map[string]string{"done": "✔", "skipped": "–", "failed": "✘", "planned": "…"}
+var outcomeMarks = map[journal.Outcome]string{"done": "✔", "skipped": "–", "failed": "✘", "planned": "…"}
 
 // sections is a message cut into titled blocks of lines, the common ground of every format.
 type section struct {

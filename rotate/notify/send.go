@@ -59,7 +59,7 @@ type Options struct {
 	// Now is the clock for signatures and Retry-After dates; nil means time.Now.
 	Now func() time.Time
 	// Redact, when set, is applied to every outgoing payload as a last net (pass the run's
-	// sink.Redactor.Redact, so that a secret that slipped into a message never leaves).
+	// accesskey.Redactor.Redact, so that a secret that slipped into a message never leaves).
 	Redact func(string) string
 }
 

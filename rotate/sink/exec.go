@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/respond-dev/respond/ram/accesskey"
 )
 
 // Defaults of the exec sink.
@@ -133,7 +135,7 @@ func (e *Exec) Store(ctx context.Context, c Credential) (Receipt, error) {
 	stdout := &limitedBuffer{limit: e.limit + len(in.AccessKeySecret)}
 	stderr := &limitedBuffer{limit: e.limit + len(in.AccessKeySecret)}
 	runErr := e.run(ctx, bytes.NewReader(stdin), c, stdout, stderr)
-	red := NewRedactor(c.Secret)
+	red := accesskey.NewRedactor(c.Secret)
 	outS, errS := clipTo(red.Redact(stdout.String()), e.limit), clipTo(red.Redact(stderr.String()), e.limit)
 	command := e.argv[0]
 	if runErr != nil {

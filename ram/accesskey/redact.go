@@ -1,56 +1,45 @@
-package sink
+package accesskey
 
 import (
 	"bytes"
 	"io"
+	"slices"
 	"strings"
 	"sync"
-
-	"github.com/respond-dev/respond/ram/accesskey"
 )
 
 // Redactor replaces the plain values of a run's secrets with [REDACTED] in text that is about to
 // be shown: a sink command's output, an error from outside, a log line. It is the second net
 // behind the Secret type. Secrets learnt during the run (the new key's secret) are added with
-// Add. A Redactor is safe for concurrent use; the zero value redacts nothing until Add.
+// Add. A run has one: the engine (rotate.Deps.Redactor) teaches it every secret it learns, and
+// everything the run prints or sends passes through it. A Redactor is safe for concurrent use;
+// the zero value redacts nothing until Add.
 type Redactor struct {
 	mu      sync.RWMutex
 	secrets []string // plain values, longest first, no empty ones
 }
 
 // NewRedactor returns a redactor that knows the given secrets (empty ones are ignored).
-func NewRedactor(secrets ...accesskey.Secret) *Redactor {
+func NewRedactor(secrets ...Secret) *Redactor {
 	r := &Redactor{}
 	r.Add(secrets...)
 	return r
 }
 
 // Add teaches the redactor more secrets.
-func (r *Redactor) Add(secrets ...accesskey.Secret) {
+func (r *Redactor) Add(secrets ...Secret) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, s := range secrets {
 		if s.IsZero() {
 			continue
 		}
-		v := s.Reveal()
-		known := false
-		for _, k := range r.secrets {
-			if k == v {
-				known = true
-				break
-			}
-		}
-		if !known {
+		if v := s.Reveal(); !slices.Contains(r.secrets, v) {
 			r.secrets = append(r.secrets, v)
 		}
 	}
 	// Longest first, so that a secret that contains another is replaced whole.
-	for i := 1; i < len(r.secrets); i++ {
-		for j := i; j > 0 && len(r.secrets[j]) > len(r.secrets[j-1]); j-- {
-			r.secrets[j], r.secrets[j-1] = r.secrets[j-1], r.secrets[j]
-		}
-	}
+	slices.SortStableFunc(r.secrets, func(a, b string) int { return len(b) - len(a) })
 }
 
 // Redact returns s with every known secret replaced by [REDACTED].
@@ -62,7 +51,7 @@ func (r *Redactor) Redact(s string) string {
 	defer r.mu.RUnlock()
 	for _, v := range r.secrets {
 		if strings.Contains(s, v) {
-			s = strings.ReplaceAll(s, v, accesskey.Redacted)
+			s = strings.ReplaceAll(s, v, Redacted)
 		}
 	}
 	return s
@@ -77,7 +66,7 @@ func (r *Redactor) RedactBytes(b []byte) []byte {
 	defer r.mu.RUnlock()
 	for _, v := range r.secrets {
 		if bytes.Contains(b, []byte(v)) {
-			b = bytes.ReplaceAll(b, []byte(v), []byte(accesskey.Redacted))
+			b = bytes.ReplaceAll(b, []byte(v), []byte(Redacted))
 		}
 	}
 	return b

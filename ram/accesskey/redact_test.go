@@ -1,16 +1,14 @@
-package sink
+package accesskey
 
 import (
 	"bytes"
 	"strings"
 	"testing"
-
-	"github.com/respond-dev/respond/ram/accesskey"
 )
 
 func TestRedactor_Redact(t *testing.T) {
-	r := NewRedactor(accesskey.NewSecret("abcdef"), accesskey.Secret{}, accesskey.NewSecret("abc"))
-	r.Add(accesskey.NewSecret("https://hook.example/T1/B2/tok"))
+	r := NewRedactor(NewSecret("abcdef"), Secret{}, NewSecret("abc"))
+	r.Add(NewSecret("https://hook.example/T1/B2/tok"))
 	for in, want := range map[string]string{
 		"no secret":      "no secret",
 		"x abcdef y":     "x [REDACTED] y",
@@ -37,7 +35,7 @@ func TestRedactor_Writer(t *testing.T) {
 	// Every split of the text into two writes, and byte-by-byte writes.
 	for split := 0; split <= len(text); split++ {
 		var out bytes.Buffer
-		w := NewRedactor(accesskey.NewSecret(secret)).Writer(&out)
+		w := NewRedactor(NewSecret(secret)).Writer(&out)
 		if _, err := w.Write([]byte(text[:split])); err != nil {
 			t.Fatal(err)
 		}
@@ -50,13 +48,13 @@ func TestRedactor_Writer(t *testing.T) {
 		if strings.Contains(out.String(), secret[:10]) {
 			t.Fatalf("split %d leaked: %q", split, out.String())
 		}
-		want := strings.ReplaceAll(text, secret, accesskey.Redacted)
+		want := strings.ReplaceAll(text, secret, Redacted)
 		if out.String() != want {
 			t.Fatalf("split %d: got %q, want %q", split, out.String(), want)
 		}
 	}
 	var out bytes.Buffer
-	w := NewRedactor(accesskey.NewSecret(secret)).Writer(&out)
+	w := NewRedactor(NewSecret(secret)).Writer(&out)
 	for i := 0; i < len(text); i++ {
 		_, _ = w.Write([]byte{text[i]})
 	}
@@ -66,7 +64,7 @@ func TestRedactor_Writer(t *testing.T) {
 	}
 	// Complete lines are not held back.
 	out.Reset()
-	w = NewRedactor(accesskey.NewSecret(secret)).Writer(&out)
+	w = NewRedactor(NewSecret(secret)).Writer(&out)
 	_, _ = w.Write([]byte("done\n"))
 	if out.String() != "done\n" {
 		t.Errorf("a complete line was held back: %q", out.String())
@@ -79,8 +77,8 @@ func FuzzRedactorWriter(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text, secret string, split int) {
 		// Real secrets are letters and digits; such a secret cannot overlap the brackets of
 		// [REDACTED], so re-redacting a held-back tail changes nothing.
-		if secret == "" || strings.Contains(accesskey.Redacted, secret) || strings.IndexFunc(secret, func(r rune) bool {
-			return r > 127 || !accesskey.IsAlnum(byte(r))
+		if secret == "" || strings.Contains(Redacted, secret) || strings.IndexFunc(secret, func(r rune) bool {
+			return r > 127 || !IsAlnum(byte(r))
 		}) >= 0 {
 			return
 		}
@@ -89,11 +87,11 @@ func FuzzRedactorWriter(f *testing.F) {
 		}
 		split %= len(text) + 1
 		var out bytes.Buffer
-		w := NewRedactor(accesskey.NewSecret(secret)).Writer(&out)
+		w := NewRedactor(NewSecret(secret)).Writer(&out)
 		_, _ = w.Write([]byte(text[:split]))
 		_, _ = w.Write([]byte(text[split:]))
 		_ = w.Flush()
-		want := NewRedactor(accesskey.NewSecret(secret)).Redact(text)
+		want := NewRedactor(NewSecret(secret)).Redact(text)
 		if out.String() != want {
 			t.Fatalf("writer %q != Redact %q", out.String(), want)
 		}

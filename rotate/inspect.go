@@ -1,0 +1,134 @@
+package rotate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/respond-dev/respond/detect"
+	"github.com/respond-dev/respond/ram"
+	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/rotate/assess"
+	"github.com/respond-dev/respond/rotate/journal"
+)
+
+// Snapshot is what the cloud said about the key before planning (see Inspect).
+type Snapshot struct {
+	Owner     ram.Owner
+	Keys      []ram.AccessKey // the owner's keys, leaked one included while it exists
+	LastUsed  time.Time
+	Found     bool
+	LocateErr error
+	// AlreadyGone: the owner is known (from the journal or the locator) but the key is no longer
+	// in its ListAccessKeys.
+	AlreadyGone bool
+	// Resume is the journal of an earlier run on this key, when one exists.
+	Resume *journal.State
+	// LastUsedErr is why GetAccessKeyLastUsed gave no answer (the plan shows it as a warning).
+	LastUsedErr error
+	// Events are the key's ActionTrail events read by EventQuery (every page); EventQuery.End is
+	// zero when they were not read. AssessErr is why they could not be read: a warning, never
+	// fatal.
+	Events     []ram.Event
+	EventQuery ram.EventQuery
+	AssessErr  error
+}
+
+// Inspect gathers the Snapshot Plan needs: the owner (by the Locator, or from the journal of an
+// earlier run when the key is already gone), the owner's keys, the key's last use, the key's
+// ActionTrail events over Deps.AssessWindow (every page; a failure is kept in AssessErr, never
+// fatal), and the journal's state. It only reads.
+func Inspect(ctx context.Context, f detect.Finding, d Deps) Snapshot {
+	var snap Snapshot
+	if st, ok, err := readState(d.StateDir, f.KeyID); err == nil && ok {
+		snap.Resume = &st
+	}
+	if !f.KeyID.Rotatable() {
+		return snap
+	}
+	owner, err := d.Locator.Locate(ctx, f.KeyID)
+	if err != nil {
+		snap.LocateErr = fmt.Errorf("locate owner of %s: %w", f.KeyID, err)
+		if snap.Resume == nil || snap.Resume.UserName == "" || !errors.Is(err, ram.ErrOwnerNotFound) {
+			return snap
+		}
+		// The key is gone from every user; the journal knows whose it was.
+		owner = ram.Owner{KeyID: f.KeyID, Account: ram.Account{ID: snap.Resume.AccountID},
+			UserName: snap.Resume.UserName, Strategy: "journal"}
+	} else {
+		snap.Found = true
+	}
+	snap.Owner = owner
+	if owner.Root {
+		// the root key cannot be rotated, but what it did still matters to whoever deletes it
+		if api, err := d.Accounts.API(ctx, owner.Account.ID); err == nil {
+			inspectEvents(ctx, &snap, api, f.KeyID, d)
+		}
+		return snap
+	}
+	api, err := d.Accounts.API(ctx, owner.Account.ID)
+	if err != nil {
+		snap.LocateErr = fmt.Errorf("open account %s: %w", owner.Account.ID, err)
+		snap.Found = false
+		return snap
+	}
+	// The locator's list was taken moments ago, and nothing changed the keys since.
+	keys := owner.Keys
+	if !snap.Found || keys == nil {
+		if keys, err = api.ListAccessKeys(ctx, owner.UserName); err != nil {
+			snap.LocateErr = fmt.Errorf("list access keys of %s: %w", owner.UserName, err)
+			return snap
+		}
+	}
+	snap.Keys = keys
+	if !slices.ContainsFunc(keys, func(k ram.AccessKey) bool { return k.ID == f.KeyID }) {
+		snap.AlreadyGone = true
+		snap.Found = false
+		return snap
+	}
+	snap.LocateErr = nil
+	snap.Found = true
+	if t, err := api.GetAccessKeyLastUsed(ctx, owner.UserName, f.KeyID); err == nil {
+		snap.LastUsed = t
+	} else {
+		snap.LastUsedErr = fmt.Errorf("get last use of %s: %w", f.KeyID, err)
+	}
+	inspectEvents(ctx, &snap, api, f.KeyID, d)
+	return snap
+}
+
+// inspectEvents reads the key's ActionTrail events into snap.
+func inspectEvents(ctx context.Context, snap *Snapshot, api assess.EventLister, id accesskey.ID, d Deps) {
+	if d.NoEvents {
+		return
+	}
+	q, err := assess.Query(ram.EventQuery{AccessKeyID: id}, d.AssessWindow, d.now())
+	if err != nil {
+		snap.AssessErr = err
+		return
+	}
+	evs, err := assess.Collect(ctx, api, q)
+	if err != nil {
+		snap.AssessErr = err
+		return
+	}
+	snap.Events, snap.EventQuery = evs, q
+}
+
+func readState(dir string, id accesskey.ID) (journal.State, bool, error) {
+	if dir == "" || id.IsZero() {
+		return journal.State{}, false, nil
+	}
+	ls, err := journal.List(dir)
+	if err != nil {
+		return journal.State{}, false, err
+	}
+	for _, s := range ls {
+		if s.KeyID == id.String() {
+			return s, true, nil
+		}
+	}
+	return journal.State{}, false, nil
+}

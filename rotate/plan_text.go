@@ -1,0 +1,134 @@
+package rotate
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/respond-dev/respond/detect"
+	"github.com/respond-dev/respond/rotate/assess"
+)
+
+// WritePlanText renders the plan for a human (the --dry-run output).
+func WritePlanText(w io.Writer, p Plan) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Plan for %s", p.KeyID)
+	if p.Playbook != "" {
+		fmt.Fprintf(&b, " (playbook %s)", p.Playbook)
+	}
+	b.WriteString("\n")
+	fmt.Fprintf(&b, "  decision:   %s\n", p.Decision)
+	if p.Reason != "" {
+		fmt.Fprintf(&b, "  reason:     %s\n", p.Reason)
+	}
+	for _, l := range p.Locations {
+		fmt.Fprintf(&b, "  found in:   %s\n", locationText(l))
+	}
+	if p.Owner != nil {
+		acct := p.Owner.Account.ID
+		if p.Owner.Account.Name != "" {
+			acct += " (" + p.Owner.Account.Name + ")"
+		}
+		if p.Owner.Root {
+			fmt.Fprintf(&b, "  owner:      root account %s\n", acct)
+		} else {
+			fmt.Fprintf(&b, "  owner:      RAM user %s in account %s", p.Owner.UserName, acct)
+			if p.Owner.Strategy != "" {
+				fmt.Fprintf(&b, " (found by %s)", p.Owner.Strategy)
+			}
+			b.WriteString("\n")
+		}
+	}
+	if p.KeyStatus != "" {
+		fmt.Fprintf(&b, "  key:        %s", p.KeyStatus)
+		if !p.KeyCreated.IsZero() {
+			fmt.Fprintf(&b, ", created %s", p.KeyCreated.UTC().Format(time.RFC3339))
+		}
+		b.WriteString("\n")
+	}
+	if p.Decision == DecisionRotate {
+		if p.LastUsed.IsZero() {
+			b.WriteString("  last used:  unknown\n")
+		} else {
+			fmt.Fprintf(&b, "  last used:  %s\n", p.LastUsed.UTC().Format(time.RFC3339))
+		}
+		if p.SecretKnown {
+			b.WriteString("  secret:     known (never printed)\n")
+		}
+	}
+	for _, k := range p.OtherKeys {
+		fmt.Fprintf(&b, "  other key:  %s %s — %s\n", k.ID, k.Status, k.Note)
+	}
+	if p.Resuming {
+		b.WriteString("  resuming:   an earlier run did not finish; this run continues it\n")
+	}
+	if p.Reordered {
+		fmt.Fprintf(&b, "  order:      %s\n", p.ReorderReason)
+	}
+	if len(p.Steps) > 0 {
+		b.WriteString("Steps:\n")
+		for i, s := range p.Steps {
+			fmt.Fprintf(&b, "  %d. %s\n", i+1, s.Step)
+			for _, a := range s.Actions {
+				fmt.Fprintf(&b, "       %s\n", a)
+			}
+			if s.Note != "" {
+				fmt.Fprintf(&b, "       note: %s\n", s.Note)
+			}
+		}
+	}
+	if p.Decision == DecisionRotate {
+		if len(p.Sinks) > 0 {
+			b.WriteString("Sinks:\n")
+			for _, s := range p.Sinks {
+				fmt.Fprintf(&b, "  %s (%s): %s\n", s.Name, s.Kind, s.Describe)
+			}
+		}
+		fmt.Fprintf(&b, "Why delete, not disable: %s.\n", p.DeleteNotDisable)
+	}
+	if p.Assessment != nil {
+		fmt.Fprintf(&b, "Impact (ActionTrail, respond's own calls excluded):\n")
+		var ib strings.Builder
+		if err := assess.WriteText(&ib, *p.Assessment); err != nil {
+			return err
+		}
+		for _, l := range strings.Split(strings.TrimRight(ib.String(), "\n"), "\n") {
+			fmt.Fprintf(&b, "  %s\n", l)
+		}
+	}
+	if len(p.Warnings) > 0 {
+		b.WriteString("Warnings:\n")
+		for _, w := range p.Warnings {
+			fmt.Fprintf(&b, "  - %s\n", w)
+		}
+	}
+	if len(p.LeftForHuman) > 0 {
+		b.WriteString("Left for you:\n")
+		for _, l := range p.LeftForHuman {
+			fmt.Fprintf(&b, "  - %s\n", l)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// locationText is a location on one line: file:line@commit (source). A URL stands in for a file,
+// the report's format for its source.
+func locationText(l detect.Location) string {
+	s := cmp.Or(l.File, l.URL)
+	if l.Line > 0 {
+		s += fmt.Sprintf(":%d", l.Line)
+	}
+	if l.Commit != "" {
+		s += "@" + l.Commit
+	}
+	if src := cmp.Or(l.Source, l.Format); src != "" {
+		if s == "" {
+			return src
+		}
+		s += " (" + src + ")"
+	}
+	return s
+}
