@@ -29,7 +29,7 @@ func TestDependencyArrows(t *testing.T) {
 		"detect":                    {"ram/accesskey"},
 		"playbooks":                 {},
 		"ram":                       {"ram/accesskey"},
-		"rotate":                    {"ram", "ram/accesskey", "rotate", "detect"},
+		"rotate":                    {"ram", "ram/accesskey", "rotate", "detect", "playbooks"},
 		"cmd":                       {""},
 	}
 	third := map[string][]string{ // third-party modules each may use
