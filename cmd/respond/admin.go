@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -77,7 +78,7 @@ func statusRun(_ context.Context, f *Factory, all bool) error {
 			state = "UNFINISHED"
 		}
 		fmt.Fprintf(w, "%s  %s  user %s account %s  last %s  updated %s\n", s.KeyID, state, s.UserName, s.AccountID,
-			firstNonEmpty(s.LastOutcome, "-"), s.Updated.Format(time.RFC3339))
+			cmp.Or(s.LastOutcome, "-"), s.Updated.Format(time.RFC3339))
 		if s.InFlight != nil {
 			fmt.Fprintf(w, "    interrupted in: %s\n", s.InFlight.Step)
 		}

@@ -60,15 +60,14 @@ func locateRun(ctx context.Context, opts *LocateOptions) error {
 	if err != nil {
 		return err
 	}
-	loc, err := cl.locator(strategies, id, accesskey.Secret{}, f.progressPrinter())
+	p := &progress{w: f.Streams.ErrOut, on: f.Streams.ErrTTY}
+	loc, err := cl.Locator(ctx, strategies, id, accesskey.Secret{}, p.reporter())
 	if err != nil {
 		return err
 	}
 	start := time.Now()
 	owner, err := loc.Locate(ctx, id)
-	if f.Streams.ErrTTY {
-		fmt.Fprint(f.Streams.ErrOut, "\r\033[K")
-	}
+	p.clear()
 	if err != nil {
 		return fmt.Errorf("locate %s: %w", id, err)
 	}
@@ -157,8 +156,8 @@ func assessRun(ctx context.Context, opts *AssessOptions) error {
 		return err
 	}
 	// ActionTrail lives in the owner's account: find it (without scanning) when we can.
-	api := ram.API(cl.home)
-	if loc, err := cl.locator([]string{ram.StrategyIMS, ram.StrategyActionTrail, ram.StrategySelf}, id, accesskey.Secret{}, nil); err == nil {
+	api := cl.Home()
+	if loc, err := cl.Locator(ctx, []string{ram.StrategyIMS, ram.StrategyActionTrail, ram.StrategySelf}, id, accesskey.Secret{}, nil); err == nil {
 		if owner, err := loc.Locate(ctx, id); err == nil {
 			if a, err := cl.API(ctx, owner.Account.ID); err == nil {
 				api = a
