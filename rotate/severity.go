@@ -7,6 +7,7 @@ import (
 
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/rotate/journal"
+	"github.com/respond-dev/respond/rotate/sink"
 )
 
 // Severity ranks how a finding ended, least urgent first: the worst of a batch decides its
@@ -79,4 +80,24 @@ func Worst(items []*Item) Severity {
 		w = max(w, it.Severity())
 	}
 	return w
+}
+
+// Redacted returns err, or err behind a text with every secret r knows cut out (errors.Is and
+// errors.As still see the original chain).
+func Redacted(r *sink.Redactor, err error) error {
+	if err == nil || r == nil {
+		return err
+	}
+	return redactErr(r, err)
+}
+
+// Runnable counts the items whose plan rotates a key: those a confirmation is about.
+func Runnable(items []*Item) int {
+	n := 0
+	for _, it := range items {
+		if it.Err == nil && it.Plan.Decision == DecisionRotate {
+			n++
+		}
+	}
+	return n
 }

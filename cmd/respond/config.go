@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"errors"
@@ -43,14 +44,8 @@ func (f *Factory) baseConfig() (ram.Config, error) {
 		}
 		cfg.ReadTimeout = d
 	}
-	cfg.Region = f.Global.Region
-	if cfg.Region == "" {
-		cfg.Region = f.getenv("ALIBABA_CLOUD_REGION_ID")
-	}
-	cfg.Endpoint = f.Global.Endpoint
-	if cfg.Endpoint == "" {
-		cfg.Endpoint = f.getenv("RESPOND_ENDPOINT")
-	}
+	cfg.Region = cmp.Or(f.Global.Region, f.getenv("ALIBABA_CLOUD_REGION_ID"))
+	cfg.Endpoint = cmp.Or(f.Global.Endpoint, f.getenv("RESPOND_ENDPOINT"))
 	if f.Global.Sandbox {
 		cfg.Endpoint = f.startSandbox().srv.Endpoint()
 	}
@@ -84,22 +79,16 @@ func (f *Factory) loadConfig() (*playbooks.Config, error) {
 		}
 		return conf, nil
 	}
-	path := f.Global.ConfigPath
-	if path == "" {
-		path = f.getenv("RESPOND_CONFIG")
-	}
+	path := cmp.Or(f.Global.ConfigPath, f.getenv("RESPOND_CONFIG"))
 	if path == "" {
 		dir := f.getenv("XDG_CONFIG_HOME")
 		if home := f.getenv("HOME"); dir == "" && home != "" {
 			dir = home + "/.config"
 		}
-		if dir == "" {
+		if _, err := os.Stat(playbooks.DefaultConfigPath(dir)); dir == "" || errors.Is(err, os.ErrNotExist) {
 			return nil, nil
 		}
 		path = playbooks.DefaultConfigPath(dir)
-		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			return nil, nil
-		}
 	}
 	conf, err := playbooks.LoadConfig(path)
 	if err != nil {

@@ -6,8 +6,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
+
+	"github.com/respond-dev/respond/rotate/journal"
 )
 
 // Factory holds what every command needs: the streams, the global flags, the clock, and the
@@ -62,34 +63,31 @@ func (f *Factory) getenv(k string) string {
 }
 
 // stateDir is --state-dir, else (--sandbox) a fresh directory, else $RESPOND_STATE_DIR, else
-// $XDG_STATE_HOME/respond, else ~/.local/state/respond. Each sandbox rehearsal starts from the
-// demo organisation, so it must not see an earlier run's journals.
+// journal.DefaultDir. Each sandbox rehearsal starts from the demo organisation, so it must not see
+// an earlier run's journals.
 func (f *Factory) stateDir() (string, error) {
-	if f.Global.StateDir != "" {
+	switch {
+	case f.Global.StateDir != "":
 		return f.Global.StateDir, nil
-	}
-	if f.Global.Sandbox {
+	case f.Global.Sandbox:
 		d, err := os.MkdirTemp("", "respond-sandbox-")
 		if err != nil {
 			return "", fmt.Errorf("create a state directory for the sandbox: %w (pass --state-dir)", err)
 		}
 		return d, nil
+	case f.getenv("RESPOND_STATE_DIR") != "":
+		return f.getenv("RESPOND_STATE_DIR"), nil
 	}
-	if v := f.getenv("RESPOND_STATE_DIR"); v != "" {
-		return v, nil
-	}
-	if v := f.getenv("XDG_STATE_HOME"); v != "" {
-		return filepath.Join(v, "respond"), nil
-	}
-	home := f.getenv("HOME")
-	if home == "" {
-		h, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("find a state directory: %w (pass --state-dir)", err)
+	dir, err := journal.DefaultDir(f.getenv, func() (string, error) {
+		if h := f.getenv("HOME"); h != "" {
+			return h, nil
 		}
-		home = h
+		return os.UserHomeDir()
+	})
+	if err != nil {
+		return "", fmt.Errorf("%w (pass --state-dir)", err)
 	}
-	return filepath.Join(home, ".local", "state", "respond"), nil
+	return dir, nil
 }
 
 // outputJSON reports whether --output json was asked for, and checks the flag's value.

@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/rotate"
 	"github.com/respond-dev/respond/rotate/assess"
 )
 
@@ -74,37 +74,7 @@ func locateRun(ctx context.Context, opts *LocateOptions) error {
 	if asJSON {
 		return writeJSON(f.Streams.Out, owner)
 	}
-	out := f.Streams.Out
-	fmt.Fprintf(out, "key:       %s\n", owner.KeyID)
-	if owner.Root {
-		fmt.Fprintf(out, "owner:     the root account %s (not a RAM user)\n", owner.Account.ID)
-		fmt.Fprintln(out, "           RAM cannot rotate a root-account key: delete it in the console (AccessKey Management) and use RAM users instead")
-	} else {
-		fmt.Fprintf(out, "owner:     RAM user %s (id %s)\n", owner.UserName, owner.UserID)
-	}
-	acct := owner.Account.ID
-	if owner.Account.Name != "" {
-		acct = owner.Account.Name + " (" + owner.Account.ID + ")"
-	}
-	fmt.Fprintf(out, "account:   %s\n", acct)
-	if owner.Key.Status != "" {
-		fmt.Fprintf(out, "status:    %s, created %s\n", owner.Key.Status, owner.Key.CreateDate.Format(time.RFC3339))
-	}
-	fmt.Fprintf(out, "found by:  %s in %s\n", owner.Strategy, time.Since(start).Round(time.Millisecond))
-	for _, t := range owner.Tried {
-		line := fmt.Sprintf("  tried %-11s account %-18s calls %-4d", t.Strategy, t.AccountID, t.Calls)
-		if t.UsersScanned > 0 {
-			line += fmt.Sprintf(" users %d", t.UsersScanned)
-		}
-		if t.Found {
-			line += " found"
-		}
-		if t.Error != "" {
-			line += " error: " + oneLine(t.Error)
-		}
-		fmt.Fprintln(out, line)
-	}
-	return nil
+	return rotate.WriteOwnerText(f.Streams.Out, owner, time.Since(start))
 }
 
 // AssessOptions are the flags of `respond assess`.
@@ -130,7 +100,7 @@ own calls are left out. It changes nothing.`,
 			if opts.KeyID == "" {
 				return flagErrorf("--key-id is required")
 			}
-			if opts.Window <= 0 || opts.Window > 90*24*time.Hour {
+			if opts.Window <= 0 || opts.Window > assess.MaxWindow {
 				return flagErrorf("--window must be between 1s and 2160h (90 days), not %s", opts.Window)
 			}
 			return assessRun(cmd.Context(), opts)
@@ -155,25 +125,10 @@ func assessRun(ctx context.Context, opts *AssessOptions) error {
 	if err != nil {
 		return err
 	}
-	// ActionTrail lives in the owner's account: find it (without scanning) when we can.
-	api := cl.Home()
-	if loc, err := cl.Locator(ctx, []string{ram.StrategyIMS, ram.StrategyActionTrail, ram.StrategySelf}, id, accesskey.Secret{}, nil); err == nil {
-		if owner, err := loc.Locate(ctx, id); err == nil {
-			if a, err := cl.API(ctx, owner.Account.ID); err == nil {
-				api = a
-			}
-		}
-	}
-	now := f.Now().UTC()
-	q, err := assess.Query(ram.EventQuery{AccessKeyID: id}, opts.Window, now)
+	a, err := cl.AssessKey(ctx, id, opts.Window, f.Now().UTC(), f.ownMarker())
 	if err != nil {
-		return &FlagError{Err: err}
+		return err
 	}
-	events, err := assess.Collect(ctx, api, q)
-	if err != nil {
-		return fmt.Errorf("assess %s: %w", id, err)
-	}
-	a := assess.Summarize(events, assess.Options{Window: opts.Window, Now: now, OwnUserAgent: f.ownMarker()})
 	if asJSON {
 		return writeJSON(f.Streams.Out, struct {
 			KeyID      string            `json:"key_id"`

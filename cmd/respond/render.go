@@ -11,7 +11,6 @@ import (
 	"sync"
 
 	"github.com/respond-dev/respond/detect"
-	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate"
@@ -22,24 +21,22 @@ import (
 // redactor (the second net behind the Secret type: it knows the leaked secrets, and each new
 // one before a sink gets it); rawOut is stdout without it, for --reveal alone.
 type run struct {
-	opts                   *RespondOptions
-	asJSON                 bool
-	red                    *sink.Redactor
-	out, errOut            *sink.RedactingWriter
-	rawOut                 io.Writer
-	inTTY, outTTY, errTTY  bool
-	stateDir, baseStateDir string
-	progress               *progress
+	opts        *RespondOptions
+	s           Streams
+	asJSON      bool
+	red         *sink.Redactor
+	out, errOut *sink.RedactingWriter
+	stateDir    string
+	sandboxDir  string // the fresh state directory of a --sandbox run
+	progress    *progress
 }
 
 func newRun(opts *RespondOptions, asJSON bool, findings []detect.Finding) *run {
-	s := opts.Factory.Streams
-	red := sink.NewRedactor()
+	s, red := opts.Factory.Streams, sink.NewRedactor()
 	for _, fd := range findings {
 		red.Add(fd.Secret)
 	}
-	r := &run{opts: opts, asJSON: asJSON, red: red, out: red.Writer(s.Out), errOut: red.Writer(s.ErrOut), rawOut: s.Out,
-		inTTY: s.InTTY, outTTY: s.OutTTY, errTTY: s.ErrTTY}
+	r := &run{opts: opts, s: s, asJSON: asJSON, red: red, out: red.Writer(s.Out), errOut: red.Writer(s.ErrOut)}
 	r.progress = &progress{w: r.errOut, on: s.ErrTTY}
 	return r
 }
@@ -47,47 +44,21 @@ func newRun(opts *RespondOptions, asJSON bool, findings []detect.Finding) *run {
 // close flushes the streams and passes the run's error through the redactor too.
 func (r *run) close(err *error) {
 	_, _ = r.out.Flush(), r.errOut.Flush()
-	if *err != nil {
-		if msg := r.red.Redact((*err).Error()); msg != (*err).Error() {
-			*err = &redactedError{msg: msg, err: *err}
-		}
-	}
+	*err = rotate.Redacted(r.red, *err)
 }
-
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
 
 // check refuses what needs a person at a terminal without one.
 func (r *run) check() error {
 	o := r.opts
-	if !o.DryRun && !o.Yes && !r.inTTY {
+	if !o.DryRun && !o.Yes && !r.s.InTTY {
 		reason := "stdin is not a terminal"
 		if o.From == "-" {
 			reason = "stdin carries the findings"
 		}
 		return flagErrorf("refusing to change anything without confirmation (%s): pass --yes to proceed, or --dry-run to see the plan", reason)
 	}
-	if o.Reveal && (!r.outTTY || r.asJSON) {
+	if o.Reveal && (!r.s.OutTTY || r.asJSON) {
 		return flagErrorf("--reveal prints the new secret and is allowed only with text output on a terminal; configure a sink instead (see README \"Sinks\")")
-	}
-	return nil
-}
-
-// setStateDir picks the state directory: --state-dir, else the configuration's, else the default.
-func (r *run) setStateDir(conf *playbooks.Config) error {
-	f := r.opts.Factory
-	dir, err := f.stateDir()
-	if err != nil {
-		return err
-	}
-	r.stateDir, r.baseStateDir = dir, dir
-	if conf != nil && conf.StateDir != "" && f.Global.StateDir == "" {
-		r.stateDir = conf.StateDir
 	}
 	return nil
 }
@@ -105,18 +76,13 @@ func (r *run) nothingToDo(report rotate.Report) error {
 func (r *run) Confirm(_ context.Context, items []*rotate.Item) (bool, error) {
 	r.progress.clear()
 	r.printPlans(items)
-	runnable := 0
-	for _, it := range items {
-		if it.Err == nil && it.Plan.Decision == rotate.DecisionRotate {
-			runnable++
-		}
-	}
+	runnable := rotate.Runnable(items)
 	if runnable == 0 || r.opts.Yes {
 		return true, nil
 	}
 	fmt.Fprintf(r.errOut, "Rotate %d key(s) as planned above? This deletes the leaked key(s). [y/N] ", runnable)
 	_ = r.errOut.Flush() // a prompt has no newline
-	line, err := bufio.NewReader(r.opts.Factory.Streams.In).ReadString('\n')
+	line, err := bufio.NewReader(r.s.In).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return false, fmt.Errorf("read the confirmation: %w", err)
 	}
@@ -203,7 +169,7 @@ func (r *run) finish(report rotate.Report, items []*rotate.Item) error {
 	} else if !r.opts.DryRun {
 		_ = rotate.WriteSummaryText(r.out, items)
 		if f := r.opts.Factory; f.Global.Sandbox && f.Global.StateDir == "" {
-			fmt.Fprintf(r.out, "Sandbox state (journal, audit log, the new key's file): %s\n", r.baseStateDir)
+			fmt.Fprintf(r.out, "Sandbox state (journal, audit log, the new key's file): %s\n", r.sandboxDir)
 		}
 	}
 	if report.ExitCode == 0 {

@@ -42,18 +42,8 @@ func respondRun(ctx context.Context, opts *RespondOptions) (err error) {
 	}
 	r := newRun(opts, asJSON, findings)
 	defer r.close(&err)
-	if err := r.check(); err != nil {
-		return err
-	}
-	conf, strategies, err := f.configAndStrategies(opts.Locate)
+	b, err := r.batch()
 	if err != nil {
-		return err
-	}
-	forced, err := loadPlaybook(opts.Playbook, conf)
-	if err != nil {
-		return err
-	}
-	if err := r.setStateDir(conf); err != nil {
 		return err
 	}
 	if f.Signals != nil {
@@ -65,13 +55,14 @@ func respondRun(ctx context.Context, opts *RespondOptions) (err error) {
 	if len(findings) == 0 {
 		return r.nothingToDo(report)
 	}
-	cl, err := f.connect(ctx, conf)
+	cl, err := f.connect(ctx, b.Config)
 	if err != nil {
 		return err
 	}
+	b.Cloud = cl
 	caller := cl.Caller()
 	report.Caller = &caller
-	items, err := r.batch(cl, conf, forced, strategies).Run(ctx, findings)
+	items, err := b.Run(ctx, findings)
 	r.progress.clear()
 	if err != nil {
 		return err
@@ -79,19 +70,38 @@ func respondRun(ctx context.Context, opts *RespondOptions) (err error) {
 	return r.finish(report, items)
 }
 
-// batch is the engine's batch for this run.
-func (r *run) batch(cl *rotate.Cloud, conf *playbooks.Config, forced *playbooks.Playbook, strategies []string) *rotate.Batch {
+// batch checks the flags against the terminal, reads the configuration and --playbook, and
+// builds the engine's batch for this run (its Cloud is connected later, when there is work).
+func (r *run) batch() (*rotate.Batch, error) {
 	f, opts := r.opts.Factory, r.opts
+	if err := r.check(); err != nil {
+		return nil, err
+	}
+	conf, strategies, err := f.configAndStrategies(opts.Locate)
+	if err != nil {
+		return nil, err
+	}
+	forced, err := loadPlaybook(opts.Playbook, conf)
+	if err != nil {
+		return nil, err
+	}
+	if r.stateDir, err = f.stateDir(); err != nil {
+		return nil, err
+	}
+	r.sandboxDir = r.stateDir
+	if conf != nil && conf.StateDir != "" && f.Global.StateDir == "" {
+		r.stateDir = conf.StateDir
+	}
 	b := &rotate.Batch{
-		Cloud: cl, Config: conf, Playbook: forced, Strategies: strategies, Progress: r.progress.reporter(),
+		Config: conf, Playbook: forced, Strategies: strategies, Progress: r.progress.reporter(),
 		OnStep: r.stepPrinter(), Redactor: r.red, OwnUserAgent: f.ownMarker(), DryRun: opts.DryRun,
 		Outputs:  rotate.Outputs{Sinks: opts.Sinks, Getenv: f.getenv, Now: f.Now, Fallback: r.sandboxSink()},
 		StateDir: r.stateDir, ResumeCommand: f.resumeCommand(opts), Confirmer: r,
 	}
 	if opts.Reveal {
-		b.Outputs.Reveal = r.rawOut
+		b.Outputs.Reveal = r.s.Out // the one place a secret is printed, on purpose
 	}
-	return b
+	return b, nil
 }
 
 // sandboxSink is where the sandbox stores a replacement when no sink is configured: it
@@ -101,7 +111,7 @@ func (r *run) sandboxSink() func(playbooks.TemplateValues) (sink.Sink, error) {
 		return nil
 	}
 	return func(vals playbooks.TemplateValues) (sink.Sink, error) {
-		dir := filepath.Join(r.baseStateDir, "sandbox")
+		dir := filepath.Join(r.sandboxDir, "sandbox")
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("create the sandbox sink's directory: %w", err)
 		}
@@ -189,10 +199,8 @@ func loadPlaybook(name string, conf *playbooks.Config) (*playbooks.Playbook, err
 		if pb, err = playbooks.Load(name); err == nil && conf != nil {
 			err = conf.CheckPlaybook(pb)
 		}
-	case conf != nil:
-		pb, err = conf.Playbook(name)
 	default:
-		pb, err = playbooks.Builtin(name)
+		pb, err = conf.Playbook(name) // a nil configuration names only the built-ins
 	}
 	if err != nil {
 		return nil, &FlagError{Err: fmt.Errorf("--playbook %s: %w", name, err)}
