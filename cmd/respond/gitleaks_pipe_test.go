@@ -87,7 +87,7 @@ func TestGitleaksPipeIntoRespond(t *testing.T) {
 		t.Fatalf("gitleaks: %v\n%s", err, scanErr.String())
 	}
 
-	s, out, errOut := TestStreams(string(report))
+	s, out, errOut := newTestStreams(string(report))
 	s.Env = func(k string) (string, bool) {
 		if k == "HOME" {
 			return t.TempDir(), true

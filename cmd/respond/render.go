@@ -17,9 +17,9 @@ import (
 	"github.com/respond-dev/respond/rotate/sink"
 )
 
-// run is one run of the main command: its options and its streams, which pass the run's
+// run is one run of the main command: its options and its output, which passes the run's
 // redactor (the second net behind the Secret type: it knows the leaked secrets, and each new
-// one before a sink gets it); rawOut is stdout without it, for --reveal alone.
+// one before a sink gets it); only --reveal writes to stdout without it.
 type run struct {
 	opts        *RespondOptions
 	s           Streams
