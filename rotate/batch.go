@@ -24,8 +24,8 @@ type Connection interface {
 	Verifier
 	// Caller is who respond is signed in as.
 	Caller() ram.Identity
-	// Accounts are the accounts the owner search covers.
-	Accounts() []ram.LocatorAccount
+	// Entered are the accounts respond entered: the owner search covers them.
+	Entered() []ram.LocatorAccount
 	// Locator builds the owner search of one key over every account.
 	Locator(ctx context.Context, strategies []string, leaked accesskey.ID, secret accesskey.Secret, progress func(ram.Progress)) (Locator, error)
 }
@@ -146,7 +146,7 @@ func (b *Batch) Run(ctx context.Context, findings []detect.Finding) ([]*Item, er
 	// search, in shuffled order (findings often come grouped by account, and the search's last
 	// call, the owner's key list, is signed in the owner's account), then the rest of the
 	// inspection, which is all in the owner's account, spread evenly over the accounts.
-	n := workersFor(len(b.Cloud.Accounts()))
+	n := workersFor(len(b.Cloud.Entered()))
 	forEach(ctx, spread(items), n, b.locate)
 	forEachByAccount(ctx, items, n, (*Item).ownerAccount, b.plan)
 	if err := ctx.Err(); err != nil {
@@ -252,7 +252,7 @@ func (b *Batch) choose(it *Item, owner *ram.Owner) error {
 	in := playbooks.PlaybookInput{KeyID: it.Finding.KeyID.String(), Source: source(it.Finding)}
 	if owner != nil {
 		in.AccountID, in.UserName = owner.Account.ID, owner.UserName
-		for _, a := range b.Cloud.Accounts() {
+		for _, a := range b.Cloud.Entered() {
 			if a.Account.ID == owner.Account.ID {
 				in.AccountName = a.Account.Name
 			}

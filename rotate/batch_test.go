@@ -36,7 +36,7 @@ func (c *fakeConn) Authenticates(ctx context.Context, id accesskey.ID, s accessk
 func (c *fakeConn) Caller() ram.Identity {
 	return ram.Identity{AccountID: "1001", Arn: "acs:ram::1001:user/responder", AccessKeyID: selfID}
 }
-func (c *fakeConn) Accounts() []ram.LocatorAccount {
+func (c *fakeConn) Entered() []ram.LocatorAccount {
 	return []ram.LocatorAccount{{Account: ram.Account{ID: "1001", Name: "prod"}, API: c.f}}
 }
 func (c *fakeConn) Locator(ctx context.Context, strategies []string, id accesskey.ID, _ accesskey.Secret, _ func(ram.Progress)) (Locator, error) {

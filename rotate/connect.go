@@ -173,8 +173,8 @@ func (c *Cloud) Caller() ram.Identity { return c.caller }
 // Home is respond's own client, in its home account.
 func (c *Cloud) Home() ram.API { return c.home }
 
-// Accounts are the accounts entered (an account that could not be entered carries its Err).
-func (c *Cloud) Accounts() []ram.LocatorAccount { return c.accounts }
+// Entered are the accounts entered (one that could not be entered carries its Err).
+func (c *Cloud) Entered() []ram.LocatorAccount { return c.accounts }
 
 // API implements Accounts: the client of an account entered ("" is the home account).
 func (c *Cloud) API(ctx context.Context, accountID string) (ram.API, error) {

@@ -125,7 +125,7 @@ func (b *Batch) buildSink(ctx context.Context, sc playbooks.SinkConfig, vals pla
 		}
 		accountID := snap.Owner.Account.ID
 		if sc.Account != "" {
-			for _, a := range b.Cloud.Accounts() {
+			for _, a := range b.Cloud.Entered() {
 				if a.Account.Name == sc.Account || a.Account.ID == sc.Account {
 					accountID = a.Account.ID
 				}
