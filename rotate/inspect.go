@@ -41,6 +41,19 @@ type Snapshot struct {
 // ActionTrail events over Deps.AssessWindow (every page; a failure is kept in AssessErr, never
 // fatal), and the journal's state. It only reads.
 func Inspect(ctx context.Context, f detect.Finding, d Deps) Snapshot {
+	var owner ram.Owner
+	var err error
+	if f.KeyID.Rotatable() {
+		owner, err = d.Locator.Locate(ctx, f.KeyID)
+	}
+	return InspectLocated(ctx, f, owner, err, d)
+}
+
+// InspectLocated is Inspect once the owner search has run: owner is what it found, or locateErr
+// why it did not (neither is used for a key that cannot be rotated). It reads the journal's
+// state, the owner's keys (unless the search listed them), the key's last use and its ActionTrail
+// events; d.Locator is not used. It only reads.
+func InspectLocated(ctx context.Context, f detect.Finding, owner ram.Owner, locateErr error, d Deps) Snapshot {
 	var snap Snapshot
 	if st, ok, err := readState(d.StateDir, f.KeyID); err == nil && ok {
 		snap.Resume = &st
@@ -48,8 +61,7 @@ func Inspect(ctx context.Context, f detect.Finding, d Deps) Snapshot {
 	if !f.KeyID.Rotatable() {
 		return snap
 	}
-	owner, err := d.Locator.Locate(ctx, f.KeyID)
-	if err != nil {
+	if err := locateErr; err != nil {
 		snap.LocateErr = fmt.Errorf("locate owner of %s: %w", f.KeyID, err)
 		if snap.Resume == nil || snap.Resume.UserName == "" || !errors.Is(err, ram.ErrOwnerNotFound) {
 			return snap

@@ -4,12 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/respond-dev/respond/playbooks"
-	"github.com/respond-dev/respond/rotate/journal"
+	"github.com/respond-dev/respond/rotate"
 )
 
 func newCmdStatus(f *Factory) *cobra.Command {
@@ -37,58 +36,14 @@ func statusRun(_ context.Context, f *Factory, all bool) error {
 	if err != nil {
 		return err
 	}
-	states, err := journal.List(dir)
+	st, err := rotate.ReadStatus(dir, all)
 	if err != nil {
-		return fmt.Errorf("read the journals in %s: %w", dir, err)
-	}
-	var shown []journal.State
-	for _, s := range states {
-		if all || s.Unfinished() {
-			shown = append(shown, s)
-		}
+		return err
 	}
 	if asJSON {
-		type entry struct {
-			journal.State
-			Unfinished bool   `json:"unfinished"`
-			Resume     string `json:"resume,omitempty"`
-		}
-		out := struct {
-			StateDir  string  `json:"state_dir"`
-			Rotations []entry `json:"rotations"`
-		}{StateDir: dir, Rotations: []entry{}}
-		for _, s := range shown {
-			e := entry{State: s, Unfinished: s.Unfinished()}
-			if e.Unfinished {
-				e.Resume = "respond --key-id " + s.KeyID
-			}
-			out.Rotations = append(out.Rotations, e)
-		}
-		return writeJSON(f.Streams.Out, out)
+		return writeJSON(f.Streams.Out, st)
 	}
-	w := f.Streams.Out
-	if len(shown) == 0 {
-		fmt.Fprintf(w, "No unfinished rotations in %s.\n", dir)
-		return nil
-	}
-	for _, s := range shown {
-		state := "finished"
-		if s.Unfinished() {
-			state = "UNFINISHED"
-		}
-		fmt.Fprintf(w, "%s  %s  user %s account %s  last %s  updated %s\n", s.KeyID, state, s.UserName, s.AccountID,
-			firstNonEmpty(string(s.LastOutcome), "-"), s.Updated.Format(time.RFC3339))
-		if s.InFlight != nil {
-			fmt.Fprintf(w, "    interrupted in: %s\n", s.InFlight.Step)
-		}
-		for _, k := range s.NewKeys {
-			fmt.Fprintf(w, "    replacement %s\n", k.ID)
-		}
-		if s.Unfinished() {
-			fmt.Fprintf(w, "    resume with: respond --key-id %s\n", s.KeyID)
-		}
-	}
-	return nil
+	return rotate.WriteStatusText(f.Streams.Out, st)
 }
 
 func newCmdPlaybook(f *Factory) *cobra.Command {

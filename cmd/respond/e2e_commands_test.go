@@ -85,7 +85,7 @@ func TestE2EOfflineCommands(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s, out, errb := TestStreams(tc.stdin)
+			s, out, errb := newTestStreams(tc.stdin)
 			s.Env = func(k string) (string, bool) {
 				if k == "HOME" || k == "XDG_CONFIG_HOME" {
 					return dir, true
@@ -105,7 +105,7 @@ func TestE2EOfflineCommands(t *testing.T) {
 	// Every invalid playbook is refused with its position, exit 2.
 	t.Run("playbook validate invalid", func(t *testing.T) {
 		t.Parallel()
-		s, out, errb := TestStreams("")
+		s, out, errb := newTestStreams("")
 		code := Main([]string{"playbook", "validate", "../../testdata/playbooks/invalid/" + firstInvalidPlaybook(t)}, s)
 		if code != 2 || !strings.Contains(errb.String(), ".yaml:") {
 			t.Errorf("exit %d\n%s\n%s", code, out, errb)

@@ -5,16 +5,15 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
 	"time"
 
-	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/rotate/journal"
 )
 
-// Factory holds what every command needs, built lazily: the streams, the global flags, the
-// clock, and the cloud connection. It is not a service locator: commands copy what they need.
+// Factory holds what every command needs: the streams, the global flags, the clock, and the
+// sandbox started on first use. It hands out constructors (the configuration, the cloud
+// connection); a run's own state lives in the run.
 type Factory struct {
 	Streams Streams
 	Now     func() time.Time
@@ -25,15 +24,7 @@ type Factory struct {
 	Signals func(context.Context) (context.Context, context.CancelFunc)
 
 	sandbox *sandboxEnv // started on first use when --sandbox is set
-	// sandboxState is the fresh state directory of a --sandbox run without --state-dir: each
-	// rehearsal starts from the demo organisation, so it must not see an earlier run's journals.
-	sandboxState string
-
-	// redactor knows the secrets of the current run (see respondRun); rawOut is stdout without it,
-	// for the one sink that prints a secret on purpose (--reveal).
-	runID    string
-	redactor *accesskey.Redactor
-	rawOut   io.Writer
+	runID   string      // marks this process's calls (ownMarker)
 }
 
 // GlobalOptions are the persistent flags every command shares.
@@ -71,37 +62,32 @@ func (f *Factory) getenv(k string) string {
 	return v
 }
 
-// stateDir is --state-dir, else $RESPOND_STATE_DIR, else $XDG_STATE_HOME/respond, else
-// ~/.local/state/respond.
+// stateDir is --state-dir, else (--sandbox) a fresh directory, else $RESPOND_STATE_DIR, else
+// journal.DefaultDir. Each sandbox rehearsal starts from the demo organisation, so it must not see
+// an earlier run's journals.
 func (f *Factory) stateDir() (string, error) {
-	if f.Global.StateDir != "" {
+	switch {
+	case f.Global.StateDir != "":
 		return f.Global.StateDir, nil
-	}
-	if f.Global.Sandbox {
-		if f.sandboxState == "" {
-			d, err := os.MkdirTemp("", "respond-sandbox-")
-			if err != nil {
-				return "", fmt.Errorf("create a state directory for the sandbox: %w (pass --state-dir)", err)
-			}
-			f.sandboxState = d
-		}
-		return f.sandboxState, nil
-	}
-	if v := f.getenv("RESPOND_STATE_DIR"); v != "" {
-		return v, nil
-	}
-	if v := f.getenv("XDG_STATE_HOME"); v != "" {
-		return filepath.Join(v, "respond"), nil
-	}
-	home := f.getenv("HOME")
-	if home == "" {
-		h, err := os.UserHomeDir()
+	case f.Global.Sandbox:
+		d, err := os.MkdirTemp("", "respond-sandbox-")
 		if err != nil {
-			return "", fmt.Errorf("find a state directory: %w (pass --state-dir)", err)
+			return "", fmt.Errorf("create a state directory for the sandbox: %w (pass --state-dir)", err)
 		}
-		home = h
+		return d, nil
+	case f.getenv("RESPOND_STATE_DIR") != "":
+		return f.getenv("RESPOND_STATE_DIR"), nil
 	}
-	return filepath.Join(home, ".local", "state", "respond"), nil
+	dir, err := journal.DefaultDir(f.getenv, func() (string, error) {
+		if h := f.getenv("HOME"); h != "" {
+			return h, nil
+		}
+		return os.UserHomeDir()
+	})
+	if err != nil {
+		return "", fmt.Errorf("%w (pass --state-dir)", err)
+	}
+	return dir, nil
 }
 
 // outputJSON reports whether --output json was asked for, and checks the flag's value.

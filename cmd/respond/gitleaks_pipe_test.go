@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/respond-dev/respond/rotate"
 )
 
 // pipePlanted are fake keys in the file types gitleaks is usually run over; each 24-character id
@@ -85,7 +87,7 @@ func TestGitleaksPipeIntoRespond(t *testing.T) {
 		t.Fatalf("gitleaks: %v\n%s", err, scanErr.String())
 	}
 
-	s, out, errOut := TestStreams(string(report))
+	s, out, errOut := newTestStreams(string(report))
 	s.Env = func(k string) (string, bool) {
 		if k == "HOME" {
 			return t.TempDir(), true
@@ -96,11 +98,11 @@ func TestGitleaksPipeIntoRespond(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("respond exit %d, stderr:\n%s", code, errOut)
 	}
-	var rep Report
+	var rep rotate.Report
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("decode the report: %v\n%s", err, out)
 	}
-	if rep.Schema != ReportSchema || !rep.DryRun {
+	if rep.Schema != rotate.ReportSchema || !rep.DryRun {
 		t.Errorf("schema %q dry_run %v", rep.Schema, rep.DryRun)
 	}
 	var got []string

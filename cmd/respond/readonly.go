@@ -8,8 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/respond-dev/respond/playbooks"
-	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/rotate"
 	"github.com/respond-dev/respond/rotate/assess"
 )
 
@@ -61,52 +61,21 @@ func locateRun(ctx context.Context, opts *LocateOptions) error {
 	if err != nil {
 		return err
 	}
-	loc, err := cl.locator(strategies, id, accesskey.Secret{}, f.progressPrinter())
+	p := &progress{w: f.Streams.ErrOut, on: f.Streams.ErrTTY}
+	loc, err := cl.Locator(ctx, strategies, id, accesskey.Secret{}, p.reporter())
 	if err != nil {
 		return err
 	}
 	start := time.Now()
 	owner, err := loc.Locate(ctx, id)
-	if f.Streams.ErrTTY {
-		fmt.Fprint(f.Streams.ErrOut, "\r\033[K")
-	}
+	p.clear()
 	if err != nil {
 		return fmt.Errorf("locate %s: %w", id, err)
 	}
 	if asJSON {
 		return writeJSON(f.Streams.Out, owner)
 	}
-	out := f.Streams.Out
-	fmt.Fprintf(out, "key:       %s\n", owner.KeyID)
-	if owner.Root {
-		fmt.Fprintf(out, "owner:     the root account %s (not a RAM user)\n", owner.Account.ID)
-		fmt.Fprintln(out, "           RAM cannot rotate a root-account key: delete it in the console (AccessKey Management) and use RAM users instead")
-	} else {
-		fmt.Fprintf(out, "owner:     RAM user %s (id %s)\n", owner.UserName, owner.UserID)
-	}
-	acct := owner.Account.ID
-	if owner.Account.Name != "" {
-		acct = owner.Account.Name + " (" + owner.Account.ID + ")"
-	}
-	fmt.Fprintf(out, "account:   %s\n", acct)
-	if owner.Key.Status != "" {
-		fmt.Fprintf(out, "status:    %s, created %s\n", owner.Key.Status, owner.Key.CreateDate.Format(time.RFC3339))
-	}
-	fmt.Fprintf(out, "found by:  %s in %s\n", owner.Strategy, time.Since(start).Round(time.Millisecond))
-	for _, t := range owner.Tried {
-		line := fmt.Sprintf("  tried %-11s account %-18s calls %-4d", t.Strategy, t.AccountID, t.Calls)
-		if t.UsersScanned > 0 {
-			line += fmt.Sprintf(" users %d", t.UsersScanned)
-		}
-		if t.Found {
-			line += " found"
-		}
-		if t.Error != "" {
-			line += " error: " + oneLine(t.Error)
-		}
-		fmt.Fprintln(out, line)
-	}
-	return nil
+	return rotate.WriteOwnerText(f.Streams.Out, owner, time.Since(start))
 }
 
 // AssessOptions are the flags of `respond assess`.
@@ -132,7 +101,7 @@ own calls are left out. It changes nothing.`,
 			if opts.KeyID == "" {
 				return flagErrorf("--key-id is required")
 			}
-			if opts.Window <= 0 || opts.Window > 90*24*time.Hour {
+			if opts.Window <= 0 || opts.Window > playbooks.MaxAssessWindow {
 				return flagErrorf("--window must be between 1s and 2160h (90 days), not %s", opts.Window)
 			}
 			return assessRun(cmd.Context(), opts)
@@ -157,25 +126,10 @@ func assessRun(ctx context.Context, opts *AssessOptions) error {
 	if err != nil {
 		return err
 	}
-	// ActionTrail lives in the owner's account: find it (without scanning) when we can.
-	api := ram.API(cl.home)
-	if loc, err := cl.locator([]string{ram.StrategyIMS, ram.StrategyActionTrail, ram.StrategySelf}, id, accesskey.Secret{}, nil); err == nil {
-		if owner, err := loc.Locate(ctx, id); err == nil {
-			if a, err := cl.account(ctx, owner.Account.ID); err == nil {
-				api = a
-			}
-		}
-	}
-	now := f.Now().UTC()
-	q, err := assess.Query(ram.EventQuery{AccessKeyID: id}, opts.Window, now)
+	a, err := cl.AssessKey(ctx, id, opts.Window, f.Now().UTC(), f.ownMarker())
 	if err != nil {
-		return &FlagError{Err: err}
+		return err
 	}
-	events, err := assess.Collect(ctx, api, q)
-	if err != nil {
-		return fmt.Errorf("assess %s: %w", id, err)
-	}
-	a := assess.Summarize(events, assess.Options{Window: opts.Window, Now: now, OwnUserAgent: f.ownMarker()})
 	if asJSON {
 		return writeJSON(f.Streams.Out, struct {
 			KeyID      string            `json:"key_id"`

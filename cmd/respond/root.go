@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/respond-dev/respond/ram"
+	"github.com/respond-dev/respond/rotate"
 )
 
 // Exit codes (design §10).
@@ -79,11 +80,7 @@ func Main(args []string, s Streams) int {
 	if errors.As(err, &ee) && ee.Err == nil {
 		return int(code)
 	}
-	msg := oneLine(err.Error())
-	if f.redactor != nil {
-		msg = f.redactor.Redact(msg) // the second net covers the last line too
-	}
-	fmt.Fprintln(s.ErrOut, "respond: "+msg)
+	fmt.Fprintln(s.ErrOut, "respond: "+oneLine(err.Error()))
 	return int(code)
 }
 
@@ -96,10 +93,10 @@ func codeFor(err error) exitCode {
 	switch {
 	case errors.As(err, &ee):
 		return ee.Code
-	case errors.As(err, &fe):
+	case errors.As(err, &fe), errors.Is(err, ram.ErrSDKDebug):
 		return exitUsage
 	}
-	return classify(err)
+	return exitFor[rotate.SeverityOf(err)]
 }
 
 // oneLine folds a multi-line error (the SDK's are) into one line.

@@ -133,23 +133,14 @@ func sandboxServeRun(ctx context.Context, opts *SandboxServeOptions) error {
 		}
 		org = o
 	case opts.Users > 0 || opts.Accounts > 0:
-		accounts := max(opts.Accounts, 1)
-		users := max(opts.Users, 1)
-		org = emulator.GenerateOrg(emulator.GenSpec{Accounts: accounts, UsersPerAccount: users, Seed: opts.Seed})
+		org = emulator.GenerateOrg(emulator.GenSpec{Accounts: max(opts.Accounts, 1), UsersPerAccount: max(opts.Users, 1), Seed: opts.Seed})
 	default:
 		org = emulator.DemoOrg()
 	}
-	var eopts []emulator.Option
-	if opts.Latency > 0 {
-		eopts = append(eopts, emulator.WithLatency(opts.Latency))
-	}
-	if opts.QPS > 0 {
-		eopts = append(eopts, emulator.WithRateLimit(opts.QPS))
-	}
-	if opts.PropagationDelay > 0 {
-		eopts = append(eopts, emulator.WithPropagationDelay(opts.PropagationDelay))
-	}
-	srv := emulator.NewUnstartedServer(org, eopts...)
+	// Zero is each option's default: no latency, no rate limit, no propagation delay, no skew.
+	srv := emulator.NewUnstartedServer(org, emulator.WithLatency(max(opts.Latency, 0)), emulator.WithRateLimit(opts.QPS),
+		emulator.WithPropagationDelay(max(opts.PropagationDelay, 0)))
+	srv.SetClockSkew(opts.ClockSkew)
 	for _, fl := range []struct {
 		p    float64
 		kind emulator.FaultKind
@@ -162,9 +153,6 @@ func sandboxServeRun(ctx context.Context, opts *SandboxServeOptions) error {
 		if fl.p > 0 {
 			srv.AddFault(emulator.Fault{Kind: fl.kind, Probability: fl.p})
 		}
-	}
-	if opts.ClockSkew != 0 {
-		srv.SetClockSkew(opts.ClockSkew)
 	}
 	if err := srv.Listen(opts.Listen); err != nil {
 		return &FlagError{Err: fmt.Errorf("listen on %s: %w", opts.Listen, err)}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"io"
 	"os"
 )
@@ -24,15 +23,6 @@ func StdStreams() Streams {
 		InTTY: isTerminal(os.Stdin), OutTTY: isTerminal(os.Stdout), ErrTTY: isTerminal(os.Stderr),
 		Env: os.LookupEnv,
 	}
-}
-
-// TestStreams returns buffers for in, out and errOut and an empty environment.
-func TestStreams(in string) (Streams, *bytes.Buffer, *bytes.Buffer) {
-	out, errOut := &bytes.Buffer{}, &bytes.Buffer{}
-	return Streams{
-		In: bytes.NewBufferString(in), Out: out, ErrOut: errOut,
-		Env: func(string) (string, bool) { return "", false },
-	}, out, errOut
 }
 
 func isTerminal(f *os.File) bool {

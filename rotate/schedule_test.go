@@ -1,23 +1,19 @@
-package main
+package rotate
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
 	"testing"
-
-	"github.com/respond-dev/respond/ram"
-	"github.com/respond-dev/respond/ram/accesskey"
 )
 
 // itemsIn makes items whose account is told by acct (by index), in that order.
-func itemsIn(accts ...string) ([]*item, map[*item]string) {
-	var items []*item
-	acct := map[*item]string{}
+func itemsIn(accts ...string) ([]*Item, map[*Item]string) {
+	var items []*Item
+	acct := map[*Item]string{}
 	for _, a := range accts {
-		it := &item{}
+		it := &Item{}
 		items = append(items, it)
 		acct[it] = a
 	}
@@ -32,21 +28,21 @@ func TestForEachByAccount_takesFromTheLeastBusyAccount(t *testing.T) {
 	accts := append(append(append(repeat("A", 12), repeat("B", 12)...), repeat("C", 3)...), repeat("", 1)...)
 	items, acct := itemsIn(accts...)
 	const n = 6
-	started := make(chan *item)
-	release := map[*item]chan struct{}{}
+	started := make(chan *Item)
+	release := map[*Item]chan struct{}{}
 	for _, it := range items {
 		release[it] = make(chan struct{})
 	}
 	done := make(chan struct{})
 	go func() {
-		forEachByAccount(context.Background(), items, n, func(it *item) string { return acct[it] }, func(_ context.Context, it *item) {
+		forEachByAccount(context.Background(), items, n, func(it *Item) string { return acct[it] }, func(_ context.Context, it *Item) {
 			started <- it
 			<-release[it]
 		})
 		close(done)
 	}()
 	inFlight := map[string]int{}
-	var running []*item
+	var running []*Item
 	var order []string
 	take := func() {
 		it := <-started
@@ -106,9 +102,9 @@ func TestForEachByAccount_runsEachItemOnceInAccountOrder(t *testing.T) {
 			}
 			items, acct := itemsIn(accts...)
 			var mu sync.Mutex
-			ran := map[*item]int{}
-			var seq []*item
-			forEachByAccount(context.Background(), items, n, func(it *item) string { return acct[it] }, func(_ context.Context, it *item) {
+			ran := map[*Item]int{}
+			var seq []*Item
+			forEachByAccount(context.Background(), items, n, func(it *Item) string { return acct[it] }, func(_ context.Context, it *Item) {
 				mu.Lock()
 				defer mu.Unlock()
 				ran[it]++
@@ -121,7 +117,7 @@ func TestForEachByAccount_runsEachItemOnceInAccountOrder(t *testing.T) {
 			}
 			if n == 1 {
 				// one at a time: each account's items start in their order
-				pos := map[*item]int{}
+				pos := map[*Item]int{}
 				for i, it := range seq {
 					pos[it] = i
 				}
@@ -139,7 +135,7 @@ func TestForEachByAccount_runsEachItemOnceInAccountOrder(t *testing.T) {
 	cancel()
 	items, acct := itemsIn(repeat("A", 5)...)
 	calls := 0
-	forEachByAccount(ctx, items, 2, func(it *item) string { return acct[it] }, func(context.Context, *item) { calls++ })
+	forEachByAccount(ctx, items, 2, func(it *Item) string { return acct[it] }, func(context.Context, *Item) { calls++ })
 	if calls != 0 {
 		t.Errorf("cancelled: %d items ran, want 0", calls)
 	}
@@ -154,7 +150,7 @@ func TestSpread_isAFixedPermutation(t *testing.T) {
 	if slices.Equal(a, items) {
 		t.Error("spread kept the order")
 	}
-	sorted := func(s []*item) []string {
+	sorted := func(s []*Item) []string {
 		var out []string
 		for _, it := range s {
 			out = append(out, fmt.Sprintf("%p", it))
@@ -164,69 +160,5 @@ func TestSpread_isAFixedPermutation(t *testing.T) {
 	}
 	if !slices.Equal(sorted(a), sorted(items)) {
 		t.Error("spread is not a permutation of the items")
-	}
-}
-
-type countingLocator struct {
-	calls int
-	owner ram.Owner
-	err   error
-}
-
-func (c *countingLocator) Locate(ctx context.Context, id accesskey.ID) (ram.Owner, error) {
-	c.calls++
-	if err := ctx.Err(); err != nil {
-		return ram.Owner{}, err
-	}
-	return c.owner, c.err
-}
-
-func TestOnceLocator(t *testing.T) {
-	id := accesskey.MustParseID("LTAI5tFAKEONCE0000000001")
-	owner := ram.Owner{KeyID: id, UserName: "alice", Account: ram.Account{ID: "1001"}}
-	tests := []struct {
-		name     string
-		inner    *countingLocator
-		cancel   bool // the first search is interrupted
-		wantAcct string
-		wantErr  bool
-		calls    int
-	}{
-		{"found", &countingLocator{owner: owner}, false, "1001", false, 1},
-		{"not found", &countingLocator{err: &ram.NotFoundError{KeyID: id}}, false, "", true, 1},
-		{"interrupted: searched again", &countingLocator{owner: owner}, true, "1001", false, 2},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			o := &onceLocator{loc: tt.inner}
-			if o.accountID() != "" {
-				t.Errorf("account before the search: %q", o.accountID())
-			}
-			ctx := context.Background()
-			if tt.cancel {
-				c, cancel := context.WithCancel(ctx)
-				cancel()
-				_, _ = o.Locate(c, id)
-			}
-			for range 3 {
-				got, err := o.Locate(ctx, id)
-				if (err != nil) != tt.wantErr || got.Account.ID != tt.wantAcct {
-					t.Errorf("Locate: %+v, %v", got, err)
-				}
-				if tt.wantErr && !errors.Is(err, ram.ErrOwnerNotFound) {
-					t.Errorf("error %v, want the inner locator's", err)
-				}
-			}
-			if tt.inner.calls != tt.calls {
-				t.Errorf("%d searches, want %d", tt.inner.calls, tt.calls)
-			}
-			if o.accountID() != tt.wantAcct {
-				t.Errorf("accountID %q, want %q", o.accountID(), tt.wantAcct)
-			}
-		})
-	}
-	var nilLoc *onceLocator
-	if nilLoc.accountID() != "" {
-		t.Error("a finding without a search has an account")
 	}
 }

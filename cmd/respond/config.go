@@ -1,0 +1,98 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/respond-dev/respond/playbooks"
+	"github.com/respond-dev/respond/ram"
+	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/rotate"
+)
+
+// connect signs in and enters every account the configuration names (rotate.Connect), with the
+// credentials and endpoint the flags and the environment say.
+func (f *Factory) connect(ctx context.Context, conf *playbooks.Config) (*rotate.Session, error) {
+	base, err := f.baseConfig()
+	if err != nil {
+		return nil, err
+	}
+	return rotate.Connect(ctx, conf, rotate.SessionOptions{
+		Base: base, Home: f.homeCredentials(), FixedEndpoint: f.Global.Sandbox || f.Global.Endpoint != "",
+		Profile: func(name string) (ram.CredentialSource, bool) {
+			if f.Global.Sandbox || name == f.Global.Profile {
+				return ram.CredentialSource{}, false // signs as respond itself
+			}
+			return ram.ProfileCredentials(name), true
+		},
+	})
+}
+
+// baseConfig is the ram.Config every client of this run starts from. RESPOND_READ_TIMEOUT (a Go
+// duration) replaces the SDK's read timeout of 10 s; a bad value is bad input (exit 2).
+func (f *Factory) baseConfig() (ram.Config, error) {
+	cfg := ram.Config{UserAgent: userAgent() + " " + f.ownMarker()}
+	if v := f.getenv("RESPOND_READ_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return ram.Config{}, flagErrorf("RESPOND_READ_TIMEOUT=%q is not a positive duration (e.g. 10s or 500ms)", v)
+		}
+		cfg.ReadTimeout = d
+	}
+	cfg.Region = cmp.Or(f.Global.Region, f.getenv("ALIBABA_CLOUD_REGION_ID"))
+	cfg.Endpoint = cmp.Or(f.Global.Endpoint, f.getenv("RESPOND_ENDPOINT"))
+	if f.Global.Sandbox {
+		cfg.Endpoint = f.startSandbox().srv.Endpoint()
+	}
+	return cfg, nil
+}
+
+// homeCredentials are the credentials respond signs with in its home account: the sandbox
+// administrator with --sandbox, a named aliyun CLI profile with --profile, else the SDK's default
+// chain (environment, OIDC, aliyun CLI profile, ECS RAM role).
+func (f *Factory) homeCredentials() ram.CredentialSource {
+	switch {
+	case f.Global.Sandbox:
+		a := f.startSandbox().admin
+		return ram.StaticCredentials(a.AccessKeyID, accesskey.NewSecret(a.AccessKeySecret))
+	case f.Global.Profile != "":
+		return ram.ProfileCredentials(f.Global.Profile)
+	}
+	return ram.DefaultCredentials()
+}
+
+//go:embed sandbox-config.yaml
+var sandboxConfigYAML []byte
+
+// loadConfig reads --config, or the default path when it exists; no file means no configuration.
+// With --sandbox and no --config, it is the sandbox's own configuration.
+func (f *Factory) loadConfig() (*playbooks.Config, error) {
+	if f.Global.Sandbox && f.Global.ConfigPath == "" {
+		conf, err := playbooks.ParseConfig("sandbox-config.yaml", sandboxConfigYAML)
+		if err != nil {
+			return nil, fmt.Errorf("the built-in sandbox configuration: %w", err)
+		}
+		return conf, nil
+	}
+	path := cmp.Or(f.Global.ConfigPath, f.getenv("RESPOND_CONFIG"))
+	if path == "" {
+		dir := f.getenv("XDG_CONFIG_HOME")
+		if home := f.getenv("HOME"); dir == "" && home != "" {
+			dir = home + "/.config"
+		}
+		if _, err := os.Stat(playbooks.DefaultConfigPath(dir)); dir == "" || errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		path = playbooks.DefaultConfigPath(dir)
+	}
+	conf, err := playbooks.LoadConfig(path)
+	if err != nil {
+		return nil, &FlagError{Err: fmt.Errorf("configuration: %w", err)}
+	}
+	return conf, nil
+}

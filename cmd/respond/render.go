@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/respond-dev/respond/detect"
+	"github.com/respond-dev/respond/ram"
+	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/rotate"
+)
+
+// run is one run of the main command: its options and its output, which passes the run's
+// redactor (the second net behind the Secret type: it knows the leaked secrets, and each new
+// one before a sink gets it); only --reveal writes to stdout without it.
+type run struct {
+	opts        *RespondOptions
+	s           Streams
+	asJSON      bool
+	red         *accesskey.Redactor
+	out, errOut *accesskey.RedactingWriter
+	stateDir    string
+	sandboxDir  string // the fresh state directory of a --sandbox run
+	progress    *progress
+}
+
+func newRun(opts *RespondOptions, asJSON bool, findings []detect.Finding) *run {
+	s, red := opts.Factory.Streams, accesskey.NewRedactor()
+	for _, fd := range findings {
+		red.Add(fd.Secret)
+	}
+	r := &run{opts: opts, s: s, asJSON: asJSON, red: red, out: red.Writer(s.Out), errOut: red.Writer(s.ErrOut)}
+	r.progress = &progress{w: r.errOut, on: s.ErrTTY}
+	return r
+}
+
+// close flushes the streams and passes the run's error through the redactor too.
+func (r *run) close(err *error) {
+	_, _ = r.out.Flush(), r.errOut.Flush()
+	*err = rotate.Redacted(r.red, *err)
+}
+
+// check refuses what needs a person at a terminal without one.
+func (r *run) check() error {
+	o := r.opts
+	if !o.DryRun && !o.Yes && !r.s.InTTY {
+		reason := "stdin is not a terminal"
+		if o.From == "-" {
+			reason = "stdin carries the findings"
+		}
+		return flagErrorf("refusing to change anything without confirmation (%s): pass --yes to proceed, or --dry-run to see the plan", reason)
+	}
+	if o.Reveal && (!r.s.OutTTY || r.asJSON) {
+		return flagErrorf("--reveal prints the new secret and is allowed only with text output on a terminal; configure a sink instead (see README \"Sinks\")")
+	}
+	return nil
+}
+
+func (r *run) nothingToDo(report rotate.Report) error {
+	if r.asJSON {
+		return writeJSON(r.out, report)
+	}
+	fmt.Fprintln(r.out, "No AccessKey ids found: nothing to do.")
+	return nil
+}
+
+// Confirm implements rotate.Confirmer: it shows the plans and, without --yes, asks on the
+// terminal when one would change anything.
+func (r *run) Confirm(_ context.Context, items []*rotate.Item) (bool, error) {
+	r.progress.clear()
+	r.printPlans(items)
+	runnable := rotate.Runnable(items)
+	if runnable == 0 || r.opts.Yes {
+		return true, nil
+	}
+	fmt.Fprintf(r.errOut, "Rotate %d key(s) as planned above? This deletes the leaked key(s). [y/N] ", runnable)
+	_ = r.errOut.Flush() // a prompt has no newline
+	line, err := bufio.NewReader(r.s.In).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, fmt.Errorf("read the confirmation: %w", err)
+	}
+	a := strings.ToLower(strings.TrimSpace(line))
+	return a == "y" || a == "yes", nil
+}
+
+// progress shows the owner search's progress on stderr when it is a terminal.
+type progress struct {
+	mu    sync.Mutex
+	w     io.Writer
+	on    bool
+	shown bool
+}
+
+// reporter is print, or nil when stderr is not a terminal.
+func (p *progress) reporter() func(ram.Progress) {
+	if !p.on {
+		return nil
+	}
+	return p.print
+}
+
+func (p *progress) print(s ram.Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, "\rscanning %s: %d/%d users, %.0f calls/s, %d throttled   ", s.Account, s.UsersScanned, s.UsersTotal, s.Rate, s.Throttles)
+	if fl, ok := p.w.(interface{ Flush() error }); ok {
+		_ = fl.Flush() // a redacting writer holds back a line without its newline
+	}
+	p.shown = true
+}
+
+// clear clears the progress line, if one was shown.
+func (p *progress) clear() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shown {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.shown = false
+	}
+}
+
+func (r *run) stepPrinter() func(accesskey.ID) func(rotate.StepResult) {
+	if r.asJSON {
+		return nil
+	}
+	var mu sync.Mutex
+	return func(id accesskey.ID) func(rotate.StepResult) {
+		return func(s rotate.StepResult) {
+			mu.Lock()
+			defer mu.Unlock()
+			line := fmt.Sprintf("  %s %-7s %s", id.Short(), s.Step, s.Outcome)
+			if s.Detail != "" {
+				line += ": " + s.Detail
+			}
+			fmt.Fprintln(r.errOut, line)
+		}
+	}
+}
+
+func (r *run) printPlans(items []*rotate.Item) {
+	if !r.asJSON {
+		_ = rotate.WritePlansText(r.out, items)
+	}
+}
+
+// exitFor maps the engine's severities to exit codes (design §10).
+var exitFor = map[rotate.Severity]exitCode{
+	rotate.SeverityOK: exitOK, rotate.SeverityRefused: exitRefused, rotate.SeverityNotFound: exitNotFound,
+	rotate.SeverityInvalid: exitUsage, rotate.SeverityFailed: exitFailed, rotate.SeverityPartial: exitPartial,
+}
+
+// finish prints the results and decides the exit code: the most urgent outcome wins.
+func (r *run) finish(report rotate.Report, items []*rotate.Item) error {
+	if r.opts.DryRun {
+		r.printPlans(items)
+	}
+	report.AddItems(items, func(s rotate.Severity) int { return int(exitFor[s]) })
+	if r.asJSON {
+		if err := writeJSON(r.out, report); err != nil {
+			return err
+		}
+	} else if !r.opts.DryRun {
+		_ = rotate.WriteSummaryText(r.out, items)
+		if f := r.opts.Factory; f.Global.Sandbox && f.Global.StateDir == "" {
+			fmt.Fprintf(r.out, "Sandbox state (journal, audit log, the new key's file): %s\n", r.sandboxDir)
+		}
+	}
+	if report.ExitCode == 0 {
+		return nil
+	}
+	return &ExitError{Code: exitCode(report.ExitCode)}
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,350 @@
+package rotate
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/respond-dev/respond/detect"
+	"github.com/respond-dev/respond/playbooks"
+	"github.com/respond-dev/respond/ram"
+	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/rotate/journal"
+	"github.com/respond-dev/respond/rotate/sink"
+)
+
+// Connection is what a Batch needs of the accounts respond is signed in to (*Session is one).
+type Connection interface {
+	Accounts
+	Verifier
+	// Account is the client of an account, for every call (the KMS sink).
+	Account(ctx context.Context, accountID string) (ram.API, error)
+	// Caller is who respond is signed in as.
+	Caller() ram.Identity
+	// Entered are the accounts respond entered: the owner search covers them.
+	Entered() []ram.LocatorAccount
+	// Locator builds the owner search of one key over every account.
+	Locator(ctx context.Context, strategies []string, leaked accesskey.ID, secret accesskey.Secret, progress func(ram.Progress)) (Locator, error)
+}
+
+// Confirmer decides, once every finding is planned and before anything changes, whether the
+// plans are carried out (respond's CLI shows them and asks on the terminal, or not with --yes).
+type Confirmer interface {
+	Confirm(ctx context.Context, items []*Item) (bool, error)
+}
+
+// ErrNotConfirmed is Batch.Run's error when the Confirmer said no: nothing was changed.
+var ErrNotConfirmed = errors.New("not confirmed; nothing was changed")
+
+// Batch is the response to many findings at once (design §3): for each finding, the playbook
+// the configuration's rules choose (once, with the reason), the owner searched once, the plan;
+// then one confirmation; then the rotations. Each pass is spread over the owners' accounts so
+// that every account's key is busy at once (each account's client paces its own calls).
+type Batch struct {
+	Session Connection
+	// Config is the configuration; nil means none (the default playbook, no canaries).
+	Config *playbooks.Config
+	// Playbook, when set, answers every finding (--playbook); else the configuration's rules
+	// choose.
+	Playbook *playbooks.Playbook
+	// Strategies, when set, replace the playbooks' owner search strategies (--locate, the
+	// configuration's locate:).
+	Strategies []string
+	// Progress is told how the owner search's scans go.
+	Progress func(ram.Progress)
+	// OnStep, when set, gives the step reporter of each key (progress output).
+	OnStep  func(accesskey.ID) func(StepResult)
+	Outputs Outputs
+	// Redactor is the run's one redactor: it knows the leaked secrets, and the engine teaches it
+	// each new secret as soon as it exists (Deps.Redactor).
+	Redactor *accesskey.Redactor
+	// StateDir holds the journals, the locks and the audit log (created, 0700, when missing).
+	StateDir string
+	// ResumeCommand is the command printed to resume a rotation (Deps.ResumeCommand).
+	ResumeCommand string
+	// Deps tune every rotation (Clock, Sleep, LockWait, timeouts); the batch sets the rest: the
+	// state directory, the audit log, the configuration's notification channels, and each
+	// finding's owner account, sinks and step reporter.
+	Deps Deps
+	// OwnUserAgent marks respond's own calls in ActionTrail (Settings.OwnUserAgent).
+	OwnUserAgent string
+	// DryRun stops after the plans: nothing is confirmed or changed.
+	DryRun bool
+	// Confirmer is asked before anything changes; nil goes ahead (--yes).
+	Confirmer Confirmer
+}
+
+// Item is one finding on its way through a batch.
+type Item struct {
+	Finding detect.Finding
+	// Playbook is the one chosen (nil when none could be), and PlaybookReason why.
+	Playbook       *playbooks.Playbook
+	PlaybookReason string
+	// Plan is the finding's plan when Err is nil.
+	Plan Plan
+	// Result is the rotation's, once it ran.
+	Result *Result
+	// Err is why the finding could not be planned (an *InvalidError when the configuration, the
+	// playbook or the flags do not allow it).
+	Err error
+
+	loc       Locator
+	owner     ram.Owner // found by loc, unless locErr
+	locErr    error
+	deps      Deps
+	executing bool // the batch went on to execute (not a dry run, confirmed)
+}
+
+// open creates the state directory and opens the audit log (unless it is a dry run) and the
+// configuration's notification channels: the Deps every rotation shares.
+func (b *Batch) open() (Deps, func(), error) {
+	d := b.Deps
+	d.StateDir, d.ResumeCommand = b.StateDir, b.ResumeCommand
+	d.Accounts, d.Verifier, d.Caller, d.Redactor = b.Session, b.Session, b.Session.Caller(), b.Redactor
+	if err := os.MkdirAll(b.StateDir, 0o700); err != nil {
+		return d, nil, fmt.Errorf("create the state directory %s: %w (pass --state-dir)", b.StateDir, err)
+	}
+	closeAudit := func() {}
+	if !b.DryRun {
+		a, err := journal.OpenAudit(filepath.Join(b.StateDir, journal.AuditFile))
+		if err != nil {
+			return d, nil, fmt.Errorf("open the audit log: %w", err)
+		}
+		d.Audit, closeAudit = a, func() { _ = a.Close() }
+	}
+	redact := func(s string) string { return s }
+	if b.Redactor != nil {
+		redact = b.Redactor.Redact
+	}
+	var err error
+	if d.Notifiers, err = Notifiers(b.Config, b.Outputs.getenv, redact); err != nil {
+		closeAudit()
+		return d, nil, err
+	}
+	return d, closeAudit, nil
+}
+
+// Run plans every finding and, unless it is a dry run or the Confirmer says no, executes the
+// plans. The items are in the findings' order. Its error says the batch stopped before
+// anything changed: the state directory, the audit log or a notification channel could not be
+// opened (an *InvalidError for a channel badly configured), it was interrupted while planning,
+// ErrNotConfirmed, the Confirmer's error.
+func (b *Batch) Run(ctx context.Context, findings []detect.Finding) ([]*Item, error) {
+	d, closeAudit, err := b.open()
+	if err != nil {
+		return nil, err
+	}
+	defer closeAudit()
+	items := make([]*Item, len(findings))
+	for i, fd := range findings {
+		items[i] = &Item{Finding: fd, deps: d}
+		b.prepare(ctx, items[i])
+	}
+	// Inspect (read-only) every finding, several at a time, in two passes: first the owner
+	// search, in shuffled order (findings often come grouped by account, and the search's last
+	// call, the owner's key list, is signed in the owner's account), then the rest of the
+	// inspection, which is all in the owner's account, spread evenly over the accounts.
+	n := workersFor(len(b.Session.Entered()))
+	forEach(ctx, spread(items), n, b.locate)
+	forEachByAccount(ctx, items, n, (*Item).ownerAccount, b.plan)
+	if err := ctx.Err(); err != nil {
+		return items, fmt.Errorf("interrupted while planning; nothing was changed: %w", err)
+	}
+	if b.DryRun {
+		return items, nil
+	}
+	if b.Confirmer != nil {
+		ok, err := b.Confirmer.Confirm(ctx, items)
+		if err != nil {
+			return items, err
+		}
+		if !ok {
+			return items, ErrNotConfirmed
+		}
+	}
+	for _, it := range items {
+		it.executing = true
+	}
+	forEachByAccount(ctx, items, n, (*Item).planAccount, func(ctx context.Context, it *Item) {
+		if it.Err == nil {
+			res := Execute(ctx, it.Plan, it.deps)
+			it.Result = &res
+		}
+	})
+	return items, nil
+}
+
+// source is what the rules match a finding's source on: the first location's format (the
+// scanner), else its source ("flag" for --key-id).
+func source(fd detect.Finding) string {
+	if len(fd.Locations) == 0 {
+		return "flag"
+	}
+	return cmp.Or(fd.Locations[0].Format, fd.Locations[0].Source)
+}
+
+// prepare chooses the finding's playbook when the choice cannot depend on the owner, and builds
+// the owner search (no call yet): the playbook's strategies apply unless Strategies are set.
+func (b *Batch) prepare(ctx context.Context, it *Item) {
+	if !b.choiceNeedsOwner() {
+		if it.Err = b.choose(it, nil); it.Err != nil {
+			return
+		}
+	}
+	strategies := b.Strategies
+	if len(strategies) == 0 && it.Playbook != nil {
+		if st, ok := it.Playbook.Step(playbooks.StepLocate); ok && len(st.Options.Strategies) > 0 {
+			strategies = st.Options.Strategies
+		}
+	}
+	it.loc, it.Err = b.Session.Locator(ctx, strategies, it.Finding.KeyID, it.Finding.Secret, b.Progress)
+}
+
+// choiceNeedsOwner reports whether a rule (or a playbook's own match) matches on the owner's
+// account or user: then the playbook is chosen once the owner is found, and the owner search
+// uses Strategies or the default ones.
+func (b *Batch) choiceNeedsOwner() bool {
+	if b.Playbook != nil || b.Config == nil {
+		return false
+	}
+	byOwner := func(m playbooks.Match) bool { return len(m.Accounts) > 0 || len(m.Users) > 0 }
+	for _, r := range b.Config.Rules {
+		if byOwner(r.Match) {
+			return true
+		}
+	}
+	for _, r := range b.Config.Playbooks {
+		if r.Playbook != nil && byOwner(r.Playbook.Match) {
+			return true
+		}
+	}
+	return false
+}
+
+// choose sets the finding's playbook and the reason: the forced one, else the configuration's
+// rules (with the owner when known), else the default.
+func (b *Batch) choose(it *Item, owner *ram.Owner) error {
+	switch {
+	case b.Playbook != nil:
+		pb := *b.Playbook
+		if b.Config != nil && len(pb.Sinks) == 0 && pb.Has(playbooks.StepStore) {
+			// As for a playbook the rules choose: no sinks named means every configured sink.
+			pb.Sinks = slices.Sorted(maps.Keys(b.Config.Sinks))
+		}
+		it.Playbook, it.PlaybookReason = &pb, "chosen with --playbook"
+		return nil
+	case b.Config == nil:
+		pb, err := playbooks.Builtin(playbooks.DefaultPlaybook)
+		it.Playbook, it.PlaybookReason = pb, "no configuration: the default playbook"
+		return err
+	}
+	in := playbooks.PlaybookInput{KeyID: it.Finding.KeyID.String(), Source: source(it.Finding)}
+	if owner != nil {
+		in.AccountID, in.UserName = owner.Account.ID, owner.UserName
+		for _, a := range b.Session.Entered() {
+			if a.Account.ID == owner.Account.ID {
+				in.AccountName = a.Account.Name
+			}
+		}
+	}
+	pb, reason, err := b.Config.Select(in)
+	if err != nil {
+		return &InvalidError{Err: fmt.Errorf("choose a playbook for %s: %w", in.KeyID, err)}
+	}
+	it.Playbook, it.PlaybookReason = pb, reason
+	return nil
+}
+
+// locate runs the finding's owner search, once.
+func (b *Batch) locate(ctx context.Context, it *Item) {
+	if it.Err == nil && it.Finding.KeyID.Rotatable() {
+		it.owner, it.locErr = it.loc.Locate(ctx, it.Finding.KeyID)
+	}
+}
+
+// ownerAccount is the account of the owner found, or "" (not searched, not found, no search).
+func (it *Item) ownerAccount() string {
+	if it.Err != nil || it.loc == nil || it.locErr != nil {
+		return ""
+	}
+	return it.owner.Account.ID
+}
+
+// planAccount is the account of a planned item's owner, or "".
+func (it *Item) planAccount() string {
+	if it.Err != nil || it.Plan.Owner == nil {
+		return ""
+	}
+	return it.Plan.Owner.Account.ID
+}
+
+// plan inspects one finding (its owner search already ran) and plans its rotation.
+func (b *Batch) plan(ctx context.Context, it *Item) {
+	if it.Err != nil {
+		return
+	}
+	if it.Playbook == nil {
+		var owner *ram.Owner
+		if it.locErr == nil && it.Finding.KeyID.Rotatable() {
+			owner = &it.owner
+		}
+		if it.Err = b.choose(it, owner); it.Err != nil {
+			return
+		}
+	}
+	fd, pb, d := it.Finding, it.Playbook, it.deps
+	if b.OnStep != nil {
+		d.OnStep = b.OnStep(fd.KeyID)
+	}
+	if st, ok := pb.Step(playbooks.StepAssess); ok {
+		d.AssessWindow = st.Options.AssessWindow
+	}
+	f := fd
+	snap := InspectLocated(ctx, f, it.owner, it.locErr, d)
+	sinks, err := b.sinksFor(ctx, pb, snap)
+	if err != nil {
+		it.Err = err
+		return
+	}
+	d.Sinks = sinks
+	s := b.settings(pb, sinks)
+	d.AssessWindow = s.AssessWindow
+	if err := s.Validate(); err != nil {
+		it.Err = &InvalidError{Err: fmt.Errorf("playbook %s: %w", pb.Name, err)}
+		return
+	}
+	it.Plan, it.deps = NewPlan(f, snap, s), d
+	if it.Plan.Decision == DecisionRotate && pb.Has(playbooks.StepCreate) && len(sinks) == 0 {
+		it.Err = invalidf("key %s: the %s playbook creates a replacement but no sink is configured to receive it; add a sink to the configuration (README \"Sinks\"), pass --reveal on a terminal, or use --playbook contain-only", fd.KeyID, pb.Name)
+	}
+}
+
+// settings maps a playbook (and the configuration) onto the engine's settings.
+func (b *Batch) settings(pb *playbooks.Playbook, sinks []sink.Sink) Settings {
+	s := Settings{Playbook: pb.Name, OnStoreFailure: pb.OnStoreFailure, Sinks: DescribeSinks(sinks), OwnUserAgent: b.OwnUserAgent}
+	for _, st := range pb.Steps {
+		s.Steps = append(s.Steps, st.ID)
+		switch st.ID {
+		case playbooks.StepVerify:
+			s.VerifyTimeout, s.VerifyInterval, s.CheckLeakedSecret = st.Options.VerifyTimeout, st.Options.VerifyInterval, st.Options.CheckLeakedSecret
+		case playbooks.StepAssess:
+			s.AssessWindow = st.Options.AssessWindow
+		}
+	}
+	if id, err := accesskey.ParseID(b.Session.Caller().AccessKeyID); err == nil {
+		s.Self = id
+	}
+	if b.Config != nil {
+		for _, c := range b.Config.Canaries {
+			if id, err := accesskey.ParseID(c); err == nil {
+				s.Canaries = append(s.Canaries, id)
+			}
+		}
+	}
+	return s
+}

@@ -1,0 +1,307 @@
+package rotate
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/respond-dev/respond/detect"
+	"github.com/respond-dev/respond/playbooks"
+	"github.com/respond-dev/respond/ram"
+	"github.com/respond-dev/respond/ram/accesskey"
+)
+
+// fakeConn is a Connection over one fakeAPI account; each key's owner search is a countingLocator.
+type fakeConn struct {
+	f   *fakeAPI
+	mu  sync.Mutex
+	loc map[accesskey.ID]*countingLocator
+	// strategies are the strategies each key's search was built with.
+	strategies map[accesskey.ID][]string
+	locate     func(ctx context.Context, id accesskey.ID) (ram.Owner, error)
+}
+
+func newFakeConn(f *fakeAPI, locate func(context.Context, accesskey.ID) (ram.Owner, error)) *fakeConn {
+	return &fakeConn{f: f, loc: map[accesskey.ID]*countingLocator{}, strategies: map[accesskey.ID][]string{}, locate: locate}
+}
+
+func (c *fakeConn) API(ctx context.Context, id string) (Cloud, error) { return c.f, nil }
+func (c *fakeConn) Account(ctx context.Context, id string) (ram.API, error) {
+	return nil, errors.New("the fake connection has no full account client")
+}
+func (c *fakeConn) Authenticates(ctx context.Context, id accesskey.ID, s accesskey.Secret) (ram.Identity, error) {
+	return c.f.Authenticates(ctx, id, s)
+}
+func (c *fakeConn) Caller() ram.Identity {
+	return ram.Identity{AccountID: "1001", Arn: "acs:ram::1001:user/responder", AccessKeyID: selfID}
+}
+func (c *fakeConn) Entered() []ram.LocatorAccount {
+	return []ram.LocatorAccount{{Account: ram.Account{ID: "1001", Name: "prod"}}}
+}
+func (c *fakeConn) Locator(ctx context.Context, strategies []string, id accesskey.ID, _ accesskey.Secret, _ func(ram.Progress)) (Locator, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l := &countingLocator{fn: c.locate}
+	c.loc[id], c.strategies[id] = l, strategies
+	return l, nil
+}
+
+type countingLocator struct {
+	mu    sync.Mutex
+	calls int
+	fn    func(ctx context.Context, id accesskey.ID) (ram.Owner, error)
+}
+
+func (c *countingLocator) Locate(ctx context.Context, id accesskey.ID) (ram.Owner, error) {
+	c.mu.Lock()
+	c.calls++
+	c.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return ram.Owner{}, err
+	}
+	return c.fn(ctx, id)
+}
+
+func finding(id string) detect.Finding {
+	return detect.Finding{KeyID: accesskey.MustParseID(id), Kind: detect.KindAccessKey, Locations: []detect.Location{{Source: "stdin", Format: "gitleaks-json"}}}
+}
+
+// Each key's owner is searched once, before the rest of the inspection, and the plan and the
+// rotation use that one answer: a found owner, the search's own error, or an interruption that
+// stops the batch before anything changes.
+func TestBatch_locatesEachKeyOnce(t *testing.T) {
+	const leaked = "LTAI5tFAKEONCE0000000001"
+	id := accesskey.MustParseID(leaked)
+	contain, err := playbooks.Builtin("contain-only")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := func(ctx context.Context, id accesskey.ID) (ram.Owner, error) {
+		return ram.Owner{KeyID: id, UserName: user, Account: ram.Account{ID: "1001"}, Strategy: "ims"}, nil
+	}
+	tests := []struct {
+		name     string
+		locate   func(ctx context.Context, id accesskey.ID, cancel func()) (ram.Owner, error)
+		wantAcct string // the plan's owner account
+		wantErr  error  // the rotation's error (errors.Is)
+		runErr   error  // Run's error (errors.Is)
+		sev      Severity
+	}{
+		{"found", func(ctx context.Context, id accesskey.ID, _ func()) (ram.Owner, error) { return found(ctx, id) }, "1001", nil, nil, SeverityOK},
+		{"not found", func(ctx context.Context, id accesskey.ID, _ func()) (ram.Owner, error) {
+			return ram.Owner{}, &ram.NotFoundError{KeyID: id}
+		}, "", ram.ErrOwnerNotFound, nil, SeverityNotFound},
+		{"interrupted: the batch stops", func(ctx context.Context, id accesskey.ID, cancel func()) (ram.Owner, error) {
+			cancel()
+			return ram.Owner{}, ctx.Err()
+		}, "", nil, context.Canceled, SeverityOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			f := newFake(user, leaked)
+			conn := newFakeConn(f, func(ctx context.Context, id accesskey.ID) (ram.Owner, error) { return tt.locate(ctx, id, cancel) })
+			b := &Batch{Session: conn, Playbook: contain, StateDir: t.TempDir(), Deps: Deps{Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }}}
+			items, err := b.Run(ctx, []detect.Finding{finding(leaked)})
+			if !errors.Is(err, tt.runErr) || (tt.runErr == nil) != (err == nil) {
+				t.Fatalf("Run: %v, want %v", err, tt.runErr)
+			}
+			if got := conn.loc[id].calls; got != 1 {
+				t.Errorf("%d searches, want 1", got)
+			}
+			it := items[0]
+			if tt.runErr != nil {
+				if it.Result != nil || deleted(f) {
+					t.Errorf("an interrupted batch ran: %+v, calls %v", it.Result, f.calls)
+				}
+				return
+			}
+			if it.Err != nil {
+				t.Fatalf("not planned: %v", it.Err)
+			}
+			if acct := it.ownerAccount(); acct != tt.wantAcct {
+				t.Errorf("owner account %q, want %q", acct, tt.wantAcct)
+			}
+			if tt.wantAcct != "" && (it.Plan.Owner == nil || it.Plan.Owner.Account.ID != tt.wantAcct) {
+				t.Errorf("plan owner %+v, want account %s", it.Plan.Owner, tt.wantAcct)
+			}
+			if it.Result == nil {
+				t.Fatal("not run")
+			}
+			if tt.wantErr != nil && !errors.Is(it.Result.Err, tt.wantErr) || tt.wantErr == nil && it.Result.Err != nil {
+				t.Errorf("result error %v, want %v", it.Result.Err, tt.wantErr)
+			}
+			if it.Severity() != tt.sev || Worst(items) != tt.sev {
+				t.Errorf("severity %d (worst %d), want %d", it.Severity(), Worst(items), tt.sev)
+			}
+		})
+	}
+	// A key that cannot be rotated (an STS id) is never searched, and has no account.
+	conn := newFakeConn(newFake(user), found)
+	b := &Batch{Session: conn, Playbook: contain, DryRun: true, StateDir: t.TempDir()}
+	items, err := b.Run(context.Background(), []detect.Finding{{KeyID: accesskey.MustParseID("STS.NTHxSgi1Xp6eQzcvDW6yJj3Ut"), Kind: detect.KindSTS}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, l := range conn.loc {
+		if l.calls != 0 {
+			t.Errorf("%s searched %d times", k, l.calls)
+		}
+	}
+	if items[0].ownerAccount() != "" || items[0].Plan.Decision != DecisionRefuseSTS {
+		t.Errorf("STS id: account %q, decision %s", items[0].ownerAccount(), items[0].Plan.Decision)
+	}
+}
+
+// The playbook is chosen once per finding: before the owner search when no rule can depend on
+// the owner (then that playbook's strategies drive the search), after it when one can.
+func TestBatch_choosesThePlaybookOnce(t *testing.T) {
+	const leaked = "LTAI5tFAKECHOOSE00000001"
+	tests := []struct {
+		name           string
+		config         string
+		wantPlaybook   string
+		wantReason     string
+		wantStrategies []string
+	}{
+		{"by source, before the search", "locate: [ims, scan]\nrules:\n  - match: {sources: [gitleaks-json]}\n    playbook: contain-only\n",
+			"contain-only", `source "gitleaks-json"`, []string{"ims", "scan"}},
+		{"by user, once the owner is found", "locate: [ims, scan]\nrules:\n  - match: {users: [" + user + "]}\n    playbook: contain-only\n",
+			"contain-only", `user "` + user + `" matches`, nil},
+		{"by account name, once the owner is found", "rules:\n  - match: {accounts: [prod]}\n    playbook: contain-only\n",
+			"contain-only", `account prod (1001) matches "prod"`, nil},
+		{"no rule matches", "rules:\n  - match: {users: [nobody]}\n    playbook: contain-only\n",
+			"standard", "no rule matched", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conf, err := playbooks.ParseConfig("config.yaml", []byte(tt.config))
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := newFake(user, leaked)
+			conn := newFakeConn(f, func(ctx context.Context, id accesskey.ID) (ram.Owner, error) {
+				return ram.Owner{KeyID: id, UserName: user, Account: ram.Account{ID: "1001"}, Strategy: "ims"}, nil
+			})
+			b := &Batch{Session: conn, Config: conf, DryRun: true, StateDir: t.TempDir()}
+			items, err := b.Run(context.Background(), []detect.Finding{finding(leaked)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			it := items[0]
+			if it.Playbook == nil || it.Playbook.Name != tt.wantPlaybook || !strings.Contains(it.PlaybookReason, tt.wantReason) {
+				t.Errorf("playbook %v (%s), want %s (%s)", it.Playbook, it.PlaybookReason, tt.wantPlaybook, tt.wantReason)
+			}
+			if it.Err == nil && it.Plan.Playbook != tt.wantPlaybook {
+				t.Errorf("plan's playbook %s, want %s", it.Plan.Playbook, tt.wantPlaybook)
+			}
+			if got := conn.strategies[accesskey.MustParseID(leaked)]; !slices.Equal(got, tt.wantStrategies) {
+				t.Errorf("searched with %v, want %v", got, tt.wantStrategies)
+			}
+		})
+	}
+}
+
+// A Confirmer that says no stops the batch before anything changes; a dry run never asks.
+func TestBatch_confirmation(t *testing.T) {
+	const leaked = "LTAI5tFAKECONFIRM0000001"
+	contain, err := playbooks.Builtin("contain-only")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name    string
+		dryRun  bool
+		answer  bool
+		asked   int
+		wantErr error
+		deleted bool
+	}{
+		{"yes", false, true, 1, nil, true},
+		{"no", false, false, 1, ErrNotConfirmed, false},
+		{"dry run", true, true, 0, nil, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake(user, leaked)
+			conn := newFakeConn(f, func(ctx context.Context, id accesskey.ID) (ram.Owner, error) {
+				return ram.Owner{KeyID: id, UserName: user, Account: ram.Account{ID: "1001"}}, nil
+			})
+			c := &answer{yes: tt.answer}
+			b := &Batch{Session: conn, Playbook: contain, DryRun: tt.dryRun, Confirmer: c,
+				StateDir: t.TempDir(), Deps: Deps{Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }}}
+			items, err := b.Run(context.Background(), []detect.Finding{finding(leaked)})
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+				t.Fatalf("Run: %v, want %v", err, tt.wantErr)
+			}
+			if c.asked != tt.asked {
+				t.Errorf("asked %d times, want %d", c.asked, tt.asked)
+			}
+			if got := deleted(f); got != tt.deleted {
+				t.Errorf("deleted: %v, want %v (calls %v)", got, tt.deleted, f.calls)
+			}
+			if !tt.deleted && items[0].Result != nil {
+				t.Errorf("ran without confirmation: %+v", items[0].Result)
+			}
+		})
+	}
+}
+
+// deleted reports whether the fake saw a DeleteAccessKey.
+func deleted(f *fakeAPI) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.ContainsFunc(f.calls, func(c string) bool { return strings.HasPrefix(c, "DeleteAccessKey") })
+}
+
+type answer struct {
+	yes   bool
+	asked int
+}
+
+func (a *answer) Confirm(ctx context.Context, items []*Item) (bool, error) {
+	a.asked++
+	return a.yes, nil
+}
+
+// The exit-code ranking as data: the most urgent outcome wins (design §10: 4, 1, 2, 3, 5, 0).
+func TestSeverity(t *testing.T) {
+	id := accesskey.MustParseID("LTAI5tFAKESEVERITY000001")
+	tests := []struct {
+		name string
+		it   Item
+		want Severity
+	}{
+		{"planned, dry run", Item{}, SeverityOK},
+		{"cannot plan: configuration", Item{Err: invalidf("no sink")}, SeverityInvalid},
+		{"cannot plan, dry run: only usage counts", Item{Err: errors.New("boom")}, SeverityOK},
+		{"cannot plan", Item{Err: errors.New("boom"), executing: true}, SeverityFailed},
+		{"interrupted before it ran", Item{executing: true}, SeverityPartial},
+		{"remediated", Item{executing: true, Result: &Result{}}, SeverityOK},
+		{"refused", Item{executing: true, Result: &Result{Err: &RefusedError{KeyID: id}}}, SeverityRefused},
+		{"not found", Item{executing: true, Result: &Result{Err: &ram.NotFoundError{KeyID: id}}}, SeverityNotFound},
+		{"partial", Item{executing: true, Result: &Result{Err: &PartialError{KeyID: id}}}, SeverityPartial},
+		{"in progress", Item{executing: true, Result: &Result{Err: ErrInProgress}}, SeverityPartial},
+		{"failed", Item{executing: true, Result: &Result{Err: errors.New("boom")}}, SeverityFailed},
+	}
+	var all []*Item
+	for _, tt := range tests {
+		if got := tt.it.Severity(); got != tt.want {
+			t.Errorf("%s: %d, want %d", tt.name, got, tt.want)
+		}
+		all = append(all, &tt.it)
+	}
+	if w := Worst(all); w != SeverityPartial {
+		t.Errorf("worst %d, want partial", w)
+	}
+	if w := Worst(all[:3]); w != SeverityInvalid {
+		t.Errorf("worst of the dry run %d, want invalid", w)
+	}
+	if w := Worst(nil); w != SeverityOK {
+		t.Errorf("worst of nothing %d", w)
+	}
+}

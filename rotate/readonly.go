@@ -1,0 +1,73 @@
+package rotate
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/respond-dev/respond/ram"
+	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/rotate/assess"
+)
+
+// AssessKey summarises what a key did over the window that ends at now, from ActionTrail in the
+// key's owner's account (found without a scan; the home account when it is not found), leaving
+// out respond's own calls (ownUserAgent). A window out of bounds is an *InvalidError.
+func (c *Session) AssessKey(ctx context.Context, id accesskey.ID, window time.Duration, now time.Time, ownUserAgent string) (assess.Assessment, error) {
+	api := c.Home()
+	if loc, err := c.Locator(ctx, []string{ram.StrategyIMS, ram.StrategyActionTrail, ram.StrategySelf}, id, accesskey.Secret{}, nil); err == nil {
+		if owner, err := loc.Locate(ctx, id); err == nil {
+			if a, err := c.Account(ctx, owner.Account.ID); err == nil {
+				api = a
+			}
+		}
+	}
+	q, err := assess.Query(ram.EventQuery{AccessKeyID: id}, window, now)
+	if err != nil {
+		return assess.Assessment{}, &InvalidError{Err: err}
+	}
+	events, err := assess.Collect(ctx, api, q)
+	if err != nil {
+		return assess.Assessment{}, fmt.Errorf("assess %s: %w", id, err)
+	}
+	return assess.Summarize(events, assess.Options{Window: window, Now: now, OwnUserAgent: ownUserAgent}), nil
+}
+
+// WriteOwnerText renders an owner search's answer for a human (respond locate): the owner, its
+// account, the key's status, and every strategy tried in every account.
+func WriteOwnerText(w io.Writer, o ram.Owner, took time.Duration) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "key:       %s\n", o.KeyID)
+	if o.Root {
+		fmt.Fprintf(&b, "owner:     the root account %s (not a RAM user)\n", o.Account.ID)
+		b.WriteString("           RAM cannot rotate a root-account key: delete it in the console (AccessKey Management) and use RAM users instead\n")
+	} else {
+		fmt.Fprintf(&b, "owner:     RAM user %s (id %s)\n", o.UserName, o.UserID)
+	}
+	acct := o.Account.ID
+	if o.Account.Name != "" {
+		acct = o.Account.Name + " (" + o.Account.ID + ")"
+	}
+	fmt.Fprintf(&b, "account:   %s\n", acct)
+	if o.Key.Status != "" {
+		fmt.Fprintf(&b, "status:    %s, created %s\n", o.Key.Status, o.Key.CreateDate.Format(time.RFC3339))
+	}
+	fmt.Fprintf(&b, "found by:  %s in %s\n", o.Strategy, took.Round(time.Millisecond))
+	for _, t := range o.Tried {
+		fmt.Fprintf(&b, "  tried %-11s account %-18s calls %-4d", t.Strategy, t.AccountID, t.Calls)
+		if t.UsersScanned > 0 {
+			fmt.Fprintf(&b, " users %d", t.UsersScanned)
+		}
+		if t.Found {
+			b.WriteString(" found")
+		}
+		if t.Error != "" {
+			b.WriteString(" error: " + oneLine(t.Error))
+		}
+		b.WriteString("\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

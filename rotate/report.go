@@ -1,0 +1,132 @@
+package rotate
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/respond-dev/respond/detect"
+	"github.com/respond-dev/respond/ram"
+)
+
+// ReportSchema names the JSON document of a batch (respond --output json).
+const ReportSchema = "respond.report/v1"
+
+// Report is a batch as data, one entry per leaked key (README "JSON output").
+type Report struct {
+	Schema   string        `json:"schema"`
+	DryRun   bool          `json:"dry_run"`
+	Caller   *ram.Identity `json:"caller,omitempty"`
+	Warnings []string      `json:"warnings,omitempty"`
+	Results  []KeyReport   `json:"results"`
+	ExitCode int           `json:"exit_code"`
+}
+
+// KeyReport is one leaked key: the plan, and the result when it ran.
+type KeyReport struct {
+	KeyID          string            `json:"key_id"`
+	Kind           string            `json:"kind"`
+	Playbook       string            `json:"playbook,omitempty"`
+	PlaybookReason string            `json:"playbook_reason,omitempty"`
+	Locations      []detect.Location `json:"locations,omitempty"`
+	Notes          []string          `json:"notes,omitempty"`
+	Plan           *Plan             `json:"plan,omitempty"`
+	Result         *Result           `json:"result,omitempty"`
+	Error          string            `json:"error,omitempty"`
+	ExitCode       int               `json:"exit_code"`
+}
+
+// AddItems adds the items' entries to the report, each with its exit code (exitCode maps a
+// severity onto it), and sets the report's own from the worst.
+func (r *Report) AddItems(items []*Item, exitCode func(Severity) int) {
+	if r.Results == nil {
+		r.Results = []KeyReport{}
+	}
+	for _, it := range items {
+		kr := KeyReport{KeyID: it.Finding.KeyID.String(), Kind: string(it.Finding.Kind), PlaybookReason: it.PlaybookReason,
+			Locations: it.Finding.Locations, Notes: it.Finding.Notes, Result: it.Result, ExitCode: exitCode(it.Severity())}
+		if it.Playbook != nil {
+			kr.Playbook = it.Playbook.Name
+		}
+		if it.Err != nil {
+			kr.Error = oneLine(it.Err.Error())
+		} else {
+			p := it.Plan
+			kr.Plan = &p
+		}
+		r.Results = append(r.Results, kr)
+	}
+	r.ExitCode = exitCode(Worst(items))
+}
+
+// WritePlansText renders every item's plan for a human (the --dry-run output, and what is shown
+// before the confirmation).
+func WritePlansText(w io.Writer, items []*Item) error {
+	for _, it := range items {
+		if it.Err != nil {
+			if _, err := fmt.Fprintf(w, "Key %s: cannot plan: %s\n\n", it.Finding.KeyID, oneLine(it.Err.Error())); err != nil {
+				return err
+			}
+			continue
+		}
+		if it.PlaybookReason != "" {
+			fmt.Fprintf(w, "Playbook %s (%s)\n", it.Playbook.Name, it.PlaybookReason)
+		}
+		if err := WritePlanText(w, it.Plan); err != nil {
+			return err
+		}
+		for _, n := range it.Finding.Notes {
+			fmt.Fprintf(w, "  note: %s\n", n)
+		}
+		if _, err := fmt.Fprintln(w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteSummaryText renders what the batch did, one key after the other.
+func WriteSummaryText(w io.Writer, items []*Item) error {
+	var b strings.Builder
+	b.WriteString("Summary\n")
+	for _, it := range items {
+		if it.Err != nil {
+			fmt.Fprintf(&b, "  %s  not run: %s\n", it.Finding.KeyID, oneLine(it.Err.Error()))
+			continue
+		}
+		r := it.Result
+		if r == nil {
+			fmt.Fprintf(&b, "  %s  not run (interrupted)\n", it.Finding.KeyID)
+			continue
+		}
+		fmt.Fprintf(&b, "  %s  %s", r.KeyID, r.Outcome)
+		if r.UserName != "" {
+			fmt.Fprintf(&b, " (user %s, account %s)", r.UserName, r.AccountID)
+		}
+		b.WriteString("\n")
+		if r.NewKeyID != "" {
+			fmt.Fprintf(&b, "      new key %s\n", r.NewKeyID)
+		}
+		for _, rc := range r.Receipts {
+			fmt.Fprintf(&b, "      stored by %s (%s): %s\n", rc.Sink, rc.Kind, rc.Where)
+		}
+		if r.Err != nil {
+			fmt.Fprintf(&b, "      %s\n", oneLine(r.Err.Error()))
+			var pe *PartialError
+			if errors.As(r.Err, &pe) && pe.Resume != "" {
+				fmt.Fprintf(&b, "      resume with: %s\n", pe.Resume)
+			}
+		}
+		for _, h := range r.LeftForHuman {
+			fmt.Fprintf(&b, "      to do: %s\n", h)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// oneLine folds a multi-line error (the SDK's are) into one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
