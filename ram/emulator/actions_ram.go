@@ -233,6 +233,9 @@ func ramDeleteUser(s *Server, c *call) (map[string]any, *apiError) {
 	if len(o.u.keys) > 0 {
 		return nil, errf(409, "DeleteConflict.User.AccessKey", "The user CAN NOT has any access key while deleting the user.")
 	}
+	if e := c.acct.iam().userDeleteConflict(o.u.name); e != nil {
+		return nil, e
+	}
 	// The user goes to the user recycle bin, with the keys in its AccessKey bin (recyclebin.go).
 	c.acct.removeUser(o.u)
 	c.acct.sweepUserBin(c.now)
