@@ -27,9 +27,10 @@ type Group struct {
 
 // LoginProfile enables a user's console logon (the emulator keeps no password).
 type LoginProfile struct {
-	PasswordResetRequired bool      `yaml:"passwordResetRequired,omitempty"`
-	MFABindRequired       bool      `yaml:"mfaBindRequired,omitempty"`
-	Created               time.Time `yaml:"created,omitempty"`
+	PasswordResetRequired bool          `yaml:"passwordResetRequired,omitempty"`
+	MFABindRequired       bool          `yaml:"mfaBindRequired,omitempty"`
+	Created               time.Time     `yaml:"created,omitempty"`
+	CreatedAgo            time.Duration `yaml:"createdAgo,omitempty"` // instead of Created
 }
 
 func orNow(t, now time.Time) time.Time {
@@ -48,21 +49,31 @@ func seedPolicy(st *iamState, name string) *policy {
 	return systemPolicies[name]
 }
 
-// loadIAM seeds an account's identity state (during load, after its users and roles).
+// loadIAM seeds an account's identity state (during load, after its users and roles): key
+// source IPs, relative creation dates, policies, groups, attachments, login profiles.
 func (s *Server) loadIAM(acc *account, a Account, now time.Time) {
 	if s.iamOpts.keyIPs == nil {
 		s.iamOpts.keyIPs = map[string]string{}
 	}
-	for _, k := range a.RootKeys {
+	seedKey := func(k Key) {
 		if k.SourceIP != "" {
 			s.iamOpts.keyIPs[k.ID] = k.SourceIP
 		}
+		if ks := s.keys[k.ID]; ks != nil && k.CreatedAgo > 0 {
+			ks.created = now.Add(-k.CreatedAgo)
+			ks.updated = ks.created
+		}
+	}
+	for _, k := range a.RootKeys {
+		seedKey(k)
 	}
 	for _, u := range a.Users {
 		for _, k := range append(u.Keys[:len(u.Keys):len(u.Keys)], u.RecycleBin...) {
-			if k.SourceIP != "" {
-				s.iamOpts.keyIPs[k.ID] = k.SourceIP
-			}
+			seedKey(k)
+		}
+		if usr := acc.users[u.Name]; usr != nil && u.CreatedAgo > 0 {
+			usr.created = now.Add(-u.CreatedAgo)
+			usr.updated = usr.created
 		}
 	}
 	needed := len(a.Policies) > 0 || len(a.Groups) > 0
@@ -112,6 +123,9 @@ func (s *Server) loadIAM(acc *account, a Account, now time.Time) {
 		}
 		if lp := u.LoginProfile; lp != nil {
 			at := orNow(lp.Created, usr.created)
+			if lp.CreatedAgo > 0 {
+				at = now.Add(-lp.CreatedAgo)
+			}
 			st.profiles[u.Name] = &loginProfile{user: u.Name, resetRequired: lp.PasswordResetRequired,
 				mfaNeeded: lp.MFABindRequired, created: at, updated: at}
 		}
@@ -165,6 +179,11 @@ func (o *Org) validateIAM(bad func(msg string, p ...any)) {
 		for ki, k := range a.RootKeys {
 			checkIP(k, "rootKeys", ki)
 		}
+		both := func(set bool, p ...any) {
+			if set {
+				bad("created and createdAgo are both set", at(p...)...)
+			}
+		}
 		for ui, u := range a.Users {
 			known(u.Policies, "users", ui)
 			if len(u.Groups) > maxGroupsPerUser {
@@ -175,8 +194,13 @@ func (o *Org) validateIAM(bad func(msg string, p ...any)) {
 					bad(fmt.Sprintf("user %s: unknown group %q", u.Name, gn), at("users", ui, "groups", gi)...)
 				}
 			}
+			both(!u.Created.IsZero() && u.CreatedAgo != 0, "users", ui)
+			if lp := u.LoginProfile; lp != nil {
+				both(!lp.Created.IsZero() && lp.CreatedAgo != 0, "users", ui, "loginProfile")
+			}
 			for ki, k := range u.Keys {
 				checkIP(k, "users", ui, "keys", ki)
+				both(!k.Created.IsZero() && k.CreatedAgo != 0, "users", ui, "keys", ki)
 			}
 			for ki, k := range u.RecycleBin {
 				checkIP(k, "users", ui, "recycleBin", ki)

@@ -74,6 +74,8 @@ type User struct {
 	Policies     []string      `yaml:"policies,omitempty"`
 	Groups       []string      `yaml:"groups,omitempty"`
 	LoginProfile *LoginProfile `yaml:"loginProfile,omitempty"`
+	// CreatedAgo places Created that long before the server starts (like an event's ago).
+	CreatedAgo time.Duration `yaml:"createdAgo,omitempty"`
 }
 
 // Key is an AccessKey pair.
@@ -93,6 +95,8 @@ type Key struct {
 	// SourceIP is where the calls this key signs come from (policies' acs:SourceIp, network
 	// policies, ActionTrail), unless a test sets SourceIPHeader.
 	SourceIP string `yaml:"sourceIp,omitempty"`
+	// CreatedAgo places Created that long before the server starts (like an event's ago).
+	CreatedAgo time.Duration `yaml:"createdAgo,omitempty"`
 }
 
 // Role is a RAM role that principals of trusted accounts may assume with STS AssumeRole.
