@@ -62,7 +62,7 @@ type Policy struct {
 	Description    string    `json:"description,omitempty"`
 	DefaultVersion string    `json:"default_version,omitempty"`
 	Document       string    `json:"document,omitempty"` // the default version's document (GetPolicy)
-	Attachments    int       `json:"attachments"`       // AttachmentCount (GetPolicy)
+	Attachments    int       `json:"attachments"`        // AttachmentCount (GetPolicy)
 	CreateDate     time.Time `json:"create_date,omitzero"`
 	UpdateDate     time.Time `json:"update_date,omitzero"`
 }
