@@ -15,6 +15,8 @@ type Policy struct {
 	Description string    `yaml:"description,omitempty"`
 	Document    string    `yaml:"document"` // the policy document, JSON text
 	Created     time.Time `yaml:"created,omitempty"`
+	// CreatedAgo places Created that long before the server starts.
+	CreatedAgo time.Duration `yaml:"createdAgo,omitempty"`
 }
 
 // Group is a RAM user group; its members are the users naming it in User.Groups.
@@ -93,6 +95,9 @@ func (s *Server) loadIAM(acc *account, a Account, now time.Time) {
 			continue // validate refused it already
 		}
 		at := orNow(p.Created, now)
+		if p.CreatedAgo > 0 {
+			at = now.Add(-p.CreatedAgo)
+		}
 		np := &policy{name: p.Name, ptype: "Custom", description: p.Description, created: at, updated: at,
 			versions: []*policyVersion{{id: "v1", doc: p.Document, parsed: doc, created: at}}, nextVersion: 2, defaultID: "v1"}
 		st.policies[p.Name] = np
@@ -149,6 +154,9 @@ func (o *Org) validateIAM(bad func(msg string, p ...any)) {
 				bad(fmt.Sprintf("policy %s is defined twice or is a system policy", p.Name), at("policies", pi, "name")...)
 			}
 			custom[p.Name] = true
+			if !p.Created.IsZero() && p.CreatedAgo != 0 {
+				bad("created and createdAgo are both set", at("policies", pi)...)
+			}
 			if _, e := parsePolicyDoc(p.Document, false); e != nil {
 				bad(fmt.Sprintf("policy %s: %s: %s", p.Name, e.Code, e.Message), at("policies", pi, "document")...)
 			}

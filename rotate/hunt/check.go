@@ -1,0 +1,249 @@
+package hunt
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/respond-dev/respond/ram"
+)
+
+// createSlack is how far a creation date may lie from the event that created the thing: more, and
+// the object in the cloud is not the one the attacker created.
+const createSlack = 2 * time.Minute
+
+// maxSession is the longest an STS token can live (a role's MaxSessionDuration is at most 12 h).
+const maxSession = 12 * time.Hour
+
+// reads remembers every answer of the cloud, so each is asked once.
+type reads struct {
+	c        Cloud
+	users    map[string]result[ram.User]
+	keys     map[string]result[[]ram.AccessKey]
+	profiles map[string]result[ram.LoginProfile]
+	policies map[string]result[[]ram.AttachedPolicy]
+	groups   map[string]result[[]ram.Group]
+	roles    map[string]result[ram.Role]
+	pols     map[ram.PolicyRef]result[ram.Policy]
+}
+
+type result[T any] struct {
+	v   T
+	err error
+}
+
+func newReads(c Cloud) *reads {
+	return &reads{c: c, users: map[string]result[ram.User]{}, keys: map[string]result[[]ram.AccessKey]{},
+		profiles: map[string]result[ram.LoginProfile]{}, policies: map[string]result[[]ram.AttachedPolicy]{},
+		groups: map[string]result[[]ram.Group]{}, roles: map[string]result[ram.Role]{}, pols: map[ram.PolicyRef]result[ram.Policy]{}}
+}
+
+func once[K comparable, T any](m map[K]result[T], k K, read func() (T, error)) (T, error) {
+	if r, ok := m[k]; ok {
+		return r.v, r.err
+	}
+	v, err := read()
+	m[k] = result[T]{v, err}
+	return v, err
+}
+
+func (r *reads) user(ctx context.Context, name string) (ram.User, error) {
+	return once(r.users, name, func() (ram.User, error) { return r.c.GetUser(ctx, name) })
+}
+
+func (r *reads) keysOf(ctx context.Context, user string) ([]ram.AccessKey, error) {
+	return once(r.keys, user, func() ([]ram.AccessKey, error) { return r.c.ListAccessKeys(ctx, user) })
+}
+
+// stateOf maps a read's error to a state: not found is gone, any other error unknown.
+func stateOf(err error) State {
+	switch {
+	case err == nil:
+		return StatePresent
+	case errors.Is(err, ram.ErrNotFound):
+		return StateGone
+	}
+	return StateUnknown
+}
+
+// check reads the present state of every node and edge.
+func (h *hunter) check(ctx context.Context, c Cloud) error {
+	r := h.reads
+	if r == nil {
+		r = newReads(c)
+	}
+	first := time.Time{}
+	for _, e := range h.g.Edges {
+		if first.IsZero() || e.Time.Before(first) {
+			first = e.Time
+		}
+	}
+	created := map[string]time.Time{} // node id → the time of the edge that created it
+	for _, e := range h.g.Edges {
+		if strings.HasPrefix(e.Action, "Create") || e.Action == "AssumeRole" {
+			if _, ok := created[e.To]; !ok {
+				created[e.To] = e.Time
+			}
+		}
+	}
+	fail := func(what string, err error) {
+		if err != nil && !errors.Is(err, ram.ErrNotFound) {
+			h.errorf("check %s: %v", what, err)
+		}
+	}
+	for _, n := range h.nodes {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var when time.Time
+		switch n.Kind {
+		case KindUser:
+			u, err := r.user(ctx, n.Name)
+			fail("user "+n.Name, err)
+			n.State, when = stateOf(err), u.CreateDate
+		case KindKey:
+			h.checkKey(ctx, r, n, fail)
+			when = n.CreateDate
+		case KindLoginProfile:
+			p, err := once(r.profiles, n.Owner, func() (ram.LoginProfile, error) { return c.GetLoginProfile(ctx, n.Owner) })
+			fail("login profile of "+n.Owner, err)
+			n.State, when = stateOf(err), p.CreateDate
+		case KindPolicy:
+			ref := policyRef(n.Name)
+			p, err := once(r.pols, ref, func() (ram.Policy, error) { return c.GetPolicy(ctx, ref) })
+			fail(ref.String(), err)
+			n.State, when = stateOf(err), p.CreateDate
+		case KindRole:
+			if n.Account != "" {
+				n.Note = "in account " + n.Account + ": not checked"
+				continue
+			}
+			role, err := once(r.roles, n.Name, func() (ram.Role, error) { return c.GetRole(ctx, n.Name) })
+			fail("role "+n.Name, err)
+			n.State, when = stateOf(err), role.CreateDate
+		case KindGroup:
+			n.State = StatePresent // only its memberships are checked (edges)
+			continue
+		case KindSession:
+			h.checkSession(ctx, r, n, fail)
+			continue
+		}
+		n.CreateDate = when
+		if when.IsZero() || n.State != StatePresent {
+			continue
+		}
+		if t, ok := created[n.ID]; ok {
+			if when.Before(t.Add(-createSlack)) || when.After(t.Add(createSlack)) {
+				n.Foreign = true
+				n.Note = "its creation date does not match the attacker's event: not the one the attacker created"
+			}
+		} else if !first.IsZero() && when.Before(first) {
+			n.PreExisting = true
+		}
+	}
+	for i := range h.g.Edges {
+		h.checkEdge(ctx, r, &h.g.Edges[i], fail)
+	}
+	return nil
+}
+
+// checkKey finds a key among its owner's keys: present with its status, or gone.
+func (h *hunter) checkKey(ctx context.Context, r *reads, n *Node, fail func(string, error)) {
+	if n.Owner == "" {
+		n.Note = "an account owner's key, or a key whose user is unknown: not checked"
+		return
+	}
+	if u, err := r.user(ctx, n.Owner); err == nil {
+		n.OwnerID = u.UserID
+	}
+	keys, err := r.keysOf(ctx, n.Owner)
+	if err != nil {
+		fail("keys of "+n.Owner, err)
+		if errors.Is(err, ram.ErrNotFound) {
+			n.State = StateGone // the user is gone, and its keys with it
+		}
+		return
+	}
+	n.State = StateGone
+	for _, k := range keys {
+		if k.ID.String() == n.Name {
+			n.State, n.Status, n.CreateDate = StatePresent, k.Status, k.CreateDate
+		}
+	}
+}
+
+// checkSession works out the latest moment a session's token can expire, and whether that is past.
+func (h *hunter) checkSession(ctx context.Context, r *reads, n *Node, fail func(string, error)) {
+	// An AssumeRole without DurationSeconds in its record: its token may live as long as the
+	// role allows (12 h when the role cannot be read). Every AssumeRole of the session name may
+	// have issued a token: the latest expiry counts.
+	if times := h.unbounded[n.ID]; len(times) > 0 {
+		d := maxSession
+		if n.Account == "" {
+			role, err := once(r.roles, n.Owner, func() (ram.Role, error) { return r.c.GetRole(ctx, n.Owner) })
+			fail("role "+n.Owner, err)
+			if err == nil && role.MaxSessionDuration > 0 {
+				d = role.MaxSessionDuration
+			}
+		}
+		for _, t := range times {
+			n.Expires = latest(n.Expires, t.Add(d))
+		}
+		n.Note = "the event does not say how long the token lives: the role's maximum session duration is assumed"
+	}
+	n.State = StateGone
+	if n.Expires.After(h.in.Now) {
+		n.State = StatePresent
+	}
+}
+
+// checkEdge says whether the change an edge made is still in effect.
+func (h *hunter) checkEdge(ctx context.Context, r *reads, e *Edge, fail func(string, error)) {
+	to := h.get(e.To)
+	e.State = to.State
+	switch {
+	case strings.HasPrefix(e.Action, "AttachPolicyTo"):
+		kind := ram.EntityKind(strings.TrimPrefix(e.Action, "AttachPolicyTo"))
+		target := h.get(e.Target)
+		if target == nil || target.Account != "" {
+			e.State = StateUnknown
+			return
+		}
+		key := string(kind) + "/" + target.Name
+		list, err := once(r.policies, key, func() ([]ram.AttachedPolicy, error) { return r.c.ListPoliciesFor(ctx, kind, target.Name) })
+		fail("policies of "+strings.ToLower(string(kind))+" "+target.Name, err)
+		if err != nil {
+			e.State = stateOf(err)
+			return
+		}
+		ref := policyRef(to.Name)
+		e.State = StateGone
+		if slices.ContainsFunc(list, func(a ram.AttachedPolicy) bool { return a.PolicyRef == ref }) {
+			e.State = StatePresent
+		}
+	case e.Action == "AddUserToGroup":
+		user := h.get(e.Target).Name
+		groups, err := once(r.groups, user, func() ([]ram.Group, error) { return r.c.ListGroupsForUser(ctx, user) })
+		fail("groups of "+user, err)
+		if err != nil {
+			e.State = stateOf(err)
+			return
+		}
+		e.State = StateGone
+		if slices.ContainsFunc(groups, func(g ram.Group) bool { return g.Name == to.Name }) {
+			e.State = StatePresent
+		}
+	case e.Action == "UpdateAccessKey":
+		if to.State == StatePresent && to.Status != ram.StatusActive {
+			e.State = StateGone
+		}
+	}
+}
+
+// policyRef reads a policy node's name "<Type>/<Name>".
+func policyRef(name string) ram.PolicyRef {
+	t, n, _ := strings.Cut(name, "/")
+	return ram.PolicyRef{Type: t, Name: n}
+}
