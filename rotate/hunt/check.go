@@ -17,6 +17,10 @@ const createSlack = 2 * time.Minute
 // maxSession is the longest an STS token can live (a role's MaxSessionDuration is at most 12 h).
 const maxSession = 12 * time.Hour
 
+// creates are the actions that create the node they point to.
+var creates = map[string]bool{"CreateUser": true, "CreateAccessKey": true, "CreateLoginProfile": true, "CreatePolicy": true,
+	"CreateGroup": true, "CreateRole": true, "AssumeRole": true}
+
 // reads remembers every answer of the cloud, so each is asked once.
 type reads struct {
 	c        Cloud
@@ -82,7 +86,7 @@ func (h *hunter) check(ctx context.Context, c Cloud) error {
 	}
 	created := map[string]time.Time{} // node id → the time of the edge that created it
 	for _, e := range h.g.Edges {
-		if strings.HasPrefix(e.Action, "Create") || e.Action == "AssumeRole" {
+		if creates[e.Action] {
 			if _, ok := created[e.To]; !ok {
 				created[e.To] = e.Time
 			}
@@ -153,6 +157,10 @@ func (h *hunter) check(ctx context.Context, c Cloud) error {
 func (h *hunter) checkKey(ctx context.Context, r *reads, n *Node, fail func(string, error)) {
 	if n.Owner == "" {
 		n.Note = "an account owner's key, or a key whose user is unknown: not checked"
+		return
+	}
+	if strings.HasPrefix(n.Name, "?") {
+		n.Note = "the event does not name the key, and no key of the user was created then"
 		return
 	}
 	if u, err := r.user(ctx, n.Owner); err == nil {

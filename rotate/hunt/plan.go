@@ -245,7 +245,8 @@ func PlanEradication(g *Graph, opts PlanOptions) Plan {
 	return p
 }
 
-// sessionIPs are the addresses a session was obtained from and used from.
+// sessionIPs are the addresses a session was obtained from and used from (those that are
+// addresses: acs:SourceIp could never match anything else).
 func sessionIPs(g *Graph, session string, assumed Edge) []string {
 	ips := []string{assumed.SourceIP}
 	for _, e := range g.Edges {
@@ -253,7 +254,7 @@ func sessionIPs(g *Graph, session string, assumed Edge) []string {
 			ips = append(ips, e.SourceIP)
 		}
 	}
-	return ips
+	return slices.DeleteFunc(ips, func(ip string) bool { _, err := netip.ParseAddr(ip); return err != nil })
 }
 
 func sortedKeys[V any](m map[string]V) []string {

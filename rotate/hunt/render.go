@@ -90,6 +90,9 @@ func (n Node) Label() string {
 		}
 	case KindSession:
 		s = "session " + n.Name
+		if n.Account != "" {
+			s += " in account " + n.Account
+		}
 		if !n.Expires.IsZero() {
 			s += ", tokens valid until " + n.Expires.UTC().Format(time.RFC3339)
 		}
