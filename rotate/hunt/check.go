@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/respond-dev/respond/ram"
@@ -21,44 +22,45 @@ const maxSession = 12 * time.Hour
 var creates = map[string]bool{"CreateUser": true, "CreateAccessKey": true, "CreateLoginProfile": true, "CreatePolicy": true,
 	"CreateGroup": true, "CreateRole": true, "AssumeRole": true}
 
-// reads remembers every answer of the cloud, so each is asked once.
+// reads remembers every answer of the cloud, so each is asked once, also by concurrent checks.
 type reads struct {
-	c        Cloud
-	users    map[string]result[ram.User]
-	keys     map[string]result[[]ram.AccessKey]
-	profiles map[string]result[ram.LoginProfile]
-	policies map[string]result[[]ram.AttachedPolicy]
-	groups   map[string]result[[]ram.Group]
-	roles    map[string]result[ram.Role]
-	pols     map[ram.PolicyRef]result[ram.Policy]
+	c       Cloud
+	mu      sync.Mutex
+	entries map[string]*entry
 }
 
-type result[T any] struct {
-	v   T
-	err error
+type entry struct {
+	once sync.Once
+	v    any
+	err  error
 }
 
-func newReads(c Cloud) *reads {
-	return &reads{c: c, users: map[string]result[ram.User]{}, keys: map[string]result[[]ram.AccessKey]{},
-		profiles: map[string]result[ram.LoginProfile]{}, policies: map[string]result[[]ram.AttachedPolicy]{},
-		groups: map[string]result[[]ram.Group]{}, roles: map[string]result[ram.Role]{}, pols: map[ram.PolicyRef]result[ram.Policy]{}}
-}
+func newReads(c Cloud) *reads { return &reads{c: c, entries: map[string]*entry{}} }
 
-func once[K comparable, T any](m map[K]result[T], k K, read func() (T, error)) (T, error) {
-	if r, ok := m[k]; ok {
-		return r.v, r.err
+// once returns the answer to key, reading it the first time.
+func once[T any](r *reads, key string, read func() (T, error)) (T, error) {
+	r.mu.Lock()
+	e := r.entries[key]
+	if e == nil {
+		e = &entry{}
+		r.entries[key] = e
 	}
-	v, err := read()
-	m[k] = result[T]{v, err}
-	return v, err
+	r.mu.Unlock()
+	e.once.Do(func() { e.v, e.err = read() })
+	v, _ := e.v.(T)
+	return v, e.err
 }
 
 func (r *reads) user(ctx context.Context, name string) (ram.User, error) {
-	return once(r.users, name, func() (ram.User, error) { return r.c.GetUser(ctx, name) })
+	return once(r, "user\x00"+name, func() (ram.User, error) { return r.c.GetUser(ctx, name) })
 }
 
 func (r *reads) keysOf(ctx context.Context, user string) ([]ram.AccessKey, error) {
-	return once(r.keys, user, func() ([]ram.AccessKey, error) { return r.c.ListAccessKeys(ctx, user) })
+	return once(r, "keys\x00"+user, func() ([]ram.AccessKey, error) { return r.c.ListAccessKeys(ctx, user) })
+}
+
+func (r *reads) role(ctx context.Context, name string) (ram.Role, error) {
+	return once(r, "role\x00"+name, func() (ram.Role, error) { return r.c.GetRole(ctx, name) })
 }
 
 // stateOf maps a read's error to a state: not found is gone, any other error unknown.
@@ -97,60 +99,82 @@ func (h *hunter) check(ctx context.Context, c Cloud) error {
 			h.errorf("check %s: %v", what, err)
 		}
 	}
-	for _, n := range h.nodes {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		var when time.Time
-		switch n.Kind {
-		case KindUser:
-			u, err := r.user(ctx, n.Name)
-			fail("user "+n.Name, err)
-			n.State, when = stateOf(err), u.CreateDate
-		case KindKey:
-			h.checkKey(ctx, r, n, fail)
-			when = n.CreateDate
-		case KindLoginProfile:
-			p, err := once(r.profiles, n.Owner, func() (ram.LoginProfile, error) { return c.GetLoginProfile(ctx, n.Owner) })
-			fail("login profile of "+n.Owner, err)
-			n.State, when = stateOf(err), p.CreateDate
-		case KindPolicy:
-			ref := policyRef(n.Name)
-			p, err := once(r.pols, ref, func() (ram.Policy, error) { return c.GetPolicy(ctx, ref) })
-			fail(ref.String(), err)
-			n.State, when = stateOf(err), p.CreateDate
-		case KindRole:
-			if n.Account != "" {
-				n.Note = "in account " + n.Account + ": not checked"
-				continue
-			}
-			role, err := once(r.roles, n.Name, func() (ram.Role, error) { return c.GetRole(ctx, n.Name) })
-			fail("role "+n.Name, err)
-			n.State, when = stateOf(err), role.CreateDate
-		case KindGroup:
-			n.State = StatePresent // only its memberships are checked (edges)
-			continue
-		case KindSession:
-			h.checkSession(ctx, r, n, fail)
-			continue
-		}
-		n.CreateDate = when
-		if when.IsZero() || n.State != StatePresent {
-			continue
-		}
-		if t, ok := created[n.ID]; ok {
-			if when.Before(t.Add(-createSlack)) || when.After(t.Add(createSlack)) {
-				n.Foreign = true
-				n.Note = "its creation date does not match the attacker's event: not the one the attacker created"
-			}
-		} else if !first.IsZero() && when.Before(first) {
-			n.PreExisting = true
-		}
+	err := parallel(ctx, len(h.nodes), h.in.Parallel, func(i int) { h.checkNode(ctx, r, h.nodes[i], created, first, fail) })
+	if err != nil {
+		return err
 	}
-	for i := range h.g.Edges {
-		h.checkEdge(ctx, r, &h.g.Edges[i], fail)
+	// The edges once every node is checked (an edge's state may be its node's).
+	return parallel(ctx, len(h.g.Edges), h.in.Parallel, func(i int) { h.checkEdge(ctx, r, &h.g.Edges[i], fail) })
+}
+
+// checkNode reads one node's present state.
+func (h *hunter) checkNode(ctx context.Context, r *reads, n *Node, created map[string]time.Time, first time.Time, fail func(string, error)) {
+	c := r.c
+	var when time.Time
+	switch n.Kind {
+	case KindUser:
+		u, err := r.user(ctx, n.Name)
+		fail("user "+n.Name, err)
+		n.State, when = stateOf(err), u.CreateDate
+	case KindKey:
+		h.checkKey(ctx, r, n, fail)
+		when = n.CreateDate
+	case KindLoginProfile:
+		p, err := once(r, "profile\x00"+n.Owner, func() (ram.LoginProfile, error) { return c.GetLoginProfile(ctx, n.Owner) })
+		fail("login profile of "+n.Owner, err)
+		n.State, when = stateOf(err), p.CreateDate
+	case KindPolicy:
+		ref := policyRef(n.Name)
+		p, err := once(r, "policy\x00"+n.Name, func() (ram.Policy, error) { return c.GetPolicy(ctx, ref) })
+		fail(ref.String(), err)
+		n.State, when = stateOf(err), p.CreateDate
+	case KindRole:
+		if n.Account != "" {
+			n.Note = "in account " + n.Account + ": not checked"
+			return
+		}
+		role, err := r.role(ctx, n.Name)
+		fail("role "+n.Name, err)
+		n.State, when = stateOf(err), role.CreateDate
+	case KindGroup:
+		n.State = StatePresent // only its memberships are checked (edges)
+		return
+	case KindSession:
+		h.checkSession(ctx, r, n, fail)
+		return
 	}
-	return nil
+	n.CreateDate = when
+	if when.IsZero() || n.State != StatePresent {
+		return
+	}
+	if t, ok := created[n.ID]; ok {
+		if when.Before(t.Add(-createSlack)) || when.After(t.Add(createSlack)) {
+			n.Foreign = true
+			n.Note = "its creation date does not match the attacker's event: not the one the attacker created"
+		}
+	} else if !first.IsZero() && when.Before(first) {
+		n.PreExisting = true
+	}
+}
+
+// parallel runs f(0) … f(n-1), at most limit at a time, and stops starting new ones when ctx ends.
+func parallel(ctx context.Context, n, limit int, f func(i int)) error {
+	sem := make(chan struct{}, max(limit, 1))
+	var wg sync.WaitGroup
+	for i := range n {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			f(i)
+		}()
+	}
+	wg.Wait()
+	return ctx.Err()
 }
 
 // checkKey finds a key among its owner's keys: present with its status, or gone.
@@ -190,7 +214,7 @@ func (h *hunter) checkSession(ctx context.Context, r *reads, n *Node, fail func(
 	if times := h.unbounded[n.ID]; len(times) > 0 {
 		d := maxSession
 		if n.Account == "" {
-			role, err := once(r.roles, n.Owner, func() (ram.Role, error) { return r.c.GetRole(ctx, n.Owner) })
+			role, err := r.role(ctx, n.Owner)
 			fail("role "+n.Owner, err)
 			if err == nil && role.MaxSessionDuration > 0 {
 				d = role.MaxSessionDuration
@@ -220,7 +244,7 @@ func (h *hunter) checkEdge(ctx context.Context, r *reads, e *Edge, fail func(str
 			return
 		}
 		key := string(kind) + "/" + target.Name
-		list, err := once(r.policies, key, func() ([]ram.AttachedPolicy, error) { return r.c.ListPoliciesFor(ctx, kind, target.Name) })
+		list, err := once(r, "attached\x00"+key, func() ([]ram.AttachedPolicy, error) { return r.c.ListPoliciesFor(ctx, kind, target.Name) })
 		fail("policies of "+strings.ToLower(string(kind))+" "+target.Name, err)
 		if err != nil {
 			e.State = stateOf(err)
@@ -233,7 +257,7 @@ func (h *hunter) checkEdge(ctx context.Context, r *reads, e *Edge, fail func(str
 		}
 	case e.Action == "AddUserToGroup":
 		user := h.get(e.Target).Name
-		groups, err := once(r.groups, user, func() ([]ram.Group, error) { return r.c.ListGroupsForUser(ctx, user) })
+		groups, err := once(r, "groups\x00"+user, func() ([]ram.Group, error) { return r.c.ListGroupsForUser(ctx, user) })
 		fail("groups of "+user, err)
 		if err != nil {
 			e.State = stateOf(err)

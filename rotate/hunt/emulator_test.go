@@ -55,7 +55,13 @@ func (f fromIP) RoundTrip(r *http.Request) (*http.Response, error) {
 // client signs with cr, from ip when not empty, unpaced (the emulator's LookupEvents limit is off).
 func client(t testing.TB, s *emulator.Server, cr emulator.Credential, ip string) *ram.Client {
 	t.Helper()
-	cfg := ram.Config{Endpoint: s.Endpoint(), UserAgent: "respond/test", LookupEventsQPS: -1,
+	return pacedClient(t, s, cr, ip, -1)
+}
+
+// pacedClient is client with LookupEvents paced at qps per region (0: ActionTrail's documented 2).
+func pacedClient(t testing.TB, s *emulator.Server, cr emulator.Credential, ip string, qps float64) *ram.Client {
+	t.Helper()
+	cfg := ram.Config{Endpoint: s.Endpoint(), UserAgent: "respond/test", LookupEventsQPS: qps,
 		Credentials: ram.StaticCredentials(cr.AccessKeyID, accesskey.NewSecret(cr.AccessKeySecret))}
 	if ip != "" {
 		cfg.Transport = fromIP{ip}

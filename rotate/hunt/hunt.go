@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/respond-dev/respond/ram"
@@ -128,12 +129,13 @@ type Principal struct {
 }
 
 // EventSource reads a principal's own ActionTrail events in [start, end]. The caller implements
-// it (TrailSource is one implementation).
+// it (TrailSource is one implementation); it must be safe for concurrent use.
 type EventSource interface {
 	PrincipalEvents(ctx context.Context, p Principal, start, end time.Time) ([]ram.Event, error)
 }
 
 // Cloud is the present state the hunt checks its findings against; *ram.Client implements it.
+// It must be safe for concurrent use.
 type Cloud interface {
 	GetUser(ctx context.Context, userName string) (ram.User, error)
 	ListAccessKeys(ctx context.Context, userName string) ([]ram.AccessKey, error)
@@ -162,7 +164,13 @@ type Input struct {
 	OwnUserAgent string
 	// KnownIPs are the application's own addresses: writes from them are not the attacker's.
 	KnownIPs []string
+	// Parallel bounds the reads made at once: the events of one level's principals, and the
+	// checks (0 means DefaultParallel). Results do not depend on it.
+	Parallel int
 }
+
+// DefaultParallel is how many reads the hunt makes at once.
+const DefaultParallel = 8
 
 // Run builds the incident graph: it walks the leaked key's events, follows every principal the
 // attacker created or obtained (its own events, from its creation to the window's end) up to
@@ -196,7 +204,8 @@ type hunter struct {
 	ips      map[string]bool
 	known    map[string]bool
 	ownAgent string
-	reads    *reads // the cloud's answers (nil: no checks)
+	reads    *reads     // the cloud's answers (nil: no checks)
+	mu       sync.Mutex // guards g.Errors during concurrent reads
 	// unbounded are the AssumeRole times of sessions whose event lacks DurationSeconds.
 	unbounded map[string][]time.Time
 }
@@ -211,6 +220,9 @@ type task struct {
 func newHunter(in Input) *hunter {
 	if in.MaxDepth <= 0 {
 		in.MaxDepth = DefaultMaxDepth
+	}
+	if in.Parallel <= 0 {
+		in.Parallel = DefaultParallel
 	}
 	if in.Now.IsZero() {
 		in.Now = in.End
@@ -250,35 +262,44 @@ func (h *hunter) node(k Kind, name string, depth int) *Node {
 func (h *hunter) get(id string) *Node { return h.index[id] }
 
 func (h *hunter) errorf(format string, a ...any) {
+	h.mu.Lock()
 	h.g.Errors = append(h.g.Errors, fmt.Sprintf(format, a...))
+	h.mu.Unlock()
 }
 
-// walk processes the queue: each principal's events, oldest first.
+// walk processes the queue level by level: the events of one level's principals are read
+// concurrently, then walked in queue order (so the graph does not depend on timing).
 func (h *hunter) walk(ctx context.Context, src EventSource) error {
 	for len(h.queue) > 0 {
-		if err := ctx.Err(); err != nil {
+		level := h.queue
+		h.queue = nil
+		type fetched struct {
+			events []ram.Event
+			err    error
+		}
+		got := make([]fetched, len(level))
+		err := parallel(ctx, len(level), h.in.Parallel, func(i int) {
+			t := level[i]
+			if t.events != nil || src == nil {
+				got[i].events = t.events
+				return
+			}
+			got[i].events, got[i].err = src.PrincipalEvents(ctx, t.p, latest(t.since, h.in.Start), h.in.End)
+		})
+		if err != nil {
 			return err
 		}
-		t := h.queue[0]
-		h.queue = h.queue[1:]
-		events := t.events
-		if events == nil && src != nil {
-			start := latest(t.since, h.in.Start)
-			evs, err := src.PrincipalEvents(ctx, t.p, start, h.in.End)
-			if err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				h.errorf("events of %s %s: %v", t.p.Kind, t.p.Name, err)
+		for i, t := range level {
+			if got[i].err != nil {
+				h.errorf("events of %s %s: %v", t.p.Kind, t.p.Name, got[i].err)
 				h.get(t.node).Followed = false
 				continue
 			}
-			events = evs
-		}
-		events = slices.Clone(events)
-		slices.SortStableFunc(events, func(a, b ram.Event) int { return a.Time.Compare(b.Time) })
-		for _, e := range events {
-			h.event(ctx, t, e)
+			events := slices.Clone(got[i].events)
+			slices.SortStableFunc(events, func(a, b ram.Event) int { return a.Time.Compare(b.Time) })
+			for _, e := range events {
+				h.event(ctx, t, e)
+			}
 		}
 	}
 	return nil
@@ -312,5 +333,6 @@ func (h *hunter) finish() *Graph {
 	}
 	slices.Sort(g.AttackerIPs)
 	slices.Sort(g.Truncated)
+	slices.Sort(g.Errors) // checks run concurrently
 	return g
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode"
@@ -42,12 +43,15 @@ type fixture struct {
 // fakeSource serves the fixture's principals' events and counts the reads.
 type fakeSource struct {
 	f     *fixture
+	mu    sync.Mutex
 	reads []string
 }
 
 func (s *fakeSource) PrincipalEvents(_ context.Context, p hunt.Principal, start, end time.Time) ([]ram.Event, error) {
 	id := string(p.Kind) + ":" + p.Name
+	s.mu.Lock()
 	s.reads = append(s.reads, id)
+	s.mu.Unlock()
 	if msg, ok := s.f.PrincipalErrors[id]; ok {
 		return nil, errors.New(msg)
 	}
@@ -71,13 +75,12 @@ type fakeCloud struct {
 	Groups        map[string][]ram.Group          `json:"groups"`
 	Roles         map[string]ram.Role             `json:"roles"`
 	Errors        map[string]string               `json:"errors"`
-	calls         int
 }
 
 var errNotFound = &ram.Error{Action: "fake", Class: ram.ErrNotFound}
 
 func answer[T any](c *fakeCloud, method, name string, m map[string]T) (T, error) {
-	c.calls++
+
 	var zero T
 	if msg, ok := c.Errors[method+" "+name]; ok {
 		return zero, errors.New(msg)

@@ -3,6 +3,7 @@ package hunt
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"strings"
 	"time"
@@ -17,18 +18,25 @@ type Looker interface {
 	LookupEvents(ctx context.Context, q ram.EventQuery, fn func(ram.Event) error) error
 }
 
-// TrailSource reads a principal's events from ActionTrail in one region (Region, "" = the
-// client's): the writes the hunt follows (RAM, IMS, STS) are global events, which every region
-// returns, so one region is enough. A key's events are selected by EventAccessKeyId, a user's
-// and a role session's by User.
+// TrailSource reads a principal's events from ActionTrail. The writes the hunt follows (RAM, IMS,
+// STS) are global events, which every region returns, so one region is enough for a principal;
+// with several Regions each principal is asked in one of them (picked from its name), so the
+// principals of a level are read at every region's pace instead of one's (ActionTrail allows 2
+// LookupEvents per second, per region). A key's events are selected by EventAccessKeyId, a
+// user's and a role session's by User.
 type TrailSource struct {
-	Trail  Looker
-	Region string
+	Trail   Looker
+	Regions []string // empty: the client's region
 }
 
 // PrincipalEvents implements EventSource.
 func (s TrailSource) PrincipalEvents(ctx context.Context, p Principal, start, end time.Time) ([]ram.Event, error) {
-	q := ram.EventQuery{Start: start, End: end, Region: s.Region}
+	q := ram.EventQuery{Start: start, End: end}
+	if len(s.Regions) > 0 {
+		h := fnv.New32a()
+		h.Write([]byte(p.Name))
+		q.Region = s.Regions[h.Sum32()%uint32(len(s.Regions))]
+	}
 	switch p.Kind {
 	case KindKey:
 		id, err := accesskey.ParseID(p.Name)
