@@ -368,3 +368,36 @@ func TestHuntIncidentCalls(t *testing.T) {
 	}
 	t.Logf("calls: %v", count)
 }
+
+// The demo organisation's short incident: the leaked key assumed billing-reports 50 hours ago,
+// and that session created svc-reports with a key; the session has long expired.
+func TestHuntDemo(t *testing.T) {
+	org := emulator.DemoOrg()
+	s := emulator.NewServer(org, emulator.WithClock(func() time.Time { return fixedNow }), emulator.WithoutTimestampCheck(),
+		emulator.WithoutNonceCheck(), emulator.WithLookupEventsLimit(0))
+	t.Cleanup(s.Close)
+	c := client(t, s, org.Admin(), "")
+	const demoLeak = "LTAI5tFAKEBILLING0LEAK01"
+	g, err := hunt.Run(context.Background(), hunt.Input{Key: mustID(t, demoLeak), Owner: "billing-app", AccountID: "1000000000000001",
+		Events: leakedEvents(t, c, demoLeak), Start: fixedNow.Add(-7 * 24 * time.Hour), End: fixedNow}, hunt.TrailSource{Trail: c}, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"key:LTAI5tFAKEBILLING0LEAK01 AssumeRole session:billing-reports:recon on role:billing-reports gone",
+		"session:billing-reports:recon CreateUser user:svc-reports present",
+		"session:billing-reports:recon CreateAccessKey key:LTAI5tFAKESVCREPORTS0001 on user:svc-reports present",
+	}
+	if got := edges(g); !slices.Equal(got, want) {
+		t.Errorf("edges:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	p := hunt.PlanEradication(g, hunt.PlanOptions{RunID: "demo", Now: fixedNow})
+	var kinds []string
+	for _, a := range p.Actions {
+		kinds = append(kinds, string(a.Kind)+" "+a.Node)
+	}
+	if !slices.Equal(kinds, []string{"delete-key key:LTAI5tFAKESVCREPORTS0001", "purge-key key:LTAI5tFAKESVCREPORTS0001"}) {
+		t.Errorf("plan %v", kinds)
+	}
+	golden(t, "demo.graph.txt", text(t, func(b *bytes.Buffer) error { return g.WriteText(b) }))
+}
