@@ -167,6 +167,16 @@ func (c *Client) DeletePolicy(ctx context.Context, name string) error {
 	return nil
 }
 
+// entityCall makes one of the six attach/detach actions or the three lists for kind (the
+// typed SDK requests differ only by the entity's parameter name), decoding the answer into out.
+func (c *Client) entityCall(ctx context.Context, action string, kind EntityKind, entity string, ref *PolicyRef, out any) error {
+	params := map[string]string{string(kind) + "Name": entity}
+	if ref != nil {
+		params["PolicyType"], params["PolicyName"] = ref.Type, ref.Name
+	}
+	return c.common(ctx, prodRAM, "Ram", "2015-05-01", action, params, out)
+}
+
 // AttachPolicy attaches a policy to a user, role or group. An already-attached answer after an
 // ambiguous failure counts as done; on a first attempt it is returned (ErrAlreadyExists).
 func (c *Client) AttachPolicy(ctx context.Context, kind EntityKind, entity string, ref PolicyRef) error {
@@ -175,19 +185,7 @@ func (c *Client) AttachPolicy(ctx context.Context, kind EntityKind, entity strin
 	}
 	action := actAttachPolicyTo + string(kind)
 	err := c.call(ctx, action, "", true, func(ctx context.Context) error {
-		switch kind {
-		case EntityUser:
-			r, resp := sdkram.CreateAttachPolicyToUserRequest(), sdkram.CreateAttachPolicyToUserResponse()
-			r.PolicyType, r.PolicyName, r.UserName = ref.Type, ref.Name, entity
-			return c.invoke(ctx, prodRAM, r, resp)
-		case EntityRole:
-			r, resp := sdkram.CreateAttachPolicyToRoleRequest(), sdkram.CreateAttachPolicyToRoleResponse()
-			r.PolicyType, r.PolicyName, r.RoleName = ref.Type, ref.Name, entity
-			return c.invoke(ctx, prodRAM, r, resp)
-		}
-		r, resp := sdkram.CreateAttachPolicyToGroupRequest(), sdkram.CreateAttachPolicyToGroupResponse()
-		r.PolicyType, r.PolicyName, r.GroupName = ref.Type, ref.Name, entity
-		return c.invoke(ctx, prodRAM, r, resp)
+		return c.entityCall(ctx, action, kind, entity, &ref, nil)
 	})
 	if err != nil {
 		return fmt.Errorf("attach %s to %s %s: %w", ref, strings.ToLower(string(kind)), entity, err)
@@ -203,19 +201,7 @@ func (c *Client) DetachPolicy(ctx context.Context, kind EntityKind, entity strin
 	}
 	action := actDetachPolicyFrom + string(kind)
 	err := c.call(ctx, action, "", true, func(ctx context.Context) error {
-		switch kind {
-		case EntityUser:
-			r, resp := sdkram.CreateDetachPolicyFromUserRequest(), sdkram.CreateDetachPolicyFromUserResponse()
-			r.PolicyType, r.PolicyName, r.UserName = ref.Type, ref.Name, entity
-			return c.invoke(ctx, prodRAM, r, resp)
-		case EntityRole:
-			r, resp := sdkram.CreateDetachPolicyFromRoleRequest(), sdkram.CreateDetachPolicyFromRoleResponse()
-			r.PolicyType, r.PolicyName, r.RoleName = ref.Type, ref.Name, entity
-			return c.invoke(ctx, prodRAM, r, resp)
-		}
-		r, resp := sdkram.CreateDetachPolicyFromGroupRequest(), sdkram.CreateDetachPolicyFromGroupResponse()
-		r.PolicyType, r.PolicyName, r.GroupName = ref.Type, ref.Name, entity
-		return c.invoke(ctx, prodRAM, r, resp)
+		return c.entityCall(ctx, action, kind, entity, &ref, nil)
 	})
 	if err != nil {
 		return fmt.Errorf("detach %s from %s %s: %w", ref, strings.ToLower(string(kind)), entity, err)
@@ -229,33 +215,16 @@ func (c *Client) ListPoliciesFor(ctx context.Context, kind EntityKind, entity st
 		return nil, fmt.Errorf("list policies: unknown entity kind %q", kind)
 	}
 	var out []AttachedPolicy
-	err := c.call(ctx, actListPoliciesFor+string(kind), "", true, func(ctx context.Context) error {
-		var list []sdkram.Policy
-		switch kind {
-		case EntityUser:
-			r, resp := sdkram.CreateListPoliciesForUserRequest(), sdkram.CreateListPoliciesForUserResponse()
-			r.UserName = entity
-			if err := c.invoke(ctx, prodRAM, r, resp); err != nil {
-				return err
-			}
-			list = resp.Policies.Policy
-		case EntityRole:
-			r, resp := sdkram.CreateListPoliciesForRoleRequest(), sdkram.CreateListPoliciesForRoleResponse()
-			r.RoleName = entity
-			if err := c.invoke(ctx, prodRAM, r, resp); err != nil {
-				return err
-			}
-			list = resp.Policies.Policy
-		default:
-			r, resp := sdkram.CreateListPoliciesForGroupRequest(), sdkram.CreateListPoliciesForGroupResponse()
-			r.GroupName = entity
-			if err := c.invoke(ctx, prodRAM, r, resp); err != nil {
-				return err
-			}
-			list = resp.Policies.Policy
+	action := actListPoliciesFor + string(kind)
+	err := c.call(ctx, action, "", true, func(ctx context.Context) error {
+		var resp struct {
+			Policies struct{ Policy []sdkram.Policy }
+		}
+		if err := c.entityCall(ctx, action, kind, entity, nil, &resp); err != nil {
+			return err
 		}
 		out = out[:0]
-		for _, p := range list {
+		for _, p := range resp.Policies.Policy {
 			out = append(out, AttachedPolicy{PolicyRef: PolicyRef{Type: p.PolicyType, Name: p.PolicyName},
 				Description: p.Description, DefaultVersion: p.DefaultVersion, AttachDate: parseTime(p.AttachDate)})
 		}

@@ -180,15 +180,7 @@ func keyPolicyArg(c *call) (*keyState, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	id := c.p("UserAccessKeyId")
-	if id == "" {
-		return nil, missing("UserAccessKeyId")
-	}
-	k := o.findKey(id)
-	if k == nil {
-		return nil, errNoKey()
-	}
-	return k, nil
+	return o.keyArg(c)
 }
 
 func imsSetAccessKeyPolicy(s *Server, c *call) (map[string]any, *apiError) {

@@ -101,7 +101,8 @@ func ramCreateLoginProfile(s *Server, c *call) (map[string]any, *apiError) {
 	return map[string]any{"LoginProfile": profileJSON(p)}, nil
 }
 
-func ramGetLoginProfile(s *Server, c *call) (map[string]any, *apiError) {
+// profileArg is the login profile of the user UserName names.
+func profileArg(c *call) (*loginProfile, *apiError) {
 	u, e := namedUser(c)
 	if e != nil {
 		return nil, e
@@ -109,18 +110,22 @@ func ramGetLoginProfile(s *Server, c *call) (map[string]any, *apiError) {
 	p := c.acct.iam().profiles[u.name]
 	if p == nil {
 		return nil, errNoProfile()
+	}
+	return p, nil
+}
+
+func ramGetLoginProfile(s *Server, c *call) (map[string]any, *apiError) {
+	p, e := profileArg(c)
+	if e != nil {
+		return nil, e
 	}
 	return map[string]any{"LoginProfile": profileJSON(p)}, nil
 }
 
 func ramUpdateLoginProfile(s *Server, c *call) (map[string]any, *apiError) {
-	u, e := namedUser(c)
+	p, e := profileArg(c)
 	if e != nil {
 		return nil, e
-	}
-	p := c.acct.iam().profiles[u.name]
-	if p == nil {
-		return nil, errNoProfile()
 	}
 	if pw, ok := c.params.get("Password"); ok {
 		if e := checkPassword(pw); e != nil {
@@ -138,15 +143,11 @@ func ramUpdateLoginProfile(s *Server, c *call) (map[string]any, *apiError) {
 }
 
 func ramDeleteLoginProfile(s *Server, c *call) (map[string]any, *apiError) {
-	u, e := namedUser(c)
+	p, e := profileArg(c)
 	if e != nil {
 		return nil, e
 	}
-	st := c.acct.iam()
-	if st.profiles[u.name] == nil {
-		return nil, errNoProfile()
-	}
-	delete(st.profiles, u.name)
+	delete(c.acct.iam().profiles, p.user)
 	return map[string]any{}, nil
 }
 

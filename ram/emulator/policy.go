@@ -399,16 +399,22 @@ func entityArg(c *call, kind string) (entityRef, *apiError) {
 	return entityRef{kind: kind, name: name}, nil
 }
 
+// attachArgs resolves the policy and the entity of an attach or detach.
+func attachArgs(c *call, kind string) (*policy, entityRef, *apiError) {
+	if c.p("PolicyType") == "" {
+		return nil, entityRef{}, missing("PolicyType")
+	}
+	p, e := findPolicy(c, false)
+	if e != nil {
+		return nil, entityRef{}, e
+	}
+	ref, e := entityArg(c, kind)
+	return p, ref, e
+}
+
 func attachTo(kind string) handler {
 	return func(s *Server, c *call) (map[string]any, *apiError) {
-		if c.p("PolicyType") == "" {
-			return nil, missing("PolicyType")
-		}
-		p, e := findPolicy(c, false)
-		if e != nil {
-			return nil, e
-		}
-		ref, e := entityArg(c, kind)
+		p, ref, e := attachArgs(c, kind)
 		if e != nil {
 			return nil, e
 		}
@@ -437,14 +443,7 @@ func attachTo(kind string) handler {
 
 func detachFrom(kind string) handler {
 	return func(s *Server, c *call) (map[string]any, *apiError) {
-		if c.p("PolicyType") == "" {
-			return nil, missing("PolicyType")
-		}
-		p, e := findPolicy(c, false)
-		if e != nil {
-			return nil, e
-		}
-		ref, e := entityArg(c, kind)
+		p, ref, e := attachArgs(c, kind)
 		if e != nil {
 			return nil, e
 		}

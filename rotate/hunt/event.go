@@ -121,18 +121,12 @@ func (h *hunter) event(ctx context.Context, t task, e ram.Event) {
 		n := h.node(KindGroup, p["GroupName"], depth)
 		edge.To, edge.Target = n.ID, nodeID(KindUser, user)
 		h.node(KindUser, user, depth)
-	case "CreateGroup":
-		if p["GroupName"] == "" {
+	case "CreateGroup", "CreatePolicy", "CreateRole":
+		c := simpleCreates[e.Name]
+		if p[c.param] == "" {
 			return
 		}
-		n := h.node(KindGroup, p["GroupName"], depth)
-		n.Created = true
-		edge.To = n.ID
-	case "CreatePolicy":
-		if p["PolicyName"] == "" {
-			return
-		}
-		n := h.node(KindPolicy, ram.PolicyCustom+"/"+p["PolicyName"], depth)
+		n := h.node(c.kind, c.prefix+p[c.param], depth)
 		n.Created = true
 		edge.To = n.ID
 	case "CreatePolicyVersion", "SetDefaultPolicyVersion":
@@ -146,13 +140,6 @@ func (h *hunter) event(ctx context.Context, t task, e ram.Event) {
 		} else if p["SetAsDefault"] == "true" {
 			edge.Detail = "new default version"
 		}
-	case "CreateRole":
-		if p["RoleName"] == "" {
-			return
-		}
-		n := h.node(KindRole, p["RoleName"], depth)
-		n.Created = true
-		edge.To = n.ID
 	case "AssumeRole":
 		acct, role, ok := parseRoleArn(p["RoleArn"])
 		session := p["RoleSessionName"]
@@ -186,6 +173,16 @@ func latest(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// simpleCreates are the creations that name what they create in one parameter.
+var simpleCreates = map[string]struct {
+	param, prefix string
+	kind          Kind
+}{
+	"CreateGroup":  {"GroupName", "", KindGroup},
+	"CreatePolicy": {"PolicyName", ram.PolicyCustom + "/", KindPolicy},
+	"CreateRole":   {"RoleName", "", KindRole},
 }
 
 // keyCreatedAt finds the key of owner created at t (within createSlack) that the graph does not
