@@ -32,8 +32,10 @@ func classifyCode(code string, status int) error {
 		code == "SignatureDoesNotMatch", code == "IncompleteSignature",
 		strings.HasPrefix(code, "InvalidSecurityToken."), code == "MissingSecurityToken":
 		return ErrInvalidCredentials
-	case code == "Rejected.ResourceExist":
+	case code == "Rejected.ResourceExist", strings.HasPrefix(code, "EntityAlreadyExists."):
 		return ErrAlreadyExists
+	case strings.HasPrefix(code, "DeleteConflict."):
+		return ErrConflict
 	case code == "ServiceUnavailable", code == "InternalError", code == "InternalFailure":
 		return ErrTransient
 	}

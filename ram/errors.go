@@ -23,9 +23,11 @@ var (
 	ErrInvalidCredentials = errors.New("invalid credentials")
 	// ErrTransient: a 5xx, a dropped connection, a timeout: the call may or may not have taken effect.
 	ErrTransient = errors.New("transient failure")
-	// ErrAlreadyExists: a KMS secret of that name exists (Rejected.ResourceExist).
+	// ErrAlreadyExists: a KMS secret of that name exists (Rejected.ResourceExist), or a RAM
+	// entity, attachment or membership does (EntityAlreadyExists.*).
 	ErrAlreadyExists = errors.New("already exists")
 	// ErrKeyFlagged (flagged.go): the signing key is valid but under restrictive protection.
+	// ErrConflict (policy.go): a delete refused while the thing is in use (DeleteConflict.*).
 )
 
 // Error is a classified cloud error.

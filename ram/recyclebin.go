@@ -65,9 +65,15 @@ func (k binKeyJSON) binned() (BinnedKey, bool) {
 // every parameter in the query (empty ones left out), and decodes the answer into out (nil: none
 // wanted).
 func (c *Client) imsCommon(ctx context.Context, action string, params map[string]string, out any) error {
+	return c.common(ctx, prodIMS, "Ims", "2019-08-15", action, params, out)
+}
+
+// common makes one call as a POST CommonRequest to product (its host) with every parameter in the
+// query (empty ones left out), and decodes the answer into out (nil: none wanted).
+func (c *Client) common(ctx context.Context, product, sdkProduct, version, action string, params map[string]string, out any) error {
 	req := requests.NewCommonRequest()
 	req.Method = requests.POST
-	req.Product, req.Version, req.ApiName = "Ims", "2019-08-15", action
+	req.Product, req.Version, req.ApiName = sdkProduct, version, action
 	for k, v := range params {
 		if v != "" {
 			req.QueryParams[k] = v
@@ -75,7 +81,7 @@ func (c *Client) imsCommon(ctx context.Context, action string, params map[string
 	}
 	req.TransToAcsRequest()
 	resp := responses.NewCommonResponse()
-	if err := c.invoke(ctx, prodIMS, req, resp); err != nil {
+	if err := c.invoke(ctx, product, req, resp); err != nil {
 		return err
 	}
 	if out == nil {

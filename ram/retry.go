@@ -129,9 +129,9 @@ func (c *Client) call(ctx context.Context, action, keyID string, attempt func(co
 			return nil
 		}
 		e := classify(ctx, action, keyID, err)
-		if last != nil && (action == actDeleteAccessKey || action == actDeleteAccessKeyInRecycleBin) &&
-			errors.Is(e, ErrNotFound) && errors.Is(last, ErrTransient) {
-			// The earlier, ambiguous attempt deleted (or purged) it.
+		if last != nil && errors.Is(last, ErrTransient) &&
+			(goneMeansDone(action) && errors.Is(e, ErrNotFound) || existsMeansDone(action) && errors.Is(e, ErrAlreadyExists)) {
+			// The earlier, ambiguous attempt deleted (purged, detached) or attached it.
 			return nil
 		}
 		last = e

@@ -122,7 +122,7 @@ func (c *Client) LookupEvents(ctx context.Context, q EventQuery, fn func(Event) 
 		region = c.cfg.Region
 	}
 	if !ValidRegion(region) {
-		return fmt.Errorf("look up ActionTrail events of access key %s: %q is not a region id", q.AccessKeyID, region)
+		return fmt.Errorf("look up ActionTrail events of %s: %q is not a region id", q.subject(), region)
 	}
 	// The cloud takes StartTime and EndTime together or not at all.
 	start, end := q.Start, q.End
@@ -141,7 +141,7 @@ func (c *Client) LookupEvents(ctx context.Context, q EventQuery, fn func(Event) 
 		err := c.call(ctx, actLookupEvents, q.AccessKeyID.String(), func(ctx context.Context) error {
 			req, resp := actiontrail.CreateLookupEventsRequest(), actiontrail.CreateLookupEventsResponse()
 			req.RegionId = region
-			req.LookupAttribute = &[]actiontrail.LookupEventsLookupAttribute{{Key: "EventAccessKeyId", Value: q.AccessKeyID.String()}}
+			req.LookupAttribute = &[]actiontrail.LookupEventsLookupAttribute{q.attribute()}
 			if !start.IsZero() {
 				req.StartTime = start.UTC().Format("2006-01-02T15:04:05Z")
 				req.EndTime = end.UTC().Format("2006-01-02T15:04:05Z")
@@ -159,7 +159,7 @@ func (c *Client) LookupEvents(ctx context.Context, q EventQuery, fn func(Event) 
 			return nil
 		})
 		if err != nil {
-			return fmt.Errorf("look up ActionTrail events of access key %s in %s: %w", q.AccessKeyID, region, err)
+			return fmt.Errorf("look up ActionTrail events of %s in %s: %w", q.subject(), region, err)
 		}
 		for _, e := range page {
 			if err := fn(e); err != nil {
@@ -196,5 +196,6 @@ func eventFromMap(m map[string]any) Event {
 	if ui, ok := m["userIdentity"].(map[string]any); ok {
 		e.AccessKeyID = str(ui, "accessKeyId")
 	}
+	e.addDetail(m)
 	return e
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -156,12 +157,13 @@ func TestEventFromMap(t *testing.T) {
 		{"RAM sample: eventVersion a number, isGlobal", `{"eventId":"e1","eventVersion":1,"eventName":"CreateUser","serviceName":"Ims","acsRegion":"cn-shanghai","isGlobal":true,
 		  "eventTime":"2021-08-05T06:59:52Z","userIdentity":{"type":"root-account","accessKeyId":"LTAI5tX","userName":"root"}}`,
 			Event{ID: "e1", Name: "CreateUser", Service: "Ims", Region: "cn-shanghai", Global: true, AccessKeyID: "LTAI5tX",
-				Time: time.Date(2021, 8, 5, 6, 59, 52, 0, time.UTC)}},
+				Time: time.Date(2021, 8, 5, 6, 59, 52, 0, time.UTC), IdentityType: "root-account", UserName: "root"}},
 		{"others: eventVersion a string, an error", `{"eventId":"e2","eventVersion":"1","eventName":"RunInstances","serviceName":"Ecs","acsRegion":"ap-southeast-1",
 		  "isGlobal":false,"errorCode":"Forbidden","errorMessage":"There is a risk of leakage of this AccessKey.",
 		  "userIdentity":{"type":"assumed-role","userName":"admin-role:incident-7","accessKeyId":"STS.x"}}`,
 			Event{ID: "e2", Name: "RunInstances", Service: "Ecs", Region: "ap-southeast-1", ErrorCode: "Forbidden",
-				ErrorMessage: "There is a risk of leakage of this AccessKey.", AccessKeyID: "STS.x"}},
+				ErrorMessage: "There is a risk of leakage of this AccessKey.", AccessKeyID: "STS.x",
+				IdentityType: "assumed-role", UserName: "admin-role:incident-7"}},
 		{"isGlobal as a string", `{"eventId":"e3","isGlobal":"true"}`, Event{ID: "e3", Global: true}},
 		{"wrong types are ignored", `{"eventId":["x"],"userIdentity":"root","isGlobal":3}`, Event{}},
 	} {
@@ -169,7 +171,7 @@ func TestEventFromMap(t *testing.T) {
 		if err := json.Unmarshal([]byte(tc.json), &m); err != nil {
 			t.Fatal(err)
 		}
-		if got := eventFromMap(m); got != tc.want {
+		if got := eventFromMap(m); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s:\n got %+v\nwant %+v", tc.name, got, tc.want)
 		}
 	}

@@ -96,6 +96,15 @@ type Event struct {
 	// Global marks an event of a global service (RAM, IMS, STS…): every region returns it.
 	Global    bool   `json:"global,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
+	// Who made the call (userIdentity): IdentityType is ram-user, root-account or
+	// assumed-role; UserName a user's name or an assumed role's "<role>:<session>".
+	IdentityType string `json:"identity_type,omitempty"`
+	UserName     string `json:"user_name,omitempty"`
+	// Params are the requestParameters with a text value (the call's parameters, e.g. the
+	// UserName a CreateUser created); Response the responseElements flattened to dotted paths
+	// with a text value (e.g. "AccessKey.AccessKeyId"). Hostile input: escape before printing.
+	Params   map[string]string `json:"params,omitempty"`
+	Response map[string]string `json:"response,omitempty"`
 }
 
 // EventQuery selects ActionTrail events by the key that signed them.
@@ -105,6 +114,9 @@ type EventQuery struct {
 	// Region is the ActionTrail region asked (its events plus the global ones); "" means the
 	// client's Config.Region.
 	Region string
+	// User, when set, selects the events of a RAM user (its name) or of an assumed role's
+	// session ("<role>:<session>") instead of those signed by AccessKeyID (LookupAttribute User).
+	User string
 }
 
 // SecretVersion is what KMS answered for a stored secret (never the value).

@@ -233,6 +233,9 @@ func ramDeleteUser(s *Server, c *call) (map[string]any, *apiError) {
 	if len(o.u.keys) > 0 {
 		return nil, errf(409, "DeleteConflict.User.AccessKey", "The user CAN NOT has any access key while deleting the user.")
 	}
+	if e := c.acct.iam().userDeleteConflict(o.u.name); e != nil {
+		return nil, e
+	}
 	// The user goes to the user recycle bin, with the keys in its AccessKey bin (recyclebin.go).
 	c.acct.removeUser(o.u)
 	c.acct.sweepUserBin(c.now)
@@ -362,7 +365,8 @@ func updateKey(s *Server, c *call, o owner, _ bool) (map[string]any, *apiError) 
 	return map[string]any{}, nil
 }
 
-func deleteKey(s *Server, c *call, o owner, _ bool) (map[string]any, *apiError) {
+// keyArg is the owner's key the UserAccessKeyId parameter names.
+func (o owner) keyArg(c *call) (*keyState, *apiError) {
 	id := c.p("UserAccessKeyId")
 	if id == "" {
 		return nil, missing("UserAccessKeyId")
@@ -370,6 +374,14 @@ func deleteKey(s *Server, c *call, o owner, _ bool) (map[string]any, *apiError) 
 	k := o.findKey(id)
 	if k == nil {
 		return nil, errNoKey()
+	}
+	return k, nil
+}
+
+func deleteKey(s *Server, c *call, o owner, _ bool) (map[string]any, *apiError) {
+	k, e := o.keyArg(c)
+	if e != nil {
+		return nil, e
 	}
 	ks := o.keys()
 	for i, x := range ks {
@@ -389,13 +401,9 @@ func deleteKey(s *Server, c *call, o owner, _ bool) (map[string]any, *apiError) 
 }
 
 func lastUsed(_ *Server, c *call, o owner, ims bool) (map[string]any, *apiError) {
-	id := c.p("UserAccessKeyId")
-	if id == "" {
-		return nil, missing("UserAccessKeyId")
-	}
-	k := o.findKey(id)
-	if k == nil {
-		return nil, errNoKey()
+	k, e := o.keyArg(c)
+	if e != nil {
+		return nil, e
 	}
 	m := map[string]any{"LastUsedDate": date(k.lastUsed)}
 	if ims {

@@ -33,6 +33,8 @@ type Account struct {
 	// JoinTime is reported by ListAccounts; zero means the server start time.
 	JoinTime time.Time `yaml:"joinTime,omitempty"`
 	RootKeys []Key     `yaml:"rootKeys,omitempty"` // the account owner's own keys (UserName "")
+	Policies []Policy  `yaml:"policies,omitempty"` // custom RAM policies (iamseed.go)
+	Groups   []Group   `yaml:"groups,omitempty"`   // RAM user groups (iamseed.go)
 	Users    []User    `yaml:"users,omitempty"`
 	Roles    []Role    `yaml:"roles,omitempty"`
 	Events   []Event   `yaml:"events,omitempty"`
@@ -69,6 +71,14 @@ type User struct {
 	LastLogin time.Time `yaml:"lastLogin,omitempty"`
 	// Status is the IMS user status: active (default) or freeze.
 	Status string `yaml:"status,omitempty"`
+	// Policies are the RAM policies attached to the user (a custom policy of the account by
+	// name, else a system policy such as AdministratorAccess); Groups the groups it belongs to;
+	// LoginProfile enables console logon (iamseed.go).
+	Policies     []string      `yaml:"policies,omitempty"`
+	Groups       []string      `yaml:"groups,omitempty"`
+	LoginProfile *LoginProfile `yaml:"loginProfile,omitempty"`
+	// CreatedAgo places Created that long before the server starts (like an event's ago).
+	CreatedAgo time.Duration `yaml:"createdAgo,omitempty"`
 }
 
 // Key is an AccessKey pair.
@@ -85,6 +95,11 @@ type Key struct {
 	// Flagged marks a key Alibaba has flagged as exposed ("restrictive protection"): every RAM
 	// and IMS call signed with it answers 403 Forbidden, "There is a risk of leakage of this AccessKey."
 	Flagged bool `yaml:"flagged,omitempty"`
+	// SourceIP is where the calls this key signs come from (policies' acs:SourceIp, network
+	// policies, ActionTrail), unless a test sets SourceIPHeader.
+	SourceIP string `yaml:"sourceIp,omitempty"`
+	// CreatedAgo places Created that long before the server starts (like an event's ago).
+	CreatedAgo time.Duration `yaml:"createdAgo,omitempty"`
 }
 
 // Role is a RAM role that principals of trusted accounts may assume with STS AssumeRole.
@@ -96,6 +111,8 @@ type Role struct {
 	Trust              []string `yaml:"trust,omitempty"`
 	Allow              []string `yaml:"allow,omitempty"`
 	MaxSessionDuration int      `yaml:"maxSessionDuration,omitempty"` // seconds; default 3600
+	// Policies are the RAM policies attached to the role, as for User.Policies.
+	Policies []string `yaml:"policies,omitempty"`
 }
 
 // Event is one seeded ActionTrail event. Either Time or Ago (before the server's start) places it.
@@ -117,6 +134,8 @@ type Event struct {
 	ResourceType string            `yaml:"resourceType,omitempty"`
 	ResourceName string            `yaml:"resourceName,omitempty"`
 	Params       map[string]string `yaml:"params,omitempty"` // requestParameters
+	// Response is the event's responseElements (for example a created key's AccessKeyId).
+	Response map[string]any `yaml:"response,omitempty"`
 	// Repeat > 1 seeds Repeat copies, each Every earlier than the previous one.
 	Repeat int           `yaml:"repeat,omitempty"`
 	Every  time.Duration `yaml:"every,omitempty"`
@@ -382,6 +401,7 @@ func (o *Org) validate(root *yaml.Node) error {
 		}
 	}
 	o.validateTrail(bad)
+	o.validateIAM(bad)
 	return errors.Join(errs...)
 }
 

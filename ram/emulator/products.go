@@ -38,6 +38,21 @@ var products = map[string]*product{
 		"CreateUser": ramCreateUser, "GetUser": ramGetUser, "DeleteUser": ramDeleteUser, "ListUsers": ramListUsers,
 		"ListAccessKeys": ramKeys(listKeys), "CreateAccessKey": ramKeys(createKey), "UpdateAccessKey": ramKeys(updateKey),
 		"DeleteAccessKey": ramKeys(deleteKey), "GetAccessKeyLastUsed": ramKeys(lastUsed),
+		// policies (policy.go)
+		"CreatePolicy": ramCreatePolicy, "GetPolicy": ramGetPolicy, "DeletePolicy": ramDeletePolicy,
+		"CreatePolicyVersion": ramCreatePolicyVersion, "SetDefaultPolicyVersion": ramSetDefaultPolicyVersion,
+		"GetPolicyVersion": ramGetPolicyVersion, "ListPolicyVersions": ramListPolicyVersions, "DeletePolicyVersion": ramDeletePolicyVersion,
+		"AttachPolicyToUser": attachTo("User"), "AttachPolicyToRole": attachTo("Role"), "AttachPolicyToGroup": attachTo("Group"),
+		"DetachPolicyFromUser": detachFrom("User"), "DetachPolicyFromRole": detachFrom("Role"), "DetachPolicyFromGroup": detachFrom("Group"),
+		"ListPoliciesForUser": listPoliciesFor("User"), "ListPoliciesForRole": listPoliciesFor("Role"),
+		"ListPoliciesForGroup": listPoliciesFor("Group"), "ListEntitiesForPolicy": ramListEntitiesForPolicy,
+		// login profiles, groups, roles (identity.go)
+		"CreateLoginProfile": ramCreateLoginProfile, "GetLoginProfile": ramGetLoginProfile,
+		"UpdateLoginProfile": ramUpdateLoginProfile, "DeleteLoginProfile": ramDeleteLoginProfile,
+		"CreateGroup": ramCreateGroup, "GetGroup": ramGetGroup, "DeleteGroup": ramDeleteGroup,
+		"AddUserToGroup": ramAddUserToGroup, "RemoveUserFromGroup": ramRemoveUserFromGroup,
+		"ListGroupsForUser": ramListGroupsForUser, "ListUsersForGroup": ramListUsersForGroup,
+		"CreateRole": ramCreateRole, "GetRole": ramGetRole, "ListRoles": ramListRoles,
 	}},
 	"2019-08-15": {name: "Ims", code: "ims", hostName: "ims.aliyuncs.com", actions: map[string]handler{
 		"GetUser": imsGetUser, "ListUsers": imsListUsers, "ListAccessKeys": imsKeys(listKeys),
@@ -47,6 +62,7 @@ var products = map[string]*product{
 		"RestoreAccessKeyFromRecycleBin": imsRestoreAccessKeyFromRecycleBin, "DeleteAccessKeyInRecycleBin": imsDeleteAccessKeyInRecycleBin,
 		"ListUsersInRecycleBin": imsListUsersInRecycleBin, "GetUserInRecycleBin": imsGetUserInRecycleBin,
 		"RestoreUserFromRecycleBin": imsRestoreUserFromRecycleBin, "DeleteUserInRecycleBin": imsDeleteUserInRecycleBin,
+		"SetAccessKeyPolicy": imsSetAccessKeyPolicy, "GetAccessKeyPolicy": imsGetAccessKeyPolicy, // authorize.go
 	}},
 	"2015-04-01": {name: "Sts", code: "sts", hostName: "sts.aliyuncs.com", actions: map[string]handler{
 		"GetCallerIdentity": stsGetCallerIdentity, "AssumeRole": stsAssumeRole,

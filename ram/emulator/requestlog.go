@@ -58,7 +58,7 @@ func (s *Server) Violations() []string {
 // redacted reports the parameters whose values the request log and ActionTrail never keep.
 func redacted(name string) bool {
 	switch name {
-	case "Signature", "SecretData", "SecurityToken", "AccessKeySecret":
+	case "Signature", "SecretData", "SecurityToken", "AccessKeySecret", "Password", "NewPassword", "OldPassword":
 		return true
 	}
 	return false

@@ -35,7 +35,8 @@ type Server struct {
 	checkTime  bool
 	checkNonce bool
 	logLimit   int
-	binCounts  bool // binned keys count toward the 2-key limit (WithRecycleBinCountedInKeyLimit)
+	binCounts  bool       // binned keys count toward the 2-key limit (WithRecycleBinCountedInKeyLimit)
+	iamOpts    iamOptions // WithSourceIPHeader, the seed's key source IPs (authorize.go)
 
 	// Knobs changed at run time, read by every request without a lock.
 	skew        atomic.Int64  // time.Duration
@@ -241,8 +242,10 @@ type call struct {
 	// set after authentication
 	key  *keyState
 	acct *account
-	user *user    // the calling RAM user, nil for root and role sessions
-	sess *session // the STS session, nil otherwise
+	user *user          // the calling RAM user, nil for root and role sessions
+	sess *session       // the STS session, nil otherwise
+	src  string         // the source IP, once sourceIP has worked it out
+	resp map[string]any // the answer, for the event's responseElements
 
 	scratch *scratch // the request's recycled buffers
 }
@@ -490,9 +493,7 @@ func (s *Server) authenticate(c *call) *apiError {
 	c.key, c.acct, c.sess, c.user = k, k.acct, k.sess, k.user
 	if k.sess == nil {
 		k.lastUsed, k.lastService = c.now, c.prod.name
-		if host, _, err := net.SplitHostPort(c.r.RemoteAddr); err == nil {
-			k.lastIP = host
-		}
+		k.lastIP = s.sourceIP(c)
 	}
 	s.mu.Unlock()
 	return nil

@@ -410,7 +410,7 @@ func (e *trailEvent) render() map[string]any {
 	if s := strings.ToLower(e.service); s == "ram" || s == "ims" {
 		version = 1
 	}
-	return map[string]any{
+	m := map[string]any{
 		"eventId": e.id, "eventName": e.name, "eventTime": e.t.Format(time.RFC3339), "eventType": "ApiCall",
 		"eventVersion": version, "eventRW": e.rw, "eventSource": host, "isGlobal": globalService(e.service),
 		"acsRegion": e.region, "apiVersion": e.version, "requestId": e.requestID, "serviceName": e.service,
@@ -423,6 +423,10 @@ func (e *trailEvent) render() map[string]any {
 				"mfaAuthenticated": "false", "creationDate": e.t.Format(time.RFC3339)}},
 		},
 	}
+	if e.response != nil {
+		m["responseElements"] = e.response
+	}
+	return m
 }
 
 var reRegion = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)

@@ -179,9 +179,11 @@ func TestTrailLookupAttributes(t *testing.T) {
 		{"two attributes are both matched", []string{"EventAccessKeyId", leaked, "EventName", "RunInstances"}, map[string]int{"RunInstances": 8}},
 		{"same key twice: the second wins", []string{"EventName", "DescribeInstances", "EventName", "RunInstances"}, map[string]int{"RunInstances": 8}},
 		{"SourceIpAddress", []string{"SourceIpAddress", "10.0.3.17"}, map[string]int{}},
-		{"SensitiveAction", []string{"EventAccessKeyId", leaked, "SensitiveAction", "true"}, map[string]int{"CreateUser": 1, "CreateAccessKey": 1}},
-		{"EventType", []string{"EventType", "ApiCall", "EventName", "CreateUser"}, map[string]int{"CreateUser": 1}},
+		{"SensitiveAction", []string{"EventAccessKeyId", leaked, "SensitiveAction", "true"}, map[string]int{"AssumeRole": 1, "CreateUser": 1, "CreateAccessKey": 1}},
+		// The leaked key's refused CreateUser and the one its role session made (the demo's hunt).
+		{"EventType", []string{"EventType", "ApiCall", "EventName", "CreateUser"}, map[string]int{"CreateUser": 2}},
 		{"RoleName", []string{"RoleName", "nobody"}, map[string]int{}},
+		{"RoleName of the role session", []string{"RoleName", "billing-reports"}, map[string]int{"CreateUser": 1, "CreateAccessKey": 1}},
 	} {
 		got := names(lookup(t, at, sg, tc.attrs...))
 		if len(got) != len(tc.want) {
