@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"slices"
+	"strings"
 
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
@@ -109,8 +110,8 @@ func (r *runner) kmsSink(ctx context.Context, p prober, acct ram.Account, sc pla
 	}
 	put := probeCheck("", &need{kind: ram.ProbePutSecretValue, required: true, neededBy: r.use.sinks[sc.Name]}, p.Probe(ctx, ram.ProbePutSecretValue, t))
 	put.Kind, put.Component, put.Item = KindSink, "sink "+sc.Name+" (kms)", put.Item+where
-	if !perKey {
-		put.Detail += " (probed on a name beside the secret: a policy that names the secret exactly shows as missing here)"
+	if !perKey && put.Status == StatusMissing {
+		put.Detail = strings.TrimPrefix(put.Detail+"; probed on a name beside the secret: a policy that names the secret exactly shows as missing here", "; ")
 	}
 	out = append(out, put)
 	if !sc.Create {
