@@ -53,7 +53,10 @@ func TestReach(t *testing.T) {
 	// Through a proxy: the proxy is what must answer.
 	var dialed string
 	r := &runner{o: Options{Proxy: func(*http.Request) (*url.URL, error) { return url.Parse("http://proxy.example:3128") },
-		Dial: func(_ context.Context, _, addr string) (net.Conn, error) { dialed = addr; return nil, errors.New("no route") }}}
+		Dial: func(_ context.Context, _, addr string) (net.Conn, error) {
+			dialed = addr
+			return nil, errors.New("no route")
+		}}}
 	c := r.reach(context.Background(), Check{}, u)
 	if dialed != "proxy.example:3128" || c.Status != StatusError || !strings.Contains(c.Detail, "through proxy proxy.example:3128") {
 		t.Errorf("proxy: dialed %q, %+v", dialed, c)
