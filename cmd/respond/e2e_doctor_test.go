@@ -27,6 +27,7 @@ func (e *e2e) doctorConfig() string {
     credentials: {source: env}
 resource-directory:
   account: mgmt
+locate: [scan, self]
 sinks:
   app-kms:
     type: kms

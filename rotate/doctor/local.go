@@ -238,6 +238,9 @@ func (r *runner) state() []Check {
 		u.Detail = fmt.Sprintf("user %s in account %s, last %s, updated %s", rot.UserName, rot.AccountID,
 			cmp.Or(rot.LastOutcome, "-"), rot.Updated.UTC().Format("2006-01-02T15:04:05Z"))
 		u.Fix = "resume it: " + rot.Resume
+		if rot.Resume == "" {
+			u.Fix = "look at it with respond status: its journal offers no resume command"
+		}
 		out = append(out, u)
 	}
 	return out

@@ -23,7 +23,10 @@ type need struct {
 // Steps that are not (yet) in the vocabulary, named here so that a playbook that has them is
 // checked as soon as the vocabulary gains them.
 const (
-	stepContain = playbooks.StepID("contain")
+	stepContain         = playbooks.StepID("contain")
+	stepClose           = playbooks.StepID("close")
+	strategySecretMatch = "secret-match"
+	strategyRecycleBin  = "recycle-bin"
 )
 
 // stepNeeds are the probes of a step: required, then optional with why.
@@ -36,6 +39,8 @@ const (
 	noteTrail = "optional: without it the ActionTrail owner search and the impact assessment are skipped with a warning"
 	noteLast  = "optional: the plan shows the key's last use when it can read it"
 	notePurge = "optional: purging the deleted key from the recycle bin (otherwise restorable for 30 days) needs it"
+	noteBin   = "optional: finding a key already deleted (in its user's recycle bin) needs it"
+	noteClose = "optional unless --security-center: closing Security Center's record of a leak needs it"
 )
 
 func stepNeeds(s playbooks.Step) []probeNeed {
@@ -48,8 +53,10 @@ func stepNeeds(s playbooks.Step) []probeNeed {
 				out = append(out, probeNeed{kind: ram.ProbeIMSGetUser})
 			case playbooks.StrategyActionTrail:
 				out = append(out, probeNeed{kind: ram.ProbeLastUsedInfo, note: noteTrail})
-			case playbooks.StrategyScan:
+			case playbooks.StrategyScan, strategySecretMatch:
 				out = append(out, probeNeed{kind: ram.ProbeListUsers})
+			case strategyRecycleBin:
+				out = append(out, probeNeed{kind: ram.ProbeGetAccessKeyInfoInRecycleBin, note: noteBin})
 			}
 		}
 		return out
@@ -63,33 +70,41 @@ func stepNeeds(s playbooks.Step) []probeNeed {
 		return []probeNeed{{kind: ram.ProbeListAccessKeys}}
 	case stepContain:
 		return []probeNeed{{kind: ram.ProbeAttachPolicyToUser}, {kind: ram.ProbeDetachPolicyFromUser}}
+	case stepClose:
+		return []probeNeed{{kind: ram.ProbeLeakList, note: noteClose}, {kind: ram.ProbeLeakDeal, note: noteClose}}
 	}
 	return nil
 }
 
-// needsOf adds the needs of playbooks to into (keyed by probe), in first-seen order.
-func needsOf(pbs []*playbooks.Playbook, into *[]*need) {
-	add := func(k ram.ProbeKind, by, note string) {
-		for _, n := range *into {
-			if n.kind == k {
-				if note == "" && !n.required {
-					n.required, n.note = true, ""
-				}
-				if !slices.Contains(n.neededBy, by) {
-					n.neededBy = append(n.neededBy, by)
-				}
-				return
+// needList is the needs of one account, in first-seen order, one per probe.
+type needList []*need
+
+// add records that by needs k (optional with why when note is set): a need stays optional only
+// while everything that needs it does so optionally.
+func (l *needList) add(k ram.ProbeKind, by, note string) {
+	for _, n := range *l {
+		if n.kind == k {
+			if note == "" && !n.required {
+				n.required, n.note = true, ""
 			}
+			if !slices.Contains(n.neededBy, by) {
+				n.neededBy = append(n.neededBy, by)
+			}
+			return
 		}
-		*into = append(*into, &need{kind: k, required: note == "", neededBy: []string{by}, note: note})
 	}
+	*l = append(*l, &need{kind: k, required: note == "", neededBy: []string{by}, note: note})
+}
+
+// addPlaybooks adds what the playbooks need.
+func (l *needList) addPlaybooks(pbs []*playbooks.Playbook) {
 	for _, pb := range pbs {
 		// Every key is inspected before it is planned: its keys listed, its last use read.
-		add(ram.ProbeListAccessKeys, pb.Name+" (plan)", "")
-		add(ram.ProbeGetAccessKeyLastUsed, pb.Name+" (plan)", noteLast)
+		l.add(ram.ProbeListAccessKeys, pb.Name+" (plan)", "")
+		l.add(ram.ProbeGetAccessKeyLastUsed, pb.Name+" (plan)", noteLast)
 		for _, s := range pb.Steps {
 			for _, pn := range stepNeeds(s) {
-				add(pn.kind, pb.Name+" ("+string(s.ID)+")", pn.note)
+				l.add(pn.kind, pb.Name+" ("+string(s.ID)+")", pn.note)
 			}
 		}
 	}
@@ -102,11 +117,11 @@ func (r *runner) accountNeeds(acct ram.Account) ([]*need, []*playbooks.Playbook,
 	if err != nil {
 		return nil, nil, err
 	}
-	var needs []*need
-	needsOf(pbs, &needs)
+	var needs needList
+	needs.addPlaybooks(pbs)
 	if r.o.SecurityCenter {
-		needs = append(needs, &need{kind: ram.ProbeLeakList, required: true, neededBy: []string{"security-center (poll)"}},
-			&need{kind: ram.ProbeLeakDeal, required: true, neededBy: []string{"security-center (close)"}})
+		needs.add(ram.ProbeLeakList, "security-center (poll)", "")
+		needs.add(ram.ProbeLeakDeal, "security-center (close)", "")
 	}
 	writes := map[ram.ProbeKind]bool{}
 	for _, p := range ram.ProbeCatalog() {
