@@ -14,36 +14,16 @@ import (
 	"testing"
 )
 
-// doctorConfig is a configuration for testdata/orgs/doctor.yaml: the management account, its
-// Resource Directory, a KMS, a file and an exec sink, and a Slack channel.
+// doctorConfig writes testdata/doctor/config.yaml (testdata/orgs/doctor.yaml's management
+// account, its Resource Directory, a KMS, a file and an exec sink, a Slack channel) with the
+// file sink in e's sink directory.
 func (e *e2e) doctorConfig() string {
 	e.t.Helper()
 	if err := os.MkdirAll(e.sinkDir(), 0o700); err != nil {
 		e.t.Fatal(err)
 	}
-	return e.writeFile("doctor.yaml", `accounts:
-  - name: mgmt
-    id: "3333000000000001"
-    credentials: {source: env}
-resource-directory:
-  account: mgmt
-locate: [scan, self]
-sinks:
-  app-kms:
-    type: kms
-    secret-name: respond/app/current
-    account: mgmt
-  app-file:
-    type: file
-    path: "`+e.sinkDir()+`/{{.UserName}}.env"
-  push:
-    type: exec
-    command: [sh, -c, "cat >/dev/null"]
-notify:
-  oncall:
-    type: slack
-    url-env: RESPOND_DOCTOR_WEBHOOK
-`)
+	raw := mustRead(e.t, filepath.Join("..", "..", "testdata", "doctor", "config.yaml"))
+	return e.writeFile("doctor.yaml", strings.ReplaceAll(string(raw), "SINK_DIR", e.sinkDir()))
 }
 
 type doctorJSON struct {

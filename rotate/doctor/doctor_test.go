@@ -24,15 +24,6 @@ import (
 	"github.com/respond-dev/respond/rotate/journal"
 )
 
-func TestMain(m *testing.M) {
-	for _, v := range []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"} {
-		os.Unsetenv(v)
-	}
-	os.Setenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
-	os.Setenv("ALIBABA_CLOUD_CLI_PROFILE_DISABLED", "true")
-	os.Exit(m.Run())
-}
-
 const (
 	responderKey = "LTAI5tFAKEDOCTORRESP0001"
 	mgmtID       = "3333000000000001"
@@ -90,27 +81,11 @@ func newFixture(t *testing.T, key string) *fixture {
 	if err := os.Mkdir(sinkDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	conf, err := playbooks.ParseConfig("doctor.yaml", []byte(`
-accounts:
-  - name: mgmt
-    id: "`+mgmtID+`"
-    credentials: {source: env}
-resource-directory:
-  account: mgmt
-locate: [scan, self]
-sinks:
-  app-kms:
-    type: kms
-    secret-name: respond/app/current
-    account: mgmt
-  app-file:
-    type: file
-    path: "`+sinkDir+`/{{.UserName}}.env"
-notify:
-  oncall:
-    type: slack
-    url-env: RESPOND_TEST_WEBHOOK
-`))
+	raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "doctor", "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, err := playbooks.ParseConfig("config.yaml", []byte(strings.ReplaceAll(string(raw), "SINK_DIR", sinkDir)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +94,7 @@ notify:
 		t.Fatalf("no key %s", key)
 	}
 	hook := newWebhook(t)
-	env := map[string]string{"RESPOND_TEST_WEBHOOK": hook.srv.URL + "/hooks/T000/B000/secretToken0123"}
+	env := map[string]string{"RESPOND_DOCTOR_WEBHOOK": hook.srv.URL + "/hooks/T000/B000/secretToken0123"}
 	f := &fixture{s: s, org: org, conf: conf, hook: hook, dir: dir}
 	f.opts = Options{
 		Config: conf,
