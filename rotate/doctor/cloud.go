@@ -143,7 +143,7 @@ func (r *runner) account(ctx context.Context, sess *rotate.Session, la ram.Locat
 		c := chk("sign in")
 		c.Detail, c.Probe = err.Error(), "GetCallerIdentity"
 		if role != "" {
-			c.Item, c.Probe, c.Detail = "enter", "AssumeRole "+role, "assume "+role+": "+err.Error()
+			c.Item, c.Probe = "enter", "AssumeRole"
 			c.Status, c.Fix = failure(err, "sts:AssumeRole to respond, and a trust policy on the role that trusts respond's account")
 		} else {
 			c.Status, c.Fix = failure(err, "")

@@ -93,14 +93,14 @@ func detailOf(c Check) string {
 	if c.Detail != "" {
 		parts = append(parts, c.Detail)
 	}
-	if c.Probe != "" && c.Status != StatusNotChecked {
+	if strings.Contains(c.Probe, "(") && c.Status != StatusNotChecked { // a call line, not just an action
 		p := c.Probe
 		if c.Answer != "" {
 			p += " → " + c.Answer
 		}
 		parts = append(parts, p)
 	}
-	if len(c.NeededBy) > 0 {
+	if len(c.NeededBy) > 0 && c.Status != StatusNotChecked {
 		parts = append(parts, "needed by "+strings.Join(c.NeededBy, ", "))
 	}
 	return strings.Join(parts, "; ")
