@@ -137,22 +137,29 @@ func (c *Config) Select(in PlaybookInput) (*Playbook, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("select playbook for %s: %w", in.KeyID, err)
 	}
-	if c != nil {
-		if len(p.Sinks) == 0 && p.Has(StepStore) {
-			p.Sinks = sortedKeys(c.Sinks)
-		}
-		if len(p.Notify) == 0 && p.Has(StepNotify) {
-			p.Notify = sortedKeys(c.Notify)
-		}
-		if len(c.Locate) > 0 {
-			for i := range p.Steps {
-				if p.Steps[i].ID == StepLocate && !p.Steps[i].Options.strategiesSet {
-					p.Steps[i].Options.Strategies = append([]string(nil), c.Locate...)
-				}
+	c.fill(p)
+	return p, reason, nil
+}
+
+// fill gives a chosen playbook what the configuration adds: every configured sink and channel
+// when it names none, and the configuration's locate order where it names no strategies.
+func (c *Config) fill(p *Playbook) {
+	if c == nil {
+		return
+	}
+	if len(p.Sinks) == 0 && p.Has(StepStore) {
+		p.Sinks = sortedKeys(c.Sinks)
+	}
+	if len(p.Notify) == 0 && p.Has(StepNotify) {
+		p.Notify = sortedKeys(c.Notify)
+	}
+	if len(c.Locate) > 0 {
+		for i := range p.Steps {
+			if p.Steps[i].ID == StepLocate && !p.Steps[i].Options.strategiesSet {
+				p.Steps[i].Options.Strategies = append([]string(nil), c.Locate...)
 			}
 		}
 	}
-	return p, reason, nil
 }
 
 func (c *Config) lineOf(place string) string {

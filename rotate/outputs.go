@@ -135,16 +135,9 @@ func Notifiers(conf *playbooks.Config, getenv func(string) string, redact func(s
 	var out []notify.Notifier
 	opts := notify.Options{Logger: slog.New(slog.DiscardHandler), Redact: redact}
 	for name, nc := range conf.Notify {
-		url, err := readSecretRef(getenv, nc.URLEnv, nc.URLFile)
+		url, signing, err := NotifyRefs(getenv, nc)
 		if err != nil {
 			return nil, &InvalidError{Err: fmt.Errorf("notify %s: %w", name, err)}
-		}
-		var signing accesskey.Secret
-		if nc.SecretEnv != "" {
-			signing, err = readSecretRef(getenv, nc.SecretEnv, "")
-			if err != nil {
-				return nil, &InvalidError{Err: fmt.Errorf("notify %s: %w", name, err)}
-			}
 		}
 		var n notify.Notifier
 		switch nc.Type {
@@ -165,6 +158,21 @@ func Notifiers(conf *playbooks.Config, getenv func(string) string, redact func(s
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// NotifyRefs resolves a channel's webhook URL and, when it has one, its signing secret: from the
+// environment (getenv) or a file, never from the configuration. The error names where it looked,
+// never a value.
+func NotifyRefs(getenv func(string) string, nc playbooks.NotifyConfig) (url, signing accesskey.Secret, err error) {
+	if url, err = readSecretRef(getenv, nc.URLEnv, nc.URLFile); err != nil {
+		return url, signing, err
+	}
+	if nc.SecretEnv != "" {
+		if signing, err = readSecretRef(getenv, nc.SecretEnv, ""); err != nil {
+			return url, signing, fmt.Errorf("signing secret: %w", err)
+		}
+	}
+	return url, signing, nil
 }
 
 func readSecretRef(getenv func(string) string, env, file string) (accesskey.Secret, error) {

@@ -32,6 +32,9 @@ type Message struct {
 	Impact string    `json:"impact,omitempty"`
 	Canary bool      `json:"canary,omitempty"`
 	Time   time.Time `json:"time"`
+	// Test marks a test message (respond doctor --send-test): its title says so, and it lists
+	// nothing left to do.
+	Test bool `json:"test,omitempty"`
 }
 
 // Notifier sends a message to one channel.

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// doctorConfig writes testdata/doctor/config.yaml (testdata/orgs/doctor.yaml's management
+// account, its Resource Directory, a KMS, a file and an exec sink, a Slack channel) with the
+// file sink in e's sink directory.
+func (e *e2e) doctorConfig() string {
+	e.t.Helper()
+	if err := os.MkdirAll(e.sinkDir(), 0o700); err != nil {
+		e.t.Fatal(err)
+	}
+	raw := mustRead(e.t, filepath.Join("..", "..", "testdata", "doctor", "config.yaml"))
+	return e.writeFile("doctor.yaml", strings.ReplaceAll(string(raw), "SINK_DIR", e.sinkDir()))
+}
+
+type doctorJSON struct {
+	Schema    string `json:"schema"`
+	OK        bool   `json:"ok"`
+	ExitCode  int    `json:"exit_code"`
+	ProbeUser string `json:"probe_user"`
+	Checks    []struct {
+		Component string   `json:"component"`
+		Item      string   `json:"item"`
+		Status    string   `json:"status"`
+		Required  bool     `json:"required"`
+		Fix       string   `json:"fix"`
+		NeededBy  []string `json:"needed_by"`
+	} `json:"checks"`
+}
+
+// TestE2EDoctor: against the doctor organisation, signed as a responder that lacks chosen
+// permissions, respond doctor names exactly the missing ones per account (and the role it cannot
+// assume), exits 1, and changes nothing: every call that succeeded was a read, no call named a
+// real user, no message was sent. As the administrator, with --send-test, it exits 0 and sends
+// one test message.
+func TestE2EDoctor(t *testing.T) {
+	t.Parallel()
+	limit(t)
+	var posts atomic.Int32
+	var body atomic.Value
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		body.Store(string(b))
+		posts.Add(1)
+	}))
+	defer hook.Close()
+	e := newE2E(t, orgFromFile(t, "doctor.yaml"))
+	resp, ok := e.org.Key("LTAI5tFAKEDOCTORRESP0001")
+	if !ok {
+		t.Fatal("no responder key")
+	}
+	e.cred = &resp
+	e.env["RESPOND_DOCTOR_WEBHOOK"] = hook.URL + "/services/T0/B0/doctorWebhookToken01"
+	conf := e.doctorConfig()
+
+	r := e.run("", "doctor", "--config", conf, "--output", "json")
+	wantCode(t, r, 1)
+	var rep doctorJSON
+	if err := json.Unmarshal([]byte(r.Stdout), &rep); err != nil {
+		t.Fatalf("doctor json: %v\n%s", err, r.Stdout)
+	}
+	var failed []string
+	for _, c := range rep.Checks {
+		if c.Required && (c.Status == "missing" || c.Status == "error" || c.Status == "unknown") {
+			failed = append(failed, c.Component+" | "+c.Item+" | "+c.Status+" | "+c.Fix)
+		}
+	}
+	sort.Strings(failed)
+	want := []string{
+		"account doctor-locked (3333000000000003) | enter | missing | grant sts:AssumeRole to respond, and a trust policy on the role that trusts respond's account",
+		"account doctor-prod (3333000000000002) | ram:CreateAccessKey | missing | grant ram:CreateAccessKey",
+		"account mgmt (3333000000000001) | ram:DeleteAccessKey | missing | grant ram:DeleteAccessKey",
+	}
+	if !slices.Equal(failed, want) {
+		t.Errorf("failed checks:\n%s\nwant\n%s", strings.Join(failed, "\n"), strings.Join(want, "\n"))
+	}
+	if rep.Schema != "respond.doctor/v1" || rep.OK || rep.ExitCode != 1 || !strings.HasPrefix(rep.ProbeUser, "respond-doctor-") {
+		t.Errorf("report head %+v", rep)
+	}
+
+	r = e.run("", "doctor", "--config", conf)
+	wantCode(t, r, 1)
+	mustContain(t, "doctor text", r.Stdout, "MISSING", "ram:DeleteAccessKey", "→ grant ram:CreateAccessKey",
+		"NOT READY: 3 required check(s) failed", "nothing was changed")
+	if strings.Contains(r.Stdout+r.Stderr, "doctorWebhookToken01") || strings.Contains(r.Stdout+r.Stderr, "FakeDoctor") {
+		t.Errorf("a secret in the output:\n%s", r)
+	}
+	if n := posts.Load(); n != 0 {
+		t.Errorf("%d messages sent without --send-test", n)
+	}
+	for _, q := range e.s.RequestLog() {
+		if q.Code == "" && !readOnlyAction(q.Action) && q.Action != "GetCallerIdentity" && q.Action != "AssumeRole" {
+			t.Errorf("a call that changes state succeeded: %s %v", q.Action, q.Params)
+		}
+		if u := q.Params["UserName"]; u != "" && !strings.HasPrefix(u, "respond-doctor-") {
+			t.Errorf("%s named a real user %q", q.Action, u)
+		}
+	}
+	if ents, _ := os.ReadDir(e.sinkDir()); len(ents) != 0 {
+		t.Errorf("the file sink's directory holds %v", ents)
+	}
+	if got := e.keyIDs("app"); !slices.Equal(got, []string{"LTAI5tFAKEDOCTORAPP00001"}) {
+		t.Errorf("app's keys %v", got)
+	}
+
+	// The administrator may do everything in the management account; the members' roles are
+	// what they are, so leave them out.
+	e.cred = nil
+	all := e.writeFile("doctor-admin.yaml", strings.Replace(string(mustRead(t, conf)), "  account: mgmt\n",
+		"  account: mgmt\n  exclude: [\"3333000000000002\", \"3333000000000003\"]\n", 1))
+	r = e.run("", "doctor", "--config", all, "--send-test")
+	wantCode(t, r, 0)
+	mustContain(t, "doctor text", r.Stdout, "OK: respond can act", "sent, marked as a test")
+	if n := posts.Load(); n != 1 || !strings.Contains(body.Load().(string), "TEST from respond doctor") {
+		t.Errorf("%d messages; last %v", n, body.Load())
+	}
+	if ents, _ := os.ReadDir(filepath.Join(e.state)); len(ents) != 0 {
+		t.Errorf("doctor wrote in the state directory: %v", ents)
+	}
+}

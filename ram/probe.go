@@ -1,0 +1,444 @@
+package ram
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"sort"
+	"strconv"
+	"strings"
+
+	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/responses"
+
+	"github.com/respond-dev/respond/ram/accesskey"
+)
+
+// Permission probes (respond doctor): one harmless call per permission, which tells whether the
+// signing principal holds it without changing anything.
+//
+// A read is probed by its cheapest form (MaxItems=1, PageSize=1, or a target that cannot exist).
+// A write is probed by a call that must fail: on a target that cannot exist (a user named
+// respond-doctor-<random>, a key id LTAIDOCTOR<random>), so that the only answers are "no
+// permission" or "no such target". The cloud names the resource a RAM action is authorised on from
+// the request's own parameters (acs:ram:*:<account>:user/<UserName>), so it can decide before it
+// looks the user up; that it does so — permission first, existence second — is not written in
+// Alibaba's documentation: a not-found therefore proves the permission by inference (Inferred).
+// Any other answer is GrantUnknown, never taken for a grant.
+
+// Grant is what a probe learned about one permission.
+type Grant string
+
+// Grant values.
+const (
+	// GrantGranted: the call passed authorisation (it succeeded, or failed for lack of its target).
+	GrantGranted Grant = "granted"
+	// GrantDenied: the cloud refused for lack of permission (NoPermission and its kin).
+	GrantDenied Grant = "denied"
+	// GrantUnknown: an answer that is neither (a parameter refused, a write that succeeded).
+	GrantUnknown Grant = "unknown"
+	// GrantError: the probe could not be made (transport, credentials, throttling, 5xx).
+	GrantError Grant = "error"
+	// GrantNotProbed: the endpoint does not know the action (an emulator without it).
+	GrantNotProbed Grant = "not-probed"
+)
+
+// ProbeKind names one probe: the product and the API action it calls.
+type ProbeKind string
+
+// The probes.
+const (
+	ProbeListUsers                    ProbeKind = "Ram.ListUsers"
+	ProbeGetUser                      ProbeKind = "Ram.GetUser"
+	ProbeListAccessKeys               ProbeKind = "Ram.ListAccessKeys"
+	ProbeGetAccessKeyLastUsed         ProbeKind = "Ram.GetAccessKeyLastUsed"
+	ProbeCreateAccessKey              ProbeKind = "Ram.CreateAccessKey"
+	ProbeDeleteAccessKey              ProbeKind = "Ram.DeleteAccessKey"
+	ProbeAttachPolicyToUser           ProbeKind = "Ram.AttachPolicyToUser"
+	ProbeDetachPolicyFromUser         ProbeKind = "Ram.DetachPolicyFromUser"
+	ProbeIMSGetUser                   ProbeKind = "Ims.GetUser"
+	ProbeGetAccessKeyInfoInRecycleBin ProbeKind = "Ims.GetAccessKeyInfoInRecycleBin"
+	ProbeDeleteAccessKeyInRecycleBin  ProbeKind = "Ims.DeleteAccessKeyInRecycleBin"
+	ProbeLastUsedInfo                 ProbeKind = "Actiontrail.GetAccessKeyLastUsedInfo"
+	ProbeLookupEvents                 ProbeKind = "Actiontrail.LookupEvents"
+	ProbeListAccounts                 ProbeKind = "ResourceManager.ListAccounts"
+	ProbeDescribeSecret               ProbeKind = "Kms.DescribeSecret"
+	ProbePutSecretValue               ProbeKind = "Kms.PutSecretValue"
+	ProbeCreateSecret                 ProbeKind = "Kms.CreateSecret"
+	ProbeLeakList                     ProbeKind = "Sas.DescribeAccesskeyLeakList"
+	ProbeLeakDeal                     ProbeKind = "Sas.ModifyAccessKeyLeakDeal"
+)
+
+// ProbeTarget is what the probes name: things that cannot exist, fresh for each run. Build it
+// with NewProbeTarget; the KMS probes also need SecretName (and CreateSecret ExistingSecret).
+type ProbeTarget struct {
+	// UserName is respond-doctor-<16 hex digits>: no user of that name exists (64 random bits,
+	// never published before the run). It is never empty: an empty UserName means "the caller
+	// itself" to CreateAccessKey and DeleteAccessKey.
+	UserName string
+	// UserID is a random 18-digit number (real user ids have 16): no user has it.
+	UserID string
+	// KeyID is LTAIDOCTOR plus 14 random letters and digits: no key has it.
+	KeyID accesskey.ID
+	// PolicyName is respond-doctor-<hex>: no policy has it.
+	PolicyName string
+	// LeakID is a random Security Center record id above 2^53 (real ones are six digits).
+	LeakID int64
+	// SecretName is a KMS secret name that does not exist (the sink's template with UserName
+	// put in): PutSecretValue on it must fail.
+	SecretName string
+	// ExistingSecret is a KMS secret that exists: CreateSecret of it must fail. Without it the
+	// CreateSecret probe is not made (it would create a secret).
+	ExistingSecret string
+}
+
+// NewProbeTarget draws a fresh target.
+func NewProbeTarget() (ProbeTarget, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return ProbeTarget{}, fmt.Errorf("draw a probe name: %w", err)
+	}
+	hx := hex.EncodeToString(b[:])
+	const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	tail := make([]byte, 14)
+	for i := range tail {
+		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(alnum))))
+		if err != nil {
+			return ProbeTarget{}, fmt.Errorf("draw a probe key id: %w", err)
+		}
+		tail[i] = alnum[n.Int64()]
+	}
+	id, err := accesskey.ParseID("LTAIDOCTOR" + string(tail))
+	if err != nil {
+		return ProbeTarget{}, fmt.Errorf("draw a probe key id: %w", err)
+	}
+	uid, err := rand.Int(rand.Reader, new(big.Int).Exp(big.NewInt(10), big.NewInt(17), nil))
+	if err != nil {
+		return ProbeTarget{}, fmt.Errorf("draw a probe user id: %w", err)
+	}
+	leak, err := rand.Int(rand.Reader, big.NewInt(1<<61))
+	if err != nil {
+		return ProbeTarget{}, fmt.Errorf("draw a probe record id: %w", err)
+	}
+	return ProbeTarget{
+		UserName:   "respond-doctor-" + hx,
+		UserID:     "9" + fmt.Sprintf("%017d", uid),
+		KeyID:      id,
+		PolicyName: "respond-doctor-" + hx,
+		LeakID:     1<<53 + leak.Int64(),
+	}, nil
+}
+
+// ProbeResult is one probe's answer.
+type ProbeResult struct {
+	Kind ProbeKind `json:"kind"`
+	// Permission is the RAM action the cloud's policies name, e.g. ram:DeleteAccessKey.
+	Permission string `json:"permission"`
+	// AuthAction is the action the cloud said it checked (AccessDeniedDetail), when it sent one.
+	AuthAction string `json:"auth_action,omitempty"`
+	// Call is the call made, e.g. DeleteAccessKey(UserName=respond-doctor-…, UserAccessKeyId=LTAI…).
+	Call  string `json:"call"`
+	Grant Grant  `json:"grant"`
+	// Code is the cloud's error code ("" for success); RequestID its request id.
+	Code      string `json:"code,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
+	// Inferred: GrantGranted was concluded from a not-found answer, which relies on the cloud
+	// checking permission before existence (not documented).
+	Inferred bool `json:"inferred,omitempty"`
+	// Detail says why, in words (never a secret).
+	Detail string `json:"detail,omitempty"`
+}
+
+// Missing names the permission to grant: the cloud's own AuthAction when it sent one.
+func (r ProbeResult) Missing() string {
+	if r.AuthAction != "" {
+		return r.AuthAction
+	}
+	return r.Permission
+}
+
+// ProbeInfo documents one probe (ProbeCatalog).
+type ProbeInfo struct {
+	Kind       ProbeKind
+	Permission string
+	Write      bool
+	// Safe says why the call changes nothing.
+	Safe string
+}
+
+type probeDef struct {
+	product, sdkProduct, version, api string
+	permission                        string
+	write                             bool
+	// okGranted: a write whose success proves the permission and changes nothing (an unknown
+	// record id that the service accepts and ignores).
+	okGranted bool
+	// exists is the answer code that proves the permission for a probe on a target that exists.
+	exists string
+	params func(t ProbeTarget) (map[string]string, error)
+	safe   string
+}
+
+func userParams(t ProbeTarget) (map[string]string, error) {
+	if t.UserName == "" {
+		return nil, errors.New("no probe user name (an empty UserName means the caller itself)")
+	}
+	return map[string]string{"UserName": t.UserName}, nil
+}
+
+func userKeyParams(t ProbeTarget) (map[string]string, error) {
+	p, err := userParams(t)
+	if err != nil {
+		return nil, err
+	}
+	if t.KeyID.IsZero() {
+		return nil, errors.New("no probe key id")
+	}
+	p["UserAccessKeyId"] = t.KeyID.String()
+	return p, nil
+}
+
+func keyParams(name string) func(t ProbeTarget) (map[string]string, error) {
+	return func(t ProbeTarget) (map[string]string, error) {
+		if t.KeyID.IsZero() {
+			return nil, errors.New("no probe key id")
+		}
+		return map[string]string{name: t.KeyID.String()}, nil
+	}
+}
+
+func fixed(p map[string]string) func(ProbeTarget) (map[string]string, error) {
+	return func(ProbeTarget) (map[string]string, error) { return p, nil }
+}
+
+func policyParams(t ProbeTarget) (map[string]string, error) {
+	p, err := userParams(t)
+	if err != nil {
+		return nil, err
+	}
+	if t.PolicyName == "" {
+		return nil, errors.New("no probe policy name")
+	}
+	p["PolicyType"], p["PolicyName"] = "Custom", t.PolicyName
+	return p, nil
+}
+
+func secretParams(existing bool) func(t ProbeTarget) (map[string]string, error) {
+	return func(t ProbeTarget) (map[string]string, error) {
+		name := t.SecretName
+		if existing {
+			name = t.ExistingSecret
+		}
+		if name == "" {
+			return nil, errors.New("no secret name to probe")
+		}
+		return map[string]string{"SecretName": name, "VersionId": "respond-doctor-probe",
+			"SecretData": "respond doctor probe: not a credential", "SecretDataType": "text"}, nil
+	}
+}
+
+const (
+	ramVersion  = "2015-05-01"
+	imsVersion  = "2019-08-15"
+	kmsVersion  = "2016-01-20"
+	rmVersion   = "2020-03-31"
+	atVersion   = "2020-07-06"
+	safeNoUser  = "names a user that cannot exist (respond-doctor-<random>): the cloud can only refuse it, for lack of permission or of the user"
+	safeNoKey   = "names a key id that cannot exist (LTAIDOCTOR<random>)"
+	safeRead    = "a read, of one item at most"
+	safeNoOwner = safeNoUser + ", and a key id that cannot exist"
+)
+
+var probeDefs = map[ProbeKind]probeDef{
+	ProbeListUsers: {product: prodRAM, sdkProduct: "Ram", version: ramVersion, api: "ListUsers", permission: "ram:ListUsers",
+		params: fixed(map[string]string{"MaxItems": "1"}), safe: safeRead + " (MaxItems=1)"},
+	ProbeGetUser: {product: prodRAM, sdkProduct: "Ram", version: ramVersion, api: "GetUser", permission: "ram:GetUser",
+		params: userParams, safe: safeRead + "; " + safeNoUser},
+	ProbeListAccessKeys: {product: prodRAM, sdkProduct: "Ram", version: ramVersion, api: "ListAccessKeys", permission: "ram:ListAccessKeys",
+		params: userParams, safe: safeRead + "; " + safeNoUser},
+	ProbeGetAccessKeyLastUsed: {product: prodRAM, sdkProduct: "Ram", version: ramVersion, api: "GetAccessKeyLastUsed",
+		permission: "ram:GetAccessKeyLastUsed", params: userKeyParams, safe: safeRead + "; " + safeNoOwner},
+	ProbeCreateAccessKey: {product: prodRAM, sdkProduct: "Ram", version: ramVersion, api: "CreateAccessKey", permission: "ram:CreateAccessKey",
+		write: true, params: userParams, safe: safeNoUser + "; UserName is never empty (empty means the caller itself)"},
+	ProbeDeleteAccessKey: {product: prodRAM, sdkProduct: "Ram", version: ramVersion, api: "DeleteAccessKey", permission: "ram:DeleteAccessKey",
+		write: true, params: userKeyParams, safe: safeNoOwner},
+	ProbeAttachPolicyToUser: {product: prodRAM, sdkProduct: "Ram", version: ramVersion, api: "AttachPolicyToUser",
+		permission: "ram:AttachPolicyToUser", write: true, params: policyParams,
+		safe: safeNoUser + ", and a custom policy that cannot exist (respond-doctor-<random>)"},
+	ProbeDetachPolicyFromUser: {product: prodRAM, sdkProduct: "Ram", version: ramVersion, api: "DetachPolicyFromUser",
+		permission: "ram:DetachPolicyFromUser", write: true, params: policyParams,
+		safe: safeNoUser + ", and a custom policy that cannot exist (respond-doctor-<random>)"},
+	ProbeIMSGetUser: {product: prodIMS, sdkProduct: "Ims", version: imsVersion, api: "GetUser", permission: "ram:GetUser",
+		params: keyParams("UserAccessKeyId"), safe: safeRead + "; " + safeNoKey},
+	ProbeGetAccessKeyInfoInRecycleBin: {product: prodIMS, sdkProduct: "Ims", version: imsVersion, api: "GetAccessKeyInfoInRecycleBin",
+		permission: "ram:GetAccessKeyInfoInRecycleBin", params: keyParams("UserAccessKeyId"), safe: safeRead + "; " + safeNoKey},
+	ProbeDeleteAccessKeyInRecycleBin: {product: prodIMS, sdkProduct: "Ims", version: imsVersion, api: "DeleteAccessKeyInRecycleBin",
+		permission: "ram:DeleteAccessKeyInRecycleBin", write: true,
+		params: func(t ProbeTarget) (map[string]string, error) {
+			if t.UserID == "" || t.KeyID.IsZero() {
+				return nil, errors.New("no probe user id or key id (an empty UserId means the caller itself)")
+			}
+			return map[string]string{"UserId": t.UserID, "UserAccessKeyId": t.KeyID.String()}, nil
+		}, safe: "names a user id that cannot exist (18 random digits; real ones have 16) and a key id that cannot exist"},
+	ProbeLastUsedInfo: {product: prodActionTrail, sdkProduct: "Actiontrail", version: atVersion, api: "GetAccessKeyLastUsedInfo",
+		permission: "actiontrail:GetAccessKeyLastUsedInfo", params: keyParams("AccessKey"), safe: safeRead + "; " + safeNoKey},
+	ProbeLookupEvents: {product: prodActionTrail, sdkProduct: "Actiontrail", version: atVersion, api: "LookupEvents",
+		permission: "actiontrail:LookupEvents", params: func(t ProbeTarget) (map[string]string, error) {
+			if t.KeyID.IsZero() {
+				return nil, errors.New("no probe key id")
+			}
+			return map[string]string{"MaxResults": "1", "LookupAttribute.1.Key": "EventAccessKeyId",
+				"LookupAttribute.1.Value": t.KeyID.String()}, nil
+		}, safe: safeRead + " (MaxResults=1, the events of a key id that cannot exist)"},
+	ProbeListAccounts: {product: prodRM, sdkProduct: "ResourceManager", version: rmVersion, api: "ListAccounts",
+		permission: "resourcemanager:ListAccounts", params: fixed(map[string]string{"PageSize": "1"}), safe: safeRead + " (PageSize=1)"},
+	ProbeDescribeSecret: {product: prodKMS, sdkProduct: "Kms", version: kmsVersion, api: "DescribeSecret", permission: "kms:DescribeSecret",
+		params: func(t ProbeTarget) (map[string]string, error) {
+			if t.SecretName == "" {
+				return nil, errors.New("no secret name to describe")
+			}
+			return map[string]string{"SecretName": t.SecretName}, nil
+		}, safe: "a read of the secret's metadata, never its value"},
+	ProbePutSecretValue: {product: prodKMS, sdkProduct: "Kms", version: kmsVersion, api: "PutSecretValue", permission: "kms:PutSecretValue",
+		write: true, params: secretParams(false),
+		safe: "names a secret that cannot exist (the sink's name with respond-doctor-<random> for the user): there is nothing to add a version to"},
+	ProbeCreateSecret: {product: prodKMS, sdkProduct: "Kms", version: kmsVersion, api: "CreateSecret", permission: "kms:CreateSecret",
+		write: true, exists: "Rejected.ResourceExist", params: secretParams(true),
+		safe: "names a secret that exists already: the cloud can only refuse it (made only when one is known)"},
+	ProbeLeakList: {product: prodSAS, sdkProduct: "Sas", version: sasVersion, api: actDescribeAccesskeyLeakList,
+		permission: "yundun-aegis:DescribeAccesskeyLeakList", params: fixed(map[string]string{"PageSize": "1", "CurrentPage": "1"}),
+		safe: safeRead + " (PageSize=1)"},
+	ProbeLeakDeal: {product: prodSAS, sdkProduct: "Sas", version: sasVersion, api: actModifyAccessKeyLeakDeal,
+		permission: "yundun-sas:ModifyAccessKeyLeakDeal", write: true, okGranted: true,
+		params: func(t ProbeTarget) (map[string]string, error) {
+			if t.LeakID <= 0 {
+				return nil, errors.New("no probe record id")
+			}
+			return map[string]string{"Id": strconv.FormatInt(t.LeakID, 10), "Type": LeakDealManual,
+				"Remark": "respond doctor probe"}, nil
+		}, safe: "names a record id that cannot exist (above 2^53; real ids are six digits): the service accepts and ignores it, or refuses it"},
+}
+
+// ProbeCatalog lists every probe, sorted by kind: what it checks and why it is safe.
+func ProbeCatalog() []ProbeInfo {
+	out := make([]ProbeInfo, 0, len(probeDefs))
+	for k, d := range probeDefs {
+		out = append(out, ProbeInfo{Kind: k, Permission: d.permission, Write: d.write, Safe: d.safe})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Kind < out[j].Kind })
+	return out
+}
+
+// Probe makes one probe, signed by c, and classifies its answer. It is retried like any safe
+// call (throttling, 5xx): every probe is harmless to repeat.
+func (c *Client) Probe(ctx context.Context, kind ProbeKind, t ProbeTarget) ProbeResult {
+	d, ok := probeDefs[kind]
+	if !ok {
+		return ProbeResult{Kind: kind, Grant: GrantError, Detail: "unknown probe"}
+	}
+	res := ProbeResult{Kind: kind, Permission: d.permission}
+	params, err := d.params(t)
+	if err != nil {
+		res.Grant, res.Detail = GrantError, err.Error()
+		res.Call = d.api + "(…)"
+		return res
+	}
+	res.Call = probeCall(d.api, params)
+	var raw error
+	var rid string
+	cerr := c.call(ctx, "probe "+d.api, "", func(ctx context.Context) error {
+		req := requests.NewCommonRequest()
+		req.Method = requests.POST
+		req.Product, req.Version, req.ApiName = d.sdkProduct, d.version, d.api
+		for k, v := range params {
+			req.QueryParams[k] = v
+		}
+		req.TransToAcsRequest()
+		resp := responses.NewCommonResponse()
+		raw = c.invoke(ctx, d.product, req, resp)
+		if raw == nil {
+			rid = requestIDOf(resp.GetHttpContentBytes())
+		}
+		return raw
+	})
+	classifyProbe(ctx, d, &res, cerr, raw)
+	if res.RequestID == "" {
+		res.RequestID = rid
+	}
+	return res
+}
+
+// classifyProbe turns the answer into a Grant. cerr is the classified error of the last attempt,
+// raw the SDK's (for AccessDeniedDetail).
+func classifyProbe(ctx context.Context, d probeDef, res *ProbeResult, cerr, raw error) {
+	if cerr == nil {
+		switch {
+		case !d.write || d.okGranted:
+			res.Grant, res.Detail = GrantGranted, "the call succeeded"
+		default:
+			res.Grant = GrantUnknown
+			res.Detail = "the cloud accepted a change on a target that cannot exist: cannot tell"
+		}
+		return
+	}
+	var e *Error
+	if !errors.As(cerr, &e) {
+		res.Grant, res.Detail = GrantError, cerr.Error()
+		return
+	}
+	res.Code, res.RequestID = e.Code, e.RequestID
+	var se *sdkerrors.ServerError
+	if errors.As(raw, &se) {
+		if v, ok := se.AccessDeniedDetail()["AuthAction"].(string); ok {
+			res.AuthAction = printable(v)
+		}
+	}
+	switch {
+	case ctx.Err() != nil:
+		res.Grant, res.Detail = GrantError, ctx.Err().Error()
+	case e.Code == "InvalidApi.NotFound" || e.Code == "InvalidAction.NotFound":
+		res.Grant, res.Detail = GrantNotProbed, "the endpoint does not know "+d.api+" (an emulator without it)"
+	case errors.Is(e, ErrNoPermission):
+		res.Grant, res.Detail = GrantDenied, "refused for lack of permission ("+e.Code+")"
+	case errors.Is(e, ErrNotFound), d.exists != "" && e.Code == d.exists:
+		res.Grant, res.Inferred = GrantGranted, true
+		res.Detail = "refused for lack of the target (" + e.Code + "): authorised, if the cloud checks permission before existence"
+	case errors.Is(e, ErrInvalidCredentials), errors.Is(e, ErrKeyFlagged), errors.Is(e, ErrTransient), errors.Is(e, ErrThrottled):
+		res.Grant, res.Detail = GrantError, e.Error()
+	default:
+		res.Grant, res.Detail = GrantUnknown, "an answer that says neither (HTTP "+strconv.Itoa(e.Status)+" "+e.Code+")"
+	}
+}
+
+// probeCall writes the call as a plan line: API(Name=value, …), names sorted, SecretData left out.
+func probeCall(api string, params map[string]string) string {
+	names := make([]string, 0, len(params))
+	for k := range params {
+		if k == "SecretData" || k == "SecretDataType" {
+			continue
+		}
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, k := range names {
+		parts[i] = k + "=" + params[k]
+	}
+	return api + "(" + strings.Join(parts, ", ") + ")"
+}
+
+// requestIDOf reads RequestId from an answer without keeping anything else of it.
+func requestIDOf(body []byte) string {
+	var head struct {
+		RequestID string `json:"RequestId"`
+	}
+	if json.Unmarshal(body, &head) != nil {
+		return ""
+	}
+	return printable(head.RequestID)
+}

@@ -1,0 +1,262 @@
+package ram
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/kms"
+
+	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/ram/emulator"
+	et "github.com/respond-dev/respond/ram/emulator/emulatortest"
+)
+
+const (
+	demoCIDeploy = "LTAI5tFAKECIDEPLOY000001" // ci-deploy: no RAM, IMS, KMS, ActionTrail or SAS permission
+	demoSecret   = "billing-app/credentials"
+)
+
+// probeTarget is a fresh target with the KMS names of the demo organisation.
+func probeTarget(t *testing.T) ProbeTarget {
+	t.Helper()
+	pt, err := NewProbeTarget()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt.SecretName = "respond/doctor/" + pt.UserName
+	pt.ExistingSecret = demoSecret
+	return pt
+}
+
+// orgState is everything a probe could change in the demo organisation, read through the
+// client (the administrator, who sees everything): users, their keys and recycle bins, the
+// KMS secret's current version, the Security Center records' states.
+func orgState(t *testing.T, s *emulator.Server, org *emulator.Org, c *Client, created ...string) string {
+	t.Helper()
+	ctx := context.Background()
+	var b strings.Builder
+	err := c.ListUsers(ctx, func(u User) error {
+		keys, err := c.ListAccessKeys(ctx, u.UserName)
+		if err != nil {
+			return err
+		}
+		bin, err := c.ListAccessKeysInRecycleBin(ctx, u.UserID)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "user %s %s keys %v bin %d\n", u.UserName, u.UserID, keys, len(bin))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := et.KMS(t, s, et.AK(org.Admin()))
+	get := kms.CreateGetSecretValueRequest()
+	get.SecretName = demoSecret
+	v, err := k.GetSecretValue(get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(&b, "secret %s version %s\n", demoSecret, v.VersionId)
+	for _, name := range created {
+		d := kms.CreateDescribeSecretRequest()
+		d.SecretName = name
+		_, err := k.DescribeSecret(d)
+		fmt.Fprintf(&b, "secret %s: %v\n", name, err == nil)
+	}
+	err = c.ListLeaks(ctx, LeakQuery{}, func(l Leak) error {
+		fmt.Fprintf(&b, "leak %d %s %s\n", l.ID, l.Status, l.DealType)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// The policy probes need actions another change adds to the emulator: until then they answer
+// InvalidApi.NotFound, classified GrantNotProbed.
+var policyProbes = []ProbeKind{ProbeAttachPolicyToUser, ProbeDetachPolicyFromUser}
+
+// TestProbe_emulator makes every probe as the administrator (each permission granted) and as
+// ci-deploy (none granted): each is classified right, changes nothing, and every write probe's
+// answer is a refusal.
+func TestProbe_emulator(t *testing.T) {
+	org := emulator.DemoOrg()
+	s, admin, _ := startEmu(t, org)
+	cr, ok := org.Key(demoCIDeploy)
+	if !ok {
+		t.Fatal("no ci-deploy key in the demo org")
+	}
+	denied, _ := clientFor(t, s, cr, 1)
+	ctx := context.Background()
+	var secrets []string
+	targets := map[ProbeKind]ProbeTarget{}
+	for _, info := range ProbeCatalog() {
+		targets[info.Kind] = probeTarget(t)
+		secrets = append(secrets, targets[info.Kind].SecretName)
+	}
+	before := orgState(t, s, org, admin, secrets...)
+	start := len(s.RequestLog())
+	for _, info := range ProbeCatalog() {
+		t.Run(string(info.Kind), func(t *testing.T) {
+			pt := targets[info.Kind]
+			g := admin.Probe(ctx, info.Kind, pt)
+			d := denied.Probe(ctx, info.Kind, pt)
+			if slices.Contains(policyProbes, info.Kind) && g.Grant == GrantNotProbed {
+				if d.Grant != GrantNotProbed || g.Code != "InvalidApi.NotFound" {
+					t.Errorf("policy probe on an emulator without it: %+v / %+v", g, d)
+				}
+				t.Logf("%s: the emulator does not know the action yet: not probed", info.Kind)
+				return
+			}
+			if g.Grant != GrantGranted {
+				t.Errorf("as admin: %+v, want granted", g)
+			}
+			if d.Grant != GrantDenied {
+				t.Errorf("as ci-deploy: %+v, want denied", d)
+			}
+			if d.Missing() == "" || !strings.HasSuffix(d.Missing(), ":"+strings.SplitN(string(info.Kind), ".", 2)[1]) {
+				t.Errorf("as ci-deploy: missing %q, want the action the emulator checked", d.Missing())
+			}
+			if info.Write && g.Code == "" && info.Kind != ProbeLeakDeal {
+				t.Errorf("write probe %s succeeded: %+v", info.Kind, g)
+			}
+			if info.Write && !strings.Contains(g.Call, pt.UserName) && !strings.Contains(g.Call, pt.KeyID.String()) &&
+				!strings.Contains(g.Call, fmt.Sprint(pt.LeakID)) && !strings.Contains(g.Call, pt.ExistingSecret) {
+				t.Errorf("write probe %s names none of the target's random names", g.Call)
+			}
+		})
+	}
+	if after := orgState(t, s, org, admin, secrets...); after != before {
+		t.Errorf("the probes changed the organisation:\nbefore\n%s\nafter\n%s", before, after)
+	}
+	writes := map[string]bool{}
+	for _, info := range ProbeCatalog() {
+		if info.Write {
+			writes[strings.SplitN(string(info.Kind), ".", 2)[1]] = true
+		}
+	}
+	for _, r := range s.RequestLog()[start:] {
+		if writes[r.Action] && r.Code == "" && r.Action != "ModifyAccessKeyLeakDeal" {
+			t.Errorf("a write probe succeeded: %s %v", r.Action, r.Params)
+		}
+		if r.Action == "CreateAccessKey" || r.Action == "DeleteAccessKey" {
+			if !strings.HasPrefix(r.Params["UserName"], "respond-doctor-") {
+				t.Errorf("%s on user %q", r.Action, r.Params["UserName"])
+			}
+		}
+	}
+}
+
+// TestProbe_existingTargets: the KMS probes on the secret that exists and DescribeSecret say
+// whether it exists (Code "" or not-found), both granted.
+func TestProbe_describeSecret(t *testing.T) {
+	_, admin, _ := startEmu(t, emulator.DemoOrg())
+	pt := probeTarget(t)
+	ctx := context.Background()
+	missing := admin.Probe(ctx, ProbeDescribeSecret, pt)
+	pt.SecretName = demoSecret
+	present := admin.Probe(ctx, ProbeDescribeSecret, pt)
+	if missing.Grant != GrantGranted || missing.Code != "Forbidden.ResourceNotFound" || !missing.Inferred {
+		t.Errorf("describe a missing secret: %+v", missing)
+	}
+	if present.Grant != GrantGranted || present.Code != "" || present.Inferred || present.RequestID == "" {
+		t.Errorf("describe the demo secret: %+v", present)
+	}
+}
+
+// TestProbe_neverWithoutTarget: a probe without its target is not made (an empty UserName is the
+// caller itself: CreateAccessKey would create a key for respond).
+func TestProbe_neverWithoutTarget(t *testing.T) {
+	s, admin, _ := startEmu(t, emulator.DemoOrg())
+	n := len(s.RequestLog())
+	for _, k := range []ProbeKind{ProbeCreateAccessKey, ProbeDeleteAccessKey, ProbeDeleteAccessKeyInRecycleBin,
+		ProbePutSecretValue, ProbeCreateSecret, ProbeAttachPolicyToUser, ProbeLeakDeal} {
+		r := admin.Probe(context.Background(), k, ProbeTarget{})
+		if r.Grant != GrantError || r.Detail == "" {
+			t.Errorf("%s without a target: %+v", k, r)
+		}
+	}
+	if got := len(s.RequestLog()); got != n {
+		t.Errorf("%d calls made without a target", got-n)
+	}
+}
+
+// TestProbe_classify: every kind of answer, from a stub that answers what the test says (the
+// SDK does not check who answers).
+func TestProbe_classify(t *testing.T) {
+	denied := `{"RequestId":"R1","Code":"NoPermission","Message":"You are not authorized to do this action.",` +
+		`"AccessDeniedDetail":{"AuthAction":"ram:DeleteAccessKey","NoPermissionType":"ImplicitDeny"}}`
+	tests := []struct {
+		name     string
+		kind     ProbeKind
+		status   int
+		body     string
+		grant    Grant
+		inferred bool
+		auth     string
+	}{
+		{"write refused for permission", ProbeDeleteAccessKey, 403, denied, GrantDenied, false, "ram:DeleteAccessKey"},
+		{"write refused for the user", ProbeDeleteAccessKey, 404, `{"RequestId":"R2","Code":"EntityNotExist.User","Message":"The user does not exist."}`, GrantGranted, true, ""},
+		{"write refused for the key", ProbeDeleteAccessKeyInRecycleBin, 404, `{"RequestId":"R2","Code":"EntityNotExist.User.AccessKey","Message":"x"}`, GrantGranted, true, ""},
+		{"kms not found", ProbePutSecretValue, 404, `{"RequestId":"r","Code":"Forbidden.ResourceNotFound","Message":"x"}`, GrantGranted, true, ""},
+		{"kms refused", ProbePutSecretValue, 403, `{"RequestId":"r","Code":"Forbidden.NoPermission","Message":"x"}`, GrantDenied, false, ""},
+		{"create secret exists", ProbeCreateSecret, 409, `{"RequestId":"r","Code":"Rejected.ResourceExist","Message":"x"}`, GrantGranted, true, ""},
+		{"exists means nothing elsewhere", ProbePutSecretValue, 409, `{"RequestId":"r","Code":"Rejected.ResourceExist","Message":"x"}`, GrantUnknown, false, ""},
+		{"a parameter refused", ProbeCreateAccessKey, 400, `{"RequestId":"R3","Code":"InvalidParameter.UserName.InvalidChars","Message":"x"}`, GrantUnknown, false, ""},
+		{"a write that succeeded", ProbeCreateAccessKey, 200, `{"RequestId":"R4","AccessKey":{"AccessKeyId":"LTAI5tXXXXXXXXXXXXXXXXXX","AccessKeySecret":"S"}}`, GrantUnknown, false, ""},
+		{"a read that succeeded", ProbeListUsers, 200, `{"RequestId":"R5","Users":{"User":[]}}`, GrantGranted, false, ""},
+		{"a member account", ProbeListAccounts, 403, `{"RequestId":"R6","Code":"MemberAccountAccessDenied","Message":"x"}`, GrantDenied, false, ""},
+		{"unknown action", ProbeAttachPolicyToUser, 404, `{"RequestId":"R7","Code":"InvalidApi.NotFound","Message":"x"}`, GrantNotProbed, false, ""},
+		{"unknown action (spec spelling)", ProbeDetachPolicyFromUser, 404, `{"RequestId":"R7","Code":"InvalidAction.NotFound","Message":"x"}`, GrantNotProbed, false, ""},
+		{"our credentials", ProbeListUsers, 404, `{"RequestId":"R8","Code":"InvalidAccessKeyId.NotFound","Message":"x"}`, GrantError, false, ""},
+		{"flagged", ProbeListUsers, 403, `{"RequestId":"R9","Code":"Forbidden","Message":"There is a risk of leakage of this AccessKey."}`, GrantError, false, ""},
+		{"server error", ProbeDeleteAccessKey, 500, `{"RequestId":"R10","Code":"InternalError","Message":"x"}`, GrantError, false, ""},
+		{"leak deal accepted", ProbeLeakDeal, 200, `{"RequestId":"R11"}`, GrantGranted, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(tt.status)
+				_, _ = w.Write([]byte(tt.body))
+			}))
+			defer srv.Close()
+			c, err := New(context.Background(), Config{Endpoint: srv.Listener.Addr().String(),
+				Credentials: StaticCredentials(testKeyID, accesskey.NewSecret(testSecret)),
+				Retry:       RetryPolicy{MaxAttempts: 1}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pt := probeTarget(t)
+			r := c.Probe(context.Background(), tt.kind, pt)
+			if r.Grant != tt.grant || r.Inferred != tt.inferred || r.AuthAction != tt.auth {
+				t.Errorf("got %+v, want %s inferred=%v auth=%q", r, tt.grant, tt.inferred, tt.auth)
+			}
+			if strings.Contains(fmt.Sprintf("%+v", r), `"S"`) || r.RequestID == "" {
+				t.Errorf("result %+v", r)
+			}
+		})
+	}
+}
+
+func TestNewProbeTarget(t *testing.T) {
+	a, b := probeTarget(t), probeTarget(t)
+	if a.UserName == b.UserName || a.KeyID == b.KeyID || a.UserID == b.UserID || a.LeakID == b.LeakID {
+		t.Errorf("two targets share a name: %+v %+v", a, b)
+	}
+	if !strings.HasPrefix(a.UserName, "respond-doctor-") || len(a.UserName) != len("respond-doctor-")+16 ||
+		!strings.HasPrefix(a.KeyID.String(), "LTAIDOCTOR") || len(a.UserID) != 18 || a.LeakID < 1<<53 {
+		t.Errorf("target %+v", a)
+	}
+	if reflect.DeepEqual(a, ProbeTarget{}) {
+		t.Error("empty target")
+	}
+}

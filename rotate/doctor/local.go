@@ -1,0 +1,247 @@
+package doctor
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/respond-dev/respond/playbooks"
+	"github.com/respond-dev/respond/rotate"
+	"github.com/respond-dev/respond/rotate/journal"
+	"github.com/respond-dev/respond/rotate/sink"
+)
+
+// sinks checks the file and exec sinks (the KMS ones are checked in their accounts).
+func (r *runner) sinks() []Check {
+	conf := r.o.Config
+	if conf == nil {
+		return nil
+	}
+	names := make([]string, 0, len(conf.Sinks))
+	for n := range conf.Sinks {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out []Check
+	for _, name := range names {
+		sc := conf.Sinks[name]
+		switch sc.Type {
+		case playbooks.SinkFile:
+			out = append(out, r.fileSink(sc)...)
+		case playbooks.SinkExec:
+			out = append(out, r.execSink(sc))
+		}
+	}
+	return out
+}
+
+func (r *runner) sinkCheck(sc playbooks.SinkConfig, item string) Check {
+	used := r.use.sinks[sc.Name]
+	return Check{Kind: KindSink, Component: "sink " + sc.Name + " (" + sc.Type + ")", Item: item, Required: len(used) > 0,
+		NeededBy: used}
+}
+
+// fileSink checks the directory a file sink writes in (per account when the directory names
+// the account), and the target when its name does not depend on the key.
+func (r *runner) fileSink(sc playbooks.SinkConfig) []Check {
+	conf := r.o.Config
+	dirFields, fileFields := templateParts(sc.Target)
+	perAccount := slices.Contains(dirFields, "AccountID") || slices.Contains(dirFields, "AccountName")
+	perKeyDir := slices.Contains(dirFields, "UserName") || slices.Contains(dirFields, "KeyID")
+	var accts []playbooks.AccountConfig
+	if perAccount {
+		accts = conf.Accounts
+	}
+	if len(accts) == 0 {
+		accts = []playbooks.AccountConfig{{ID: "000000000000000", Name: "account"}}
+	}
+	var out []Check
+	for _, a := range accts {
+		vals := playbooks.TemplateValues{AccountID: cmp.Or(a.ID, a.Name), AccountName: a.Name, UserName: r.target.UserName,
+			KeyID: r.target.KeyID.String(), Date: r.o.Now().UTC()}
+		path, err := sc.ExpandTarget(vals)
+		if err == nil && perKeyDir {
+			c := r.sinkCheck(sc, "directory")
+			c.Status = StatusNotChecked
+			c.Detail = "the directory of " + sc.Target.String() + " depends on the user or key: each must exist; checked: " + existingAncestor(filepath.Dir(path))
+			out = append(out, c)
+			continue
+		}
+		var f *sink.File
+		if err == nil {
+			f, err = sink.NewFile(sc.Name, path, sc.Format)
+		}
+		item := "directory " + filepath.Dir(path)
+		if err != nil {
+			c := r.sinkCheck(sc, "path")
+			c.Status, c.Detail = StatusError, err.Error()
+			out = append(out, c)
+			continue
+		}
+		c := r.sinkCheck(sc, item)
+		if err := f.CheckDir(); err != nil {
+			c.Status, c.Detail = StatusError, err.Error()
+			c.Fix = "create the directory, writable by the user respond runs as"
+			if errors.Is(err, fs.ErrPermission) {
+				c.Fix = "let the user respond runs as write in " + filepath.Dir(path)
+			}
+		} else {
+			c.Status, c.Detail = StatusOK, "exists; respond wrote and removed a probe file there"
+		}
+		out = append(out, c)
+		if len(fileFields) > 0 && (slices.Contains(fileFields, "UserName") || slices.Contains(fileFields, "KeyID") || slices.Contains(fileFields, "Date")) {
+			continue // one file per key: none to look at now
+		}
+		t := r.sinkCheck(sc, "target "+path)
+		exists, err := f.CheckTarget()
+		switch {
+		case err != nil:
+			t.Status, t.Detail = StatusError, err.Error()
+			t.Fix = "move the file away, or point the sink at another path"
+		case exists:
+			t.Status, t.Detail = StatusOK, "a file respond wrote: it will be replaced"
+		default:
+			t.Status, t.Detail = StatusOK, "does not exist yet"
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// templateParts splits a template's fields into those of its directory and those of its file
+// name.
+func templateParts(t *playbooks.Template) (dir, file []string) {
+	if t == nil {
+		return nil, nil
+	}
+	raw := t.String()
+	slash := strings.LastIndex(raw, "/")
+	for at := 0; ; {
+		i := strings.Index(raw[at:], "{{")
+		if i < 0 {
+			return dir, file
+		}
+		i += at
+		j := strings.Index(raw[i:], "}}")
+		if j < 0 {
+			return dir, file
+		}
+		field := strings.TrimPrefix(strings.TrimSpace(raw[i+2:i+j]), ".")
+		if i < slash {
+			dir = append(dir, field)
+		} else {
+			file = append(file, field)
+		}
+		at = i + j + 2
+	}
+}
+
+// existingAncestor names the deepest existing directory above p.
+func existingAncestor(p string) string {
+	for d := p; ; d = filepath.Dir(d) {
+		if info, err := os.Stat(d); err == nil && info.IsDir() {
+			return d + " exists"
+		}
+		if d == filepath.Dir(d) {
+			return "no ancestor exists"
+		}
+	}
+}
+
+func (r *runner) execSink(sc playbooks.SinkConfig) Check {
+	c := r.sinkCheck(sc, "program")
+	e, err := sink.NewExec(sc.Name, sc.Command)
+	if err != nil {
+		c.Status, c.Detail = StatusError, err.Error()
+		return c
+	}
+	c.Item = "program " + sc.Command[0]
+	p, err := e.CheckProgram()
+	if err != nil {
+		c.Status, c.Detail, c.Fix = StatusError, err.Error(), "install it, make it executable, or fix the command"
+		return c
+	}
+	c.Status, c.Detail = StatusOK, "found: "+p+" (not run)"
+	return c
+}
+
+// minFree is the free space below which the state directory fails: a journal is a few KB, but
+// a full disk stops a rotation between two steps.
+const minFree = 16 << 20
+
+// state checks the state directory: safe to trust, room left, no rotation left unfinished.
+func (r *runner) state() []Check {
+	dir := r.o.StateDir
+	if dir == "" {
+		return nil
+	}
+	comp := "state directory " + dir
+	chk := func(item string) Check { return Check{Kind: KindState, Component: comp, Item: item, Required: true} }
+	var out []Check
+	c := chk("owner and mode")
+	_, statErr := os.Stat(dir)
+	err := journal.CheckStateDir(dir)
+	var unsafe *journal.UnsafeStateError
+	switch {
+	case errors.As(err, &unsafe):
+		c.Status, c.Detail, c.Fix = StatusError, unsafe.Problem, unsafe.Fix
+	case err != nil:
+		c.Status, c.Detail = StatusError, err.Error()
+	case errors.Is(statErr, fs.ErrNotExist):
+		c.Status, c.Detail = StatusOK, "does not exist yet: respond creates it (mode 0700)"
+	default:
+		c.Status, c.Detail = StatusOK, "yours, not writable by group or others"
+	}
+	out = append(out, c)
+	f := chk("free space")
+	at := dir
+	for ; ; at = filepath.Dir(at) {
+		if _, err := os.Stat(at); err == nil || at == filepath.Dir(at) {
+			break
+		}
+	}
+	switch free, err := freeBytes(at); {
+	case errors.Is(err, errNoStatfs):
+		f.Status, f.Detail, f.Required = StatusNotChecked, err.Error(), false
+	case err != nil:
+		f.Status, f.Detail = StatusError, err.Error()
+	case free < minFree:
+		f.Status, f.Detail = StatusError, fmt.Sprintf("%d KiB free on %s", free>>10, at)
+		f.Fix = "free some space: a rotation writes its journal before each step"
+	default:
+		f.Status, f.Detail = StatusOK, fmt.Sprintf("%d MiB free", free>>20)
+	}
+	out = append(out, f)
+	if errors.Is(statErr, fs.ErrNotExist) || err != nil {
+		return out
+	}
+	st, serr := rotate.ReadStatus(dir, false)
+	if serr != nil {
+		u := chk("unfinished rotations")
+		u.Status, u.Detail = StatusError, serr.Error()
+		return append(out, u)
+	}
+	if len(st.Rotations) == 0 {
+		u := chk("unfinished rotations")
+		u.Status, u.Detail = StatusOK, "none"
+		return append(out, u)
+	}
+	for _, rot := range st.Rotations {
+		u := chk("unfinished rotation of " + rot.KeyID)
+		u.Status = StatusError
+		u.Detail = fmt.Sprintf("user %s in account %s, last %s, updated %s", rot.UserName, rot.AccountID,
+			cmp.Or(rot.LastOutcome, "-"), rot.Updated.UTC().Format("2006-01-02T15:04:05Z"))
+		u.Fix = "resume it: " + rot.Resume
+		if rot.Resume == "" {
+			u.Fix = "look at it with respond status: its journal offers no resume command"
+		}
+		out = append(out, u)
+	}
+	return out
+}

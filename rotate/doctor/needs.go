@@ -1,0 +1,181 @@
+package doctor
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/respond-dev/respond/playbooks"
+	"github.com/respond-dev/respond/ram"
+)
+
+// What each step of a playbook calls, as probes: the permissions a run needs. Optional ones are
+// those a run goes on without (ActionTrail: the owner strategy and the assessment are skipped with
+// a warning; the plan's last-use date; the recycle-bin purge).
+
+// need is one permission a run may use in an account.
+type need struct {
+	kind     ram.ProbeKind
+	required bool
+	neededBy []string // "standard (delete)"
+	note     string   // why it is optional
+}
+
+// Steps that are not (yet) in the vocabulary, named here so that a playbook that has them is
+// checked as soon as the vocabulary gains them.
+const (
+	stepContain         = playbooks.StepID("contain")
+	stepClose           = playbooks.StepID("close")
+	strategySecretMatch = "secret-match"
+	strategyRecycleBin  = "recycle-bin"
+)
+
+// stepNeeds are the probes of a step: required, then optional with why.
+type probeNeed struct {
+	kind ram.ProbeKind
+	note string // non-empty: optional, and why
+}
+
+const (
+	noteTrail = "optional: without it the ActionTrail owner search and the impact assessment are skipped with a warning"
+	noteLast  = "optional: the plan shows the key's last use when it can read it"
+	notePurge = "optional: purging the deleted key from the recycle bin (otherwise restorable for 30 days) needs it"
+	noteBin   = "optional: finding a key already deleted (in its user's recycle bin) needs it"
+	noteClose = "optional unless --security-center: closing Security Center's record of a leak needs it"
+)
+
+func stepNeeds(s playbooks.Step) []probeNeed {
+	switch s.ID {
+	case playbooks.StepLocate:
+		out := []probeNeed{{kind: ram.ProbeListAccessKeys}}
+		for _, st := range s.Options.Strategies {
+			switch st {
+			case playbooks.StrategyIMS:
+				out = append(out, probeNeed{kind: ram.ProbeIMSGetUser})
+			case playbooks.StrategyActionTrail:
+				out = append(out, probeNeed{kind: ram.ProbeLastUsedInfo, note: noteTrail})
+			case playbooks.StrategyScan, strategySecretMatch:
+				out = append(out, probeNeed{kind: ram.ProbeListUsers})
+			case strategyRecycleBin:
+				out = append(out, probeNeed{kind: ram.ProbeGetAccessKeyInfoInRecycleBin, note: noteBin})
+			}
+		}
+		return out
+	case playbooks.StepAssess:
+		return []probeNeed{{kind: ram.ProbeLookupEvents, note: noteTrail}}
+	case playbooks.StepCreate:
+		return []probeNeed{{kind: ram.ProbeListAccessKeys}, {kind: ram.ProbeCreateAccessKey}}
+	case playbooks.StepDelete:
+		return []probeNeed{{kind: ram.ProbeDeleteAccessKey}, {kind: ram.ProbeDeleteAccessKeyInRecycleBin, note: notePurge}}
+	case playbooks.StepVerify:
+		return []probeNeed{{kind: ram.ProbeListAccessKeys}}
+	case stepContain:
+		return []probeNeed{{kind: ram.ProbeAttachPolicyToUser}, {kind: ram.ProbeDetachPolicyFromUser}}
+	case stepClose:
+		return []probeNeed{{kind: ram.ProbeLeakList, note: noteClose}, {kind: ram.ProbeLeakDeal, note: noteClose}}
+	}
+	return nil
+}
+
+// needList is the needs of one account, in first-seen order, one per probe.
+type needList []*need
+
+// add records that by needs k (optional with why when note is set): a need stays optional only
+// while everything that needs it does so optionally.
+func (l *needList) add(k ram.ProbeKind, by, note string) {
+	for _, n := range *l {
+		if n.kind == k {
+			if note == "" && !n.required {
+				n.required, n.note = true, ""
+			}
+			if !slices.Contains(n.neededBy, by) {
+				n.neededBy = append(n.neededBy, by)
+			}
+			return
+		}
+	}
+	*l = append(*l, &need{kind: k, required: note == "", neededBy: []string{by}, note: note})
+}
+
+// addPlaybooks adds what the playbooks need.
+func (l *needList) addPlaybooks(pbs []*playbooks.Playbook) {
+	for _, pb := range pbs {
+		// Every key is inspected before it is planned: its keys listed, its last use read.
+		l.add(ram.ProbeListAccessKeys, pb.Name+" (plan)", "")
+		l.add(ram.ProbeGetAccessKeyLastUsed, pb.Name+" (plan)", noteLast)
+		for _, s := range pb.Steps {
+			for _, pn := range stepNeeds(s) {
+				l.add(pn.kind, pb.Name+" ("+string(s.ID)+")", pn.note)
+			}
+		}
+	}
+}
+
+// accountNeeds are the probes for one account: what its candidate playbooks need, and Security
+// Center's when asked. Reads come before writes.
+func (r *runner) accountNeeds(acct ram.Account) ([]*need, []*playbooks.Playbook, error) {
+	pbs, err := r.o.Config.Candidates(acct.ID, acct.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	var needs needList
+	needs.addPlaybooks(pbs)
+	if r.o.SecurityCenter {
+		needs.add(ram.ProbeLeakList, "security-center (poll)", "")
+		needs.add(ram.ProbeLeakDeal, "security-center (close)", "")
+	}
+	writes := map[ram.ProbeKind]bool{}
+	for _, p := range ram.ProbeCatalog() {
+		writes[p.Kind] = p.Write
+	}
+	slices.SortStableFunc(needs, func(a, b *need) int {
+		switch {
+		case writes[a.kind] == writes[b.kind]:
+			return 0
+		case writes[b.kind]:
+			return -1
+		}
+		return 1
+	})
+	return needs, pbs, nil
+}
+
+// uses are the sinks and channels some playbook may use, and by which.
+type uses struct {
+	sinks, channels map[string][]string
+}
+
+// usedBy finds, over every configured account and a key of any other account, which sinks and
+// channels the candidate playbooks use.
+func usedBy(conf *playbooks.Config) uses {
+	u := uses{sinks: map[string][]string{}, channels: map[string][]string{}}
+	if conf == nil {
+		return u
+	}
+	accts := append([]playbooks.AccountConfig{{}}, conf.Accounts...)
+	for _, a := range accts {
+		pbs, err := conf.Candidates(a.ID, a.Name)
+		if err != nil {
+			continue
+		}
+		for _, pb := range pbs {
+			for _, s := range pb.Sinks {
+				if !slices.Contains(u.sinks[s], pb.Name) {
+					u.sinks[s] = append(u.sinks[s], pb.Name)
+				}
+			}
+			for _, c := range pb.Notify {
+				if !slices.Contains(u.channels[c], pb.Name) {
+					u.channels[c] = append(u.channels[c], pb.Name)
+				}
+			}
+		}
+	}
+	return u
+}
+
+func byList(names []string) string {
+	if len(names) == 0 {
+		return "no playbook uses it"
+	}
+	return "used by " + strings.Join(names, ", ")
+}

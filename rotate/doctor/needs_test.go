@@ -1,0 +1,99 @@
+package doctor
+
+import (
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/respond-dev/respond/playbooks"
+	"github.com/respond-dev/respond/ram"
+)
+
+// TestNeeds: what each playbook needs, required or optional, in every account.
+func TestNeeds(t *testing.T) {
+	builtin := func(name string) *playbooks.Playbook {
+		p, err := playbooks.Builtin(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	future := &playbooks.Playbook{Name: "future", Steps: []playbooks.Step{
+		{ID: playbooks.StepLocate, Options: playbooks.StepOptions{Strategies: []string{"recycle-bin", "secret-match"}}},
+		{ID: "contain"}, {ID: playbooks.StepDelete}, {ID: "close"},
+	}}
+	tests := []struct {
+		name      string
+		pbs       []*playbooks.Playbook
+		sc        bool
+		required  []ram.ProbeKind
+		optional  []ram.ProbeKind
+		notNeeded []ram.ProbeKind
+	}{
+		{"standard", []*playbooks.Playbook{builtin("standard")}, false,
+			[]ram.ProbeKind{ram.ProbeListAccessKeys, ram.ProbeIMSGetUser, ram.ProbeListUsers, ram.ProbeCreateAccessKey, ram.ProbeDeleteAccessKey},
+			[]ram.ProbeKind{ram.ProbeGetAccessKeyLastUsed, ram.ProbeLastUsedInfo, ram.ProbeLookupEvents, ram.ProbeDeleteAccessKeyInRecycleBin},
+			[]ram.ProbeKind{ram.ProbeAttachPolicyToUser, ram.ProbeLeakList}},
+		{"contain-only creates nothing", []*playbooks.Playbook{builtin("contain-only")}, false,
+			[]ram.ProbeKind{ram.ProbeDeleteAccessKey}, nil, []ram.ProbeKind{ram.ProbeCreateAccessKey}},
+		{"steps and strategies not in the vocabulary yet", []*playbooks.Playbook{future}, false,
+			[]ram.ProbeKind{ram.ProbeAttachPolicyToUser, ram.ProbeDetachPolicyFromUser, ram.ProbeListUsers},
+			[]ram.ProbeKind{ram.ProbeGetAccessKeyInfoInRecycleBin, ram.ProbeLeakList, ram.ProbeLeakDeal}, nil},
+		{"--security-center makes close's needs required", []*playbooks.Playbook{future}, true,
+			[]ram.ProbeKind{ram.ProbeLeakList, ram.ProbeLeakDeal}, nil, nil},
+		{"one playbook's requirement wins over another's option", []*playbooks.Playbook{future, builtin("standard")}, false,
+			[]ram.ProbeKind{ram.ProbeCreateAccessKey}, []ram.ProbeKind{ram.ProbeLeakList}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var l needList
+			l.addPlaybooks(tt.pbs)
+			if tt.sc {
+				l.add(ram.ProbeLeakList, "security-center (poll)", "")
+				l.add(ram.ProbeLeakDeal, "security-center (close)", "")
+			}
+			got := map[ram.ProbeKind]*need{}
+			for _, n := range l {
+				if got[n.kind] != nil {
+					t.Errorf("%s twice", n.kind)
+				}
+				got[n.kind] = n
+			}
+			for _, k := range tt.required {
+				if n := got[k]; n == nil || !n.required || n.note != "" {
+					t.Errorf("%s: %+v, want required", k, n)
+				}
+			}
+			for _, k := range tt.optional {
+				if n := got[k]; n == nil || n.required || n.note == "" {
+					t.Errorf("%s: %+v, want optional with a note", k, n)
+				}
+			}
+			for _, k := range tt.notNeeded {
+				if got[k] != nil {
+					t.Errorf("%s needed: %+v", k, got[k])
+				}
+			}
+		})
+	}
+}
+
+// TestAccountNeeds_order: reads are probed before writes (the probe user is checked first).
+func TestAccountNeeds_order(t *testing.T) {
+	r := &runner{}
+	needs, _, err := r.accountNeeds(ram.Account{ID: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := map[ram.ProbeKind]bool{}
+	for _, p := range ram.ProbeCatalog() {
+		write[p.Kind] = p.Write
+	}
+	var seq []bool
+	for _, n := range needs {
+		seq = append(seq, write[n.kind])
+	}
+	if !sort.SliceIsSorted(seq, func(i, j int) bool { return !seq[i] && seq[j] }) || !slices.Contains(seq, true) {
+		t.Errorf("order %v", seq)
+	}
+}
