@@ -54,6 +54,9 @@ const (
 	OutcomeRefused           Outcome = "refused"     // exit 5
 	OutcomeNotFound          Outcome = "not-found"   // exit 3
 	OutcomeInProgress        Outcome = "in-progress" // another run holds the key's lock
+	// OutcomeIDOnly: the finding named the key id without its secret and came from a source not
+	// trusted for id-only findings, so nothing was done (exit 5, refused by policy).
+	OutcomeIDOnly Outcome = "id-only"
 )
 
 // OutcomeCanary is the outcome of a canary key's alert: never rotated, reported as an intrusion
