@@ -243,7 +243,7 @@ func (b *Batch) choose(it *Item, owner *ram.Owner) error {
 		it.Playbook, it.PlaybookReason = pb, "no configuration: the default playbook"
 		return err
 	}
-	in := playbooks.PlaybookInput{KeyID: it.Finding.KeyID.String(), Source: source(it.Finding)}
+	in := playbooks.PlaybookInput{KeyID: it.Finding.KeyID.String(), Source: source(it.Finding), Evidence: string(evidenceOf(it.Finding))}
 	if owner != nil {
 		in.AccountID, in.UserName = owner.Account.ID, owner.UserName
 		for _, a := range b.Session.Entered() {
@@ -262,7 +262,7 @@ func (b *Batch) choose(it *Item, owner *ram.Owner) error {
 
 // locate runs the finding's owner search, once.
 func (b *Batch) locate(ctx context.Context, it *Item) {
-	if it.Err == nil && it.Finding.KeyID.Rotatable() {
+	if it.Err == nil && it.Finding.KeyID.Rotatable() && !b.untrusted(it.Finding) {
 		it.owner, it.locErr = it.loc.Locate(ctx, it.Finding.KeyID)
 	}
 }
@@ -305,6 +305,11 @@ func (b *Batch) plan(ctx context.Context, it *Item) {
 		d.AssessWindow = st.Options.AssessWindow
 	}
 	f := fd
+	if b.untrusted(f) {
+		// an id alone from an untrusted source: planned without a call (evidence.go)
+		it.Plan, it.deps = NewPlan(f, Snapshot{}, b.settings(pb, nil)), d
+		return
+	}
 	snap := InspectLocated(ctx, f, it.owner, it.locErr, d)
 	sinks, err := b.sinksFor(ctx, pb, snap)
 	if err != nil {
@@ -340,6 +345,7 @@ func (b *Batch) settings(pb *playbooks.Playbook, sinks []sink.Sink) Settings {
 		s.Self = id
 	}
 	if b.Config != nil {
+		s.Trust = b.Config.TrustedSources()
 		for _, c := range b.Config.Canaries {
 			if id, err := accesskey.ParseID(c); err == nil {
 				s.Canaries = append(s.Canaries, id)

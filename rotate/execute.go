@@ -43,6 +43,9 @@ func Execute(ctx context.Context, p Plan, d Deps) Result {
 		res.Err = &RefusedError{KeyID: p.KeyID, Decision: p.Decision, Reason: p.Reason}
 		x := &run{p: p, d: d, res: &res, red: red, assessment: p.Assessment}
 		x.notify(ctx, journal.OutcomeCanary, "canary key "+p.KeyID.String()+" was exposed: it is never rotated; treat its use as an intrusion signal")
+	case DecisionIDOnly:
+		res.Outcome = journal.OutcomeIDOnly
+		res.Err = &RefusedError{KeyID: p.KeyID, Decision: p.Decision, Reason: p.Reason}
 	default:
 		res.Outcome = journal.OutcomeRefused
 		res.Err = &RefusedError{KeyID: p.KeyID, Decision: p.Decision, Reason: p.Reason}

@@ -163,6 +163,9 @@ func NewPlan(f detect.Finding, snap Snapshot, s Settings) Plan {
 		p.Reason = "the key is the one respond is signed in with; rotating it would cut respond off mid-way"
 		p.LeftForHuman = []string{"run respond with other credentials (another RAM user or role) to rotate this key"}
 		return p
+	case untrustedIDOnly(f, s.Trust):
+		idOnlyPlan(&p, f)
+		return p
 	}
 	resuming := snap.Resume != nil && snap.Resume.Unfinished()
 	if snap.AlreadyGone && !resuming {

@@ -17,7 +17,7 @@ type Severity int
 // Severities, in rank order.
 const (
 	SeverityOK       Severity = iota // done, already remediated, or planned only
-	SeverityRefused                  // refused by policy: a canary, respond's own key, a root or STS key
+	SeverityRefused                  // refused by policy: a canary, respond's own key, a root or STS key, an id-only finding
 	SeverityNotFound                 // no configured account owns the key
 	SeverityInvalid                  // the configuration, a playbook or the input does not allow it
 	SeverityFailed                   // failed

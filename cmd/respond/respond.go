@@ -139,7 +139,9 @@ func gatherFindings(ctx context.Context, opts *RespondOptions) ([]detect.Finding
 					kind = detect.KindSTS
 				}
 				byID[id] = len(findings)
-				findings = append(findings, detect.Finding{KeyID: id, Kind: kind, Locations: []detect.Location{{Source: "flag"}}})
+				// a person named the key: evidence enough to act on the id alone (design §6 rule 8)
+				findings = append(findings, detect.Finding{KeyID: id, Kind: kind, Evidence: detect.EvidenceOperator, Source: "flag",
+					Locations: []detect.Location{{Source: "flag"}}})
 			}
 		}
 	}
