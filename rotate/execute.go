@@ -212,7 +212,10 @@ func (x *run) rotate(ctx context.Context) {
 	}
 	defer j.Close()
 	x.j = j
-	if x.st, err = j.State(); err != nil {
+	if x.st, err = j.State(); err == nil {
+		err = x.checkJournal()
+	}
+	if err != nil {
 		x.fail(playbooks.StepLocate, err)
 		x.setOutcome()
 		return

@@ -347,6 +347,9 @@ type State struct {
 	LastOutcome Outcome `json:"last_outcome,omitempty"`
 	// InFlight is the last intent that has no result (the step a crash interrupted).
 	InFlight *Record `json:"in_flight,omitempty"`
+	// Suspect lists the signs that respond did not write the journal as it stands (planted or
+	// edited; suspect.go): a resume does not trust such a journal.
+	Suspect []string `json:"suspect,omitempty"`
 }
 
 // LostPending is how many lost creates have not been matched by a late key yet (0 or more).
@@ -447,6 +450,7 @@ func Summarize(recs []Record) State {
 		}
 	}
 	s.InFlight = last
+	s.Suspect = suspect(recs)
 	return s
 }
 
@@ -530,7 +534,13 @@ func List(dir string) ([]State, error) {
 		if len(recs) == 0 {
 			continue
 		}
-		out = append(out, Summarize(recs))
+		st := Summarize(recs)
+		if id := strings.TrimSuffix(name, ".jsonl"); st.KeyID != id {
+			// the file is the key's journal, whatever its records say
+			st.Suspect = append(st.Suspect, "its records name key "+accesskey.Printable(st.KeyID)+", not "+id)
+			st.KeyID = id
+		}
+		out = append(out, st)
 	}
 	sort.Slice(out, func(i, k int) bool { return out[i].KeyID < out[k].KeyID })
 	return out, nil
