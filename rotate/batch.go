@@ -109,6 +109,9 @@ func (b *Batch) open() (Deps, func(), error) {
 	if err := os.MkdirAll(b.StateDir, 0o700); err != nil {
 		return d, nil, fmt.Errorf("create the state directory %s: %w (pass --state-dir)", b.StateDir, err)
 	}
+	if _, err := journal.List(b.StateDir); err != nil {
+		return d, nil, err // the directory or a journal is unsafe (a *journal.UnsafeStateError)
+	}
 	closeAudit := func() {}
 	if !b.DryRun {
 		a, err := journal.OpenAudit(filepath.Join(b.StateDir, journal.AuditFile))

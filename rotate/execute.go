@@ -198,6 +198,12 @@ func (x *run) rotate(ctx context.Context) {
 	lctx, cancel := context.WithTimeout(ctx, x.d.LockWait)
 	lock, err := journal.Lock(lctx, x.d.StateDir, x.p.KeyID)
 	cancel()
+	var locked *journal.LockedError
+	if err != nil && !errors.As(err, &locked) {
+		x.fail(playbooks.StepLocate, err) // e.g. an unsafe lock file: not another run
+		x.setOutcome()
+		return
+	}
 	if err != nil {
 		x.res.Outcome = journal.OutcomeInProgress
 		x.res.Err = errors.Join(ErrInProgress, err)

@@ -43,6 +43,9 @@ func (x *run) reconcile(ctx context.Context) bool {
 		if len(late) > 0 {
 			d += "; " + strings.Join(late, "; ")
 		}
+		if rm := x.removeStaleTemps(ctx); len(rm) > 0 {
+			d += "; " + strings.Join(rm, "; ")
+		}
 		x.report(StepResult{Step: playbooks.StepAssess, Outcome: journal.OutcomeSkipped, Detail: d, Started: started})
 		return true
 	}
@@ -93,6 +96,7 @@ func (x *run) reconcile(ctx context.Context) bool {
 		x.leakedDeleted = true
 		notes = append(notes, "leaked key already deleted")
 	}
+	notes = append(notes, x.removeStaleTemps(ctx)...)
 	if len(notes) > 0 {
 		x.report(StepResult{Step: playbooks.StepAssess, Outcome: journal.OutcomeDone, Detail: "resumed: " + strings.Join(notes, "; "), Started: started, Duration: x.d.now().Sub(started)})
 	}

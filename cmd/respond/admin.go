@@ -9,6 +9,7 @@ import (
 
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/rotate"
+	"github.com/respond-dev/respond/rotate/journal"
 )
 
 func newCmdStatus(f *Factory) *cobra.Command {
@@ -35,6 +36,9 @@ func statusRun(_ context.Context, f *Factory, all bool) error {
 	dir, err := f.stateDir()
 	if err != nil {
 		return err
+	}
+	if err := journal.CheckStateDir(dir); err != nil {
+		return err // an *UnsafeStateError: exit 2, with the chmod or chown to run
 	}
 	st, err := rotate.ReadStatus(dir, all)
 	if err != nil {

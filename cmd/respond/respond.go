@@ -13,6 +13,7 @@ import (
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate"
+	"github.com/respond-dev/respond/rotate/journal"
 	"github.com/respond-dev/respond/rotate/sink"
 )
 
@@ -91,6 +92,9 @@ func (r *run) batch() (*rotate.Batch, error) {
 	r.sandboxDir = r.stateDir
 	if conf != nil && conf.StateDir != "" && f.Global.StateDir == "" {
 		r.stateDir = conf.StateDir
+	}
+	if err := journal.CheckStateDir(r.stateDir); err != nil {
+		return nil, err // an *UnsafeStateError: exit 2, with the chmod or chown to run
 	}
 	b := &rotate.Batch{
 		Config: conf, Playbook: forced, Strategies: strategies, Progress: r.progress.reporter(),

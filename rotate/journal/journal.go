@@ -336,11 +336,14 @@ type State struct {
 	// LostCreates counts create attempts whose answer never came (Record.Lost, and a create
 	// intent left without any result by a crash); LastLost is when the last of them was given
 	// up on. LateFound counts the keys found and deleted as their late result (Record.Late).
-	LostCreates   int       `json:"lost_creates,omitempty"`
-	LastLost      time.Time `json:"last_lost,omitzero"`
-	LateFound     int       `json:"late_found,omitempty"`
-	Sinks         []string  `json:"sinks,omitempty"`
-	LeakedDeleted bool      `json:"leaked_deleted"`
+	LostCreates int       `json:"lost_creates,omitempty"`
+	LastLost    time.Time `json:"last_lost,omitzero"`
+	LateFound   int       `json:"late_found,omitempty"`
+	Sinks       []string  `json:"sinks,omitempty"`
+	// FileTargets are the paths file sinks were about to write (the Where of sink:Store
+	// intents): a resume removes the temporary files a killed write left next to them.
+	FileTargets   []string `json:"file_targets,omitempty"`
+	LeakedDeleted bool     `json:"leaked_deleted"`
 	// Done is true when the last run ended with the rotation finished.
 	Done bool `json:"done"`
 	// LastOutcome is the outcome of the last end record.
@@ -403,6 +406,9 @@ func Summarize(recs []Record) State {
 			s.Done = false
 		case KindIntent:
 			open[key] = r
+			if r.Action == "sink:Store" && r.Where != "" && !contains(s.FileTargets, r.Where) {
+				s.FileTargets = append(s.FileTargets, r.Where)
+			}
 			if r.Action == "ram:CreateAccessKey" {
 				if openCreate != nil {
 					lostAt(openCreate.Time) // a crash left it without a result
