@@ -110,7 +110,9 @@ func (b *Batch) open() (Deps, func(), error) {
 		return d, nil, fmt.Errorf("create the state directory %s: %w (pass --state-dir)", b.StateDir, err)
 	}
 	if _, err := journal.List(b.StateDir); err != nil {
-		return d, nil, err // the directory or a journal is unsafe (a *journal.UnsafeStateError)
+		// the directory or a journal is unsafe (an *UnsafeStateError), or a journal cannot be
+		// read: either way the state directory is bad input, and nothing is planned over it
+		return d, nil, &InvalidError{Err: err}
 	}
 	closeAudit := func() {}
 	if !b.DryRun {

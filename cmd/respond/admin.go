@@ -42,7 +42,7 @@ func statusRun(_ context.Context, f *Factory, all bool) error {
 	}
 	st, err := rotate.ReadStatus(dir, all)
 	if err != nil {
-		return err
+		return &FlagError{Err: err} // a journal that cannot be read is bad input: exit 2
 	}
 	if asJSON {
 		return writeJSON(f.Streams.Out, st)

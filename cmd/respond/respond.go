@@ -133,9 +133,9 @@ func gatherFindings(ctx context.Context, opts *RespondOptions) ([]detect.Finding
 			if s = strings.TrimSpace(s); s == "" {
 				continue
 			}
-			id, err := accesskey.ParseID(s)
+			id, err := parseKeyID(s)
 			if err != nil {
-				return nil, nil, flagErrorf("--key-id: %v", err)
+				return nil, nil, err
 			}
 			if _, dup := byID[id]; !dup {
 				kind := detect.KindAccessKey

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/respond-dev/respond/ram"
+	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate"
 )
 
@@ -99,10 +100,11 @@ func codeFor(err error) exitCode {
 	return exitFor[rotate.SeverityOf(err)]
 }
 
-// oneLine folds a multi-line error (the SDK's are) into one line.
+// oneLine folds a multi-line error (the SDK's are) into one line, its control characters
+// escaped: an error may name a path or a source from hostile input.
 func oneLine(s string) string {
 	s = strings.TrimSpace(s)
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+	return accesskey.Printable(strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " "))
 }
 
 func newRootCmd(f *Factory) *cobra.Command {
