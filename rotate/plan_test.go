@@ -82,6 +82,9 @@ func TestPlanGolden(t *testing.T) {
 			f.Secret = accesskey.Secret{}
 			st.OnStoreFailure = playbooks.OnStoreFailureHold
 		}, DecisionRotate},
+		{"id-only", func(f *detect.Finding, s *Snapshot, st *Settings) {
+			f.Secret, f.Evidence, f.Source = accesskey.Secret{}, detect.EvidenceNone, "gitleaks-json"
+		}, DecisionIDOnly},
 		{"canary", func(f *detect.Finding, s *Snapshot, st *Settings) { f.KeyID = st.Canaries[0] }, DecisionRefuseCanary},
 		{"self", func(f *detect.Finding, s *Snapshot, st *Settings) { f.KeyID = st.Self }, DecisionRefuseSelf},
 		{"root", func(f *detect.Finding, s *Snapshot, st *Settings) { s.Owner.Root = true; s.Owner.UserName = "" }, DecisionRefuseRoot},
