@@ -26,8 +26,12 @@ type Report struct {
 
 // KeyReport is one leaked key: the plan, and the result when it ran.
 type KeyReport struct {
-	KeyID          string            `json:"key_id"`
-	Kind           string            `json:"kind"`
+	KeyID string `json:"key_id"`
+	Kind  string `json:"kind"`
+	// Evidence is what makes the finding a leak (secret, source, operator, none), and Source
+	// where it came from: an id-only finding from an untrusted source is not acted on.
+	Evidence       string            `json:"evidence,omitempty"`
+	Source         string            `json:"source,omitempty"`
 	Playbook       string            `json:"playbook,omitempty"`
 	PlaybookReason string            `json:"playbook_reason,omitempty"`
 	Locations      []detect.Location `json:"locations,omitempty"`
@@ -46,6 +50,7 @@ func (r *Report) AddItems(items []*Item, exitCode func(Severity) int) {
 	}
 	for _, it := range items {
 		kr := KeyReport{KeyID: it.Finding.KeyID.String(), Kind: string(it.Finding.Kind), PlaybookReason: it.PlaybookReason,
+			Evidence: string(evidenceOf(it.Finding)), Source: findingSource(it.Finding),
 			Locations: it.Finding.Locations, Notes: it.Finding.Notes, Result: it.Result, ExitCode: exitCode(it.Severity())}
 		if it.Playbook != nil {
 			kr.Playbook = it.Playbook.Name

@@ -16,7 +16,7 @@ func TestE2EIDOnly(t *testing.T) {
 
 	// The issue's reproduction, exactly: the sandbox used to delete KEEP01.
 	sb := newE2E(t, orgFromFile(t, "small.yaml"))
-	r := sb.runRaw(planted, "--sandbox", "--from", "-", "--yes")
+	r := sb.runRaw(planted, "--sandbox", "--from", "-", "--yes", "--state-dir", sb.state)
 	wantCode(t, r, 5)
 	mustContain(t, "stdout", r.Stdout, "decision:   id-only", demoKeep+"  id-only", "respond --key-id "+demoKeep,
 		"trust: [{source: text}]")
@@ -30,6 +30,7 @@ func TestE2EIDOnly(t *testing.T) {
 	r = e.run(planted, "--from", "-", "--yes", "--output", "json")
 	wantCode(t, r, 5)
 	rep := decodeReport(t, r)
+	mustContain(t, "report", r.Stdout, `"evidence": "none"`, `"source": "text"`)
 	if len(rep.Results) != 1 || rep.Results[0].Result == nil || rep.Results[0].Result.Outcome != "id-only" ||
 		rep.Results[0].Plan.Decision != "id-only" || rep.Results[0].ExitCode != 5 {
 		t.Fatalf("report %+v", rep.Results)
