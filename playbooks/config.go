@@ -31,6 +31,8 @@ type Config struct {
 	StateDir string
 	// Locate is the default order of owner search strategies; empty means Strategies().
 	Locate []string
+	// Trust lists the finding sources whose id-only findings are acted on (trust.go).
+	Trust []Trust
 	// Source is the file the configuration was read from.
 	Source string
 
@@ -208,7 +210,7 @@ func joinErrs(errs []error) error {
 	return errors.Join(errs...)
 }
 
-var configKeys = []string{"accounts", "resource-directory", "sinks", "notify", "canaries", "playbooks", "rules", "state-dir", "locate"}
+var configKeys = []string{"accounts", "resource-directory", "sinks", "notify", "canaries", "playbooks", "rules", "state-dir", "locate", "trust"}
 
 // ParseConfig parses and validates a configuration. It reads no files: playbooks named by path
 // are left unloaded (LoadConfig loads them), and references to them are checked by Validate.
@@ -248,6 +250,8 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 				c.pos[f.place+"["+strconv.Itoa(i)+"]"] = it.pos
 			}
 			c.Locate = vals(items)
+		case "trust":
+			c.decodeTrust(l, f)
 		}
 	}
 	if !l.ok() {
@@ -582,6 +586,7 @@ func (c *Config) validate(l *errList) {
 		}
 		seenStrategy[s] = true
 	}
+	c.validateTrust(l, ps)
 	if c.StateDir == "" && ps["state-dir"] != (pos{}) {
 		l.addAt(ps.at("state-dir"), "state-dir: empty: expected a directory, or remove the key for the default")
 	}
@@ -855,6 +860,7 @@ func clonePlaybook(p *Playbook) *Playbook {
 		Users:    append([]string(nil), p.Match.Users...),
 		Sources:  append([]string(nil), p.Match.Sources...),
 		KeyIDs:   append([]string(nil), p.Match.KeyIDs...),
+		Evidence: append([]string(nil), p.Match.Evidence...),
 	}
 	return &q
 }

@@ -148,11 +148,13 @@ type Match struct {
 	Sources []string
 	// KeyIDs are leaked AccessKey ids.
 	KeyIDs []string
+	// Evidence is what makes the finding a leak: secret, source, operator or none (trust.go).
+	Evidence []string
 }
 
 // IsZero reports an empty match.
 func (m Match) IsZero() bool {
-	return len(m.Accounts) == 0 && len(m.Users) == 0 && len(m.Sources) == 0 && len(m.KeyIDs) == 0
+	return len(m.Accounts) == 0 && len(m.Users) == 0 && len(m.Sources) == 0 && len(m.KeyIDs) == 0 && len(m.Evidence) == 0
 }
 
 // Has reports whether the playbook has the step.
@@ -190,7 +192,7 @@ func Load(file string) (*Playbook, error) {
 }
 
 var playbookKeys = []string{"name", "description", "steps", "on-failure", "sinks", "notify", "match"}
-var matchKeys = []string{"accounts", "users", "sources", "key-ids"}
+var matchKeys = []string{"accounts", "users", "sources", "key-ids", "evidence"}
 
 // positions maps a place in the file ("steps[2]", "on-failure.store") to where it is.
 type positions map[string]pos
@@ -273,6 +275,8 @@ func decodeMatch(l *errList, n *yaml.Node, place string, ps positions) Match {
 			expected = "finding sources"
 		case "key-ids":
 			expected = "AccessKey ids"
+		case "evidence":
+			expected = "evidence (" + strings.Join(EvidenceValues(), ", ") + ")"
 		}
 		items := stringList(l, f.v, f.place, expected)
 		for i, it := range items {
@@ -288,6 +292,8 @@ func decodeMatch(l *errList, n *yaml.Node, place string, ps positions) Match {
 			m.Sources = vals(items)
 		case "key-ids":
 			m.KeyIDs = vals(items)
+		case "evidence":
+			m.Evidence = vals(items)
 		}
 	}
 	return m
@@ -554,4 +560,5 @@ func validateMatch(l *errList, m Match, place string, ps positions) {
 			l.addAt(ps.at(p), "%s: %s is not an AccessKey id: expected LTAI followed by 12 or 20 letters and digits", p, show(k))
 		}
 	}
+	validateEvidence(l, m, place, ps)
 }

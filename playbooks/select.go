@@ -15,6 +15,8 @@ type PlaybookInput struct {
 	KeyID       string
 	// Source is the finding's source: gitleaks, trufflehog, flag (--key-id), ….
 	Source string
+	// Evidence is what makes the finding a leak: secret, source, operator or none.
+	Evidence string
 }
 
 // Matches reports whether m matches in, and why (or why not).
@@ -71,6 +73,12 @@ func (m Match) matches(in PlaybookInput, c *Config) (bool, string) {
 			return false, "the key id is not listed in key-ids"
 		}
 		why = append(why, "the key id is listed in key-ids")
+	}
+	if len(m.Evidence) > 0 {
+		if !contains(m.Evidence, in.Evidence) || in.Evidence == "" {
+			return false, fmt.Sprintf("evidence %q is not in %s", in.Evidence, strings.Join(m.Evidence, ", "))
+		}
+		why = append(why, fmt.Sprintf("evidence %q", in.Evidence))
 	}
 	return true, strings.Join(why, ", ")
 }

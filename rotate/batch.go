@@ -109,6 +109,11 @@ func (b *Batch) open() (Deps, func(), error) {
 	if err := os.MkdirAll(b.StateDir, 0o700); err != nil {
 		return d, nil, fmt.Errorf("create the state directory %s: %w (pass --state-dir)", b.StateDir, err)
 	}
+	if _, err := journal.List(b.StateDir); err != nil {
+		// the directory or a journal is unsafe (an *UnsafeStateError), or a journal cannot be
+		// read: either way the state directory is bad input, and nothing is planned over it
+		return d, nil, &InvalidError{Err: err}
+	}
 	closeAudit := func() {}
 	if !b.DryRun {
 		a, err := journal.OpenAudit(filepath.Join(b.StateDir, journal.AuditFile))
@@ -243,7 +248,7 @@ func (b *Batch) choose(it *Item, owner *ram.Owner) error {
 		it.Playbook, it.PlaybookReason = pb, "no configuration: the default playbook"
 		return err
 	}
-	in := playbooks.PlaybookInput{KeyID: it.Finding.KeyID.String(), Source: source(it.Finding)}
+	in := playbooks.PlaybookInput{KeyID: it.Finding.KeyID.String(), Source: source(it.Finding), Evidence: string(evidenceOf(it.Finding))}
 	if owner != nil {
 		in.AccountID, in.UserName = owner.Account.ID, owner.UserName
 		for _, a := range b.Session.Entered() {
@@ -262,7 +267,7 @@ func (b *Batch) choose(it *Item, owner *ram.Owner) error {
 
 // locate runs the finding's owner search, once.
 func (b *Batch) locate(ctx context.Context, it *Item) {
-	if it.Err == nil && it.Finding.KeyID.Rotatable() {
+	if it.Err == nil && it.Finding.KeyID.Rotatable() && !b.untrusted(it.Finding) {
 		it.owner, it.locErr = it.loc.Locate(ctx, it.Finding.KeyID)
 	}
 }
@@ -305,6 +310,11 @@ func (b *Batch) plan(ctx context.Context, it *Item) {
 		d.AssessWindow = st.Options.AssessWindow
 	}
 	f := fd
+	if b.untrusted(f) {
+		// an id alone from an untrusted source: planned without a call (evidence.go)
+		it.Plan, it.deps = NewPlan(f, Snapshot{}, b.settings(pb, nil)), d
+		return
+	}
 	snap := InspectLocated(ctx, f, it.owner, it.locErr, d)
 	sinks, err := b.sinksFor(ctx, pb, snap)
 	if err != nil {
@@ -340,6 +350,7 @@ func (b *Batch) settings(pb *playbooks.Playbook, sinks []sink.Sink) Settings {
 		s.Self = id
 	}
 	if b.Config != nil {
+		s.Trust = b.Config.TrustedSources()
 		for _, c := range b.Config.Canaries {
 			if id, err := accesskey.ParseID(c); err == nil {
 				s.Canaries = append(s.Canaries, id)

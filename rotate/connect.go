@@ -37,6 +37,7 @@ type Session struct {
 	caller    ram.Identity
 	accounts  []ram.LocatorAccount
 	byID      map[string]ram.LocatorAccount
+	warnings  []string // of the clients built (Warnings)
 }
 
 // Connect signs in, learns who respond is, and lists every account the configuration names (or,
@@ -51,7 +52,7 @@ func Connect(ctx context.Context, conf *playbooks.Config, opts SessionOptions) (
 	if err != nil {
 		return nil, fmt.Errorf("connect to Alibaba Cloud: %w", err)
 	}
-	c := &Session{opts: opts, home: home, homeEntry: ram.Entered(home), byID: map[string]ram.LocatorAccount{}}
+	c := &Session{opts: opts, home: home, homeEntry: ram.Entered(home), byID: map[string]ram.LocatorAccount{}, warnings: home.Warnings()}
 	var accounts []ram.LocatorAccount
 	if conf == nil || len(conf.Accounts) == 0 {
 		accounts = []ram.LocatorAccount{{Entry: c.homeEntry}}
@@ -164,6 +165,9 @@ func (c *Session) enter(ctx context.Context, ac playbooks.AccountConfig) ram.Loc
 		return la
 	}
 	client, err := ram.New(ctx, cfg)
+	if err == nil {
+		c.warnings = append(c.warnings, client.Warnings()...)
+	}
 	if err == nil && la.Account.ID == "" {
 		var id ram.Identity
 		if id, err = client.Identity(ctx); err == nil {

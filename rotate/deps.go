@@ -26,6 +26,9 @@ type Cloud interface {
 	CreateAccessKey(ctx context.Context, userName string, before []ram.AccessKey) (ram.NewAccessKey, error)
 	DeleteAccessKey(ctx context.Context, userName string, id accesskey.ID) error
 	GetAccessKeyLastUsed(ctx context.Context, userName string, id accesskey.ID) (time.Time, error)
+	// GetAccessKeyInfoInRecycleBin finds a deleted key in its user's recycle bin (errors.Is
+	// ram.ErrNotFound when no bin holds it): it confirms a journal's owner (journaltrust.go).
+	GetAccessKeyInfoInRecycleBin(ctx context.Context, id accesskey.ID) (ram.BinnedKey, error)
 	assess.EventLister // ActionTrail LookupEvents
 }
 

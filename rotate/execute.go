@@ -43,6 +43,9 @@ func Execute(ctx context.Context, p Plan, d Deps) Result {
 		res.Err = &RefusedError{KeyID: p.KeyID, Decision: p.Decision, Reason: p.Reason}
 		x := &run{p: p, d: d, res: &res, red: red, assessment: p.Assessment}
 		x.notify(ctx, journal.OutcomeCanary, "canary key "+p.KeyID.String()+" was exposed: it is never rotated; treat its use as an intrusion signal")
+	case DecisionIDOnly:
+		res.Outcome = journal.OutcomeIDOnly
+		res.Err = &RefusedError{KeyID: p.KeyID, Decision: p.Decision, Reason: p.Reason}
 	default:
 		res.Outcome = journal.OutcomeRefused
 		res.Err = &RefusedError{KeyID: p.KeyID, Decision: p.Decision, Reason: p.Reason}
@@ -195,6 +198,12 @@ func (x *run) rotate(ctx context.Context) {
 	lctx, cancel := context.WithTimeout(ctx, x.d.LockWait)
 	lock, err := journal.Lock(lctx, x.d.StateDir, x.p.KeyID)
 	cancel()
+	var locked *journal.LockedError
+	if err != nil && !errors.As(err, &locked) {
+		x.fail(playbooks.StepLocate, err) // e.g. an unsafe lock file: not another run
+		x.setOutcome()
+		return
+	}
 	if err != nil {
 		x.res.Outcome = journal.OutcomeInProgress
 		x.res.Err = errors.Join(ErrInProgress, err)
@@ -209,7 +218,10 @@ func (x *run) rotate(ctx context.Context) {
 	}
 	defer j.Close()
 	x.j = j
-	if x.st, err = j.State(); err != nil {
+	if x.st, err = j.State(); err == nil {
+		err = x.checkJournal()
+	}
+	if err != nil {
 		x.fail(playbooks.StepLocate, err)
 		x.setOutcome()
 		return

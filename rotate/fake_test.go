@@ -33,6 +33,8 @@ type fakeAPI struct {
 	eventsErr error
 	// stale counts the creates whose before list was not the user's keys at the time.
 	stale int
+	// bin is the recycle bin: a deleted key's id -> its user.
+	bin map[string]string
 }
 
 func newFake(user string, ids ...string) *fakeAPI {
@@ -109,7 +111,7 @@ func (f *fakeAPI) CreateAccessKey(ctx context.Context, user string, before []ram
 	f.n++
 	id := fmt.Sprintf("LTAI5tNEW%015d", f.n)
 	sec := fmt.Sprintf("NEWSECRET%021d", f.n)
-	f.keys[user] = append(f.keys[user], ram.AccessKey{ID: accesskey.MustParseID(id), Status: ram.StatusActive})
+	f.keys[user] = append(f.keys[user], ram.AccessKey{ID: accesskey.MustParseID(id), Status: ram.StatusActive, CreateDate: time.Now().UTC()})
 	f.secrets[id] = sec
 	if err != nil {
 		return ram.NewAccessKey{}, err
@@ -129,6 +131,10 @@ func (f *fakeAPI) DeleteAccessKey(ctx context.Context, user string, id accesskey
 		if k.ID == id {
 			f.keys[user] = append(ks[:i:i], ks[i+1:]...)
 			delete(f.secrets, id.String())
+			if f.bin == nil {
+				f.bin = map[string]string{}
+			}
+			f.bin[id.String()] = user
 			return err
 		}
 	}
@@ -136,6 +142,18 @@ func (f *fakeAPI) DeleteAccessKey(ctx context.Context, user string, id accesskey
 		return err
 	}
 	return &ram.Error{Action: "DeleteAccessKey", KeyID: id.String(), Code: "EntityNotExist.User.AccessKey", Class: ram.ErrNotFound}
+}
+
+func (f *fakeAPI) GetAccessKeyInfoInRecycleBin(ctx context.Context, id accesskey.ID) (ram.BinnedKey, error) {
+	if err, _ := f.begin("GetAccessKeyInfoInRecycleBin " + id.String()); err != nil {
+		return ram.BinnedKey{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if user, ok := f.bin[id.String()]; ok {
+		return ram.BinnedKey{ID: id, UserName: user, UserPrincipalName: user + "@example.onaliyun.com"}, nil
+	}
+	return ram.BinnedKey{}, &ram.Error{Action: "GetAccessKeyInfoInRecycleBin", KeyID: id.String(), Code: "EntityNotExist.User.AccessKey", Class: ram.ErrNotFound}
 }
 
 func (f *fakeAPI) ids(user string) []string {

@@ -24,8 +24,12 @@ type Snapshot struct {
 	// AlreadyGone: the owner is known (from the journal or the locator) but the key is no longer
 	// in its ListAccessKeys.
 	AlreadyGone bool
-	// Resume is the journal of an earlier run on this key, when one exists.
+	// Resume is the journal of an earlier run on this key, when one exists and the cloud does not
+	// contradict it (journaltrust.go).
 	Resume *journal.State
+	// JournalDoubt, when set, is why the key's journal is not trusted: the cloud does not confirm
+	// its owner, or it does not look like one respond wrote. Resume is nil then.
+	JournalDoubt string
 	// LastUsedErr is why GetAccessKeyLastUsed gave no answer (the plan shows it as a warning).
 	LastUsedErr error
 	// Events are the key's ActionTrail events read by EventQuery (every page); EventQuery.End is
@@ -63,14 +67,25 @@ func InspectLocated(ctx context.Context, f detect.Finding, owner ram.Owner, loca
 	}
 	if err := locateErr; err != nil {
 		snap.LocateErr = fmt.Errorf("locate owner of %s: %w", f.KeyID, err)
-		if snap.Resume == nil || snap.Resume.UserName == "" || !errors.Is(err, ram.ErrOwnerNotFound) {
+		if snap.Resume == nil || !errors.Is(err, ram.ErrOwnerNotFound) {
 			return snap
 		}
-		// The key is gone from every user; the journal knows whose it was.
+		// The key is on no user the search covered; the journal says whose it was, which the
+		// cloud must confirm: the key is still on that user, or in that user's recycle bin.
+		keys, doubt := confirmGone(ctx, f.KeyID, *snap.Resume, d)
+		if doubt != "" {
+			snap.JournalDoubt, snap.Resume = doubt, nil
+			return snap
+		}
 		owner = ram.Owner{KeyID: f.KeyID, Account: ram.Account{ID: snap.Resume.AccountID},
-			UserName: snap.Resume.UserName, Strategy: "journal"}
+			UserName: snap.Resume.UserName, Strategy: "journal", Keys: keys}
 	} else {
 		snap.Found = true
+		if snap.Resume != nil {
+			if doubt := journalDoubt(*snap.Resume, owner); doubt != "" {
+				snap.JournalDoubt, snap.Resume = doubt, nil
+			}
+		}
 	}
 	snap.Owner = owner
 	if owner.Root {
@@ -88,7 +103,7 @@ func InspectLocated(ctx context.Context, f detect.Finding, owner ram.Owner, loca
 	}
 	// The locator's list was taken moments ago, and nothing changed the keys since.
 	keys := owner.Keys
-	if !snap.Found || keys == nil {
+	if keys == nil {
 		if keys, err = api.ListAccessKeys(ctx, owner.UserName); err != nil {
 			snap.LocateErr = fmt.Errorf("list access keys of %s: %w", owner.UserName, err)
 			return snap

@@ -107,7 +107,7 @@ func (x *run) sweepLate(ctx context.Context, s playbooks.StepID, st journal.Stat
 		if others[id] {
 			continue // the replacement of another leaked key of this user
 		}
-		if st.LostCreates == 0 || k.CreateDate.IsZero() ||
+		if st.LostCreates == 0 || k.CreateDate.IsZero() || existedAtBegin(st, k) ||
 			k.CreateDate.Before(from) || k.CreateDate.After(to) {
 			x.warn(humanKeyWarning(k, x.user))
 			continue

@@ -163,6 +163,9 @@ func NewPlan(f detect.Finding, snap Snapshot, s Settings) Plan {
 		p.Reason = "the key is the one respond is signed in with; rotating it would cut respond off mid-way"
 		p.LeftForHuman = []string{"run respond with other credentials (another RAM user or role) to rotate this key"}
 		return p
+	case untrustedIDOnly(f, s.Trust):
+		idOnlyPlan(&p, f)
+		return p
 	}
 	resuming := snap.Resume != nil && snap.Resume.Unfinished()
 	if snap.AlreadyGone && !resuming {
@@ -177,6 +180,13 @@ func NewPlan(f detect.Finding, snap Snapshot, s Settings) Plan {
 			p.Reason += " (" + snap.LocateErr.Error() + ")"
 		}
 		p.LeftForHuman = []string{"add the account that owns the key to the configuration, or check that the id is complete and not redacted"}
+		if snap.JournalDoubt != "" {
+			p.Reason += "; " + snap.JournalDoubt + ": the journal is not acted on"
+		}
+		return p
+	}
+	if snap.JournalDoubt != "" {
+		journalUnconfirmedPlan(&p, snap)
 		return p
 	}
 	if snap.Owner.Root {
@@ -200,10 +210,8 @@ func NewPlan(f detect.Finding, snap Snapshot, s Settings) Plan {
 			continue
 		}
 		note := "not touched"
-		if snap.Resume != nil {
-			if nk, ok := snap.Resume.Key(k.ID.String()); ok && nk.Created {
-				note = "created by an earlier respond run: kept if stored in every sink, else deleted and created again"
-			}
+		if snap.Resume != nil && ownKey(*snap.Resume, k) {
+			note = "created by an earlier respond run: kept if stored in every sink, else deleted and created again"
 		}
 		p.OtherKeys = append(p.OtherKeys, OtherKey{ID: k.ID, Status: k.Status, CreateDate: k.CreateDate, Note: note})
 	}

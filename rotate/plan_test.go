@@ -82,6 +82,9 @@ func TestPlanGolden(t *testing.T) {
 			f.Secret = accesskey.Secret{}
 			st.OnStoreFailure = playbooks.OnStoreFailureHold
 		}, DecisionRotate},
+		{"id-only", func(f *detect.Finding, s *Snapshot, st *Settings) {
+			f.Secret, f.Evidence, f.Source = accesskey.Secret{}, detect.EvidenceNone, "gitleaks-json"
+		}, DecisionIDOnly},
 		{"canary", func(f *detect.Finding, s *Snapshot, st *Settings) { f.KeyID = st.Canaries[0] }, DecisionRefuseCanary},
 		{"self", func(f *detect.Finding, s *Snapshot, st *Settings) { f.KeyID = st.Self }, DecisionRefuseSelf},
 		{"root", func(f *detect.Finding, s *Snapshot, st *Settings) { s.Owner.Root = true; s.Owner.UserName = "" }, DecisionRefuseRoot},
@@ -103,8 +106,9 @@ func TestPlanGolden(t *testing.T) {
 			s.LastUsed = time.Time{}
 		}, DecisionRotate},
 		{"resuming", func(f *detect.Finding, s *Snapshot, st *Settings) {
-			s.Keys = append(s.Keys, ram.AccessKey{ID: accesskey.MustParseID("LTAI5tNEW000000000000001"), Status: ram.StatusActive})
-			s.Resume = &journal.State{Runs: 1, NewKeys: []journal.NewKey{{ID: "LTAI5tNEW000000000000001", Created: true}}}
+			began := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC) // the cloud dates the replacement after the journal began
+			s.Keys = append(s.Keys, ram.AccessKey{ID: accesskey.MustParseID("LTAI5tNEW000000000000001"), Status: ram.StatusActive, CreateDate: began.Add(time.Second)})
+			s.Resume = &journal.State{Runs: 1, Started: began, FirstCreate: began, NewKeys: []journal.NewKey{{ID: "LTAI5tNEW000000000000001", Created: true}}}
 		}, DecisionRotate},
 	}
 	for _, tt := range tests {

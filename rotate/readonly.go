@@ -44,15 +44,16 @@ func WriteOwnerText(w io.Writer, o ram.Owner, took time.Duration) error {
 		fmt.Fprintf(&b, "owner:     the root account %s (not a RAM user)\n", o.Account.ID)
 		b.WriteString("           RAM cannot rotate a root-account key: delete it in the console (AccessKey Management) and use RAM users instead\n")
 	} else {
-		fmt.Fprintf(&b, "owner:     RAM user %s (id %s)\n", o.UserName, o.UserID)
+		fmt.Fprintf(&b, "owner:     RAM user %s (id %s)\n", accesskey.Printable(o.UserName), accesskey.Printable(o.UserID))
 	}
 	acct := o.Account.ID
 	if o.Account.Name != "" {
 		acct = o.Account.Name + " (" + o.Account.ID + ")"
 	}
+	acct = accesskey.Printable(acct)
 	fmt.Fprintf(&b, "account:   %s\n", acct)
 	if o.Key.Status != "" {
-		fmt.Fprintf(&b, "status:    %s, created %s\n", o.Key.Status, o.Key.CreateDate.Format(time.RFC3339))
+		fmt.Fprintf(&b, "status:    %s, created %s\n", accesskey.Printable(o.Key.Status), o.Key.CreateDate.Format(time.RFC3339))
 	}
 	fmt.Fprintf(&b, "found by:  %s in %s\n", o.Strategy, took.Round(time.Millisecond))
 	for _, t := range o.Tried {

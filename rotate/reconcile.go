@@ -12,8 +12,9 @@ import (
 // reconcile lists the user's keys and squares them with the journal: a replacement created by an
 // earlier run and stored in every sink is kept; one created but not stored everywhere (its secret
 // is lost with the run that created it) is deleted; a key that appeared after an interrupted
-// create is deleted. The user's other keys are never touched. It reports true when there is
-// nothing left to do.
+// create is deleted. The user's other keys are never touched, nor is a key the journal claims
+// that the cloud dates before the rotation began (ownKey). It reports true when there is nothing
+// left to do.
 func (x *run) reconcile(ctx context.Context) bool {
 	started := x.d.now()
 	keys, err := x.api.ListAccessKeys(ctx, x.user)
@@ -42,6 +43,9 @@ func (x *run) reconcile(ctx context.Context) bool {
 		if len(late) > 0 {
 			d += "; " + strings.Join(late, "; ")
 		}
+		if rm := x.removeStaleTemps(ctx); len(rm) > 0 {
+			d += "; " + strings.Join(rm, "; ")
+		}
 		x.report(StepResult{Step: playbooks.StepAssess, Outcome: journal.OutcomeSkipped, Detail: d, Started: started})
 		return true
 	}
@@ -51,7 +55,7 @@ func (x *run) reconcile(ctx context.Context) bool {
 	// the newest stored replacement that still exists is the one to keep
 	for i := len(x.st.NewKeys) - 1; i >= 0; i-- {
 		k := x.st.NewKeys[i]
-		if !k.Deleted && !k.StoreFailed && k.StoredIn(sinks) && x.keys.has(k.ID) {
+		if !k.Deleted && !k.StoreFailed && k.StoredIn(sinks) && x.keys.has(k.ID) && x.own(k.ID) {
 			keep = k.ID
 			break
 		}
@@ -64,6 +68,12 @@ func (x *run) reconcile(ctx context.Context) bool {
 		nk, ours := x.st.Key(id)
 		if !ours || nk.Deleted {
 			continue // a key respond never got the secret of: sweepLate judges it below
+		}
+		if !ownKey(x.st, k) {
+			// the journal says so, the cloud does not: a key that existed before, or a journal
+			// respond did not write (journaltrust.go)
+			x.warn(notOwnWarning(k, x.user))
+			continue
 		}
 		if err := x.deleteKey(ctx, playbooks.StepCreate, k.ID, "orphan replacement (secret never stored): deleted, a new one will be created", false); err != nil {
 			x.fail(playbooks.StepCreate, err)
@@ -86,6 +96,7 @@ func (x *run) reconcile(ctx context.Context) bool {
 		x.leakedDeleted = true
 		notes = append(notes, "leaked key already deleted")
 	}
+	notes = append(notes, x.removeStaleTemps(ctx)...)
 	if len(notes) > 0 {
 		x.report(StepResult{Step: playbooks.StepAssess, Outcome: journal.OutcomeDone, Detail: "resumed: " + strings.Join(notes, "; "), Started: started, Duration: x.d.now().Sub(started)})
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/respond-dev/respond/detect"
 	"github.com/respond-dev/respond/ram"
+	"github.com/respond-dev/respond/ram/accesskey"
 )
 
 // ReportSchema names the JSON document of a batch (respond --output json).
@@ -25,8 +26,12 @@ type Report struct {
 
 // KeyReport is one leaked key: the plan, and the result when it ran.
 type KeyReport struct {
-	KeyID          string            `json:"key_id"`
-	Kind           string            `json:"kind"`
+	KeyID string `json:"key_id"`
+	Kind  string `json:"kind"`
+	// Evidence is what makes the finding a leak (secret, source, operator, none), and Source
+	// where it came from: an id-only finding from an untrusted source is not acted on.
+	Evidence       string            `json:"evidence,omitempty"`
+	Source         string            `json:"source,omitempty"`
 	Playbook       string            `json:"playbook,omitempty"`
 	PlaybookReason string            `json:"playbook_reason,omitempty"`
 	Locations      []detect.Location `json:"locations,omitempty"`
@@ -45,6 +50,7 @@ func (r *Report) AddItems(items []*Item, exitCode func(Severity) int) {
 	}
 	for _, it := range items {
 		kr := KeyReport{KeyID: it.Finding.KeyID.String(), Kind: string(it.Finding.Kind), PlaybookReason: it.PlaybookReason,
+			Evidence: string(evidenceOf(it.Finding)), Source: findingSource(it.Finding),
 			Locations: it.Finding.Locations, Notes: it.Finding.Notes, Result: it.Result, ExitCode: exitCode(it.Severity())}
 		if it.Playbook != nil {
 			kr.Playbook = it.Playbook.Name
@@ -65,19 +71,19 @@ func (r *Report) AddItems(items []*Item, exitCode func(Severity) int) {
 func WritePlansText(w io.Writer, items []*Item) error {
 	for _, it := range items {
 		if it.Err != nil {
-			if _, err := fmt.Fprintf(w, "Key %s: cannot plan: %s\n\n", it.Finding.KeyID, oneLine(it.Err.Error())); err != nil {
+			if _, err := fmt.Fprintf(w, "Key %s: cannot plan: %s\n\n", it.Finding.KeyID, oneLine(it.Err.Error())); err != nil { // oneLine escapes
 				return err
 			}
 			continue
 		}
 		if it.PlaybookReason != "" {
-			fmt.Fprintf(w, "Playbook %s (%s)\n", it.Playbook.Name, it.PlaybookReason)
+			fmt.Fprintf(w, "Playbook %s (%s)\n", accesskey.Printable(it.Playbook.Name), accesskey.Printable(it.PlaybookReason))
 		}
 		if err := WritePlanText(w, it.Plan); err != nil {
 			return err
 		}
 		for _, n := range it.Finding.Notes {
-			fmt.Fprintf(w, "  note: %s\n", n)
+			fmt.Fprintf(w, "  note: %s\n", accesskey.Printable(n))
 		}
 		if _, err := fmt.Fprintln(w); err != nil {
 			return err
@@ -86,9 +92,11 @@ func WritePlansText(w io.Writer, items []*Item) error {
 	return nil
 }
 
-// WriteSummaryText renders what the batch did, one key after the other.
+// WriteSummaryText renders what the batch did, one key after the other, every text from outside
+// respond escaped (accesskey.Printable).
 func WriteSummaryText(w io.Writer, items []*Item) error {
 	var b strings.Builder
+	pr := accesskey.Printable
 	b.WriteString("Summary\n")
 	for _, it := range items {
 		if it.Err != nil {
@@ -102,31 +110,34 @@ func WriteSummaryText(w io.Writer, items []*Item) error {
 		}
 		fmt.Fprintf(&b, "  %s  %s", r.KeyID, r.Outcome)
 		if r.UserName != "" {
-			fmt.Fprintf(&b, " (user %s, account %s)", r.UserName, r.AccountID)
+			fmt.Fprintf(&b, " (user %s, account %s)", pr(r.UserName), pr(r.AccountID))
 		}
 		b.WriteString("\n")
 		if r.NewKeyID != "" {
-			fmt.Fprintf(&b, "      new key %s\n", r.NewKeyID)
+			fmt.Fprintf(&b, "      new key %s\n", pr(r.NewKeyID))
 		}
 		for _, rc := range r.Receipts {
-			fmt.Fprintf(&b, "      stored by %s (%s): %s\n", rc.Sink, rc.Kind, rc.Where)
+			fmt.Fprintf(&b, "      stored by %s (%s): %s\n", pr(rc.Sink), pr(rc.Kind), pr(rc.Where))
 		}
 		if r.Err != nil {
 			fmt.Fprintf(&b, "      %s\n", oneLine(r.Err.Error()))
 			var pe *PartialError
 			if errors.As(r.Err, &pe) && pe.Resume != "" {
-				fmt.Fprintf(&b, "      resume with: %s\n", pe.Resume)
+				fmt.Fprintf(&b, "      resume with: %s\n", pr(pe.Resume))
 			}
 		}
+		for _, w := range r.Warnings {
+			fmt.Fprintf(&b, "      warning: %s\n", pr(w))
+		}
 		for _, h := range r.LeftForHuman {
-			fmt.Fprintf(&b, "      to do: %s\n", h)
+			fmt.Fprintf(&b, "      to do: %s\n", pr(h))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-// oneLine folds a multi-line error (the SDK's are) into one line.
+// oneLine folds a multi-line error (the SDK's are) into one line, its control characters escaped.
 func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	return accesskey.Printable(strings.Join(strings.Fields(s), " "))
 }

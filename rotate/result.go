@@ -174,7 +174,8 @@ func (x *run) audit(e journal.AuditEntry) {
 	e.AccountID = x.acct
 	e.UserName = x.user
 	for _, l := range x.p.Locations {
-		e.Finding = append(e.Finding, locationText(l))
+		// a finding is hostile input: a secret in its path must not reach the audit log
+		e.Finding = append(e.Finding, x.red.Redact(locationText(l)))
 	}
 	_ = x.d.Audit.Write(e)
 }

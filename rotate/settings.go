@@ -34,6 +34,9 @@ type Settings struct {
 	// Sinks describe where the replacement will go (see DescribeSinks); Execute stores into the
 	// Deps' sinks of the same names.
 	Sinks []PlannedSink
+	// Trust names the finding sources whose id-only findings are acted on (the configuration's
+	// trust entries); any other id-only finding is planned DecisionIDOnly.
+	Trust []string
 }
 
 func (s Settings) withDefaults() Settings {

@@ -17,7 +17,7 @@ type Severity int
 // Severities, in rank order.
 const (
 	SeverityOK       Severity = iota // done, already remediated, or planned only
-	SeverityRefused                  // refused by policy: a canary, respond's own key, a root or STS key
+	SeverityRefused                  // refused by policy: a canary, respond's own key, a root or STS key, an id-only finding
 	SeverityNotFound                 // no configured account owns the key
 	SeverityInvalid                  // the configuration, a playbook or the input does not allow it
 	SeverityFailed                   // failed
@@ -39,6 +39,7 @@ func SeverityOf(err error) Severity {
 	var pe *PartialError
 	var le *journal.LockedError
 	var ie *InvalidError
+	var ue *journal.UnsafeStateError
 	switch {
 	case err == nil:
 		return SeverityOK
@@ -46,6 +47,8 @@ func SeverityOf(err error) Severity {
 		return SeverityInvalid
 	case errors.As(err, &pe), errors.Is(err, context.Canceled), errors.As(err, &le), errors.Is(err, ErrInProgress):
 		return SeverityPartial
+	case errors.As(err, &ue):
+		return SeverityInvalid // the state directory is bad input: its fix is in the message
 	case errors.As(err, &re):
 		return SeverityRefused
 	case errors.Is(err, ram.ErrOwnerNotFound):

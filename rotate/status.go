@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate/journal"
 )
 
@@ -17,11 +18,16 @@ type Status struct {
 	Rotations []StatusRotation `json:"rotations"`
 }
 
-// StatusRotation is one rotation's journal state.
+// StatusRotation is one rotation's journal state. status reads no cloud: a journal is a memory,
+// not an authority (design §6 rule 9), so an unfinished rotation is listed as unconfirmed by the
+// cloud (respond resumes it only once the cloud confirms the journal's owner), and one whose
+// journal does not look like respond's (State.Suspect) is offered no resume command at all.
 type StatusRotation struct {
 	journal.State
-	Unfinished bool   `json:"unfinished"`
-	Resume     string `json:"resume,omitempty"`
+	Unfinished bool `json:"unfinished"`
+	// UnconfirmedByCloud is set on every unfinished rotation: status did not ask the cloud.
+	UnconfirmedByCloud bool   `json:"unconfirmed_by_cloud,omitempty"`
+	Resume             string `json:"resume,omitempty"`
 }
 
 // ReadStatus reads the journals in dir: the unfinished rotations, or every one with all.
@@ -37,7 +43,10 @@ func ReadStatus(dir string, all bool) (Status, error) {
 		}
 		r := StatusRotation{State: s, Unfinished: s.Unfinished()}
 		if r.Unfinished {
-			r.Resume = "respond --key-id " + s.KeyID
+			r.UnconfirmedByCloud = true
+			if len(s.Suspect) == 0 {
+				r.Resume = "respond --key-id " + s.KeyID
+			}
 		}
 		st.Rotations = append(st.Rotations, r)
 	}
@@ -55,16 +64,23 @@ func WriteStatusText(w io.Writer, st Status) error {
 		if r.Unfinished {
 			state = "UNFINISHED"
 		}
-		fmt.Fprintf(&b, "%s  %s  user %s account %s  last %s  updated %s\n", r.KeyID, state, r.UserName, r.AccountID,
-			cmp.Or(r.LastOutcome, "-"), r.Updated.Format(time.RFC3339))
+		// everything but the key id (the file's name) comes from the journal: escaped
+		p := accesskey.Printable
+		fmt.Fprintf(&b, "%s  %s  user %s account %s  last %s  updated %s\n", r.KeyID, state, p(r.UserName), p(r.AccountID),
+			p(string(cmp.Or(r.LastOutcome, "-"))), r.Updated.Format(time.RFC3339))
 		if r.InFlight != nil {
-			fmt.Fprintf(&b, "    interrupted in: %s\n", r.InFlight.Step)
+			fmt.Fprintf(&b, "    interrupted in: %s\n", p(r.InFlight.Step))
 		}
 		for _, k := range r.NewKeys {
-			fmt.Fprintf(&b, "    replacement %s\n", k.ID)
+			fmt.Fprintf(&b, "    replacement %s\n", p(k.ID))
 		}
-		if r.Unfinished {
-			fmt.Fprintf(&b, "    resume with: %s\n", r.Resume)
+		switch {
+		case len(r.Suspect) > 0:
+			fmt.Fprintf(&b, "    SUSPECT: this journal does not look like one respond wrote (%s); respond will not resume it: look at it, then move it aside\n",
+				p(strings.Join(r.Suspect, "; ")))
+		case r.Unfinished:
+			fmt.Fprintf(&b, "    unconfirmed by the cloud: respond resumes only if the cloud confirms the journal's owner (the key still on user %s, or in its recycle bin)\n", p(r.UserName))
+			fmt.Fprintf(&b, "    resume with: %s (add --dry-run first to see what it will do)\n", r.Resume)
 		}
 	}
 	_, err := io.WriteString(w, b.String())

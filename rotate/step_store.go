@@ -41,6 +41,9 @@ func (x *run) store(ctx context.Context) {
 	var failed error
 	for _, s := range x.d.Sinks {
 		intent := journal.Record{Kind: journal.KindIntent, Step: string(playbooks.StepStore), Action: "sink:Store", NewKeyID: nk.ID.String(), Sink: s.Name()}
+		if fs, ok := s.(*sink.File); ok {
+			intent.Where = fs.Path() // a resume cleans up after a write killed here (staletemps.go)
+		}
 		var rcpt sink.Receipt
 		err := x.journaled(intent, func(res *journal.Record) error {
 			var err error

@@ -9,6 +9,7 @@ import (
 
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/rotate"
+	"github.com/respond-dev/respond/rotate/journal"
 )
 
 func newCmdStatus(f *Factory) *cobra.Command {
@@ -36,9 +37,12 @@ func statusRun(_ context.Context, f *Factory, all bool) error {
 	if err != nil {
 		return err
 	}
+	if err := journal.CheckStateDir(dir); err != nil {
+		return err // an *UnsafeStateError: exit 2, with the chmod or chown to run
+	}
 	st, err := rotate.ReadStatus(dir, all)
 	if err != nil {
-		return err
+		return &FlagError{Err: err} // a journal that cannot be read is bad input: exit 2
 	}
 	if asJSON {
 		return writeJSON(f.Streams.Out, st)

@@ -22,7 +22,7 @@ func (f *Factory) connect(ctx context.Context, conf *playbooks.Config) (*rotate.
 	if err != nil {
 		return nil, err
 	}
-	return rotate.Connect(ctx, conf, rotate.SessionOptions{
+	s, err := rotate.Connect(ctx, conf, rotate.SessionOptions{
 		Base: base, Home: f.homeCredentials(), FixedEndpoint: f.Global.Sandbox || f.Global.Endpoint != "",
 		Profile: func(name string) (ram.CredentialSource, bool) {
 			if f.Global.Sandbox || name == f.Global.Profile {
@@ -31,6 +31,13 @@ func (f *Factory) connect(ctx context.Context, conf *playbooks.Config) (*rotate.
 			return ram.ProfileCredentials(name), true
 		},
 	})
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range s.Warnings() { // e.g. an endpoint over plain HTTP to another machine
+		fmt.Fprintln(f.Streams.ErrOut, "respond: warning: "+accesskey.Printable(w))
+	}
+	return s, nil
 }
 
 // baseConfig is the ram.Config every client of this run starts from. RESPOND_READ_TIMEOUT (a Go

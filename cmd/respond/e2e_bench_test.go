@@ -61,6 +61,8 @@ sinks:
   app-file:
     type: file
     path: `+e.sinkDir()+`/{{.AccountID}}-{{.UserName}}.json
+trust:
+  - source: text # the findings are ids without their secret
 `)
 		if err := mkdir(e.sinkDir()); err != nil {
 			b.Fatal(err)

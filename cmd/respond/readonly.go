@@ -145,8 +145,8 @@ func (f *Factory) keyArg(raw string) (asJSON bool, id accesskey.ID, err error) {
 	if asJSON, err = f.outputJSON(); err != nil {
 		return false, id, err
 	}
-	if id, err = accesskey.ParseID(raw); err != nil {
-		return false, id, flagErrorf("--key-id: %v", err)
+	if id, err = parseKeyID(raw); err != nil {
+		return false, id, err
 	}
 	return asJSON, id, nil
 }

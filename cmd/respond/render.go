@@ -136,7 +136,7 @@ func (r *run) stepPrinter() func(accesskey.ID) func(rotate.StepResult) {
 			defer mu.Unlock()
 			line := fmt.Sprintf("  %s %-7s %s", id.Short(), s.Step, s.Outcome)
 			if s.Detail != "" {
-				line += ": " + s.Detail
+				line += ": " + accesskey.Printable(s.Detail) // names paths, the cloud's errors
 			}
 			fmt.Fprintln(r.errOut, line)
 		}
@@ -177,8 +177,13 @@ func (r *run) finish(report rotate.Report, items []*rotate.Item) error {
 	return &ExitError{Code: exitCode(report.ExitCode)}
 }
 
+// writeJSON writes v as indented JSON, safe to print on a terminal (accesskey.PrintableJSON:
+// encoding/json leaves DEL, C1 controls and bidi overrides raw).
 func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(accesskey.PrintableJSON(b), '\n'))
+	return err
 }

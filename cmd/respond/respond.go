@@ -13,6 +13,7 @@ import (
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate"
+	"github.com/respond-dev/respond/rotate/journal"
 	"github.com/respond-dev/respond/rotate/sink"
 )
 
@@ -92,6 +93,9 @@ func (r *run) batch() (*rotate.Batch, error) {
 	if conf != nil && conf.StateDir != "" && f.Global.StateDir == "" {
 		r.stateDir = conf.StateDir
 	}
+	if err := journal.CheckStateDir(r.stateDir); err != nil {
+		return nil, err // an *UnsafeStateError: exit 2, with the chmod or chown to run
+	}
 	b := &rotate.Batch{
 		Config: conf, Playbook: forced, Strategies: strategies, Progress: r.progress.reporter(),
 		OnStep: r.stepPrinter(), Redactor: r.red, OwnUserAgent: f.ownMarker(), DryRun: opts.DryRun,
@@ -129,9 +133,9 @@ func gatherFindings(ctx context.Context, opts *RespondOptions) ([]detect.Finding
 			if s = strings.TrimSpace(s); s == "" {
 				continue
 			}
-			id, err := accesskey.ParseID(s)
+			id, err := parseKeyID(s)
 			if err != nil {
-				return nil, nil, flagErrorf("--key-id: %v", err)
+				return nil, nil, err
 			}
 			if _, dup := byID[id]; !dup {
 				kind := detect.KindAccessKey
@@ -139,7 +143,9 @@ func gatherFindings(ctx context.Context, opts *RespondOptions) ([]detect.Finding
 					kind = detect.KindSTS
 				}
 				byID[id] = len(findings)
-				findings = append(findings, detect.Finding{KeyID: id, Kind: kind, Locations: []detect.Location{{Source: "flag"}}})
+				// a person named the key: evidence enough to act on the id alone (design §6 rule 8)
+				findings = append(findings, detect.Finding{KeyID: id, Kind: kind, Evidence: detect.EvidenceOperator, Source: "flag",
+					Locations: []detect.Location{{Source: "flag"}}})
 			}
 		}
 	}

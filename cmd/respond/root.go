@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/respond-dev/respond/ram"
+	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate"
 )
 
@@ -99,10 +100,11 @@ func codeFor(err error) exitCode {
 	return exitFor[rotate.SeverityOf(err)]
 }
 
-// oneLine folds a multi-line error (the SDK's are) into one line.
+// oneLine folds a multi-line error (the SDK's are) into one line, its control characters
+// escaped: an error may name a path or a source from hostile input.
 func oneLine(s string) string {
 	s = strings.TrimSpace(s)
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+	return accesskey.Printable(strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " "))
 }
 
 func newRootCmd(f *Factory) *cobra.Command {
@@ -146,7 +148,7 @@ Exit codes: 0 done, already remediated, or plan printed; 1 failed; 2 bad usage o
 
 	pf := root.PersistentFlags()
 	pf.StringVar(&f.Global.ConfigPath, "config", "", "configuration file (default $XDG_CONFIG_HOME/respond/config.yaml when it exists)")
-	pf.StringVar(&f.Global.Endpoint, "endpoint", "", "send every product's API calls to this host:port (default $RESPOND_ENDPOINT; for the sandbox)")
+	pf.StringVar(&f.Global.Endpoint, "endpoint", "", "send every product's API calls here: https://host[:port], or http://host[:port] for plain HTTP (warned unless on this machine); a bare host:port is HTTPS, plain HTTP only on loopback (default $RESPOND_ENDPOINT; for the sandbox)")
 	pf.StringVar(&f.Global.Region, "region", "", "region for regional products (default $ALIBABA_CLOUD_REGION_ID or cn-hangzhou)")
 	pf.StringVar(&f.Global.Profile, "profile", "", "aliyun CLI profile to use for credentials (default: the SDK's credential chain)")
 	pf.StringVar(&f.Global.StateDir, "state-dir", "", "where journals, locks and the audit log live (default $XDG_STATE_HOME/respond)")

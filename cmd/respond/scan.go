@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/respond-dev/respond/detect"
+	"github.com/respond-dev/respond/ram/accesskey"
 )
 
 // ScanOptions are the flags of `respond scan`.
@@ -80,8 +81,20 @@ func scanRun(ctx context.Context, opts *ScanOptions) error {
 	if err != nil {
 		return err
 	}
-	if asJSON {
-		return detect.WriteJSON(opts.Factory.Streams.Out, res)
+	// A finding's file name or URL can hold a secret of the input (a path that embeds it): the
+	// output passes a redactor that knows every secret found.
+	red := accesskey.NewRedactor()
+	for _, fd := range res.Findings {
+		red.Add(fd.Secret)
 	}
-	return detect.WriteText(opts.Factory.Streams.Out, res)
+	out := red.Writer(opts.Factory.Streams.Out)
+	if asJSON {
+		err = detect.WriteJSON(out, res)
+	} else {
+		err = detect.WriteText(out, res)
+	}
+	if ferr := out.Flush(); err == nil {
+		err = ferr
+	}
+	return err
 }

@@ -54,6 +54,9 @@ const (
 	OutcomeRefused           Outcome = "refused"     // exit 5
 	OutcomeNotFound          Outcome = "not-found"   // exit 3
 	OutcomeInProgress        Outcome = "in-progress" // another run holds the key's lock
+	// OutcomeIDOnly: the finding named the key id without its secret and came from a source not
+	// trusted for id-only findings, so nothing was done (exit 5, refused by policy).
+	OutcomeIDOnly Outcome = "id-only"
 )
 
 // OutcomeCanary is the outcome of a canary key's alert: never rotated, reported as an intrusion
@@ -333,17 +336,23 @@ type State struct {
 	// LostCreates counts create attempts whose answer never came (Record.Lost, and a create
 	// intent left without any result by a crash); LastLost is when the last of them was given
 	// up on. LateFound counts the keys found and deleted as their late result (Record.Late).
-	LostCreates   int       `json:"lost_creates,omitempty"`
-	LastLost      time.Time `json:"last_lost,omitzero"`
-	LateFound     int       `json:"late_found,omitempty"`
-	Sinks         []string  `json:"sinks,omitempty"`
-	LeakedDeleted bool      `json:"leaked_deleted"`
+	LostCreates int       `json:"lost_creates,omitempty"`
+	LastLost    time.Time `json:"last_lost,omitzero"`
+	LateFound   int       `json:"late_found,omitempty"`
+	Sinks       []string  `json:"sinks,omitempty"`
+	// FileTargets are the paths file sinks were about to write (the Where of sink:Store
+	// intents): a resume removes the temporary files a killed write left next to them.
+	FileTargets   []string `json:"file_targets,omitempty"`
+	LeakedDeleted bool     `json:"leaked_deleted"`
 	// Done is true when the last run ended with the rotation finished.
 	Done bool `json:"done"`
 	// LastOutcome is the outcome of the last end record.
 	LastOutcome Outcome `json:"last_outcome,omitempty"`
 	// InFlight is the last intent that has no result (the step a crash interrupted).
 	InFlight *Record `json:"in_flight,omitempty"`
+	// Suspect lists the signs that respond did not write the journal as it stands (planted or
+	// edited; suspect.go): a resume does not trust such a journal.
+	Suspect []string `json:"suspect,omitempty"`
 }
 
 // LostPending is how many lost creates have not been matched by a late key yet (0 or more).
@@ -397,6 +406,9 @@ func Summarize(recs []Record) State {
 			s.Done = false
 		case KindIntent:
 			open[key] = r
+			if r.Action == "sink:Store" && r.Where != "" && !contains(s.FileTargets, r.Where) {
+				s.FileTargets = append(s.FileTargets, r.Where)
+			}
 			if r.Action == "ram:CreateAccessKey" {
 				if openCreate != nil {
 					lostAt(openCreate.Time) // a crash left it without a result
@@ -444,6 +456,7 @@ func Summarize(recs []Record) State {
 		}
 	}
 	s.InFlight = last
+	s.Suspect = suspect(recs)
 	return s
 }
 
@@ -527,7 +540,13 @@ func List(dir string) ([]State, error) {
 		if len(recs) == 0 {
 			continue
 		}
-		out = append(out, Summarize(recs))
+		st := Summarize(recs)
+		if id := strings.TrimSuffix(name, ".jsonl"); st.KeyID != id {
+			// the file is the key's journal, whatever its records say
+			st.Suspect = append(st.Suspect, "its records name key "+accesskey.Printable(st.KeyID)+", not "+id)
+			st.KeyID = id
+		}
+		out = append(out, st)
 	}
 	sort.Slice(out, func(i, k int) bool { return out[i].KeyID < out[k].KeyID })
 	return out, nil

@@ -343,6 +343,11 @@ func findings(ctx context.Context, records []detailed) []Finding {
 		default:
 			f.Notes = append(f.Notes, "Security Center's snippets hold different secrets for this id: none paired")
 		}
+		// a leak-reporting service's record: evidence of a leak even without the secret
+		f.Finding.Source, f.Evidence = SecurityCenterName, detect.EvidenceSource
+		if !f.Secret.IsZero() {
+			f.Evidence = detect.EvidenceSecret
+		}
 		out = append(out, f)
 	}
 	return out
