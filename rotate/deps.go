@@ -26,6 +26,11 @@ type Cloud interface {
 	CreateAccessKey(ctx context.Context, userName string, before []ram.AccessKey) (ram.NewAccessKey, error)
 	DeleteAccessKey(ctx context.Context, userName string, id accesskey.ID) error
 	GetAccessKeyLastUsed(ctx context.Context, userName string, id accesskey.ID) (time.Time, error)
+	// The AccessKey recycle bin (IMS): DeleteAccessKey moves a key there, restorable for 30
+	// days; the delete step purges it and checks that the bin no longer holds it. respond never
+	// restores a key.
+	GetAccessKeyInfoInRecycleBin(ctx context.Context, id accesskey.ID) (ram.BinnedKey, error)
+	DeleteAccessKeyInRecycleBin(ctx context.Context, userID string, id accesskey.ID) error
 	assess.EventLister // ActionTrail LookupEvents
 }
 

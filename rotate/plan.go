@@ -31,6 +31,9 @@ const (
 	DecisionRefuseSTS         Decision = "refuse-sts"
 	DecisionAlreadyRemediated Decision = "already-remediated"
 	DecisionOwnerNotFound     Decision = "owner-not-found"
+	// DecisionPurge: the key was already deleted (in the console, or by a run that stopped before
+	// its purge) and sits in its user's recycle bin, restorable: purge it (plan_bin.go).
+	DecisionPurge Decision = "purge"
 )
 
 // PlannedStep is one step as the plan shows it, with the API actions it will call.
@@ -94,6 +97,11 @@ type Plan struct {
 	Sinks         []PlannedSink `json:"sinks,omitempty"`
 	// DeleteNotDisable says why the leaked key is deleted, not disabled.
 	DeleteNotDisable string `json:"delete_not_disable,omitempty"`
+	// Purge says why the delete step also purges the key from the recycle bin (PurgeReason).
+	Purge string `json:"purge,omitempty"`
+	// RecycleBin is the key in its user's recycle bin (decision purge): deleted, restorable
+	// until RecycleBin.DeleteDate.
+	RecycleBin *ram.BinnedKey `json:"recycle_bin,omitempty"`
 	SecretKnown      bool   `json:"secret_known"`
 	// Resuming is set when a journal shows an unfinished earlier run that this plan continues.
 	Resuming     bool     `json:"resuming"`
@@ -165,9 +173,13 @@ func NewPlan(f detect.Finding, snap Snapshot, s Settings) Plan {
 		return p
 	}
 	resuming := snap.Resume != nil && snap.Resume.Unfinished()
+	if snap.Binned != nil && !snap.Owner.Root {
+		return planPurge(p, f, snap, s, resuming)
+	}
 	if snap.AlreadyGone && !resuming {
 		p.Decision = DecisionAlreadyRemediated
-		p.Reason = "the key is no longer in its owner's AccessKeys: it was already deleted"
+		p.Reason = "the key is no longer in its owner's AccessKeys nor in the recycle bin: it was already deleted and purged"
+		binUnchecked(&p, snap)
 		return p
 	}
 	if !snap.Found && !snap.AlreadyGone {
@@ -190,6 +202,7 @@ func NewPlan(f detect.Finding, snap Snapshot, s Settings) Plan {
 	p.Decision = DecisionRotate
 	p.Resuming = resuming
 	p.DeleteNotDisable = DeleteNotDisable
+	p.Purge = PurgeReason
 	user := snap.Owner.UserName
 	var leakedPresent bool
 	for _, k := range snap.Keys {
@@ -256,13 +269,16 @@ func NewPlan(f detect.Finding, snap Snapshot, s Settings) Plan {
 				ps.Note = "if a sink fails: the replacement is deleted and the leaked key is still deleted"
 			}
 		case playbooks.StepDelete:
-			ps.Actions = []string{"ram:DeleteAccessKey(UserName=" + user + ", UserAccessKeyId=" + f.KeyID.String() + ")"}
-			ps.Note = "delete, not disable: " + DeleteNotDisable
+			ps.Actions = append([]string{"ram:DeleteAccessKey(UserName=" + user + ", UserAccessKeyId=" + f.KeyID.String() + ")"},
+				purgeActions(snap.Owner.UserID, f.KeyID)...)
+			ps.Note = "delete, not disable: " + DeleteNotDisable + "; then purge from the recycle bin: " + PurgeWhy
 			if !leakedPresent {
-				ps.Note = "already deleted by an earlier run: nothing to do"
+				ps.Actions = purgeActions(snap.Owner.UserID, f.KeyID)
+				ps.Note = "already deleted by an earlier run: only the purge, or its check, is left (" + PurgeWhy + ")"
+				binUnchecked(&p, snap)
 			}
 		case playbooks.StepVerify:
-			ps.Actions = []string{"ram:ListAccessKeys(UserName=" + user + ")"}
+			ps.Actions = []string{"ram:ListAccessKeys(UserName=" + user + ")", binCheckAction(f.KeyID)}
 			if slices.Contains(s.Steps, playbooks.StepCreate) {
 				ps.Actions = append(ps.Actions, "sts:GetCallerIdentity (signed with the new key)")
 			}

@@ -338,6 +338,9 @@ type State struct {
 	LateFound     int       `json:"late_found,omitempty"`
 	Sinks         []string  `json:"sinks,omitempty"`
 	LeakedDeleted bool      `json:"leaked_deleted"`
+	// LeakedPurged: the leaked key was purged from its user's recycle bin
+	// (ram:DeleteAccessKeyInRecycleBin), where DeleteAccessKey had left it restorable.
+	LeakedPurged bool `json:"leaked_purged"`
 	// Done is true when the last run ended with the rotation finished.
 	Done bool `json:"done"`
 	// LastOutcome is the outcome of the last end record.
@@ -470,6 +473,10 @@ func (s *State) apply(r Record) {
 			case OutcomeFailed:
 				k.StoreFailed = true
 			}
+		}
+	case "ram:DeleteAccessKeyInRecycleBin":
+		if r.Outcome == OutcomeDone && r.NewKeyID == "" {
+			s.LeakedPurged = true
 		}
 	case "ram:DeleteAccessKey":
 		if r.Outcome != OutcomeDone {
