@@ -101,8 +101,8 @@ type Plan struct {
 	Purge string `json:"purge,omitempty"`
 	// RecycleBin is the key in its user's recycle bin (decision purge): deleted, restorable
 	// until RecycleBin.DeleteDate.
-	RecycleBin *ram.BinnedKey `json:"recycle_bin,omitempty"`
-	SecretKnown      bool   `json:"secret_known"`
+	RecycleBin  *ram.BinnedKey `json:"recycle_bin,omitempty"`
+	SecretKnown bool           `json:"secret_known"`
 	// Resuming is set when a journal shows an unfinished earlier run that this plan continues.
 	Resuming     bool     `json:"resuming"`
 	LeftForHuman []string `json:"left_for_human,omitempty"`
