@@ -257,12 +257,7 @@ func NewPlan(f detect.Finding, snap Snapshot, s Settings) Plan {
 				ps.Note = "after the delete: " + ReorderReason
 			}
 		case playbooks.StepStore:
-			for _, sk := range s.Sinks {
-				ps.Actions = append(ps.Actions, "sink "+sk.Name+" ("+sk.Kind+"): "+sk.Describe)
-			}
-			if len(s.Sinks) == 0 {
-				ps.Actions = []string{"no sink configured: the new secret would be lost"}
-			}
+			ps.Actions = storeActions(s.Sinks)
 			if s.OnStoreFailure == playbooks.OnStoreFailureHold {
 				ps.Note = "if a sink fails: the replacement is deleted, the leaked key is kept, and respond stops"
 			} else {
@@ -278,23 +273,13 @@ func NewPlan(f detect.Finding, snap Snapshot, s Settings) Plan {
 				binUnchecked(&p, snap)
 			}
 		case playbooks.StepVerify:
-			ps.Actions = []string{"ram:ListAccessKeys(UserName=" + user + ")", binCheckAction(f.KeyID)}
-			if slices.Contains(s.Steps, playbooks.StepCreate) {
-				ps.Actions = append(ps.Actions, "sts:GetCallerIdentity (signed with the new key)")
-			}
-			if p.SecretKnown && s.CheckLeakedSecret {
-				ps.Actions = append(ps.Actions, "sts:GetCallerIdentity (signed with the leaked key: must be rejected)")
-			}
-			ps.Note = fmt.Sprintf("retried up to %s every %s for propagation", s.VerifyTimeout, s.VerifyInterval)
+			ps = verifyStep(s, user, f.KeyID, slices.Contains(s.Steps, playbooks.StepCreate), p.SecretKnown)
 		case playbooks.StepNotify:
-			ps.Actions = []string{"notify: summary without secrets"}
+			ps.Actions = notifyActions()
 		}
 		p.Steps = append(p.Steps, ps)
 	}
-	p.LeftForHuman = []string{
-		"remove the leaked key from the code or configuration where it was found, and from history (git filter-repo or BFG); forks and clones keep it",
-		"review what the leaked key did (the assess step's events) for persistence: new users, keys, policies",
-	}
+	p.LeftForHuman = leftForHuman()
 	return p
 }
 

@@ -58,12 +58,7 @@ func planPurge(p Plan, f detect.Finding, snap Snapshot, s Settings, resuming boo
 			if !replace {
 				continue
 			}
-			for _, sk := range s.Sinks {
-				ps.Actions = append(ps.Actions, "sink "+sk.Name+" ("+sk.Kind+"): "+sk.Describe)
-			}
-			if len(s.Sinks) == 0 {
-				ps.Actions = []string{"no sink configured: the new secret would be lost"}
-			}
+			ps.Actions = storeActions(s.Sinks)
 			ps.Note = "if a sink fails: the replacement is deleted and the leaked key is still purged"
 		case playbooks.StepDelete:
 			ps.Actions = purgeActions(b.UserID, f.KeyID)
@@ -72,24 +67,14 @@ func planPurge(p Plan, f detect.Finding, snap Snapshot, s Settings, resuming boo
 				ps.Note += "; no replacement: " + why
 			}
 		case playbooks.StepVerify:
-			ps.Actions = []string{"ram:ListAccessKeys(UserName=" + user + ")", binCheckAction(f.KeyID)}
-			if replace {
-				ps.Actions = append(ps.Actions, "sts:GetCallerIdentity (signed with the new key)")
-			}
-			if p.SecretKnown && s.CheckLeakedSecret {
-				ps.Actions = append(ps.Actions, "sts:GetCallerIdentity (signed with the leaked key: must be rejected)")
-			}
-			ps.Note = fmt.Sprintf("retried up to %s every %s for propagation", s.VerifyTimeout, s.VerifyInterval)
+			ps = verifyStep(s, user, f.KeyID, replace, p.SecretKnown)
 		case playbooks.StepNotify:
-			ps.Actions = []string{"notify: summary without secrets"}
+			ps.Actions = notifyActions()
 		}
 		p.Steps = append(p.Steps, ps)
 	}
-	p.LeftForHuman = []string{
-		"remove the leaked key from the code or configuration where it was found, and from history (git filter-repo or BFG); forks and clones keep it",
-		"review what the leaked key did (the assess step's events) for persistence: new users, keys, policies",
-		"check who deleted the key (ActionTrail DeleteAccessKey) and whether anyone restored keys from the recycle bin (RestoreAccessKeyFromRecycleBin)",
-	}
+	p.LeftForHuman = append(leftForHuman(),
+		"check who deleted the key (ActionTrail DeleteAccessKey) and whether anyone restored keys from the recycle bin (RestoreAccessKeyFromRecycleBin)")
 	if why != "" && slices.Contains(s.Steps, playbooks.StepCreate) {
 		p.LeftForHuman = append(p.LeftForHuman, "no replacement was created ("+why+"): make sure the application has a working key")
 	}
@@ -129,6 +114,42 @@ func newerThanLeak(k ram.AccessKey, b *ram.BinnedKey) bool {
 		leak = b.RecycleDate
 	}
 	return !k.CreateDate.IsZero() && !leak.IsZero() && k.CreateDate.After(leak)
+}
+
+// storeActions are the store step's: one per sink.
+func storeActions(sinks []PlannedSink) []string {
+	if len(sinks) == 0 {
+		return []string{"no sink configured: the new secret would be lost"}
+	}
+	var out []string
+	for _, sk := range sinks {
+		out = append(out, "sink "+sk.Name+" ("+sk.Kind+"): "+sk.Describe)
+	}
+	return out
+}
+
+// verifyStep is the verify step as a plan shows it; create says a new key is to authenticate.
+func verifyStep(s Settings, user string, id accesskey.ID, create, secretKnown bool) PlannedStep {
+	ps := PlannedStep{Step: playbooks.StepVerify, Actions: []string{"ram:ListAccessKeys(UserName=" + user + ")", binCheckAction(id)}}
+	if create {
+		ps.Actions = append(ps.Actions, "sts:GetCallerIdentity (signed with the new key)")
+	}
+	if secretKnown && s.CheckLeakedSecret {
+		ps.Actions = append(ps.Actions, "sts:GetCallerIdentity (signed with the leaked key: must be rejected)")
+	}
+	ps.Note = fmt.Sprintf("retried up to %s every %s for propagation", s.VerifyTimeout, s.VerifyInterval)
+	return ps
+}
+
+// notifyActions are the notify step's.
+func notifyActions() []string { return []string{"notify: summary without secrets"} }
+
+// leftForHuman is what every rotation leaves for a human.
+func leftForHuman() []string {
+	return []string{
+		"remove the leaked key from the code or configuration where it was found, and from history (git filter-repo or BFG); forks and clones keep it",
+		"review what the leaked key did (the assess step's events) for persistence: new users, keys, policies",
+	}
 }
 
 // purgeActions are the calls of the purge: the purge itself and the check that follows it.

@@ -1,10 +1,7 @@
 package rotate
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -77,17 +74,7 @@ func TestPlanGoldenRecycleBin(t *testing.T) {
 			if !slices.Equal(steps, tt.steps) {
 				t.Errorf("steps %v, want %v", steps, tt.steps)
 			}
-			var txt bytes.Buffer
-			if err := WritePlanText(&txt, p); err != nil {
-				t.Fatal(err)
-			}
-			js, err := json.MarshalIndent(p, "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			js = append(js, '\n')
-			golden(t, filepath.Join("..", "testdata", "rotate", tt.name+".txt"), txt.Bytes())
-			golden(t, filepath.Join("..", "testdata", "rotate", tt.name+".json"), js)
+			txt, js := planGoldens(t, tt.name, p)
 			if tt.decision != DecisionPurge {
 				if !strings.Contains(txt.String(), "recycle bin not checked") {
 					t.Errorf("no warning that the bin was not checked:\n%s", txt.String())
