@@ -59,11 +59,14 @@ const (
 	StrategyActionTrail = "actiontrail"
 	StrategyScan        = "scan"
 	StrategySelf        = "self"
+	// StrategyRecycleBin finds a key already deleted (in its user's AccessKey recycle bin,
+	// restorable until purged): last, since every other strategy looks for a live key.
+	StrategyRecycleBin = "recycle-bin"
 )
 
 // Strategies returns every locate strategy in the default order.
 func Strategies() []string {
-	return []string{StrategyIMS, StrategyActionTrail, StrategyScan, StrategySelf}
+	return []string{StrategyIMS, StrategyActionTrail, StrategyScan, StrategySelf, StrategyRecycleBin}
 }
 
 // Defaults and limits of the step options. The default verify timeout is 30 s: long enough for a

@@ -12,8 +12,9 @@ import (
 	"github.com/respond-dev/respond/ram/accesskey"
 )
 
-// DefaultStrategies is the default search order: cheapest first. StrategyCaller is opt-in only.
-var DefaultStrategies = []string{StrategyIMS, StrategyActionTrail, StrategyScan, StrategySelf}
+// DefaultStrategies is the default search order: cheapest first, the recycle bin (a key already
+// deleted) last. StrategyCaller is opt-in only.
+var DefaultStrategies = []string{StrategyIMS, StrategyActionTrail, StrategyScan, StrategySelf, StrategyRecycleBin}
 
 // LocatorAccount is one account to search: reached through Entry (a client signed into it, or one
 // that enters it on first use), or else through API as it is (a fake in tests), whose scan follows
@@ -98,10 +99,10 @@ func (l *Locator) Locate(ctx context.Context, id accesskey.ID) (Owner, error) {
 	}
 	for _, s := range strategies {
 		switch s {
-		case StrategyIMS, StrategyActionTrail, StrategyScan, StrategySelf, StrategyCaller:
+		case StrategyIMS, StrategyActionTrail, StrategyScan, StrategySelf, StrategyRecycleBin, StrategyCaller:
 		default:
-			return Owner{}, fmt.Errorf("locate %s: unknown strategy %q (want %s, %s, %s, %s or %s)", id, s,
-				StrategyIMS, StrategyActionTrail, StrategyScan, StrategySelf, StrategyCaller)
+			return Owner{}, fmt.Errorf("locate %s: unknown strategy %q (want %s, %s, %s, %s, %s or %s)", id, s,
+				StrategyIMS, StrategyActionTrail, StrategyScan, StrategySelf, StrategyRecycleBin, StrategyCaller)
 		}
 	}
 	if len(l.Accounts) == 0 {
@@ -241,6 +242,8 @@ func (l *Locator) runIn(ctx context.Context, s string, a *LocatorAccount, api AP
 		return l.actionTrail(ctx, a, api, id, rep)
 	case StrategyScan:
 		return l.scan(ctx, a, api, pace, id, rep)
+	case StrategyRecycleBin:
+		return l.recycleBin(ctx, a, api, id, rep)
 	case StrategySelf:
 		rep.Calls++
 		keys, err := api.ListAccessKeys(ctx, "")
@@ -315,6 +318,10 @@ func (l *Locator) caller(ctx context.Context, id accesskey.ID, rep *StrategyRepo
 		if errors.Is(err, ErrInvalidCredentials) {
 			return nil, nil // the pair no longer authenticates: deleted, disabled or wrong secret
 		}
+		if errors.Is(err, ErrKeyFlagged) {
+			// valid, so live and still to be deleted, but refused: it cannot name its owner
+			return nil, fmt.Errorf("the leaked key is valid and flagged by Alibaba Cloud (restrictive protection), so it cannot name its owner; the other strategies must: %w", err)
+		}
 		return nil, err
 	}
 	rep.AccountID = me.AccountID
@@ -375,6 +382,9 @@ func (l *Locator) finish(ctx context.Context, id accesskey.ID, h *hit) (Owner, e
 	if keys == nil {
 		var err error
 		keys, err = h.api.ListAccessKeys(ctx, o.UserName)
+		if errors.Is(err, ErrNotFound) && o.RecycleBin != nil {
+			keys, err = []AccessKey{}, nil // the user was deleted since its key was
+		}
 		if err != nil {
 			return Owner{}, fmt.Errorf("locate %s: key status: %w", id, err)
 		}
@@ -384,6 +394,9 @@ func (l *Locator) finish(ctx context.Context, id accesskey.ID, h *hit) (Owner, e
 		o.Key = *k
 	} else {
 		o.Key = AccessKey{ID: id}
+		if o.RecycleBin != nil {
+			o.Key.CreateDate = o.RecycleBin.CreateDate
+		}
 	}
 	return o, nil
 }

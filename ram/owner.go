@@ -17,6 +17,7 @@ const (
 	StrategyScan        = "scan"        // ListUsers x ListAccessKeys, concurrent
 	StrategySelf        = "self"        // ListAccessKeys without a user: the caller's own (root) keys
 	StrategyCaller      = "caller"      // GetCallerIdentity signed with the leaked pair (opt-in only)
+	// StrategyRecycleBin (locate_bin.go): IMS GetAccessKeyInfoInRecycleBin, a key already deleted
 )
 
 // Owner is who owns a leaked key, and how we know.
@@ -33,6 +34,9 @@ type Owner struct {
 	// Keys are all the owner's keys as the locator listed them while finding it (nil when it did
 	// not list them, e.g. for the root account), so that the caller need not list them again.
 	Keys []AccessKey `json:"-"`
+	// RecycleBin is set when the key is no longer the user's but in its recycle bin: deleted,
+	// unable to sign, restorable until RecycleBin.DeleteDate unless it is purged.
+	RecycleBin *BinnedKey `json:"recycle_bin,omitempty"`
 	// Strategy is the strategy that found the owner.
 	Strategy string `json:"strategy"`
 	// Tried reports every strategy that ran, in order, including those that missed.

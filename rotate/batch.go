@@ -329,7 +329,7 @@ func (b *Batch) plan(ctx context.Context, it *Item) {
 		return
 	}
 	it.Plan, it.deps = NewPlan(f, snap, s), d
-	if it.Plan.Decision == DecisionRotate && pb.Has(playbooks.StepCreate) && len(sinks) == 0 {
+	if (it.Plan.Decision == DecisionRotate || it.Plan.Decision == DecisionPurge) && it.Plan.hasStep(playbooks.StepCreate) && len(sinks) == 0 {
 		it.Err = invalidf("key %s: the %s playbook creates a replacement but no sink is configured to receive it; add a sink to the configuration (README \"Sinks\"), pass --reveal on a terminal, or use --playbook contain-only", fd.KeyID, pb.Name)
 	}
 }

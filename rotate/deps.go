@@ -26,9 +26,12 @@ type Cloud interface {
 	CreateAccessKey(ctx context.Context, userName string, before []ram.AccessKey) (ram.NewAccessKey, error)
 	DeleteAccessKey(ctx context.Context, userName string, id accesskey.ID) error
 	GetAccessKeyLastUsed(ctx context.Context, userName string, id accesskey.ID) (time.Time, error)
-	// GetAccessKeyInfoInRecycleBin finds a deleted key in its user's recycle bin (errors.Is
-	// ram.ErrNotFound when no bin holds it): it confirms a journal's owner (journaltrust.go).
+	// The AccessKey recycle bin (IMS): DeleteAccessKey moves a key there, restorable for 30
+	// days; the delete step purges it and checks that the bin no longer holds it, and a journal's
+	// owner is confirmed by it (journaltrust.go; errors.Is ram.ErrNotFound when no bin holds the
+	// key). respond never restores a key.
 	GetAccessKeyInfoInRecycleBin(ctx context.Context, id accesskey.ID) (ram.BinnedKey, error)
+	DeleteAccessKeyInRecycleBin(ctx context.Context, userID string, id accesskey.ID) error
 	assess.EventLister // ActionTrail LookupEvents
 }
 

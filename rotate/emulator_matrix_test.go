@@ -98,6 +98,9 @@ func (e *emuEnv) convergedSDK(t *testing.T, user, leaked, newKeyID string, keep 
 	if _, err := (emuVerifier{e.cfg}).Authenticates(context.Background(), accesskey.MustParseID(newKeyID), accesskey.NewSecret(sec)); err != nil {
 		t.Errorf("the stored secret does not authenticate: %v", err)
 	}
+	if b, err := e.admin.GetAccessKeyInfoInRecycleBin(context.Background(), accesskey.MustParseID(leaked)); !errors.Is(err, ram.ErrNotFound) {
+		t.Errorf("the leaked key is still in the recycle bin (restorable): %+v, %v", b, err)
+	}
 	for _, r := range e.s.RequestLog() {
 		if r.Action == "UpdateAccessKey" {
 			t.Errorf("UpdateAccessKey was sent")
@@ -171,25 +174,22 @@ func TestEmulatorRealLocatorAlreadyGone(t *testing.T) {
 		e.convergedSDK(t, ciUser, ciKey, r.NewKeyID)
 	})
 	t.Run("deleted-before-any-run", func(t *testing.T) {
-		// No journal knows the owner: the outcome depends on whether ActionTrail still
-		// remembers the key (owner found, key gone: already remediated) or not (not found,
-		// exit 3). Either way nothing is created or deleted.
+		// No journal knows the owner, but the key is in its user's recycle bin, restorable: the
+		// recycle-bin strategy finds it, the plan purges it, and (the user holding no key newer
+		// than the leak, the playbook creating one) a replacement is made. Nothing else changes.
 		e := newRealEmu(t)
 		if err := e.admin.DeleteAccessKey(context.Background(), ciUser, accesskey.MustParseID(ciKey)); err != nil {
 			t.Fatal(err)
 		}
 		n := len(mutationsIn(e.s.RequestLog()))
 		p, r := e.run(t, ciKey, e.settings())
-		switch {
-		case p.Decision == DecisionAlreadyRemediated && r.Outcome == journal.OutcomeAlreadyRemediated:
-		case p.Decision == DecisionOwnerNotFound && errors.Is(r.Err, ram.ErrOwnerNotFound):
-		default:
-			t.Errorf("%s %s %v", p.Decision, r.Outcome, r.Err)
+		if p.Decision != DecisionPurge || r.Outcome != journal.OutcomeRemediated || r.Err != nil {
+			t.Fatalf("%s (%s) %s %v %+v", p.Decision, p.Reason, r.Outcome, r.Err, r.Steps)
 		}
-		t.Logf("a key deleted out of band with no journal: %s", p.Decision)
-		if m := mutationsIn(e.s.RequestLog()); len(m) != n {
-			t.Errorf("mutated: %v", m[n:])
+		if m := mutationsIn(e.s.RequestLog())[n:]; strings.Join(m, ",") != "CreateAccessKey,DeleteAccessKeyInRecycleBin" {
+			t.Errorf("mutated: %v, want the replacement and the purge", m)
 		}
+		e.convergedSDK(t, ciUser, ciKey, r.NewKeyID)
 	})
 }
 

@@ -30,7 +30,7 @@ func Execute(ctx context.Context, p Plan, d Deps) Result {
 	}
 	red.Add(p.secret)
 	switch p.Decision {
-	case DecisionRotate:
+	case DecisionRotate, DecisionPurge:
 		x := &run{p: p, d: d, res: &res, red: red}
 		x.rotate(ctx)
 	case DecisionAlreadyRemediated:
@@ -106,6 +106,9 @@ type progress struct {
 	replacement string
 	// leakedDeleted: the leaked key is gone (deleted by this run or before it).
 	leakedDeleted bool
+	// leakedPurged: no recycle bin holds the leaked key any more (purged by this run, or found
+	// absent by the check after the purge).
+	leakedPurged bool
 	// storeFailed: a sink failed and the replacement was deleted again.
 	storeFailed bool
 	// stop is why the run cannot end remediated; nil while nothing went wrong.

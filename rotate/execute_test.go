@@ -109,6 +109,9 @@ func (e *env) converged(others ...string) {
 	if len(news) != 1 {
 		e.t.Fatalf("want exactly one replacement, keys = %v", ids)
 	}
+	if contains(e.f.binned(), leakedID) {
+		e.t.Fatalf("the leaked key is still in the recycle bin (restorable): %v", e.f.binned())
+	}
 	if got := e.sink.got[news[0]]; got == "" || got != e.f.secrets[news[0]] {
 		e.t.Errorf("the sink does not hold the replacement's secret (sink %v)", e.sink.got)
 	}
@@ -165,7 +168,7 @@ func TestExecuteNormal(t *testing.T) {
 		t.Fatalf("outcome %s, err %v, steps %+v", r.Outcome, r.Err, r.Steps)
 	}
 	e.converged()
-	want := []string{"CreateAccessKey", "DeleteAccessKey " + leakedID}
+	want := []string{"CreateAccessKey", "DeleteAccessKey " + leakedID, "DeleteAccessKeyInRecycleBin " + leakedID}
 	if got := e.mutations(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("mutations = %v, want %v", got, want)
 	}
@@ -209,7 +212,7 @@ func TestExecuteAtKeyLimitDeletesFirst(t *testing.T) {
 		if r.Outcome != journal.OutcomeRemediated {
 			t.Fatalf("%v: %s %v", steps, r.Outcome, r.Err)
 		}
-		want := []string{"DeleteAccessKey " + leakedID, "CreateAccessKey"}
+		want := []string{"DeleteAccessKey " + leakedID, "DeleteAccessKeyInRecycleBin " + leakedID, "CreateAccessKey"}
 		if got := e.mutations(); strings.Join(got, ",") != strings.Join(want, ",") {
 			t.Errorf("mutations = %v, want %v", got, want)
 		}
@@ -231,7 +234,8 @@ func TestExecuteKeyLimitCreatesAgainstAFreshList(t *testing.T) {
 	if r.Outcome != journal.OutcomeRemediated {
 		t.Fatalf("%s %v", r.Outcome, r.Err)
 	}
-	want := []string{"CreateAccessKey", "DeleteAccessKey " + leakedID, "CreateAccessKey"}
+	// the purge is the delete step's, after the store
+	want := []string{"CreateAccessKey", "DeleteAccessKey " + leakedID, "CreateAccessKey", "DeleteAccessKeyInRecycleBin " + leakedID}
 	if got := e.mutations(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("mutations = %v, want %v", got, want)
 	}

@@ -33,9 +33,13 @@ type fakeAPI struct {
 	eventsErr error
 	// stale counts the creates whose before list was not the user's keys at the time.
 	stale int
-	// bin is the recycle bin: a deleted key's id -> its user.
+	// bin is the AccessKey recycle bin: a deleted key goes there (key id -> its user), until
+	// DeleteAccessKeyInRecycleBin purges it.
 	bin map[string]string
 }
+
+// fakeUserID is the user id the fake gives a user.
+func fakeUserID(user string) string { return "uid-" + user }
 
 func newFake(user string, ids ...string) *fakeAPI {
 	f := &fakeAPI{keys: map[string][]ram.AccessKey{}, secrets: map[string]string{}, count: map[string]int{}}
@@ -150,10 +154,42 @@ func (f *fakeAPI) GetAccessKeyInfoInRecycleBin(ctx context.Context, id accesskey
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if user, ok := f.bin[id.String()]; ok {
-		return ram.BinnedKey{ID: id, UserName: user, UserPrincipalName: user + "@example.onaliyun.com"}, nil
+	user, ok := f.bin[id.String()]
+	if !ok {
+		return ram.BinnedKey{}, &ram.Error{Action: "GetAccessKeyInfoInRecycleBin", KeyID: id.String(), Code: "EntityNotExist.User.AccessKey", Class: ram.ErrNotFound}
 	}
-	return ram.BinnedKey{}, &ram.Error{Action: "GetAccessKeyInfoInRecycleBin", KeyID: id.String(), Code: "EntityNotExist.User.AccessKey", Class: ram.ErrNotFound}
+	rec := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	return ram.BinnedKey{ID: id, UserID: fakeUserID(user), UserName: user, UserPrincipalName: user + "@acme.onaliyun.com",
+		RecycleDate: rec, DeleteDate: rec.Add(30 * 24 * time.Hour)}, nil
+}
+
+func (f *fakeAPI) DeleteAccessKeyInRecycleBin(ctx context.Context, userID string, id accesskey.ID) error {
+	err, commit := f.begin("DeleteAccessKeyInRecycleBin " + id.String())
+	if err != nil && !commit {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if user, ok := f.bin[id.String()]; ok && fakeUserID(user) == userID {
+		delete(f.bin, id.String())
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	return &ram.Error{Action: "DeleteAccessKeyInRecycleBin", KeyID: id.String(), Code: "EntityNotExist.User.AccessKey", Class: ram.ErrNotFound}
+}
+
+// binned lists the ids in the recycle bin.
+func (f *fakeAPI) binned() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for id := range f.bin {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
 }
 
 func (f *fakeAPI) ids(user string) []string {

@@ -38,6 +38,10 @@ type Snapshot struct {
 	Events     []ram.Event
 	EventQuery ram.EventQuery
 	AssessErr  error
+	// Binned is the key in its user's recycle bin, when it is no longer among the user's keys
+	// but still restorable (inspect_bin.go); BinErr is why the bin could not be asked.
+	Binned *ram.BinnedKey
+	BinErr error
 }
 
 // Inspect gathers the Snapshot Plan needs: the owner (by the Locator, or from the journal of an
@@ -113,6 +117,7 @@ func InspectLocated(ctx context.Context, f detect.Finding, owner ram.Owner, loca
 	if !slices.ContainsFunc(keys, func(k ram.AccessKey) bool { return k.ID == f.KeyID }) {
 		snap.AlreadyGone = true
 		snap.Found = false
+		inspectBin(ctx, &snap, api, f.KeyID, d)
 		return snap
 	}
 	snap.LocateErr = nil

@@ -31,6 +31,9 @@ const (
 	DecisionRefuseSTS         Decision = "refuse-sts"
 	DecisionAlreadyRemediated Decision = "already-remediated"
 	DecisionOwnerNotFound     Decision = "owner-not-found"
+	// DecisionPurge: the key was already deleted (in the console, or by a run that stopped before
+	// its purge) and sits in its user's recycle bin, restorable: purge it (plan_bin.go).
+	DecisionPurge Decision = "purge"
 )
 
 // PlannedStep is one step as the plan shows it, with the API actions it will call.
@@ -94,7 +97,12 @@ type Plan struct {
 	Sinks         []PlannedSink `json:"sinks,omitempty"`
 	// DeleteNotDisable says why the leaked key is deleted, not disabled.
 	DeleteNotDisable string `json:"delete_not_disable,omitempty"`
-	SecretKnown      bool   `json:"secret_known"`
+	// Purge says why the delete step also purges the key from the recycle bin (PurgeReason).
+	Purge string `json:"purge,omitempty"`
+	// RecycleBin is the key in its user's recycle bin (decision purge): deleted, restorable
+	// until RecycleBin.DeleteDate.
+	RecycleBin  *ram.BinnedKey `json:"recycle_bin,omitempty"`
+	SecretKnown bool           `json:"secret_known"`
 	// Resuming is set when a journal shows an unfinished earlier run that this plan continues.
 	Resuming     bool     `json:"resuming"`
 	LeftForHuman []string `json:"left_for_human,omitempty"`
@@ -168,9 +176,13 @@ func NewPlan(f detect.Finding, snap Snapshot, s Settings) Plan {
 		return p
 	}
 	resuming := snap.Resume != nil && snap.Resume.Unfinished()
+	if snap.Binned != nil && !snap.Owner.Root {
+		return planPurge(p, f, snap, s, resuming)
+	}
 	if snap.AlreadyGone && !resuming {
 		p.Decision = DecisionAlreadyRemediated
-		p.Reason = "the key is no longer in its owner's AccessKeys: it was already deleted"
+		p.Reason = "the key is no longer in its owner's AccessKeys nor in the recycle bin: it was already deleted and purged"
+		binUnchecked(&p, snap)
 		return p
 	}
 	if !snap.Found && !snap.AlreadyGone {
@@ -200,6 +212,7 @@ func NewPlan(f detect.Finding, snap Snapshot, s Settings) Plan {
 	p.Decision = DecisionRotate
 	p.Resuming = resuming
 	p.DeleteNotDisable = DeleteNotDisable
+	p.Purge = PurgeReason
 	user := snap.Owner.UserName
 	var leakedPresent bool
 	for _, k := range snap.Keys {
@@ -252,41 +265,29 @@ func NewPlan(f detect.Finding, snap Snapshot, s Settings) Plan {
 				ps.Note = "after the delete: " + ReorderReason
 			}
 		case playbooks.StepStore:
-			for _, sk := range s.Sinks {
-				ps.Actions = append(ps.Actions, "sink "+sk.Name+" ("+sk.Kind+"): "+sk.Describe)
-			}
-			if len(s.Sinks) == 0 {
-				ps.Actions = []string{"no sink configured: the new secret would be lost"}
-			}
+			ps.Actions = storeActions(s.Sinks)
 			if s.OnStoreFailure == playbooks.OnStoreFailureHold {
 				ps.Note = "if a sink fails: the replacement is deleted, the leaked key is kept, and respond stops"
 			} else {
 				ps.Note = "if a sink fails: the replacement is deleted and the leaked key is still deleted"
 			}
 		case playbooks.StepDelete:
-			ps.Actions = []string{"ram:DeleteAccessKey(UserName=" + user + ", UserAccessKeyId=" + f.KeyID.String() + ")"}
-			ps.Note = "delete, not disable: " + DeleteNotDisable
+			ps.Actions = append([]string{"ram:DeleteAccessKey(UserName=" + user + ", UserAccessKeyId=" + f.KeyID.String() + ")"},
+				purgeActions(snap.Owner.UserID, f.KeyID)...)
+			ps.Note = "delete, not disable: " + DeleteNotDisable + "; then purge from the recycle bin: " + PurgeWhy
 			if !leakedPresent {
-				ps.Note = "already deleted by an earlier run: nothing to do"
+				ps.Actions = purgeActions(snap.Owner.UserID, f.KeyID)
+				ps.Note = "already deleted by an earlier run: only the purge, or its check, is left (" + PurgeWhy + ")"
+				binUnchecked(&p, snap)
 			}
 		case playbooks.StepVerify:
-			ps.Actions = []string{"ram:ListAccessKeys(UserName=" + user + ")"}
-			if slices.Contains(s.Steps, playbooks.StepCreate) {
-				ps.Actions = append(ps.Actions, "sts:GetCallerIdentity (signed with the new key)")
-			}
-			if p.SecretKnown && s.CheckLeakedSecret {
-				ps.Actions = append(ps.Actions, "sts:GetCallerIdentity (signed with the leaked key: must be rejected)")
-			}
-			ps.Note = fmt.Sprintf("retried up to %s every %s for propagation", s.VerifyTimeout, s.VerifyInterval)
+			ps = verifyStep(s, user, f.KeyID, slices.Contains(s.Steps, playbooks.StepCreate), p.SecretKnown)
 		case playbooks.StepNotify:
-			ps.Actions = []string{"notify: summary without secrets"}
+			ps.Actions = notifyActions()
 		}
 		p.Steps = append(p.Steps, ps)
 	}
-	p.LeftForHuman = []string{
-		"remove the leaked key from the code or configuration where it was found, and from history (git filter-repo or BFG); forks and clones keep it",
-		"review what the leaked key did (the assess step's events) for persistence: new users, keys, policies",
-	}
+	p.LeftForHuman = leftForHuman()
 	return p
 }
 

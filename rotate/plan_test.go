@@ -119,17 +119,7 @@ func TestPlanGolden(t *testing.T) {
 			if p.Decision != tt.decision {
 				t.Fatalf("decision = %s, want %s", p.Decision, tt.decision)
 			}
-			var txt bytes.Buffer
-			if err := WritePlanText(&txt, p); err != nil {
-				t.Fatal(err)
-			}
-			js, err := json.MarshalIndent(p, "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			js = append(js, '\n')
-			golden(t, filepath.Join("..", "testdata", "rotate", tt.name+".txt"), txt.Bytes())
-			golden(t, filepath.Join("..", "testdata", "rotate", tt.name+".json"), js)
+			txt, js := planGoldens(t, tt.name, p)
 			for _, b := range [][]byte{txt.Bytes(), js} {
 				if bytes.Contains(b, []byte("vtAZaFH4CqJcqFj5oyyuRobivPNK8p")) {
 					t.Error("the plan contains the leaked secret")
@@ -137,6 +127,23 @@ func TestPlanGolden(t *testing.T) {
 			}
 		})
 	}
+}
+
+// planGoldens renders p as text and JSON and compares both with testdata/rotate/<name>.{txt,json}.
+func planGoldens(t *testing.T, name string, p Plan) (*bytes.Buffer, []byte) {
+	t.Helper()
+	var txt bytes.Buffer
+	if err := WritePlanText(&txt, p); err != nil {
+		t.Fatal(err)
+	}
+	js, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	js = append(js, '\n')
+	golden(t, filepath.Join("..", "testdata", "rotate", name+".txt"), txt.Bytes())
+	golden(t, filepath.Join("..", "testdata", "rotate", name+".json"), js)
+	return &txt, js
 }
 
 func golden(t *testing.T, path string, got []byte) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/respond-dev/respond/detect"
+	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate/assess"
 )
@@ -53,7 +54,11 @@ func WritePlanText(w io.Writer, p Plan) error {
 		}
 		b.WriteString("\n")
 	}
-	if p.Decision == DecisionRotate {
+	if bin := p.RecycleBin; bin != nil && p.Owner != nil {
+		fmt.Fprintf(&b, "  key:        deleted %s, in the recycle bin of user %s until %s (restorable until purged)\n",
+			bin.RecycleDate.UTC().Format(time.RFC3339), p.Owner.UserName, bin.DeleteDate.UTC().Format(time.RFC3339))
+	}
+	if p.Decision == DecisionRotate || p.Decision == DecisionPurge {
 		if p.LastUsed.IsZero() {
 			b.WriteString("  last used:  unknown\n")
 		} else {
@@ -84,14 +89,19 @@ func WritePlanText(w io.Writer, p Plan) error {
 			}
 		}
 	}
-	if p.Decision == DecisionRotate {
-		if len(p.Sinks) > 0 {
+	if p.Decision == DecisionRotate || p.Decision == DecisionPurge {
+		if len(p.Sinks) > 0 && p.hasStep(playbooks.StepStore) {
 			b.WriteString("Sinks:\n")
 			for _, s := range p.Sinks {
 				fmt.Fprintf(&b, "  %s (%s): %s\n", pr(s.Name), pr(s.Kind), pr(s.Describe))
 			}
 		}
-		fmt.Fprintf(&b, "Why delete, not disable: %s.\n", p.DeleteNotDisable)
+		if p.DeleteNotDisable != "" {
+			fmt.Fprintf(&b, "Why delete, not disable: %s.\n", p.DeleteNotDisable)
+		}
+		if p.Purge != "" {
+			fmt.Fprintf(&b, "Why purge: %s.\n", p.Purge)
+		}
 	}
 	if p.Assessment != nil {
 		fmt.Fprintf(&b, "Impact (ActionTrail, respond's own calls excluded):\n")

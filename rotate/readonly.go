@@ -55,6 +55,10 @@ func WriteOwnerText(w io.Writer, o ram.Owner, took time.Duration) error {
 	if o.Key.Status != "" {
 		fmt.Fprintf(&b, "status:    %s, created %s\n", accesskey.Printable(o.Key.Status), o.Key.CreateDate.Format(time.RFC3339))
 	}
+	if bin := o.RecycleBin; bin != nil {
+		fmt.Fprintf(&b, "status:    deleted %s: in the recycle bin of user %s until %s, restorable until then unless purged (respond --key-id %s purges it)\n",
+			bin.RecycleDate.UTC().Format(time.RFC3339), o.UserName, bin.DeleteDate.UTC().Format(time.RFC3339), o.KeyID)
+	}
 	fmt.Fprintf(&b, "found by:  %s in %s\n", o.Strategy, took.Round(time.Millisecond))
 	for _, t := range o.Tried {
 		fmt.Fprintf(&b, "  tried %-11s account %-18s calls %-4d", t.Strategy, t.AccountID, t.Calls)

@@ -27,7 +27,7 @@ func (x *run) reconcile(ctx context.Context) bool {
 	if x.st.Runs == 0 {
 		return false
 	}
-	if !leakedPresent && x.st.Done {
+	if !leakedPresent && x.st.Done && x.p.Decision != DecisionPurge { // a binned key is not done
 		x.res.Outcome = journal.OutcomeAlreadyRemediated
 		if k := x.lastStored(); k != "" {
 			x.res.NewKeyID = k

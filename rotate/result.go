@@ -51,11 +51,11 @@ type Result struct {
 }
 
 // errNotReached is the failure of a run that met no error and still did not reach the end state.
-var errNotReached = errors.New("the end state (leaked key deleted, replacement stored) was not reached")
+var errNotReached = errors.New("the end state (leaked key deleted and purged, replacement stored) was not reached")
 
 // outcome derives the rotation's outcome, and its error, from the run's progress:
-//   - remediated: nothing failed, the leaked key is deleted and, unless the playbook only
-//     contains, a replacement is stored;
+//   - remediated: nothing failed, the leaked key is deleted and purged from the recycle bin and,
+//     unless the plan creates none, a replacement is stored;
 //   - partial (a *PartialError, exit 4): the run changed something, or was interrupted, or the
 //     cloud asked to come back later (throttling, a transient error), or the journal could not
 //     be written, or a sink failed under on-store-failure contain, or nothing failed and the end
@@ -64,7 +64,7 @@ var errNotReached = errors.New("the end state (leaked key deleted, replacement s
 func (x *run) outcome() (journal.Outcome, error) {
 	s := x.stop
 	if s == nil {
-		if x.leakedDeleted && (x.replacement != "" || !x.p.hasStep(playbooks.StepCreate)) {
+		if x.leakedDeleted && x.leakedPurged && (x.replacement != "" || !x.p.hasStep(playbooks.StepCreate)) {
 			return journal.OutcomeRemediated, nil
 		}
 		s = &stop{step: playbooks.StepVerify, err: errNotReached}
@@ -133,7 +133,7 @@ func (x *run) end() {
 func (x *run) summary(outcome journal.Outcome) string {
 	switch outcome {
 	case journal.OutcomeRemediated:
-		s := "leaked key " + x.p.KeyID.String() + " of " + x.user + " deleted"
+		s := "leaked key " + x.p.KeyID.String() + " of " + x.user + " deleted and purged from the recycle bin"
 		if x.replacement != "" {
 			s += "; replacement " + x.replacement + " stored"
 		}

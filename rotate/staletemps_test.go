@@ -56,12 +56,12 @@ func TestResumeRemovesStaleTemps(t *testing.T) {
 	if !stepSaysFake(r, "removed the temporary file(s) an interrupted write left behind: "+stale) {
 		t.Errorf("the resume does not say so: %+v", r.Steps)
 	}
-	if st, _ := journalState(t, e.dir); !strings.Contains(strings.Join(st.FileTargets, ","), target) {
+	if st, _ := onlyJournalState(t, e.dir); !strings.Contains(strings.Join(st.FileTargets, ","), target) {
 		t.Errorf("the journal's file targets %v", st.FileTargets)
 	}
 }
 
-func journalState(t *testing.T, dir string) (journal.State, bool) {
+func onlyJournalState(t *testing.T, dir string) (journal.State, bool) {
 	t.Helper()
 	ls, err := journal.List(dir)
 	if err != nil || len(ls) == 0 {

@@ -19,6 +19,9 @@ import (
 func (x *run) assess(ctx context.Context) {
 	started := x.d.now()
 	d := fmt.Sprintf("key %s", orUnknown(x.p.KeyStatus))
+	if b := x.p.RecycleBin; b != nil {
+		d = "key deleted " + b.RecycleDate.UTC().Format(time.RFC3339) + ", in the recycle bin until " + b.DeleteDate.UTC().Format(time.RFC3339)
+	}
 	if !x.p.KeyCreated.IsZero() {
 		d += ", created " + x.p.KeyCreated.UTC().Format(time.RFC3339)
 	}

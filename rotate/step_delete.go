@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
@@ -12,23 +14,66 @@ import (
 )
 
 // deleteLeaked deletes the leaked key (never disables it), journaled; a not-found counts as
-// done. s is the step it runs for: delete, or create at the key limit. It reports whether the run
-// may go on.
+// done. s is the step it runs for. For the delete step the key is then purged from its user's
+// recycle bin (purgeLeaked): the step is done only when no bin holds the key. At the key limit
+// during create (s == create) it only deletes, to make room; the delete step purges later. It
+// reports whether the run may go on.
 func (x *run) deleteLeaked(ctx context.Context, s playbooks.StepID) bool {
 	started := x.d.now()
+	var details, reqs []string
+	deleted := false
 	if x.leakedDeleted || !x.keys.has(x.p.KeyID.String()) {
-		if s == playbooks.StepDelete {
-			x.report(StepResult{Step: playbooks.StepDelete, Outcome: journal.OutcomeSkipped, Started: started, Detail: "the leaked key is already deleted"})
-		}
 		x.leakedDeleted = true
-		return true
+		if s != playbooks.StepDelete {
+			return true
+		}
+		details = append(details, "the leaked key is already deleted")
+	} else {
+		if err := ctx.Err(); err != nil {
+			x.interrupt(playbooks.StepDelete, err)
+			return false
+		}
+		detail, reqID, ok := x.deleteCall(ctx, started)
+		if !ok {
+			return false
+		}
+		deleted = true
+		reqs = append(reqs, reqID)
+		if s == playbooks.StepCreate {
+			x.report(StepResult{Step: playbooks.StepDelete, Outcome: journal.OutcomeDone, Started: started, Duration: x.d.now().Sub(started),
+				Detail: detail + " before creating the replacement: " + ReorderReason, RequestID: reqID, RequestIDs: nonEmpty(reqID)})
+			return true
+		}
+		details = append(details, detail)
 	}
-	if err := ctx.Err(); err != nil {
-		x.interrupt(playbooks.StepDelete, err)
+	pd, preqs, purged, err := x.purgeLeaked(ctx)
+	reqs = append(reqs, preqs...)
+	if err != nil {
+		if x.jerr != nil {
+			return false // the journal broke: the run has stopped
+		}
+		x.report(StepResult{Step: playbooks.StepDelete, Outcome: journal.OutcomeFailed, Started: started, Duration: x.d.now().Sub(started),
+			Detail: strings.Join(append(details, err.Error()), "; "), RequestIDs: nonEmpty(reqs...)})
+		if ctx.Err() != nil {
+			x.interrupt(playbooks.StepDelete, err)
+		} else {
+			x.fail(playbooks.StepDelete, err)
+		}
 		return false
 	}
-	detail := "deleted the leaked key " + x.p.KeyID.String() + " (deleted, not disabled)"
-	var reqID string
+	outcome := journal.OutcomeDone
+	if !deleted && !purged {
+		outcome = journal.OutcomeSkipped // nothing left to do: deleted and purged before this run
+	}
+	x.report(StepResult{Step: playbooks.StepDelete, Outcome: outcome, Started: started, Duration: x.d.now().Sub(started),
+		Detail: strings.Join(append(details, pd), "; "), RequestIDs: nonEmpty(reqs...)})
+	return true
+}
+
+// deleteCall makes the leaked key's DeleteAccessKey, journaled. On failure it reports the step
+// and stops the run (ok false).
+func (x *run) deleteCall(ctx context.Context, started time.Time) (detail, reqID string, ok bool) {
+	detail = "deleted the leaked key " + x.p.KeyID.String() + " (deleted, not disabled)"
 	intent := journal.Record{Kind: journal.KindIntent, Step: string(playbooks.StepDelete), Action: "ram:DeleteAccessKey", Detail: "delete the leaked key (never disable)"}
 	err := x.journaled(intent, func(res *journal.Record) error {
 		err := x.api.DeleteAccessKey(ctx, x.user, x.p.KeyID)
@@ -53,7 +98,7 @@ func (x *run) deleteLeaked(ctx context.Context, s playbooks.StepID) bool {
 		return nil
 	})
 	if x.jerr != nil {
-		return false // the journal broke: the run has stopped
+		return "", reqID, false // the journal broke: the run has stopped
 	}
 	if err != nil {
 		x.report(StepResult{Step: playbooks.StepDelete, Outcome: journal.OutcomeFailed, Started: started, Duration: x.d.now().Sub(started), Detail: err.Error(), RequestID: reqID})
@@ -62,15 +107,9 @@ func (x *run) deleteLeaked(ctx context.Context, s playbooks.StepID) bool {
 		} else {
 			x.fail(playbooks.StepDelete, err)
 		}
-		return false
+		return "", reqID, false
 	}
-	note := ""
-	if s == playbooks.StepCreate {
-		note = " before creating the replacement: " + ReorderReason
-	}
-	x.report(StepResult{Step: playbooks.StepDelete, Outcome: journal.OutcomeDone, Started: started, Duration: x.d.now().Sub(started),
-		Detail: detail + note, RequestID: reqID, RequestIDs: nonEmpty(reqID)})
-	return true
+	return detail, reqID, true
 }
 
 // deleteKey deletes a key respond created, or the late result of a create whose answer never

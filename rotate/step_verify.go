@@ -3,6 +3,7 @@ package rotate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -42,6 +43,11 @@ func (x *run) verify(ctx context.Context) {
 		}
 	}
 	deadline := started.Add(x.p.VerifyTimeout)
+	if c, p := x.verifyBin(ctx, deadline); p != "" {
+		problems = append(problems, p)
+	} else {
+		checks = append(checks, c)
+	}
 	if x.newKey != nil && x.replacement == x.newKey.ID.String() && x.d.Verifier != nil {
 		if err := x.retry(ctx, deadline, func() error {
 			_, err := x.d.Verifier.Authenticates(ctx, x.newKey.ID, x.newKey.Secret)
@@ -65,6 +71,10 @@ func (x *run) verify(ctx context.Context) {
 			if err == nil {
 				return errors.New("the leaked pair still authenticates")
 			}
+			if errors.Is(err, ram.ErrKeyFlagged) {
+				// refused as leaked, so valid: restrictive protection blocks only some calls
+				return fmt.Errorf("the leaked pair still authenticates (Alibaba flagged it as leaked and refuses some of its calls, not all): %w", err)
+			}
 			return err
 		}); err != nil {
 			problems = append(problems, "leaked secret not rejected: "+err.Error())
@@ -87,6 +97,26 @@ func (x *run) verify(ctx context.Context) {
 		return
 	}
 	x.report(StepResult{Step: playbooks.StepVerify, Outcome: journal.OutcomeDone, Started: started, Duration: x.d.now().Sub(started), Detail: strings.Join(checks, "; ")})
+}
+
+// verifyBin checks that no recycle bin holds the leaked key (a deleted key stays restorable for
+// 30 days), retried while it propagates. It returns the check passed, or the problem.
+func (x *run) verifyBin(ctx context.Context, deadline time.Time) (check, problem string) {
+	err := x.retry(ctx, deadline, func() error {
+		b, err := x.api.GetAccessKeyInfoInRecycleBin(ctx, x.p.KeyID)
+		switch {
+		case errors.Is(err, ram.ErrNotFound):
+			return nil
+		case err != nil:
+			return err
+		}
+		return fmt.Errorf("the leaked key is in the recycle bin of user id %s, restorable until %s (run `%s` again to purge it)",
+			b.UserID, b.DeleteDate.UTC().Format(time.RFC3339), x.resume())
+	})
+	if err != nil {
+		return "", "recycle bin: " + err.Error()
+	}
+	return "leaked key in no recycle bin (GetAccessKeyInfoInRecycleBin)", ""
 }
 
 // retry calls fn until it succeeds or the deadline passes, sleeping VerifyInterval in between.

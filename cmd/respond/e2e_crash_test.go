@@ -55,8 +55,10 @@ func TestE2ECrashResume(t *testing.T) {
 		{"standard", "before CreateAccessKey", holdAt("CreateAccessKey")},
 		{"standard", "after CreateAccessKey, during the sink write", holdInSink},
 		{"standard", "before DeleteAccessKey", holdAt("DeleteAccessKey")},
+		{"standard", "after DeleteAccessKey, before the purge from the recycle bin", holdAt("DeleteAccessKeyInRecycleBin")},
 		{"standard", "after DeleteAccessKey, during verification", holdAfter("DeleteAccessKey", "GetCallerIdentity")},
 		{"contain-first", "before DeleteAccessKey", holdAt("DeleteAccessKey")},
+		{"contain-first", "after DeleteAccessKey, before the purge from the recycle bin", holdAt("DeleteAccessKeyInRecycleBin")},
 		{"contain-first", "after DeleteAccessKey, before CreateAccessKey", holdAt("CreateAccessKey")},
 		{"contain-first", "after CreateAccessKey, during the sink write", holdInSink},
 		{"contain-first", "during verification", holdAfter("CreateAccessKey", "GetCallerIdentity")},
@@ -100,6 +102,7 @@ func (e *e2e) checkGateRotated(g *fifoGate, user, leaked string) {
 	if slices.Contains(ids, leaked) || len(ids) != 1 {
 		e.t.Fatalf("keys %v: want the leaked key gone and exactly one replacement (no orphan)", ids)
 	}
+	e.notInBin(leaked)
 	id, secret := readPair(e.t, g.out)
 	if id != ids[0] {
 		e.t.Fatalf("the sink holds %s, the replacement is %s", id, ids[0])

@@ -366,6 +366,7 @@ func (e *e2e) checkRotated(user, leaked string, kept ...string) (newID, newSecre
 	if len(fresh) != 1 {
 		e.t.Fatalf("want exactly one replacement for %s, keys are %v (kept %v)", user, ids, kept)
 	}
+	e.notInBin(leaked)
 	id, secret := e.sinkCredential(user)
 	if id != fresh[0] {
 		e.t.Fatalf("sink holds %s, the replacement is %s", id, fresh[0])

@@ -40,7 +40,7 @@ It changes nothing and never signs a call with the leaked key unless --locate in
 		},
 	}
 	cmd.Flags().StringVar(&opts.KeyID, "key-id", "", "the AccessKey id to look up")
-	cmd.Flags().StringVar(&opts.Locate, "locate", "", "strategies in order (default ims,actiontrail,scan,self)")
+	cmd.Flags().StringVar(&opts.Locate, "locate", "", "strategies in order (default ims,actiontrail,scan,self,recycle-bin)")
 	return cmd
 }
 

@@ -55,7 +55,8 @@ type User struct {
 	// Canary marks a honeytoken user. The emulator treats it like any user; it is there for demos.
 	Canary bool `yaml:"canary,omitempty"`
 	// Allow lists the actions the user may call, as "product:Action" patterns with path.Match
-	// wildcards: "*", "ram:*", "ram:List*", "sts:AssumeRole". Products: ram ims sts actiontrail kms
+	// wildcards: "*", "ram:*", "ram:List*", "sts:AssumeRole". Products: ram (RAM and IMS actions
+	// alike: the cloud authorises IMS's as ram:<Action>; "ims:" is refused) sts actiontrail kms
 	// resourcemanager, and Security Center's yundun-aegis (DescribeAccesskeyLeakList) and yundun-sas
 	// (DescribeAccessKeyLeakDetail, ModifyAccessKeyLeakDeal). sts:GetCallerIdentity is always allowed.
 	Allow []string `yaml:"allow,omitempty"`
@@ -284,6 +285,8 @@ func (o *Org) validate(root *yaml.Node) error {
 		for i, a := range allow {
 			if _, err := path.Match(a, "ram:ListUsers"); err != nil || (a != "*" && !strings.Contains(a, ":")) {
 				bad(fmt.Sprintf("allow pattern %q is not \"*\" or product:Action", a), append(p, "allow", i)...)
+			} else if strings.HasPrefix(a, "ims:") {
+				bad(fmt.Sprintf("allow pattern %q: IMS actions are authorised as ram:<Action>, as in the cloud's policies", a), append(p, "allow", i)...)
 			}
 		}
 	}

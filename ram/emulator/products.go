@@ -9,6 +9,10 @@ type product struct {
 	code     string // permission prefix
 	hostName string // ram.aliyuncs.com, or kms.%s.aliyuncs.com for regional products
 	actions  map[string]handler
+	// auth is the RAM permission prefix of its actions when it differs from code: IMS actions
+	// are authorised as ram:<Action> (every IMS API reference page, e.g. GetUser: ram:GetUser,
+	// DeleteAccessKeyInRecycleBin: ram:DeleteAccessKeyInRecycleBin).
+	auth string
 	// authCode maps an action to its RAM permission prefix when that differs from code
 	// (Security Center's list is yundun-aegis:, its other actions yundun-sas:).
 	authCode map[string]string
@@ -18,6 +22,9 @@ type product struct {
 func (c *call) authAction() string {
 	if code, ok := c.prod.authCode[c.action]; ok {
 		return code + ":" + c.action
+	}
+	if c.prod.auth != "" {
+		return c.prod.auth + ":" + c.action
 	}
 	return c.prod.code + ":" + c.action
 }
@@ -54,7 +61,7 @@ var products = map[string]*product{
 		"ListGroupsForUser": ramListGroupsForUser, "ListUsersForGroup": ramListUsersForGroup,
 		"CreateRole": ramCreateRole, "GetRole": ramGetRole, "ListRoles": ramListRoles,
 	}},
-	"2019-08-15": {name: "Ims", code: "ims", hostName: "ims.aliyuncs.com", actions: map[string]handler{
+	"2019-08-15": {name: "Ims", code: "ims", auth: "ram", hostName: "ims.aliyuncs.com", actions: map[string]handler{
 		"GetUser": imsGetUser, "ListUsers": imsListUsers, "ListAccessKeys": imsKeys(listKeys),
 		"CreateAccessKey": imsKeys(createKey), "UpdateAccessKey": imsKeys(updateKey),
 		"DeleteAccessKey": imsKeys(deleteKey), "GetAccessKeyLastUsed": imsKeys(lastUsed),

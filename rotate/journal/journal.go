@@ -344,6 +344,9 @@ type State struct {
 	// intents): a resume removes the temporary files a killed write left next to them.
 	FileTargets   []string `json:"file_targets,omitempty"`
 	LeakedDeleted bool     `json:"leaked_deleted"`
+	// LeakedPurged: the leaked key was purged from its user's recycle bin
+	// (ram:DeleteAccessKeyInRecycleBin), where DeleteAccessKey had left it restorable.
+	LeakedPurged bool `json:"leaked_purged"`
 	// Done is true when the last run ended with the rotation finished.
 	Done bool `json:"done"`
 	// LastOutcome is the outcome of the last end record.
@@ -483,6 +486,10 @@ func (s *State) apply(r Record) {
 			case OutcomeFailed:
 				k.StoreFailed = true
 			}
+		}
+	case "ram:DeleteAccessKeyInRecycleBin":
+		if r.Outcome == OutcomeDone && r.NewKeyID == "" {
+			s.LeakedPurged = true
 		}
 	case "ram:DeleteAccessKey":
 		if r.Outcome != OutcomeDone {

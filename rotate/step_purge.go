@@ -1,0 +1,101 @@
+package rotate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/respond-dev/respond/playbooks"
+	"github.com/respond-dev/respond/ram"
+	"github.com/respond-dev/respond/rotate/journal"
+)
+
+// PurgeWhy is the one-line reason for the purge, in the plan's notes.
+const PurgeWhy = "a deleted key stays restorable for 30 days"
+
+// PurgeReason is why the delete step does not end at DeleteAccessKey.
+const PurgeReason = "a deleted key stays restorable for 30 days (the AccessKey recycle bin): anyone allowed " +
+	"ram:RestoreAccessKeyFromRecycleBin could bring the leaked key back, so respond purges it " +
+	"and checks that the bin no longer holds it; it never restores a key"
+
+// actionPurge is the purge's action in the journal and the plan.
+const actionPurge = "ram:DeleteAccessKeyInRecycleBin"
+
+// purgeLeaked purges the leaked key, already deleted, from its user's recycle bin
+// (DeleteAccessKeyInRecycleBin, journaled as its own intent and result), then checks with
+// GetAccessKeyInfoInRecycleBin that no bin of the account holds it. The bin is addressed by
+// the user's id: the owner's when known, else the one the bin itself names. A purge that finds
+// nothing counts as done once the check agrees (an earlier run purged it, or the cloud did). It
+// returns the step's detail, the request ids and whether it purged anything; an error leaves
+// x.leakedPurged false.
+func (x *run) purgeLeaked(ctx context.Context) (detail string, reqIDs []string, purged bool, err error) {
+	id := x.p.KeyID
+	var reqs []string
+	userID := x.p.Owner.UserID
+	if x.p.RecycleBin != nil && x.p.RecycleBin.UserID != "" {
+		userID = x.p.RecycleBin.UserID
+	}
+	for attempt := 0; ; attempt++ {
+		if userID == "" {
+			b, err := x.api.GetAccessKeyInfoInRecycleBin(ctx, id)
+			reqs = append(reqs, requestID(err))
+			switch {
+			case errors.Is(err, ram.ErrNotFound):
+				x.leakedPurged = true
+				return "not in the recycle bin (GetAccessKeyInfoInRecycleBin finds nothing): nothing to purge", nonEmpty(reqs...), false, nil
+			case err != nil:
+				return "", nonEmpty(reqs...), false, fmt.Errorf("find the leaked key in the recycle bin: %w", err)
+			}
+			userID = b.UserID
+		}
+		found := false
+		intent := journal.Record{Kind: journal.KindIntent, Step: string(playbooks.StepDelete), Action: actionPurge,
+			Detail: "purge the leaked key from the recycle bin of user id " + userID + " (a deleted key stays restorable for 30 days)"}
+		err = x.journaled(intent, func(res *journal.Record) error {
+			err := x.api.DeleteAccessKeyInRecycleBin(ctx, userID, id)
+			res.RequestID = requestID(err)
+			reqs = append(reqs, res.RequestID)
+			switch {
+			case err == nil:
+				res.Outcome, found = journal.OutcomeDone, true
+			case errors.Is(err, ram.ErrNotFound):
+				res.Outcome, res.Detail = journal.OutcomeDone, "not in that recycle bin (already purged, or never binned): the check below decides"
+			default:
+				res.Outcome, res.Error = journal.OutcomeFailed, err.Error()
+				if ctx.Err() != nil || errors.Is(err, ram.ErrTransient) {
+					res.Outcome = journal.OutcomeUnknown
+				}
+				return err
+			}
+			return nil
+		})
+		if x.jerr != nil {
+			return "", nonEmpty(reqs...), purged, x.jerr
+		}
+		if err != nil {
+			return "", nonEmpty(reqs...), purged, fmt.Errorf("purge %s from the recycle bin: %w", id, err)
+		}
+		purged = purged || found
+		if found {
+			detail = "purged from the recycle bin of user id " + userID
+		} else {
+			detail = "not in the recycle bin of user id " + userID + " (already purged)"
+		}
+		var b ram.BinnedKey
+		b, err = x.api.GetAccessKeyInfoInRecycleBin(ctx, id)
+		reqs = append(reqs, requestID(err))
+		switch {
+		case errors.Is(err, ram.ErrNotFound):
+			x.leakedPurged = true
+			return detail + "; GetAccessKeyInfoInRecycleBin no longer finds it", nonEmpty(reqs...), purged, nil
+		case err != nil:
+			return "", nonEmpty(reqs...), purged, fmt.Errorf("check that the recycle bin no longer holds %s: %w", id, err)
+		case attempt == 0 && b.UserID != "" && b.UserID != userID:
+			userID = b.UserID // the bin names another user than the owner as respond knew it: purge there
+			continue
+		}
+		return "", nonEmpty(reqs...), purged, fmt.Errorf("the leaked key is still in the recycle bin of user id %s (restorable until %s) after the purge",
+			b.UserID, b.DeleteDate.UTC().Format(time.RFC3339))
+	}
+}
