@@ -40,8 +40,10 @@ func journalDoubt(st journal.State, owner ram.Owner) string {
 
 // confirmGone asks the cloud whether the journal st is right that the key, which the owner
 // search found on no user, was its user's: the key is still on that user (the search did not
-// cover it), or it is in that user's recycle bin (deleted, by an earlier run or by hand). It
-// returns the user's keys when confirmed, else why not.
+// cover it), or it is in that user's recycle bin (deleted, by an earlier run or by hand), or —
+// once purged, when no bin can name the user any more — the journal records that respond deleted
+// and purged it, the user exists and the key is nowhere. It returns the user's keys when
+// confirmed, else why not.
 func confirmGone(ctx context.Context, id accesskey.ID, st journal.State, d Deps) ([]ram.AccessKey, string) {
 	doubt := func(why string) string {
 		return fmt.Sprintf("the journal of an earlier run names user %s in account %s, but the cloud does not confirm it: %s",
@@ -66,6 +68,13 @@ func confirmGone(ctx context.Context, id accesskey.ID, st journal.State, d Deps)
 	}
 	b, err := api.GetAccessKeyInfoInRecycleBin(ctx, id)
 	switch {
+	case errors.Is(err, ram.ErrNotFound) && st.LeakedPurged && (st.Done || createdByJournal(ctx, api, st, keys)):
+		// respond itself purged the key (deleted by it or by hand, the purge journaled): no bin can
+		// name its user any more. The journal is taken when nothing is left to do (no change
+		// follows), or when the cloud holds a key the journal says respond created for that user
+		// (on the user after the rotation began, or in that user's bin) — a resume then creates or
+		// stores only for a user the cloud ties to this rotation.
+		return keys, ""
 	case errors.Is(err, ram.ErrNotFound):
 		return nil, doubt("the key is neither on that user nor in a recycle bin")
 	case err != nil:
@@ -74,6 +83,26 @@ func confirmGone(ctx context.Context, id accesskey.ID, st journal.State, d Deps)
 		return nil, doubt("the key is not on that user, and the recycle bin holding it is user " + quoteName(b.UserName) + "'s")
 	}
 	return keys, ""
+}
+
+// createdByJournal reports whether the cloud holds a key the journal st says respond created for
+// its user: one of keys (the user's) that ownKey accepts, or one in that user's recycle bin.
+func createdByJournal(ctx context.Context, api Cloud, st journal.State, keys []ram.AccessKey) bool {
+	for _, k := range keys {
+		if ownKey(st, k) {
+			return true
+		}
+	}
+	for _, nk := range st.NewKeys {
+		id, err := accesskey.ParseID(nk.ID)
+		if err != nil || !nk.Created {
+			continue
+		}
+		if b, err := api.GetAccessKeyInfoInRecycleBin(ctx, id); err == nil && b.UserName == st.UserName {
+			return true
+		}
+	}
+	return false
 }
 
 // ownKey reports whether k, a key on the rotation's user, may be taken for a replacement respond
