@@ -42,12 +42,14 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 		p.MaxDelay = 10 * time.Second
 	}
 	if p.Sleep == nil {
-		p.Sleep = sleepCtx
+		p.Sleep = Sleep
 	}
 	return p
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// Sleep waits d, or until ctx ends (its error). It is the wait of every retry and pace here, and
+// the engine's default (rotate.Deps.Sleep).
+func Sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}

@@ -4,9 +4,7 @@ import (
 	"cmp"
 	"context"
 	_ "embed"
-	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/respond-dev/respond/playbooks"
@@ -79,16 +77,13 @@ func (f *Factory) loadConfig() (*playbooks.Config, error) {
 		}
 		return conf, nil
 	}
-	path := cmp.Or(f.Global.ConfigPath, f.getenv("RESPOND_CONFIG"))
+	path := f.Global.ConfigPath
 	if path == "" {
-		dir := f.getenv("XDG_CONFIG_HOME")
-		if home := f.getenv("HOME"); dir == "" && home != "" {
-			dir = home + "/.config"
+		p, err := playbooks.FindConfig(f.getenv)
+		if p == "" || err != nil {
+			return nil, err
 		}
-		if _, err := os.Stat(playbooks.DefaultConfigPath(dir)); dir == "" || errors.Is(err, os.ErrNotExist) {
-			return nil, nil
-		}
-		path = playbooks.DefaultConfigPath(dir)
+		path = p
 	}
 	conf, err := playbooks.LoadConfig(path)
 	if err != nil {

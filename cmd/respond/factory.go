@@ -35,6 +35,7 @@ type GlobalOptions struct {
 	Profile    string
 	StateDir   string
 	Output     string
+	Progress   string
 	Sandbox    bool
 }
 

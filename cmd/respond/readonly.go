@@ -61,7 +61,10 @@ func locateRun(ctx context.Context, opts *LocateOptions) error {
 	if err != nil {
 		return err
 	}
-	p := &progress{w: f.Streams.ErrOut, on: f.Streams.ErrTTY}
+	p, err := f.newProgress(f.Streams.ErrOut)
+	if err != nil {
+		return err
+	}
 	loc, err := cl.Locator(ctx, strategies, id, accesskey.Secret{}, p.reporter())
 	if err != nil {
 		return err

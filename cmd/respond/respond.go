@@ -5,13 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 
 	"github.com/respond-dev/respond/detect"
 	"github.com/respond-dev/respond/playbooks"
-	"github.com/respond-dev/respond/ram"
-	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate"
 	"github.com/respond-dev/respond/rotate/sink"
 )
@@ -40,7 +36,10 @@ func respondRun(ctx context.Context, opts *RespondOptions) (err error) {
 	if err != nil {
 		return err
 	}
-	r := newRun(opts, asJSON, findings)
+	r, err := newRun(opts, asJSON, findings)
+	if err != nil {
+		return err
+	}
 	defer r.close(&err)
 	b, err := r.batch()
 	if err != nil {
@@ -81,9 +80,9 @@ func (r *run) batch() (*rotate.Batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	forced, err := loadPlaybook(opts.Playbook, conf)
+	forced, err := playbooks.Resolve(opts.Playbook, conf)
 	if err != nil {
-		return nil, err
+		return nil, &FlagError{Err: fmt.Errorf("--playbook %s: %w", opts.Playbook, err)}
 	}
 	if r.stateDir, err = f.stateDir(); err != nil {
 		return nil, err
@@ -119,63 +118,27 @@ func (r *run) sandboxSink() func(playbooks.TemplateValues) (sink.Sink, error) {
 	}
 }
 
-// gatherFindings turns --key-id and --from into findings, one per key: the ids named with
-// --key-id first, each with the places --from found it too.
+// gatherFindings turns --key-id and --from into findings, one per key (detect.WithNamed).
 func gatherFindings(ctx context.Context, opts *RespondOptions) ([]detect.Finding, []string, error) {
-	var findings []detect.Finding
-	byID := map[accesskey.ID]int{}
-	for _, raw := range opts.KeyIDRaw {
-		for _, s := range strings.Split(raw, ",") {
-			if s = strings.TrimSpace(s); s == "" {
-				continue
-			}
-			id, err := accesskey.ParseID(s)
-			if err != nil {
-				return nil, nil, flagErrorf("--key-id: %v", err)
-			}
-			if _, dup := byID[id]; !dup {
-				kind := detect.KindAccessKey
-				if id.IsSTS() {
-					kind = detect.KindSTS
-				}
-				byID[id] = len(findings)
-				findings = append(findings, detect.Finding{KeyID: id, Kind: kind, Locations: []detect.Location{{Source: "flag"}}})
-			}
-		}
-	}
-	if opts.From == "" {
-		return findings, nil, nil
-	}
-	res, err := readFindings(ctx, opts.Factory, opts.From, opts.Format)
+	ids, err := detect.ParseIDs(opts.KeyIDRaw)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, flagErrorf("--key-id: %v", err)
 	}
-	for _, fd := range res.Findings { // detect de-duplicated these; only a --key-id may name one again
-		i, named := byID[fd.KeyID]
-		if !named {
-			findings = append(findings, fd)
-			continue
-		}
-		findings[i].Locations = append(findings[i].Locations, fd.Locations...)
-		if findings[i].Secret.IsZero() {
-			findings[i].Secret = fd.Secret
+	var res detect.Result
+	if opts.From != "" {
+		if res, err = readFindings(ctx, opts.Factory, opts.From, opts.Format); err != nil {
+			return nil, nil, err
 		}
 	}
-	return findings, res.Warnings, nil
+	return detect.WithNamed(ids, res.Findings), res.Warnings, nil
 }
 
 // configAndStrategies reads the configuration and the owner-search strategies: --locate wins over
 // the configuration's locate list; empty means each playbook's, else ram's defaults.
 func (f *Factory) configAndStrategies(locate string) (*playbooks.Config, []string, error) {
-	var strategies []string
-	if locate != "" {
-		known := append(playbooks.Strategies(), ram.StrategyCaller)
-		for p := range strings.SplitSeq(locate, ",") {
-			if p = strings.TrimSpace(p); !slices.Contains(known, p) {
-				return nil, nil, flagErrorf("--locate: unknown strategy %q; known: %s", p, strings.Join(known, ", "))
-			}
-			strategies = append(strategies, p)
-		}
+	strategies, err := rotate.ParseStrategies(locate)
+	if err != nil {
+		return nil, nil, flagErrorf("--locate: %v", err)
 	}
 	conf, err := f.loadConfig()
 	if err != nil {
@@ -185,27 +148,6 @@ func (f *Factory) configAndStrategies(locate string) (*playbooks.Config, []strin
 		strategies = conf.Locate
 	}
 	return conf, strategies, nil
-}
-
-// loadPlaybook reads --playbook: a file, else a playbook the configuration names, else a
-// built-in. "" is nil: the configuration's rules choose.
-func loadPlaybook(name string, conf *playbooks.Config) (*playbooks.Playbook, error) {
-	var pb *playbooks.Playbook
-	var err error
-	switch {
-	case name == "":
-		return nil, nil
-	case strings.ContainsRune(name, os.PathSeparator) || strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml"):
-		if pb, err = playbooks.Load(name); err == nil && conf != nil {
-			err = conf.CheckPlaybook(pb)
-		}
-	default:
-		pb, err = conf.Playbook(name) // a nil configuration names only the built-ins
-	}
-	if err != nil {
-		return nil, &FlagError{Err: fmt.Errorf("--playbook %s: %w", name, err)}
-	}
-	return pb, nil
 }
 
 func (f *Factory) resumeCommand(opts *RespondOptions) string {

@@ -151,6 +151,7 @@ Exit codes: 0 done, already remediated, or plan printed; 1 failed; 2 bad usage o
 	pf.StringVar(&f.Global.Profile, "profile", "", "aliyun CLI profile to use for credentials (default: the SDK's credential chain)")
 	pf.StringVar(&f.Global.StateDir, "state-dir", "", "where journals, locks and the audit log live (default $XDG_STATE_HOME/respond)")
 	pf.StringVarP(&f.Global.Output, "output", "o", "text", "output format: text or json")
+	pf.StringVar(&f.Global.Progress, "progress", "auto", "owner search progress on stderr: auto (live on a terminal, else a line every 10s), plain or none")
 	pf.BoolVar(&f.Global.Sandbox, "sandbox", false, "run against a built-in emulated organisation (no cloud account needed)")
 
 	fl := root.Flags()

@@ -1,0 +1,65 @@
+package playbooks
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Resolve finds the playbook a person named (respond --playbook NAME|FILE): a file when the
+// value looks like a path (it holds a path separator or ends in .yaml or .yml), checked against
+// the configuration's sinks and channels; else a playbook the configuration names; else a
+// built-in. "" is nil: the configuration's rules choose. A nil configuration names only the
+// built-ins.
+func Resolve(value string, c *Config) (*Playbook, error) {
+	if value == "" {
+		return nil, nil
+	}
+	if !strings.ContainsRune(value, os.PathSeparator) && !strings.HasSuffix(value, ".yaml") && !strings.HasSuffix(value, ".yml") {
+		return c.Playbook(value)
+	}
+	pb, err := Load(value)
+	if err == nil && c != nil {
+		err = c.CheckPlaybook(pb)
+	}
+	return pb, err
+}
+
+// Names are the names a person can give Resolve: the built-ins, then those the configuration
+// names (for shell completion).
+func (c *Config) Names() []string {
+	names := BuiltinNames()
+	if c != nil {
+		for _, r := range c.Playbooks {
+			if r.Playbook != nil && !contains(names, r.Playbook.Name) {
+				names = append(names, r.Playbook.Name)
+			}
+		}
+	}
+	return names
+}
+
+// FindConfig is the configuration file to read when none is named: $RESPOND_CONFIG, else
+// DefaultConfigPath under $XDG_CONFIG_HOME (or ~/.config) when that file exists. "" means none.
+func FindConfig(getenv func(string) string) (string, error) {
+	if p := getenv("RESPOND_CONFIG"); p != "" {
+		return p, nil
+	}
+	dir := getenv("XDG_CONFIG_HOME")
+	if home := getenv("HOME"); dir == "" && home != "" {
+		dir = filepath.Join(home, ".config")
+	}
+	if dir == "" {
+		return "", nil
+	}
+	p := DefaultConfigPath(dir)
+	if _, err := os.Stat(p); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "", nil
+		}
+		return "", fmt.Errorf("look for the configuration: %w", err)
+	}
+	return p, nil
+}
