@@ -17,7 +17,7 @@ func Resolve(value string, c *Config) (*Playbook, error) {
 	if value == "" {
 		return nil, nil
 	}
-	if !strings.ContainsRune(value, os.PathSeparator) && !strings.HasSuffix(value, ".yaml") && !strings.HasSuffix(value, ".yml") {
+	if !IsPath(value) {
 		return c.Playbook(value)
 	}
 	pb, err := Load(value)
@@ -25,6 +25,12 @@ func Resolve(value string, c *Config) (*Playbook, error) {
 		err = c.CheckPlaybook(pb)
 	}
 	return pb, err
+}
+
+// IsPath reports whether a --playbook value names a file: it holds a path separator or ends in
+// .yaml or .yml.
+func IsPath(value string) bool {
+	return strings.ContainsRune(value, os.PathSeparator) || strings.HasSuffix(value, ".yaml") || strings.HasSuffix(value, ".yml")
 }
 
 // Names are the names a person can give Resolve: the built-ins, then those the configuration

@@ -2,7 +2,11 @@ package ram
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+	"time"
+
+	"github.com/respond-dev/respond/ram/accesskey"
 )
 
 // ErrSDKDebug is returned by CheckEnv when DEBUG would make the SDK print secrets.
@@ -22,4 +26,19 @@ func CheckEnv(getenv func(string) (string, bool)) error {
 		}
 	}
 	return nil
+}
+
+// EnvConfig is the Config the environment asks for: RESPOND_READ_TIMEOUT (a Go duration, the
+// read timeout of one call), ALIBABA_CLOUD_REGION_ID (the region) and RESPOND_ENDPOINT (the
+// endpoint). A bad RESPOND_READ_TIMEOUT is an error that names it.
+func EnvConfig(getenv func(string) string) (Config, error) {
+	cfg := Config{Region: getenv("ALIBABA_CLOUD_REGION_ID"), Endpoint: getenv("RESPOND_ENDPOINT")}
+	if v := getenv("RESPOND_READ_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return Config{}, fmt.Errorf("RESPOND_READ_TIMEOUT=%q is not a positive duration (e.g. 10s or 500ms)", accesskey.Printable(v))
+		}
+		cfg.ReadTimeout = d
+	}
+	return cfg, nil
 }

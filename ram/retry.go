@@ -130,7 +130,7 @@ func (c *Client) call(ctx context.Context, action, keyID string, attempt func(co
 		if err == nil {
 			return nil
 		}
-		e := classify(ctx, action, keyID, err)
+		e := c.timedOut(classify(ctx, action, keyID, err), err)
 		if last != nil && (action == actDeleteAccessKey || action == actDeleteAccessKeyInRecycleBin) &&
 			errors.Is(e, ErrNotFound) && errors.Is(last, ErrTransient) {
 			// The earlier, ambiguous attempt deleted (or purged) it.
@@ -140,7 +140,9 @@ func (c *Client) call(ctx context.Context, action, keyID string, attempt func(co
 		if !c.retryable(e) || c.spent(e, &failed, &throttled) {
 			return e
 		}
-		if serr := c.cfg.Retry.Sleep(ctx, c.retryWait(e, n, throttled)); serr != nil {
+		wait := c.retryWait(e, n, throttled)
+		c.noticeRetry(e, wait)
+		if serr := c.cfg.Retry.Sleep(ctx, wait); serr != nil {
 			return classify(ctx, action, keyID, serr)
 		}
 	}

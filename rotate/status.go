@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate/journal"
 )
 
@@ -37,7 +38,7 @@ func ReadStatus(dir string, all bool) (Status, error) {
 		}
 		r := StatusRotation{State: s, Unfinished: s.Unfinished()}
 		if r.Unfinished {
-			r.Resume = "respond --key-id " + s.KeyID
+			r.Resume = cmp.Or(s.Resume, "respond --key-id "+s.KeyID)
 		}
 		st.Rotations = append(st.Rotations, r)
 	}
@@ -64,7 +65,7 @@ func WriteStatusText(w io.Writer, st Status) error {
 			fmt.Fprintf(&b, "    replacement %s\n", k.ID)
 		}
 		if r.Unfinished {
-			fmt.Fprintf(&b, "    resume with: %s\n", r.Resume)
+			fmt.Fprintf(&b, "    resume with: %s\n", accesskey.Printable(r.Resume))
 		}
 	}
 	_, err := io.WriteString(w, b.String())

@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate/journal"
 )
 
@@ -25,6 +26,10 @@ type Factory struct {
 
 	sandbox *sandboxEnv // started on first use when --sandbox is set
 	runID   string      // marks this process's calls (ownMarker)
+	// sandboxState is the fresh state directory of a --sandbox run, removed at exit unless
+	// keepSandboxState (a run that changed something: its journal and audit log are kept).
+	sandboxState     string
+	keepSandboxState bool
 }
 
 // GlobalOptions are the persistent flags every command shares.
@@ -75,6 +80,7 @@ func (f *Factory) stateDir() (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("create a state directory for the sandbox: %w (pass --state-dir)", err)
 		}
+		f.sandboxState = d
 		return d, nil
 	case f.getenv("RESPOND_STATE_DIR") != "":
 		return f.getenv("RESPOND_STATE_DIR"), nil
@@ -100,4 +106,30 @@ func (f *Factory) outputJSON() (bool, error) {
 		return true, nil
 	}
 	return false, flagErrorf("--output must be text or json, not %q", f.Global.Output)
+}
+
+// interruptible runs a read-only command's work (what it does, for the message) on a context
+// that SIGINT and SIGTERM cancel: an interrupted one says what it was doing and exits 130.
+func (f *Factory) interruptible(ctx context.Context, what string, work func(context.Context) error) error {
+	if f.Signals != nil {
+		var stop context.CancelFunc
+		ctx, stop = f.Signals(ctx)
+		defer stop()
+	}
+	err := work(ctx)
+	if err != nil && ctx.Err() != nil {
+		return &ExitError{Code: exitInterrupted, Err: fmt.Errorf("interrupted while %s; nothing was changed", accesskey.Printable(what))}
+	}
+	return err
+}
+
+// closeSandbox stops the in-process sandbox and removes its fresh state directory, unless a run
+// that changed something keeps it (and has said where it is).
+func (f *Factory) closeSandbox() {
+	if f.sandbox != nil {
+		f.sandbox.Close()
+	}
+	if f.sandboxState != "" && !f.keepSandboxState {
+		_ = os.RemoveAll(f.sandboxState)
+	}
 }

@@ -70,3 +70,14 @@ func (p *progress) clear() {
 		p.shown = false
 	}
 }
+
+// notice prints a line about a slow or retried call, below the live progress line if one is shown.
+func (p *progress) notice(s string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shown {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.shown = false
+	}
+	fmt.Fprintln(p.w, "respond: "+s)
+}

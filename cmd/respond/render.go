@@ -132,11 +132,12 @@ func (r *run) finish(report rotate.Report, items []*rotate.Item) error {
 		if err := writeJSON(r.out, report); err != nil {
 			return err
 		}
-	} else if !r.opts.DryRun {
+	} else if !r.opts.DryRun && !report.Declined {
 		_ = rotate.WriteSummaryText(r.out, items)
-		if f := r.opts.Factory; f.Global.Sandbox && f.Global.StateDir == "" {
-			fmt.Fprintf(r.out, "Sandbox state (journal, audit log, the new key's file): %s\n", r.sandboxDir)
-		}
+	}
+	if f := r.opts.Factory; f.sandboxState != "" && !r.opts.DryRun && !report.Declined {
+		f.keepSandboxState = true
+		fmt.Fprintf(r.errOut, "Sandbox state (journal, audit log, the new key's file), kept: %s\n", r.sandboxDir)
 	}
 	if report.ExitCode == 0 {
 		return nil

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -50,11 +52,11 @@ func respondRun(ctx context.Context, opts *RespondOptions) (err error) {
 		ctx, stop = f.Signals(ctx)
 		defer stop()
 	}
-	report := rotate.Report{Schema: rotate.ReportSchema, DryRun: opts.DryRun, Warnings: warnings, Results: []rotate.KeyReport{}}
+	report := rotate.NewReport(opts.DryRun, warnings)
 	if len(findings) == 0 {
 		return r.nothingToDo(report)
 	}
-	cl, err := f.connect(ctx, b.Config)
+	cl, err := f.connect(ctx, b.Config, r.progress)
 	if err != nil {
 		return err
 	}
@@ -63,7 +65,9 @@ func respondRun(ctx context.Context, opts *RespondOptions) (err error) {
 	report.Caller = &caller
 	items, err := b.Run(ctx, findings)
 	r.progress.clear()
-	if err != nil {
+	if report.Declined = errors.Is(err, rotate.ErrNotConfirmed); report.Declined {
+		fmt.Fprintln(r.errOut, "Declined: nothing was changed.")
+	} else if err != nil {
 		return err
 	}
 	return r.finish(report, items)
@@ -95,7 +99,7 @@ func (r *run) batch() (*rotate.Batch, error) {
 		Config: conf, Playbook: forced, Strategies: strategies, Progress: r.progress.reporter(),
 		OnStep: r.stepPrinter(), Redactor: r.red, OwnUserAgent: f.ownMarker(), DryRun: opts.DryRun,
 		Outputs:  rotate.Outputs{Sinks: opts.Sinks, Getenv: f.getenv, Now: f.Now, Fallback: r.sandboxSink()},
-		StateDir: r.stateDir, ResumeCommand: f.resumeCommand(opts), Confirmer: r,
+		StateDir: r.stateDir, ResumeCommand: r.invocation(conf).ResumeCommand(), Confirmer: r,
 	}
 	if opts.Reveal {
 		b.Outputs.Reveal = r.s.Out // the one place a secret is printed, on purpose
@@ -150,16 +154,27 @@ func (f *Factory) configAndStrategies(locate string) (*playbooks.Config, []strin
 	return conf, strategies, nil
 }
 
-func (f *Factory) resumeCommand(opts *RespondOptions) string {
-	cmd := "respond --key-id %s --yes"
-	if f.Global.Sandbox {
-		cmd += " --sandbox"
+// invocation is what this run used, for the command that resumes it (recorded in the journal,
+// printed by respond status): absolute paths, the endpoint of the flag or RESPOND_ENDPOINT.
+func (r *run) invocation(conf *playbooks.Config) rotate.Invocation {
+	f := r.opts.Factory
+	inv := rotate.Invocation{Sandbox: f.Global.Sandbox, StateDir: absPath(r.stateDir), Profile: f.Global.Profile,
+		Region: cmp.Or(f.Global.Region, f.getenv("ALIBABA_CLOUD_REGION_ID")), Playbook: r.opts.Playbook}
+	if !f.Global.Sandbox {
+		inv.Endpoint = cmp.Or(f.Global.Endpoint, f.getenv("RESPOND_ENDPOINT"))
 	}
-	for _, fl := range [][2]string{{"--endpoint", f.Global.Endpoint}, {"--state-dir", f.Global.StateDir},
-		{"--config", f.Global.ConfigPath}, {"--playbook", opts.Playbook}} {
-		if fl[1] != "" {
-			cmd += " " + fl[0] + " " + fl[1]
-		}
+	if conf != nil && (!f.Global.Sandbox || f.Global.ConfigPath != "") {
+		inv.Config = absPath(conf.Source)
 	}
-	return cmd
+	if playbooks.IsPath(inv.Playbook) {
+		inv.Playbook = absPath(inv.Playbook)
+	}
+	return inv
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }

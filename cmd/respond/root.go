@@ -25,6 +25,9 @@ const (
 	exitNotFound exitCode = 3 // owner not found
 	exitPartial  exitCode = 4 // partially done, re-run to resume
 	exitRefused  exitCode = 5 // refused by policy (canary, own key)
+	// exitInterrupted is a read-only command stopped by SIGINT/SIGTERM (128+2, as the shell
+	// reports a process killed by SIGINT): nothing was changed.
+	exitInterrupted exitCode = 130
 )
 
 // FlagError is bad usage or bad input: Main prints it and exits 2.
@@ -69,9 +72,7 @@ func Main(args []string, s Streams) int {
 	root := newRootCmd(f)
 	root.SetArgs(args)
 	err := root.ExecuteContext(context.Background())
-	if f.sandbox != nil {
-		f.sandbox.Close()
-	}
+	f.closeSandbox()
 	if err == nil {
 		return int(exitOK)
 	}
@@ -139,6 +140,8 @@ Exit codes: 0 done, already remediated, or plan printed; 1 failed; 2 bad usage o
 			return respondRun(cmd.Context(), opts)
 		},
 	}
+	root.Version = readBuildInfo().String() // respond --version
+	root.SetVersionTemplate("respond {{.Version}}\n")
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.ErrOut)
@@ -174,6 +177,7 @@ Exit codes: 0 done, already remediated, or plan printed; 1 failed; 2 bad usage o
 		newCmdPlaybook(f),
 		newCmdConfig(f),
 		newCmdVersion(f),
+		newCmdDocs(f),
 	)
 	argsAreUsage(root)
 	return root

@@ -91,6 +91,9 @@ type Record struct {
 	RequestID string   `json:"request_id,omitempty"`
 	Detail    string   `json:"detail,omitempty"`
 	Error     string   `json:"error,omitempty"`
+	// Command, on a begin record, is the command that resumes the rotation as the run was
+	// started (its state directory, configuration, endpoint), for `respond status` to print.
+	Command string `json:"command,omitempty"`
 }
 
 // Journal is one key's journal file, open for appending.
@@ -344,6 +347,8 @@ type State struct {
 	LastOutcome Outcome `json:"last_outcome,omitempty"`
 	// InFlight is the last intent that has no result (the step a crash interrupted).
 	InFlight *Record `json:"in_flight,omitempty"`
+	// Resume is the last run's command that resumes the rotation (Record.Command), if it wrote one.
+	Resume string `json:"-"`
 }
 
 // LostPending is how many lost creates have not been matched by a late key yet (0 or more).
@@ -395,6 +400,9 @@ func Summarize(recs []Record) State {
 		case KindBegin:
 			s.Runs++
 			s.Done = false
+			if r.Command != "" {
+				s.Resume = r.Command
+			}
 		case KindIntent:
 			open[key] = r
 			if r.Action == "ram:CreateAccessKey" {
