@@ -250,10 +250,11 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 			c.Locate = vals(items)
 		}
 	}
-	if !l.ok() {
-		return nil, l.err()
-	}
-	c.validate(l)
+	// Validate also after a decoding error, so that every problem is reported at once; a
+	// problem of a value that could not be decoded is said once, by the decoder.
+	v := &errList{file: name}
+	c.validate(v)
+	l.addUnlessDecoded(v)
 	if !l.ok() {
 		return nil, l.err()
 	}
