@@ -3,6 +3,7 @@ package playbooks
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,4 +69,19 @@ func FindConfig(getenv func(string) string) (string, error) {
 		return "", fmt.Errorf("look for the configuration: %w", err)
 	}
 	return p, nil
+}
+
+// WriteList writes one line per playbook a person can name (Names): its name, where it comes
+// from (builtin, or its file) and its steps (respond playbook list).
+func (c *Config) WriteList(w io.Writer) error {
+	for _, n := range c.Names() {
+		pb, err := c.Playbook(n)
+		if err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintf(w, "%-14s %s  %s\n", pb.Name, pb.Source, strings.Join(pb.StepIDs(), " → ")); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -1,6 +1,8 @@
 package ram
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -41,4 +43,13 @@ func EnvConfig(getenv func(string) string) (Config, error) {
 		cfg.ReadTimeout = d
 	}
 	return cfg, nil
+}
+
+// NewRunMarker is a random marker for one run's User-Agent ("respond-run/" and 12 hex digits):
+// the impact assessment leaves out the calls that carry it, and an attacker cannot guess it (the
+// public "respond/" prefix alone could be copied to hide from the assessment).
+func NewRunMarker() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "respond-run/" + hex.EncodeToString(b[:])
 }

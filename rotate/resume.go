@@ -1,21 +1,28 @@
 package rotate
 
 import (
+	"path/filepath"
 	"strings"
+
+	"github.com/respond-dev/respond/playbooks"
 )
 
 // Invocation is what a run used that the run resuming it must use again: the state directory
 // (where the journal is), the configuration file, the endpoint, the region, the credentials'
-// profile, a forced playbook, the sandbox. Paths should be absolute, so that the command works
-// from any directory.
+// profile, a forced playbook (a name, or a file), the sandbox.
 type Invocation struct {
 	Sandbox                                               bool
 	StateDir, Config, Endpoint, Region, Profile, Playbook string
 }
 
 // ResumeCommand is the command that resumes a rotation this invocation started, quoted for a
-// POSIX shell, with %s for the key id (Deps.ResumeCommand): it works when pasted verbatim.
+// POSIX shell, with %s for the key id (Deps.ResumeCommand): it works when pasted verbatim, from
+// any directory (paths are made absolute).
 func (inv Invocation) ResumeCommand() string {
+	inv.StateDir, inv.Config = absPath(inv.StateDir), absPath(inv.Config)
+	if playbooks.IsPath(inv.Playbook) {
+		inv.Playbook = absPath(inv.Playbook)
+	}
 	args := []string{"respond", "--key-id", "%s", "--yes"}
 	if inv.Sandbox {
 		args = append(args, "--sandbox")
@@ -36,4 +43,11 @@ func ShellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); p != "" && err == nil {
+		return a
+	}
+	return p
 }

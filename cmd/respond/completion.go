@@ -15,7 +15,9 @@ import (
 // completeValues registers the shell completion of flag values and arguments (respond
 // completion bash|zsh|fish|powershell): fixed lists, and the names the configuration defines.
 func completeValues(f *Factory, root *cobra.Command) {
-	fixed := func(vals ...string) cobra.CompletionFunc { return cobra.FixedCompletions(vals, cobra.ShellCompDirectiveNoFileComp) }
+	fixed := func(vals ...string) cobra.CompletionFunc {
+		return cobra.FixedCompletions(vals, cobra.ShellCompDirectiveNoFileComp)
+	}
 	configured := func(names func(*playbooks.Config) []string) cobra.CompletionFunc {
 		return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 			conf, _ := f.loadConfig() // a broken configuration completes the built-ins only

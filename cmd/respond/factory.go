@@ -2,12 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"time"
 
+	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate/journal"
 )
@@ -24,8 +23,8 @@ type Factory struct {
 	// rotation in flight can finish or roll back its step. Tests leave it nil.
 	Signals func(context.Context) (context.Context, context.CancelFunc)
 
-	sandbox *sandboxEnv // started on first use when --sandbox is set
-	runID   string      // marks this process's calls (ownMarker)
+	sandbox   *sandboxEnv // started on first use when --sandbox is set
+	ownMarker string      // marks this run's calls in its User-Agent (ram.NewRunMarker)
 	// sandboxState is the fresh state directory of a --sandbox run, removed at exit unless
 	// keepSandboxState (a run that changed something: its journal and audit log are kept).
 	sandboxState     string
@@ -45,20 +44,8 @@ type GlobalOptions struct {
 }
 
 func newFactory(s Streams) *Factory {
-	return &Factory{Streams: s, Now: time.Now, runID: newRunID()}
+	return &Factory{Streams: s, Now: time.Now, ownMarker: ram.NewRunMarker()}
 }
-
-// newRunID is a random marker for this run's User-Agent: the impact assessment leaves out calls
-// that carry it, and an attacker cannot guess it (the public "respond/" prefix alone could be
-// copied to hide from the assessment).
-func newRunID() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// ownMarker is the substring of this run's User-Agent that marks respond's own calls.
-func (f *Factory) ownMarker() string { return "respond-run/" + f.runID }
 
 func (f *Factory) getenv(k string) string {
 	if f.Streams.Env == nil {

@@ -19,6 +19,7 @@ type progress struct {
 	now   func() time.Time
 	last  time.Time
 	shown bool
+	said  map[string]bool // the notices printed
 }
 
 // plainEvery is how often a plain progress line is written.
@@ -71,10 +72,18 @@ func (p *progress) clear() {
 	}
 }
 
-// notice prints a line about a slow or retried call, below the live progress line if one is shown.
+// notice prints a line about a slow or retried call (each distinct line once: concurrent calls
+// wait alike), below the live progress line if one is shown.
 func (p *progress) notice(s string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.said[s] {
+		return
+	}
+	if p.said == nil {
+		p.said = map[string]bool{}
+	}
+	p.said[s] = true
 	if p.shown {
 		fmt.Fprint(p.w, "\r\033[K")
 		p.shown = false

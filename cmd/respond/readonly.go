@@ -129,7 +129,7 @@ func assessRun(ctx context.Context, opts *AssessOptions) error {
 	if err != nil {
 		return err
 	}
-	a, err := cl.AssessKey(ctx, id, opts.Window, f.Now().UTC(), f.ownMarker())
+	a, err := cl.AssessKey(ctx, id, opts.Window, f.Now().UTC(), f.ownMarker)
 	if err != nil {
 		return err
 	}

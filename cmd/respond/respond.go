@@ -5,13 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/respond-dev/respond/detect"
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/rotate"
-	"github.com/respond-dev/respond/rotate/sink"
 )
 
 // RespondOptions are the flags of the main command.
@@ -97,29 +94,17 @@ func (r *run) batch() (*rotate.Batch, error) {
 	}
 	b := &rotate.Batch{
 		Config: conf, Playbook: forced, Strategies: strategies, Progress: r.progress.reporter(),
-		OnStep: r.stepPrinter(), Redactor: r.red, OwnUserAgent: f.ownMarker(), DryRun: opts.DryRun,
-		Outputs:  rotate.Outputs{Sinks: opts.Sinks, Getenv: f.getenv, Now: f.Now, Fallback: r.sandboxSink()},
+		OnStep: r.stepPrinter(), Redactor: r.red, OwnUserAgent: f.ownMarker, DryRun: opts.DryRun,
+		Outputs:  rotate.Outputs{Sinks: opts.Sinks, Getenv: f.getenv, Now: f.Now},
 		StateDir: r.stateDir, ResumeCommand: r.invocation(conf).ResumeCommand(), Confirmer: r,
 	}
 	if opts.Reveal {
 		b.Outputs.Reveal = r.s.Out // the one place a secret is printed, on purpose
 	}
+	if f.Global.Sandbox {
+		b.Outputs.Fallback = rotate.RehearsalSink(r.sandboxDir)
+	}
 	return b, nil
-}
-
-// sandboxSink is where the sandbox stores a replacement when no sink is configured: it
-// rehearses the whole response, so the replacement goes to a 0600 file in the state directory.
-func (r *run) sandboxSink() func(playbooks.TemplateValues) (sink.Sink, error) {
-	if !r.opts.Factory.Global.Sandbox {
-		return nil
-	}
-	return func(vals playbooks.TemplateValues) (sink.Sink, error) {
-		dir := filepath.Join(r.sandboxDir, "sandbox")
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("create the sandbox sink's directory: %w", err)
-		}
-		return sink.NewFile("sandbox-file", filepath.Join(dir, vals.UserName+".env"), sink.FormatDotenv)
-	}
 }
 
 // gatherFindings turns --key-id and --from into findings, one per key (detect.WithNamed).
@@ -155,26 +140,16 @@ func (f *Factory) configAndStrategies(locate string) (*playbooks.Config, []strin
 }
 
 // invocation is what this run used, for the command that resumes it (recorded in the journal,
-// printed by respond status): absolute paths, the endpoint of the flag or RESPOND_ENDPOINT.
+// printed by respond status).
 func (r *run) invocation(conf *playbooks.Config) rotate.Invocation {
 	f := r.opts.Factory
-	inv := rotate.Invocation{Sandbox: f.Global.Sandbox, StateDir: absPath(r.stateDir), Profile: f.Global.Profile,
+	inv := rotate.Invocation{Sandbox: f.Global.Sandbox, StateDir: r.stateDir, Profile: f.Global.Profile,
 		Region: cmp.Or(f.Global.Region, f.getenv("ALIBABA_CLOUD_REGION_ID")), Playbook: r.opts.Playbook}
 	if !f.Global.Sandbox {
 		inv.Endpoint = cmp.Or(f.Global.Endpoint, f.getenv("RESPOND_ENDPOINT"))
 	}
 	if conf != nil && (!f.Global.Sandbox || f.Global.ConfigPath != "") {
-		inv.Config = absPath(conf.Source)
-	}
-	if playbooks.IsPath(inv.Playbook) {
-		inv.Playbook = absPath(inv.Playbook)
+		inv.Config = conf.Source
 	}
 	return inv
-}
-
-func absPath(p string) string {
-	if a, err := filepath.Abs(p); err == nil {
-		return a
-	}
-	return p
 }
