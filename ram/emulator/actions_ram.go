@@ -362,7 +362,8 @@ func updateKey(s *Server, c *call, o owner, _ bool) (map[string]any, *apiError) 
 	return map[string]any{}, nil
 }
 
-func deleteKey(s *Server, c *call, o owner, _ bool) (map[string]any, *apiError) {
+// ownKey is the owner's key the call names (UserAccessKeyId).
+func ownKey(c *call, o owner) (*keyState, *apiError) {
 	id := c.p("UserAccessKeyId")
 	if id == "" {
 		return nil, missing("UserAccessKeyId")
@@ -370,6 +371,14 @@ func deleteKey(s *Server, c *call, o owner, _ bool) (map[string]any, *apiError) 
 	k := o.findKey(id)
 	if k == nil {
 		return nil, errNoKey()
+	}
+	return k, nil
+}
+
+func deleteKey(s *Server, c *call, o owner, _ bool) (map[string]any, *apiError) {
+	k, e := ownKey(c, o)
+	if e != nil {
+		return nil, e
 	}
 	ks := o.keys()
 	for i, x := range ks {
@@ -389,13 +398,9 @@ func deleteKey(s *Server, c *call, o owner, _ bool) (map[string]any, *apiError) 
 }
 
 func lastUsed(_ *Server, c *call, o owner, ims bool) (map[string]any, *apiError) {
-	id := c.p("UserAccessKeyId")
-	if id == "" {
-		return nil, missing("UserAccessKeyId")
-	}
-	k := o.findKey(id)
-	if k == nil {
-		return nil, errNoKey()
+	k, e := ownKey(c, o)
+	if e != nil {
+		return nil, e
 	}
 	m := map[string]any{"LastUsedDate": date(k.lastUsed)}
 	if ims {
