@@ -27,7 +27,7 @@ Markdown. The Markdown pages are also in the repository, under cmd/respond/docs.
 			var err error
 			switch args[0] {
 			case "man":
-				err = doc.GenManTree(root, &doc.GenManHeader{Title: "RESPOND", Section: "1", Source: "respond " + version(), Manual: "respond manual"}, dir)
+				err = doc.GenManTree(root, &doc.GenManHeader{Title: "RESPOND", Section: "1", Source: "respond " + readBuildInfo().Version, Manual: "respond manual"}, dir)
 			case "markdown":
 				err = doc.GenMarkdownTree(root, dir)
 			default:

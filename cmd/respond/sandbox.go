@@ -96,28 +96,13 @@ host:port --insecure) at it:
 }
 
 func sandboxServeRun(ctx context.Context, opts *SandboxServeOptions) error {
-	srv, org, err := opts.NewServer()
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := opts.Serve(ctx, opts.Listen, opts.Factory.Streams.Out, func(endpoint string, accounts int) {
+		fmt.Fprintf(opts.Factory.Streams.ErrOut, "respond: sandbox serving %d account(s) on %s; Ctrl-C to stop\n", accounts, endpoint)
+	})
 	if err != nil {
 		return &FlagError{Err: fmt.Errorf("sandbox serve: %w", err)}
 	}
-	if err := srv.Listen(opts.Listen); err != nil {
-		return &FlagError{Err: fmt.Errorf("listen on %s: %w", opts.Listen, err)}
-	}
-	defer srv.Close()
-	admin := org.Admin()
-	out := opts.Factory.Streams.Out
-	fmt.Fprintf(out, "ALIBABA_CLOUD_ACCESS_KEY_ID=%s\n", admin.AccessKeyID)
-	// The sandbox administrator's secret is a sandbox value, printed on purpose so that clients can
-	// be pointed at the emulator; it opens nothing outside this process.
-	fmt.Fprintf(out, "ALIBABA_CLOUD_ACCESS_KEY_SECRET=%s\n", admin.AccessKeySecret)
-	fmt.Fprintf(out, "RESPOND_ENDPOINT=%s\n", srv.Endpoint())
-	if w, ok := out.(interface{ Sync() error }); ok {
-		_ = w.Sync()
-	}
-	fmt.Fprintf(opts.Factory.Streams.ErrOut, "respond: sandbox serving %d account(s) on %s; Ctrl-C to stop\n", len(org.Accounts), srv.Endpoint())
-
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	<-ctx.Done()
 	return nil
 }

@@ -9,10 +9,9 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// buildInfo is what the build recorded of respond: the module version ("devel" for a plain go
-// build), and, when built from a git checkout with VCS stamping (not -buildvcs=false), the commit,
-// whether the tree had changes, and the commit's time (Go records no build time: builds are
-// reproducible).
+// buildInfo is what the build recorded: the module version ("devel" for a plain go build) and,
+// from a git checkout with VCS stamping (not -buildvcs=false), the commit, whether the tree had
+// changes, and the commit's time (Go records no build time: builds are reproducible).
 type buildInfo struct {
 	Version  string `json:"version"`
 	Commit   string `json:"commit,omitempty"`
@@ -34,7 +33,7 @@ func buildInfoOf(bi *debug.BuildInfo, ok bool) buildInfo {
 	for _, s := range bi.Settings {
 		switch s.Key {
 		case "vcs.revision":
-			b.Commit = s.Value
+			b.Commit = s.Value[:min(len(s.Value), 12)]
 		case "vcs.time":
 			b.Date = s.Value
 		case "vcs.modified":
@@ -44,23 +43,19 @@ func buildInfoOf(bi *debug.BuildInfo, ok bool) buildInfo {
 	return b
 }
 
-// String is one line: "v1.2.0 (commit 0123abc, 2026-11-20T10:00:00Z, go1.26.0)".
+// String is one line: "v1.2.0 (commit 0123456789ab, 2026-11-20T10:00:00Z, go1.26.0)".
 func (b buildInfo) String() string {
-	if b.Commit == "" {
+	switch {
+	case b.Commit == "":
 		return fmt.Sprintf("%s (no commit recorded: built without VCS information; %s)", b.Version, b.Go)
+	case b.Modified:
+		return fmt.Sprintf("%s (commit %s, modified, %s, %s)", b.Version, b.Commit, b.Date, b.Go)
 	}
-	c := b.Commit[:min(len(b.Commit), 12)]
-	if b.Modified {
-		c += ", modified"
-	}
-	return fmt.Sprintf("%s (commit %s, %s, %s)", b.Version, c, b.Date, b.Go)
+	return fmt.Sprintf("%s (commit %s, %s, %s)", b.Version, b.Commit, b.Date, b.Go)
 }
 
-// version is respond's module version as the build recorded it ("devel" for a plain go build).
-func version() string { return readBuildInfo().Version }
-
 // userAgent marks respond's own API calls, so that ActionTrail summaries can leave them out.
-func userAgent() string { return "respond/" + version() }
+func userAgent() string { return "respond/" + readBuildInfo().Version }
 
 func newCmdVersion(f *Factory) *cobra.Command {
 	return &cobra.Command{

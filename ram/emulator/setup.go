@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -91,4 +92,28 @@ func (c Setup) NewServer() (*Server, *Org, error) {
 		}()
 	}
 	return s, org, nil
+}
+
+// Serve builds the setup's emulator, listens on addr, writes to vars the variables that point a
+// client at it, one per line (ALIBABA_CLOUD_ACCESS_KEY_ID and _SECRET: the administrator's, sandbox
+// values that open nothing else; RESPOND_ENDPOINT), tells ready, and serves until ctx ends. A bad
+// setup or address is an error before anything is written.
+func (c Setup) Serve(ctx context.Context, addr string, vars io.Writer, ready func(endpoint string, accounts int)) error {
+	s, org, err := c.NewServer()
+	if err != nil {
+		return err
+	}
+	if err := s.Listen(addr); err != nil {
+		return err
+	}
+	defer s.Close()
+	admin := org.Admin()
+	fmt.Fprintf(vars, "ALIBABA_CLOUD_ACCESS_KEY_ID=%s\nALIBABA_CLOUD_ACCESS_KEY_SECRET=%s\nRESPOND_ENDPOINT=%s\n",
+		admin.AccessKeyID, admin.AccessKeySecret, s.Endpoint())
+	if f, ok := vars.(interface{ Sync() error }); ok {
+		_ = f.Sync()
+	}
+	ready(s.Endpoint(), len(org.Accounts))
+	<-ctx.Done()
+	return nil
 }

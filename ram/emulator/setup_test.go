@@ -1,7 +1,9 @@
 package emulator_test
 
 import (
+	"context"
 	"errors"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -108,4 +110,45 @@ func TestSetupServes(t *testing.T) {
 			t.Errorf("request log holds %d calls, want 1", n)
 		}
 	})
+}
+
+// Serve prints the variables that point a client at it, and those variables work (SDK).
+func TestSetupServe(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	r, w := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- emulator.Setup{}.Serve(ctx, "127.0.0.1:0", w, func(endpoint string, accounts int) {
+			if endpoint == "" || accounts != len(emulator.DemoOrg().Accounts) {
+				t.Errorf("ready(%q, %d)", endpoint, accounts)
+			}
+			w.Close()
+		})
+	}()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		vars[k] = v
+	}
+	c, err := sts.NewClientWithAccessKey(et.Region, vars["ALIBABA_CLOUD_ACCESS_KEY_ID"], vars["ALIBABA_CLOUD_ACCESS_KEY_SECRET"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Domain = vars["RESPOND_ENDPOINT"]
+	req := sts.CreateGetCallerIdentityRequest()
+	req.Scheme = "http"
+	if _, err := c.GetCallerIdentity(req); err != nil {
+		t.Errorf("the printed credentials and endpoint do not work: %v (%q)", err, b)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+	if err := (emulator.Setup{Users: 1, OrgFile: "x.yaml"}).Serve(context.Background(), "127.0.0.1:0", io.Discard, func(string, int) { t.Error("ready called") }); err == nil {
+		t.Error("a bad setup served")
+	}
 }
