@@ -190,41 +190,17 @@ func checkEndpoint(l *errList, p pos, place, e string) {
 }
 
 func checkCredentials(l *errList, ps positions, place string, cr Credentials) {
-	only := func(key, source string) {
-		l.addAt(ps.at(place+"."+key), "%s.%s: only used with source: %s (this account's source is %s)", place, key, source, cr.Source)
-	}
 	switch cr.Source {
 	case CredentialsEnv, CredentialsDefault:
-		if cr.Profile != "" {
-			only("profile", CredentialsProfile)
-		}
-		if cr.RoleARN != "" {
-			only("role-arn", CredentialsRoleARN)
-		}
-		if cr.RoleName != "" {
-			only("role-name", CredentialsECSRole)
-		}
 	case CredentialsProfile:
 		if cr.Profile == "" {
 			l.addAt(ps.at(place), "%s: source profile needs profile: NAME (a profile of the aliyun CLI configuration)", place)
 		} else if !profileRe.MatchString(cr.Profile) {
 			l.addAt(ps.at(place+".profile"), "%s.profile: %s is not a profile name", place, show(cr.Profile))
 		}
-		if cr.RoleARN != "" {
-			only("role-arn", CredentialsRoleARN)
-		}
-		if cr.RoleName != "" {
-			only("role-name", CredentialsECSRole)
-		}
 	case CredentialsECSRole:
 		if cr.RoleName != "" && !roleNameRe.MatchString(cr.RoleName) {
 			l.addAt(ps.at(place+".role-name"), "%s.role-name: %s is not a RAM role name", place, show(cr.RoleName))
-		}
-		if cr.Profile != "" {
-			only("profile", CredentialsProfile)
-		}
-		if cr.RoleARN != "" {
-			only("role-arn", CredentialsRoleARN)
 		}
 	case CredentialsRoleARN:
 		if cr.RoleARN == "" {
@@ -232,11 +208,19 @@ func checkCredentials(l *errList, ps positions, place string, cr Credentials) {
 		} else if !roleARNRe.MatchString(cr.RoleARN) {
 			l.addAt(ps.at(place+".role-arn"), "%s.role-arn: %s is not a role ARN: expected acs:ram::ACCOUNT:role/NAME", place, show(cr.RoleARN))
 		}
-		if cr.RoleName != "" {
-			only("role-name", CredentialsECSRole)
-		}
 	default:
 		l.addAt(ps.at(place+".source"), "%s.source: %s is not a credentials source: expected one of %s", place, show(cr.Source), strings.Join(CredentialSources(), ", "))
+		return
+	}
+	// Each of these keys belongs to one source (a role-arn account may sign its AssumeRole with a
+	// profile).
+	for _, f := range []struct{ key, value, source, alsoWith string }{
+		{"profile", cr.Profile, CredentialsProfile, CredentialsRoleARN}, {"role-arn", cr.RoleARN, CredentialsRoleARN, ""},
+		{"role-name", cr.RoleName, CredentialsECSRole, ""},
+	} {
+		if f.value != "" && cr.Source != f.source && cr.Source != f.alsoWith {
+			l.addAt(ps.at(place+"."+f.key), "%s.%s: only used with source: %s (this account's source is %s)", place, f.key, f.source, cr.Source)
+		}
 	}
 }
 
