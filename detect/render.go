@@ -25,7 +25,11 @@ type jsonFinding struct {
 	Notes     []string          `json:"notes,omitempty"`
 }
 
+// ScanSchema names the JSON document of WriteJSON (respond scan --output json).
+const ScanSchema = "respond.scan/v1"
+
 type jsonResult struct {
+	Schema   string        `json:"schema"`
 	Format   Format        `json:"format"`
 	Findings []jsonFinding `json:"findings"`
 	Warnings []string      `json:"warnings,omitempty"`
@@ -34,7 +38,7 @@ type jsonResult struct {
 // WriteJSON writes r as indented JSON, secrets redacted, safe to print on a terminal (see
 // accesskey.PrintableJSON).
 func WriteJSON(w io.Writer, r Result) error {
-	out := jsonResult{Format: r.Format, Findings: []jsonFinding{}, Warnings: r.Warnings}
+	out := jsonResult{Schema: ScanSchema, Format: r.Format, Findings: []jsonFinding{}, Warnings: r.Warnings}
 	for _, f := range r.Findings {
 		jf := jsonFinding{KeyID: f.KeyID, Kind: f.Kind, HasSecret: !f.Secret.IsZero(), Evidence: f.Evidence, Source: f.Source,
 			Locations: f.Locations, Notes: f.Notes}

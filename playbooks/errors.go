@@ -89,6 +89,24 @@ func (l *errList) addErrAt(p pos, err error, format string, a ...any) {
 
 func (l *errList) ok() bool { return len(l.errs) == 0 }
 
+// addUnlessDecoded adds v's problems (found validating what l's decoding made) except those of a
+// place where l already has one, or that encloses such a place (accounts[0] when
+// accounts[0].name could not be decoded): the decoder said it, more precisely.
+func (l *errList) addUnlessDecoded(v *errList) {
+	decoded := l.errs
+	for _, e := range v.errs {
+		place, _, _ := strings.Cut(e.Msg, ": ")
+		covered := false
+		for _, d := range decoded {
+			dp, _, _ := strings.Cut(d.Msg, ": ")
+			covered = covered || dp == place || strings.HasPrefix(dp, place+".") || strings.HasPrefix(dp, place+"[")
+		}
+		if !covered {
+			l.errs = append(l.errs, e)
+		}
+	}
+}
+
 // err returns the collected errors sorted by position, de-duplicated, joined; nil if none.
 func (l *errList) err() error {
 	if len(l.errs) == 0 {

@@ -257,16 +257,23 @@ func contains(list []string, s string) bool {
 
 // suggest returns ` (did you mean "x"?)` for a near miss.
 func suggest(key string, allowed []string) string {
-	best, bestD := "", 3
-	for _, a := range allowed {
-		if d := distance(strings.ToLower(key), a); d < bestD {
-			best, bestD = a, d
-		}
-	}
-	if best == "" {
+	best, ok := Nearest(key, allowed)
+	if !ok {
 		return ""
 	}
 	return " (did you mean " + strconv.Quote(best) + "?)"
+}
+
+// Nearest is the word of allowed closest to typed (lower-cased), within two edits: what a
+// person who typed it probably meant (a key of a file, a flag of respond).
+func Nearest(typed string, allowed []string) (string, bool) {
+	best, bestD := "", 3
+	for _, a := range allowed {
+		if d := distance(strings.ToLower(typed), a); d < bestD {
+			best, bestD = a, d
+		}
+	}
+	return best, best != ""
 }
 
 // distance is the Levenshtein distance, for short keys.

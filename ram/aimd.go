@@ -61,7 +61,7 @@ func newAIMD(initial, lo, hi float64, now func() time.Time, sleep func(context.C
 		now = time.Now
 	}
 	if sleep == nil {
-		sleep = sleepCtx
+		sleep = Sleep
 	}
 	return &aimd{rate: initial, min: lo, max: hi, now: now, sleep: sleep, paced: true}
 }

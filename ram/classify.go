@@ -89,6 +89,8 @@ func classify(ctx context.Context, action, keyID string, err error) *Error {
 		e.Err = err
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		e.Err = err
+	case chainEmpty(err): // the SDK's raw text lists file errors and typos: say it once, plainly
+		e.Class = ErrNoCredentials
 	default:
 		e.Err = errors.New(scrubURLs(err.Error()))
 	}

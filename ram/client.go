@@ -53,6 +53,10 @@ type Config struct {
 	// LookupEventsQPS paces ActionTrail LookupEvents in each region (0 means
 	// DefaultLookupEventsQPS, the documented limit; negative: unpaced). See trail.go.
 	LookupEventsQPS float64
+	// Notice, when set, is told what a slow call waits for (after NoticeAfter without an
+	// answer) and why a call is retried (throttling aside: the owner search shows it): one line
+	// for a person, no secret in it.
+	Notice func(string)
 }
 
 // CredentialSource names where credentials come from, never a loader of our own: the SDK's
@@ -346,7 +350,9 @@ func (c *Client) invokeAt(ctx context.Context, lim *aimd, host string, req reque
 	req.SetDomain(host)
 	req.SetScheme(c.cfg.Scheme)
 	cn.rt.ctx = ctx
+	stop := c.noticeSlow(req.GetActionName(), host)
 	err = cn.sdk.DoAction(req, resp)
+	stop()
 	cn.rt.ctx = nil
 	c.pool.Put(cn)
 	switch {

@@ -55,8 +55,9 @@ func (a *LocatorAccount) Connect(ctx context.Context) (API, *Pace, error) {
 type Progress struct {
 	Account      string
 	UsersScanned int
-	UsersTotal   int // users listed so far; final once the listing is done
-	Rate         float64
+	UsersTotal   int // users listed so far; final once Listed
+	Listed       bool
+	Rate         float64 // users scanned per second since the scan began
 	Throttles    int
 }
 
@@ -430,9 +431,11 @@ func (l *Locator) scan(ctx context.Context, a *LocatorAccount, api API, pace *Pa
 
 	users := make(chan User, 4*workers)
 	var listed, scanned, calls atomic.Int64
+	var listDone atomic.Bool
 	var listErr error
 	go func() {
 		defer close(users)
+		defer listDone.Store(true)
 		listErr = api.ListUsers(ctx, func(u User) error {
 			listed.Add(1)
 			select {
@@ -462,7 +465,7 @@ func (l *Locator) scan(ctx context.Context, a *LocatorAccount, api API, pace *Pa
 		if el := t.Sub(start).Seconds(); el > 0 {
 			rate = float64(n) / el
 		}
-		l.Progress(Progress{Account: accountLabel(a.Account), UsersScanned: n, UsersTotal: int(listed.Load()), Rate: rate, Throttles: thr})
+		l.Progress(Progress{Account: accountLabel(a.Account), UsersScanned: n, UsersTotal: int(listed.Load()), Listed: listDone.Load(), Rate: rate, Throttles: thr})
 	}
 
 	var mu sync.Mutex

@@ -36,7 +36,7 @@ func BenchmarkLocateScan1000(b *testing.B) {
 	s := emulator.NewServer(org, emulator.WithLatency(20*time.Millisecond), emulator.WithRateLimit(100))
 	b.Cleanup(s.Close)
 	c, _ := clientFor(b, s, org.Admin(), 8)
-	c.cfg.Retry.Sleep = sleepCtx
+	c.cfg.Retry.Sleep = Sleep
 	user, id := lastUserKey(org, 0)
 	ctx := context.Background()
 	l := &Locator{Accounts: []LocatorAccount{{Account: Account{ID: org.Accounts[0].ID}, Entry: Entered(c)}}, Strategies: []string{StrategyScan}}
@@ -102,7 +102,7 @@ func BenchmarkLocateOrg20x1000(b *testing.B) {
 			before := len(s.RequestLog())
 			for b.Loop() {
 				c, _ := clientFor(b, s, org.Admin(), 8)
-				c.cfg.Retry.Sleep = sleepCtx
+				c.cfg.Retry.Sleep = Sleep
 				t0 := time.Now()
 				// As cmd/respond's connect: the directory is listed while respond signs in.
 				accts, err := DirectoryAccounts(ctx, c, "")

@@ -42,12 +42,14 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 		p.MaxDelay = 10 * time.Second
 	}
 	if p.Sleep == nil {
-		p.Sleep = sleepCtx
+		p.Sleep = Sleep
 	}
 	return p
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// Sleep waits d, or until ctx ends (its error). It is the wait of every retry and pace here, and
+// the engine's default (rotate.Deps.Sleep).
+func Sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
@@ -128,7 +130,7 @@ func (c *Client) call(ctx context.Context, action, keyID string, attempt func(co
 		if err == nil {
 			return nil
 		}
-		e := classify(ctx, action, keyID, err)
+		e := c.timedOut(classify(ctx, action, keyID, err), err)
 		if last != nil && errors.Is(last, ErrTransient) &&
 			(goneMeansDone(action) && errors.Is(e, ErrNotFound) || existsMeansDone(action) && errors.Is(e, ErrAlreadyExists)) {
 			// The earlier, ambiguous attempt deleted (purged, detached) or attached it.
@@ -138,7 +140,9 @@ func (c *Client) call(ctx context.Context, action, keyID string, attempt func(co
 		if !c.retryable(e) || c.spent(e, &failed, &throttled) {
 			return e
 		}
-		if serr := c.cfg.Retry.Sleep(ctx, c.retryWait(e, n, throttled)); serr != nil {
+		wait := c.retryWait(e, n, throttled)
+		c.noticeRetry(e, wait)
+		if serr := c.cfg.Retry.Sleep(ctx, wait); serr != nil {
 			return classify(ctx, action, keyID, serr)
 		}
 	}

@@ -2,6 +2,7 @@ package rotate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -70,6 +71,9 @@ func Connect(ctx context.Context, conf *playbooks.Config, opts SessionOptions) (
 	}
 	caller, err := home.Identity(ctx)
 	wg.Wait()
+	if errors.Is(err, ram.ErrNoCredentials) {
+		return nil, &InvalidError{Err: fmt.Errorf("sign in: %w", ram.ErrNoCredentials)}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sign in (%s): %w; check the credentials (ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET, --profile) and --endpoint", homeCfg.Credentials, err)
 	}

@@ -137,14 +137,7 @@ func (d Deps) sleep(ctx context.Context, dur time.Duration) error {
 	if d.Sleep != nil {
 		return d.Sleep(ctx, dur)
 	}
-	t := time.NewTimer(dur)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return ram.Sleep(ctx, dur)
 }
 
 func (d Deps) open(id accesskey.ID) (journalFile, error) {

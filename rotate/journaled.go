@@ -40,6 +40,7 @@ func (x *run) write(r journal.Record) error {
 	r.UserName = x.user
 	if r.Kind == journal.KindBegin {
 		r.Sinks = x.sinkNames()
+		r.Command = x.red.Redact(x.resume())
 	}
 	r.Time = x.d.now().UTC()
 	if _, err := x.j.Append(r); err != nil {

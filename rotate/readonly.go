@@ -35,6 +35,25 @@ func (c *Session) AssessKey(ctx context.Context, id accesskey.ID, window time.Du
 	return assess.Summarize(events, assess.Options{Window: window, Now: now, OwnUserAgent: ownUserAgent}), nil
 }
 
+// LocateSchema names the JSON document of an owner search (respond locate --output json).
+const LocateSchema = "respond.locate/v1"
+
+// LocateReport is an owner search's answer as data: the owner's fields, the schema, and how long
+// the search took, in nanoseconds.
+type LocateReport struct {
+	Schema string `json:"schema"`
+	ram.Owner
+	Duration time.Duration `json:"duration_ns"`
+}
+
+// NewLocateReport is the JSON document of an owner search that found o in took.
+func NewLocateReport(o ram.Owner, took time.Duration) LocateReport {
+	if o.Tried == nil {
+		o.Tried = []ram.StrategyReport{}
+	}
+	return LocateReport{Schema: LocateSchema, Owner: o, Duration: took}
+}
+
 // WriteOwnerText renders an owner search's answer for a human (respond locate): the owner, its
 // account, the key's status, and every strategy tried in every account.
 func WriteOwnerText(w io.Writer, o ram.Owner, took time.Duration) error {

@@ -16,12 +16,19 @@ const ReportSchema = "respond.report/v1"
 
 // Report is a batch as data, one entry per leaked key (README "JSON output").
 type Report struct {
-	Schema   string        `json:"schema"`
-	DryRun   bool          `json:"dry_run"`
+	Schema string `json:"schema"`
+	DryRun bool   `json:"dry_run"`
+	// Declined: the plans were shown and the person at the prompt said no; nothing changed.
+	Declined bool          `json:"declined,omitempty"`
 	Caller   *ram.Identity `json:"caller,omitempty"`
-	Warnings []string      `json:"warnings,omitempty"`
+	Warnings []string      `json:"warnings"`
 	Results  []KeyReport   `json:"results"`
 	ExitCode int           `json:"exit_code"`
+}
+
+// NewReport is an empty report: its lists are empty, never null, in JSON.
+func NewReport(dryRun bool, warnings []string) Report {
+	return Report{Schema: ReportSchema, DryRun: dryRun, Warnings: append([]string{}, warnings...), Results: []KeyReport{}}
 }
 
 // KeyReport is one leaked key: the plan, and the result when it ran.

@@ -45,7 +45,7 @@ func ReadStatus(dir string, all bool) (Status, error) {
 		if r.Unfinished {
 			r.UnconfirmedByCloud = true
 			if len(s.Suspect) == 0 {
-				r.Resume = "respond --key-id " + s.KeyID
+				r.Resume = cmp.Or(s.Resume, "respond --key-id "+s.KeyID)
 			}
 		}
 		st.Rotations = append(st.Rotations, r)
@@ -80,7 +80,7 @@ func WriteStatusText(w io.Writer, st Status) error {
 				p(strings.Join(r.Suspect, "; ")))
 		case r.Unfinished:
 			fmt.Fprintf(&b, "    unconfirmed by the cloud: respond resumes only if the cloud confirms the journal's owner (the key still on user %s, or in its recycle bin)\n", p(r.UserName))
-			fmt.Fprintf(&b, "    resume with: %s (add --dry-run first to see what it will do)\n", r.Resume)
+			fmt.Fprintf(&b, "    resume with: %s (add --dry-run first to see what it will do)\n", accesskey.Printable(r.Resume))
 		}
 	}
 	_, err := io.WriteString(w, b.String())

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -64,27 +65,11 @@ and contain-only. See playbooks/README.md for the schema.`,
 		Short: "List the built-in playbooks and those the configuration names",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			for _, n := range playbooks.BuiltinNames() {
-				pb, err := playbooks.Builtin(n)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(f.Streams.Out, "%-14s builtin  %s\n", n, strings.Join(pb.StepIDs(), " → "))
-			}
 			conf, err := f.loadConfig()
 			if err != nil {
 				return err
 			}
-			if conf != nil {
-				for _, ref := range conf.Playbooks {
-					pb, err := conf.Playbook(ref.Name)
-					if err != nil {
-						return err
-					}
-					fmt.Fprintf(f.Streams.Out, "%-14s %s  %s\n", pb.Name, pb.Source, strings.Join(pb.StepIDs(), " → "))
-				}
-			}
-			return nil
+			return conf.WriteList(f.Streams.Out)
 		},
 	}, &cobra.Command{
 		Use:   "show NAME",
@@ -146,16 +131,11 @@ func newCmdConfig(f *Factory) *cobra.Command {
 		Short: "Validate --config (or the default configuration file)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path := f.Global.ConfigPath
+			path, err := f.Global.ConfigPath, error(nil)
 			if path == "" {
-				conf, err := f.loadConfig()
-				if err != nil {
-					return err
+				if path, err = playbooks.FindConfig(f.getenv); path == "" || err != nil {
+					return cmp.Or(err, flagErrorf("no configuration file: pass --config FILE (default location: $XDG_CONFIG_HOME/respond/config.yaml, or $RESPOND_CONFIG)"))
 				}
-				if conf == nil {
-					return flagErrorf("no configuration file: pass --config FILE (default location: $XDG_CONFIG_HOME/respond/config.yaml)")
-				}
-				path = conf.Source
 			}
 			conf, err := playbooks.LoadConfig(path)
 			if err != nil {

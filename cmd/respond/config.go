@@ -4,10 +4,7 @@ import (
 	"cmp"
 	"context"
 	_ "embed"
-	"errors"
 	"fmt"
-	"os"
-	"time"
 
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
@@ -16,9 +13,12 @@ import (
 )
 
 // connect signs in and enters every account the configuration names (rotate.Connect), with the
-// credentials and endpoint the flags and the environment say.
-func (f *Factory) connect(ctx context.Context, conf *playbooks.Config) (*rotate.Session, error) {
-	base, err := f.baseConfig()
+// credentials and endpoint the flags and the environment say; p shows what slow calls wait for.
+func (f *Factory) connect(ctx context.Context, conf *playbooks.Config, p *progress) (*rotate.Session, error) {
+	if p == nil {
+		p = &progress{w: f.Streams.ErrOut}
+	}
+	base, err := f.baseConfig(p.notice)
 	if err != nil {
 		return nil, err
 	}
@@ -40,19 +40,16 @@ func (f *Factory) connect(ctx context.Context, conf *playbooks.Config) (*rotate.
 	return s, nil
 }
 
-// baseConfig is the ram.Config every client of this run starts from. RESPOND_READ_TIMEOUT (a Go
-// duration) replaces the SDK's read timeout of 10 s; a bad value is bad input (exit 2).
-func (f *Factory) baseConfig() (ram.Config, error) {
-	cfg := ram.Config{UserAgent: userAgent() + " " + f.ownMarker()}
-	if v := f.getenv("RESPOND_READ_TIMEOUT"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return ram.Config{}, flagErrorf("RESPOND_READ_TIMEOUT=%q is not a positive duration (e.g. 10s or 500ms)", v)
-		}
-		cfg.ReadTimeout = d
+// baseConfig is the ram.Config every client of this run starts from: the environment's
+// (ram.EnvConfig; a bad value is exit 2), the flags, the sandbox; notice is told of slow calls.
+func (f *Factory) baseConfig(notice func(string)) (ram.Config, error) {
+	cfg, err := ram.EnvConfig(f.getenv)
+	if err != nil {
+		return ram.Config{}, &FlagError{Err: err}
 	}
-	cfg.Region = cmp.Or(f.Global.Region, f.getenv("ALIBABA_CLOUD_REGION_ID"))
-	cfg.Endpoint = cmp.Or(f.Global.Endpoint, f.getenv("RESPOND_ENDPOINT"))
+	cfg.UserAgent, cfg.Notice = userAgent()+" "+f.ownMarker, notice
+	cfg.Region = cmp.Or(f.Global.Region, cfg.Region)
+	cfg.Endpoint = cmp.Or(f.Global.Endpoint, cfg.Endpoint)
 	if f.Global.Sandbox {
 		cfg.Endpoint = f.startSandbox().srv.Endpoint()
 	}
@@ -86,16 +83,13 @@ func (f *Factory) loadConfig() (*playbooks.Config, error) {
 		}
 		return conf, nil
 	}
-	path := cmp.Or(f.Global.ConfigPath, f.getenv("RESPOND_CONFIG"))
+	path := f.Global.ConfigPath
 	if path == "" {
-		dir := f.getenv("XDG_CONFIG_HOME")
-		if home := f.getenv("HOME"); dir == "" && home != "" {
-			dir = home + "/.config"
+		p, err := playbooks.FindConfig(f.getenv)
+		if p == "" || err != nil {
+			return nil, err
 		}
-		if _, err := os.Stat(playbooks.DefaultConfigPath(dir)); dir == "" || errors.Is(err, os.ErrNotExist) {
-			return nil, nil
-		}
-		path = playbooks.DefaultConfigPath(dir)
+		path = p
 	}
 	conf, err := playbooks.LoadConfig(path)
 	if err != nil {

@@ -67,7 +67,7 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 	rep := doctor.Run(ctx, doctor.Options{
 		Config: conf,
 		Connect: func(ctx context.Context, c *playbooks.Config) (*rotate.Session, error) {
-			return f.connect(ctx, c)
+			return f.connect(ctx, c, nil)
 		},
 		StateDir:       dir,
 		Getenv:         f.getenv,

@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"time"
 
+	"github.com/respond-dev/respond/ram"
+	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate/journal"
 )
 
@@ -23,8 +23,12 @@ type Factory struct {
 	// rotation in flight can finish or roll back its step. Tests leave it nil.
 	Signals func(context.Context) (context.Context, context.CancelFunc)
 
-	sandbox *sandboxEnv // started on first use when --sandbox is set
-	runID   string      // marks this process's calls (ownMarker)
+	sandbox   *sandboxEnv // started on first use when --sandbox is set
+	ownMarker string      // marks this run's calls in its User-Agent (ram.NewRunMarker)
+	// sandboxState is the fresh state directory of a --sandbox run, removed at exit unless
+	// keepSandboxState (a run that changed something: its journal and audit log are kept).
+	sandboxState     string
+	keepSandboxState bool
 }
 
 // GlobalOptions are the persistent flags every command shares.
@@ -35,24 +39,13 @@ type GlobalOptions struct {
 	Profile    string
 	StateDir   string
 	Output     string
+	Progress   string
 	Sandbox    bool
 }
 
 func newFactory(s Streams) *Factory {
-	return &Factory{Streams: s, Now: time.Now, runID: newRunID()}
+	return &Factory{Streams: s, Now: time.Now, ownMarker: ram.NewRunMarker()}
 }
-
-// newRunID is a random marker for this run's User-Agent: the impact assessment leaves out calls
-// that carry it, and an attacker cannot guess it (the public "respond/" prefix alone could be
-// copied to hide from the assessment).
-func newRunID() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// ownMarker is the substring of this run's User-Agent that marks respond's own calls.
-func (f *Factory) ownMarker() string { return "respond-run/" + f.runID }
 
 func (f *Factory) getenv(k string) string {
 	if f.Streams.Env == nil {
@@ -74,6 +67,7 @@ func (f *Factory) stateDir() (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("create a state directory for the sandbox: %w (pass --state-dir)", err)
 		}
+		f.sandboxState = d
 		return d, nil
 	case f.getenv("RESPOND_STATE_DIR") != "":
 		return f.getenv("RESPOND_STATE_DIR"), nil
@@ -99,4 +93,30 @@ func (f *Factory) outputJSON() (bool, error) {
 		return true, nil
 	}
 	return false, flagErrorf("--output must be text or json, not %q", f.Global.Output)
+}
+
+// interruptible runs a read-only command's work (what it does, for the message) on a context
+// that SIGINT and SIGTERM cancel: an interrupted one says what it was doing and exits 130.
+func (f *Factory) interruptible(ctx context.Context, what string, work func(context.Context) error) error {
+	if f.Signals != nil {
+		var stop context.CancelFunc
+		ctx, stop = f.Signals(ctx)
+		defer stop()
+	}
+	err := work(ctx)
+	if err != nil && ctx.Err() != nil {
+		return &ExitError{Code: exitInterrupted, Err: fmt.Errorf("interrupted while %s; nothing was changed", accesskey.Printable(what))}
+	}
+	return err
+}
+
+// closeSandbox stops the in-process sandbox and removes its fresh state directory, unless a run
+// that changed something keeps it (and has said where it is).
+func (f *Factory) closeSandbox() {
+	if f.sandbox != nil {
+		f.sandbox.Close()
+	}
+	if f.sandboxState != "" && !f.keepSandboxState {
+		_ = os.RemoveAll(f.sandboxState)
+	}
 }

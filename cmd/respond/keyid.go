@@ -39,3 +39,19 @@ func notAnID(s string) string {
 	}
 	return fmt.Sprintf("%d characters not starting with LTAI or STS. (the value is not repeated, in case it is a secret); %s", len(s), expected)
 }
+
+// badKeyIDs is the error for --key-id values of which one is not an id: it names the first bad one
+// by its shape (parseKeyID), never by its value.
+func badKeyIDs(values []string) error {
+	for _, v := range values {
+		for s := range strings.SplitSeq(v, ",") {
+			if s = strings.TrimSpace(s); s == "" {
+				continue
+			}
+			if _, err := parseKeyID(s); err != nil {
+				return err
+			}
+		}
+	}
+	return flagErrorf("--key-id: not an AccessKey id")
+}

@@ -36,7 +36,7 @@ It changes nothing and never signs a call with the leaked key unless --locate in
 			if opts.KeyID == "" {
 				return flagErrorf("--key-id is required")
 			}
-			return locateRun(cmd.Context(), opts)
+			return f.interruptible(cmd.Context(), "locating the owner of "+opts.KeyID, func(ctx context.Context) error { return locateRun(ctx, opts) })
 		},
 	}
 	cmd.Flags().StringVar(&opts.KeyID, "key-id", "", "the AccessKey id to look up")
@@ -57,11 +57,14 @@ func locateRun(ctx context.Context, opts *LocateOptions) error {
 	if err != nil {
 		return err
 	}
-	cl, err := f.connect(ctx, conf)
+	p, err := f.newProgress(f.Streams.ErrOut)
 	if err != nil {
 		return err
 	}
-	p := &progress{w: f.Streams.ErrOut, on: f.Streams.ErrTTY}
+	cl, err := f.connect(ctx, conf, p)
+	if err != nil {
+		return err
+	}
 	loc, err := cl.Locator(ctx, strategies, id, accesskey.Secret{}, p.reporter())
 	if err != nil {
 		return err
@@ -73,7 +76,7 @@ func locateRun(ctx context.Context, opts *LocateOptions) error {
 		return fmt.Errorf("locate %s: %w", id, err)
 	}
 	if asJSON {
-		return writeJSON(f.Streams.Out, owner)
+		return writeJSON(f.Streams.Out, rotate.NewLocateReport(owner, time.Since(start)))
 	}
 	return rotate.WriteOwnerText(f.Streams.Out, owner, time.Since(start))
 }
@@ -104,7 +107,7 @@ own calls are left out. It changes nothing.`,
 			if opts.Window <= 0 || opts.Window > playbooks.MaxAssessWindow {
 				return flagErrorf("--window must be between 1s and 2160h (90 days), not %s", opts.Window)
 			}
-			return assessRun(cmd.Context(), opts)
+			return f.interruptible(cmd.Context(), "assessing "+opts.KeyID, func(ctx context.Context) error { return assessRun(ctx, opts) })
 		},
 	}
 	cmd.Flags().StringVar(&opts.KeyID, "key-id", "", "the AccessKey id to assess")
@@ -122,11 +125,11 @@ func assessRun(ctx context.Context, opts *AssessOptions) error {
 	if err != nil {
 		return err
 	}
-	cl, err := f.connect(ctx, conf)
+	cl, err := f.connect(ctx, conf, nil)
 	if err != nil {
 		return err
 	}
-	a, err := cl.AssessKey(ctx, id, opts.Window, f.Now().UTC(), f.ownMarker())
+	a, err := cl.AssessKey(ctx, id, opts.Window, f.Now().UTC(), f.ownMarker)
 	if err != nil {
 		return err
 	}

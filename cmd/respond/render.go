@@ -11,7 +11,6 @@ import (
 	"sync"
 
 	"github.com/respond-dev/respond/detect"
-	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate"
 )
@@ -28,16 +27,20 @@ type run struct {
 	stateDir    string
 	sandboxDir  string // the fresh state directory of a --sandbox run
 	progress    *progress
+	short       func(accesskey.ID) string // the step lines' ids, told apart within the run
 }
 
-func newRun(opts *RespondOptions, asJSON bool, findings []detect.Finding) *run {
+func newRun(opts *RespondOptions, asJSON bool, findings []detect.Finding) (*run, error) {
 	s, red := opts.Factory.Streams, accesskey.NewRedactor()
+	var ids []accesskey.ID
 	for _, fd := range findings {
 		red.Add(fd.Secret)
+		ids = append(ids, fd.KeyID)
 	}
-	r := &run{opts: opts, s: s, asJSON: asJSON, red: red, out: red.Writer(s.Out), errOut: red.Writer(s.ErrOut)}
-	r.progress = &progress{w: r.errOut, on: s.ErrTTY}
-	return r
+	r := &run{opts: opts, s: s, asJSON: asJSON, red: red, out: red.Writer(s.Out), errOut: red.Writer(s.ErrOut), short: accesskey.Shorts(ids)}
+	var err error
+	r.progress, err = opts.Factory.newProgress(r.errOut)
+	return r, err
 }
 
 // close flushes the streams and passes the run's error through the redactor too.
@@ -89,42 +92,6 @@ func (r *run) Confirm(_ context.Context, items []*rotate.Item) (bool, error) {
 	return a == "y" || a == "yes", nil
 }
 
-// progress shows the owner search's progress on stderr when it is a terminal.
-type progress struct {
-	mu    sync.Mutex
-	w     io.Writer
-	on    bool
-	shown bool
-}
-
-// reporter is print, or nil when stderr is not a terminal.
-func (p *progress) reporter() func(ram.Progress) {
-	if !p.on {
-		return nil
-	}
-	return p.print
-}
-
-func (p *progress) print(s ram.Progress) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	fmt.Fprintf(p.w, "\rscanning %s: %d/%d users, %.0f calls/s, %d throttled   ", s.Account, s.UsersScanned, s.UsersTotal, s.Rate, s.Throttles)
-	if fl, ok := p.w.(interface{ Flush() error }); ok {
-		_ = fl.Flush() // a redacting writer holds back a line without its newline
-	}
-	p.shown = true
-}
-
-// clear clears the progress line, if one was shown.
-func (p *progress) clear() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.shown {
-		fmt.Fprint(p.w, "\r\033[K")
-		p.shown = false
-	}
-}
-
 func (r *run) stepPrinter() func(accesskey.ID) func(rotate.StepResult) {
 	if r.asJSON {
 		return nil
@@ -134,7 +101,7 @@ func (r *run) stepPrinter() func(accesskey.ID) func(rotate.StepResult) {
 		return func(s rotate.StepResult) {
 			mu.Lock()
 			defer mu.Unlock()
-			line := fmt.Sprintf("  %s %-7s %s", id.Short(), s.Step, s.Outcome)
+			line := fmt.Sprintf("  %s %-7s %s", r.short(id), s.Step, s.Outcome)
 			if s.Detail != "" {
 				line += ": " + accesskey.Printable(s.Detail) // names paths, the cloud's errors
 			}
@@ -165,11 +132,12 @@ func (r *run) finish(report rotate.Report, items []*rotate.Item) error {
 		if err := writeJSON(r.out, report); err != nil {
 			return err
 		}
-	} else if !r.opts.DryRun {
+	} else if !r.opts.DryRun && !report.Declined {
 		_ = rotate.WriteSummaryText(r.out, items)
-		if f := r.opts.Factory; f.Global.Sandbox && f.Global.StateDir == "" {
-			fmt.Fprintf(r.out, "Sandbox state (journal, audit log, the new key's file): %s\n", r.sandboxDir)
-		}
+	}
+	if f := r.opts.Factory; f.sandboxState != "" && !r.opts.DryRun && !report.Declined {
+		f.keepSandboxState = true
+		fmt.Fprintf(r.errOut, "Sandbox state (journal, audit log, the new key's file), kept: %s\n", r.sandboxDir)
 	}
 	if report.ExitCode == 0 {
 		return nil

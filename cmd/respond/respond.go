@@ -1,20 +1,15 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"slices"
-	"strings"
 
 	"github.com/respond-dev/respond/detect"
 	"github.com/respond-dev/respond/playbooks"
-	"github.com/respond-dev/respond/ram"
-	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate"
 	"github.com/respond-dev/respond/rotate/journal"
-	"github.com/respond-dev/respond/rotate/sink"
 )
 
 // RespondOptions are the flags of the main command.
@@ -41,7 +36,10 @@ func respondRun(ctx context.Context, opts *RespondOptions) (err error) {
 	if err != nil {
 		return err
 	}
-	r := newRun(opts, asJSON, findings)
+	r, err := newRun(opts, asJSON, findings)
+	if err != nil {
+		return err
+	}
 	defer r.close(&err)
 	b, err := r.batch()
 	if err != nil {
@@ -52,11 +50,11 @@ func respondRun(ctx context.Context, opts *RespondOptions) (err error) {
 		ctx, stop = f.Signals(ctx)
 		defer stop()
 	}
-	report := rotate.Report{Schema: rotate.ReportSchema, DryRun: opts.DryRun, Warnings: warnings, Results: []rotate.KeyReport{}}
+	report := rotate.NewReport(opts.DryRun, warnings)
 	if len(findings) == 0 {
 		return r.nothingToDo(report)
 	}
-	cl, err := f.connect(ctx, b.Config)
+	cl, err := f.connect(ctx, b.Config, r.progress)
 	if err != nil {
 		return err
 	}
@@ -65,7 +63,9 @@ func respondRun(ctx context.Context, opts *RespondOptions) (err error) {
 	report.Caller = &caller
 	items, err := b.Run(ctx, findings)
 	r.progress.clear()
-	if err != nil {
+	if report.Declined = errors.Is(err, rotate.ErrNotConfirmed); report.Declined {
+		fmt.Fprintln(r.errOut, "Declined: nothing was changed.")
+	} else if err != nil {
 		return err
 	}
 	return r.finish(report, items)
@@ -82,9 +82,9 @@ func (r *run) batch() (*rotate.Batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	forced, err := loadPlaybook(opts.Playbook, conf)
+	forced, err := playbooks.Resolve(opts.Playbook, conf)
 	if err != nil {
-		return nil, err
+		return nil, &FlagError{Err: fmt.Errorf("--playbook %s: %w", opts.Playbook, err)}
 	}
 	if r.stateDir, err = f.stateDir(); err != nil {
 		return nil, err
@@ -98,90 +98,40 @@ func (r *run) batch() (*rotate.Batch, error) {
 	}
 	b := &rotate.Batch{
 		Config: conf, Playbook: forced, Strategies: strategies, Progress: r.progress.reporter(),
-		OnStep: r.stepPrinter(), Redactor: r.red, OwnUserAgent: f.ownMarker(), DryRun: opts.DryRun,
-		Outputs:  rotate.Outputs{Sinks: opts.Sinks, Getenv: f.getenv, Now: f.Now, Fallback: r.sandboxSink()},
-		StateDir: r.stateDir, ResumeCommand: f.resumeCommand(opts), Confirmer: r,
+		OnStep: r.stepPrinter(), Redactor: r.red, OwnUserAgent: f.ownMarker, DryRun: opts.DryRun,
+		Outputs:  rotate.Outputs{Sinks: opts.Sinks, Getenv: f.getenv, Now: f.Now},
+		StateDir: r.stateDir, ResumeCommand: r.invocation(conf).ResumeCommand(), Confirmer: r,
 	}
 	if opts.Reveal {
 		b.Outputs.Reveal = r.s.Out // the one place a secret is printed, on purpose
 	}
+	if f.Global.Sandbox {
+		b.Outputs.Fallback = rotate.RehearsalSink(r.sandboxDir)
+	}
 	return b, nil
 }
 
-// sandboxSink is where the sandbox stores a replacement when no sink is configured: it
-// rehearses the whole response, so the replacement goes to a 0600 file in the state directory.
-func (r *run) sandboxSink() func(playbooks.TemplateValues) (sink.Sink, error) {
-	if !r.opts.Factory.Global.Sandbox {
-		return nil
-	}
-	return func(vals playbooks.TemplateValues) (sink.Sink, error) {
-		dir := filepath.Join(r.sandboxDir, "sandbox")
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("create the sandbox sink's directory: %w", err)
-		}
-		return sink.NewFile("sandbox-file", filepath.Join(dir, vals.UserName+".env"), sink.FormatDotenv)
-	}
-}
-
-// gatherFindings turns --key-id and --from into findings, one per key: the ids named with
-// --key-id first, each with the places --from found it too.
+// gatherFindings turns --key-id and --from into findings, one per key (detect.WithNamed).
 func gatherFindings(ctx context.Context, opts *RespondOptions) ([]detect.Finding, []string, error) {
-	var findings []detect.Finding
-	byID := map[accesskey.ID]int{}
-	for _, raw := range opts.KeyIDRaw {
-		for _, s := range strings.Split(raw, ",") {
-			if s = strings.TrimSpace(s); s == "" {
-				continue
-			}
-			id, err := parseKeyID(s)
-			if err != nil {
-				return nil, nil, err
-			}
-			if _, dup := byID[id]; !dup {
-				kind := detect.KindAccessKey
-				if id.IsSTS() {
-					kind = detect.KindSTS
-				}
-				byID[id] = len(findings)
-				// a person named the key: evidence enough to act on the id alone (design §6 rule 8)
-				findings = append(findings, detect.Finding{KeyID: id, Kind: kind, Evidence: detect.EvidenceOperator, Source: "flag",
-					Locations: []detect.Location{{Source: "flag"}}})
-			}
-		}
-	}
-	if opts.From == "" {
-		return findings, nil, nil
-	}
-	res, err := readFindings(ctx, opts.Factory, opts.From, opts.Format)
+	ids, err := detect.ParseIDs(opts.KeyIDRaw)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, badKeyIDs(opts.KeyIDRaw) // says what the value looks like, never repeats it
 	}
-	for _, fd := range res.Findings { // detect de-duplicated these; only a --key-id may name one again
-		i, named := byID[fd.KeyID]
-		if !named {
-			findings = append(findings, fd)
-			continue
-		}
-		findings[i].Locations = append(findings[i].Locations, fd.Locations...)
-		if findings[i].Secret.IsZero() {
-			findings[i].Secret = fd.Secret
+	var res detect.Result
+	if opts.From != "" {
+		if res, err = readFindings(ctx, opts.Factory, opts.From, opts.Format); err != nil {
+			return nil, nil, err
 		}
 	}
-	return findings, res.Warnings, nil
+	return detect.WithNamed(ids, res.Findings), res.Warnings, nil
 }
 
 // configAndStrategies reads the configuration and the owner-search strategies: --locate wins over
 // the configuration's locate list; empty means each playbook's, else ram's defaults.
 func (f *Factory) configAndStrategies(locate string) (*playbooks.Config, []string, error) {
-	var strategies []string
-	if locate != "" {
-		known := append(playbooks.Strategies(), ram.StrategyCaller)
-		for p := range strings.SplitSeq(locate, ",") {
-			if p = strings.TrimSpace(p); !slices.Contains(known, p) {
-				return nil, nil, flagErrorf("--locate: unknown strategy %q; known: %s", p, strings.Join(known, ", "))
-			}
-			strategies = append(strategies, p)
-		}
+	strategies, err := rotate.ParseStrategies(locate)
+	if err != nil {
+		return nil, nil, flagErrorf("--locate: %v", err)
 	}
 	conf, err := f.loadConfig()
 	if err != nil {
@@ -193,37 +143,17 @@ func (f *Factory) configAndStrategies(locate string) (*playbooks.Config, []strin
 	return conf, strategies, nil
 }
 
-// loadPlaybook reads --playbook: a file, else a playbook the configuration names, else a
-// built-in. "" is nil: the configuration's rules choose.
-func loadPlaybook(name string, conf *playbooks.Config) (*playbooks.Playbook, error) {
-	var pb *playbooks.Playbook
-	var err error
-	switch {
-	case name == "":
-		return nil, nil
-	case strings.ContainsRune(name, os.PathSeparator) || strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml"):
-		if pb, err = playbooks.Load(name); err == nil && conf != nil {
-			err = conf.CheckPlaybook(pb)
-		}
-	default:
-		pb, err = conf.Playbook(name) // a nil configuration names only the built-ins
+// invocation is what this run used, for the command that resumes it (recorded in the journal,
+// printed by respond status).
+func (r *run) invocation(conf *playbooks.Config) rotate.Invocation {
+	f := r.opts.Factory
+	inv := rotate.Invocation{Sandbox: f.Global.Sandbox, StateDir: r.stateDir, Profile: f.Global.Profile,
+		Region: cmp.Or(f.Global.Region, f.getenv("ALIBABA_CLOUD_REGION_ID")), Playbook: r.opts.Playbook}
+	if !f.Global.Sandbox {
+		inv.Endpoint = cmp.Or(f.Global.Endpoint, f.getenv("RESPOND_ENDPOINT"))
 	}
-	if err != nil {
-		return nil, &FlagError{Err: fmt.Errorf("--playbook %s: %w", name, err)}
+	if conf != nil && (!f.Global.Sandbox || f.Global.ConfigPath != "") {
+		inv.Config = conf.Source
 	}
-	return pb, nil
-}
-
-func (f *Factory) resumeCommand(opts *RespondOptions) string {
-	cmd := "respond --key-id %s --yes"
-	if f.Global.Sandbox {
-		cmd += " --sandbox"
-	}
-	for _, fl := range [][2]string{{"--endpoint", f.Global.Endpoint}, {"--state-dir", f.Global.StateDir},
-		{"--config", f.Global.ConfigPath}, {"--playbook", opts.Playbook}} {
-		if fl[1] != "" {
-			cmd += " " + fl[0] + " " + fl[1]
-		}
-	}
-	return cmd
+	return inv
 }

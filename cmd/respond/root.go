@@ -26,6 +26,9 @@ const (
 	exitNotFound exitCode = 3 // owner not found
 	exitPartial  exitCode = 4 // partially done, re-run to resume
 	exitRefused  exitCode = 5 // refused by policy (canary, own key)
+	// exitInterrupted is a read-only command stopped by SIGINT/SIGTERM (128+2, as the shell
+	// reports a process killed by SIGINT): nothing was changed.
+	exitInterrupted exitCode = 130
 )
 
 // FlagError is bad usage or bad input: Main prints it and exits 2.
@@ -70,9 +73,7 @@ func Main(args []string, s Streams) int {
 	root := newRootCmd(f)
 	root.SetArgs(args)
 	err := root.ExecuteContext(context.Background())
-	if f.sandbox != nil {
-		f.sandbox.Close()
-	}
+	f.closeSandbox()
 	if err == nil {
 		return int(exitOK)
 	}
@@ -122,7 +123,20 @@ It prints the whole plan first and asks before it changes anything.
 
 Exit codes: 0 done, already remediated, or plan printed; 1 failed; 2 bad usage or input;
 3 owner not found; 4 partially done (run the same command again to resume);
-5 refused by policy (canary key, respond's own key, root-account key, STS key).`,
+5 refused by policy (canary key, respond's own key, root-account key, STS key);
+130 a read-only command interrupted. A declined prompt changes nothing and exits 0.
+
+Environment:
+  RESPOND_ENDPOINT       the endpoint when --endpoint is not given
+  RESPOND_CONFIG         the configuration file when --config is not given
+  RESPOND_STATE_DIR      the state directory when --state-dir is not given
+  RESPOND_READ_TIMEOUT   how long one API call waits for its answer (a Go duration; default 10s)
+  ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET, ALIBABA_CLOUD_SECURITY_TOKEN
+                         credentials, read by the Alibaba SDK (its chain also reads OIDC
+                         variables, ~/.aliyun/config.json and ALIBABA_CLOUD_PROFILE, the ECS role)
+  ALIBABA_CLOUD_REGION_ID the region when --region is not given
+  XDG_CONFIG_HOME, XDG_STATE_HOME  where the default configuration and state directory are
+  DEBUG                  respond refuses to start when it contains "sdk" (the SDK would print secrets)`,
 		Example: `  # Rehearse against the built-in sandbox (no cloud account needed)
   respond --sandbox --key-id LTAI5tFAKEBILLING0LEAK01 --yes
 
@@ -141,10 +155,12 @@ Exit codes: 0 done, already remediated, or plan printed; 1 failed; 2 bad usage o
 			return respondRun(cmd.Context(), opts)
 		},
 	}
+	root.Version = readBuildInfo().String() // respond --version
+	root.SetVersionTemplate("respond {{.Version}}\n")
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.ErrOut)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &FlagError{Err: err} })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &FlagError{Err: flagHint(c, err)} })
 
 	pf := root.PersistentFlags()
 	pf.StringVar(&f.Global.ConfigPath, "config", "", "configuration file (default $XDG_CONFIG_HOME/respond/config.yaml when it exists)")
@@ -153,6 +169,7 @@ Exit codes: 0 done, already remediated, or plan printed; 1 failed; 2 bad usage o
 	pf.StringVar(&f.Global.Profile, "profile", "", "aliyun CLI profile to use for credentials (default: the SDK's credential chain)")
 	pf.StringVar(&f.Global.StateDir, "state-dir", "", "where journals, locks and the audit log live (default $XDG_STATE_HOME/respond)")
 	pf.StringVarP(&f.Global.Output, "output", "o", "text", "output format: text or json")
+	pf.StringVar(&f.Global.Progress, "progress", "auto", "owner search progress on stderr: auto (live on a terminal, else a line every 10s), plain or none")
 	pf.BoolVar(&f.Global.Sandbox, "sandbox", false, "run against a built-in emulated organisation (no cloud account needed)")
 
 	fl := root.Flags()
@@ -176,17 +193,24 @@ Exit codes: 0 done, already remediated, or plan printed; 1 failed; 2 bad usage o
 		newCmdConfig(f),
 		newCmdVersion(f),
 		newCmdDoctor(f),
+		newCmdDocs(f),
 	)
 	argsAreUsage(root)
+	completeValues(f, root)
 	return root
 }
 
-// argsAreUsage makes a wrong number of positional arguments (cobra's Args checks) bad usage: exit 2.
+// argsAreUsage makes a wrong number of positional arguments (cobra's Args checks) bad usage: exit 2,
+// with what was probably meant (argsHint).
+// A group of commands (respond playbook) shows its help, and refuses an unknown subcommand.
 func argsAreUsage(c *cobra.Command) {
+	if !c.Runnable() && c.HasSubCommands() {
+		c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	}
 	if check := c.Args; check != nil {
 		c.Args = func(cmd *cobra.Command, args []string) error {
 			if err := check(cmd, args); err != nil {
-				return &FlagError{Err: err}
+				return &FlagError{Err: argsHint(cmd, args, err)}
 			}
 			return nil
 		}

@@ -32,23 +32,9 @@ func (f *Factory) startSandbox() *sandboxEnv {
 
 // SandboxServeOptions are the flags of `respond sandbox serve`.
 type SandboxServeOptions struct {
-	Factory  *Factory
-	Listen   string
-	OrgFile  string
-	Users    int
-	Accounts int
-	Seed     int64
-
-	Latency          time.Duration
-	QPS              float64
-	ThrottleRate     float64
-	ErrorRate        float64
-	DropRate         float64
-	GarbageRate      float64
-	PropagationDelay time.Duration
-	ClockSkew        time.Duration
-	PauseAt          string
-	PauseFor         time.Duration
+	Factory *Factory
+	Listen  string
+	emulator.Setup
 }
 
 func newCmdSandbox(f *Factory) *cobra.Command {
@@ -62,11 +48,11 @@ signatures against its own live keys, keeps state, and can inject faults.
 Use --sandbox on any command to run it in-process, or 'respond sandbox serve' to serve it.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newCmdSandboxServe(f, nil))
+	cmd.AddCommand(newCmdSandboxServe(f))
 	return cmd
 }
 
-func newCmdSandboxServe(f *Factory, runF func(context.Context, *SandboxServeOptions) error) *cobra.Command {
+func newCmdSandboxServe(f *Factory) *cobra.Command {
 	opts := &SandboxServeOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -87,20 +73,6 @@ host:port --insecure) at it:
   respond sandbox serve --org testdata/orgs/multi-account.yaml --throttle-rate 0.1 --error-rate 0.02`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if opts.OrgFile != "" && (opts.Users > 0 || opts.Accounts > 0) {
-				return flagErrorf("--org and --users/--accounts are exclusive: a seed file or a generated organisation")
-			}
-			for _, r := range []struct {
-				name string
-				v    float64
-			}{{"--throttle-rate", opts.ThrottleRate}, {"--error-rate", opts.ErrorRate}, {"--drop-rate", opts.DropRate}, {"--garbage-rate", opts.GarbageRate}} {
-				if r.v < 0 || r.v > 1 {
-					return flagErrorf("%s is a probability between 0 and 1, not %v", r.name, r.v)
-				}
-			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
 			return sandboxServeRun(cmd.Context(), opts)
 		},
 	}
@@ -124,62 +96,13 @@ host:port --insecure) at it:
 }
 
 func sandboxServeRun(ctx context.Context, opts *SandboxServeOptions) error {
-	var org *emulator.Org
-	switch {
-	case opts.OrgFile != "":
-		o, err := emulator.LoadOrg(opts.OrgFile)
-		if err != nil {
-			return &FlagError{Err: fmt.Errorf("load sandbox organisation: %w", err)}
-		}
-		org = o
-	case opts.Users > 0 || opts.Accounts > 0:
-		org = emulator.GenerateOrg(emulator.GenSpec{Accounts: max(opts.Accounts, 1), UsersPerAccount: max(opts.Users, 1), Seed: opts.Seed})
-	default:
-		org = emulator.DemoOrg()
-	}
-	// Zero is each option's default: no latency, no rate limit, no propagation delay, no skew.
-	srv := emulator.NewUnstartedServer(org, emulator.WithLatency(max(opts.Latency, 0)), emulator.WithRateLimit(opts.QPS),
-		emulator.WithPropagationDelay(max(opts.PropagationDelay, 0)))
-	srv.SetClockSkew(opts.ClockSkew)
-	for _, fl := range []struct {
-		p    float64
-		kind emulator.FaultKind
-	}{
-		{opts.ThrottleRate, emulator.FaultThrottle},
-		{opts.ErrorRate, emulator.FaultServerErrorBefore},
-		{opts.DropRate, emulator.FaultDropBefore},
-		{opts.GarbageRate, emulator.FaultGarbage},
-	} {
-		if fl.p > 0 {
-			srv.AddFault(emulator.Fault{Kind: fl.kind, Probability: fl.p})
-		}
-	}
-	if err := srv.Listen(opts.Listen); err != nil {
-		return &FlagError{Err: fmt.Errorf("listen on %s: %w", opts.Listen, err)}
-	}
-	defer srv.Close()
-	if opts.PauseAt != "" {
-		p := srv.PauseAt(opts.PauseAt)
-		go func() {
-			<-p.Reached
-			time.Sleep(opts.PauseFor)
-			p.Release()
-		}()
-	}
-	admin := org.Admin()
-	out := opts.Factory.Streams.Out
-	fmt.Fprintf(out, "ALIBABA_CLOUD_ACCESS_KEY_ID=%s\n", admin.AccessKeyID)
-	// The sandbox administrator's secret is a sandbox value, printed on purpose so that clients can
-	// be pointed at the emulator; it opens nothing outside this process.
-	fmt.Fprintf(out, "ALIBABA_CLOUD_ACCESS_KEY_SECRET=%s\n", admin.AccessKeySecret)
-	fmt.Fprintf(out, "RESPOND_ENDPOINT=%s\n", srv.Endpoint())
-	if w, ok := out.(interface{ Sync() error }); ok {
-		_ = w.Sync()
-	}
-	fmt.Fprintf(opts.Factory.Streams.ErrOut, "respond: sandbox serving %d account(s) on %s; Ctrl-C to stop\n", len(org.Accounts), srv.Endpoint())
-
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	<-ctx.Done()
+	err := opts.Serve(ctx, opts.Listen, opts.Factory.Streams.Out, func(endpoint string, accounts int) {
+		fmt.Fprintf(opts.Factory.Streams.ErrOut, "respond: sandbox serving %d account(s) on %s; Ctrl-C to stop\n", accounts, endpoint)
+	})
+	if err != nil {
+		return &FlagError{Err: fmt.Errorf("sandbox serve: %w", err)}
+	}
 	return nil
 }

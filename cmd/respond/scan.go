@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -43,33 +41,14 @@ The format is detected from the content; --format forces it.`,
 	return cmd
 }
 
-// readFindings reads findings from path ("-" = stdin) with detect, mapping bad input (an
-// unknown --format included) to exit 2.
+// readFindings reads findings from path ("-" = stdin) with detect; bad input (an unknown --format
+// included) is exit 2.
 func readFindings(ctx context.Context, f *Factory, path, format string) (detect.Result, error) {
-	var r io.Reader
-	source := path
-	if path == "-" {
-		r, source = f.Streams.In, "stdin"
-	} else {
-		fh, err := os.Open(path)
-		if err != nil {
-			return detect.Result{}, &FlagError{Err: fmt.Errorf("read findings: %w", err)}
-		}
-		defer fh.Close()
-		r = fh
+	res, err := detect.ReadPath(ctx, path, f.Streams.In, detect.Options{Format: detect.Format(format)})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return res, &FlagError{Err: err}
 	}
-	res, err := detect.Read(ctx, r, detect.Options{Format: detect.Format(format), Source: source})
-	if errors.Is(err, detect.ErrEmptyInput) {
-		// A scanner that found nothing may print nothing (trufflehog does): nothing to do.
-		return detect.Result{Warnings: []string{"the input from " + source + " is empty: no findings"}}, nil
-	}
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return res, err
-		}
-		return res, &FlagError{Err: fmt.Errorf("read findings from %s: %w", source, err)}
-	}
-	return res, nil
+	return res, err
 }
 
 func scanRun(ctx context.Context, opts *ScanOptions) error {

@@ -3,6 +3,8 @@ package main
 import (
 	"io"
 	"os"
+
+	"golang.org/x/term"
 )
 
 // Streams are the process's standard streams, injected so the whole binary runs in tests.
@@ -25,10 +27,6 @@ func StdStreams() Streams {
 	}
 }
 
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	if err != nil {
-		return false
-	}
-	return fi.Mode()&os.ModeCharDevice != 0
-}
+// isTerminal is a real isatty (a terminal's ioctl answers): /dev/null is a character device but
+// no terminal, so cron and `docker run` without -i are refused like a pipe.
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }

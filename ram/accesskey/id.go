@@ -7,6 +7,7 @@ package accesskey
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -153,4 +154,36 @@ func clip(s string) string {
 		return s[:max] + "…"
 	}
 	return s
+}
+
+// Shorts abbreviates ids like Short, but keeps as many trailing characters as it takes to tell
+// apart every distinct id given (LTAI…a0001 and LTAI…b0001 where Short would show LTAI…0001
+// twice). An id it was not given gets Short.
+func Shorts(ids []ID) func(ID) string {
+	n := 4
+	for tailsClash(ids, n) {
+		n++ // ends at most at the longest id's length: whole ids are distinct
+	}
+	return func(id ID) string {
+		switch {
+		case !slices.Contains(ids, id):
+			return id.Short()
+		case len(id.s) <= n+5:
+			return id.s
+		}
+		return id.s[:4] + "…" + id.s[len(id.s)-n:]
+	}
+}
+
+// tailsClash reports whether two distinct ids end in the same n characters.
+func tailsClash(ids []ID, n int) bool {
+	seen := map[string]ID{}
+	for _, id := range ids {
+		k := id.s[max(len(id.s)-n, 0):]
+		if o, ok := seen[k]; ok && o != id {
+			return true
+		}
+		seen[k] = id
+	}
+	return false
 }

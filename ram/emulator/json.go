@@ -23,28 +23,7 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 	case int64:
 		return strconv.AppendInt(b, x, 10), nil
 	case map[string]any:
-		if x == nil {
-			return append(b, "null"...), nil
-		}
-		var arr [16]string
-		keys := arr[:0]
-		for k := range x {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		b = append(b, '{')
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, k)
-			b = append(b, ':')
-			var err error
-			if b, err = appendJSON(b, x[k]); err != nil {
-				return b, err
-			}
-		}
-		return append(b, '}'), nil
+		return appendJSONMap(b, x, appendJSON)
 	case object:
 		if x == nil {
 			return append(b, "null"...), nil
@@ -70,25 +49,7 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 	case []object:
 		return appendJSONArray(b, x)
 	case map[string]string:
-		if x == nil {
-			return append(b, "null"...), nil
-		}
-		var arr [16]string
-		keys := arr[:0]
-		for k := range x {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		b = append(b, '{')
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, k)
-			b = append(b, ':')
-			b = appendJSONString(b, x[k])
-		}
-		return append(b, '}'), nil
+		return appendJSONMap(b, x, func(b []byte, v string) ([]byte, error) { return appendJSONString(b, v), nil })
 	case []map[string]any:
 		return appendJSONArray(b, x)
 	case []any:
@@ -172,4 +133,30 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
+}
+
+// appendJSONMap appends m as a JSON object, keys sorted, each value by appendValue.
+func appendJSONMap[V any](b []byte, m map[string]V, appendValue func([]byte, V) ([]byte, error)) ([]byte, error) {
+	if m == nil {
+		return append(b, "null"...), nil
+	}
+	var arr [16]string
+	keys := arr[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		var err error
+		if b, err = appendValue(b, m[k]); err != nil {
+			return b, err
+		}
+	}
+	return append(b, '}'), nil
 }

@@ -94,6 +94,9 @@ type Record struct {
 	RequestID string   `json:"request_id,omitempty"`
 	Detail    string   `json:"detail,omitempty"`
 	Error     string   `json:"error,omitempty"`
+	// Command, on a begin record, is the command that resumes the rotation as the run was
+	// started (its state directory, configuration, endpoint), for `respond status` to print.
+	Command string `json:"command,omitempty"`
 }
 
 // Journal is one key's journal file, open for appending.
@@ -356,6 +359,8 @@ type State struct {
 	// Suspect lists the signs that respond did not write the journal as it stands (planted or
 	// edited; suspect.go): a resume does not trust such a journal.
 	Suspect []string `json:"suspect,omitempty"`
+	// Resume is the last run's command that resumes the rotation (Record.Command), if it wrote one.
+	Resume string `json:"-"`
 }
 
 // LostPending is how many lost creates have not been matched by a late key yet (0 or more).
@@ -407,6 +412,9 @@ func Summarize(recs []Record) State {
 		case KindBegin:
 			s.Runs++
 			s.Done = false
+			if r.Command != "" {
+				s.Resume = r.Command
+			}
 		case KindIntent:
 			open[key] = r
 			if r.Action == "sink:Store" && r.Where != "" && !contains(s.FileTargets, r.Where) {

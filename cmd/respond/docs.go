@@ -1,0 +1,43 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/cobra/doc"
+)
+
+func newCmdDocs(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "docs man|markdown DIR",
+		Short: "Write respond's reference pages, man pages or Markdown, one per command, into DIR",
+		Long: `Write a reference page for every command, generated from the same definitions as --help:
+man pages (section 1; their date is $SOURCE_DATE_EPOCH when set, for reproducible packages) or
+Markdown. The Markdown pages are also in the repository, under cmd/respond/docs.`,
+		Example:   "  respond docs man /usr/local/share/man/man1\n  respond docs markdown cmd/respond/docs",
+		Args:      cobra.ExactArgs(2),
+		ValidArgs: []string{"man", "markdown"},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			root, dir := cmd.Root(), args[1]
+			root.DisableAutoGenTag = true // no generation date in the pages: they are compared with the committed ones
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return &FlagError{Err: fmt.Errorf("docs: %w", err)}
+			}
+			var err error
+			switch args[0] {
+			case "man":
+				err = doc.GenManTree(root, &doc.GenManHeader{Title: "RESPOND", Section: "1", Source: "respond " + readBuildInfo().Version, Manual: "respond manual"}, dir)
+			case "markdown":
+				err = doc.GenMarkdownTree(root, dir)
+			default:
+				return flagErrorf("docs: the format is man or markdown, not %q", args[0])
+			}
+			if err != nil {
+				return fmt.Errorf("write the reference pages into %s: %w", dir, err)
+			}
+			fmt.Fprintf(f.Streams.ErrOut, "respond: %s pages written to %s\n", args[0], dir)
+			return nil
+		},
+	}
+}

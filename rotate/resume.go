@@ -1,0 +1,53 @@
+package rotate
+
+import (
+	"path/filepath"
+	"strings"
+
+	"github.com/respond-dev/respond/playbooks"
+)
+
+// Invocation is what a run used that the run resuming it must use again: the state directory
+// (where the journal is), the configuration file, the endpoint, the region, the credentials'
+// profile, a forced playbook (a name, or a file), the sandbox.
+type Invocation struct {
+	Sandbox                                               bool
+	StateDir, Config, Endpoint, Region, Profile, Playbook string
+}
+
+// ResumeCommand is the command that resumes a rotation this invocation started, quoted for a
+// POSIX shell, with %s for the key id (Deps.ResumeCommand): it works when pasted verbatim, from
+// any directory (paths are made absolute).
+func (inv Invocation) ResumeCommand() string {
+	inv.StateDir, inv.Config = absPath(inv.StateDir), absPath(inv.Config)
+	if playbooks.IsPath(inv.Playbook) {
+		inv.Playbook = absPath(inv.Playbook)
+	}
+	args := []string{"respond", "--key-id", "%s", "--yes"}
+	if inv.Sandbox {
+		args = append(args, "--sandbox")
+	}
+	for _, f := range [][2]string{{"--state-dir", inv.StateDir}, {"--config", inv.Config}, {"--endpoint", inv.Endpoint},
+		{"--region", inv.Region}, {"--profile", inv.Profile}, {"--playbook", inv.Playbook}} {
+		if f[1] != "" {
+			args = append(args, f[0], strings.ReplaceAll(ShellQuote(f[1]), "%", "%%"))
+		}
+	}
+	return strings.Join(args, " ")
+}
+
+// ShellQuote quotes s for a POSIX shell: unchanged when it holds only characters no shell
+// treats specially, else in single quotes (a single quote inside as '\”).
+func ShellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); p != "" && err == nil {
+		return a
+	}
+	return p
+}
