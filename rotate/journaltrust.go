@@ -68,12 +68,12 @@ func confirmGone(ctx context.Context, id accesskey.ID, st journal.State, d Deps)
 	}
 	b, err := api.GetAccessKeyInfoInRecycleBin(ctx, id)
 	switch {
-	case errors.Is(err, ram.ErrNotFound) && st.LeakedPurged && (st.Done || createdByJournal(ctx, api, st, keys)):
+	case errors.Is(err, ram.ErrNotFound) && st.LeakedPurged:
 		// respond itself purged the key (deleted by it or by hand, the purge journaled): no bin can
-		// name its user any more. The journal is taken when nothing is left to do (no change
-		// follows), or when the cloud holds a key the journal says respond created for that user
-		// (on the user after the rotation began, or in that user's bin) — a resume then creates or
-		// stores only for a user the cloud ties to this rotation.
+		// name its user any more, and the cloud says what the journal says — the user exists and
+		// the key is nowhere. This is the one case where the journal's own record stands in for
+		// the cloud (a run killed between the purge and the create must finish); the state
+		// directory that holds it is checked to be the user's and closed to others.
 		return keys, ""
 	case errors.Is(err, ram.ErrNotFound):
 		return nil, doubt("the key is neither on that user nor in a recycle bin")
@@ -83,26 +83,6 @@ func confirmGone(ctx context.Context, id accesskey.ID, st journal.State, d Deps)
 		return nil, doubt("the key is not on that user, and the recycle bin holding it is user " + quoteName(b.UserName) + "'s")
 	}
 	return keys, ""
-}
-
-// createdByJournal reports whether the cloud holds a key the journal st says respond created for
-// its user: one of keys (the user's) that ownKey accepts, or one in that user's recycle bin.
-func createdByJournal(ctx context.Context, api Cloud, st journal.State, keys []ram.AccessKey) bool {
-	for _, k := range keys {
-		if ownKey(st, k) {
-			return true
-		}
-	}
-	for _, nk := range st.NewKeys {
-		id, err := accesskey.ParseID(nk.ID)
-		if err != nil || !nk.Created {
-			continue
-		}
-		if b, err := api.GetAccessKeyInfoInRecycleBin(ctx, id); err == nil && b.UserName == st.UserName {
-			return true
-		}
-	}
-	return false
 }
 
 // ownKey reports whether k, a key on the rotation's user, may be taken for a replacement respond

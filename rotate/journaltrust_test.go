@@ -73,14 +73,6 @@ func TestJournalTrust(t *testing.T) {
 		{"a journal naming another owner of a live key", leakedID, []string{
 			rec(1, began, journal.KindBegin, leakedID, "auditor", ""),
 		}, nil, DecisionJournalUnconfirmed, "names user auditor in account 1, but the cloud says the key belongs to user ci-deploy", journal.OutcomeRefused},
-		// A journal that records respond's purge of the key (which no bin can then confirm) is taken
-		// only when nothing is left to do or the cloud holds a key the journal created for that
-		// user: an unfinished planted one naming nothing the cloud knows mints nothing.
-		{"planted purge, unfinished, for an unknown key", unknownKey, []string{
-			rec(1, began, journal.KindBegin, unknownKey, "auditor", ""),
-			rec(2, began.Add(time.Second), journal.KindIntent, unknownKey, "auditor", `,"step":"delete","action":"ram:DeleteAccessKeyInRecycleBin"`),
-			rec(3, began.Add(2*time.Second), journal.KindResult, unknownKey, "auditor", `,"step":"delete","action":"ram:DeleteAccessKeyInRecycleBin","outcome":"done"`),
-		}, nil, DecisionOwnerNotFound, "neither on that user nor in a recycle bin", journal.OutcomeNotFound},
 		{"a planted create of the user's other key", leakedID, []string{
 			rec(1, began, journal.KindBegin, leakedID, user, ""),
 			createResult(2, leakedID, user, otherID),

@@ -80,7 +80,7 @@ func WriteStatusText(w io.Writer, st Status) error {
 				p(strings.Join(r.Suspect, "; ")))
 		case r.Unfinished:
 			fmt.Fprintf(&b, "    unconfirmed by the cloud: respond resumes only if the cloud confirms the journal's owner (the key still on user %s, or in its recycle bin)\n", p(r.UserName))
-			fmt.Fprintf(&b, "    resume with: %s (add --dry-run first to see what it will do)\n", accesskey.Printable(r.Resume))
+			fmt.Fprintf(&b, "    resume with: %s\n    (add --dry-run to that command first to see what it will do)\n", accesskey.Printable(r.Resume))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
