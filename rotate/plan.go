@@ -111,6 +111,8 @@ type Plan struct {
 	Canary            bool          `json:"canary"`
 	AssessWindow      time.Duration `json:"assess_window_ns"`
 	OwnUserAgent      string        `json:"own_user_agent,omitempty"`
+	// IncidentPlan is the hunt's graph and the planned containment and eradication (plan_incident.go).
+	IncidentPlan
 
 	secret accesskey.Secret // the leaked secret, for verification only; never marshalled
 }
@@ -168,6 +170,7 @@ func NewPlan(f detect.Finding, snap Snapshot, s Settings) Plan {
 	if snap.AlreadyGone && !resuming {
 		p.Decision = DecisionAlreadyRemediated
 		p.Reason = "the key is no longer in its owner's AccessKeys: it was already deleted"
+		p.planLifts(snap, true)
 		return p
 	}
 	if !snap.Found && !snap.AlreadyGone {
@@ -223,9 +226,12 @@ func NewPlan(f detect.Finding, snap Snapshot, s Settings) Plan {
 		p.Reordered = true
 		p.ReorderReason = ReorderReason
 	}
+	p.planIncident(f.KeyID, snap, s, leakedPresent)
 	for _, st := range order {
 		ps := PlannedStep{Step: st}
 		switch st {
+		case playbooks.StepHunt, playbooks.StepContain, playbooks.StepEradicate:
+			ps = p.incidentStep(ps)
 		case playbooks.StepLocate:
 			strategy := snap.Owner.Strategy
 			if strategy == "" {
@@ -279,6 +285,7 @@ func NewPlan(f detect.Finding, snap Snapshot, s Settings) Plan {
 		"remove the leaked key from the code or configuration where it was found, and from history (git filter-repo or BFG); forks and clones keep it",
 		"review what the leaked key did (the assess step's events) for persistence: new users, keys, policies",
 	}
+	p.LeftForHuman = append(p.LeftForHuman, p.incidentLeft()...)
 	return p
 }
 

@@ -34,6 +34,8 @@ type Settings struct {
 	// Sinks describe where the replacement will go (see DescribeSinks); Execute stores into the
 	// Deps' sinks of the same names.
 	Sinks []PlannedSink
+	// Incident holds the hunt and contain options (incident.go); zero values mean the defaults.
+	Incident playbooks.IncidentOptions
 }
 
 func (s Settings) withDefaults() Settings {
@@ -51,6 +53,12 @@ func (s Settings) withDefaults() Settings {
 	}
 	if s.AssessWindow == 0 {
 		s.AssessWindow = playbooks.DefaultAssessWindow
+	}
+	if s.Incident.HuntDepth == 0 {
+		s.Incident.HuntDepth = playbooks.DefaultHuntDepth
+	}
+	if s.Incident.ContainMethod == "" {
+		s.Incident.ContainMethod = playbooks.ContainDenyPolicy
 	}
 	return s
 }
@@ -82,6 +90,8 @@ func (s Settings) Validate() error {
 			o.VerifyTimeout, o.VerifyInterval, o.CheckLeakedSecret = s.VerifyTimeout, s.VerifyInterval, s.CheckLeakedSecret
 		case playbooks.StepAssess:
 			o.AssessWindow = s.AssessWindow
+		case playbooks.StepHunt, playbooks.StepContain:
+			o.IncidentOptions = s.Incident
 		}
 		steps[i] = playbooks.Step{ID: id, Options: o}
 	}
