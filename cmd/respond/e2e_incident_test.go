@@ -134,7 +134,9 @@ func (c cloud) checkIncident(sinkID, runID string) {
 			continue
 		}
 		var bin struct {
-			AccessKeys struct{ AccessKey []struct{ AccessKeyId string } }
+			AccessKeys struct {
+				AccessKey []struct{ AccessKeyId string }
+			}
 		}
 		if err := c.common("Ims", "2019-08-15", "ListAccessKeysInRecycleBin", "", map[string]string{"UserId": u.User.UserId}, &bin); err != nil || len(bin.AccessKeys.AccessKey) != 0 {
 			t.Errorf("%s's recycle bin %+v %v: want the attacker's key purged", user, bin, err)
@@ -146,7 +148,9 @@ func (c cloud) checkIncident(sinkID, runID string) {
 	if p := c.policies("User", "svc-backup"); len(p) != 0 {
 		t.Errorf("svc-backup policies %v", p)
 	}
-	var groups struct{ Groups struct{ Group []struct{ GroupName string } } }
+	var groups struct {
+		Groups struct{ Group []struct{ GroupName string } }
+	}
 	if err := c.ramCall("ListGroupsForUser", map[string]string{"UserName": "svc-metrics"}, &groups); err != nil || len(groups.Groups.Group) != 0 {
 		t.Errorf("svc-metrics groups %+v %v", groups, err)
 	}
