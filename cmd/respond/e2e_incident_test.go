@@ -249,7 +249,7 @@ func (c cloud) writesBy(key string, start time.Time) []string {
 		req.LookupAttribute = &[]actiontrail.LookupEventsLookupAttribute{{Key: "EventAccessKeyId", Value: key}}
 		req.MaxResults, req.NextToken = "50", next
 		resp, err := tc.LookupEvents(req)
-		if sdkCode(err) == "Throttling.User" {
+		if strings.HasPrefix(sdkCode(err), "Throttling") {
 			time.Sleep(600 * time.Millisecond)
 			continue
 		}

@@ -141,8 +141,9 @@ func TestE2EBuiltinPlaybooks(t *testing.T) {
 		steps []string
 		keeps bool // a replacement exists afterwards
 	}{
-		{"standard", []string{"locate", "assess", "create", "store", "delete", "verify", "notify"}, true},
-		{"contain-first", []string{"locate", "assess", "delete", "create", "store", "verify", "notify"}, true},
+		{"standard", []string{"locate", "assess", "hunt", "create", "store", "delete", "verify", "notify"}, true},
+		// contain twice: the quarantine attached, then removed once the leaked key is deleted
+		{"contain-first", []string{"locate", "assess", "hunt", "contain", "delete", "contain", "create", "store", "eradicate", "verify", "notify"}, true},
 		{"contain-only", []string{"locate", "assess", "delete", "verify", "notify"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
