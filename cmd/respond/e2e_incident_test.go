@@ -445,3 +445,41 @@ func (e *e2e) runID(extra ...string) string {
 	}
 	return ""
 }
+
+// The whole incident response through the binary, emulator at 20 ms per call and ActionTrail's
+// 2 LookupEvents/s per region: contain-first on incident.yaml (plan with the hunt, quarantine,
+// rotation, 14 eradication writes, verify), and the standard playbook's hunt on the demo's
+// leaked key (--dry-run), against contain-only's (no hunt). Wall time and calls per run.
+func BenchmarkE2EIncident20ms(b *testing.B) {
+	for _, bc := range []struct{ name, org, key, playbook, mode string }{
+		{"incident-contain-first", "incident.yaml", incLeak, "contain-first", "--yes"},
+		{"demo-standard-dry-run", "demo.yaml", "LTAI5tFAKEBILLING0LEAK01", "standard", "--dry-run"},
+		{"demo-contain-only-dry-run (no hunt)", "demo.yaml", "LTAI5tFAKEBILLING0LEAK01", "contain-only", "--dry-run"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			calls := 0
+			var perAction map[string]int
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				e := newE2E(b, orgFromFile(b, bc.org), emulator.WithLatency(20*time.Millisecond))
+				cfg := e.fileSinkConfig("")
+				b.StartTimer()
+				r := e.run("", "--key-id", bc.key, bc.mode, "--config", cfg, "--playbook", bc.playbook, "--locate", "ims")
+				b.StopTimer()
+				if r.Code != 0 {
+					b.Fatal(r)
+				}
+				log := e.s.RequestLog()
+				calls += len(log)
+				perAction = map[string]int{}
+				for _, q := range log {
+					perAction[q.Action]++
+				}
+				e.s.Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(calls)/float64(b.N), "calls/op")
+			b.Logf("calls by action (last run): %v", perAction)
+		})
+	}
+}
