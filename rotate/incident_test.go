@@ -18,6 +18,7 @@ import (
 	"github.com/respond-dev/respond/ram/emulator"
 	"github.com/respond-dev/respond/rotate/hunt"
 	"github.com/respond-dev/respond/rotate/journal"
+	"github.com/respond-dev/respond/rotate/notify"
 	"github.com/respond-dev/respond/rotate/sink"
 )
 
@@ -421,4 +422,26 @@ func (e *incEnv) runWithPlaybook(t *testing.T, pb *playbooks.Playbook) *Item {
 		return &Item{Result: &Result{}}
 	}
 	return items[0]
+}
+
+// The notification carries the incident graph, escaped and redacted like the rest, in its own
+// section.
+func TestIncidentInNotification(t *testing.T) {
+	f, snap, s := planInputs()
+	incidentInputs(t, "contain-first")(&f, &snap, &s)
+	p := NewPlan(f, snap, s)
+	red := accesskey.NewRedactor()
+	x := &run{p: p, d: Deps{Clock: &movableClock{t: incidentNow}}, res: &Result{}, red: red}
+	x.graph = p.Incident
+	m := x.message("", "")
+	if !strings.Contains(m.Incident, "Incident graph of key "+incLeaked) || !strings.Contains(m.Incident, "→ user svc-backup [created, present]") {
+		t.Fatalf("message incident:\n%s", m.Incident)
+	}
+	if txt := notify.Text(m); !strings.Contains(txt, "What the attacker created (incident graph):") {
+		t.Errorf("text notification:\n%s", txt)
+	}
+	x.graph = nil
+	if m := x.message("", ""); m.Incident != "" {
+		t.Errorf("no graph, yet %q", m.Incident)
+	}
 }
