@@ -110,15 +110,7 @@ func (e *incEnv) runCtx(ctx context.Context, t *testing.T, playbook string, dryR
 
 func (e *incEnv) keys(t *testing.T, user string) []string {
 	t.Helper()
-	ks, err := e.admin.ListAccessKeys(context.Background(), user)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, k := range ks {
-		out = append(out, k.ID.String())
-	}
-	return out
+	return keyIDsOf(t, e.admin, user)
 }
 
 func (e *incEnv) policies(t *testing.T, kind ram.EntityKind, entity string) []string {

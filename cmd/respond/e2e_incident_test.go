@@ -5,11 +5,8 @@ package main
 // old key, assumed a role from the attacker's address). Every check goes through the Alibaba SDK.
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"syscall"
@@ -198,40 +195,6 @@ func (c cloud) roleCall(ip string) error {
 	return tc.common("Ram", "2015-05-01", "GetUser", ip, map[string]string{"UserName": "web-app"}, nil)
 }
 
-// serveIncident runs `respond sandbox serve --org incident.yaml --source-ip-header` and returns
-// the variables it printed.
-func serveIncident(t *testing.T, e *e2e) map[string]string {
-	t.Helper()
-	srv := exec.Command(respondBin, "sandbox", "serve", "--listen", "127.0.0.1:0", "--org", "../../testdata/orgs/incident.yaml", "--source-ip-header")
-	srv.Env = e.environ()
-	stdout, err := srv.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var srvErr strings.Builder
-	srv.Stderr = &srvErr
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Process.Signal(os.Interrupt); _ = srv.Wait() })
-	vars := map[string]string{}
-	sc := bufio.NewScanner(stdout)
-	for len(vars) < 3 && sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), "=")
-		if !ok {
-			t.Fatalf("unexpected line %q", sc.Text())
-		}
-		vars[k] = v
-	}
-	for _, k := range []string{"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "RESPOND_ENDPOINT"} {
-		if vars[k] == "" {
-			t.Fatalf("sandbox serve did not print %s: %v (stderr %s)", k, vars, srvErr.String())
-		}
-		e.env[k] = vars[k]
-	}
-	return vars
-}
-
 // writesBy lists the actions signed by key that ActionTrail recorded since start and that change
 // something (every authenticated call the emulator serves is recorded).
 func (c cloud) writesBy(key string, start time.Time) []string {
@@ -278,7 +241,7 @@ func TestE2EIncidentSandboxServe(t *testing.T) {
 	t.Parallel()
 	limit(t)
 	e := newE2E(t, orgFromFile(t, "small.yaml")) // for the home and state directories only
-	vars := serveIncident(t, e)
+	_, vars := serveSandbox(t, e, "--org", "../../testdata/orgs/incident.yaml", "--source-ip-header")
 	c := cloud{t: t, endpoint: vars["RESPOND_ENDPOINT"],
 		cred: credentials.NewStaticAKCredentialsProvider(vars["ALIBABA_CLOUD_ACCESS_KEY_ID"], vars["ALIBABA_CLOUD_ACCESS_KEY_SECRET"])}
 	cfg := e.fileSinkConfig("")
@@ -457,29 +420,7 @@ func BenchmarkE2EIncident20ms(b *testing.B) {
 		{"demo-contain-only-dry-run (no hunt)", "demo.yaml", "LTAI5tFAKEBILLING0LEAK01", "contain-only", "--dry-run"},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			calls := 0
-			var perAction map[string]int
-			for i := 0; i < b.N; i++ {
-				b.StopTimer()
-				e := newE2E(b, orgFromFile(b, bc.org), emulator.WithLatency(20*time.Millisecond))
-				cfg := e.fileSinkConfig("")
-				b.StartTimer()
-				r := e.run("", "--key-id", bc.key, bc.mode, "--config", cfg, "--playbook", bc.playbook, "--locate", "ims")
-				b.StopTimer()
-				if r.Code != 0 {
-					b.Fatal(r)
-				}
-				log := e.s.RequestLog()
-				calls += len(log)
-				perAction = map[string]int{}
-				for _, q := range log {
-					perAction[q.Action]++
-				}
-				e.s.Close()
-				b.StartTimer()
-			}
-			b.ReportMetric(float64(calls)/float64(b.N), "calls/op")
-			b.Logf("calls by action (last run): %v", perAction)
+			bench20ms(b, bc.org, "--key-id", bc.key, bc.mode, "--playbook", bc.playbook, "--locate", "ims")
 		})
 	}
 }
