@@ -149,6 +149,7 @@ func liftAfterRemediation(ctx context.Context, p Plan, d Deps, res *Result, red 
 	if x.record(journal.Record{Kind: journal.KindBegin, Detail: "remove the deny policies of earlier runs"}) != nil {
 		return
 	}
+	x.audit(journal.AuditEntry{Event: "start", Playbook: p.Playbook, Decision: string(p.Decision)})
 	defer x.end()
 	started := d.now()
 	cl, err := x.incidentCloud(ctx)
