@@ -28,19 +28,22 @@ type StepID string
 
 // Step ids.
 const (
-	StepLocate StepID = "locate"
-	StepAssess StepID = "assess"
-	StepCreate StepID = "create"
-	StepStore  StepID = "store"
-	StepDelete StepID = "delete"
-	StepVerify StepID = "verify"
-	StepNotify StepID = "notify"
+	StepLocate    StepID = "locate"
+	StepAssess    StepID = "assess"
+	StepHunt      StepID = "hunt"
+	StepContain   StepID = "contain"
+	StepCreate    StepID = "create"
+	StepStore     StepID = "store"
+	StepDelete    StepID = "delete"
+	StepEradicate StepID = "eradicate"
+	StepVerify    StepID = "verify"
+	StepNotify    StepID = "notify"
 )
 
 // StepIDs returns the known step ids in their usual order.
 func StepIDs() []string {
-	return []string{string(StepLocate), string(StepAssess), string(StepCreate), string(StepStore),
-		string(StepDelete), string(StepVerify), string(StepNotify)}
+	return []string{string(StepLocate), string(StepAssess), string(StepHunt), string(StepContain), string(StepCreate), string(StepStore),
+		string(StepDelete), string(StepEradicate), string(StepVerify), string(StepNotify)}
 }
 
 // What happens when the new key cannot be stored (on-failure: {store: …}).
@@ -123,6 +126,8 @@ type StepOptions struct {
 	// locate
 	Strategies      []string
 	UseLeakedSecret bool
+	// hunt, contain (incident.go)
+	IncidentOptions
 
 	strategiesSet bool // the playbook named its strategies (else Config.Locate applies)
 }
@@ -136,6 +141,8 @@ func DefaultOptions(id StepID) StepOptions {
 		return StepOptions{AssessWindow: DefaultAssessWindow}
 	case StepLocate:
 		return StepOptions{Strategies: Strategies()}
+	case StepHunt, StepContain:
+		return StepOptions{IncidentOptions: defaultIncidentOptions(id)}
 	}
 	return StepOptions{}
 }
@@ -303,9 +310,11 @@ func decodeMatch(l *errList, n *yaml.Node, place string, ps positions) Match {
 }
 
 var stepOptionKeys = map[StepID][]string{
-	StepLocate: {"strategies", "use-leaked-secret"},
-	StepAssess: {"window"},
-	StepVerify: {"timeout", "interval", "check-leaked-secret"},
+	StepLocate:  {"strategies", "use-leaked-secret"},
+	StepAssess:  {"window"},
+	StepVerify:  {"timeout", "interval", "check-leaked-secret"},
+	StepHunt:    huntOptionKeys,
+	StepContain: containOptionKeys,
 }
 
 func decodeSteps(l *errList, n *yaml.Node, ps positions) []Step {
@@ -384,6 +393,8 @@ func decodeOptions(l *errList, id StepID, n *yaml.Node, place string, o *StepOpt
 			if o.Strategies == nil {
 				o.Strategies = []string{}
 			}
+		default:
+			decodeIncidentOption(l, f, o, ps)
 		}
 	}
 }
@@ -414,7 +425,8 @@ func validatePlaybook(l *errList, p *Playbook, ps positions) {
 // ValidateSteps checks steps (in their order) with their options and the on-store-failure policy
 // by the rules every playbook follows: known steps, each once, delete present, locate first,
 // store right after create, assess before delete, verify after delete and store, notify last,
-// hold only where it can keep the leaked key, options in range. The engine checks its settings
+// hold only where it can keep the leaked key, hunt after assess, contain before create and
+// delete, eradicate after hunt and delete, options in range. The engine checks its settings
 // with it. An assess window out of range matches ErrAssessWindow.
 func ValidateSteps(steps []Step, onStoreFailure string) error {
 	l := &errList{}
@@ -474,6 +486,7 @@ func validateSteps(l *errList, steps []Step, onStoreFailure string, ps positions
 			l.addAt(stepAt(StepVerify), "steps[%d]: verify before store: verify checks the new key; expected verify after store", v)
 		}
 	}
+	validateIncidentOrder(l, idx, stepAt)
 	if n := idx(StepNotify); n >= 0 && n != len(steps)-1 {
 		l.addAt(stepAt(StepNotify), "steps[%d]: notify must be the last step: it reports what the others did", n)
 	}
@@ -519,6 +532,8 @@ func validateOptions(l *errList, s Step, place string, ps positions) {
 		if err := CheckAssessWindow(o.AssessWindow); err != nil {
 			l.addErrAt(ps.at(place+".window"), err, "%s.window: %s is out of range: expected more than 0 and at most 90 days (2160h), how far back ActionTrail is searched", place, o.AssessWindow)
 		}
+	case StepHunt, StepContain:
+		validateIncidentOptions(l, s, place, ps)
 	case StepLocate:
 		if len(o.Strategies) == 0 {
 			l.addAt(ps.at(place+".strategies"), "%s.strategies: expected at least one of %s", place, strings.Join(Strategies(), ", "))

@@ -12,8 +12,8 @@ import (
 
 func TestBuiltins(t *testing.T) {
 	want := map[string][]string{
-		"standard":      {"locate", "assess", "create", "store", "delete", "verify", "notify"},
-		"contain-first": {"locate", "assess", "delete", "create", "store", "verify", "notify"},
+		"standard":      {"locate", "assess", "hunt", "create", "store", "delete", "verify", "notify"},
+		"contain-first": {"locate", "assess", "hunt", "contain", "delete", "create", "store", "eradicate", "verify", "notify"},
 		"contain-only":  {"locate", "assess", "delete", "verify", "notify"},
 	}
 	if got := BuiltinNames(); !reflect.DeepEqual(got, []string{"contain-first", "contain-only", "standard"}) {
@@ -513,6 +513,10 @@ func TestValidateSteps(t *testing.T) {
 		}
 		return out
 	}
+	opt := func(s []Step, i int, set func(*StepOptions)) []Step {
+		set(&s[i].Options)
+		return s
+	}
 	window := func(d time.Duration) []Step {
 		s := st(StepLocate, StepAssess, StepDelete)
 		s[1].Options.AssessWindow = d
@@ -537,6 +541,23 @@ func TestValidateSteps(t *testing.T) {
 		{"window 0", window(0), OnStoreFailureContain, "window"},
 		{"window too long", window(MaxAssessWindow + time.Hour), OnStoreFailureContain, "window"},
 		{"window max", window(MaxAssessWindow), OnStoreFailureContain, ""},
+		{"incident standard", st(StepLocate, StepAssess, StepHunt, StepCreate, StepStore, StepDelete, StepVerify, StepNotify), OnStoreFailureContain, ""},
+		{"incident contain-first", st(StepLocate, StepAssess, StepHunt, StepContain, StepDelete, StepCreate, StepStore, StepEradicate, StepVerify, StepNotify), OnStoreFailureContain, ""},
+		{"contain before create", st(StepLocate, StepAssess, StepContain, StepCreate, StepStore, StepDelete), OnStoreFailureContain, ""},
+		{"hunt without assess", st(StepLocate, StepHunt, StepDelete), OnStoreFailureContain, "hunt without assess"},
+		{"hunt before assess", st(StepLocate, StepHunt, StepAssess, StepDelete), OnStoreFailureContain, "hunt without assess"},
+		{"contain after delete", st(StepLocate, StepAssess, StepDelete, StepContain), OnStoreFailureContain, "contain after delete"},
+		{"contain after create", st(StepLocate, StepAssess, StepCreate, StepStore, StepContain, StepDelete), OnStoreFailureContain, "contain after create"},
+		{"eradicate without hunt", st(StepLocate, StepAssess, StepDelete, StepEradicate), OnStoreFailureContain, "eradicate without hunt"},
+		{"eradicate before delete", st(StepLocate, StepAssess, StepHunt, StepEradicate, StepDelete), OnStoreFailureContain, "eradicate before delete"},
+		{"hunt depth 0", opt(st(StepLocate, StepAssess, StepHunt, StepDelete), 2, func(o *StepOptions) { o.HuntDepth = 0 }), OnStoreFailureContain, "depth"},
+		{"hunt depth too deep", opt(st(StepLocate, StepAssess, StepHunt, StepDelete), 2, func(o *StepOptions) { o.HuntDepth = MaxHuntDepth + 1 }), OnStoreFailureContain, "depth"},
+		{"bad known ip", opt(st(StepLocate, StepAssess, StepHunt, StepDelete), 2, func(o *StepOptions) { o.KnownIPs = []string{"10.0.0.1", "app-host"} }), OnStoreFailureContain, "not an IP address"},
+		{"network policy without allow-ips", opt(st(StepLocate, StepAssess, StepContain, StepDelete), 2, func(o *StepOptions) { o.ContainMethod = ContainNetworkPolicy }), OnStoreFailureContain, "add allow-ips"},
+		{"network policy", opt(st(StepLocate, StepAssess, StepContain, StepDelete), 2, func(o *StepOptions) {
+			o.ContainMethod, o.AllowIPs = ContainNetworkPolicy, []string{"10.0.3.0/24"}
+		}), OnStoreFailureContain, ""},
+		{"unknown method", opt(st(StepLocate, StepAssess, StepContain, StepDelete), 2, func(o *StepOptions) { o.ContainMethod = "disable" }), OnStoreFailureContain, "not a containment method"},
 	}
 	for _, tt := range tests {
 		err := ValidateSteps(tt.steps, tt.policy)
@@ -548,5 +569,34 @@ func TestValidateSteps(t *testing.T) {
 		case strings.HasPrefix(tt.name, "window") && tt.want != "" && !errors.Is(err, ErrAssessWindow):
 			t.Errorf("%s: %v does not match ErrAssessWindow", tt.name, err)
 		}
+	}
+}
+
+// The incident steps' options are decoded, and hunt and contain get their defaults when a
+// playbook sets none.
+func TestIncidentOptions(t *testing.T) {
+	p, err := Load("../testdata/playbooks/valid/incident.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := p.Step(StepHunt)
+	c, _ := p.Step(StepContain)
+	if h.Options.HuntDepth != 3 || !reflect.DeepEqual(h.Options.KnownIPs, []string{"10.0.3.17", "10.0.4.0/24"}) {
+		t.Errorf("hunt options %+v", h.Options)
+	}
+	if c.Options.ContainMethod != ContainDenyPolicy || !reflect.DeepEqual(c.Options.AllowIPs, []string{"10.0.3.17"}) {
+		t.Errorf("contain options %+v", c.Options)
+	}
+	cf, err := Builtin("contain-first")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ = cf.Step(StepHunt)
+	c, _ = cf.Step(StepContain)
+	if h.Options.HuntDepth != DefaultHuntDepth || c.Options.ContainMethod != ContainDenyPolicy || len(c.Options.AllowIPs) != 0 {
+		t.Errorf("defaults: hunt %+v, contain %+v", h.Options, c.Options)
+	}
+	if !reflect.DeepEqual(ContainMethods(), []string{ContainDenyPolicy, ContainNetworkPolicy}) {
+		t.Errorf("methods %v", ContainMethods())
 	}
 }

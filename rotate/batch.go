@@ -30,6 +30,8 @@ type Connection interface {
 	Entered() []ram.LocatorAccount
 	// Locator builds the owner search of one key over every account.
 	Locator(ctx context.Context, strategies []string, leaked accesskey.ID, secret accesskey.Secret, progress func(ram.Progress)) (Locator, error)
+	// IncidentAccounts gives the hunt, contain and eradicate steps' calls.
+	IncidentAccounts
 }
 
 // Confirmer decides, once every finding is planned and before anything changes, whether the
@@ -106,6 +108,7 @@ func (b *Batch) open() (Deps, func(), error) {
 	d := b.Deps
 	d.StateDir, d.ResumeCommand = b.StateDir, b.ResumeCommand
 	d.Accounts, d.Verifier, d.Caller, d.Redactor = b.Session, b.Session, b.Session.Caller(), b.Redactor
+	d.Incident = b.Session
 	if err := os.MkdirAll(b.StateDir, 0o700); err != nil {
 		return d, nil, fmt.Errorf("create the state directory %s: %w (pass --state-dir)", b.StateDir, err)
 	}
@@ -309,6 +312,7 @@ func (b *Batch) plan(ctx context.Context, it *Item) {
 	if st, ok := pb.Step(playbooks.StepAssess); ok {
 		d.AssessWindow = st.Options.AssessWindow
 	}
+	d.Hunt = huntOptions(pb, b.OwnUserAgent)
 	f := fd
 	if b.untrusted(f) {
 		// an id alone from an untrusted source: planned without a call (evidence.go)
@@ -344,6 +348,10 @@ func (b *Batch) settings(pb *playbooks.Playbook, sinks []sink.Sink) Settings {
 			s.VerifyTimeout, s.VerifyInterval, s.CheckLeakedSecret = st.Options.VerifyTimeout, st.Options.VerifyInterval, st.Options.CheckLeakedSecret
 		case playbooks.StepAssess:
 			s.AssessWindow = st.Options.AssessWindow
+		case playbooks.StepHunt:
+			s.Incident.HuntDepth, s.Incident.KnownIPs = st.Options.HuntDepth, st.Options.KnownIPs
+		case playbooks.StepContain:
+			s.Incident.ContainMethod, s.Incident.AllowIPs = st.Options.ContainMethod, st.Options.AllowIPs
 		}
 	}
 	if id, err := accesskey.ParseID(b.Session.Caller().AccessKeyID); err == nil {

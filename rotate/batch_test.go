@@ -33,6 +33,9 @@ func (c *fakeConn) API(ctx context.Context, id string) (Cloud, error) { return c
 func (c *fakeConn) Account(ctx context.Context, id string) (ram.API, error) {
 	return nil, errors.New("the fake connection has no full account client")
 }
+func (c *fakeConn) Incident(ctx context.Context, id string) (IncidentCloud, error) {
+	return nil, errors.New("the fake connection has no incident calls")
+}
 func (c *fakeConn) Authenticates(ctx context.Context, id accesskey.ID, s accesskey.Secret) (ram.Identity, error) {
 	return c.f.Authenticates(ctx, id, s)
 }

@@ -82,6 +82,10 @@ type Deps struct {
 	AssessWindow time.Duration
 	// NoEvents turns off the ActionTrail read in Inspect (the assess step of Execute still reads).
 	NoEvents bool
+	// Incident gives the hunt, contain and eradicate steps' calls of an account (incident.go);
+	// nil: those steps cannot run (a warning). Hunt, when set, makes Inspect hunt.
+	Incident IncidentAccounts
+	Hunt     *HuntOptions
 	// Redactor is the run's redactor (one per run, shared by every key of the run and by the
 	// CLI's outputs): Execute teaches it the leaked secret and each new secret as soon as it
 	// exists, and passes every text it writes through it. nil means a redactor of this Execute's

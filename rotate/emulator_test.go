@@ -93,7 +93,13 @@ func (v emuVerifier) Authenticates(ctx context.Context, id accesskey.ID, s acces
 
 func (e *emuEnv) keys(t *testing.T, user string) []string {
 	t.Helper()
-	ks, err := e.admin.ListAccessKeys(context.Background(), user)
+	return keyIDsOf(t, e.admin, user)
+}
+
+// keyIDsOf lists user's key ids through c.
+func keyIDsOf(t *testing.T, c *ram.Client, user string) []string {
+	t.Helper()
+	ks, err := c.ListAccessKeys(context.Background(), user)
 	if err != nil {
 		t.Fatal(err)
 	}

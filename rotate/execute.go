@@ -35,6 +35,7 @@ func Execute(ctx context.Context, p Plan, d Deps) Result {
 		x.rotate(ctx)
 	case DecisionAlreadyRemediated:
 		res.Outcome = journal.OutcomeAlreadyRemediated
+		liftAfterRemediation(ctx, p, d, &res, red)
 	case DecisionOwnerNotFound:
 		res.Outcome = journal.OutcomeNotFound
 		res.Err = fmt.Errorf("locate owner of %s: %w", p.KeyID, ram.ErrOwnerNotFound)
@@ -72,6 +73,7 @@ type run struct {
 	keys  keyList
 
 	progress
+	incidentRun
 	assessment *assess.Assessment
 	// red knows the leaked secret and, once created, the new one: record, report and audit pass
 	// every text through it, as a last net behind the Secret type.
@@ -246,6 +248,7 @@ func (x *run) rotate(ctx context.Context) {
 	if done := x.reconcile(ctx); done {
 		return
 	}
+	x.liftQuarantines(ctx)
 	for _, ps := range x.p.Steps {
 		if x.stopped() {
 			break
@@ -255,6 +258,7 @@ func (x *run) rotate(ctx context.Context) {
 			break
 		}
 		x.step(ctx, ps.Step)
+		x.liftQuarantines(ctx)
 	}
 }
 
@@ -280,6 +284,12 @@ func (x *run) step(ctx context.Context, s playbooks.StepID) {
 			Detail: fmt.Sprintf("RAM user %s in account %s (found by %s)", x.user, x.acct, x.p.Owner.Strategy)})
 	case playbooks.StepAssess:
 		x.assess(ctx)
+	case playbooks.StepHunt:
+		x.hunt(ctx)
+	case playbooks.StepContain:
+		x.contain(ctx)
+	case playbooks.StepEradicate:
+		x.eradicate(ctx)
 	case playbooks.StepCreate:
 		x.create(ctx)
 	case playbooks.StepStore:

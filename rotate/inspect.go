@@ -11,6 +11,7 @@ import (
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate/assess"
+	"github.com/respond-dev/respond/rotate/hunt"
 	"github.com/respond-dev/respond/rotate/journal"
 )
 
@@ -42,6 +43,11 @@ type Snapshot struct {
 	// but still restorable (inspect_bin.go); BinErr is why the bin could not be asked.
 	Binned *ram.BinnedKey
 	BinErr error
+	// Incident is the hunt's graph over Events (Deps.Hunt), HuntErr why there is none; Inspected
+	// is when Inspect ran (incident.go).
+	Incident  *hunt.Graph
+	HuntErr   error
+	Inspected time.Time
 }
 
 // Inspect gathers the Snapshot Plan needs: the owner (by the Locator, or from the journal of an
@@ -62,7 +68,7 @@ func Inspect(ctx context.Context, f detect.Finding, d Deps) Snapshot {
 // state, the owner's keys (unless the search listed them), the key's last use and its ActionTrail
 // events; d.Locator is not used. It only reads.
 func InspectLocated(ctx context.Context, f detect.Finding, owner ram.Owner, locateErr error, d Deps) Snapshot {
-	var snap Snapshot
+	snap := Snapshot{Inspected: d.now()}
 	if st, ok, err := readState(d.StateDir, f.KeyID); err == nil && ok {
 		snap.Resume = &st
 	}
@@ -128,6 +134,7 @@ func InspectLocated(ctx context.Context, f detect.Finding, owner ram.Owner, loca
 		snap.LastUsedErr = fmt.Errorf("get last use of %s: %w", f.KeyID, err)
 	}
 	inspectEvents(ctx, &snap, api, f.KeyID, d)
+	inspectHunt(ctx, &snap, f.KeyID, d)
 	return snap
 }
 

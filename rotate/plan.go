@@ -119,6 +119,8 @@ type Plan struct {
 	Canary            bool          `json:"canary"`
 	AssessWindow      time.Duration `json:"assess_window_ns"`
 	OwnUserAgent      string        `json:"own_user_agent,omitempty"`
+	// IncidentPlan is the hunt's graph and the planned containment and eradication (plan_incident.go).
+	IncidentPlan
 
 	secret accesskey.Secret // the leaked secret, for verification only; never marshalled
 }
@@ -183,6 +185,7 @@ func NewPlan(f detect.Finding, snap Snapshot, s Settings) Plan {
 		p.Decision = DecisionAlreadyRemediated
 		p.Reason = "the key is no longer in its owner's AccessKeys nor in the recycle bin: it was already deleted and purged"
 		binUnchecked(&p, snap)
+		p.planLifts(snap, true)
 		return p
 	}
 	if !snap.Found && !snap.AlreadyGone {
@@ -244,9 +247,12 @@ func NewPlan(f detect.Finding, snap Snapshot, s Settings) Plan {
 		p.Reordered = true
 		p.ReorderReason = ReorderReason
 	}
+	p.planIncident(f.KeyID, snap, s, leakedPresent)
 	for _, st := range order {
 		ps := PlannedStep{Step: st}
 		switch st {
+		case playbooks.StepHunt, playbooks.StepContain, playbooks.StepEradicate:
+			ps = p.incidentStep(ps)
 		case playbooks.StepLocate:
 			strategy := snap.Owner.Strategy
 			if strategy == "" {
@@ -288,6 +294,7 @@ func NewPlan(f detect.Finding, snap Snapshot, s Settings) Plan {
 		p.Steps = append(p.Steps, ps)
 	}
 	p.LeftForHuman = leftForHuman()
+	p.LeftForHuman = append(p.LeftForHuman, p.incidentLeft()...)
 	return p
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/rotate/hunt"
 	"github.com/respond-dev/respond/rotate/journal"
 )
 
@@ -105,6 +106,19 @@ func TestPlanGolden(t *testing.T) {
 			s.LastUsedErr = errors.New("get last use of " + leakedID + ": no permission")
 			s.LastUsed = time.Time{}
 		}, DecisionRotate},
+		{"incident", incidentInputs(t, "contain-first"), DecisionRotate},
+		{"incident-standard", incidentInputs(t, "standard"), DecisionRotate},
+		{"incident-lifts", func(f *detect.Finding, s *Snapshot, st *Settings) {
+			incidentInputs(t, "contain-first")(f, s, st)
+			s.Keys, s.Found, s.AlreadyGone, s.Incident = nil, false, true, nil
+			s.Inspected = s.Inspected.Add(12 * time.Hour)
+			s.Resume = &journal.State{Runs: 2, Done: true, RunID: "20261128T120000.000000000Z-42", Quarantines: []journal.Quarantine{
+				{Policy: "respond-deny-ops-admin-20261128T120000-000000000Z-42", Target: "role/ops-admin", Step: "eradicate", Attached: true,
+					Expires: time.Date(2026, 11, 28, 21, 0, 0, 0, time.UTC)},
+				{Policy: "respond-deny-web-20261128T120000-000000000Z-42", Target: "role/web", Step: "eradicate", Attached: true,
+					Expires: time.Date(2026, 11, 29, 23, 0, 0, 0, time.UTC)},
+			}}
+		}, DecisionAlreadyRemediated},
 		{"resuming", func(f *detect.Finding, s *Snapshot, st *Settings) {
 			began := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC) // the cloud dates the replacement after the journal began
 			s.Keys = append(s.Keys, ram.AccessKey{ID: accesskey.MustParseID("LTAI5tNEW000000000000001"), Status: ram.StatusActive, CreateDate: began.Add(time.Second)})
@@ -174,7 +188,7 @@ func stepOrder(p Plan) []playbooks.StepID {
 func TestPlanRules(t *testing.T) {
 	f, snap, s := planInputs()
 	p := NewPlan(f, snap, s)
-	if p.Reordered || stepOrder(p)[2] != playbooks.StepCreate {
+	if o := stepOrder(p); p.Reordered || slices.Index(o, playbooks.StepCreate) > slices.Index(o, playbooks.StepDelete) {
 		t.Errorf("one key: create must come first, got %v", stepOrder(p))
 	}
 	if p.DeleteNotDisable == "" {
@@ -246,5 +260,28 @@ func TestLocationText(t *testing.T) {
 		if got := locationText(tt.l); got != tt.want {
 			t.Errorf("locationText(%+v) = %q, want %q", tt.l, got, tt.want)
 		}
+	}
+}
+
+// incidentInputs turns the plan inputs into testdata/orgs/incident.yaml's leak, hunted (the graph
+// rotate/hunt's emulator test wrote), under the named built-in playbook.
+func incidentInputs(t *testing.T, playbook string) func(*detect.Finding, *Snapshot, *Settings) {
+	return func(f *detect.Finding, s *Snapshot, st *Settings) {
+		b, err := os.ReadFile(filepath.Join("..", "testdata", "hunt", "incident.graph.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var g hunt.Graph
+		if err := json.Unmarshal(b, &g); err != nil {
+			t.Fatal(err)
+		}
+		leaked, old := accesskey.MustParseID("LTAI5tINCDEPLOYLEAKED001"), accesskey.MustParseID("LTAI5tINCDEPLOYOLDKEY001")
+		f.KeyID = leaked
+		s.Owner = ram.Owner{KeyID: leaked, Account: ram.Account{ID: "7000000000000001", Name: "globex"}, UserName: "deploy-bot", Strategy: ram.StrategyIMS}
+		s.Keys = []ram.AccessKey{{ID: leaked, Status: ram.StatusActive}, {ID: old, Status: ram.StatusActive}}
+		s.Events, s.EventQuery = nil, ram.EventQuery{AccessKeyID: leaked, Start: g.Start, End: g.End}
+		s.Incident, s.Inspected = &g, g.Checked
+		st.Steps, st.Playbook = builtinSteps(playbook), playbook
+		st.Incident.KnownIPs = []string{"10.0.3.17"}
 	}
 }

@@ -113,6 +113,9 @@ func WritePlanText(w io.Writer, p Plan) error {
 			fmt.Fprintf(&b, "  %s\n", l)
 		}
 	}
+	if err := writeIncidentText(&b, p); err != nil {
+		return err
+	}
 	if len(p.Warnings) > 0 {
 		b.WriteString("Warnings:\n")
 		for _, w := range p.Warnings {

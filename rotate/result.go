@@ -9,6 +9,7 @@ import (
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate/assess"
+	"github.com/respond-dev/respond/rotate/hunt"
 	"github.com/respond-dev/respond/rotate/journal"
 	"github.com/respond-dev/respond/rotate/sink"
 )
@@ -44,6 +45,8 @@ type Result struct {
 	LeftForHuman []string `json:"left_for_human,omitempty"`
 	// Assessment is what the key did (see Plan.Assessment); nil when it could not be read.
 	Assessment *assess.Assessment `json:"assessment,omitempty"`
+	// Incident is the hunt's graph the run acted on (nil without a hunt step or a graph).
+	Incident *hunt.Graph `json:"incident,omitempty"`
 	// Warnings are problems that did not change the outcome: the assessment could not be read,
 	// a notification failed.
 	Warnings []string `json:"warnings,omitempty"`

@@ -37,6 +37,8 @@ type Settings struct {
 	// Trust names the finding sources whose id-only findings are acted on (the configuration's
 	// trust entries); any other id-only finding is planned DecisionIDOnly.
 	Trust []string
+	// Incident holds the hunt and contain options (incident.go); zero values mean the defaults.
+	Incident playbooks.IncidentOptions
 }
 
 func (s Settings) withDefaults() Settings {
@@ -54,6 +56,12 @@ func (s Settings) withDefaults() Settings {
 	}
 	if s.AssessWindow == 0 {
 		s.AssessWindow = playbooks.DefaultAssessWindow
+	}
+	if s.Incident.HuntDepth == 0 {
+		s.Incident.HuntDepth = playbooks.DefaultHuntDepth
+	}
+	if s.Incident.ContainMethod == "" {
+		s.Incident.ContainMethod = playbooks.ContainDenyPolicy
 	}
 	return s
 }
@@ -85,6 +93,8 @@ func (s Settings) Validate() error {
 			o.VerifyTimeout, o.VerifyInterval, o.CheckLeakedSecret = s.VerifyTimeout, s.VerifyInterval, s.CheckLeakedSecret
 		case playbooks.StepAssess:
 			o.AssessWindow = s.AssessWindow
+		case playbooks.StepHunt, playbooks.StepContain:
+			o.IncidentOptions = s.Incident
 		}
 		steps[i] = playbooks.Step{ID: id, Options: o}
 	}

@@ -94,11 +94,12 @@ func Redacted(r *accesskey.Redactor, err error) error {
 	return redactErr(r, err)
 }
 
-// Runnable counts the items whose plan rotates or purges a key: those a confirmation is about.
+// Runnable counts the items whose plan rotates or purges a key, or removes a deny policy an
+// earlier run left (Plan.Quarantines): those a confirmation is about.
 func Runnable(items []*Item) int {
 	n := 0
 	for _, it := range items {
-		if it.Err == nil && (it.Plan.Decision == DecisionRotate || it.Plan.Decision == DecisionPurge) {
+		if it.Err == nil && (it.Plan.Decision == DecisionRotate || it.Plan.Decision == DecisionPurge || it.Plan.liftsQuarantines()) {
 			n++
 		}
 	}

@@ -16,6 +16,9 @@ import (
 type Status struct {
 	StateDir  string           `json:"state_dir"`
 	Rotations []StatusRotation `json:"rotations"`
+	// Quarantines are the deny policies respond left in place, finished rotations included
+	// (status_incident.go).
+	Quarantines []StatusQuarantine `json:"quarantines"`
 }
 
 // StatusRotation is one rotation's journal state. status reads no cloud: a journal is a memory,
@@ -30,8 +33,12 @@ type StatusRotation struct {
 	Resume             string `json:"resume,omitempty"`
 }
 
-// ReadStatus reads the journals in dir: the unfinished rotations, or every one with all.
-func ReadStatus(dir string, all bool) (Status, error) {
+// ReadStatus reads the journals in dir: the unfinished rotations, or every one with all, and the
+// deny policies still in place (ReadStatusAt now).
+func ReadStatus(dir string, all bool) (Status, error) { return ReadStatusAt(dir, all, time.Now()) }
+
+// ReadStatusAt is ReadStatus with the deny policies' expiry judged at now.
+func ReadStatusAt(dir string, all bool, now time.Time) (Status, error) {
 	states, err := journal.List(dir)
 	if err != nil {
 		return Status{}, fmt.Errorf("read the journals in %s: %w", dir, err)
@@ -50,6 +57,7 @@ func ReadStatus(dir string, all bool) (Status, error) {
 		}
 		st.Rotations = append(st.Rotations, r)
 	}
+	st.Quarantines = quarantines(states, now)
 	return st, nil
 }
 
@@ -83,6 +91,7 @@ func WriteStatusText(w io.Writer, st Status) error {
 			fmt.Fprintf(&b, "    resume with: %s\n    (add --dry-run to that command first to see what it will do)\n", accesskey.Printable(r.Resume))
 		}
 	}
+	writeQuarantinesText(&b, st)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

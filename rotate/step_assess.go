@@ -54,6 +54,7 @@ func (x *run) assess(ctx context.Context) {
 		} else {
 			na := assess.Summarize(evs, assess.Options{Window: window, Now: q.End, OwnUserAgent: x.p.OwnUserAgent})
 			a = &na
+			x.leakedEvents, x.leakedQuery = evs, q // the hunt starts from them
 			x.warnAssess("")
 		}
 	}

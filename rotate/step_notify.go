@@ -38,8 +38,9 @@ func (x *run) message(outcome journal.Outcome, summary string) notify.Message {
 	} else if slices.ContainsFunc(x.res.Warnings, func(w string) bool { return strings.HasPrefix(w, AssessWarningPrefix) }) {
 		m.Impact = "Unknown: ActionTrail could not be read (see the run's warnings)."
 	}
+	m.Incident = x.incidentText()
 	r := x.red
-	m.Summary, m.Impact = r.Redact(m.Summary), r.Redact(m.Impact)
+	m.Summary, m.Impact, m.Incident = r.Redact(m.Summary), r.Redact(m.Impact), r.Redact(m.Incident)
 	for i := range m.Steps {
 		m.Steps[i].Detail = r.Redact(m.Steps[i].Detail)
 	}

@@ -141,8 +141,9 @@ func TestE2EBuiltinPlaybooks(t *testing.T) {
 		steps []string
 		keeps bool // a replacement exists afterwards
 	}{
-		{"standard", []string{"locate", "assess", "create", "store", "delete", "verify", "notify"}, true},
-		{"contain-first", []string{"locate", "assess", "delete", "create", "store", "verify", "notify"}, true},
+		{"standard", []string{"locate", "assess", "hunt", "create", "store", "delete", "verify", "notify"}, true},
+		// contain twice: the quarantine attached, then removed once the leaked key is deleted
+		{"contain-first", []string{"locate", "assess", "hunt", "contain", "delete", "contain", "create", "store", "eradicate", "verify", "notify"}, true},
 		{"contain-only", []string{"locate", "assess", "delete", "verify", "notify"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -360,33 +361,7 @@ func TestE2ESandboxServe(t *testing.T) {
 	t.Parallel()
 	limit(t)
 	e := newE2E(t, orgFromFile(t, "small.yaml")) // for the home and state directories only
-	srv := exec.Command(respondBin, "sandbox", "serve", "--listen", "127.0.0.1:0")
-	srv.Env = e.environ()
-	stdout, err := srv.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var srvErr strings.Builder
-	srv.Stderr = &srvErr
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
-	vars := map[string]string{}
-	sc := bufio.NewScanner(stdout)
-	for len(vars) < 3 && sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), "=")
-		if !ok {
-			t.Fatalf("unexpected line %q", sc.Text())
-		}
-		vars[k] = v
-	}
-	for _, k := range []string{"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "RESPOND_ENDPOINT"} {
-		if vars[k] == "" {
-			t.Fatalf("sandbox serve did not print %s: %v (stderr %s)", k, vars, srvErr.String())
-		}
-		e.env[k] = vars[k]
-	}
+	srv, vars := serveSandbox(t, e)
 	cfg := e.fileSinkConfig("")
 	r := e.runRaw("", "--key-id", demoLeak, "--yes", "--config", cfg, "--state-dir", e.state)
 	wantCode(t, r, 0)
@@ -422,4 +397,38 @@ func TestE2ESandboxServe(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Error("sandbox serve did not stop on SIGINT")
 	}
+}
+
+// serveSandbox starts `respond sandbox serve` with args, reads the three variables it prints into
+// e's environment, and returns the process (killed at cleanup) and the variables.
+func serveSandbox(t *testing.T, e *e2e, args ...string) (*exec.Cmd, map[string]string) {
+	t.Helper()
+	srv := exec.Command(respondBin, append([]string{"sandbox", "serve", "--listen", "127.0.0.1:0"}, args...)...)
+	srv.Env = e.environ()
+	stdout, err := srv.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var srvErr strings.Builder
+	srv.Stderr = &srvErr
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
+	vars := map[string]string{}
+	sc := bufio.NewScanner(stdout)
+	for len(vars) < 3 && sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), "=")
+		if !ok {
+			t.Fatalf("unexpected line %q", sc.Text())
+		}
+		vars[k] = v
+	}
+	for _, k := range []string{"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "RESPOND_ENDPOINT"} {
+		if vars[k] == "" {
+			t.Fatalf("sandbox serve did not print %s: %v (stderr %s)", k, vars, srvErr.String())
+		}
+		e.env[k] = vars[k]
+	}
+	return srv, vars
 }

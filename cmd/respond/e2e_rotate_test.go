@@ -42,7 +42,7 @@ func TestE2ENormalRotation(t *testing.T) {
 	if res == nil || res.Outcome != "remediated" || res.NewKeyID != newID || res.UserName != smallUser {
 		t.Fatalf("result %+v, want remediated with %s", res, newID)
 	}
-	want := []string{"locate:done", "assess:done", "create:done", "store:done", "delete:done", "verify:done", "notify:skipped"}
+	want := []string{"locate:done", "assess:done", "hunt:done", "create:done", "store:done", "delete:done", "verify:done", "notify:skipped"}
 	if got := rep.stepOrder(0); !slices.Equal(got, want) {
 		t.Errorf("steps %v, want %v", got, want)
 	}

@@ -70,7 +70,8 @@ host:port --insecure) at it:
   sleep 1; export $(head -3 /tmp/sandbox.env | xargs)`,
 		Example: `  respond sandbox serve --listen 127.0.0.1:8080
   respond sandbox serve --users 1000 --accounts 3 --latency 20ms --qps 100
-  respond sandbox serve --org testdata/orgs/multi-account.yaml --throttle-rate 0.1 --error-rate 0.02`,
+  respond sandbox serve --org testdata/orgs/multi-account.yaml --throttle-rate 0.1 --error-rate 0.02
+  respond sandbox serve --org testdata/orgs/incident.yaml --source-ip-header`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return sandboxServeRun(cmd.Context(), opts)
@@ -92,6 +93,8 @@ host:port --insecure) at it:
 	fl.DurationVar(&opts.ClockSkew, "clock-skew", 0, "shift the emulator's clock (provokes InvalidTimeStamp.Expired past 15m)")
 	fl.StringVar(&opts.PauseAt, "pause-at", "", "hold the first call of this action (e.g. CreateAccessKey) for --pause-for")
 	fl.DurationVar(&opts.PauseFor, "pause-for", 30*time.Second, "how long --pause-at holds the call")
+	fl.BoolVar(&opts.SourceIPHeader, "source-ip-header", false, "TEST ONLY: treat a call carrying the header "+emulator.SourceIPHeader+
+		" as coming from that address (for rehearsing IP-conditioned policies; any client can then pretend to be anywhere)")
 	return cmd
 }
 

@@ -28,6 +28,8 @@ type Setup struct {
 	// PauseAt holds the first call of this action (e.g. CreateAccessKey) for PauseFor.
 	PauseAt  string
 	PauseFor time.Duration
+	// SourceIPHeader honours the test-only header X-Emulator-Source-Ip (WithSourceIPHeader).
+	SourceIPHeader bool
 }
 
 // Check reports the values that cannot be served: an organisation both from a file and
@@ -69,8 +71,11 @@ func (c Setup) NewServer() (*Server, *Org, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	s := NewUnstartedServer(org, WithLatency(max(c.Latency, 0)), WithRateLimit(c.QPS),
-		WithPropagationDelay(max(c.PropagationDelay, 0)))
+	opts := []Option{WithLatency(max(c.Latency, 0)), WithRateLimit(c.QPS), WithPropagationDelay(max(c.PropagationDelay, 0))}
+	if c.SourceIPHeader {
+		opts = append(opts, WithSourceIPHeader())
+	}
+	s := NewUnstartedServer(org, opts...)
 	s.SetClockSkew(c.ClockSkew)
 	for _, f := range []struct {
 		p    float64

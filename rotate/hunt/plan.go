@@ -425,6 +425,9 @@ func (p Plan) WriteText(w io.Writer) error {
 	return ew.err
 }
 
+// String describes the write for people, escaped.
+func (a Action) String() string { return esc(a.describe()) }
+
 func (a Action) describe() string {
 	switch a.Kind {
 	case DeleteKey:

@@ -97,6 +97,12 @@ type Record struct {
 	// Command, on a begin record, is the command that resumes the rotation as the run was
 	// started (its state directory, configuration, endpoint), for `respond status` to print.
 	Command string `json:"command,omitempty"`
+	// Target, Policy and Expires describe an incident write (quarantine.go): what it acts on
+	// ("user/<name>", "role/<name>", a graph node), the policy respond attached, and when that
+	// policy stops applying by itself.
+	Target  string    `json:"target,omitempty"`
+	Policy  string    `json:"policy,omitempty"`
+	Expires time.Time `json:"expires,omitzero"`
 }
 
 // Journal is one key's journal file, open for appending.
@@ -361,6 +367,11 @@ type State struct {
 	Suspect []string `json:"suspect,omitempty"`
 	// Resume is the last run's command that resumes the rotation (Record.Command), if it wrote one.
 	Resume string `json:"-"`
+	// RunID is the first run's id: the rotation's deny policies are named after it, so that a
+	// resumed run finds its own (quarantine.go).
+	RunID string `json:"run_id,omitempty"`
+	// Quarantines are the deny policies respond attached for this rotation (quarantine.go).
+	Quarantines []Quarantine `json:"quarantines,omitempty"`
 }
 
 // LostPending is how many lost creates have not been matched by a late key yet (0 or more).
@@ -397,6 +408,10 @@ func Summarize(recs []Record) State {
 		if s.Started.IsZero() {
 			s.Started = r.Time
 		}
+		if s.RunID == "" {
+			s.RunID = r.RunID
+		}
+		s.quarantine(r)
 		s.Updated = r.Time
 		if r.AccountID != "" {
 			s.AccountID = r.AccountID
@@ -407,7 +422,7 @@ func Summarize(recs []Record) State {
 		if len(r.Sinks) > 0 {
 			s.Sinks = append([]string(nil), r.Sinks...)
 		}
-		key := r.Step + "|" + r.Action + "|" + r.NewKeyID + "|" + r.Sink
+		key := r.Step + "|" + r.Action + "|" + r.NewKeyID + "|" + r.Sink + "|" + r.Target
 		switch r.Kind {
 		case KindBegin:
 			s.Runs++
@@ -444,7 +459,7 @@ func Summarize(recs []Record) State {
 				for range r.Lost {
 					lostAt(r.Time)
 				}
-				delete(open, r.Step+"|"+r.Action+"||"+r.Sink)
+				delete(open, r.Step+"|"+r.Action+"||"+r.Sink+"|")
 				if r.Outcome == OutcomeDone || r.Outcome == OutcomeFailed || r.Outcome == OutcomeSkipped {
 					s.PendingCreate = false
 				}

@@ -29,9 +29,12 @@ type Message struct {
 	LeftForHuman []string        `json:"left_for_human,omitempty"`
 	// Impact is the assessment of what the key did, rendered as text by the engine's caller
 	// (rotate/assess.WriteText); channels include it verbatim.
-	Impact string    `json:"impact,omitempty"`
-	Canary bool      `json:"canary,omitempty"`
-	Time   time.Time `json:"time"`
+	Impact string `json:"impact,omitempty"`
+	// Incident is the hunt's incident graph, rendered as text by the engine (rotate/hunt's
+	// Graph.WriteText, every name escaped); channels include it verbatim.
+	Incident string    `json:"incident,omitempty"`
+	Canary   bool      `json:"canary,omitempty"`
+	Time     time.Time `json:"time"`
 	// Test marks a test message (respond doctor --send-test): its title says so, and it lists
 	// nothing left to do.
 	Test bool `json:"test,omitempty"`

@@ -113,6 +113,9 @@ func sections(m Message) []section {
 	if strings.TrimSpace(m.Impact) != "" {
 		out = append(out, section{title: "What the key did (ActionTrail)", lines: strings.Split(strings.TrimRight(m.Impact, "\n"), "\n"), code: true})
 	}
+	if strings.TrimSpace(m.Incident) != "" {
+		out = append(out, section{title: "What the attacker created (incident graph)", lines: strings.Split(strings.TrimRight(m.Incident, "\n"), "\n"), code: true})
+	}
 	return out
 }
 
