@@ -31,6 +31,8 @@ type Config struct {
 	StateDir string
 	// Locate is the default order of owner search strategies; empty means Strategies().
 	Locate []string
+	// SecretMatch tunes the secret-match strategy (secretmatch.go).
+	SecretMatch SecretMatchConfig
 	// Source is the file the configuration was read from.
 	Source string
 
@@ -208,7 +210,7 @@ func joinErrs(errs []error) error {
 	return errors.Join(errs...)
 }
 
-var configKeys = []string{"accounts", "resource-directory", "sinks", "notify", "canaries", "playbooks", "rules", "state-dir", "locate"}
+var configKeys = []string{"accounts", "resource-directory", "sinks", "notify", "canaries", "playbooks", "rules", "state-dir", "locate", "secret-match"}
 
 // ParseConfig parses and validates a configuration. It reads no files: playbooks named by path
 // are left unloaded (LoadConfig loads them), and references to them are checked by Validate.
@@ -243,11 +245,13 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 		case "state-dir":
 			c.StateDir, _ = scalar(l, f.v, f.place, "a directory")
 		case "locate":
-			items := stringList(l, f.v, f.place, "strategies ("+strings.Join(Strategies(), ", ")+")")
+			items := stringList(l, f.v, f.place, "strategies ("+strings.Join(KnownStrategies(), ", ")+")")
 			for i, it := range items {
 				c.pos[f.place+"["+strconv.Itoa(i)+"]"] = it.pos
 			}
 			c.Locate = vals(items)
+		case "secret-match":
+			c.decodeSecretMatch(l, f)
 		}
 	}
 	if !l.ok() {
@@ -575,8 +579,8 @@ func (c *Config) validate(l *errList) {
 	seenStrategy := map[string]bool{}
 	for i, s := range c.Locate {
 		p := "locate[" + strconv.Itoa(i) + "]"
-		if !contains(Strategies(), s) {
-			l.addAt(ps.at(p), "%s: unknown strategy %s; expected one of: %s", p, show(s), strings.Join(Strategies(), ", "))
+		if !contains(KnownStrategies(), s) {
+			l.addAt(ps.at(p), "%s: unknown strategy %s; expected one of: %s", p, show(s), strings.Join(KnownStrategies(), ", "))
 		} else if seenStrategy[s] {
 			l.addAt(ps.at(p), "%s: strategy %s is listed twice", p, s)
 		}
