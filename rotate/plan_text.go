@@ -14,7 +14,7 @@ import (
 // WritePlanText renders the plan for a human (the --dry-run output).
 func WritePlanText(w io.Writer, p Plan) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Plan for %s", p.KeyID)
+	fmt.Fprintf(&b, "Plan for %s", keyLabel(p.KeyID))
 	if p.Playbook != "" {
 		fmt.Fprintf(&b, " (playbook %s)", p.Playbook)
 	}
@@ -25,6 +25,9 @@ func WritePlanText(w io.Writer, p Plan) error {
 	}
 	for _, l := range p.Locations {
 		fmt.Fprintf(&b, "  found in:   %s\n", locationText(l))
+	}
+	if m := secretMatchText(p.SecretMatch); m != "" {
+		fmt.Fprintf(&b, "  secret-match: %s\n", m)
 	}
 	if p.Owner != nil {
 		acct := p.Owner.Account.ID
