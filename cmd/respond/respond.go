@@ -169,7 +169,7 @@ func gatherFindings(ctx context.Context, opts *RespondOptions) ([]detect.Finding
 func (f *Factory) configAndStrategies(locate string) (*playbooks.Config, []string, error) {
 	var strategies []string
 	if locate != "" {
-		known := append(playbooks.Strategies(), ram.StrategyCaller)
+		known := append(playbooks.KnownStrategies(), ram.StrategyCaller)
 		for p := range strings.SplitSeq(locate, ",") {
 			if p = strings.TrimSpace(p); !slices.Contains(known, p) {
 				return nil, nil, flagErrorf("--locate: unknown strategy %q; known: %s", p, strings.Join(known, ", "))
