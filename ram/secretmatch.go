@@ -27,8 +27,13 @@ const StrategySecretMatch = "secret-match"
 // secret-match.max-candidates).
 const DefaultMaxCandidates = 10000
 
-// DefaultMatchConcurrency is the number of candidate tries in flight.
-const DefaultMatchConcurrency = 32
+// The number of candidate tries in flight, by default: MatchConcurrencyPerAccount for each
+// account searched (each account's listing brings candidates at its key's pace, and the tries
+// must keep up with all of them), at most MaxMatchConcurrency.
+const (
+	MatchConcurrencyPerAccount = 16
+	MaxMatchConcurrency        = 256
+)
 
 // SecretMatch says how Locator.MatchSecret searches.
 type SecretMatch struct {
@@ -40,7 +45,8 @@ type SecretMatch struct {
 	Skip []accesskey.ID
 	// MaxCandidates bounds the ids tried (0: DefaultMaxCandidates).
 	MaxCandidates int
-	// Concurrency is the number of tries in flight (0: DefaultMatchConcurrency).
+	// Concurrency is the number of tries in flight (0: MatchConcurrencyPerAccount per account,
+	// at most MaxMatchConcurrency).
 	Concurrency int
 }
 
@@ -155,7 +161,7 @@ func (l *Locator) MatchSecret(ctx context.Context, m SecretMatch) (Owner, MatchR
 	var me Identity
 	workers := m.Concurrency
 	if workers <= 0 {
-		workers = DefaultMatchConcurrency
+		workers = min(MatchConcurrencyPerAccount*len(l.Accounts), MaxMatchConcurrency)
 	}
 	var trying sync.WaitGroup
 	for range workers {
