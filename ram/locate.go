@@ -442,7 +442,8 @@ func (l *Locator) eachUserKeys(ctx context.Context, a *LocatorAccount, api API, 
 	users := make(chan User, 4*workers)
 	var listed, scanned, calls atomic.Int64
 	var listErr error
-	go func() {
+	var lister sync.WaitGroup // workers stop early when cancelled: listErr is read once the lister is done too
+	lister.Go(func() {
 		defer close(users)
 		listErr = api.ListUsers(ctx, func(u User) error {
 			listed.Add(1)
@@ -453,7 +454,7 @@ func (l *Locator) eachUserKeys(ctx context.Context, a *LocatorAccount, api API, 
 				return ctx.Err()
 			}
 		})
-	}()
+	})
 
 	start := now()
 	var lastReport atomic.Int64
@@ -509,6 +510,7 @@ func (l *Locator) eachUserKeys(ctx context.Context, a *LocatorAccount, api API, 
 		})
 	}
 	wg.Wait()
+	lister.Wait() // workers stop early only once ctx is done, and then so does the lister
 	report(true)
 	n := int(listed.Load())
 	pages := max(1, (n+listUsersPage-1)/listUsersPage) // ListUsers pages, assuming full pages

@@ -67,6 +67,11 @@ func TestMatchSecret(t *testing.T) {
 				if rep.Limited != tt.limited || tt.limited && rep.Tried != tt.max || !tt.limited && rep.Tried != rep.Candidates {
 					t.Errorf("tried %d of %d candidates, limited %v; want limited %v (max %d)", rep.Tried, rep.Candidates, rep.Limited, tt.limited, tt.max)
 				}
+				for _, a := range rep.Accounts {
+					if !tt.limited && a.Error != "" || a.Found {
+						t.Errorf("account %+v: a complete search that found nothing has no error", a)
+					}
+				}
 			} else {
 				if err != nil {
 					t.Fatal(err)
