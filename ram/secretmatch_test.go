@@ -190,3 +190,58 @@ func TestCandHeap_newestFirst(t *testing.T) {
 		t.Errorf("order %v, want %v", got, want)
 	}
 }
+
+// fakeKeysAPI lists users and their keys; ListUsers waits for wait (when set) or the end of ctx.
+type fakeKeysAPI struct {
+	API  // nil: only the calls below are made
+	keys map[string][]AccessKey
+	wait <-chan time.Time
+}
+
+func (f *fakeKeysAPI) ListUsers(ctx context.Context, fn func(User) error) error {
+	if f.wait != nil {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-f.wait:
+		}
+	}
+	for name := range f.keys {
+		if err := fn(User{UserName: name}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *fakeKeysAPI) ListAccessKeys(ctx context.Context, user string) ([]AccessKey, error) {
+	return f.keys[user], ctx.Err()
+}
+
+// pairFunc is a PairChecker in a function.
+type pairFunc func(ctx context.Context, id accesskey.ID) (Identity, error)
+
+func (f pairFunc) CheckPair(ctx context.Context, id accesskey.ID) (Identity, error) { return f(ctx, id) }
+
+// The tries do not wait for the listing: a key found in one account stops the listing of another
+// that has not even begun.
+func TestMatchSecret_triesAsTheListingGoes(t *testing.T) {
+	key := AccessKey{ID: accesskey.MustParseID("LTAI5tFAKEFASTACCOUNT001"), Status: StatusActive}
+	fast := &fakeKeysAPI{keys: map[string][]AccessKey{"app": {key}}}
+	slow := &fakeKeysAPI{keys: map[string][]AccessKey{"other": {{ID: accesskey.MustParseID("LTAI5tFAKESLOWACCOUNT001"), Status: StatusActive}}},
+		wait: time.After(30 * time.Second)} // a safety: a search that waits for it fails below, late
+	check := pairFunc(func(ctx context.Context, id accesskey.ID) (Identity, error) {
+		if id == key.ID {
+			return Identity{AccountID: "1", IdentityType: "RAMUser", Arn: "acs:ram::1:user/app"}, nil
+		}
+		return Identity{}, &Error{Class: ErrInvalidCredentials, Code: "SignatureDoesNotMatch"}
+	})
+	l := &Locator{Accounts: []LocatorAccount{{Account: Account{ID: "1"}, API: fast}, {Account: Account{ID: "2"}, API: slow}}}
+	o, rep, err := l.MatchSecret(context.Background(), SecretMatch{Checker: check})
+	if err != nil || o.KeyID != key.ID || o.UserName != "app" || o.Account.ID != "1" {
+		t.Fatalf("MatchSecret = %+v, %v", o, err)
+	}
+	if rep.Accounts[1].Error != "stopped: the key was found" || rep.Tried != 1 {
+		t.Errorf("report %+v: the slow account's listing was waited for", rep)
+	}
+}
