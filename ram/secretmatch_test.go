@@ -221,7 +221,9 @@ func (f *fakeKeysAPI) ListAccessKeys(ctx context.Context, user string) ([]Access
 // pairFunc is a PairChecker in a function.
 type pairFunc func(ctx context.Context, id accesskey.ID) (Identity, error)
 
-func (f pairFunc) CheckPair(ctx context.Context, id accesskey.ID) (Identity, error) { return f(ctx, id) }
+func (f pairFunc) CheckPair(ctx context.Context, id accesskey.ID) (Identity, error) {
+	return f(ctx, id)
+}
 
 // The tries do not wait for the listing: a key found in one account stops the listing of another
 // that has not even begun.
