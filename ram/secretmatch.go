@@ -248,6 +248,8 @@ func (l *Locator) matchOwner(c *candidate, me Identity, reps []StrategyReport) O
 		o.Account.ID = me.AccountID
 	}
 	if o.UserName == "" {
+		// Listed only as the client's own: a RAM user's own keys are in the scan too, with the
+		// user (candQueue.add), so this is a root key unless the answer says otherwise.
 		if name, ok := userFromArn(me.Arn); ok && me.IdentityType == "RAMUser" {
 			o.UserName, o.UserID = name, me.UserID
 		} else {
@@ -266,22 +268,25 @@ func (l *Locator) listCandidates(ctx context.Context, i int, rep *StrategyReport
 	if err != nil {
 		return fmt.Errorf("%s: %w", errNotEntered.Error(), err)
 	}
+	var ownErr error
 	if a.Entry == nil || a.Entry.c != nil {
 		rep.Calls++
 		own, err := api.ListAccessKeys(ctx, "")
-		if err != nil {
-			return err
-		}
+		ownErr = err
 		for _, k := range own {
 			q.add(candidate{key: k, acct: i, keys: own})
 		}
 	}
-	return l.eachUserKeys(ctx, a, api, pace, rep, func(u User, keys []AccessKey) bool {
+	err = l.eachUserKeys(ctx, a, api, pace, rep, func(u User, keys []AccessKey) bool {
 		for _, k := range keys {
 			q.add(candidate{key: k, acct: i, user: u, keys: keys})
 		}
 		return false
 	})
+	if err == nil && ownErr != nil {
+		return fmt.Errorf("the account's own keys were not listed (a root key would be missed): %w", ownErr)
+	}
+	return err
 }
 
 // candQueue holds the candidates listed and not yet tried, newest key first, and counts them. The
