@@ -31,6 +31,8 @@ type Config struct {
 	Locate []string
 	// Trust lists the finding sources whose id-only findings are acted on (trust.go).
 	Trust []Trust
+	// SecretMatch tunes the secret-match strategy (secretmatch.go).
+	SecretMatch SecretMatchConfig
 	// Source is the file the configuration was read from.
 	Source string
 
@@ -208,7 +210,7 @@ func joinErrs(errs []error) error {
 	return errors.Join(errs...)
 }
 
-var configKeys = []string{"accounts", "resource-directory", "sinks", "notify", "canaries", "playbooks", "rules", "state-dir", "locate", "trust"}
+var configKeys = []string{"accounts", "resource-directory", "sinks", "notify", "canaries", "playbooks", "rules", "state-dir", "locate", "trust", "secret-match"}
 
 // ParseConfig parses and validates a configuration. It reads no files: playbooks named by path
 // are left unloaded (LoadConfig loads them), and references to them are checked by Validate.
@@ -243,13 +245,15 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 		case "state-dir":
 			c.StateDir, _ = scalar(l, f.v, f.place, "a directory")
 		case "locate":
-			items := stringList(l, f.v, f.place, "strategies ("+strings.Join(Strategies(), ", ")+")")
+			items := stringList(l, f.v, f.place, "strategies ("+strings.Join(KnownStrategies(), ", ")+")")
 			for i, it := range items {
 				c.pos[f.place+"["+strconv.Itoa(i)+"]"] = it.pos
 			}
 			c.Locate = vals(items)
 		case "trust":
 			c.decodeTrust(l, f)
+		case "secret-match":
+			c.decodeSecretMatch(l, f)
 		}
 	}
 	// Validate also after a decoding error, so that every problem is reported at once; a

@@ -99,8 +99,8 @@ func (c *Config) validate(l *errList) {
 	seenStrategy := map[string]bool{}
 	for i, s := range c.Locate {
 		p := "locate[" + strconv.Itoa(i) + "]"
-		if !contains(Strategies(), s) {
-			l.addAt(ps.at(p), "%s: unknown strategy %s; expected one of: %s", p, show(s), strings.Join(Strategies(), ", "))
+		if !contains(KnownStrategies(), s) {
+			l.addAt(ps.at(p), "%s: unknown strategy %s; expected one of: %s", p, show(s), strings.Join(KnownStrategies(), ", "))
 		} else if seenStrategy[s] {
 			l.addAt(ps.at(p), "%s: strategy %s is listed twice", p, s)
 		}

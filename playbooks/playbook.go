@@ -384,7 +384,7 @@ func decodeOptions(l *errList, id StepID, n *yaml.Node, place string, o *StepOpt
 		case "use-leaked-secret":
 			o.UseLeakedSecret, _ = boolean(l, f.v, f.place)
 		case "strategies":
-			items := stringList(l, f.v, f.place, "strategies ("+strings.Join(Strategies(), ", ")+")")
+			items := stringList(l, f.v, f.place, "strategies ("+strings.Join(KnownStrategies(), ", ")+")")
 			for i, it := range items {
 				ps[f.place+"["+strconv.Itoa(i)+"]"] = it.pos
 			}
@@ -541,8 +541,8 @@ func validateOptions(l *errList, s Step, place string, ps positions) {
 		seen := map[string]bool{}
 		for i, st := range o.Strategies {
 			p := place + ".strategies[" + strconv.Itoa(i) + "]"
-			if !contains(Strategies(), st) {
-				l.addAt(ps.at(p), "%s: unknown strategy %s; expected one of: %s", p, show(st), strings.Join(Strategies(), ", "))
+			if !contains(KnownStrategies(), st) {
+				l.addAt(ps.at(p), "%s: unknown strategy %s; expected one of: %s", p, show(st), strings.Join(KnownStrategies(), ", "))
 			} else if seen[st] {
 				l.addAt(ps.at(p), "%s: strategy %s is listed twice", p, st)
 			}

@@ -287,6 +287,11 @@ func (c *Client) getConn() (*conn, error) {
 	if v := c.pool.Get(); v != nil {
 		return v.(*conn), nil
 	}
+	return c.newConn(c.creds)
+}
+
+// newConn is a new SDK client of c's configuration signing with creds.
+func (c *Client) newConn(creds credentials.CredentialsProvider) (*conn, error) {
 	rt := &ctxTransport{base: c.transport}
 	conf := sdk.NewConfig().
 		WithAutoRetry(false).
@@ -294,7 +299,7 @@ func (c *Client) getConn() (*conn, error) {
 		WithDebug(false)
 	conf.Transport = rt // not an *http.Transport: the SDK then leaves proxy, TLS and dialer alone
 	conf.UserAgent = c.cfg.UserAgent
-	sc, err := sdk.NewClientWithOptions(c.cfg.Region, conf, credentials.CredentialsProvider(c.creds))
+	sc, err := sdk.NewClientWithOptions(c.cfg.Region, conf, creds)
 	if err != nil {
 		return nil, err
 	}
@@ -335,6 +340,13 @@ func (c *Client) invoke(ctx context.Context, product string, req requests.AcsReq
 
 // invokeAt is invoke with the pace lim and the host given (a regional call: trail.go).
 func (c *Client) invokeAt(ctx context.Context, lim *aimd, host string, req requests.AcsRequest, resp responses.AcsResponse) error {
+	return c.invokeOn(ctx, lim, host, req, resp, c.getConn, func(cn *conn) { c.pool.Put(cn) })
+}
+
+// invokeOn is invokeAt with the SDK client taken from get and given back to put: a call signed
+// with other credentials than c's (pair.go).
+func (c *Client) invokeOn(ctx context.Context, lim *aimd, host string, req requests.AcsRequest, resp responses.AcsResponse,
+	get func() (*conn, error), put func(*conn)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -343,7 +355,7 @@ func (c *Client) invokeAt(ctx context.Context, lim *aimd, host string, req reque
 			return err
 		}
 	}
-	cn, err := c.getConn()
+	cn, err := get()
 	if err != nil {
 		return err
 	}
@@ -354,7 +366,7 @@ func (c *Client) invokeAt(ctx context.Context, lim *aimd, host string, req reque
 	err = cn.sdk.DoAction(req, resp)
 	stop()
 	cn.rt.ctx = nil
-	c.pool.Put(cn)
+	put(cn)
 	switch {
 	case err == nil:
 		lim.OK()

@@ -402,10 +402,34 @@ func (l *Locator) finish(ctx context.Context, id accesskey.ID, h *hit) (Owner, e
 	return o, nil
 }
 
-// scan is the full search of one account: ListUsers (every page) × ListAccessKeys(user), by a
-// bounded pool of workers following pace: the account's key's own (every call signed by it shares
-// it), or, when it has none, an AIMD rate of the scan's own.
+// scan is the full search of one account: ListUsers (every page) × ListAccessKeys(user) until a
+// user holds id (see eachUserKeys).
 func (l *Locator) scan(ctx context.Context, a *LocatorAccount, api API, pace *Pace, id accesskey.ID, rep *StrategyReport) (*hit, error) {
+	var mu sync.Mutex
+	var found *hit
+	err := l.eachUserKeys(ctx, a, api, pace, rep, func(u User, keys []AccessKey) bool {
+		if findKey(keys, id) == nil {
+			return false
+		}
+		mu.Lock()
+		if found == nil {
+			found = &hit{acct: a, api: api, keys: keys, owner: Owner{UserName: u.UserName, UserID: u.UserID}}
+		}
+		mu.Unlock()
+		return true
+	})
+	if found != nil {
+		return found, nil
+	}
+	return nil, err
+}
+
+// eachUserKeys lists every user of the account (ListUsers, every page) and gives each user's keys
+// (ListAccessKeys(user)) to visit, by a bounded pool of workers following pace: the account's
+// key's own (every call signed by it shares it), or, when it has none, an AIMD rate of the scan's
+// own. visit is called concurrently; when it returns true the listing stops and the error is nil.
+// rep gets the calls made and the users scanned.
+func (l *Locator) eachUserKeys(ctx context.Context, a *LocatorAccount, api API, pace *Pace, rep *StrategyReport, visit func(User, []AccessKey) bool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	workers := l.Concurrency
@@ -433,7 +457,8 @@ func (l *Locator) scan(ctx context.Context, a *LocatorAccount, api API, pace *Pa
 	var listed, scanned, calls atomic.Int64
 	var listDone atomic.Bool
 	var listErr error
-	go func() {
+	var lister sync.WaitGroup // workers stop early when cancelled: listErr is read once the lister is done too
+	lister.Go(func() {
 		defer close(users)
 		defer listDone.Store(true)
 		listErr = api.ListUsers(ctx, func(u User) error {
@@ -445,7 +470,7 @@ func (l *Locator) scan(ctx context.Context, a *LocatorAccount, api API, pace *Pa
 				return ctx.Err()
 			}
 		})
-	}()
+	})
 
 	start := now()
 	var lastReport atomic.Int64
@@ -469,7 +494,7 @@ func (l *Locator) scan(ctx context.Context, a *LocatorAccount, api API, pace *Pa
 	}
 
 	var mu sync.Mutex
-	var found *hit
+	var stopped atomic.Bool
 	var firstErr error
 	var failed int
 	var wg sync.WaitGroup
@@ -480,12 +505,8 @@ func (l *Locator) scan(ctx context.Context, a *LocatorAccount, api API, pace *Pa
 				switch {
 				case err == nil:
 					scanned.Add(1)
-					if findKey(keys, id) != nil {
-						mu.Lock()
-						if found == nil {
-							found = &hit{acct: a, api: api, keys: keys, owner: Owner{UserName: u.UserName, UserID: u.UserID}}
-						}
-						mu.Unlock()
+					if visit(u, keys) {
+						stopped.Store(true)
 						cancel()
 					}
 				case errors.Is(err, ErrNotFound): // deleted since listed
@@ -505,24 +526,25 @@ func (l *Locator) scan(ctx context.Context, a *LocatorAccount, api API, pace *Pa
 		})
 	}
 	wg.Wait()
+	lister.Wait() // workers stop early only once ctx is done, and then so does the lister
 	report(true)
 	n := int(listed.Load())
 	pages := max(1, (n+listUsersPage-1)/listUsersPage) // ListUsers pages, assuming full pages
-	rep.Calls = int(calls.Load()) + pages
-	rep.UsersScanned = int(scanned.Load())
-	if found != nil {
-		return found, nil
+	rep.Calls += int(calls.Load()) + pages
+	rep.UsersScanned += int(scanned.Load())
+	if stopped.Load() {
+		return nil
 	}
 	if listErr != nil && !errors.Is(listErr, context.Canceled) {
-		return nil, listErr
+		return listErr
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	if firstErr != nil {
-		return nil, fmt.Errorf("%d users could not be scanned: %w", failed, firstErr)
+		return fmt.Errorf("%d users could not be scanned: %w", failed, firstErr)
 	}
-	return nil, nil
+	return nil
 }
 
 // maxThrottlesPerUser bounds how often one user's listing is retried after throttling.

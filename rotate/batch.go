@@ -32,6 +32,9 @@ type Connection interface {
 	Locator(ctx context.Context, strategies []string, leaked accesskey.ID, secret accesskey.Secret, progress func(ram.Progress)) (Locator, error)
 	// IncidentAccounts gives the hunt, contain and eradicate steps' calls.
 	IncidentAccounts
+	// MatchSecret finds the key of a secret found without its id (the secret-match strategy,
+	// secretonly.go); m.Checker is the connection's.
+	MatchSecret(ctx context.Context, secret accesskey.Secret, m ram.SecretMatch, progress func(ram.Progress)) (ram.Owner, ram.MatchReport, error)
 }
 
 // Confirmer decides, once every finding is planned and before anything changes, whether the
@@ -100,6 +103,9 @@ type Item struct {
 	locErr    error
 	deps      Deps
 	executing bool // the batch went on to execute (not a dry run, confirmed)
+	// a secret-only finding: whether secret-match may search for its key, and what it did
+	secretMatch bool
+	match       *ram.MatchReport
 }
 
 // open creates the state directory and opens the audit log (unless it is a dry run) and the
@@ -138,7 +144,8 @@ func (b *Batch) open() (Deps, func(), error) {
 }
 
 // Run plans every finding and, unless it is a dry run or the Confirmer says no, executes the
-// plans. The items are in the findings' order. Its error says the batch stopped before
+// plans. The items are in the findings' order, one per finding, except that a finding of a key
+// that secret-match found for a secret-only finding is folded into that one (mergeMatched). Its error says the batch stopped before
 // anything changed: the state directory, the audit log or a notification channel could not be
 // opened (an *InvalidError for a channel badly configured), it was interrupted while planning,
 // ErrNotConfirmed, the Confirmer's error.
@@ -159,6 +166,7 @@ func (b *Batch) Run(ctx context.Context, findings []detect.Finding) ([]*Item, er
 	// inspection, which is all in the owner's account, spread evenly over the accounts.
 	n := workersFor(len(b.Session.Entered()))
 	forEach(ctx, spread(items), n, b.locate)
+	items = mergeMatched(items)
 	forEachByAccount(ctx, items, n, (*Item).ownerAccount, b.plan)
 	if err := ctx.Err(); err != nil {
 		return items, fmt.Errorf("interrupted while planning; nothing was changed: %w", err)
@@ -209,6 +217,10 @@ func (b *Batch) prepare(ctx context.Context, it *Item) {
 		if st, ok := it.Playbook.Step(playbooks.StepLocate); ok && len(st.Options.Strategies) > 0 {
 			strategies = st.Options.Strategies
 		}
+	}
+	if isSecretOnly(it.Finding) {
+		it.secretMatch = allowsSecretMatch(strategies)
+		return
 	}
 	it.loc, it.Err = b.Session.Locator(ctx, strategies, it.Finding.KeyID, it.Finding.Secret, b.Progress)
 }
@@ -270,6 +282,10 @@ func (b *Batch) choose(it *Item, owner *ram.Owner) error {
 
 // locate runs the finding's owner search, once.
 func (b *Batch) locate(ctx context.Context, it *Item) {
+	if it.Err == nil && isSecretOnly(it.Finding) {
+		b.matchSecret(ctx, it)
+		return
+	}
 	if it.Err == nil && it.Finding.KeyID.Rotatable() && !b.untrusted(it.Finding) {
 		it.owner, it.locErr = it.loc.Locate(ctx, it.Finding.KeyID)
 	}
@@ -305,6 +321,10 @@ func (b *Batch) plan(ctx context.Context, it *Item) {
 			return
 		}
 	}
+	if isSecretOnly(it.Finding) {
+		it.Plan = secretOnlyPlan(it.Finding, it.Playbook, it.match, it.locErr)
+		return
+	}
 	fd, pb, d := it.Finding, it.Playbook, it.deps
 	if b.OnStep != nil {
 		d.OnStep = b.OnStep(fd.KeyID)
@@ -333,6 +353,7 @@ func (b *Batch) plan(ctx context.Context, it *Item) {
 		return
 	}
 	it.Plan, it.deps = NewPlan(f, snap, s), d
+	it.Plan.SecretMatch = it.match
 	if (it.Plan.Decision == DecisionRotate || it.Plan.Decision == DecisionPurge) && it.Plan.hasStep(playbooks.StepCreate) && len(sinks) == 0 {
 		it.Err = invalidf("key %s: the %s playbook creates a replacement but no sink is configured to receive it; add a sink to the configuration (README \"Sinks\"), pass --reveal on a terminal, or use --playbook contain-only", fd.KeyID, pb.Name)
 	}

@@ -23,6 +23,8 @@ type fakeConn struct {
 	// strategies are the strategies each key's search was built with.
 	strategies map[accesskey.ID][]string
 	locate     func(ctx context.Context, id accesskey.ID) (ram.Owner, error)
+	// match answers MatchSecret (secretonly_test.go); nil: the fake cannot search.
+	match func(ctx context.Context, secret accesskey.Secret, m ram.SecretMatch) (ram.Owner, ram.MatchReport, error)
 }
 
 func newFakeConn(f *fakeAPI, locate func(context.Context, accesskey.ID) (ram.Owner, error)) *fakeConn {
@@ -51,6 +53,13 @@ func (c *fakeConn) Locator(ctx context.Context, strategies []string, id accesske
 	l := &countingLocator{fn: c.locate}
 	c.loc[id], c.strategies[id] = l, strategies
 	return l, nil
+}
+
+func (c *fakeConn) MatchSecret(ctx context.Context, secret accesskey.Secret, m ram.SecretMatch, _ func(ram.Progress)) (ram.Owner, ram.MatchReport, error) {
+	if c.match == nil {
+		return ram.Owner{}, ram.MatchReport{}, errors.New("the fake connection cannot match a secret")
+	}
+	return c.match(ctx, secret, m)
 }
 
 type countingLocator struct {

@@ -236,6 +236,8 @@ func (c *Session) Authenticates(ctx context.Context, id accesskey.ID, secret acc
 // Locator builds the owner search over every account. The caller strategy signs a call with the
 // leaked pair: it needs the leaked secret (an *InvalidError without it).
 func (c *Session) Locator(ctx context.Context, strategies []string, leaked accesskey.ID, secret accesskey.Secret, progress func(ram.Progress)) (Locator, error) {
+	// secret-match finds the key of a secret without its id: a key's id is known here.
+	strategies = slices.DeleteFunc(slices.Clone(strategies), func(s string) bool { return s == playbooks.StrategySecretMatch })
 	l := &ram.Locator{Accounts: c.accounts, Strategies: strategies, Progress: progress}
 	if slices.Contains(strategies, ram.StrategyCaller) {
 		if secret.IsZero() {
@@ -250,4 +252,12 @@ func (c *Session) Locator(ctx context.Context, strategies []string, leaked acces
 		l.Leaked = cl
 	}
 	return l, nil
+}
+
+// MatchSecret implements Connection: the secret-match search over every account, each candidate
+// signed through respond's own endpoint (never with respond's key).
+func (c *Session) MatchSecret(ctx context.Context, secret accesskey.Secret, m ram.SecretMatch, progress func(ram.Progress)) (ram.Owner, ram.MatchReport, error) {
+	l := &ram.Locator{Accounts: c.accounts, Progress: progress}
+	m.Checker = c.home.PairCheck(secret)
+	return l.MatchSecret(ctx, m)
 }

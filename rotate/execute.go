@@ -39,6 +39,8 @@ func Execute(ctx context.Context, p Plan, d Deps) Result {
 	case DecisionOwnerNotFound:
 		res.Outcome = journal.OutcomeNotFound
 		res.Err = fmt.Errorf("locate owner of %s: %w", p.KeyID, ram.ErrOwnerNotFound)
+	case DecisionSecretOnly:
+		secretOnlyResult(p, &res)
 	case DecisionRefuseCanary:
 		res.Outcome = journal.OutcomeRefused
 		res.Err = &RefusedError{KeyID: p.KeyID, Decision: p.Decision, Reason: p.Reason}

@@ -111,6 +111,8 @@ type Plan struct {
 	Assessment *assess.Assessment `json:"assessment,omitempty"`
 	// Warnings are problems that do not stop the rotation (e.g. no ActionTrail permission).
 	Warnings []string `json:"warnings,omitempty"`
+	// SecretMatch is what the secret-match strategy did for a secret found without its id.
+	SecretMatch *ram.MatchReport `json:"secret_match,omitempty"`
 	// Settings the execution needs.
 	OnStoreFailure    string        `json:"on_store_failure"`
 	VerifyTimeout     time.Duration `json:"verify_timeout_ns"`

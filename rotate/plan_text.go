@@ -20,7 +20,7 @@ import (
 func WritePlanText(w io.Writer, p Plan) error {
 	var b strings.Builder
 	pr := accesskey.Printable
-	fmt.Fprintf(&b, "Plan for %s", p.KeyID)
+	fmt.Fprintf(&b, "Plan for %s", keyLabel(p.KeyID))
 	if p.Playbook != "" {
 		fmt.Fprintf(&b, " (playbook %s)", pr(p.Playbook))
 	}
@@ -31,6 +31,9 @@ func WritePlanText(w io.Writer, p Plan) error {
 	}
 	for _, l := range p.Locations {
 		fmt.Fprintf(&b, "  found in:   %s\n", locationText(l))
+	}
+	if m := secretMatchText(p.SecretMatch); m != "" {
+		fmt.Fprintf(&b, "  secret-match: %s\n", m)
 	}
 	if p.Owner != nil {
 		acct := pr(p.Owner.Account.ID)

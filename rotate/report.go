@@ -78,7 +78,7 @@ func (r *Report) AddItems(items []*Item, exitCode func(Severity) int) {
 func WritePlansText(w io.Writer, items []*Item) error {
 	for _, it := range items {
 		if it.Err != nil {
-			if _, err := fmt.Fprintf(w, "Key %s: cannot plan: %s\n\n", it.Finding.KeyID, oneLine(it.Err.Error())); err != nil { // oneLine escapes
+			if _, err := fmt.Fprintf(w, "Key %s: cannot plan: %s\n\n", keyLabel(it.Finding.KeyID), oneLine(it.Err.Error())); err != nil { // oneLine escapes
 				return err
 			}
 			continue
@@ -107,15 +107,15 @@ func WriteSummaryText(w io.Writer, items []*Item) error {
 	b.WriteString("Summary\n")
 	for _, it := range items {
 		if it.Err != nil {
-			fmt.Fprintf(&b, "  %s  not run: %s\n", it.Finding.KeyID, oneLine(it.Err.Error()))
+			fmt.Fprintf(&b, "  %s  not run: %s\n", keyLabel(it.Finding.KeyID), oneLine(it.Err.Error()))
 			continue
 		}
 		r := it.Result
 		if r == nil {
-			fmt.Fprintf(&b, "  %s  not run (interrupted)\n", it.Finding.KeyID)
+			fmt.Fprintf(&b, "  %s  not run (interrupted)\n", keyLabel(it.Finding.KeyID))
 			continue
 		}
-		fmt.Fprintf(&b, "  %s  %s", r.KeyID, r.Outcome)
+		fmt.Fprintf(&b, "  %s  %s", keyLabel(r.KeyID), r.Outcome)
 		if r.UserName != "" {
 			fmt.Fprintf(&b, " (user %s, account %s)", pr(r.UserName), pr(r.AccountID))
 		}

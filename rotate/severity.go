@@ -58,9 +58,12 @@ func SeverityOf(err error) Severity {
 }
 
 // Severity ranks how the item ended. A plan that was not carried out (a dry run) is OK unless it
-// could not be made for want of a valid configuration; one the batch meant to execute but never
-// ran (interrupted) is partial.
+// could not be made for want of a valid configuration, or is a secret-only one (not found); one
+// the batch meant to execute but never ran (interrupted) is partial.
 func (it *Item) Severity() Severity {
+	if it.Err == nil && it.Plan.Decision == DecisionSecretOnly {
+		return SeverityNotFound // carried out or not, its key stays unknown: the plan asks a person to find it
+	}
 	s := SeverityOK
 	switch {
 	case it.Err != nil:

@@ -11,7 +11,7 @@ import (
 
 // Strategies are the owner-search strategies a person may name: the playbooks' and
 // ram.StrategyCaller (opt-in: it signs with the leaked key).
-func Strategies() []string { return append(playbooks.Strategies(), ram.StrategyCaller) }
+func Strategies() []string { return append(playbooks.KnownStrategies(), ram.StrategyCaller) }
 
 // ParseStrategies parses a comma-separated list of owner-search strategies (respond --locate);
 // "" is none (each playbook's, else ram's defaults).

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -140,4 +141,87 @@ func keysOf(m map[string][]byte) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// The seed's own case (issue 20): its example line, a secret without its id. respond scan lists
+// it; a dry run says where to look (exit 3); with secret-match the key is found in a member
+// account, rotated and checked through the SDK. The leaked secret appears in no byte respond
+// wrote, and the new one only in the sink.
+func TestE2ESecretGrepSecretOnly(t *testing.T) {
+	t.Parallel()
+	limit(t)
+	const (
+		seedLine = "export ALIYUN_SECRET_ACCESS_KEY=vtAZaFH4CqJcqFj5oyyuRobivPNK8p\n"
+		secret   = "vtAZaFH4CqJcqFj5oyyuRobivPNK8p"
+		leaked   = "LTAI5tFAKESEEDREPORTS001"
+		sibling  = "LTAI5tFAKESEEDREPORTS002"
+		canary   = "LTAI5tFAKESEEDCANARY0001"
+		member   = "3333000000000002"
+	)
+	e := newE2E(t, orgFromFile(t, "secret-only.yaml"))
+	cfg := e.fileSinkConfig("accounts:\n  - name: mgmt\n    credentials: {source: env}\nresource-directory:\n  account: mgmt\ncanaries: [" + canary + "]\n")
+	written := map[string][]byte{}
+	runs := []struct {
+		args []string
+		code int
+		want []string
+	}{
+		{[]string{"scan", "-"}, 0, []string{"(no id)", "secret without its id", "redacted"}},
+		{[]string{"scan", "-", "--output", "json"}, 0, []string{`"kind": "secret-only"`}},
+		{[]string{"--from", "-", "--dry-run", "--config", cfg}, 3, []string{"decision:   secret-only", "respond --key-id <ID>", "found in:   :1 (stdin)", "CI variables"}},
+		{[]string{"--from", "-", "--yes", "--config", cfg}, 3, []string{"secret-only"}},
+		{[]string{"--from", "-", "--yes", "--config", cfg, "--locate", "ims,scan,secret-match", "--output", "json"}, 0, nil},
+	}
+	var rep e2eReport
+	for i, run := range runs {
+		r := e.run(seedLine, run.args...)
+		wantCode(t, r, run.code)
+		mustContain(t, "stdout", r.Stdout, run.want...)
+		written["stdout of run "+string(rune('0'+i))] = []byte(r.Stdout)
+		written["stderr of run "+string(rune('0'+i))] = []byte(r.Stderr)
+		if i == len(runs)-1 {
+			rep = decodeReport(t, r)
+			mustContain(t, "the report", r.Stdout, `"candidates_tried"`, `"matched": "`+leaked+`"`, "pair authenticated")
+		}
+	}
+	if len(rep.Results) != 1 || rep.Results[0].KeyID != leaked || rep.Results[0].Result == nil || rep.Results[0].Result.Outcome != "remediated" {
+		t.Fatalf("report %+v", rep.Results)
+	}
+	// Through the SDK, in the member account: the leaked key is gone, its sibling kept, the
+	// replacement is the sink's and authenticates, the leaked pair does not.
+	ids := listKeys(t, e.memberRAM(member, "ResourceDirectoryAccountAccessRole"), "reports-cron")
+	newID, newSecret := e.sinkCredential("reports-cron")
+	if len(ids) != 2 || !slices.Contains(ids, sibling) || !slices.Contains(ids, newID) || slices.Contains(ids, leaked) {
+		t.Fatalf("keys of reports-cron %v, sink holds %s", ids, newID)
+	}
+	if err := e.authenticates(newID, newSecret); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.authenticates(leaked, secret); err == nil {
+		t.Error("the leaked pair still authenticates")
+	}
+	// The cloud's view of the search: the canary and the inactive key never signed a call; the
+	// leaked key signed one GetCallerIdentity that authenticated (the match) before its delete.
+	matched := 0
+	for _, r := range e.s.RequestLog() {
+		switch {
+		case r.AccessKeyID == canary, r.AccessKeyID == "LTAI5tFAKESEEDOLDBATCH01":
+			t.Errorf("%s signed %s", r.AccessKeyID, r.Action)
+		case r.AccessKeyID == leaked && r.Code == "":
+			matched++
+			if r.Action != "GetCallerIdentity" {
+				t.Errorf("the leaked key signed %s", r.Action)
+			}
+		}
+	}
+	if matched != 1 {
+		t.Errorf("the leaked key authenticated %d calls, want 1 (the match)", matched)
+	}
+	for _, dir := range []string{e.state, e.sinkDir(), e.home} {
+		for p, b := range readTree(t, dir) {
+			written[p] = b
+		}
+	}
+	assertSecretsOnlyInSinks(t, written, map[string]bool{filepath.Join(e.sinkDir(), "reports-cron.json"): true},
+		map[string]string{"leaked secret": secret, "new secret": newSecret})
 }

@@ -179,7 +179,7 @@ Environment:
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the full plan and change nothing")
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation (required without a terminal)")
 	fl.StringVar(&opts.Playbook, "playbook", "", "playbook to use (default: chosen by the configuration's rules, else standard)")
-	fl.StringVar(&opts.Locate, "locate", "", "owner-location strategies in order (default ims,actiontrail,scan,self,recycle-bin; add caller to sign with the leaked secret)")
+	fl.StringVar(&opts.Locate, "locate", "", "owner-location strategies in order (default ims,actiontrail,scan,self,recycle-bin; add caller to sign with the leaked secret, secret-match to find the key of a secret without its id)")
 	fl.StringArrayVar(&opts.Sinks, "sink", nil, "sink from the configuration to store the new key in (repeatable; default: the playbook's)")
 	fl.BoolVar(&opts.Reveal, "reveal", false, "also print the new secret on the terminal (only with a terminal on stdout)")
 

@@ -33,10 +33,10 @@ import (
 func throughput(b *testing.B) (stop func()) {
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := processCPU()
+	cpu0 := et.ProcessCPU()
 	return func() {
 		b.StopTimer()
-		cpu := processCPU() - cpu0
+		cpu := et.ProcessCPU() - cpu0
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 		if cpu > 0 {
 			b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/req")
@@ -139,10 +139,10 @@ func BenchmarkHTTPListAccessKeys(b *testing.B) {
 			server0 := srv.cpu(b)
 			b.ReportAllocs()
 			b.ResetTimer()
-			client0 := processCPU()
+			client0 := et.ProcessCPU()
 			leanClient(b, srv.url, queries)
 			b.StopTimer()
-			client, server := processCPU()-client0, srv.cpu(b)-server0
+			client, server := et.ProcessCPU()-client0, srv.cpu(b)-server0
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 			if client > 0 && server > 0 {
 				b.ReportMetric(float64(server.Microseconds())/float64(b.N), "server-cpu-µs/req")
@@ -274,7 +274,7 @@ func TestBenchServerProcess(t *testing.T) {
 	_ = out.Flush()
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
-		fmt.Fprintln(out, int64(processCPU()))
+		fmt.Fprintln(out, int64(et.ProcessCPU()))
 		_ = out.Flush()
 	}
 }

@@ -63,6 +63,11 @@ const (
 // signal (exit 5, like a refusal; the notification's outcome).
 const OutcomeCanary Outcome = "canary"
 
+// OutcomeSecretOnly is the outcome of a secret found without its AccessKey id whose key could not
+// be found (secret-match not allowed, or no candidate authenticated): nothing was changed; the id
+// must be found where the secret is used (exit 3, like an owner not found).
+const OutcomeSecretOnly Outcome = "secret-only"
+
 // Record is one line of a journal. It never holds a secret: every field is an identifier, a
 // name, a time, or a description the engine wrote.
 type Record struct {
