@@ -77,6 +77,12 @@ type Batch struct {
 	DryRun bool
 	// Confirmer is asked before anything changes; nil goes ahead (--yes).
 	Confirmer Confirmer
+	// Alerts are each key's alerts at its source (Security Center records), which the close step
+	// marks handled once the key is remediated (SecurityCenterPoll.Prepare sets them).
+	Alerts map[accesskey.ID][]Alert
+	// Owners are owners a source already knows (a Security Center record of a root-account key):
+	// the owner search is not run for these keys.
+	Owners map[accesskey.ID]ram.Owner
 }
 
 // Item is one finding on its way through a batch.
@@ -106,6 +112,9 @@ func (b *Batch) open() (Deps, func(), error) {
 	d := b.Deps
 	d.StateDir, d.ResumeCommand = b.StateDir, b.ResumeCommand
 	d.Accounts, d.Verifier, d.Caller, d.Redactor = b.Session, b.Session, b.Session.Caller(), b.Redactor
+	if b.Config != nil && len(d.AssessRegions) == 0 {
+		d.AssessRegions = b.Config.Assess.Regions
+	}
 	if err := os.MkdirAll(b.StateDir, 0o700); err != nil {
 		return d, nil, fmt.Errorf("create the state directory %s: %w (pass --state-dir)", b.StateDir, err)
 	}
@@ -179,9 +188,13 @@ func (b *Batch) Run(ctx context.Context, findings []detect.Finding) ([]*Item, er
 	return items, nil
 }
 
-// source is what the rules match a finding's source on: the first location's format (the
-// scanner), else its source ("flag" for --key-id).
+// source is what the rules match a finding's source on: a leak-reporting service's name
+// (security-center) for its records, else the first location's format (the scanner), else its
+// source ("flag" for --key-id).
 func source(fd detect.Finding) string {
+	if fd.Evidence == detect.EvidenceSource && fd.Source != "" {
+		return fd.Source
+	}
 	if len(fd.Locations) == 0 {
 		return "flag"
 	}
@@ -239,8 +252,12 @@ func (b *Batch) choose(it *Item, owner *ram.Owner) error {
 		it.Playbook, it.PlaybookReason = &pb, "chosen with --playbook"
 		return nil
 	case b.Config == nil:
-		pb, err := playbooks.Builtin(playbooks.DefaultPlaybook)
-		it.Playbook, it.PlaybookReason = pb, "no configuration: the default playbook"
+		name, reason, ok := playbooks.BuiltinRule(playbooks.PlaybookInput{KeyID: it.Finding.KeyID.String(), Source: source(it.Finding)})
+		if !ok {
+			name, reason = playbooks.DefaultPlaybook, "no configuration: the default playbook"
+		}
+		pb, err := playbooks.Builtin(name)
+		it.Playbook, it.PlaybookReason = pb, reason
 		return err
 	}
 	in := playbooks.PlaybookInput{KeyID: it.Finding.KeyID.String(), Source: source(it.Finding)}
@@ -262,6 +279,10 @@ func (b *Batch) choose(it *Item, owner *ram.Owner) error {
 
 // locate runs the finding's owner search, once.
 func (b *Batch) locate(ctx context.Context, it *Item) {
+	if o, known := b.Owners[it.Finding.KeyID]; known && it.Err == nil {
+		it.owner = o
+		return
+	}
 	if it.Err == nil && it.Finding.KeyID.Rotatable() {
 		it.owner, it.locErr = it.loc.Locate(ctx, it.Finding.KeyID)
 	}
@@ -304,6 +325,7 @@ func (b *Batch) plan(ctx context.Context, it *Item) {
 	if st, ok := pb.Step(playbooks.StepAssess); ok {
 		d.AssessWindow = st.Options.AssessWindow
 	}
+	d.Alerts = b.Alerts[fd.KeyID]
 	f := fd
 	snap := InspectLocated(ctx, f, it.owner, it.locErr, d)
 	sinks, err := b.sinksFor(ctx, pb, snap)
@@ -314,6 +336,7 @@ func (b *Batch) plan(ctx context.Context, it *Item) {
 	d.Sinks = sinks
 	s := b.settings(pb, sinks)
 	d.AssessWindow = s.AssessWindow
+	s.CloseCalls = closeCalls(d.Alerts)
 	if err := s.Validate(); err != nil {
 		it.Err = &InvalidError{Err: fmt.Errorf("playbook %s: %w", pb.Name, err)}
 		return
@@ -326,7 +349,11 @@ func (b *Batch) plan(ctx context.Context, it *Item) {
 
 // settings maps a playbook (and the configuration) onto the engine's settings.
 func (b *Batch) settings(pb *playbooks.Playbook, sinks []sink.Sink) Settings {
-	s := Settings{Playbook: pb.Name, OnStoreFailure: pb.OnStoreFailure, Sinks: DescribeSinks(sinks), OwnUserAgent: b.OwnUserAgent}
+	s := Settings{Playbook: pb.Name, OnStoreFailure: pb.OnStoreFailure, Sinks: DescribeSinks(sinks), OwnUserAgent: b.OwnUserAgent,
+		AssessRegions: b.Deps.AssessRegions}
+	if b.Config != nil && len(s.AssessRegions) == 0 {
+		s.AssessRegions = b.Config.Assess.Regions
+	}
 	for _, st := range pb.Steps {
 		s.Steps = append(s.Steps, st.ID)
 		switch st.ID {

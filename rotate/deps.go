@@ -74,6 +74,12 @@ type Deps struct {
 	// means playbooks.DefaultAssessWindow). When it is shorter than the plan's window, the plan
 	// warns and Execute's assess step reads the whole window again.
 	AssessWindow time.Duration
+	// AssessRegions are the ActionTrail regions Inspect and the assess step ask (the
+	// configuration's assess.regions); empty means every region ActionTrail lists.
+	AssessRegions []string
+	// Alerts are the finding's alerts at its source (Security Center records), which the close
+	// step marks handled once the key is remediated (Batch.Alerts).
+	Alerts []Alert
 	// NoEvents turns off the ActionTrail read in Inspect (the assess step of Execute still reads).
 	NoEvents bool
 	// Redactor is the run's redactor (one per run, shared by every key of the run and by the

@@ -35,6 +35,10 @@ func Execute(ctx context.Context, p Plan, d Deps) Result {
 		x.rotate(ctx)
 	case DecisionAlreadyRemediated:
 		res.Outcome = journal.OutcomeAlreadyRemediated
+		if p.hasStep(playbooks.StepClose) && len(d.Alerts) > 0 {
+			x := &run{p: p, d: d, res: &res, red: red}
+			x.closeRemediated(ctx)
+		}
 	case DecisionOwnerNotFound:
 		res.Outcome = journal.OutcomeNotFound
 		res.Err = fmt.Errorf("locate owner of %s: %w", p.KeyID, ram.ErrOwnerNotFound)
@@ -229,6 +233,9 @@ func (x *run) rotate(ctx context.Context) {
 		return
 	}
 	if done := x.reconcile(ctx); done {
+		if x.res.Outcome == journal.OutcomeAlreadyRemediated && x.p.hasStep(playbooks.StepClose) {
+			x.close(ctx, true) // an earlier run finished it: its alerts may still be open
+		}
 		return
 	}
 	for _, ps := range x.p.Steps {
@@ -273,6 +280,8 @@ func (x *run) step(ctx context.Context, s playbooks.StepID) {
 		x.deleteLeaked(ctx, playbooks.StepDelete)
 	case playbooks.StepVerify:
 		x.verify(ctx)
+	case playbooks.StepClose:
+		x.close(ctx, false)
 	case playbooks.StepNotify:
 		x.notify(ctx, "", "")
 	}

@@ -34,6 +34,8 @@ type Snapshot struct {
 	Events     []ram.Event
 	EventQuery ram.EventQuery
 	AssessErr  error
+	// Coverage is where the events were looked for: the regions asked, failed or skipped.
+	Coverage *assess.Coverage
 }
 
 // Inspect gathers the Snapshot Plan needs: the owner (by the Locator, or from the journal of an
@@ -121,12 +123,12 @@ func inspectEvents(ctx context.Context, snap *Snapshot, api assess.EventLister, 
 		snap.AssessErr = err
 		return
 	}
-	evs, err := assess.Collect(ctx, api, q)
+	col, err := collectEvents(ctx, api, q, d.AssessRegions)
 	if err != nil {
 		snap.AssessErr = err
 		return
 	}
-	snap.Events, snap.EventQuery = evs, q
+	snap.Events, snap.EventQuery, snap.Coverage = col.Events, q, &col.Coverage
 }
 
 func readState(dir string, id accesskey.ID) (journal.State, bool, error) {

@@ -44,8 +44,10 @@ type Result struct {
 	LeftForHuman []string `json:"left_for_human,omitempty"`
 	// Assessment is what the key did (see Plan.Assessment); nil when it could not be read.
 	Assessment *assess.Assessment `json:"assessment,omitempty"`
+	// Alerts is what the close step did to each of the finding's alerts at its source.
+	Alerts []AlertResult `json:"alerts,omitempty"`
 	// Warnings are problems that did not change the outcome: the assessment could not be read,
-	// a notification failed.
+	// a notification failed, an alert could not be closed.
 	Warnings []string `json:"warnings,omitempty"`
 	Err      error    `json:"-"`
 }

@@ -4,10 +4,13 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
+	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate/journal"
+	src "github.com/respond-dev/respond/rotate/source"
 )
 
 // Status is the rotations a state directory's journals tell of (respond status). Its JSON form
@@ -15,6 +18,8 @@ import (
 type Status struct {
 	StateDir  string           `json:"state_dir"`
 	Rotations []StatusRotation `json:"rotations"`
+	// SecurityCenterPending are the Security Center records respond left pending, and why.
+	SecurityCenterPending []src.Pending `json:"security_center_pending"`
 }
 
 // StatusRotation is one rotation's journal state.
@@ -31,6 +36,14 @@ func ReadStatus(dir string, all bool) (Status, error) {
 		return Status{}, fmt.Errorf("read the journals in %s: %w", dir, err)
 	}
 	st := Status{StateDir: dir, Rotations: []StatusRotation{}}
+	if _, serr := os.Lstat(dir); serr == nil { // no state directory: nothing was left pending
+		if st.SecurityCenterPending, err = src.LoadPending(dir); err != nil {
+			return Status{}, err
+		}
+	}
+	if st.SecurityCenterPending == nil {
+		st.SecurityCenterPending = []src.Pending{}
+	}
 	for _, s := range states {
 		if !all && !s.Unfinished() {
 			continue
@@ -66,6 +79,15 @@ func WriteStatusText(w io.Writer, st Status) error {
 		if r.Unfinished {
 			fmt.Fprintf(&b, "    resume with: %s\n", r.Resume)
 		}
+	}
+	if n := len(st.SecurityCenterPending); n > 0 {
+		fmt.Fprintf(&b, "Security Center records respond left pending (%d):\n", n)
+		for _, p := range st.SecurityCenterPending {
+			r := p.Record
+			fmt.Fprintf(&b, "  record %d  key %s  account %s  since %s\n", r.ID, r.KeyID, r.AccountID, p.Since.Format(time.RFC3339))
+			fmt.Fprintf(&b, "    why: %s\n", accesskey.Printable(p.Reason))
+		}
+		b.WriteString("  take them up again with: respond --from security-center --since <age of the oldest, e.g. 720h>\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

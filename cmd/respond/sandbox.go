@@ -49,6 +49,9 @@ type SandboxServeOptions struct {
 	ClockSkew        time.Duration
 	PauseAt          string
 	PauseFor         time.Duration
+	// ActionTrailLag is how long an event takes to show in LookupEvents (the cloud: about 10
+	// minutes); 0 keeps the emulator's own (none, or the organisation's actiontrail.lag).
+	ActionTrailLag time.Duration
 }
 
 func newCmdSandbox(f *Factory) *cobra.Command {
@@ -98,6 +101,9 @@ host:port --insecure) at it:
 					return flagErrorf("%s is a probability between 0 and 1, not %v", r.name, r.v)
 				}
 			}
+			if opts.ActionTrailLag < 0 {
+				return flagErrorf("--actiontrail-lag must not be negative, not %s", opts.ActionTrailLag)
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -120,6 +126,7 @@ host:port --insecure) at it:
 	fl.DurationVar(&opts.ClockSkew, "clock-skew", 0, "shift the emulator's clock (provokes InvalidTimeStamp.Expired past 15m)")
 	fl.StringVar(&opts.PauseAt, "pause-at", "", "hold the first call of this action (e.g. CreateAccessKey) for --pause-for")
 	fl.DurationVar(&opts.PauseFor, "pause-for", 30*time.Second, "how long --pause-at holds the call")
+	fl.DurationVar(&opts.ActionTrailLag, "actiontrail-lag", 0, "how long an ActionTrail event takes to show in LookupEvents (the cloud: about 10m; default: none)")
 	return cmd
 }
 
@@ -138,8 +145,12 @@ func sandboxServeRun(ctx context.Context, opts *SandboxServeOptions) error {
 		org = emulator.DemoOrg()
 	}
 	// Zero is each option's default: no latency, no rate limit, no propagation delay, no skew.
-	srv := emulator.NewUnstartedServer(org, emulator.WithLatency(max(opts.Latency, 0)), emulator.WithRateLimit(opts.QPS),
-		emulator.WithPropagationDelay(max(opts.PropagationDelay, 0)))
+	emuOpts := []emulator.Option{emulator.WithLatency(max(opts.Latency, 0)), emulator.WithRateLimit(opts.QPS),
+		emulator.WithPropagationDelay(max(opts.PropagationDelay, 0))}
+	if opts.ActionTrailLag > 0 { // only when set: the organisation's own actiontrail.lag stands otherwise
+		emuOpts = append(emuOpts, emulator.WithActionTrailLag(opts.ActionTrailLag))
+	}
+	srv := emulator.NewUnstartedServer(org, emuOpts...)
 	srv.SetClockSkew(opts.ClockSkew)
 	for _, fl := range []struct {
 		p    float64

@@ -16,8 +16,9 @@ import (
 // never followed through a symbolic link, and it is replaced atomically.
 
 // readStateFile decodes the JSON file name in dir into v (unknown fields refused, at most max
-// bytes). A missing file is not an error: found is false and v is left alone. what names the
-// file in errors, hint says what to do with a file that is not respond's JSON.
+// bytes). A missing file is not an error: found is false and v is left alone (a missing state
+// directory is). what names the file in errors, hint says what to do with a file that is not
+// respond's JSON.
 func readStateFile(dir, name, what, hint string, max int, v any) (found bool, err error) {
 	if err := checkStateDir(dir); err != nil {
 		return false, err
