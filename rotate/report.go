@@ -20,7 +20,9 @@ type Report struct {
 	Caller   *ram.Identity `json:"caller,omitempty"`
 	Warnings []string      `json:"warnings,omitempty"`
 	Results  []KeyReport   `json:"results"`
-	ExitCode int           `json:"exit_code"`
+	// SecurityCenter is what became of a Security Center poll's records (--from security-center).
+	SecurityCenter *SecurityCenterReport `json:"security_center,omitempty"`
+	ExitCode       int                   `json:"exit_code"`
 }
 
 // KeyReport is one leaked key: the plan, and the result when it ran.

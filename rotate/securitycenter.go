@@ -76,6 +76,28 @@ type scKey struct {
 // Partial reports whether some account's records could not be read.
 func (p *SecurityCenterPoll) Partial() bool { return len(p.Failed) > 0 }
 
+// Records counts the pending records the poll read.
+func (p *SecurityCenterPoll) Records() int {
+	n := 0
+	for _, k := range p.keys {
+		n += len(k.finding.Records)
+	}
+	return n
+}
+
+// SecurityCenterReport is what a run did with a poll, in the report (security_center).
+type SecurityCenterReport struct {
+	// Since is the poll's StartTs (absent: every pending record).
+	Since time.Time `json:"since,omitzero"`
+	// Records counts the pending records read.
+	Records int `json:"records"`
+	// AccountsNotRead are the accounts whose records could not be read (the poll is partial:
+	// exit 4, and the next poll reads the same window again).
+	AccountsNotRead []string `json:"accounts_not_read,omitempty"`
+	// LeftPending are the records this run left pending, and why (absent for --dry-run).
+	LeftPending []src.Pending `json:"left_pending,omitempty"`
+}
+
 // PollSecurityCenter lists the pending leak records of every account of the session found since
 // now-since (since 0: since the last successful poll less src.PollOverlap, or every pending
 // record on the first poll), each enriched by its detail. An account that cannot be read is in
@@ -152,7 +174,8 @@ func (p *SecurityCenterPoll) Prepare(b *Batch) {
 // Finish remembers what the run did, once the batch has run (not for a dry run, nor a batch that
 // stopped before it changed anything): the records left pending, and why, in the state directory
 // (respond status lists them; closed ones leave the list); and, when every account was read and
-// no rotation ended partial (which a re-run must find again), the poll as the last success.
+// no rotation ended partial (which a re-run must find again), the poll as the last success. It
+// returns the records this run left pending.
 func (p *SecurityCenterPoll) Finish(stateDir string, items []*Item, now time.Time) ([]src.Pending, error) {
 	var left []src.Pending
 	var closed []src.Record
@@ -175,14 +198,13 @@ func (p *SecurityCenterPoll) Finish(stateDir string, items []*Item, now time.Tim
 			}
 		}
 	}
-	pending, err := src.UpdatePending(stateDir, left, closed, now)
-	if err != nil {
-		return nil, err
+	if _, err := src.UpdatePending(stateDir, left, closed, now); err != nil {
+		return left, err
 	}
 	if p.Partial() || resume {
-		return pending, nil
+		return left, nil
 	}
-	return pending, src.SavePollState(stateDir, src.PollState{LastSuccess: p.Started})
+	return left, src.SavePollState(stateDir, src.PollState{LastSuccess: p.Started})
 }
 
 // notClosedWhy says why a key's records were not closed, from how its item ended.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/respond-dev/respond/detect"
 	"github.com/respond-dev/respond/playbooks"
@@ -28,12 +29,17 @@ type RespondOptions struct {
 	Locate   string
 	Sinks    []string
 	Reveal   bool
+	// Since is how far back --from security-center reads (0: since the last successful poll).
+	Since time.Duration
 }
 
 func respondRun(ctx context.Context, opts *RespondOptions) (err error) {
 	f := opts.Factory
 	asJSON, err := f.outputJSON()
 	if err != nil {
+		return err
+	}
+	if err := checkSince(opts.From, opts.Since); err != nil {
 		return err
 	}
 	findings, warnings, err := gatherFindings(ctx, opts)
@@ -52,16 +58,23 @@ func respondRun(ctx context.Context, opts *RespondOptions) (err error) {
 		defer stop()
 	}
 	report := rotate.Report{Schema: rotate.ReportSchema, DryRun: opts.DryRun, Warnings: warnings, Results: []rotate.KeyReport{}}
+	if opts.From == fromSecurityCenter {
+		if findings, _, err = r.pollSecurityCenter(ctx, b, findings, &report); err != nil {
+			return err
+		}
+	}
 	if len(findings) == 0 {
 		return r.nothingToDo(report)
 	}
-	cl, err := f.connect(ctx, b.Config)
-	if err != nil {
-		return err
+	if b.Session == nil {
+		cl, err := f.connect(ctx, b.Config)
+		if err != nil {
+			return err
+		}
+		b.Session = cl
+		caller := cl.Caller()
+		report.Caller = &caller
 	}
-	b.Session = cl
-	caller := cl.Caller()
-	report.Caller = &caller
 	items, err := b.Run(ctx, findings)
 	r.progress.clear()
 	if err != nil {
@@ -143,7 +156,7 @@ func gatherFindings(ctx context.Context, opts *RespondOptions) ([]detect.Finding
 			}
 		}
 	}
-	if opts.From == "" {
+	if opts.From == "" || opts.From == fromSecurityCenter { // the poll needs the connection: later
 		return findings, nil, nil
 	}
 	res, err := readFindings(ctx, opts.Factory, opts.From, opts.Format)

@@ -155,7 +155,7 @@ Exit codes: 0 done, already remediated, or plan printed; 1 failed; 2 bad usage o
 
 	fl := root.Flags()
 	fl.StringArrayVar(&opts.KeyIDRaw, "key-id", nil, "the leaked AccessKey id (repeatable)")
-	fl.StringVar(&opts.From, "from", "", "read findings from a scanner's output: a file, or - for stdin")
+	fl.StringVar(&opts.From, "from", "", "read findings from a scanner's output: a file, or - for stdin; security-center polls Alibaba Cloud Security Center")
 	fl.StringVar(&opts.Format, "format", "", "input format for --from (default: detected from the content)")
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the full plan and change nothing")
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation (required without a terminal)")
@@ -163,6 +163,7 @@ Exit codes: 0 done, already remediated, or plan printed; 1 failed; 2 bad usage o
 	fl.StringVar(&opts.Locate, "locate", "", "owner-location strategies in order (default ims,actiontrail,scan,self; add caller to sign with the leaked secret)")
 	fl.StringArrayVar(&opts.Sinks, "sink", nil, "sink from the configuration to store the new key in (repeatable; default: the playbook's)")
 	fl.BoolVar(&opts.Reveal, "reveal", false, "also print the new secret on the terminal (only with a terminal on stdout)")
+	fl.DurationVar(&opts.Since, "since", 0, "with --from security-center: read the records found in this last while (e.g. 720h; default: since the last successful poll)")
 
 	root.AddCommand(
 		newCmdSandbox(f),
