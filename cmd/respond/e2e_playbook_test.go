@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -358,33 +356,7 @@ func TestE2ESandboxServe(t *testing.T) {
 	t.Parallel()
 	limit(t)
 	e := newE2E(t, orgFromFile(t, "small.yaml")) // for the home and state directories only
-	srv := exec.Command(respondBin, "sandbox", "serve", "--listen", "127.0.0.1:0")
-	srv.Env = e.environ()
-	stdout, err := srv.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var srvErr strings.Builder
-	srv.Stderr = &srvErr
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
-	vars := map[string]string{}
-	sc := bufio.NewScanner(stdout)
-	for len(vars) < 3 && sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), "=")
-		if !ok {
-			t.Fatalf("unexpected line %q", sc.Text())
-		}
-		vars[k] = v
-	}
-	for _, k := range []string{"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "RESPOND_ENDPOINT"} {
-		if vars[k] == "" {
-			t.Fatalf("sandbox serve did not print %s: %v (stderr %s)", k, vars, srvErr.String())
-		}
-		e.env[k] = vars[k]
-	}
+	srv, vars := serveSandbox(t, e)
 	cfg := e.fileSinkConfig("")
 	r := e.runRaw("", "--key-id", demoLeak, "--yes", "--config", cfg, "--state-dir", e.state)
 	wantCode(t, r, 0)
