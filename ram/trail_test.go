@@ -50,6 +50,31 @@ func TestEmu_describeTrailRegions(t *testing.T) {
 	if n := calls(s, "DescribeRegions"); n != 1 {
 		t.Errorf("DescribeRegions calls = %d, want 1 (remembered)", n)
 	}
+	// Many callers at once, on a fresh client (a batch assessing many keys of one account): one
+	// call, every caller the same answer.
+	s.SetLatency(20 * time.Millisecond)
+	c2 := realClient(t, s, org.Admin())
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for range 20 {
+		wg.Go(func() {
+			rs, err := c2.DescribeTrailRegions(ctx)
+			if err == nil && len(rs) != 25 {
+				err = errors.New("wrong answer")
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if n := calls(s, "DescribeRegions"); n != 2 {
+		t.Errorf("DescribeRegions calls = %d after 20 concurrent callers, want 2 (one more)", n)
+	}
 }
 
 func TestEmu_lookupEventsRegional(t *testing.T) {
