@@ -15,9 +15,12 @@ func newCmdStatus(f *Factory) *cobra.Command {
 	var all bool
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "List unfinished rotations (from the journals in the state directory)",
+		Short: "List unfinished rotations and the Security Center records left pending (from the state directory)",
 		Long: `List the rotations whose journal shows they did not finish: an interrupted run, a failed
-step, a verification that did not pass. Running 'respond --key-id ID' again resumes each.`,
+step, a verification that did not pass. Running 'respond --key-id ID' again resumes each.
+
+Also list the Security Center leak records respond left pending (respond --from security-center),
+with why: a root-account key, a key that was not remediated, a mark that was not confirmed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return statusRun(cmd.Context(), f, all)
@@ -51,7 +54,7 @@ func newCmdPlaybook(f *Factory) *cobra.Command {
 		Use:   "playbook",
 		Short: "List, show and validate playbooks",
 		Long: `A playbook says which steps run in which order (locate, assess, create, store, delete, verify,
-notify), with which options, sinks and notifications. Three are built in: standard, contain-first
+close, notify), with which options, sinks and notifications. Three are built in: standard, contain-first
 and contain-only. See playbooks/README.md for the schema.`,
 		Args: cobra.NoArgs,
 	}

@@ -166,3 +166,27 @@ func TestE2EAssessRegions(t *testing.T) {
 	}
 	e.noMutation()
 }
+
+// The cost of the regional assessment through the binary (issue 21): respond assess of the
+// demo's leaked key, 144 events, against the emulator with 20 ms per call, its 25 ActionTrail
+// regions and the documented 2 LookupEvents per second per account and region enforced: calls
+// and wall time per assessment (connecting, the owner search and DescribeRegions included).
+func BenchmarkE2EAssess20ms(b *testing.B) {
+	calls, lookups := 0, 0
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		e := newE2E(b, orgFromFile(b, "demo.yaml"), emulator.WithLatency(20*time.Millisecond))
+		b.StartTimer()
+		r := e.run("", "assess", "--key-id", demoLeak, "--output", "json")
+		b.StopTimer()
+		if r.Code != 0 || !strings.Contains(r.Stdout, `"total": 144`) {
+			b.Fatal(r)
+		}
+		calls += len(e.s.RequestLog())
+		lookups += e.count("LookupEvents")
+		e.s.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(calls)/float64(b.N), "calls/op")
+	b.ReportMetric(float64(lookups)/float64(b.N), "lookups/op")
+}
