@@ -83,6 +83,8 @@ type Batch struct {
 	// Owners are owners a source already knows (a Security Center record of a root-account key):
 	// the owner search is not run for these keys.
 	Owners map[accesskey.ID]ram.Owner
+
+	pre prefetches // the ActionTrail reads started as owners are found (prefetch.go)
 }
 
 // Item is one finding on its way through a batch.
@@ -100,7 +102,8 @@ type Item struct {
 	Err error
 
 	loc       Locator
-	owner     ram.Owner // found by loc, unless locErr
+	trail     *trailRead // the key's ActionTrail read, started once the owner was found
+	owner     ram.Owner  // found by loc, unless locErr
 	locErr    error
 	deps      Deps
 	executing bool // the batch went on to execute (not a dry run, confirmed)
@@ -161,6 +164,7 @@ func (b *Batch) Run(ctx context.Context, findings []detect.Finding) ([]*Item, er
 	n := workersFor(len(b.Session.Entered()))
 	forEach(ctx, spread(items), n, b.locate)
 	forEachByAccount(ctx, items, n, (*Item).ownerAccount, b.plan)
+	b.pre.wait()
 	if err := ctx.Err(); err != nil {
 		return items, fmt.Errorf("interrupted while planning; nothing was changed: %w", err)
 	}
@@ -281,10 +285,13 @@ func (b *Batch) choose(it *Item, owner *ram.Owner) error {
 func (b *Batch) locate(ctx context.Context, it *Item) {
 	if o, known := b.Owners[it.Finding.KeyID]; known && it.Err == nil {
 		it.owner = o
+		b.prefetch(ctx, it)
 		return
 	}
 	if it.Err == nil && it.Finding.KeyID.Rotatable() {
-		it.owner, it.locErr = it.loc.Locate(ctx, it.Finding.KeyID)
+		if it.owner, it.locErr = it.loc.Locate(ctx, it.Finding.KeyID); it.locErr == nil {
+			b.prefetch(ctx, it)
+		}
 	}
 }
 
@@ -326,6 +333,7 @@ func (b *Batch) plan(ctx context.Context, it *Item) {
 		d.AssessWindow = st.Options.AssessWindow
 	}
 	d.Alerts = b.Alerts[fd.KeyID]
+	d.trail = it.trail
 	f := fd
 	snap := InspectLocated(ctx, f, it.owner, it.locErr, d)
 	sinks, err := b.sinksFor(ctx, pb, snap)

@@ -94,6 +94,9 @@ type Deps struct {
 	// DefaultLateCreateWindow.
 	LateCreateWindow time.Duration
 
+	// trail is the key's ActionTrail read when the batch started it early (prefetch.go).
+	trail *trailRead
+
 	// openJournal opens a key's journal; nil means journal.Open (tests break the journal here).
 	openJournal func(dir string, id accesskey.ID) (journalFile, error)
 }

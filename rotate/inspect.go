@@ -118,6 +118,14 @@ func inspectEvents(ctx context.Context, snap *Snapshot, api assess.EventLister, 
 	if d.NoEvents {
 		return
 	}
+	if q, col, err, ok := d.trail.take(ctx, id, d.AssessWindow); ok {
+		if err != nil {
+			snap.AssessErr = err
+			return
+		}
+		snap.Events, snap.EventQuery, snap.Coverage = col.Events, q, &col.Coverage
+		return
+	}
 	q, err := assess.Query(ram.EventQuery{AccessKeyID: id}, d.AssessWindow, d.now())
 	if err != nil {
 		snap.AssessErr = err
