@@ -189,22 +189,17 @@ func (x *run) sinkNames() []string {
 // the plan's steps until the end or a stop.
 func (x *run) rotate(ctx context.Context) {
 	x.user, x.acct = x.p.Owner.UserName, x.p.Owner.Account.ID
-	x.runID = fmt.Sprintf("%s-%d", x.d.now().UTC().Format("20060102T150405.000000000Z"), os.Getpid())
-	x.res.RunID = x.runID
+	x.startRun()
 	if x.d.StateDir == "" {
 		x.fail(playbooks.StepLocate, errors.New("no state directory: the journal is required to rotate"))
 		x.setOutcome()
 		return
 	}
-	lctx, cancel := context.WithTimeout(ctx, x.d.LockWait)
-	lock, err := journal.Lock(lctx, x.d.StateDir, x.p.KeyID)
-	cancel()
-	if err != nil {
-		x.res.Outcome = journal.OutcomeInProgress
-		x.res.Err = errors.Join(ErrInProgress, err)
+	unlock, ok := x.lockKey(ctx)
+	if !ok {
 		return
 	}
-	defer lock.Unlock()
+	defer unlock()
 	j, err := x.d.open(x.p.KeyID)
 	if err != nil {
 		x.fail(playbooks.StepLocate, err)
@@ -248,6 +243,26 @@ func (x *run) rotate(ctx context.Context) {
 		}
 		x.step(ctx, ps.Step)
 	}
+}
+
+// startRun gives the run its id (the journal's, the audit log's, the result's).
+func (x *run) startRun() {
+	x.runID = fmt.Sprintf("%s-%d", x.d.now().UTC().Format("20060102T150405.000000000Z"), os.Getpid())
+	x.res.RunID = x.runID
+}
+
+// lockKey takes the key's lock, waiting up to Deps.LockWait; when another run holds it, the
+// result says so (in-progress) and ok is false.
+func (x *run) lockKey(ctx context.Context) (unlock func(), ok bool) {
+	lctx, cancel := context.WithTimeout(ctx, x.d.LockWait)
+	lock, err := journal.Lock(lctx, x.d.StateDir, x.p.KeyID)
+	cancel()
+	if err != nil {
+		x.res.Outcome = journal.OutcomeInProgress
+		x.res.Err = errors.Join(ErrInProgress, err)
+		return nil, false
+	}
+	return func() { _ = lock.Unlock() }, true
 }
 
 func (x *run) checkSinks() error {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/respond-dev/respond/playbooks"
@@ -144,21 +143,16 @@ func (x *run) closeRemediated(ctx context.Context) {
 	if x.p.Owner != nil {
 		x.user, x.acct = x.p.Owner.UserName, x.p.Owner.Account.ID
 	}
-	x.runID = fmt.Sprintf("%s-%d", x.d.now().UTC().Format("20060102T150405.000000000Z"), os.Getpid())
-	x.res.RunID = x.runID
+	x.startRun()
 	if x.d.StateDir == "" {
 		x.warn("close: no state directory, so the alerts were not closed (the journal is required)")
 		return
 	}
-	lctx, cancel := context.WithTimeout(ctx, x.d.LockWait)
-	lock, err := journal.Lock(lctx, x.d.StateDir, x.p.KeyID)
-	cancel()
-	if err != nil {
-		x.res.Outcome = journal.OutcomeInProgress
-		x.res.Err = errors.Join(ErrInProgress, err)
+	unlock, ok := x.lockKey(ctx)
+	if !ok {
 		return
 	}
-	defer lock.Unlock()
+	defer unlock()
 	j, err := x.d.open(x.p.KeyID)
 	if err != nil {
 		x.warn("close: the journal cannot be opened, so the alerts were not closed: " + err.Error())
