@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,4 +90,33 @@ func TestPendingRefusesLinksAndForeignJSON(t *testing.T) {
 	if _, err := source.LoadPending(dir); err == nil {
 		t.Fatal("accepted a field respond does not write")
 	}
+}
+
+// FuzzLoadPending reads arbitrary files: never a panic, never the planted secret in an error,
+// and what it accepts it can write back.
+func FuzzLoadPending(f *testing.F) {
+	f.Add([]byte(`{"records":[{"record":{"account_id":"1","id":5,"key_id":"LTAI5tFAKEBILLING0LEAK01","status":"pending","detailed":false,"token_valid":0},"reason":"root","since":"2026-11-30T08:00:00Z","updated":"2026-11-30T08:00:00Z"}]}`))
+	f.Add([]byte(`{"records":[{"reason":"FakeBillingLeakedSecret0000001"}],"x":1}`))
+	f.Add([]byte(`{"records":[{"record":{"key_id":"FakeBillingLeakedSecret0000001"}}]}`))
+	f.Add([]byte(`{"records":null}`))
+	f.Add([]byte(`[`))
+	dir := filepath.Join(f.TempDir(), "state")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if err := os.WriteFile(filepath.Join(dir, source.PendingFile), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		ps, err := source.LoadPending(dir)
+		if err != nil {
+			if strings.Contains(err.Error(), "FakeBillingLeakedSecret0000001") {
+				t.Fatalf("error quotes the file: %v", err)
+			}
+			return
+		}
+		if _, err := source.UpdatePending(dir, ps, nil, time.Now()); err != nil {
+			t.Fatalf("accepted records could not be written back: %v", err)
+		}
+	})
 }
