@@ -190,3 +190,20 @@ func BenchmarkE2EAssess20ms(b *testing.B) {
 	b.ReportMetric(float64(calls)/float64(b.N), "calls/op")
 	b.ReportMetric(float64(lookups)/float64(b.N), "lookups/op")
 }
+
+// respond sandbox serve --actiontrail-lag D: ActionTrail shows an event D after the call, so
+// the demo's newest events are not there yet; a negative lag is bad usage.
+func TestE2ESandboxServeActionTrailLag(t *testing.T) {
+	t.Parallel()
+	limit(t)
+	e := newE2E(t, orgFromFile(t, "small.yaml")) // for the home and state directories only
+	serveSandbox(t, e, "--actiontrail-lag", "4h")
+	r := e.runRaw("", "assess", "--key-id", demoLeak, "--output", "json", "--state-dir", e.state)
+	wantCode(t, r, 0)
+	if a := decodeAssess(t, r); a.Assessment.Total == 0 || a.Assessment.Total >= 144 {
+		t.Errorf("with a 4h lag: %d events, want some of the 144 but not the last 4 hours'", a.Assessment.Total)
+	}
+	r = e.runRaw("", "sandbox", "serve", "--actiontrail-lag", "-1s")
+	wantCode(t, r, 2)
+	mustContain(t, "stderr", r.Stderr, "--actiontrail-lag")
+}
