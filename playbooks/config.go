@@ -33,6 +33,8 @@ type Config struct {
 	Trust []Trust
 	// SecretMatch tunes the secret-match strategy (secretmatch.go).
 	SecretMatch SecretMatchConfig
+	// Assess is how the impact assessment reads ActionTrail (config_assess.go).
+	Assess AssessConfig
 	// Source is the file the configuration was read from.
 	Source string
 
@@ -210,7 +212,7 @@ func joinErrs(errs []error) error {
 	return errors.Join(errs...)
 }
 
-var configKeys = []string{"accounts", "resource-directory", "sinks", "notify", "canaries", "playbooks", "rules", "state-dir", "locate", "trust", "secret-match"}
+var configKeys = []string{"accounts", "resource-directory", "sinks", "notify", "canaries", "playbooks", "rules", "state-dir", "locate", "trust", "secret-match", "assess"}
 
 // ParseConfig parses and validates a configuration. It reads no files: playbooks named by path
 // are left unloaded (LoadConfig loads them), and references to them are checked by Validate.
@@ -254,6 +256,8 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 			c.decodeTrust(l, f)
 		case "secret-match":
 			c.decodeSecretMatch(l, f)
+		case "assess":
+			c.decodeAssess(l, f)
 		}
 	}
 	// Validate also after a decoding error, so that every problem is reported at once; a

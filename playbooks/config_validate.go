@@ -33,6 +33,7 @@ func (c *Config) validate(l *errList) {
 	if ps == nil {
 		ps = positions{}
 	}
+	c.validateAssess(l, ps)
 	names := map[string]bool{}
 	ids := map[string]bool{}
 	for i, a := range c.Accounts {

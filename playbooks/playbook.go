@@ -37,13 +37,16 @@ const (
 	StepDelete    StepID = "delete"
 	StepEradicate StepID = "eradicate"
 	StepVerify    StepID = "verify"
-	StepNotify    StepID = "notify"
+	// StepClose marks the source's alerts about the key handled (Security Center records), once
+	// the key is remediated (design §5, step 10).
+	StepClose  StepID = "close"
+	StepNotify StepID = "notify"
 )
 
 // StepIDs returns the known step ids in their usual order.
 func StepIDs() []string {
 	return []string{string(StepLocate), string(StepAssess), string(StepHunt), string(StepContain), string(StepCreate), string(StepStore),
-		string(StepDelete), string(StepEradicate), string(StepVerify), string(StepNotify)}
+		string(StepDelete), string(StepEradicate), string(StepVerify), string(StepClose), string(StepNotify)}
 }
 
 // What happens when the new key cannot be stored (on-failure: {store: …}).
@@ -487,6 +490,7 @@ func validateSteps(l *errList, steps []Step, onStoreFailure string, ps positions
 		}
 	}
 	validateIncidentOrder(l, idx, stepAt)
+	validateClose(l, idx, stepAt)
 	if n := idx(StepNotify); n >= 0 && n != len(steps)-1 {
 		l.addAt(stepAt(StepNotify), "steps[%d]: notify must be the last step: it reports what the others did", n)
 	}

@@ -12,9 +12,9 @@ import (
 
 func TestBuiltins(t *testing.T) {
 	want := map[string][]string{
-		"standard":      {"locate", "assess", "hunt", "create", "store", "delete", "verify", "notify"},
-		"contain-first": {"locate", "assess", "hunt", "contain", "delete", "create", "store", "eradicate", "verify", "notify"},
-		"contain-only":  {"locate", "assess", "delete", "verify", "notify"},
+		"standard":      {"locate", "assess", "hunt", "create", "store", "delete", "verify", "close", "notify"},
+		"contain-first": {"locate", "assess", "hunt", "contain", "delete", "create", "store", "eradicate", "verify", "close", "notify"},
+		"contain-only":  {"locate", "assess", "delete", "verify", "close", "notify"},
 	}
 	if got := BuiltinNames(); !reflect.DeepEqual(got, []string{"contain-first", "contain-only", "standard"}) {
 		t.Fatalf("BuiltinNames() = %v", got)
@@ -360,6 +360,10 @@ func TestSelect(t *testing.T) {
 		{PlaybookInput{AccountID: "1234567890123456", UserName: "app"}, "prod-app", `account 1234567890123456 matches "prod"`, []string{"prod-kms"}, []string{"ims", "scan"}},
 		{PlaybookInput{AccountName: "ci", UserName: "deploy"}, "standard", "no rule matched", []string{"ci-file", "prod-kms"}, []string{"ims", "scan"}},
 		{PlaybookInput{AccountName: "prod", UserName: "ci-x", KeyID: "LTAI5tCanaryRule0000000A"}, "contain-only", "rule 1 (" + cfg + ":15) chose contain-only", nil, []string{"ims", "scan"}},
+		// No rule matches a Security Center finding: the built-in rule answers contain-first.
+		{PlaybookInput{AccountName: "ci", UserName: "deploy", Source: SourceSecurityCenter}, "contain-first", `built-in rule: source "security-center" gets contain-first`, []string{"ci-file", "prod-kms"}, []string{"ims", "scan"}},
+		// A rule that matches wins over the built-in rule.
+		{PlaybookInput{AccountName: "ci", UserName: "ci-runner", Source: SourceSecurityCenter}, "ci-fast", `user "ci-runner" matches "ci-*"`, nil, []string{"ims", "scan"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want+"/"+tt.in.UserName, func(t *testing.T) {
@@ -388,6 +392,48 @@ func TestSelect(t *testing.T) {
 	var none *Config
 	if p, reason, err := none.Select(PlaybookInput{}); err != nil || p.Name != DefaultPlaybook || !strings.Contains(reason, "default") {
 		t.Errorf("nil Select = %v %q %v", p, reason, err)
+	}
+	if p, reason, err := none.Select(PlaybookInput{Source: SourceSecurityCenter}); err != nil || p.Name != "contain-first" || !strings.Contains(reason, "built-in rule") {
+		t.Errorf("nil Select of a Security Center finding = %v %q %v", p, reason, err)
+	}
+	if _, _, ok := BuiltinRule(PlaybookInput{Source: "gitleaks"}); ok {
+		t.Error("the built-in rule answers a gitleaks finding")
+	}
+}
+
+// The assess section names the regions the impact assessment asks.
+func TestConfigAssessRegions(t *testing.T) {
+	for _, tt := range []struct {
+		yaml string
+		want []string
+		err  string
+	}{
+		{"assess:\n  regions: [cn-hangzhou, ap-southeast-1]\n", []string{"cn-hangzhou", "ap-southeast-1"}, ""},
+		{"locate: [ims]\n", nil, ""},
+		{"assess:\n  regions: cn-hangzhou\n", nil, "assess.regions: expected"},
+		{"assess:\n  regions: [eu-central-1, \"cn hangzhou\"]\n", nil, `assess.regions[1]: "cn hangzhou" is not a region id`},
+		{"assess: {}\n", nil, ""},
+	} {
+		c, err := ParseConfig("c.yaml", []byte(tt.yaml))
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%q: error %v, want %q", tt.yaml, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tt.yaml, err)
+			continue
+		}
+		if !reflect.DeepEqual(c.Assess.Regions, tt.want) {
+			t.Errorf("%q: regions %v, want %v", tt.yaml, c.Assess.Regions, tt.want)
+		}
+	}
+	// A configuration built in code is checked by the same rules.
+	c := &Config{Assess: AssessConfig{Regions: []string{"cn-hangzhou", "cn-hangzhou", "x"}}}
+	err := c.Validate()
+	if err == nil || !strings.Contains(err.Error(), "listed twice") || !strings.Contains(err.Error(), `"x" is not a region id`) {
+		t.Errorf("Validate = %v", err)
 	}
 }
 

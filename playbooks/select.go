@@ -111,7 +111,8 @@ func accountMatches(entry string, in PlaybookInput, c *Config) bool {
 }
 
 // Select chooses the playbook for a key: the first rule whose match matches; else the first
-// playbook listed under playbooks whose own match block matches; else the default (standard).
+// playbook listed under playbooks whose own match block matches; else the built-in rule
+// (Security Center findings: contain-first); else the default (standard).
 // The returned playbook is a copy with Sinks and Notify filled in (empty in the playbook means
 // every configured one, sorted by name) and the configuration's locate order applied where the
 // playbook names none. reason says which rule or playbook matched and why. A nil *Config selects
@@ -136,9 +137,15 @@ func (c *Config) Select(in PlaybookInput) (*Playbook, string, error) {
 				if ok, why := r.Playbook.Match.matches(in, c); ok {
 					name = r.Playbook.Name
 					reason = fmt.Sprintf("playbook %s (playbooks[%d], %s) matched: %s", name, i, r.Playbook.Source, why)
+					found = true
 					break
 				}
 			}
+		}
+	}
+	if !found {
+		if n, why, ok := builtinRule(in); ok {
+			name, reason = n, why
 		}
 	}
 	p, err := c.Playbook(name)

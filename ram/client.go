@@ -338,6 +338,10 @@ func (c *Client) invoke(ctx context.Context, product string, req requests.AcsReq
 	return c.invokeAt(ctx, c.lim, c.host(product), req, resp)
 }
 
+// codeUserFlowControl is the cloud's answer when a key's own flow control refuses a call
+// ("Request was denied due to user flow control."), whichever API it was.
+const codeUserFlowControl = "Throttling.User"
+
 // invokeAt is invoke with the pace lim and the host given (a regional call: trail.go).
 func (c *Client) invokeAt(ctx context.Context, lim *aimd, host string, req requests.AcsRequest, resp responses.AcsResponse) error {
 	return c.invokeOn(ctx, lim, host, req, resp, c.getConn, func(cn *conn) { c.pool.Put(cn) })
@@ -373,6 +377,13 @@ func (c *Client) invokeOn(ctx context.Context, lim *aimd, host string, req reque
 	case ctx.Err() != nil:
 		// cancelled: says nothing about the cloud's limit
 	case errors.Is(classify(ctx, "", "", err), ErrThrottled):
+		if lim != c.lim && classify(ctx, "", "", err).Code == codeUserFlowControl {
+			// A regional call's pace (ActionTrail's per-region limit) is not what the key's own
+			// flow control refused: that slows the key, not the region.
+			lim.OK()
+			c.lim.Throttled(0)
+			break
+		}
 		lim.Throttled(0) // a Retry-After is honoured by the caller's backoff
 	default:
 		lim.OK() // answered, not throttled (an error of another kind is no rate signal)

@@ -42,13 +42,16 @@ type trailState struct {
 	mu      sync.Mutex
 	pace    map[string]*aimd
 	regions []Region // DescribeRegions' answer, once it succeeded
+	// listing is held while DescribeRegions is asked: callers that need the list at the same
+	// time (every key of a batch in the same account) wait for one answer instead of each asking.
+	listing chan struct{}
 }
 
 func newTrailState(qps float64) *trailState {
 	if qps == 0 {
 		qps = DefaultLookupEventsQPS
 	}
-	return &trailState{qps: qps, pace: map[string]*aimd{}}
+	return &trailState{qps: qps, pace: map[string]*aimd{}, listing: make(chan struct{}, 1)}
 }
 
 // pacer is the pace of LookupEvents in region: at most the documented limit, slower after
@@ -77,13 +80,20 @@ func (c *Client) trailHost(region string) string {
 }
 
 // DescribeTrailRegions lists the regions ActionTrail serves (asked in the client's region). The
-// first successful answer is remembered by the client and its copies.
+// first successful answer is remembered by the client and its copies; callers that ask while it
+// is being fetched wait for it (one call per account, however many keys are assessed at once).
 func (c *Client) DescribeTrailRegions(ctx context.Context) ([]Region, error) {
-	c.trail.mu.Lock()
-	cached := c.trail.regions
-	c.trail.mu.Unlock()
-	if cached != nil {
-		return append([]Region(nil), cached...), nil
+	if cached := c.trail.cachedRegions(); cached != nil {
+		return cached, nil
+	}
+	select {
+	case c.trail.listing <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("list ActionTrail regions: %w", ctx.Err())
+	}
+	defer func() { <-c.trail.listing }()
+	if cached := c.trail.cachedRegions(); cached != nil {
+		return cached, nil // fetched while this caller waited
 	}
 	var out []Region
 	err := c.call(ctx, actDescribeRegions, "", func(ctx context.Context) error {
@@ -111,6 +121,16 @@ func (c *Client) DescribeTrailRegions(ctx context.Context) ([]Region, error) {
 	c.trail.regions = append([]Region(nil), out...)
 	c.trail.mu.Unlock()
 	return out, nil
+}
+
+// cachedRegions is a copy of the remembered region list, or nil.
+func (t *trailState) cachedRegions() []Region {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.regions == nil {
+		return nil
+	}
+	return append([]Region(nil), t.regions...)
 }
 
 // LookupEvents calls fn for every ActionTrail event signed by q.AccessKeyID in [Start, End] that

@@ -51,6 +51,31 @@ func TestEmu_describeTrailRegions(t *testing.T) {
 	if n := calls(s, "DescribeRegions"); n != 1 {
 		t.Errorf("DescribeRegions calls = %d, want 1 (remembered)", n)
 	}
+	// Many callers at once, on a fresh client (a batch assessing many keys of one account): one
+	// call, every caller the same answer.
+	s.SetLatency(20 * time.Millisecond)
+	c2 := realClient(t, s, org.Admin())
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for range 20 {
+		wg.Go(func() {
+			rs, err := c2.DescribeTrailRegions(ctx)
+			if err == nil && len(rs) != 25 {
+				err = errors.New("wrong answer")
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if n := calls(s, "DescribeRegions"); n != 2 {
+		t.Errorf("DescribeRegions calls = %d after 20 concurrent callers, want 2 (one more)", n)
+	}
 }
 
 func TestEmu_lookupEventsRegional(t *testing.T) {
@@ -190,4 +215,53 @@ func FuzzEventFromMap(f *testing.F) {
 			t.Errorf("id %q, want %q", e.ID, id)
 		}
 	})
+}
+
+// The key's own flow control (Throttling.User) refusing a LookupEvents slows the key, not the
+// region's pace: ActionTrail's per-region limit did not speak. (The load test's sporadic
+// throttling cut the regions' pace and held it down, 1.5–1.9× ActionTrail's floor.)
+func TestEmu_lookupEventsUserThrottlingIsNotTheRegions(t *testing.T) {
+	org := emulator.DemoOrg()
+	s := emulator.NewServer(org)
+	t.Cleanup(s.Close)
+	c, err := New(context.Background(), Config{
+		Endpoint:    s.Endpoint(),
+		Credentials: StaticCredentials(org.Admin().AccessKeyID, accesskey.NewSecret(org.Admin().AccessKeySecret)),
+		UserAgent:   "respond/test",
+		Retry:       RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: time.Millisecond},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name      string
+		fault     emulator.Fault
+		regionCut bool
+	}{
+		{"user flow control", emulator.Fault{Action: "LookupEvents", Kind: emulator.FaultThrottle, Region: "eu-central-1", Count: 2}, false},
+		{"the region's limit", emulator.Fault{}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			region := "eu-central-1"
+			if tc.regionCut {
+				region = "us-west-1"
+				s.SetLookupEventsLimit(1) // below the client's pace: ActionTrail's own answer, Throttling
+				defer s.SetLookupEventsLimit(emulator.DefaultLookupEventsQPS)
+			} else {
+				defer s.AddFault(tc.fault)()
+			}
+			n := 0 // two pages: the global events and the region's
+			err := c.LookupEvents(context.Background(), EventQuery{AccessKeyID: accesskey.MustParseID(demoLeak), Region: region}, func(Event) error { n++; return nil })
+			if err != nil || n < 63 {
+				t.Fatalf("%d events, %v", n, err)
+			}
+			_, regionThrottles := c.trail.pacer(region).snapshot()
+			if got := regionThrottles > 0; got != tc.regionCut {
+				t.Errorf("region pace throttles %d, want some: %v", regionThrottles, tc.regionCut)
+			}
+			if _, keyThrottles := c.lim.snapshot(); !tc.regionCut && keyThrottles == 0 {
+				t.Error("the key's pace did not hear of its own flow control")
+			}
+		})
+	}
 }

@@ -82,6 +82,14 @@ type Batch struct {
 	DryRun bool
 	// Confirmer is asked before anything changes; nil goes ahead (--yes).
 	Confirmer Confirmer
+	// Alerts are each key's alerts at its source (Security Center records), which the close step
+	// marks handled once the key is remediated (SecurityCenterPoll.Prepare sets them).
+	Alerts map[accesskey.ID][]Alert
+	// Owners are owners a source already knows (a Security Center record of a root-account key):
+	// the owner search is not run for these keys.
+	Owners map[accesskey.ID]ram.Owner
+
+	pre prefetches // the ActionTrail reads started as owners are found (prefetch.go)
 }
 
 // Item is one finding on its way through a batch.
@@ -99,7 +107,8 @@ type Item struct {
 	Err error
 
 	loc       Locator
-	owner     ram.Owner // found by loc, unless locErr
+	trail     *trailRead // the key's ActionTrail read, started once the owner was found
+	owner     ram.Owner  // found by loc, unless locErr
 	locErr    error
 	deps      Deps
 	executing bool // the batch went on to execute (not a dry run, confirmed)
@@ -115,6 +124,9 @@ func (b *Batch) open() (Deps, func(), error) {
 	d.StateDir, d.ResumeCommand = b.StateDir, b.ResumeCommand
 	d.Accounts, d.Verifier, d.Caller, d.Redactor = b.Session, b.Session, b.Session.Caller(), b.Redactor
 	d.Incident = b.Session
+	if b.Config != nil && len(d.AssessRegions) == 0 {
+		d.AssessRegions = b.Config.Assess.Regions
+	}
 	if err := os.MkdirAll(b.StateDir, 0o700); err != nil {
 		return d, nil, fmt.Errorf("create the state directory %s: %w (pass --state-dir)", b.StateDir, err)
 	}
@@ -168,6 +180,7 @@ func (b *Batch) Run(ctx context.Context, findings []detect.Finding) ([]*Item, er
 	forEach(ctx, spread(items), n, b.locate)
 	items = mergeMatched(items)
 	forEachByAccount(ctx, items, n, (*Item).ownerAccount, b.plan)
+	b.pre.wait()
 	if err := ctx.Err(); err != nil {
 		return items, fmt.Errorf("interrupted while planning; nothing was changed: %w", err)
 	}
@@ -195,9 +208,13 @@ func (b *Batch) Run(ctx context.Context, findings []detect.Finding) ([]*Item, er
 	return items, nil
 }
 
-// source is what the rules match a finding's source on: the first location's format (the
-// scanner), else its source ("flag" for --key-id).
+// source is what the rules match a finding's source on: a leak-reporting service's name
+// (security-center) for its records, else the first location's format (the scanner), else its
+// source ("flag" for --key-id).
 func source(fd detect.Finding) string {
+	if fd.Evidence == detect.EvidenceSource && fd.Source != "" {
+		return fd.Source
+	}
 	if len(fd.Locations) == 0 {
 		return "flag"
 	}
@@ -259,8 +276,12 @@ func (b *Batch) choose(it *Item, owner *ram.Owner) error {
 		it.Playbook, it.PlaybookReason = &pb, "chosen with --playbook"
 		return nil
 	case b.Config == nil:
-		pb, err := playbooks.Builtin(playbooks.DefaultPlaybook)
-		it.Playbook, it.PlaybookReason = pb, "no configuration: the default playbook"
+		name, reason, ok := playbooks.BuiltinRule(playbooks.PlaybookInput{KeyID: it.Finding.KeyID.String(), Source: source(it.Finding)})
+		if !ok {
+			name, reason = playbooks.DefaultPlaybook, "no configuration: the default playbook"
+		}
+		pb, err := playbooks.Builtin(name)
+		it.Playbook, it.PlaybookReason = pb, reason
 		return err
 	}
 	in := playbooks.PlaybookInput{KeyID: it.Finding.KeyID.String(), Source: source(it.Finding), Evidence: string(evidenceOf(it.Finding))}
@@ -282,12 +303,19 @@ func (b *Batch) choose(it *Item, owner *ram.Owner) error {
 
 // locate runs the finding's owner search, once.
 func (b *Batch) locate(ctx context.Context, it *Item) {
+	if o, known := b.Owners[it.Finding.KeyID]; known && it.Err == nil {
+		it.owner = o
+		b.prefetch(ctx, it)
+		return
+	}
 	if it.Err == nil && isSecretOnly(it.Finding) {
 		b.matchSecret(ctx, it)
 		return
 	}
 	if it.Err == nil && it.Finding.KeyID.Rotatable() && !b.untrusted(it.Finding) {
-		it.owner, it.locErr = it.loc.Locate(ctx, it.Finding.KeyID)
+		if it.owner, it.locErr = it.loc.Locate(ctx, it.Finding.KeyID); it.locErr == nil {
+			b.prefetch(ctx, it)
+		}
 	}
 }
 
@@ -333,6 +361,8 @@ func (b *Batch) plan(ctx context.Context, it *Item) {
 		d.AssessWindow = st.Options.AssessWindow
 	}
 	d.Hunt = huntOptions(pb, b.OwnUserAgent)
+	d.Alerts = b.Alerts[fd.KeyID]
+	d.trail = it.trail
 	f := fd
 	if b.untrusted(f) {
 		// an id alone from an untrusted source: planned without a call (evidence.go)
@@ -348,6 +378,7 @@ func (b *Batch) plan(ctx context.Context, it *Item) {
 	d.Sinks = sinks
 	s := b.settings(pb, sinks)
 	d.AssessWindow = s.AssessWindow
+	s.CloseCalls = closeCalls(d.Alerts)
 	if err := s.Validate(); err != nil {
 		it.Err = &InvalidError{Err: fmt.Errorf("playbook %s: %w", pb.Name, err)}
 		return
@@ -361,7 +392,11 @@ func (b *Batch) plan(ctx context.Context, it *Item) {
 
 // settings maps a playbook (and the configuration) onto the engine's settings.
 func (b *Batch) settings(pb *playbooks.Playbook, sinks []sink.Sink) Settings {
-	s := Settings{Playbook: pb.Name, OnStoreFailure: pb.OnStoreFailure, Sinks: DescribeSinks(sinks), OwnUserAgent: b.OwnUserAgent}
+	s := Settings{Playbook: pb.Name, OnStoreFailure: pb.OnStoreFailure, Sinks: DescribeSinks(sinks), OwnUserAgent: b.OwnUserAgent,
+		AssessRegions: b.Deps.AssessRegions}
+	if b.Config != nil && len(s.AssessRegions) == 0 {
+		s.AssessRegions = b.Config.Assess.Regions
+	}
 	for _, st := range pb.Steps {
 		s.Steps = append(s.Steps, st.ID)
 		switch st.ID {

@@ -126,6 +126,11 @@ func TestBatch_locatesEachKeyOnce(t *testing.T) {
 			if got := conn.loc[id].calls; got != 1 {
 				t.Errorf("%d searches, want 1", got)
 			}
+			// The ActionTrail read started once the owner was found is the plan's (and the
+			// rotation's): one read in all.
+			if got := f.count["LookupEvents"]; tt.wantAcct != "" && got != 1 {
+				t.Errorf("%d ActionTrail reads, want 1", got)
+			}
 			it := items[0]
 			if tt.runErr != nil {
 				if it.Result != nil || deleted(f) {
@@ -315,5 +320,37 @@ func TestSeverity(t *testing.T) {
 	}
 	if w := Worst(nil); w != SeverityOK {
 		t.Errorf("worst of nothing %d", w)
+	}
+}
+
+// A source's alerts reach the close step of their key only, and an owner the source knows (a
+// Security Center record of a root-account key) is taken without a search: the key is refused,
+// its alert never closed.
+func TestBatch_alertsAndKnownOwners(t *testing.T) {
+	const leaked, root = "LTAI5tFAKEALERT000000001", "LTAI5tFAKEROOTALERT00001"
+	f := newFake(user, leaked)
+	conn := newFakeConn(f, func(ctx context.Context, id accesskey.ID) (ram.Owner, error) {
+		return ram.Owner{KeyID: id, UserName: user, Account: ram.Account{ID: "1001"}, Strategy: "ims"}, nil
+	})
+	contain, err := playbooks.Builtin("contain-only")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a1, a2 := &fakeAlert{name: "record 1"}, &fakeAlert{name: "record 2"}
+	b := &Batch{Session: conn, Playbook: contain, StateDir: t.TempDir(), Deps: Deps{Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }},
+		Alerts: map[accesskey.ID][]Alert{accesskey.MustParseID(leaked): {a1}, accesskey.MustParseID(root): {a2}},
+		Owners: map[accesskey.ID]ram.Owner{accesskey.MustParseID(root): {KeyID: accesskey.MustParseID(root), Account: ram.Account{ID: "1001"}, Root: true, Strategy: "security-center"}}}
+	items, err := b.Run(context.Background(), []detect.Finding{finding(leaked), finding(root)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it := items[0]; it.Result == nil || it.Result.Outcome != "remediated" || !a1.closed || len(it.Result.Alerts) != 1 {
+		t.Errorf("leaked key: %+v", it.Result)
+	}
+	if c := conn.loc[accesskey.MustParseID(root)].calls; c != 0 {
+		t.Errorf("the known owner was searched %d times", c)
+	}
+	if it := items[1]; it.Plan.Decision != DecisionRefuseRoot || it.Severity() != SeverityRefused || a2.closed || len(a2.calls) != 0 {
+		t.Errorf("root key: %s, severity %d, alert closes %v", it.Plan.Decision, it.Severity(), a2.calls)
 	}
 }

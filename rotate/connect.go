@@ -39,6 +39,9 @@ type Session struct {
 	accounts  []ram.LocatorAccount
 	byID      map[string]ram.LocatorAccount
 	warnings  []string // of the clients built (Warnings)
+	// mgmt is the Resource Directory's management account ("" without one): Security Center
+	// reads the members' records through it.
+	mgmt string
 }
 
 // Connect signs in, learns who respond is, and lists every account the configuration names (or,
@@ -105,6 +108,14 @@ func Connect(ctx context.Context, conf *playbooks.Config, opts SessionOptions) (
 		}
 	}
 	c.accounts = accounts
+	if conf != nil && conf.ResourceDirectory != nil {
+		c.mgmt = caller.AccountID // the directory is read by the home key unless it names an account
+		for i, ac := range conf.Accounts {
+			if ac.Name == conf.ResourceDirectory.Account && accounts[i].Account.ID != "" {
+				c.mgmt = accounts[i].Account.ID
+			}
+		}
+	}
 	return c, nil
 }
 

@@ -80,6 +80,12 @@ type Deps struct {
 	// means playbooks.DefaultAssessWindow). When it is shorter than the plan's window, the plan
 	// warns and Execute's assess step reads the whole window again.
 	AssessWindow time.Duration
+	// AssessRegions are the ActionTrail regions Inspect and the assess step ask (the
+	// configuration's assess.regions); empty means every region ActionTrail lists.
+	AssessRegions []string
+	// Alerts are the finding's alerts at its source (Security Center records), which the close
+	// step marks handled once the key is remediated (Batch.Alerts).
+	Alerts []Alert
 	// NoEvents turns off the ActionTrail read in Inspect (the assess step of Execute still reads).
 	NoEvents bool
 	// Incident gives the hunt, contain and eradicate steps' calls of an account (incident.go);
@@ -97,6 +103,9 @@ type Deps struct {
 	// the window has passed with no such key, the create is taken as not carried out. 0 means
 	// DefaultLateCreateWindow.
 	LateCreateWindow time.Duration
+
+	// trail is the key's ActionTrail read when the batch started it early (prefetch.go).
+	trail *trailRead
 
 	// openJournal opens a key's journal; nil means journal.Open (tests break the journal here).
 	openJournal func(dir string, id accesskey.ID) (journalFile, error)

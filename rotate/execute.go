@@ -36,6 +36,10 @@ func Execute(ctx context.Context, p Plan, d Deps) Result {
 	case DecisionAlreadyRemediated:
 		res.Outcome = journal.OutcomeAlreadyRemediated
 		liftAfterRemediation(ctx, p, d, &res, red)
+		if p.hasStep(playbooks.StepClose) && len(d.Alerts) > 0 {
+			x := &run{p: p, d: d, res: &res, red: red}
+			x.closeRemediated(ctx)
+		}
 	case DecisionOwnerNotFound:
 		res.Outcome = journal.OutcomeNotFound
 		res.Err = fmt.Errorf("locate owner of %s: %w", p.KeyID, ram.ErrOwnerNotFound)
@@ -195,28 +199,17 @@ func (x *run) sinkNames() []string {
 // the plan's steps until the end or a stop.
 func (x *run) rotate(ctx context.Context) {
 	x.user, x.acct = x.p.Owner.UserName, x.p.Owner.Account.ID
-	x.runID = fmt.Sprintf("%s-%d", x.d.now().UTC().Format("20060102T150405.000000000Z"), os.Getpid())
-	x.res.RunID = x.runID
+	x.startRun()
 	if x.d.StateDir == "" {
 		x.fail(playbooks.StepLocate, errors.New("no state directory: the journal is required to rotate"))
 		x.setOutcome()
 		return
 	}
-	lctx, cancel := context.WithTimeout(ctx, x.d.LockWait)
-	lock, err := journal.Lock(lctx, x.d.StateDir, x.p.KeyID)
-	cancel()
-	var locked *journal.LockedError
-	if err != nil && !errors.As(err, &locked) {
-		x.fail(playbooks.StepLocate, err) // e.g. an unsafe lock file: not another run
-		x.setOutcome()
+	unlock, ok := x.lockKey(ctx)
+	if !ok {
 		return
 	}
-	if err != nil {
-		x.res.Outcome = journal.OutcomeInProgress
-		x.res.Err = errors.Join(ErrInProgress, err)
-		return
-	}
-	defer lock.Unlock()
+	defer unlock()
 	j, err := x.d.open(x.p.KeyID)
 	if err != nil {
 		x.fail(playbooks.StepLocate, err)
@@ -248,6 +241,9 @@ func (x *run) rotate(ctx context.Context) {
 		return
 	}
 	if done := x.reconcile(ctx); done {
+		if x.res.Outcome == journal.OutcomeAlreadyRemediated && x.p.hasStep(playbooks.StepClose) {
+			x.close(ctx, true) // an earlier run finished it: its alerts may still be open
+		}
 		return
 	}
 	x.liftQuarantines(ctx)
@@ -262,6 +258,32 @@ func (x *run) rotate(ctx context.Context) {
 		x.step(ctx, ps.Step)
 		x.liftQuarantines(ctx)
 	}
+}
+
+// startRun gives the run its id (the journal's, the audit log's, the result's).
+func (x *run) startRun() {
+	x.runID = fmt.Sprintf("%s-%d", x.d.now().UTC().Format("20060102T150405.000000000Z"), os.Getpid())
+	x.res.RunID = x.runID
+}
+
+// lockKey takes the key's lock, waiting up to Deps.LockWait; when another run holds it, the
+// result says so (in-progress) and ok is false.
+func (x *run) lockKey(ctx context.Context) (unlock func(), ok bool) {
+	lctx, cancel := context.WithTimeout(ctx, x.d.LockWait)
+	lock, err := journal.Lock(lctx, x.d.StateDir, x.p.KeyID)
+	cancel()
+	var locked *journal.LockedError
+	if err != nil && !errors.As(err, &locked) {
+		x.fail(playbooks.StepLocate, err) // e.g. an unsafe lock file: not another run
+		x.setOutcome()
+		return nil, false
+	}
+	if err != nil {
+		x.res.Outcome = journal.OutcomeInProgress
+		x.res.Err = errors.Join(ErrInProgress, err)
+		return nil, false
+	}
+	return func() { _ = lock.Unlock() }, true
 }
 
 func (x *run) checkSinks() error {
@@ -300,6 +322,8 @@ func (x *run) step(ctx context.Context, s playbooks.StepID) {
 		x.deleteLeaked(ctx, playbooks.StepDelete)
 	case playbooks.StepVerify:
 		x.verify(ctx)
+	case playbooks.StepClose:
+		x.close(ctx, false)
 	case playbooks.StepNotify:
 		x.notify(ctx, "", "")
 	}

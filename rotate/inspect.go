@@ -48,6 +48,8 @@ type Snapshot struct {
 	Incident  *hunt.Graph
 	HuntErr   error
 	Inspected time.Time
+	// Coverage is where the events were looked for: the regions asked, failed or skipped.
+	Coverage *assess.Coverage
 }
 
 // Inspect gathers the Snapshot Plan needs: the owner (by the Locator, or from the journal of an
@@ -143,17 +145,25 @@ func inspectEvents(ctx context.Context, snap *Snapshot, api assess.EventLister, 
 	if d.NoEvents {
 		return
 	}
+	if q, col, err, ok := d.trail.take(ctx, id, d.AssessWindow); ok {
+		if err != nil {
+			snap.AssessErr = err
+			return
+		}
+		snap.Events, snap.EventQuery, snap.Coverage = col.Events, q, &col.Coverage
+		return
+	}
 	q, err := assess.Query(ram.EventQuery{AccessKeyID: id}, d.AssessWindow, d.now())
 	if err != nil {
 		snap.AssessErr = err
 		return
 	}
-	evs, err := assess.Collect(ctx, api, q)
+	col, err := collectEvents(ctx, api, q, d.AssessRegions)
 	if err != nil {
 		snap.AssessErr = err
 		return
 	}
-	snap.Events, snap.EventQuery = evs, q
+	snap.Events, snap.EventQuery, snap.Coverage = col.Events, q, &col.Coverage
 }
 
 func readState(dir string, id accesskey.ID) (journal.State, bool, error) {

@@ -188,6 +188,9 @@ func NewPlan(f detect.Finding, snap Snapshot, s Settings) Plan {
 		p.Reason = "the key is no longer in its owner's AccessKeys nor in the recycle bin: it was already deleted and purged"
 		binUnchecked(&p, snap)
 		p.planLifts(snap, true)
+		if slices.Contains(s.Steps, playbooks.StepClose) && len(s.CloseCalls) > 0 {
+			p.Steps = append(p.Steps, closeStep(s))
+		}
 		return p
 	}
 	if !snap.Found && !snap.AlreadyGone {
@@ -265,7 +268,8 @@ func NewPlan(f detect.Finding, snap Snapshot, s Settings) Plan {
 			ps.Actions = []string{
 				"ram:ListAccessKeys(UserName=" + user + ")",
 				"ram:GetAccessKeyLastUsed(UserName=" + user + ", UserAccessKeyId=" + f.KeyID.String() + ")",
-				"actiontrail:LookupEvents(EventAccessKeyId=" + f.KeyID.String() + ")",
+				"actiontrail:DescribeRegions",
+				"actiontrail:LookupEvents(EventAccessKeyId=" + f.KeyID.String() + ") " + regionsText(s.AssessRegions),
 			}
 		case playbooks.StepCreate:
 			ps.Actions = []string{"ram:CreateAccessKey(UserName=" + user + ")"}
@@ -290,6 +294,11 @@ func NewPlan(f detect.Finding, snap Snapshot, s Settings) Plan {
 			}
 		case playbooks.StepVerify:
 			ps = verifyStep(s, user, f.KeyID, slices.Contains(s.Steps, playbooks.StepCreate), p.SecretKnown)
+		case playbooks.StepClose:
+			if len(s.CloseCalls) == 0 {
+				continue // the finding's source has no alert: nothing to close, nothing to show
+			}
+			ps = closeStep(s)
 		case playbooks.StepNotify:
 			ps.Actions = notifyActions()
 		}
@@ -314,8 +323,11 @@ func planAssessment(id accesskey.ID, snap Snapshot, window time.Duration, ownUA 
 	if q.End.IsZero() || q.AccessKeyID != id {
 		return nil, nil
 	}
-	a := assess.Summarize(snap.Events, assess.Options{Window: window, Now: q.End, OwnUserAgent: ownUA})
+	a := summarizeEvents(snap.Events, snap.Coverage, window, q.End, ownUA)
 	var warn []string
+	if w := partialWarning(&a); w != "" {
+		warn = append(warn, w)
+	}
 	if read := q.End.Sub(q.Start); read < window {
 		warn = append(warn, fmt.Sprintf("%sActionTrail was read over %s only, not the %s asked for; execution reads the whole window",
 			AssessWarningPrefix, read, window))
@@ -341,4 +353,11 @@ func moveBefore(xs []playbooks.StepID, a, b playbooks.StepID) []playbooks.StepID
 // hasStep reports whether the plan runs step id.
 func (p Plan) hasStep(id playbooks.StepID) bool {
 	return slices.ContainsFunc(p.Steps, func(ps PlannedStep) bool { return ps.Step == id })
+}
+
+// closeStep is the close step as the plan shows it: the writes it would make.
+func closeStep(s Settings) PlannedStep {
+	ps := PlannedStep{Step: playbooks.StepClose, Actions: s.CloseCalls}
+	ps.Note = "only once the key is remediated (or found remediated); each mark is read back to confirm, and an alert that cannot be closed is reported and left open"
+	return ps
 }

@@ -41,11 +41,11 @@ func TestPlanGoldenRecycleBin(t *testing.T) {
 		{"purge-newer-key", func(f *detect.Finding, s *Snapshot, st *Settings) {
 			binned(f, s)
 			s.Keys = []ram.AccessKey{newer}
-		}, DecisionPurge, []playbooks.StepID{"locate", "assess", "hunt", "delete", "verify", "notify"}},
+		}, DecisionPurge, []playbooks.StepID{"locate", "assess", "hunt", "delete", "verify", "close", "notify"}},
 		{"purge-user-deleted", func(f *detect.Finding, s *Snapshot, st *Settings) {
 			binned(f, s)
 			s.Binned.UserRecycled = true
-		}, DecisionPurge, []playbooks.StepID{"locate", "assess", "hunt", "delete", "verify", "notify"}},
+		}, DecisionPurge, []playbooks.StepID{"locate", "assess", "hunt", "delete", "verify", "close", "notify"}},
 		{"purge-resuming", func(f *detect.Finding, s *Snapshot, st *Settings) {
 			// respond deleted the key, then died before the purge: its own replacement is not
 			// a human's newer key

@@ -2,6 +2,7 @@ package rotate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -13,9 +14,12 @@ import (
 )
 
 // AssessKey summarises what a key did over the window that ends at now, from ActionTrail in the
-// key's owner's account (found without a scan; the home account when it is not found), leaving
-// out respond's own calls (ownUserAgent). A window out of bounds is an *InvalidError.
-func (c *Session) AssessKey(ctx context.Context, id accesskey.ID, window time.Duration, now time.Time, ownUserAgent string) (assess.Assessment, error) {
+// key's owner's account (found without a scan; the home account when it is not found), in the
+// regions named (empty: every region ActionTrail lists), leaving out respond's own calls
+// (ownUserAgent). A window out of bounds is an *InvalidError. When some regions failed or were
+// not asked, the assessment of the others comes back with an error wrapping assess.ErrPartial
+// (its Coverage names them); when none answered, the error alone.
+func (c *Session) AssessKey(ctx context.Context, id accesskey.ID, window time.Duration, now time.Time, ownUserAgent string, regions []string) (assess.Assessment, error) {
 	api := c.Home()
 	if loc, err := c.Locator(ctx, []string{ram.StrategyIMS, ram.StrategyActionTrail, ram.StrategySelf}, id, accesskey.Secret{}, nil); err == nil {
 		if owner, err := loc.Locate(ctx, id); err == nil {
@@ -28,11 +32,15 @@ func (c *Session) AssessKey(ctx context.Context, id accesskey.ID, window time.Du
 	if err != nil {
 		return assess.Assessment{}, &InvalidError{Err: err}
 	}
-	events, err := assess.Collect(ctx, api, q)
-	if err != nil {
+	col, err := assess.CollectRegions(ctx, api, q, assess.Scope{Regions: regions})
+	if err != nil && !errors.Is(err, assess.ErrPartial) {
 		return assess.Assessment{}, fmt.Errorf("assess %s: %w", id, err)
 	}
-	return assess.Summarize(events, assess.Options{Window: window, Now: now, OwnUserAgent: ownUserAgent}), nil
+	a := summarizeEvents(col.Events, &col.Coverage, window, now, ownUserAgent)
+	if err != nil {
+		return a, fmt.Errorf("assess %s: %w", id, err)
+	}
+	return a, nil
 }
 
 // LocateSchema names the JSON document of an owner search (respond locate --output json).

@@ -23,7 +23,9 @@ type Report struct {
 	Caller   *ram.Identity `json:"caller,omitempty"`
 	Warnings []string      `json:"warnings"`
 	Results  []KeyReport   `json:"results"`
-	ExitCode int           `json:"exit_code"`
+	// SecurityCenter is what became of a Security Center poll's records (--from security-center).
+	SecurityCenter *SecurityCenterReport `json:"security_center,omitempty"`
+	ExitCode       int                   `json:"exit_code"`
 }
 
 // NewReport is an empty report: its lists are empty, never null, in JSON.

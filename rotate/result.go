@@ -47,8 +47,10 @@ type Result struct {
 	Assessment *assess.Assessment `json:"assessment,omitempty"`
 	// Incident is the hunt's graph the run acted on (nil without a hunt step or a graph).
 	Incident *hunt.Graph `json:"incident,omitempty"`
+	// Alerts is what the close step did to each of the finding's alerts at its source.
+	Alerts []AlertResult `json:"alerts,omitempty"`
 	// Warnings are problems that did not change the outcome: the assessment could not be read,
-	// a notification failed.
+	// a notification failed, an alert could not be closed.
 	Warnings []string `json:"warnings,omitempty"`
 	Err      error    `json:"-"`
 }

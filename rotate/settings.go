@@ -25,12 +25,18 @@ type Settings struct {
 	// playbooks.DefaultAssessWindow (7 days); more than playbooks.MaxAssessWindow (90 days) is a
 	// Validate error.
 	AssessWindow time.Duration
+	// AssessRegions are the ActionTrail regions the assessment asks; empty means every region
+	// ActionTrail lists (Deps.AssessRegions is what the reads use; this is for the plan).
+	AssessRegions []string
 	// OwnUserAgent marks respond's own calls in ActionTrail (a substring of their User-Agent),
 	// which the assessment leaves out. Use a marker unique to the run (the CLI adds a random run
 	// id): the public "respond/" prefix alone would let an attacker hide by copying it.
 	OwnUserAgent string
 	Canaries     []accesskey.ID
 	Self         accesskey.ID // the key respond is signed in with
+	// CloseCalls are the writes the close step would make for the finding's alerts (see
+	// Alert.Call); empty when its source has none.
+	CloseCalls []string
 	// Sinks describe where the replacement will go (see DescribeSinks); Execute stores into the
 	// Deps' sinks of the same names.
 	Sinks []PlannedSink

@@ -4,11 +4,13 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate/journal"
+	src "github.com/respond-dev/respond/rotate/source"
 )
 
 // Status is the rotations a state directory's journals tell of (respond status). Its JSON form
@@ -19,6 +21,8 @@ type Status struct {
 	// Quarantines are the deny policies respond left in place, finished rotations included
 	// (status_incident.go).
 	Quarantines []StatusQuarantine `json:"quarantines"`
+	// SecurityCenterPending are the Security Center records respond left pending, and why.
+	SecurityCenterPending []src.Pending `json:"security_center_pending"`
 }
 
 // StatusRotation is one rotation's journal state. status reads no cloud: a journal is a memory,
@@ -44,6 +48,14 @@ func ReadStatusAt(dir string, all bool, now time.Time) (Status, error) {
 		return Status{}, fmt.Errorf("read the journals in %s: %w", dir, err)
 	}
 	st := Status{StateDir: dir, Rotations: []StatusRotation{}}
+	if _, serr := os.Lstat(dir); serr == nil { // no state directory: nothing was left pending
+		if st.SecurityCenterPending, err = src.LoadPending(dir); err != nil {
+			return Status{}, err
+		}
+	}
+	if st.SecurityCenterPending == nil {
+		st.SecurityCenterPending = []src.Pending{}
+	}
 	for _, s := range states {
 		if !all && !s.Unfinished() {
 			continue
@@ -92,6 +104,15 @@ func WriteStatusText(w io.Writer, st Status) error {
 		}
 	}
 	writeQuarantinesText(&b, st)
+	if n := len(st.SecurityCenterPending); n > 0 {
+		fmt.Fprintf(&b, "Security Center records respond left pending (%d):\n", n)
+		for _, p := range st.SecurityCenterPending {
+			r := p.Record
+			fmt.Fprintf(&b, "  record %d  key %s  account %s  since %s\n", r.ID, r.KeyID, r.AccountID, p.Since.Format(time.RFC3339))
+			fmt.Fprintf(&b, "    why: %s\n", accesskey.Printable(p.Reason))
+		}
+		b.WriteString("  take them up again with: respond --from security-center --since <age of the oldest, e.g. 720h>\n")
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

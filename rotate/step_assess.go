@@ -45,17 +45,17 @@ func (x *run) assess(ctx context.Context) {
 	}
 	if a == nil || time.Duration(a.Window) < window || x.planReadShort() {
 		q, err := assess.Query(ram.EventQuery{AccessKeyID: x.p.KeyID}, window, started)
-		var evs []ram.Event
+		var col assess.Collection
 		if err == nil {
-			evs, err = assess.Collect(ctx, x.api, q)
+			col, err = collectEvents(ctx, x.api, q, x.d.AssessRegions)
 		}
 		if err != nil {
 			x.warnAssess(AssessWarningPrefix + "unavailable (" + err.Error() + "); the rotation goes on without it")
 		} else {
-			na := assess.Summarize(evs, assess.Options{Window: window, Now: q.End, OwnUserAgent: x.p.OwnUserAgent})
+			na := summarizeEvents(col.Events, &col.Coverage, window, q.End, x.p.OwnUserAgent)
 			a = &na
-			x.leakedEvents, x.leakedQuery = evs, q // the hunt starts from them
-			x.warnAssess("")
+			x.leakedEvents, x.leakedQuery = col.Events, q // the hunt starts from them
+			x.warnAssess(partialWarning(a))
 		}
 	}
 	x.assessment = a
@@ -63,6 +63,9 @@ func (x *run) assess(ctx context.Context) {
 	if a != nil {
 		d += fmt.Sprintf("; impact: %d event(s) in the last %s (%d excluded: respond's own or outside the window), %d flagged",
 			a.Total, humanWindow(time.Duration(a.Window)), a.Excluded, len(a.Flagged))
+		if a.Partial {
+			d += "; PARTIAL: not every ActionTrail region answered (see the warnings)"
+		}
 	} else {
 		d += "; impact unknown (warning: ActionTrail could not be read)"
 	}

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -397,38 +395,4 @@ func TestE2ESandboxServe(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Error("sandbox serve did not stop on SIGINT")
 	}
-}
-
-// serveSandbox starts `respond sandbox serve` with args, reads the three variables it prints into
-// e's environment, and returns the process (killed at cleanup) and the variables.
-func serveSandbox(t *testing.T, e *e2e, args ...string) (*exec.Cmd, map[string]string) {
-	t.Helper()
-	srv := exec.Command(respondBin, append([]string{"sandbox", "serve", "--listen", "127.0.0.1:0"}, args...)...)
-	srv.Env = e.environ()
-	stdout, err := srv.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var srvErr strings.Builder
-	srv.Stderr = &srvErr
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
-	vars := map[string]string{}
-	sc := bufio.NewScanner(stdout)
-	for len(vars) < 3 && sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), "=")
-		if !ok {
-			t.Fatalf("unexpected line %q", sc.Text())
-		}
-		vars[k] = v
-	}
-	for _, k := range []string{"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "RESPOND_ENDPOINT"} {
-		if vars[k] == "" {
-			t.Fatalf("sandbox serve did not print %s: %v (stderr %s)", k, vars, srvErr.String())
-		}
-		e.env[k] = vars[k]
-	}
-	return srv, vars
 }

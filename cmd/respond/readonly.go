@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -86,6 +89,11 @@ type AssessOptions struct {
 	Factory *Factory
 	KeyID   string
 	Window  time.Duration
+	// Regions are the ActionTrail regions to ask (--region, repeatable or comma-separated);
+	// AllRegions (--all-regions, the default) asks every region ActionTrail lists, whatever the
+	// configuration's assess.regions say.
+	Regions    []string
+	AllRegions bool
 }
 
 func newCmdAssess(f *Factory) *cobra.Command {
@@ -96,9 +104,16 @@ func newCmdAssess(f *Factory) *cobra.Command {
 		Long: `Summarise a key's recent API activity from ActionTrail (LookupEvents by EventAccessKeyId, every
 page): counts by service and action, source IPs, first and last event, and the actions that
 matter most (users, keys, roles, policies, instances, deletions, high-risk services). respond's
-own calls are left out. It changes nothing.`,
+own calls are left out. It changes nothing.
+
+ActionTrail is regional: each region keeps its own events, and every region returns the global
+ones (RAM, STS…). respond asks every region ActionTrail lists (--all-regions, the default), or
+the configuration's assess.regions, or the regions named with --region, and counts each global
+event once. The summary names every region that failed or was not asked; such an assessment is
+partial and exits 4 (run it again to look there), so that "no events" never means "did not look".`,
 		Example: `  respond assess --key-id LTAI5tFAKEBILLING0LEAK01 --sandbox
-  respond assess --key-id LTAI5tMYCr1pxcx4vz2o7riE --window 720h --output json`,
+  respond assess --key-id LTAI5tMYCr1pxcx4vz2o7riE --window 720h --output json
+  respond assess --key-id LTAI5tMYCr1pxcx4vz2o7riE --region cn-hangzhou --region ap-southeast-1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.KeyID == "" {
@@ -107,11 +122,19 @@ own calls are left out. It changes nothing.`,
 			if opts.Window <= 0 || opts.Window > playbooks.MaxAssessWindow {
 				return flagErrorf("--window must be between 1s and 2160h (90 days), not %s", opts.Window)
 			}
+			regions, err := assessRegions(opts.Regions, opts.AllRegions)
+			if err != nil {
+				return err
+			}
+			opts.Regions = regions
 			return f.interruptible(cmd.Context(), "assessing "+opts.KeyID, func(ctx context.Context) error { return assessRun(ctx, opts) })
 		},
 	}
 	cmd.Flags().StringVar(&opts.KeyID, "key-id", "", "the AccessKey id to assess")
 	cmd.Flags().DurationVar(&opts.Window, "window", playbooks.DefaultAssessWindow, "how far back to look (at most 2160h = 90 days)")
+	// On this command --region names the ActionTrail regions to ask (it shadows the global flag).
+	cmd.Flags().StringArrayVar(&opts.Regions, "region", nil, "ActionTrail region to ask (repeatable or comma-separated; default: every region ActionTrail lists, or the configuration's assess.regions)")
+	cmd.Flags().BoolVar(&opts.AllRegions, "all-regions", false, "ask every region ActionTrail lists, whatever the configuration's assess.regions (the default without a configuration)")
 	return cmd
 }
 
@@ -129,18 +152,31 @@ func assessRun(ctx context.Context, opts *AssessOptions) error {
 	if err != nil {
 		return err
 	}
-	a, err := cl.AssessKey(ctx, id, opts.Window, f.Now().UTC(), f.ownMarker)
-	if err != nil {
+	regions := opts.Regions
+	if len(regions) == 0 && !opts.AllRegions && conf != nil {
+		regions = conf.Assess.Regions
+	}
+	a, err := cl.AssessKey(ctx, id, opts.Window, f.Now().UTC(), f.ownMarker, regions)
+	partial := errors.Is(err, assess.ErrPartial)
+	if err != nil && !partial {
 		return err
 	}
 	if asJSON {
-		return writeJSON(f.Streams.Out, struct {
+		err = writeJSON(f.Streams.Out, struct {
 			KeyID      string            `json:"key_id"`
+			Partial    bool              `json:"partial"`
+			ExitCode   int               `json:"exit_code"`
 			Assessment assess.Assessment `json:"assessment"`
-		}{id.String(), a})
+		}{id.String(), partial, int(assessExit(partial)), a})
+	} else {
+		fmt.Fprintf(f.Streams.Out, "Activity of %s\n", id)
+		err = assess.WriteText(f.Streams.Out, a)
 	}
-	fmt.Fprintf(f.Streams.Out, "Activity of %s\n", id)
-	return assess.WriteText(f.Streams.Out, a)
+	if err != nil || !partial {
+		return err
+	}
+	// The assessment of the regions that answered is printed; the exit code says it is not all.
+	return &ExitError{Code: assessExit(partial), Err: errors.New("partial assessment: some ActionTrail regions were not looked at (named above); run it again to look there")}
 }
 
 // keyArg checks --output and parses --key-id for the read-only commands.
@@ -152,4 +188,35 @@ func (f *Factory) keyArg(raw string) (asJSON bool, id accesskey.ID, err error) {
 		return false, id, err
 	}
 	return asJSON, id, nil
+}
+
+// assessExit is respond assess's exit code: a partial assessment is 4, like any partly done
+// work that running the command again completes.
+func assessExit(partial bool) exitCode {
+	if partial {
+		return exitPartial
+	}
+	return exitOK
+}
+
+// assessRegions checks --region (repeatable, comma-separated) against --all-regions: region ids,
+// each once.
+func assessRegions(raw []string, all bool) ([]string, error) {
+	var out []string
+	for _, r := range raw {
+		for _, s := range strings.Split(r, ",") {
+			s = strings.TrimSpace(s)
+			switch {
+			case s == "":
+			case !playbooks.ValidRegion(s):
+				return nil, flagErrorf("--region: %q is not a region id (such as cn-hangzhou or ap-southeast-1)", accesskey.Printable(s))
+			case !slices.Contains(out, s):
+				out = append(out, s)
+			}
+		}
+	}
+	if all && len(out) > 0 {
+		return nil, flagErrorf("--all-regions and --region are exclusive: every region, or the ones named")
+	}
+	return out, nil
 }

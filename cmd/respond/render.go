@@ -27,7 +27,8 @@ type run struct {
 	stateDir    string
 	sandboxDir  string // the fresh state directory of a --sandbox run
 	progress    *progress
-	short       func(accesskey.ID) string // the step lines' ids, told apart within the run
+	short       func(accesskey.ID) string  // the step lines' ids, told apart within the run
+	poll        *rotate.SecurityCenterPoll // --from security-center
 }
 
 func newRun(opts *RespondOptions, asJSON bool, findings []detect.Finding) (*run, error) {
@@ -66,10 +67,23 @@ func (r *run) check() error {
 }
 
 func (r *run) nothingToDo(report rotate.Report) error {
-	if r.asJSON {
-		return writeJSON(r.out, report)
+	if r.poll != nil {
+		r.finishPoll(&report, nil)
+		if r.poll.Partial() {
+			report.ExitCode = int(exitPartial)
+		}
 	}
-	fmt.Fprintln(r.out, "No AccessKey ids found: nothing to do.")
+	if r.asJSON {
+		if err := writeJSON(r.out, report); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintln(r.out, "No AccessKey ids found: nothing to do.")
+		writeSecurityCenterText(r, report.SecurityCenter)
+	}
+	if report.ExitCode != 0 {
+		return &ExitError{Code: exitCode(report.ExitCode)}
+	}
 	return nil
 }
 
@@ -128,12 +142,19 @@ func (r *run) finish(report rotate.Report, items []*rotate.Item) error {
 		r.printPlans(items)
 	}
 	report.AddItems(items, func(s rotate.Severity) int { return int(exitFor[s]) })
+	if r.poll != nil {
+		r.finishPoll(&report, items)
+		if r.poll.Partial() { // some account was not read: the most urgent outcome, run it again
+			report.ExitCode = int(exitPartial)
+		}
+	}
 	if r.asJSON {
 		if err := writeJSON(r.out, report); err != nil {
 			return err
 		}
 	} else if !r.opts.DryRun && !report.Declined {
 		_ = rotate.WriteSummaryText(r.out, items)
+		writeSecurityCenterText(r, report.SecurityCenter)
 	}
 	if f := r.opts.Factory; f.sandboxState != "" && !r.opts.DryRun && !report.Declined {
 		f.keepSandboxState = true

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/respond-dev/respond/detect"
 	"github.com/respond-dev/respond/playbooks"
@@ -24,12 +25,17 @@ type RespondOptions struct {
 	Locate   string
 	Sinks    []string
 	Reveal   bool
+	// Since is how far back --from security-center reads (0: since the last successful poll).
+	Since time.Duration
 }
 
 func respondRun(ctx context.Context, opts *RespondOptions) (err error) {
 	f := opts.Factory
 	asJSON, err := f.outputJSON()
 	if err != nil {
+		return err
+	}
+	if err := checkSince(opts.From, opts.Since); err != nil {
 		return err
 	}
 	findings, warnings, err := gatherFindings(ctx, opts)
@@ -51,16 +57,23 @@ func respondRun(ctx context.Context, opts *RespondOptions) (err error) {
 		defer stop()
 	}
 	report := rotate.NewReport(opts.DryRun, warnings)
+	if opts.From == fromSecurityCenter {
+		if findings, _, err = r.pollSecurityCenter(ctx, b, findings, &report); err != nil {
+			return err
+		}
+	}
 	if len(findings) == 0 {
 		return r.nothingToDo(report)
 	}
-	cl, err := f.connect(ctx, b.Config, r.progress)
-	if err != nil {
-		return err
+	if b.Session == nil {
+		cl, err := f.connect(ctx, b.Config, r.progress)
+		if err != nil {
+			return err
+		}
+		b.Session = cl
+		caller := cl.Caller()
+		report.Caller = &caller
 	}
-	b.Session = cl
-	caller := cl.Caller()
-	report.Caller = &caller
 	items, err := b.Run(ctx, findings)
 	r.progress.clear()
 	if report.Declined = errors.Is(err, rotate.ErrNotConfirmed); report.Declined {
@@ -118,7 +131,7 @@ func gatherFindings(ctx context.Context, opts *RespondOptions) ([]detect.Finding
 		return nil, nil, badKeyIDs(opts.KeyIDRaw) // says what the value looks like, never repeats it
 	}
 	var res detect.Result
-	if opts.From != "" {
+	if opts.From != "" && opts.From != fromSecurityCenter { // the poll needs the connection: later
 		if res, err = readFindings(ctx, opts.Factory, opts.From, opts.Format); err != nil {
 			return nil, nil, err
 		}

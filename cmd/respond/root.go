@@ -174,7 +174,7 @@ Environment:
 
 	fl := root.Flags()
 	fl.StringArrayVar(&opts.KeyIDRaw, "key-id", nil, "the leaked AccessKey id (repeatable)")
-	fl.StringVar(&opts.From, "from", "", "read findings from a scanner's output: a file, or - for stdin")
+	fl.StringVar(&opts.From, "from", "", "read findings from a scanner's output: a file, or - for stdin; security-center polls Alibaba Cloud Security Center")
 	fl.StringVar(&opts.Format, "format", "", "input format for --from (default: detected from the content)")
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the full plan and change nothing")
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation (required without a terminal)")
@@ -182,6 +182,7 @@ Environment:
 	fl.StringVar(&opts.Locate, "locate", "", "owner-location strategies in order (default ims,actiontrail,scan,self,recycle-bin; add caller to sign with the leaked secret, secret-match to find the key of a secret without its id)")
 	fl.StringArrayVar(&opts.Sinks, "sink", nil, "sink from the configuration to store the new key in (repeatable; default: the playbook's)")
 	fl.BoolVar(&opts.Reveal, "reveal", false, "also print the new secret on the terminal (only with a terminal on stdout)")
+	fl.DurationVar(&opts.Since, "since", 0, "with --from security-center: read the records found in this last while (e.g. 720h; default: since the last successful poll)")
 
 	root.AddCommand(
 		newCmdSandbox(f),

@@ -95,6 +95,7 @@ host:port --insecure) at it:
 	fl.DurationVar(&opts.PauseFor, "pause-for", 30*time.Second, "how long --pause-at holds the call")
 	fl.BoolVar(&opts.SourceIPHeader, "source-ip-header", false, "TEST ONLY: treat a call carrying the header "+emulator.SourceIPHeader+
 		" as coming from that address (for rehearsing IP-conditioned policies; any client can then pretend to be anywhere)")
+	fl.DurationVar(&opts.ActionTrailLag, "actiontrail-lag", 0, "how long an ActionTrail event takes to show in LookupEvents (the cloud: about 10m; default: none)")
 	return cmd
 }
 

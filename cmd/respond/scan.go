@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,6 +17,8 @@ type ScanOptions struct {
 	Factory *Factory
 	Path    string
 	Format  string
+	// Since is how far back `scan security-center` reads (0: since the last successful poll).
+	Since time.Duration
 }
 
 func newCmdScan(f *Factory) *cobra.Command {
@@ -28,16 +31,25 @@ alerts, ggshield JSON, detect-secrets baselines, Alibaba Security Center's leak 
 plain text (logs, .env, shell, YAML, code), and print the AccessKey ids found, de-duplicated, with
 every place each one leaked. Secrets are never printed: only whether one was found.
 
-The format is detected from the content; --format forces it.`,
+The format is detected from the content; --format forces it.
+
+'respond scan security-center' reads Alibaba Cloud Security Center's pending AccessKey leak
+records instead (every configured account; --since DURATION, else since the last successful
+poll); it changes nothing and does not count as a poll.`,
 		Example: `  gitleaks git . --report-format json --report-path - | respond scan -
-  respond scan build.log --output json`,
+  respond scan build.log --output json
+  respond scan security-center --since 720h`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Path = args[0]
+			if err := checkSince(opts.Path, opts.Since); err != nil {
+				return err
+			}
 			return scanRun(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Format, "format", "", fmt.Sprintf("input format, one of %v (default: detected)", detect.Formats()))
+	cmd.Flags().DurationVar(&opts.Since, "since", 0, "with security-center: read the records found in this last while (e.g. 720h)")
 	return cmd
 }
 
@@ -55,6 +67,9 @@ func scanRun(ctx context.Context, opts *ScanOptions) error {
 	asJSON, err := opts.Factory.outputJSON()
 	if err != nil {
 		return err
+	}
+	if opts.Path == fromSecurityCenter {
+		return scanSecurityCenter(ctx, opts, asJSON)
 	}
 	res, err := readFindings(ctx, opts.Factory, opts.Path, opts.Format)
 	if err != nil {

@@ -30,6 +30,9 @@ type Setup struct {
 	PauseFor time.Duration
 	// SourceIPHeader honours the test-only header X-Emulator-Source-Ip (WithSourceIPHeader).
 	SourceIPHeader bool
+	// ActionTrailLag is how long an event takes to show in LookupEvents (the cloud: about 10
+	// minutes); 0 keeps the organisation's own (actiontrail.lag, else none).
+	ActionTrailLag time.Duration
 }
 
 // Check reports the values that cannot be served: an organisation both from a file and
@@ -46,6 +49,9 @@ func (c Setup) Check() error {
 		if r.p < 0 || r.p > 1 {
 			errs = append(errs, fmt.Errorf("the %s is a probability between 0 and 1, not %v", r.name, r.p))
 		}
+	}
+	if c.ActionTrailLag < 0 {
+		errs = append(errs, fmt.Errorf("the ActionTrail lag must not be negative, not %s", c.ActionTrailLag))
 	}
 	return errors.Join(errs...)
 }
@@ -74,6 +80,9 @@ func (c Setup) NewServer() (*Server, *Org, error) {
 	opts := []Option{WithLatency(max(c.Latency, 0)), WithRateLimit(c.QPS), WithPropagationDelay(max(c.PropagationDelay, 0))}
 	if c.SourceIPHeader {
 		opts = append(opts, WithSourceIPHeader())
+	}
+	if c.ActionTrailLag > 0 {
+		opts = append(opts, WithActionTrailLag(c.ActionTrailLag))
 	}
 	s := NewUnstartedServer(org, opts...)
 	s.SetClockSkew(c.ClockSkew)

@@ -121,11 +121,10 @@ type Record struct {
 func (r Record) Root() bool { return r.UserType == ram.LeakUserMaster }
 
 // Finding is a key Security Center reported, with every record of it. Security Center findings
-// are a trusted id-only source: Alibaba itself found the key in public.
+// are a trusted id-only source: Alibaba itself found the key in public. The embedded finding's
+// Evidence is detect.EvidenceSource and its Source SecurityCenterName.
 type Finding struct {
 	detect.Finding
-	// Source is SecurityCenterName.
-	Source  string   `json:"source"`
 	Records []Record `json:"records"`
 }
 
@@ -320,8 +319,8 @@ func findings(ctx context.Context, records []detailed) []Finding {
 		slices.SortFunc(rs, func(a, b detailed) int {
 			return cmp.Or(cmp.Compare(a.AccountID, b.AccountID), cmp.Compare(a.ID, b.ID))
 		})
-		f := Finding{Source: SecurityCenterName}
-		f.KeyID, f.Kind = rs[0].KeyID, detect.KindAccessKey
+		var f Finding
+		f.KeyID, f.Kind, f.Evidence, f.Source = rs[0].KeyID, detect.KindAccessKey, detect.EvidenceSource, SecurityCenterName
 		if f.KeyID.IsSTS() {
 			f.Kind = detect.KindSTS
 		}

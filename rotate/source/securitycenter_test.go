@@ -13,6 +13,7 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/sas"
 
+	"github.com/respond-dev/respond/detect"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/ram/emulator"
@@ -159,7 +160,7 @@ func TestListPagingAcrossAccounts(t *testing.T) {
 			}
 			perAccount := map[string]int{}
 			for _, f := range res.Findings {
-				if len(f.Records) != 1 || f.Source != source.SecurityCenterName || !f.Records[0].Detailed || f.Records[0].TokenValid != 1 ||
+				if len(f.Records) != 1 || f.Source != source.SecurityCenterName || f.Evidence != detect.EvidenceSource || !f.Records[0].Detailed || f.Records[0].TokenValid != 1 ||
 					f.Records[0].Status != ram.LeakPending || len(f.Locations) != 1 || f.Locations[0].Repository == "" {
 					t.Fatalf("finding %+v", f)
 				}

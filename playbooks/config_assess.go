@@ -1,0 +1,57 @@
+package playbooks
+
+import (
+	"strconv"
+
+	"gopkg.in/yaml.v3"
+)
+
+// AssessConfig is the configuration's assess section: how the impact assessment reads
+// ActionTrail.
+type AssessConfig struct {
+	// Regions are the ActionTrail regions the assessment asks, for organisations that restrict
+	// the regions they use; empty means every region ActionTrail lists (DescribeRegions). The
+	// regions ActionTrail lists beyond them are reported as not asked.
+	Regions []string
+}
+
+var assessKeys = []string{"regions"}
+
+// decodeAssess reads assess: {regions: [cn-hangzhou, …]}.
+func (c *Config) decodeAssess(l *errList, f field) {
+	for _, g := range mapping(l, f.v, f.place, assessKeys) {
+		c.pos[g.place] = at(g.v)
+		if g.v.Kind == yaml.SequenceNode && len(g.v.Content) == 0 {
+			l.addAt(at(g.v), "%s: an empty list would ask no region; remove it to ask every region ActionTrail lists", g.place)
+			continue
+		}
+		items := stringList(l, g.v, g.place, "region ids such as cn-hangzhou")
+		for i, it := range items {
+			c.pos[g.place+"["+strconv.Itoa(i)+"]"] = it.pos
+			if !ValidRegion(it.val) {
+				l.addAt(it.pos, "%s[%d]: %s is not a region id: expected one such as cn-hangzhou or ap-southeast-1", g.place, i, show(it.val))
+			}
+		}
+		c.Assess.Regions = vals(items)
+	}
+}
+
+// validateAssess checks the assess section: region ids, each once.
+func (c *Config) validateAssess(l *errList, ps positions) {
+	seen := map[string]int{}
+	for i, r := range c.Assess.Regions {
+		place := "assess.regions[" + strconv.Itoa(i) + "]"
+		if !ValidRegion(r) {
+			l.addAt(ps.at(place), "%s: %s is not a region id: expected one such as cn-hangzhou or ap-southeast-1", place, show(r))
+			continue
+		}
+		if j, dup := seen[r]; dup {
+			l.addAt(ps.at(place), "%s: region %s is listed twice (first as assess.regions[%d])", place, r, j)
+			continue
+		}
+		seen[r] = i
+	}
+}
+
+// ValidRegion reports whether s has the shape of a region id (cn-hangzhou, ap-southeast-1).
+func ValidRegion(s string) bool { return len(s) <= 64 && regionRe.MatchString(s) }

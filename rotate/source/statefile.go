@@ -1,0 +1,113 @@
+package source
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// The files a source keeps in the state directory (the poll state, the records left pending) are
+// read and written the same way: the directory must be the user's and closed to others, a file is
+// never followed through a symbolic link, and it is replaced atomically.
+
+// readStateFile decodes the JSON file name in dir into v (unknown fields refused, at most max
+// bytes). A missing file is not an error: found is false and v is left alone (a missing state
+// directory is). what names the file in errors, hint says what to do with a file that is not
+// respond's JSON.
+func readStateFile(dir, name, what, hint string, max int, v any) (found bool, err error) {
+	if err := checkStateDir(dir); err != nil {
+		return false, err
+	}
+	p := filepath.Join(dir, name)
+	f, err := openNoFollow(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read %s %s: %w", what, p, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return false, fmt.Errorf("read %s %s: %w", what, p, err)
+	}
+	if !st.Mode().IsRegular() {
+		return false, fmt.Errorf("read %s %s: not a regular file", what, p)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, int64(max)+1))
+	if err != nil {
+		return false, fmt.Errorf("read %s %s: %w", what, p, err)
+	}
+	if len(b) > max {
+		return false, fmt.Errorf("read %s %s: larger than %d bytes", what, p, max)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		// The decoder's message may quote a token of the file: name the problem only.
+		return false, fmt.Errorf("read %s %s: not the JSON respond writes; %s", what, p, hint)
+	}
+	return true, nil
+}
+
+// checkStateDir refuses a state directory that is a symbolic link or not a directory, and (on
+// unix) one that is another user's or writable by group or others (design §6.9).
+func checkStateDir(dir string) error {
+	st, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("state directory %s is not a directory (a symbolic link is refused)", dir)
+	}
+	return checkPrivate(dir, st)
+}
+
+// writeStateFile replaces the file name in dir with v as JSON, atomically: a new file (mode
+// 0600, created exclusively, so never through a link) is written, synced and renamed over the
+// old one.
+func writeStateFile(dir, name, what string, v any) (err error) {
+	if err := checkStateDir(dir); err != nil {
+		return err
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	p := filepath.Join(dir, name)
+	tmp, err := os.CreateTemp(dir, "."+name+".*")
+	if err != nil {
+		return fmt.Errorf("write %s %s: %w", what, p, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	if err = tmp.Chmod(0o600); err != nil {
+		return fmt.Errorf("write %s %s: %w", what, p, err)
+	}
+	if _, err = tmp.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("write %s %s: %w", what, p, err)
+	}
+	if err = tmp.Sync(); err != nil {
+		return fmt.Errorf("write %s %s: %w", what, p, err)
+	}
+	if err = tmp.Close(); err != nil {
+		return fmt.Errorf("write %s %s: %w", what, p, err)
+	}
+	if err = os.Rename(tmp.Name(), p); err != nil {
+		return fmt.Errorf("write %s %s: %w", what, p, err)
+	}
+	if d, derr := os.Open(dir); derr == nil {
+		_ = d.Sync() // durability of the rename; the file is in place either way
+		_ = d.Close()
+	}
+	return nil
+}
