@@ -68,8 +68,9 @@ func confirmGone(ctx context.Context, id accesskey.ID, st journal.State, d Deps)
 	}
 	b, err := api.GetAccessKeyInfoInRecycleBin(ctx, id)
 	switch {
-	case errors.Is(err, ram.ErrNotFound) && st.LeakedPurged:
-		// respond itself purged the key (deleted by it or by hand, the purge journaled): no bin can
+	case errors.Is(err, ram.ErrNotFound) && (st.LeakedPurged || st.LeakedPurgeTried):
+		// respond itself purged the key (deleted by it or by hand, the purge journaled, or its
+		// answer lost): no bin can
 		// name its user any more, and the cloud says what the journal says — the user exists and
 		// the key is nowhere. This is the one case where the journal's own record stands in for
 		// the cloud (a run killed between the purge and the create must finish); the state

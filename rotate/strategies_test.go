@@ -16,7 +16,7 @@ func TestParseStrategies(t *testing.T) {
 		{"scan", []string{"scan"}, ""},
 		{"ims, scan,caller", []string{"ims", "scan", "caller"}, ""},
 		{"ims,,scan", nil, `unknown strategy ""`},
-		{"ims,guess", nil, `unknown strategy "guess"; known: ims, actiontrail, scan, self, caller`},
+		{"ims,guess", nil, `unknown strategy "guess"; known: ims, actiontrail, scan, self, recycle-bin, secret-match, caller`},
 	} {
 		t.Run(tc.list, func(t *testing.T) {
 			got, err := ParseStrategies(tc.list)

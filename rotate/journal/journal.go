@@ -361,6 +361,8 @@ type State struct {
 	// LeakedPurged: the leaked key was purged from its user's recycle bin
 	// (ram:DeleteAccessKeyInRecycleBin), where DeleteAccessKey had left it restorable.
 	LeakedPurged bool `json:"leaked_purged"`
+	// LeakedPurgeTried: respond sent the leaked key's purge (its answer may have been lost).
+	LeakedPurgeTried bool `json:"leaked_purge_tried,omitempty"`
 	// Done is true when the last run ended with the rotation finished.
 	Done bool `json:"done"`
 	// LastOutcome is the outcome of the last end record.
@@ -437,6 +439,9 @@ func Summarize(recs []Record) State {
 			}
 		case KindIntent:
 			open[key] = r
+			if r.Action == "ram:DeleteAccessKeyInRecycleBin" && r.NewKeyID == "" {
+				s.LeakedPurgeTried = true
+			}
 			if r.Action == "sink:Store" && r.Where != "" && !contains(s.FileTargets, r.Where) {
 				s.FileTargets = append(s.FileTargets, r.Where)
 			}
@@ -518,6 +523,9 @@ func (s *State) apply(r Record) {
 	case "ram:DeleteAccessKeyInRecycleBin":
 		if r.Outcome == OutcomeDone && r.NewKeyID == "" {
 			s.LeakedPurged = true
+		}
+		if r.Outcome == OutcomeFailed && r.NewKeyID == "" {
+			s.LeakedPurgeTried = false // refused by the cloud: certainly not purged
 		}
 	case "ram:DeleteAccessKey":
 		if r.Outcome != OutcomeDone {
