@@ -58,7 +58,11 @@ func embedsSecret(s string) bool {
 		for j < len(s) && isAlnum(s[j]) {
 			j++
 		}
-		if j-i == secretLen && (pair || looksRandom(s[i:j])) {
+		// A whole path element (between slashes) is a directory or file name, often generated
+		// (a temporary directory named after a test and a random number): not taken for a secret
+		// unless the string also holds an id.
+		pathElement := i > 0 && s[i-1] == '/' && (j == len(s) || s[j] == '/')
+		if j-i == secretLen && (pair || looksRandom(s[i:j]) && !pathElement) {
 			return true
 		}
 		i = j

@@ -212,7 +212,7 @@ func (b *Batch) Run(ctx context.Context, findings []detect.Finding) ([]*Item, er
 // (security-center) for its records, else the first location's format (the scanner), else its
 // source ("flag" for --key-id).
 func source(fd detect.Finding) string {
-	if fd.Evidence == detect.EvidenceSource && fd.Source != "" {
+	if fd.Source != "" { // the format or source detect read it from (security-center, flag, gitleaks-json…)
 		return fd.Source
 	}
 	if len(fd.Locations) == 0 {

@@ -51,7 +51,7 @@ func (c Setup) Check() error {
 		}
 	}
 	if c.ActionTrailLag < 0 {
-		errs = append(errs, fmt.Errorf("the ActionTrail lag must not be negative, not %s", c.ActionTrailLag))
+		errs = append(errs, fmt.Errorf("the ActionTrail lag (--actiontrail-lag) must not be negative, not %s", c.ActionTrailLag))
 	}
 	return errors.Join(errs...)
 }

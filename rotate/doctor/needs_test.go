@@ -32,8 +32,9 @@ func TestNeeds(t *testing.T) {
 	}{
 		{"standard", []*playbooks.Playbook{builtin("standard")}, false,
 			[]ram.ProbeKind{ram.ProbeListAccessKeys, ram.ProbeIMSGetUser, ram.ProbeListUsers, ram.ProbeCreateAccessKey, ram.ProbeDeleteAccessKey},
-			[]ram.ProbeKind{ram.ProbeGetAccessKeyLastUsed, ram.ProbeLastUsedInfo, ram.ProbeLookupEvents, ram.ProbeDeleteAccessKeyInRecycleBin},
-			[]ram.ProbeKind{ram.ProbeAttachPolicyToUser, ram.ProbeLeakList}},
+			// standard closes Security Center's records (close): optional unless --security-center
+			[]ram.ProbeKind{ram.ProbeGetAccessKeyLastUsed, ram.ProbeLastUsedInfo, ram.ProbeLookupEvents, ram.ProbeDeleteAccessKeyInRecycleBin, ram.ProbeLeakList},
+			[]ram.ProbeKind{ram.ProbeAttachPolicyToUser}},
 		{"contain-only creates nothing", []*playbooks.Playbook{builtin("contain-only")}, false,
 			[]ram.ProbeKind{ram.ProbeDeleteAccessKey}, nil, []ram.ProbeKind{ram.ProbeCreateAccessKey}},
 		{"steps and strategies not in the vocabulary yet", []*playbooks.Playbook{future}, false,
