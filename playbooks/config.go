@@ -31,6 +31,8 @@ type Config struct {
 	StateDir string
 	// Locate is the default order of owner search strategies; empty means Strategies().
 	Locate []string
+	// Serve is the serve: section (respond serve); nil when absent.
+	Serve *ServeConfig
 	// Source is the file the configuration was read from.
 	Source string
 
@@ -208,7 +210,7 @@ func joinErrs(errs []error) error {
 	return errors.Join(errs...)
 }
 
-var configKeys = []string{"accounts", "resource-directory", "sinks", "notify", "canaries", "playbooks", "rules", "state-dir", "locate"}
+var configKeys = []string{"accounts", "resource-directory", "sinks", "notify", "canaries", "playbooks", "rules", "state-dir", "locate", "serve"}
 
 // ParseConfig parses and validates a configuration. It reads no files: playbooks named by path
 // are left unloaded (LoadConfig loads them), and references to them are checked by Validate.
@@ -248,6 +250,8 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 				c.pos[f.place+"["+strconv.Itoa(i)+"]"] = it.pos
 			}
 			c.Locate = vals(items)
+		case "serve":
+			c.decodeServe(l, f)
 		}
 	}
 	if !l.ok() {
