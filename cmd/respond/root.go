@@ -173,6 +173,7 @@ Exit codes: 0 done, already remediated, or plan printed; 1 failed; 2 bad usage o
 		newCmdPlaybook(f),
 		newCmdConfig(f),
 		newCmdVersion(f),
+		newCmdServe(f),
 	)
 	argsAreUsage(root)
 	return root

@@ -33,7 +33,8 @@ var counterHelp = map[string]string{
 	"respond_http_requests_total":       "HTTP requests served, by route and status.",
 }
 
-func newMetrics() *Metrics {
+// NewMetrics makes empty counters (serve.New makes them unless Options.Metrics are given).
+func NewMetrics() *Metrics {
 	return &Metrics{counters: map[string]map[string]float64{}, accept: newHistogram(acceptBuckets)}
 }
 
@@ -72,14 +73,6 @@ func (m *Metrics) Get(name string, kv ...string) float64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.counters[name][labels(kv...)]
-}
-
-// CloudCall counts one call to Alibaba Cloud (throttled: the answer said Throttling).
-func (m *Metrics) CloudCall(action string, throttled bool) {
-	m.Inc("respond_cloud_api_calls_total", "action", action)
-	if throttled {
-		m.Inc("respond_cloud_api_throttles_total", "action", action)
-	}
 }
 
 // observeAccept records how long a finding took from the request to its 202.

@@ -78,6 +78,8 @@ type Options struct {
 	SecurityCenter SecurityCenter
 	// Ready checks that the credentials work (GET /readyz); nil: always.
 	Ready func(ctx context.Context) error
+	// Metrics, when set, are the counters to use (cmd counts GitHub calls into them too).
+	Metrics *Metrics
 	// Log receives the access log and the server's events (never a secret, never a body).
 	Log *slog.Logger
 	// Now is the clock (default time.Now).
@@ -144,8 +146,11 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Metrics == nil {
+		opts.Metrics = NewMetrics()
+	}
 	s := &Server{opts: opts, conf: *conf, spool: sp, q: newQueue(), limits: newLimiter(conf.Rate, conf.Burst, opts.Now),
-		Metrics: newMetrics(), log: opts.Log}
+		Metrics: opts.Metrics, log: opts.Log}
 	s.Metrics.gauges = s.gauges
 	pending, err := sp.Pending()
 	if err != nil {
