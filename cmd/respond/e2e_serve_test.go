@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -17,8 +18,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/sas"
+
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/ram/emulator"
+	"github.com/respond-dev/respond/ram/emulator/emulatortest"
 	"github.com/respond-dev/respond/rotate/source"
 	"github.com/respond-dev/respond/rotate/source/githubtest"
 )
@@ -307,6 +311,15 @@ func TestE2E_Serve_KilledAfterAccept(t *testing.T) {
 	}
 }
 
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 func containsString(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
@@ -314,4 +327,40 @@ func containsString(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// With serve.security-center, respond serve polls Security Center at start: the demo's pending
+// leak of billing-app's key is remediated and its record marked handled (checked through the
+// SDK's sas client); the root key's record is left pending.
+func TestE2E_Serve_SecurityCenterPoll(t *testing.T) {
+	e := newE2E(t, emulator.DemoOrg())
+	gh := githubtest.New(serveGHToken)
+	t.Cleanup(gh.Close)
+	conf := e.serveConfig(gh)
+	e.writeFile("config.yaml", readFile(t, conf)+"  security-center:\n    poll: 10m\n")
+	s := e.serve(conf)
+	deadline := time.Now().Add(90 * time.Second)
+	for !strings.Contains(s.metrics(t), `respond_alerts_closed_total{source="security-center",result="closed"} 1`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the Security Center record was never closed\n%s\n%s", s.metrics(t), s.errb)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if keys := e.keyIDs("billing-app"); containsString(keys, "LTAI5tFAKEBILLING0LEAK01") {
+		t.Errorf("billing-app still holds the leaked key: %v", keys)
+	}
+	c := emulatortest.SAS(t, e.s, emulatortest.AK(e.admin))
+	req := sas.CreateDescribeAccesskeyLeakListRequest()
+	req.PageSize = "100"
+	resp, err := c.DescribeAccesskeyLeakList(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := map[string]string{}
+	for _, l := range resp.AccessKeyLeakList {
+		status[l.AccesskeyId] = l.Status
+	}
+	if status["LTAI5tFAKEBILLING0LEAK01"] != "dealed" || status["LTAI5tFAKEROOTACME000001"] != "pending" {
+		t.Errorf("Security Center records: %v", status)
+	}
 }

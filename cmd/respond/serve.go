@@ -132,6 +132,9 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	so.Runner = serve.BatchRunner{Template: &rotate.Batch{Session: sess, Config: conf, StateDir: stateDir,
 		ResumeCommand: f.resumeCommand(&RespondOptions{}), OwnUserAgent: f.ownMarker(),
 		Outputs: rotate.Outputs{Getenv: f.getenv, Now: f.Now}}}
+	if sc.SecurityCenter != nil {
+		so.SecurityCenter = newSCPoller(sess, conf, stateDir, f.Now)
+	}
 	so.Ready = func(ctx context.Context) error {
 		_, err := sess.Home().GetCallerIdentity(ctx)
 		return err
@@ -161,7 +164,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		_ = w.Sync()
 	}
 	so.Log.Info("serving", "address", ln.Addr().String(), "state_dir", stateDir, "pending", srv.Pending(),
-		"github", so.GitHub != nil, "gitlab", !so.GitLabToken.IsZero())
+		"github", so.GitHub != nil, "gitlab", !so.GitLabToken.IsZero(), "security_center", so.SecurityCenter != nil)
 	select {
 	case err := <-served:
 		stop()
