@@ -122,7 +122,7 @@ func (e *e2e) serve(config string) *served {
 	return s
 }
 
-func (s *served) request(t *testing.T, method, path string, body []byte, hdr ...string) (int, []byte) {
+func (s *served) request(t testing.TB, method, path string, body []byte, hdr ...string) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, s.url+path, bytes.NewReader(body))
 	if err != nil {
@@ -140,7 +140,7 @@ func (s *served) request(t *testing.T, method, path string, body []byte, hdr ...
 	return resp.StatusCode, b
 }
 
-func (s *served) hook(t *testing.T, body []byte, delivery, secret string) (int, string) {
+func (s *served) hook(t testing.TB, body []byte, delivery, secret string) (int, string) {
 	t.Helper()
 	code, b := s.request(t, "POST", "/v1/github", body, "X-GitHub-Event", "secret_scanning_alert",
 		"X-GitHub-Delivery", delivery, "X-Hub-Signature-256", source.Sign(accesskey.NewSecret(secret), body))
@@ -153,7 +153,7 @@ func (s *served) hook(t *testing.T, body []byte, delivery, secret string) (int, 
 }
 
 // finding polls GET /v1/findings/{id} until it finished.
-func (s *served) finished(t *testing.T, id string) map[string]any {
+func (s *served) finished(t testing.TB, id string) map[string]any {
 	t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
@@ -168,7 +168,7 @@ func (s *served) finished(t *testing.T, id string) map[string]any {
 	return nil
 }
 
-func (s *served) metrics(t *testing.T) string {
+func (s *served) metrics(t testing.TB) string {
 	t.Helper()
 	code, b := s.request(t, "GET", "/metrics", nil)
 	if code != 200 {

@@ -135,6 +135,22 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	if sc.SecurityCenter != nil {
 		so.SecurityCenter = newSCPoller(sess, conf, stateDir, f.Now)
 	}
+	so.Gone = func(ctx context.Context, st journal.State) (bool, error) {
+		api, err := sess.Account(ctx, st.AccountID)
+		if err != nil {
+			return false, err
+		}
+		keys, err := api.ListAccessKeys(ctx, st.UserName)
+		if err != nil {
+			return false, err
+		}
+		for _, k := range keys {
+			if k.ID.String() == st.KeyID {
+				return false, nil
+			}
+		}
+		return true, nil
+	}
 	so.Ready = func(ctx context.Context) error {
 		_, err := sess.Home().GetCallerIdentity(ctx)
 		return err

@@ -23,6 +23,7 @@ import (
 	"github.com/respond-dev/respond/ram/emulator"
 	"github.com/respond-dev/respond/ram/emulator/emulatortest"
 	"github.com/respond-dev/respond/rotate"
+	"github.com/respond-dev/respond/rotate/journal"
 	"github.com/respond-dev/respond/rotate/source"
 	"github.com/respond-dev/respond/rotate/source/githubtest"
 )
@@ -387,5 +388,50 @@ func TestProbes(t *testing.T) {
 		if w := do(t, h, "GET", "/readyz", "", nil); w.Code != 503 || !strings.Contains(w.Body.String(), "writable") {
 			t.Errorf("/readyz with a read-only state directory = %d %s", w.Code, w.Body)
 		}
+	}
+}
+
+// A key respond's journal says it remediated, reported again, ends already-remediated after one
+// cloud check (the owner's key list), without the engine's owner search over every account.
+func TestSameKeyAgainIsAlreadyRemediated(t *testing.T) {
+	e := newEnv(t)
+	gone := 0
+	s := e.server(Options{Gone: func(ctx context.Context, st journal.State) (bool, error) {
+		gone++
+		api, err := e.batch.Session.Account(ctx, st.AccountID)
+		if err != nil {
+			return false, err
+		}
+		keys, err := api.ListAccessKeys(ctx, st.UserName)
+		for _, k := range keys {
+			if k.ID.String() == st.KeyID {
+				return false, err
+			}
+		}
+		return err == nil, err
+	}})
+	start(t, s)
+	h := s.Handler()
+	post := func() string {
+		w := do(t, h, "POST", "/v1/findings", "Bearer "+token, []byte(ciKey+" "+ciSecret))
+		if w.Code != http.StatusAccepted {
+			t.Fatal(w.Code, w.Body)
+		}
+		return accepted(t, w).Findings[0].ID
+	}
+	if got := waitDone(t, h, post()); got.Outcome != "remediated" {
+		t.Fatalf("first: %+v", got)
+	}
+	before := len(e.emu.RequestLog())
+	got := waitDone(t, h, post())
+	if got.Outcome != "already-remediated" || gone != 1 {
+		t.Fatalf("second: %+v (Gone asked %d times)", got, gone)
+	}
+	var actions []string
+	for _, r := range e.emu.RequestLog()[before:] {
+		actions = append(actions, r.Action)
+	}
+	if fmt.Sprint(actions) != "[ListAccessKeys]" {
+		t.Errorf("the second report made the calls %v, want one ListAccessKeys", actions)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate"
+	"github.com/respond-dev/respond/rotate/journal"
 	"github.com/respond-dev/respond/rotate/source"
 )
 
@@ -76,6 +77,12 @@ type Options struct {
 	GitLabToken accesskey.Secret
 	// SecurityCenter turns on polling every Config.SecurityCenter.Poll.
 	SecurityCenter SecurityCenter
+	// Gone confirms through the cloud that a key respond's journal says is remediated is gone
+	// from the journal's owner (cmd: ListAccessKeys of that user, one call). A finding of such a
+	// key (the same leak reported again) then ends already-remediated without the engine, whose
+	// owner search would scan every account for a key that no longer exists. Nil: always the
+	// engine.
+	Gone func(ctx context.Context, st journal.State) (bool, error)
 	// Ready checks that the credentials work (GET /readyz); nil: always.
 	Ready func(ctx context.Context) error
 	// Metrics, when set, are the counters to use (cmd counts GitHub calls into them too).

@@ -60,6 +60,9 @@ func (s *Server) process(ctx context.Context, es []*Entry) {
 			continue
 		}
 		e.KeyID = f.KeyID.String()
+		if s.remediatedBefore(ctx, e, f) {
+			continue
+		}
 		jobs = append(jobs, job{e: e, finding: f})
 	}
 	if len(jobs) == 0 {
@@ -130,6 +133,31 @@ func (s *Server) materialize(ctx context.Context, e *Entry) (detect.Finding, boo
 		return detect.Finding{}, false
 	}
 	return af.Finding, true
+}
+
+// remediatedBefore ends an entry whose key respond's journal says was remediated, once the cloud
+// confirms the key is gone from its owner: already-remediated, and its alert closed.
+func (s *Server) remediatedBefore(ctx context.Context, e *Entry, f detect.Finding) bool {
+	if s.opts.Gone == nil || !f.KeyID.Rotatable() {
+		return false
+	}
+	st, err := journal.Read(s.opts.StateDir, f.KeyID)
+	if err != nil || !st.Done || st.UserName == "" ||
+		(st.LastOutcome != journal.OutcomeRemediated && st.LastOutcome != journal.OutcomeAlreadyRemediated) {
+		return false
+	}
+	if gone, err := s.opts.Gone(ctx, st); err != nil || !gone {
+		return false
+	}
+	e.Outcome, e.RunID, e.Error = string(journal.OutcomeAlreadyRemediated), e.ID, ""
+	e.Closed = "key " + e.KeyID + " was already deleted (respond remediated it"
+	if len(st.NewKeys) > 0 {
+		e.Closed += "; replacement " + st.NewKeys[len(st.NewKeys)-1].ID
+	}
+	e.Closed += ")"
+	e.Stage = StageClose
+	s.closeAlert(ctx, e, nil)
+	return true
 }
 
 // settle records how a finding's run ended: done (and its alert closed), or tried again later.
