@@ -102,9 +102,9 @@ func (q *queue) take(ctx context.Context, n int, gather time.Duration, now func(
 			deadline = time.After(gather)
 		}
 		var timer <-chan time.Time
+		var t *time.Timer
 		if !next.IsZero() {
-			t := time.NewTimer(max(next.Sub(now()), time.Millisecond))
-			defer t.Stop()
+			t = time.NewTimer(max(next.Sub(now()), time.Millisecond))
 			timer = t.C
 		}
 		select {
@@ -116,6 +116,9 @@ func (q *queue) take(ctx context.Context, n int, gather time.Duration, now func(
 		case <-timer:
 		case <-deadline:
 			return out
+		}
+		if t != nil {
+			t.Stop()
 		}
 	}
 }

@@ -76,9 +76,13 @@ func (s *Server) process(ctx context.Context, es []*Entry) {
 	}
 	red := accesskey.NewRedactor(secrets...)
 	items, err := s.opts.Runner.Run(ctx, findings, red)
-	if err != nil && len(items) != len(jobs) {
+	if err != nil || len(items) != len(jobs) {
 		// The batch stopped before anything changed (the state directory, the audit log, a
-		// channel could not be opened; interrupted): every entry waits for another try.
+		// channel could not be opened; interrupted while planning): every entry waits for
+		// another try.
+		if err == nil {
+			err = fmt.Errorf("the engine answered %d items for %d findings", len(items), len(jobs))
+		}
 		msg := accesskey.Printable(red.Redact(err.Error()))
 		s.log.Error("batch failed before it started", "findings", len(jobs), "error", msg)
 		for _, j := range jobs {
@@ -185,8 +189,11 @@ func (s *Server) settle(ctx context.Context, e *Entry, it *rotate.Item, red *acc
 }
 
 // itemOutcome is an item's outcome and whether the entry should be tried again (a partial run,
-// an interruption, another process holding the key).
+// an interruption, another process holding the key, a plan that was never carried out).
 func itemOutcome(it *rotate.Item) (string, bool) {
+	if it.Result == nil && it.Err == nil {
+		return string(journal.OutcomePartial), true
+	}
 	retry := it.Severity() == rotate.SeverityPartial
 	if it.Result != nil && it.Result.Outcome != "" {
 		return string(it.Result.Outcome), retry
