@@ -38,15 +38,6 @@ const (
 	repo        = "acme/site"
 )
 
-func hermetic(t *testing.T) {
-	for _, v := range []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"} {
-		t.Setenv(v, "")
-		os.Unsetenv(v)
-	}
-	t.Setenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
-	t.Setenv("ALIBABA_CLOUD_CLI_PROFILE_DISABLED", "true")
-}
-
 // env is the emulator, respond's engine over it (the same rotate.Batch the CLI runs, signed in as
 // the demo's administrator, a file sink) and a state directory.
 type env struct {
@@ -78,10 +69,8 @@ func (s *syncBuffer) String() string {
 }
 
 func newEnv(t *testing.T) *env {
-	hermetic(t)
 	e := &env{t: t, org: emulator.DemoOrg(), state: filepath.Join(t.TempDir(), "state"), sinks: t.TempDir(), logs: &syncBuffer{}}
-	e.emu = emulator.NewServer(e.org)
-	t.Cleanup(e.emu.Close)
+	e.emu = emulatortest.Start(t, e.org)
 	conf, err := playbooks.ParseConfig("serve.yaml", []byte(fmt.Sprintf(`
 accounts:
   - name: acme-management
