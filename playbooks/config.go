@@ -35,6 +35,8 @@ type Config struct {
 	SecretMatch SecretMatchConfig
 	// Assess is how the impact assessment reads ActionTrail (config_assess.go).
 	Assess AssessConfig
+	// Serve is the serve: section (respond serve); nil when absent.
+	Serve *ServeConfig
 	// Source is the file the configuration was read from.
 	Source string
 
@@ -212,7 +214,7 @@ func joinErrs(errs []error) error {
 	return errors.Join(errs...)
 }
 
-var configKeys = []string{"accounts", "resource-directory", "sinks", "notify", "canaries", "playbooks", "rules", "state-dir", "locate", "trust", "secret-match", "assess"}
+var configKeys = []string{"accounts", "resource-directory", "sinks", "notify", "canaries", "playbooks", "rules", "state-dir", "locate", "trust", "secret-match", "assess", "serve"}
 
 // ParseConfig parses and validates a configuration. It reads no files: playbooks named by path
 // are left unloaded (LoadConfig loads them), and references to them are checked by Validate.
@@ -258,6 +260,8 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 			c.decodeSecretMatch(l, f)
 		case "assess":
 			c.decodeAssess(l, f)
+		case "serve":
+			c.decodeServe(l, f)
 		}
 	}
 	// Validate also after a decoding error, so that every problem is reported at once; a

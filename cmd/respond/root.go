@@ -195,6 +195,7 @@ Environment:
 		newCmdVersion(f),
 		newCmdDoctor(f),
 		newCmdDocs(f),
+		newCmdServe(f),
 	)
 	argsAreUsage(root)
 	completeValues(f, root)

@@ -1,0 +1,177 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/rotate/source"
+)
+
+// postGitHub: POST /v1/github — a secret_scanning_alert delivery. The signature is checked
+// against the raw body before anything reads it (401); a redelivery (the same X-GitHub-Delivery)
+// is answered as before and not run again. The alert itself is read through the API by the
+// worker (the payload leaves the secret out).
+func (s *Server) postGitHub(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	src := SourceGitHub
+	if s.opts.GitHub == nil || s.opts.WebhookSecret.IsZero() {
+		s.refuse(w, src, "not_configured", http.StatusNotFound, "GitHub webhooks are not configured (serve.github)")
+		return
+	}
+	if !s.admit(w, src) {
+		return
+	}
+	body, ok := s.readBody(w, r, src)
+	if !ok {
+		return
+	}
+	if err := source.VerifySignature(s.opts.WebhookSecret, body, r.Header.Get("X-Hub-Signature-256")); err != nil {
+		s.refuse(w, src, "bad_signature", http.StatusUnauthorized, err.Error())
+		return
+	}
+	switch ev := r.Header.Get("X-GitHub-Event"); ev {
+	case "ping":
+		writeJSON(w, http.StatusOK, map[string]string{"status": "pong"})
+		return
+	case "secret_scanning_alert", "":
+	default:
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ignored: event " + accesskey.Printable(ev)})
+		return
+	}
+	hook, err := source.ParseWebhook(body)
+	if err != nil {
+		s.refuse(w, src, "invalid", http.StatusBadRequest, err.Error())
+		return
+	}
+	if !hook.Actionable() {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ignored: respond acts on Alibaba Cloud alerts created, reopened or publicly leaked"})
+		return
+	}
+	if !s.roomFor(w, src, 1) {
+		return
+	}
+	delivery := r.Header.Get("X-GitHub-Delivery")
+	if delivery == "" {
+		delivery = "body-" + source.Sign(accesskey.NewSecret("respond"), body)[7:]
+	}
+	now := s.opts.Now()
+	ref := hook.Alert
+	e := &Entry{ID: DeliveryID(delivery), Received: now, Source: src, GitHub: &ref}
+	switch err := s.spool.Add(e); {
+	case errors.Is(err, ErrDuplicate):
+		s.Metrics.Inc("respond_requests_rejected_total", "source", src, "reason", "duplicate")
+		writeJSON(w, http.StatusOK, Accepted{Findings: []AcceptedFinding{{ID: e.ID, Duplicate: true}}})
+		return
+	case err != nil:
+		s.log.Error("spool write failed", "error", err.Error())
+		s.refuse(w, src, "spool", http.StatusServiceUnavailable, "the state directory failed; redeliver")
+		return
+	}
+	s.q.push(e)
+	s.Metrics.Inc("respond_findings_received_total", "source", src)
+	s.Metrics.observeAccept(time.Since(start))
+	writeJSON(w, http.StatusAccepted, Accepted{Findings: []AcceptedFinding{{ID: e.ID}}})
+}
+
+// gitlabTypes: GET /v1/revocable_token_types.
+func (s *Server) gitlabTypes(w http.ResponseWriter, r *http.Request) {
+	if !s.gitlabAuthorized(w, r) {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string][]string{"types": source.GitLabTokenTypes()})
+}
+
+func (s *Server) gitlabAuthorized(w http.ResponseWriter, r *http.Request) bool {
+	if s.opts.GitLabToken.IsZero() {
+		s.refuse(w, SourceGitLab, "not_configured", http.StatusNotFound, "the GitLab token-revocation API is not configured (serve.gitlab)")
+		return false
+	}
+	if !authorized(r, s.opts.GitLabToken, true) {
+		s.refuse(w, SourceGitLab, "unauthorized", http.StatusUnauthorized, "missing or wrong token")
+		return false
+	}
+	return true
+}
+
+// gitlabRevoke: POST /v1/revoke_tokens — 204 once every token is on disk for revocation, 400
+// for a body or type respond does not take (GitLab does not retry those), 429 to come back.
+func (s *Server) gitlabRevoke(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	src := SourceGitLab
+	if !s.gitlabAuthorized(w, r) || !s.admit(w, src) {
+		return
+	}
+	body, ok := s.readBody(w, r, src)
+	if !ok {
+		return
+	}
+	findings, err := source.ParseRevokeTokens(r.Context(), body)
+	if err != nil {
+		s.refuse(w, src, "invalid", http.StatusBadRequest, err.Error())
+		return
+	}
+	if !s.roomFor(w, src, len(findings)) {
+		return
+	}
+	if _, err := s.accept(src, findings); err != nil {
+		s.log.Error("spool write failed", "error", err.Error())
+		s.refuse(w, src, "spool", http.StatusInternalServerError, "the state directory failed; retry")
+		return
+	}
+	s.Metrics.observeAccept(time.Since(start))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// pollSecurityCenter lists Security Center's pending records every serve.security-center.poll
+// and accepts a finding per key (a key already pending is not added twice).
+func (s *Server) pollSecurityCenter(ctx context.Context) {
+	every := s.conf.SecurityCenter.Poll
+	for {
+		s.pollOnce(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+	}
+}
+
+func (s *Server) pollOnce(ctx context.Context) {
+	src := source.SecurityCenterName
+	found, err := s.opts.SecurityCenter.Poll(ctx)
+	if err != nil {
+		s.log.Error("Security Center poll failed", "error", accesskey.Printable(err.Error()))
+		s.Metrics.Inc("respond_requests_rejected_total", "source", src, "reason", "poll_failed")
+	}
+	now := s.opts.Now()
+	for _, f := range found {
+		if f.Root() || s.keyPending(f.KeyID.String()) {
+			continue // root keys are refused and their records left pending; a pending key waits
+		}
+		e := &Entry{ID: NewID("sc", now), Received: now, Source: src, Finding: spoolFinding(f.Finding), Records: f.Records, KeyID: f.KeyID.String()}
+		if err := s.spool.Add(e); err != nil {
+			s.log.Error("spool write failed", "error", err.Error())
+			return
+		}
+		s.q.push(e)
+		s.Metrics.Inc("respond_findings_received_total", "source", src)
+	}
+}
+
+// keyPending reports whether an entry of the key is waiting or in flight.
+func (s *Server) keyPending(key string) bool {
+	s.q.mu.Lock()
+	defer s.q.mu.Unlock()
+	if s.q.keys[key] != "" {
+		return true
+	}
+	for _, e := range s.q.waiting {
+		if e.KeyID == key {
+			return true
+		}
+	}
+	return false
+}
