@@ -216,6 +216,16 @@ func joinErrs(errs []error) error {
 
 var configKeys = []string{"accounts", "resource-directory", "sinks", "notify", "canaries", "playbooks", "rules", "state-dir", "locate", "trust", "secret-match", "assess", "serve"}
 
+// positionedList decodes f as a list of strings (what says what is expected), remembering where
+// each item stands for later errors.
+func (c *Config) positionedList(l *errList, f field, what string) []string {
+	items := stringList(l, f.v, f.place, what)
+	for i, it := range items {
+		c.pos[f.place+"["+strconv.Itoa(i)+"]"] = it.pos
+	}
+	return vals(items)
+}
+
 // ParseConfig parses and validates a configuration. It reads no files: playbooks named by path
 // are left unloaded (LoadConfig loads them), and references to them are checked by Validate.
 func ParseConfig(name string, data []byte) (*Config, error) {
@@ -237,11 +247,7 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 		case "notify":
 			c.decodeNotify(l, f)
 		case "canaries":
-			items := stringList(l, f.v, f.place, "AccessKey ids")
-			for i, it := range items {
-				c.pos[f.place+"["+strconv.Itoa(i)+"]"] = it.pos
-			}
-			c.Canaries = vals(items)
+			c.Canaries = c.positionedList(l, f, "AccessKey ids")
 		case "playbooks":
 			c.decodePlaybookRefs(l, f)
 		case "rules":
@@ -249,11 +255,7 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 		case "state-dir":
 			c.StateDir, _ = scalar(l, f.v, f.place, "a directory")
 		case "locate":
-			items := stringList(l, f.v, f.place, "strategies ("+strings.Join(KnownStrategies(), ", ")+")")
-			for i, it := range items {
-				c.pos[f.place+"["+strconv.Itoa(i)+"]"] = it.pos
-			}
-			c.Locate = vals(items)
+			c.Locate = c.positionedList(l, f, "strategies ("+strings.Join(KnownStrategies(), ", ")+")")
 		case "trust":
 			c.decodeTrust(l, f)
 		case "secret-match":
