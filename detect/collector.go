@@ -223,6 +223,20 @@ func (c *collector) result() Result {
 		if st.removed {
 			continue
 		}
+		if !f.Secret.IsZero() {
+			// A scanner may repeat the secret in any field (a gitleaks fingerprint, a file name):
+			// none of them may carry it further.
+			red := accesskey.NewRedactor(f.Secret)
+			for j := range f.Locations {
+				l := &f.Locations[j]
+				for _, p := range []*string{&l.Repository, &l.File, &l.Commit, &l.URL, &l.Fingerprint, &l.Rule, &l.Path} {
+					*p = red.Redact(*p)
+				}
+			}
+			for j := range f.Notes {
+				f.Notes[j] = red.Redact(f.Notes[j])
+			}
+		}
 		slices.SortStableFunc(f.Locations, compareLocation)
 		f.Locations = slices.CompactFunc(f.Locations, func(a, b Location) bool { return a == b })
 		if st.dropped > 0 {
