@@ -139,7 +139,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 			OwnUserAgent: f.ownMarker, Outputs: rotate.Outputs{Getenv: f.getenv, Now: f.Now}}
 	}}
 	if sc.SecurityCenter != nil {
-		so.SecurityCenter = newSCPoller(sess, conf, stateDir, f.Now)
+		so.SecurityCenter = newSCPoller(sess, stateDir, f.Now)
 	}
 	so.Gone = func(ctx context.Context, st journal.State) (bool, error) {
 		api, err := sess.Account(ctx, st.AccountID)
