@@ -18,14 +18,6 @@ func newCmdStatus(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "List unfinished rotations, the deny policies left in place and the Security Center records left pending",
-		Long: `List the rotations whose journal shows they did not finish: an interrupted run, a failed
-step, a verification that did not pass. Running 'respond --key-id ID' again resumes each.
-
-It also lists the deny policies respond left in place (the self-expiring deny on a role the
-attacker assumed, an owner's quarantine a run could not remove) and when each stops applying;
-running 'respond --key-id ID' again after that removes the expired ones. And the Security Center
-leak records respond left pending (respond --from security-center), with why: a root-account
-key, a key that was not remediated, a mark that was not confirmed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return statusRun(cmd.Context(), f, all)
@@ -61,9 +53,6 @@ func newCmdPlaybook(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "playbook",
 		Short: "List, show and validate playbooks",
-		Long: `A playbook says which steps run in which order (locate, assess, hunt, contain, create, store,
-delete, eradicate, verify, close, notify), with which options, sinks and notifications. Three are built in: standard, contain-first
-and contain-only. See playbooks/README.md for the schema.`,
 		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(&cobra.Command{

@@ -28,12 +28,6 @@ func newCmdLocate(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "locate --key-id ID",
 		Short: "Find the owner of an AccessKey (read-only)",
-		Long: `Find who owns an AccessKey, across every configured account, cheapest strategy first:
-IMS GetUser by key id, ActionTrail's last-use record, a full scan of every user's keys (all
-pages, concurrent, slowing down when throttled), and the caller's own keys (root account).
-It changes nothing and never signs a call with the leaked key unless --locate includes caller.`,
-		Example: `  respond locate --key-id LTAI5tFAKEBILLING0LEAK01 --sandbox
-  respond locate --key-id LTAI5tMYCr1pxcx4vz2o7riE --locate scan --output json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.KeyID == "" {
@@ -101,19 +95,6 @@ func newCmdAssess(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "assess --key-id ID",
 		Short: "Summarise what a key did lately, from ActionTrail (read-only)",
-		Long: `Summarise a key's recent API activity from ActionTrail (LookupEvents by EventAccessKeyId, every
-page): counts by service and action, source IPs, first and last event, and the actions that
-matter most (users, keys, roles, policies, instances, deletions, high-risk services). respond's
-own calls are left out. It changes nothing.
-
-ActionTrail is regional: each region keeps its own events, and every region returns the global
-ones (RAM, STS…). respond asks every region ActionTrail lists (--all-regions, the default), or
-the configuration's assess.regions, or the regions named with --region, and counts each global
-event once. The summary names every region that failed or was not asked; such an assessment is
-partial and exits 4 (run it again to look there), so that "no events" never means "did not look".`,
-		Example: `  respond assess --key-id LTAI5tFAKEBILLING0LEAK01 --sandbox
-  respond assess --key-id LTAI5tMYCr1pxcx4vz2o7riE --window 720h --output json
-  respond assess --key-id LTAI5tMYCr1pxcx4vz2o7riE --region cn-hangzhou --region ap-southeast-1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.KeyID == "" {

@@ -26,19 +26,6 @@ func newCmdScan(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "scan PATH|-",
 		Short: "Print the findings respond would act on, from a scanner's output or any text (secrets redacted)",
-		Long: `Read a scanner's output (gitleaks JSON/CSV/SARIF, trufflehog JSON lines, GitHub secret-scanning
-alerts, ggshield JSON, detect-secrets baselines, Alibaba Security Center's leak list, any JSON) or
-plain text (logs, .env, shell, YAML, code), and print the AccessKey ids found, de-duplicated, with
-every place each one leaked. Secrets are never printed: only whether one was found.
-
-The format is detected from the content; --format forces it.
-
-'respond scan security-center' reads Alibaba Cloud Security Center's pending AccessKey leak
-records instead (every configured account; --since DURATION, else since the last successful
-poll); it changes nothing and does not count as a poll.`,
-		Example: `  gitleaks git . --report-format json --report-path - | respond scan -
-  respond scan build.log --output json
-  respond scan security-center --since 720h`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Path = args[0]
