@@ -18,7 +18,7 @@ func newCmdStatus(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "List unfinished rotations, the deny policies left in place and the Security Center records left pending",
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return statusRun(cmd.Context(), f, all)
 		},
@@ -53,7 +53,7 @@ func newCmdPlaybook(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "playbook",
 		Short: "List, show and validate playbooks",
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 	}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "list",

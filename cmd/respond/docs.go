@@ -10,8 +10,8 @@ import (
 
 func newCmdDocs(f *Factory) *cobra.Command {
 	return &cobra.Command{
-		Use:   "docs man|markdown DIR",
-		Short: "Write respond's reference pages, man pages or Markdown, one per command, into DIR",
+		Use:       "docs man|markdown DIR",
+		Short:     "Write respond's reference pages, man pages or Markdown, one per command, into DIR",
 		Args:      cobra.ExactArgs(2),
 		ValidArgs: []string{"man", "markdown"},
 		RunE: func(cmd *cobra.Command, args []string) error {

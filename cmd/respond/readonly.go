@@ -28,7 +28,7 @@ func newCmdLocate(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "locate --key-id ID",
 		Short: "Find the owner of an AccessKey (read-only)",
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.KeyID == "" {
 				return flagErrorf("--key-id is required")
@@ -95,7 +95,7 @@ func newCmdAssess(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "assess --key-id ID",
 		Short: "Summarise what a key did lately, from ActionTrail (read-only)",
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.KeyID == "" {
 				return flagErrorf("--key-id is required")

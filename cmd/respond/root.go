@@ -112,8 +112,8 @@ func newRootCmd(f *Factory) *cobra.Command {
 	s := f.Streams
 	opts := &RespondOptions{Factory: f}
 	root := &cobra.Command{
-		Use:   "respond [--key-id ID]... [--from FILE|-] [flags]",
-		Short: "Respond to a leaked Alibaba Cloud AccessKey: find its owner, replace it, delete it",
+		Use:           "respond [--key-id ID]... [--from FILE|-] [flags]",
+		Short:         "Respond to a leaked Alibaba Cloud AccessKey: find its owner, replace it, delete it",
 		Args:          cobra.NoArgs,
 		SilenceErrors: true,
 		SilenceUsage:  true,

@@ -41,7 +41,7 @@ func newCmdSandbox(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sandbox",
 		Short: "A local emulated Alibaba Cloud organisation to rehearse on",
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 	}
 	cmd.AddCommand(newCmdSandboxServe(f))
 	return cmd
@@ -52,7 +52,7 @@ func newCmdSandboxServe(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the emulator until interrupted, printing the variables that point clients at it",
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return sandboxServeRun(cmd.Context(), opts)
 		},

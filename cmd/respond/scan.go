@@ -26,7 +26,7 @@ func newCmdScan(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "scan PATH|-",
 		Short: "Print the findings respond would act on, from a scanner's output or any text (secrets redacted)",
-		Args: cobra.ExactArgs(1),
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Path = args[0]
 			if err := checkSince(opts.Path, opts.Since); err != nil {
