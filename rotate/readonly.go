@@ -96,7 +96,7 @@ func WriteOwnerText(w io.Writer, o ram.Owner, took time.Duration) error {
 			b.WriteString(" found")
 		}
 		if t.Error != "" {
-			b.WriteString(" error: " + oneLine(t.Error))
+			b.WriteString(" error: " + accesskey.OneLine(t.Error))
 		}
 		b.WriteString("\n")
 	}

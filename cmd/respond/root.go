@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -61,7 +60,7 @@ func Main(args []string, s Streams) int {
 		s.Env = func(string) (string, bool) { return "", false }
 	}
 	if err := ram.CheckEnv(s.Env); err != nil {
-		fmt.Fprintln(s.ErrOut, "respond: refusing to start: "+oneLine(err.Error()))
+		fmt.Fprintln(s.ErrOut, "respond: refusing to start: "+accesskey.OneLine(err.Error()))
 		return int(exitUsage)
 	}
 	f := newFactory(s)
@@ -82,7 +81,7 @@ func Main(args []string, s Streams) int {
 	if errors.As(err, &ee) && ee.Err == nil {
 		return int(code)
 	}
-	fmt.Fprintln(s.ErrOut, "respond: "+oneLine(err.Error()))
+	fmt.Fprintln(s.ErrOut, "respond: "+accesskey.OneLine(err.Error()))
 	return int(code)
 }
 
@@ -99,13 +98,6 @@ func codeFor(err error) exitCode {
 		return exitUsage
 	}
 	return exitFor[rotate.SeverityOf(err)]
-}
-
-// oneLine folds a multi-line error (the SDK's are) into one line, its control characters
-// escaped: an error may name a path or a source from hostile input.
-func oneLine(s string) string {
-	s = strings.TrimSpace(s)
-	return accesskey.Printable(strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " "))
 }
 
 func newRootCmd(f *Factory) *cobra.Command {

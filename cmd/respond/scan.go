@@ -1,9 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -62,20 +64,20 @@ func scanRun(ctx context.Context, opts *ScanOptions) error {
 	if err != nil {
 		return err
 	}
-	// A finding's file name or URL can hold a secret of the input (a path that embeds it): the
-	// output passes a redactor that knows every secret found.
+	return writeResult(opts.Factory.Streams.Out, res, asJSON)
+}
+
+// writeResult prints findings. A finding's file name or URL can hold a secret of the input (a
+// path that embeds it): the output passes a redactor that knows every secret found.
+func writeResult(w io.Writer, res detect.Result, asJSON bool) error {
 	red := accesskey.NewRedactor()
 	for _, fd := range res.Findings {
 		red.Add(fd.Secret)
 	}
-	out := red.Writer(opts.Factory.Streams.Out)
+	out := red.Writer(w)
+	err := detect.WriteText(out, res)
 	if asJSON {
 		err = detect.WriteJSON(out, res)
-	} else {
-		err = detect.WriteText(out, res)
 	}
-	if ferr := out.Flush(); err == nil {
-		err = ferr
-	}
-	return err
+	return cmp.Or(err, out.Flush())
 }
