@@ -170,6 +170,14 @@ func (r *run) finish(report rotate.Report, items []*rotate.Item) error {
 	return &ExitError{Code: exitCode(report.ExitCode)}
 }
 
+// print writes v as JSON with --output json, else as text.
+func (f *Factory) print(v any, text func(io.Writer) error) error {
+	if f.Global.Output == "json" {
+		return writeJSON(f.Streams.Out, v)
+	}
+	return text(f.Streams.Out)
+}
+
 // writeJSON writes v as indented JSON, safe to print on a terminal (accesskey.PrintableJSON:
 // encoding/json leaves DEL, C1 controls and bidi overrides raw).
 func writeJSON(w io.Writer, v any) error {

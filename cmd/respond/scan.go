@@ -75,9 +75,9 @@ func writeResult(w io.Writer, res detect.Result, asJSON bool) error {
 		red.Add(fd.Secret)
 	}
 	out := red.Writer(w)
-	err := detect.WriteText(out, res)
+	write := detect.WriteText
 	if asJSON {
-		err = detect.WriteJSON(out, res)
+		write = detect.WriteJSON
 	}
-	return cmp.Or(err, out.Flush())
+	return cmp.Or(write(out, res), out.Flush())
 }
