@@ -126,19 +126,16 @@ func newCmdConfig(f *Factory) *cobra.Command {
 		Short: "Validate --config (or the default configuration file)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path, err := f.Global.ConfigPath, error(nil)
-			if path == "" {
-				if path, err = playbooks.FindConfig(f.getenv); path == "" || err != nil {
-					return cmp.Or(err, flagErrorf("no configuration file: pass --config FILE (default location: $XDG_CONFIG_HOME/respond/config.yaml, or $RESPOND_CONFIG)"))
-				}
+			path, err := f.configPath()
+			if path == "" || err != nil {
+				return cmp.Or(err, flagErrorf("no configuration file: pass --config FILE (default location: $XDG_CONFIG_HOME/respond/config.yaml, or $RESPOND_CONFIG)"))
 			}
 			conf, err := playbooks.LoadConfig(path)
 			if err != nil {
 				return validationError(f, err)
 			}
-			fmt.Fprintf(f.Streams.Out, "%s: valid: %d account(s), %d sink(s), %d notification channel(s), %d canary key(s), %d rule(s)\n",
-				path, len(conf.Accounts), len(conf.Sinks), len(conf.Notify), len(conf.Canaries), len(conf.Rules))
-			return nil
+			_, err = fmt.Fprintf(f.Streams.Out, "%s: valid: %s\n", path, conf.Summary())
+			return err
 		},
 	})
 	return cmd

@@ -70,6 +70,14 @@ func (f *Factory) homeCredentials() ram.CredentialSource {
 	return ram.DefaultCredentials()
 }
 
+// configPath is --config, else the default path when it exists (playbooks.FindConfig), else "".
+func (f *Factory) configPath() (string, error) {
+	if f.Global.ConfigPath != "" {
+		return f.Global.ConfigPath, nil
+	}
+	return playbooks.FindConfig(f.getenv)
+}
+
 //go:embed sandbox-config.yaml
 var sandboxConfigYAML []byte
 
@@ -83,13 +91,9 @@ func (f *Factory) loadConfig() (*playbooks.Config, error) {
 		}
 		return conf, nil
 	}
-	path := f.Global.ConfigPath
-	if path == "" {
-		p, err := playbooks.FindConfig(f.getenv)
-		if p == "" || err != nil {
-			return nil, err
-		}
-		path = p
+	path, err := f.configPath()
+	if path == "" || err != nil {
+		return nil, err
 	}
 	conf, err := playbooks.LoadConfig(path)
 	if err != nil {
