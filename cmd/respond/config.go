@@ -14,11 +14,11 @@ import (
 
 // connect signs in and enters every account the configuration names (rotate.Connect), with the
 // credentials and endpoint the flags and the environment say; p shows what slow calls wait for.
-func (f *Factory) connect(ctx context.Context, conf *playbooks.Config, p *progress) (*rotate.Session, error) {
+func (f *Factory) connect(ctx context.Context, conf *playbooks.Config, p *ram.ProgressPrinter) (*rotate.Session, error) {
 	if p == nil {
-		p = &progress{w: f.Streams.ErrOut}
+		p = ram.NewProgressPrinter(f.Streams.ErrOut, false, true, f.Now)
 	}
-	base, err := f.baseConfig(p.notice)
+	base, err := f.baseConfig(p.Notice)
 	if err != nil {
 		return nil, err
 	}

@@ -60,8 +60,8 @@ func locateRun(ctx context.Context, opts *LocateOptions) error {
 	if err != nil {
 		return err
 	}
-	rep, err := cl.LocateKey(ctx, strategies, id, p.reporter())
-	p.clear()
+	rep, err := cl.LocateKey(ctx, strategies, id, p.Reporter())
+	p.Clear()
 	if err != nil {
 		return err
 	}

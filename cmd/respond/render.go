@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/respond-dev/respond/detect"
+	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate"
 )
@@ -28,7 +29,7 @@ type run struct {
 	out, errOut *accesskey.RedactingWriter
 	stateDir    string
 	session     *rotate.Session // once connected
-	progress    *progress
+	progress    *ram.ProgressPrinter
 	short       func(accesskey.ID) string  // the step lines' ids, told apart within the run
 	poll        *rotate.SecurityCenterPoll // --from security-center
 }
@@ -88,7 +89,7 @@ func (r *run) check() error {
 // Confirm implements rotate.Confirmer: it shows the plans and, without --yes, asks on the
 // terminal when one would change anything.
 func (r *run) Confirm(_ context.Context, items []*rotate.Item) (bool, error) {
-	r.progress.clear()
+	r.progress.Clear()
 	r.printPlans(items)
 	runnable := rotate.Runnable(items)
 	if runnable == 0 || r.opts.Yes {

@@ -60,7 +60,7 @@ func respondRun(ctx context.Context, opts *RespondOptions) (err error) {
 		return r.finish(report, nil)
 	}
 	items, err := b.Run(ctx, findings)
-	r.progress.clear()
+	r.progress.Clear()
 	if report.Declined = errors.Is(err, rotate.ErrNotConfirmed); report.Declined {
 		fmt.Fprintln(r.errOut, "Declined: nothing was changed.")
 	} else if err != nil {
@@ -95,7 +95,7 @@ func (r *run) batch() (*rotate.Batch, error) {
 		return nil, err
 	}
 	b := &rotate.Batch{
-		Config: conf, Playbook: forced, Strategies: strategies, Progress: r.progress.reporter(),
+		Config: conf, Playbook: forced, Strategies: strategies, Progress: r.progress.Reporter(),
 		OnStep: r.stepPrinter(), Redactor: r.red, OwnUserAgent: f.ownMarker, DryRun: opts.DryRun,
 		Outputs:  rotate.Outputs{Sinks: opts.Sinks, Getenv: f.getenv, Now: f.Now},
 		StateDir: r.stateDir, ResumeCommand: inv.ResumeCommand(), Confirmer: r,
