@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/respond-dev/respond/detect"
@@ -100,6 +101,23 @@ func WritePlansText(w io.Writer, items []*Item) error {
 		}
 	}
 	return nil
+}
+
+// StepLines is a Batch.OnStep that writes one line per step as it ends ("  <key> <step>
+// <outcome>: <detail>"), the key as label names it; the lines of concurrent keys do not mix.
+func StepLines(w io.Writer, label func(accesskey.ID) string) func(accesskey.ID) func(StepResult) {
+	var mu sync.Mutex
+	return func(id accesskey.ID) func(StepResult) {
+		return func(s StepResult) {
+			line := fmt.Sprintf("  %s %-7s %s", label(id), s.Step, s.Outcome)
+			if s.Detail != "" {
+				line += ": " + accesskey.Printable(s.Detail) // names paths, the cloud's errors
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintln(w, line)
+		}
+	}
 }
 
 // WriteSummaryText renders what the batch did, one key after the other, every text from outside

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 
 	"github.com/respond-dev/respond/detect"
 	"github.com/respond-dev/respond/ram"
@@ -105,22 +104,12 @@ func (r *run) Confirm(_ context.Context, items []*rotate.Item) (bool, error) {
 	return a == "y" || a == "yes", nil
 }
 
+// stepPrinter prints each step's line on stderr as it ends (rotate.StepLines), for text output.
 func (r *run) stepPrinter() func(accesskey.ID) func(rotate.StepResult) {
 	if r.asJSON {
 		return nil
 	}
-	var mu sync.Mutex
-	return func(id accesskey.ID) func(rotate.StepResult) {
-		return func(s rotate.StepResult) {
-			mu.Lock()
-			defer mu.Unlock()
-			line := fmt.Sprintf("  %s %-7s %s", r.short(id), s.Step, s.Outcome)
-			if s.Detail != "" {
-				line += ": " + accesskey.Printable(s.Detail) // names paths, the cloud's errors
-			}
-			fmt.Fprintln(r.errOut, line)
-		}
-	}
+	return rotate.StepLines(r.errOut, r.short)
 }
 
 func (r *run) printPlans(items []*rotate.Item) {
