@@ -43,16 +43,26 @@ func (f *Factory) connect(ctx context.Context, conf *playbooks.Config, p *ram.Pr
 // baseConfig is the ram.Config every client of this run starts from: the environment's
 // (ram.EnvConfig; a bad value is exit 2), the flags, the sandbox; notice is told of slow calls.
 func (f *Factory) baseConfig(notice func(string)) (ram.Config, error) {
+	cfg, err := f.flagConfig()
+	if err != nil {
+		return cfg, err
+	}
+	cfg.UserAgent, cfg.Notice = userAgent()+" "+f.ownMarker, notice
+	if f.Global.Sandbox {
+		cfg.Endpoint = f.startSandbox().srv.Endpoint()
+	}
+	return cfg, nil
+}
+
+// flagConfig is the environment's ram.Config (ram.EnvConfig; a bad value is exit 2) with the
+// region and endpoint of the flags.
+func (f *Factory) flagConfig() (ram.Config, error) {
 	cfg, err := ram.EnvConfig(f.getenv)
 	if err != nil {
 		return ram.Config{}, &FlagError{Err: err}
 	}
-	cfg.UserAgent, cfg.Notice = userAgent()+" "+f.ownMarker, notice
 	cfg.Region = cmp.Or(f.Global.Region, cfg.Region)
 	cfg.Endpoint = cmp.Or(f.Global.Endpoint, cfg.Endpoint)
-	if f.Global.Sandbox {
-		cfg.Endpoint = f.startSandbox().srv.Endpoint()
-	}
 	return cfg, nil
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -83,14 +82,14 @@ func (f *Factory) stateDirFor(conf *playbooks.Config) (string, error) {
 // the journal, printed by respond status): the sandbox's endpoint and built-in configuration are
 // its own.
 func (f *Factory) invocation(conf *playbooks.Config, stateDir, playbook string) (rotate.Invocation, error) {
-	env, err := ram.EnvConfig(f.getenv)
+	cfg, err := f.flagConfig()
 	if err != nil {
-		return rotate.Invocation{}, &FlagError{Err: err}
+		return rotate.Invocation{}, err
 	}
 	inv := rotate.Invocation{Sandbox: f.Global.Sandbox, StateDir: stateDir, Profile: f.Global.Profile,
-		Region: cmp.Or(f.Global.Region, env.Region), Playbook: playbook}
+		Region: cfg.Region, Playbook: playbook}
 	if !f.Global.Sandbox {
-		inv.Endpoint = cmp.Or(f.Global.Endpoint, env.Endpoint)
+		inv.Endpoint = cfg.Endpoint
 	}
 	if conf != nil && (!f.Global.Sandbox || f.Global.ConfigPath != "") {
 		inv.Config = conf.Source
