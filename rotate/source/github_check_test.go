@@ -1,0 +1,69 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/respond-dev/respond/rotate/source/githubtest"
+)
+
+// TestCheckAlerts: the access check reads one repository and one page of its alerts, each with
+// per_page=1, through a personal token or an installation's, and reports each refusal as GitHub
+// answered it (401 bad token, 403 no permission, 404 scanning off or unseen); it only reads.
+func TestCheckAlerts(t *testing.T) {
+	tests := []struct {
+		name    string
+		token   string
+		setup   func(f *githubtest.Server)
+		repo    string
+		status  int // the APIError's, 0 for none
+		reached string
+	}{
+		{"personal token", "gh-token", nil, repo, 0, "GET /user/repos GET /repos/" + repo + "/secret-scanning/alerts"},
+		{"installation token", "gh-token", func(f *githubtest.Server) { f.SetInstallation(true) }, repo, 0,
+			"GET /user/repos GET /installation/repositories GET /repos/" + repo + "/secret-scanning/alerts"},
+		{"bad token", "nope", nil, "", 401, "GET /user/repos"},
+		{"no permission", "gh-token", func(f *githubtest.Server) { f.Fail(`^GET /repos/.*/alerts$`, 403, 0, 1) }, repo, 403, ""},
+		{"scanning off", "gh-token", func(f *githubtest.Server) { f.Fail(`^GET /repos/.*/alerts$`, 404, 0, 1) }, repo, 404, ""},
+		{"rate limited", "gh-token", func(f *githubtest.Server) { f.Fail(`^GET /user/repos$`, 403, 30, 1) }, "", 403, "GET /user/repos"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := fakeWithRecorded(t)
+			if tt.setup != nil {
+				tt.setup(f)
+			}
+			got, err := newClient(t, f, tt.token).CheckAlerts(context.Background())
+			var apiErr *APIError
+			switch {
+			case tt.status != 0 && (!errors.As(err, &apiErr) || apiErr.Status != tt.status):
+				t.Errorf("error %v, want HTTP %d", err, tt.status)
+			case tt.status == 0 && err != nil:
+				t.Errorf("error %v", err)
+			}
+			if got != tt.repo {
+				t.Errorf("repository %q, want %q", got, tt.repo)
+			}
+			if tt.reached != "" && strings.Join(f.Calls(), " ") != tt.reached {
+				t.Errorf("calls %q, want %q", f.Calls(), tt.reached)
+			}
+			for _, c := range f.Calls() {
+				if !strings.HasPrefix(c, "GET ") {
+					t.Errorf("a call that is not a read: %s", c)
+				}
+			}
+			if err != nil && strings.Contains(err.Error(), "gh-token") {
+				t.Errorf("the error holds the token: %v", err)
+			}
+		})
+	}
+	t.Run("no repository", func(t *testing.T) {
+		f := githubtest.New("tok")
+		t.Cleanup(f.Close)
+		if _, err := newClient(t, f, "tok").CheckAlerts(context.Background()); !errors.Is(err, ErrNoRepository) {
+			t.Errorf("error %v", err)
+		}
+	})
+}
