@@ -19,7 +19,8 @@ import (
 	"time"
 )
 
-// Server is the fake API. Every call needs "Authorization: Bearer <Token>".
+// Server is the fake API, at its root and under /api/v3 (GitHub Enterprise Server's base URL).
+// Every call needs "Authorization: Bearer <Token>".
 type Server struct {
 	*httptest.Server
 	Token string
@@ -174,6 +175,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
+	prefix := "" // GitHub Enterprise Server's base path
+	if p, ok := strings.CutPrefix(r.URL.Path, "/api/v3/"); ok {
+		prefix, r.URL.Path = "/api/v3", "/"+p
+	}
 	if r.Header.Get("Authorization") != "Bearer "+s.Token {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Bad credentials"})
 		return
@@ -209,7 +214,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case m[3] != "" && r.Method == http.MethodGet:
-		s.pageOfLocations(w, r, s.locations[key])
+		s.pageOfLocations(w, r, prefix, s.locations[key])
 	case m[3] == "" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, a)
 	case m[3] == "" && r.Method == http.MethodPatch:
@@ -298,7 +303,7 @@ func validResolution(r string) bool {
 }
 
 // pageOfLocations answers one page (per_page, page) with a Link header to the next.
-func (s *Server) pageOfLocations(w http.ResponseWriter, r *http.Request, all []any) {
+func (s *Server) pageOfLocations(w http.ResponseWriter, r *http.Request, prefix string, all []any) {
 	per, _ := strconv.Atoi(r.URL.Query().Get("per_page"))
 	if per <= 0 || per > s.pageSize {
 		per = min(30, s.pageSize)
@@ -311,6 +316,7 @@ func (s *Server) pageOfLocations(w http.ResponseWriter, r *http.Request, all []a
 	end := min(start+per, len(all))
 	if end < len(all) {
 		next := *r.URL
+		next.Path = prefix + next.Path
 		q := next.Query()
 		q.Set("page", strconv.Itoa(page+1))
 		q.Set("per_page", strconv.Itoa(per))
