@@ -432,3 +432,35 @@ func TestRun_kmsCreate(t *testing.T) {
 		})
 	}
 }
+
+// TestRun_securityCenterConfigured: a poll in the configuration makes Security Center's
+// permissions required in every account, without --security-center; without one they are not.
+func TestRun_securityCenterConfigured(t *testing.T) {
+	withPoll := func(s string) string { return s + "serve:\n  security-center: {poll: 5m}\n" }
+	for _, tt := range []struct {
+		name string
+		edit func(string) string
+		want bool
+	}{{"configured", withPoll, true}, {"not configured", func(s string) string { return s }, false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixtureWith(t, responderKey, tt.edit)
+			f.conf.ResourceDirectory.Exclude = []string{lockedID}
+			rep := Run(context.Background(), f.opts)
+			got := failed(rep)
+			for _, acct := range []string{"account mgmt (" + mgmtID + ")", "account doctor-prod (" + prodID + ")"} {
+				for _, perm := range []string{"yundun-aegis:DescribeAccesskeyLeakList", "yundun-sas:ModifyAccessKeyLeakDeal"} {
+					if slices.Contains(got, acct+" | "+perm+" | missing") != tt.want {
+						t.Errorf("%s %s failed: %v, want %v\n%s", acct, perm, !tt.want, tt.want, strings.Join(got, "\n"))
+					}
+				}
+			}
+			if tt.want {
+				for _, c := range rep.Checks {
+					if c.Item == "yundun-aegis:DescribeAccesskeyLeakList" && !slices.Contains(c.NeededBy, "security-center poll (serve.security-center)") {
+						t.Errorf("needed by %q", c.NeededBy)
+					}
+				}
+			}
+		})
+	}
+}
