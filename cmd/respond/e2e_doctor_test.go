@@ -47,6 +47,28 @@ type doctorJSON struct {
 	} `json:"checks"`
 }
 
+// doctorFailed decodes doctor's JSON report and lists its failed required checks, sorted, as
+// "component | item | status" (and " | fix" with fix).
+func doctorFailed(t *testing.T, r runResult, fix bool) (doctorJSON, []string) {
+	t.Helper()
+	var rep doctorJSON
+	if err := json.Unmarshal([]byte(r.Stdout), &rep); err != nil {
+		t.Fatalf("doctor json: %v\n%s", err, r.Stdout)
+	}
+	var failed []string
+	for _, c := range rep.Checks {
+		if c.Required && (c.Status == "missing" || c.Status == "error" || c.Status == "unknown") {
+			line := c.Component + " | " + c.Item + " | " + c.Status
+			if fix {
+				line += " | " + c.Fix
+			}
+			failed = append(failed, line)
+		}
+	}
+	sort.Strings(failed)
+	return rep, failed
+}
+
 // TestE2EDoctor: against the doctor organisation, signed as a responder that lacks chosen
 // permissions, respond doctor names exactly the missing ones per account (and the role it cannot
 // assume), exits 1, and changes nothing: every call that succeeded was a read, no call named a
@@ -74,17 +96,7 @@ func TestE2EDoctor(t *testing.T) {
 
 	r := e.run("", "doctor", "--config", conf, "--output", "json")
 	wantCode(t, r, 1)
-	var rep doctorJSON
-	if err := json.Unmarshal([]byte(r.Stdout), &rep); err != nil {
-		t.Fatalf("doctor json: %v\n%s", err, r.Stdout)
-	}
-	var failed []string
-	for _, c := range rep.Checks {
-		if c.Required && (c.Status == "missing" || c.Status == "error" || c.Status == "unknown") {
-			failed = append(failed, c.Component+" | "+c.Item+" | "+c.Status+" | "+c.Fix)
-		}
-	}
-	sort.Strings(failed)
+	rep, failed := doctorFailed(t, r, true)
 	want := []string{
 		"account doctor-locked (3333000000000003) | enter | missing | grant sts:AssumeRole to respond, and a trust policy on the role that trusts respond's account",
 		"account doctor-prod (3333000000000002) | ram:CreateAccessKey | missing | grant ram:CreateAccessKey",
@@ -193,17 +205,7 @@ func TestE2EDoctorSandboxServe(t *testing.T) {
 
 	r := e.runRaw("", "doctor", "--config", conf, "--state-dir", e.state, "--output", "json") // the sandbox's RESPOND_ENDPOINT
 	wantCode(t, r, 1)
-	var rep doctorJSON
-	if err := json.Unmarshal([]byte(r.Stdout), &rep); err != nil {
-		t.Fatalf("doctor json: %v\n%s", err, r.Stdout)
-	}
-	var failed []string
-	for _, c := range rep.Checks {
-		if c.Required && (c.Status == "missing" || c.Status == "error" || c.Status == "unknown") {
-			failed = append(failed, c.Component+" | "+c.Item+" | "+c.Status)
-		}
-	}
-	sort.Strings(failed)
+	_, failed := doctorFailed(t, r, false)
 	if n := len(e.s.RequestLog()); n != 0 {
 		t.Fatalf("doctor called the in-process emulator %d times, not the sandbox", n)
 	}
