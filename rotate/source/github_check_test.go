@@ -3,11 +3,17 @@ package source
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate/source/githubtest"
 )
+
+type roundTrip func(*http.Request) (*http.Response, error)
+
+func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // TestCheckAlerts: the access check reads one repository and one page of its alerts, each with
 // per_page=1, through a personal token or an installation's, and reports each refusal as GitHub
@@ -35,7 +41,21 @@ func TestCheckAlerts(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(f)
 			}
-			got, err := newClient(t, f, tt.token).CheckAlerts(context.Background())
+			var queries []string
+			g, err := NewGitHub(GitHubOptions{APIURL: f.URL, Token: accesskey.NewSecret(tt.token), HTTPClient: &http.Client{
+				Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
+					queries = append(queries, r.URL.RawQuery)
+					return http.DefaultTransport.RoundTrip(r)
+				})}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := g.CheckAlerts(context.Background())
+			for _, q := range queries {
+				if q != "per_page=1" {
+					t.Errorf("a call with %q, want per_page=1", q)
+				}
+			}
 			var apiErr *APIError
 			switch {
 			case tt.status != 0 && (!errors.As(err, &apiErr) || apiErr.Status != tt.status):
