@@ -138,6 +138,9 @@ func kmsCreateSecret(s *Server, c *call) (map[string]any, *apiError) {
 		}
 	}
 	name := c.p("SecretName")
+	if c.p("EncryptionKeyId") != "" { // no KMS key (CMK) is served: every one named is unknown
+		return nil, errNoSecret()
+	}
 	if c.acct.secrets[name] != nil {
 		return nil, errf(409, "Rejected.ResourceExist", "The resource already exists.")
 	}
