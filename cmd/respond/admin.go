@@ -32,7 +32,11 @@ func statusRun(_ context.Context, f *Factory, all bool) error {
 	if err != nil {
 		return err
 	}
-	dir, err := f.stateDir()
+	conf, err := f.loadConfig()
+	if err != nil {
+		return err
+	}
+	dir, err := f.stateDirFor(conf) // where a run with this configuration keeps its journals
 	if err != nil {
 		return err
 	}
