@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -644,5 +645,29 @@ func TestIncidentOptions(t *testing.T) {
 	}
 	if !reflect.DeepEqual(ContainMethods(), []string{ContainDenyPolicy, ContainNetworkPolicy}) {
 		t.Errorf("methods %v", ContainMethods())
+	}
+}
+
+// ParseRegions: comma-separated and repeated, each once; a bad one is named (printable).
+func TestParseRegions(t *testing.T) {
+	for _, tc := range []struct {
+		in      []string
+		want    []string
+		wantErr string
+	}{
+		{nil, nil, ""},
+		{[]string{"cn-hangzhou, ap-southeast-1", " ,cn-hangzhou"}, []string{"cn-hangzhou", "ap-southeast-1"}, ""},
+		{[]string{"cn-hangzhou,not a region\x1b"}, nil, `"not a region\\x1b" is not a region id`},
+	} {
+		got, err := ParseRegions(tc.in)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("ParseRegions(%q) error = %v, want %s", tc.in, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("ParseRegions(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
 	}
 }
