@@ -131,6 +131,7 @@ type StepOptions struct {
 	UseLeakedSecret bool
 	// hunt, contain (incident.go)
 	IncidentOptions
+	KMSOptions // delete (kms.go)
 
 	strategiesSet bool // the playbook named its strategies (else Config.Locate applies)
 }
@@ -146,6 +147,8 @@ func DefaultOptions(id StepID) StepOptions {
 		return StepOptions{Strategies: Strategies()}
 	case StepHunt, StepContain:
 		return StepOptions{IncidentOptions: defaultIncidentOptions(id)}
+	case StepDelete:
+		return StepOptions{KMSOptions: defaultKMSOptions()}
 	}
 	return StepOptions{}
 }
@@ -318,6 +321,7 @@ var stepOptionKeys = map[StepID][]string{
 	StepVerify:  {"timeout", "interval", "check-leaked-secret"},
 	StepHunt:    huntOptionKeys,
 	StepContain: containOptionKeys,
+	StepDelete:  kmsOptionKeys,
 }
 
 func decodeSteps(l *errList, n *yaml.Node, ps positions) []Step {
@@ -396,6 +400,8 @@ func decodeOptions(l *errList, id StepID, n *yaml.Node, place string, o *StepOpt
 			if o.Strategies == nil {
 				o.Strategies = []string{}
 			}
+		case "kms-wait":
+			decodeKMSOption(l, f, o)
 		default:
 			decodeIncidentOption(l, f, o, ps)
 		}
@@ -538,6 +544,8 @@ func validateOptions(l *errList, s Step, place string, ps positions) {
 		}
 	case StepHunt, StepContain:
 		validateIncidentOptions(l, s, place, ps)
+	case StepDelete:
+		validateKMSOptions(l, s, place, ps)
 	case StepLocate:
 		if len(o.Strategies) == 0 {
 			l.addAt(ps.at(place+".strategies"), "%s.strategies: expected at least one of %s", place, strings.Join(Strategies(), ", "))
