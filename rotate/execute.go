@@ -80,7 +80,7 @@ type run struct {
 
 	progress
 	incidentRun
-	kms kmsRun // a rotate-via-kms run's state (step_kms.go)
+	kms        kmsRun // a rotate-via-kms run's state (step_kms.go)
 	assessment *assess.Assessment
 	// red knows the leaked secret and, once created, the new one: record, report and audit pass
 	// every text through it, as a last net behind the Secret type.
