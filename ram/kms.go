@@ -261,16 +261,16 @@ func (c *Client) RotateSecret(ctx context.Context, name, versionID string) (Secr
 	return out, nil
 }
 
-// classifyKMSCode maps KMS's rotation refusals to their classes. Alibaba documents the rules (no
-// rotation while one runs, at most 50 an hour) but not their codes: the emulator's codes
-// (ram/emulator/README.md) are matched, and so are the spellings the cloud uses for the same
-// kinds elsewhere.
+// classifyKMSCode maps RotateSecret's refusals to their classes (classify applies it to that
+// action only). Alibaba documents the rules (no rotation while one runs, at most 50 an hour) but
+// not their codes: the emulator's (Rejected.RotationInProgress, Rejected.LimitExceeded;
+// ram/emulator/README.md, INF) are matched, and so are near spellings of the same kinds.
 func classifyKMSCode(code string) error {
 	lc := strings.ToLower(code)
 	switch {
 	case strings.Contains(lc, "inprogress"), strings.Contains(lc, "rotating"):
 		return ErrRotationInProgress
-	case strings.Contains(lc, "rotation") && (strings.Contains(lc, "limit") || strings.Contains(lc, "exceed") || strings.Contains(lc, "quota")):
+	case strings.Contains(lc, "limitexceeded"), strings.Contains(lc, "quota"):
 		return ErrRotationLimit
 	}
 	return nil
