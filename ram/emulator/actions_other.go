@@ -137,6 +137,13 @@ func kmsCreateSecret(s *Server, c *call) (map[string]any, *apiError) {
 			return nil, missing(n)
 		}
 	}
+	switch c.p("SecretType") {
+	case "", secretTypeGeneric:
+	case secretTypeRAM:
+		return createRAMSecret(s, c)
+	default:
+		return nil, errBadParam("SecretType", "the emulator serves Generic and RAMCredentials secrets")
+	}
 	name := c.p("SecretName")
 	if c.acct.secrets[name] != nil {
 		return nil, errf(409, "Rejected.ResourceExist", "The resource already exists.")
@@ -148,7 +155,7 @@ func kmsCreateSecret(s *Server, c *call) (map[string]any, *apiError) {
 	if dt != "text" && dt != "binary" {
 		return nil, badParam("SecretDataType")
 	}
-	c.acct.secrets[name] = &kmsSecret{name: name, dataType: dt, created: c.now, versions: []*kmsVersion{
+	c.acct.secrets[name] = &kmsSecret{name: name, dataType: dt, created: c.now, description: c.p("Description"), versions: []*kmsVersion{
 		{id: c.p("VersionId"), data: c.p("SecretData"), stages: []string{"ACSCurrent"}, created: c.now}}}
 	return map[string]any{"Arn": "acs:kms:" + region(c) + ":" + c.acct.id + ":secret/" + name, "SecretName": name,
 		"VersionId": c.p("VersionId"), "SecretType": "Generic"}, nil
@@ -170,6 +177,9 @@ func kmsPutSecretValue(s *Server, c *call) (map[string]any, *apiError) {
 	sec := c.acct.secrets[c.p("SecretName")]
 	if sec == nil {
 		return nil, errNoSecret()
+	}
+	if sec.ram != nil {
+		return nil, errUnsupportedSecretOp() // KMS writes a RAM secret's versions itself [INF]
 	}
 	vid, data := c.p("VersionId"), c.p("SecretData")
 	for _, v := range sec.versions {
@@ -210,6 +220,9 @@ func kmsGetSecretValue(s *Server, c *call) (map[string]any, *apiError) {
 	sec := c.acct.secrets[c.p("SecretName")]
 	if sec == nil {
 		return nil, errNoSecret()
+	}
+	if sec.ram != nil {
+		return getRAMSecretValue(c, sec)
 	}
 	vid, stage := c.p("VersionId"), c.p("VersionStage")
 	if vid == "" && stage == "" {
