@@ -225,6 +225,9 @@ func (c *Client) GetRAMSecretValue(ctx context.Context, name, stage string) (RAM
 		if err := c.invoke(ctx, prodKMS, req, resp); err != nil {
 			return err
 		}
+		if resp.SecretType != "" && resp.SecretType != SecretTypeRAMCredentials {
+			return fmt.Errorf("secret of type %s, not %s", accesskey.Printable(resp.SecretType), SecretTypeRAMCredentials)
+		}
 		id, secret, gen, err := parseRAMSecretData(resp.SecretData)
 		resp.SecretData = ""
 		if err != nil {
