@@ -139,7 +139,7 @@ func (p *Plan) kmsStep(st playbooks.StepID, id accesskey.ID, user, userID string
 		}
 		ps.Actions = append([]string{
 			"kms:GetSecretValue(SecretName=" + k.Secret + ", VersionStage=ACSCurrent) and ram:ListAccessKeys(UserName=" + user + ") every " +
-				s.VerifyInterval.String() + ", until ACSCurrent holds a new key and the leaked key is gone (at most " + k.Wait.String() + ")",
+				pollText(s.VerifyInterval, k.Wait) + ", until ACSCurrent holds a new key and the leaked key is gone (at most " + k.Wait.String() + ")",
 		}, purgeActions(userID, id)...)
 		ps.Note = "KMS deletes the leaked key (deleted, never disabled); then respond purges it from the recycle bin: " + PurgeWhy + "; " + k.Fallback
 		if !leakedPresent {
@@ -154,6 +154,14 @@ func (p *Plan) kmsStep(st playbooks.StepID, id accesskey.ID, user, userID string
 		return PlannedStep{}, false
 	}
 	return ps, true
+}
+
+func pollText(interval, wait time.Duration) string {
+	first, most := kmsPolls(interval, wait)
+	if first == most {
+		return first.String()
+	}
+	return first.String() + " to " + most.String()
 }
 
 // rotates reports whether the plan changes a key: rotate, purge or rotate-via-kms.

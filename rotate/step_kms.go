@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
@@ -189,6 +190,7 @@ func (x *run) kmsWait(ctx context.Context) {
 	k := x.p.KMS
 	deadline := started.Add(k.Wait)
 	polls := 0
+	every, most := kmsPolls(x.p.VerifyInterval, k.Wait)
 	var st kmsState
 	for {
 		polls++
@@ -202,7 +204,7 @@ func (x *run) kmsWait(ctx context.Context) {
 			x.interrupt(playbooks.StepDelete, err)
 			return
 		}
-		if !x.d.now().Add(x.p.VerifyInterval).Before(deadline) {
+		if !x.d.now().Add(every).Before(deadline) {
 			why := fmt.Sprintf("KMS did not replace and delete the leaked key within %s (kms-wait)", k.Wait)
 			if st.problem != "" {
 				why += "; last look: " + st.problem
@@ -212,13 +214,14 @@ func (x *run) kmsWait(ctx context.Context) {
 			}
 			return
 		}
-		if err := x.d.sleep(ctx, x.p.VerifyInterval); err != nil {
+		if err := x.d.sleep(ctx, every); err != nil {
 			continue // the next look sees ctx done and stops
 		}
+		every = min(every*3/2, most)
 	}
 	x.leakedDeleted = true
 	x.adoptKMSKey(st)
-	waited := x.d.now().Sub(started).Round(10 * 1e6)
+	waited := x.d.now().Sub(started).Round(10 * time.Millisecond)
 	detail := fmt.Sprintf("KMS replaced the leaked key with %s (secret %s, ACSCurrent) and deleted it; waited %s, %d look(s)", st.newKey, k.Secret, waited, polls)
 	pd, reqs, _, err := x.purgeLeaked(ctx)
 	if err != nil {
@@ -236,6 +239,15 @@ func (x *run) kmsWait(ctx context.Context) {
 	}
 	x.report(StepResult{Step: playbooks.StepDelete, Outcome: journal.OutcomeDone, Started: started, Duration: x.d.now().Sub(started),
 		Detail: detail + "; " + pd, RequestIDs: nonEmpty(reqs...)})
+}
+
+// kmsPolls is how often the wait looks at KMS: first every verify interval (at most a quarter
+// of the wait), then half as often again after each look, up to a sixtieth of the wait (10 s for
+// the default 10 minutes): a rotation of seconds is seen at once, one of minutes costs few calls.
+func kmsPolls(interval, wait time.Duration) (first, most time.Duration) {
+	first = min(interval, wait/4)
+	most = max(first, min(max(interval, wait/60), wait/4))
+	return max(first, time.Millisecond), max(most, time.Millisecond)
 }
 
 // adoptKMSKey takes the key KMS created for the run's replacement: the verify step checks it
