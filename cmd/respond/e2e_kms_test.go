@@ -1,15 +1,16 @@
 package main
 
 import (
+	"sort"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/kms"
 
 	"github.com/respond-dev/respond/ram/emulator"
-	"github.com/respond-dev/respond/ram/emulator/emulatortest"
 )
 
 // The demo organisation's payments-app: its key is owned by a KMS RAM credentials secret.
@@ -22,21 +23,26 @@ const (
 // kmsCurrent reads the secret's ACSCurrent AccessKeyId through the SDK's typed kms client.
 func (e *e2e) kmsCurrent() string {
 	e.t.Helper()
-	c, err := kms.NewClientWithAccessKey("cn-hangzhou", e.admin.AccessKeyID, e.admin.AccessKeySecret)
+	return kmsCurrentAt(e.t, e.s.Endpoint(), e.admin.AccessKeyID, e.admin.AccessKeySecret)
+}
+
+func kmsCurrentAt(t testing.TB, endpoint, id, secret string) string {
+	t.Helper()
+	c, err := kms.NewClientWithAccessKey("cn-hangzhou", id, secret)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	req := kms.CreateGetSecretValueRequest()
 	req.SecretName = kmsSecret
-	req.SetDomain(e.s.Endpoint())
+	req.SetDomain(strings.TrimPrefix(endpoint, "http://"))
 	req.SetScheme("HTTP")
 	resp, err := c.GetSecretValue(req)
 	if err != nil {
-		e.t.Fatalf("SDK GetSecretValue: %v", err)
+		t.Fatalf("SDK GetSecretValue: %v", err)
 	}
 	i := strings.Index(resp.SecretData, `"AccessKeyId":"`)
 	if i < 0 {
-		e.t.Fatal("SDK GetSecretValue: no AccessKeyId in SecretData")
+		t.Fatal("SDK GetSecretValue: no AccessKeyId in SecretData")
 	}
 	rest := resp.SecretData[i+len(`"AccessKeyId":"`):]
 	return rest[:strings.IndexByte(rest, '"')]
@@ -203,4 +209,44 @@ steps: [locate, assess, create, store, {delete: {kms-wait: 2s}}, verify, notify]
 	}
 }
 
-var _ = emulatortest.AK
+// The same against `respond sandbox serve` (its default KMS rotation delay, 2 s a phase): checked
+// through the SDK and the sandbox's ActionTrail: respond's key made exactly the KMS request and
+// the purge, no key write of its own.
+func TestE2EKMSSandboxServe(t *testing.T) {
+	t.Parallel()
+	limit(t)
+	e := newE2E(t, orgFromFile(t, "small.yaml")) // for the home and state directories only
+	_, vars := serveSandbox(t, e)
+	c := cloud{t: t, endpoint: vars["RESPOND_ENDPOINT"],
+		cred: credentials.NewStaticAKCredentialsProvider(vars["ALIBABA_CLOUD_ACCESS_KEY_ID"], vars["ALIBABA_CLOUD_ACCESS_KEY_SECRET"])}
+	start := time.Now().Add(-time.Second)
+	began := time.Now()
+	r := e.runRaw("", "--key-id", kmsLeak, "--yes", "--output", "json", "--state-dir", e.state, "--endpoint", vars["RESPOND_ENDPOINT"])
+	took := time.Since(began)
+	wantCode(t, r, 0)
+	res := decodeReport(t, r).Results[0].Result
+	if res == nil || res.Decision != "rotate-via-kms" || res.Outcome != "remediated" {
+		t.Fatalf("result %+v", res)
+	}
+	cur := kmsCurrentAt(t, vars["RESPOND_ENDPOINT"], vars["ALIBABA_CLOUD_ACCESS_KEY_ID"], vars["ALIBABA_CLOUD_ACCESS_KEY_SECRET"])
+	if cur == kmsLeak || cur != res.NewKeyID {
+		t.Fatalf("ACSCurrent %s, result's new key %s", cur, res.NewKeyID)
+	}
+	var lk struct{ AccessKeys struct{ AccessKey []struct{ AccessKeyId string } } }
+	if err := c.ramCall("ListAccessKeys", map[string]string{"UserName": kmsUser}, &lk); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, k := range lk.AccessKeys.AccessKey {
+		keys = append(keys, k.AccessKeyId)
+	}
+	if len(keys) != 1 || keys[0] != cur {
+		t.Fatalf("keys of %s: %v, want only ACSCurrent's %s (the leaked key deleted)", kmsUser, keys, cur)
+	}
+	writes := c.writesBy(vars["ALIBABA_CLOUD_ACCESS_KEY_ID"], start)
+	sort.Strings(writes)
+	if strings.Join(writes, ",") != "DeleteAccessKeyInRecycleBin,RotateSecret" {
+		t.Errorf("respond's writes in ActionTrail: %v, want RotateSecret and the purge only", writes)
+	}
+	t.Logf("KMS rotation against sandbox serve (2 s a phase): %s wall", took)
+}
