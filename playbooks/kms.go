@@ -35,22 +35,12 @@ var kmsOptionKeys = []string{"kms-wait"}
 
 func defaultKMSOptions() KMSOptions { return KMSOptions{KMSWait: DefaultKMSWait} }
 
-// decodeKMSOption decodes kms-wait (mapping already checked the key).
-func decodeKMSOption(l *errList, f field, o *StepOptions) {
-	s, ok := scalar(l, f.v, f.place, `a duration such as "5m" or "30m"`)
-	if !ok {
-		return
-	}
-	d, ok := parseDuration(s)
-	if !ok {
-		l.addAt(at(f.v), "%s: %s is not a duration: expected a number with a unit, such as \"5m\" or \"30m\"", f.place, show(s))
-		return
-	}
+// checkKMSWait refuses a kms-wait of 0 in a file (in code, 0 means the default).
+func checkKMSWait(l *errList, f field, d time.Duration) time.Duration {
 	if d <= 0 {
-		l.addAt(at(f.v), "%s: %s is out of range: expected more than 0 and at most %s", f.place, show(s), MaxKMSWait)
-		return
+		l.addAt(at(f.v), "%s: %s is out of range: expected more than 0 and at most %s", f.place, d, MaxKMSWait)
 	}
-	o.KMSWait = d
+	return d
 }
 
 func validateKMSOptions(l *errList, s Step, place string, ps positions) {

@@ -368,7 +368,7 @@ func decodeOptions(l *errList, id StepID, n *yaml.Node, place string, o *StepOpt
 	for _, f := range mapping(l, n, place, allowed) {
 		ps[f.place] = at(f.v)
 		switch f.key {
-		case "timeout", "interval", "window":
+		case "timeout", "interval", "window", "kms-wait":
 			s, ok := scalar(l, f.v, f.place, `a duration such as "30s", "2m" or "7d"`)
 			if !ok {
 				continue
@@ -385,6 +385,8 @@ func decodeOptions(l *errList, id StepID, n *yaml.Node, place string, o *StepOpt
 				o.VerifyInterval = d
 			case "window":
 				o.AssessWindow = d
+			case "kms-wait":
+				o.KMSWait = checkKMSWait(l, f, d)
 			}
 		case "check-leaked-secret":
 			o.CheckLeakedSecret, _ = boolean(l, f.v, f.place)
@@ -400,8 +402,6 @@ func decodeOptions(l *errList, id StepID, n *yaml.Node, place string, o *StepOpt
 			if o.Strategies == nil {
 				o.Strategies = []string{}
 			}
-		case "kms-wait":
-			decodeKMSOption(l, f, o)
 		default:
 			decodeIncidentOption(l, f, o, ps)
 		}

@@ -115,35 +115,29 @@ func (c *Client) ListRAMSecrets(ctx context.Context) ([]RAMSecret, error) {
 
 func (c *Client) listSecretNames(ctx context.Context) ([]string, error) {
 	var names []string
-	for page := 1; ; page++ {
-		var got, total int
-		err := c.call(ctx, actListSecrets, "", func(ctx context.Context) error {
-			req, resp := kms.CreateListSecretsRequest(), kms.CreateListSecretsResponse()
-			req.Filters = ramSecretFilter
-			req.PageNumber = requests.NewInteger(page)
-			req.PageSize = requests.NewInteger(100)
-			if err := c.invoke(ctx, prodKMS, req, resp); err != nil {
-				return err
+	err := c.eachPage(ctx, actListSecrets, func(ctx context.Context, page int) (int, int, error) {
+		req, resp := kms.CreateListSecretsRequest(), kms.CreateListSecretsResponse()
+		req.Filters = ramSecretFilter
+		req.PageNumber = requests.NewInteger(page)
+		req.PageSize = requests.NewInteger(pageSize)
+		if err := c.invoke(ctx, prodKMS, req, resp); err != nil {
+			return 0, 0, err
+		}
+		for _, s := range resp.SecretList.Secret {
+			// the filter is the cloud's; a secret of another type is still not ours to read
+			if (s.SecretType == "" || s.SecretType == SecretTypeRAMCredentials) && !slices.Contains(names, s.SecretName) {
+				names = append(names, s.SecretName)
 			}
-			got, total = len(resp.SecretList.Secret), resp.TotalCount
-			for _, s := range resp.SecretList.Secret {
-				// the filter is the cloud's; a secret of another type is still not ours to read
-				if (s.SecretType == "" || s.SecretType == SecretTypeRAMCredentials) && !slices.Contains(names, s.SecretName) {
-					names = append(names, s.SecretName)
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("list KMS RAM credentials secrets: %w", err)
 		}
 		if len(names) > maxRAMSecrets {
-			return nil, fmt.Errorf("list KMS RAM credentials secrets: more than %d: not read further", maxRAMSecrets)
+			return 0, 0, fmt.Errorf("more than %d: not read further", maxRAMSecrets)
 		}
-		if got == 0 || page*100 >= total {
-			return names, nil
-		}
+		return len(resp.SecretList.Secret), resp.TotalCount, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list KMS RAM credentials secrets: %w", err)
 	}
+	return names, nil
 }
 
 // extendedConfig is a RAM secret's ExtendedConfig (JSON text on the wire).
