@@ -159,6 +159,15 @@ func (x *run) fail(s playbooks.StepID, err error) { x.halt(s, err, true, false) 
 // interrupt ends the run at step s because the context ended (or mid-step).
 func (x *run) interrupt(s playbooks.StepID, err error) { x.halt(s, err, true, true) }
 
+// stopStep ends the run at step s: interrupted when ctx is done, else failed.
+func (x *run) stopStep(ctx context.Context, s playbooks.StepID, err error) {
+	if ctx.Err() != nil {
+		x.interrupt(s, err)
+		return
+	}
+	x.fail(s, err)
+}
+
 // setback records a failure at step s after which the run goes on, to end partial at best.
 func (x *run) setback(s playbooks.StepID, err error) { x.halt(s, err, false, false) }
 

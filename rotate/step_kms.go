@@ -230,11 +230,7 @@ func (x *run) kmsWait(ctx context.Context) {
 		}
 		x.report(StepResult{Step: playbooks.StepDelete, Outcome: journal.OutcomeFailed, Started: started, Duration: x.d.now().Sub(started),
 			Detail: detail + "; " + err.Error(), RequestIDs: nonEmpty(reqs...)})
-		if ctx.Err() != nil {
-			x.interrupt(playbooks.StepDelete, err)
-		} else {
-			x.fail(playbooks.StepDelete, err)
-		}
+		x.stopStep(ctx, playbooks.StepDelete, err)
 		return
 	}
 	x.report(StepResult{Step: playbooks.StepDelete, Outcome: journal.OutcomeDone, Started: started, Duration: x.d.now().Sub(started),
