@@ -197,40 +197,43 @@ func TestKMSRotation(t *testing.T) {
 	}
 }
 
-// A run killed while it waits for KMS converges when run again: the same VersionId (a no-op for
-// KMS), the wait, the purge.
+// A run killed while it waits for KMS converges when run again: the wait, the purge; whether or
+// not respond may read the secret's value (without it, KMS's key is told by its CreateDate).
 func TestKMSResumeAfterCrashInTheWait(t *testing.T) {
-	e := newEnv(t, leakedID)
-	e.s.KMSWait = time.Minute
-	k := e.f.withKMS(kmsSecretName, user, leakedID)
-	k.after = 1000 // KMS deletes the old key only after many looks
-	ctx, cancel := context.WithCancel(context.Background())
-	d := e.deps()
-	looks := 0
-	d.Sleep = func(c context.Context, dd time.Duration) error {
-		if looks++; looks == 3 {
-			cancel() // the crash: the run stops in the wait
-		}
-		return c.Err()
-	}
-	r := e.runWith(ctx, leakedID, d)
-	if r.Outcome != journal.OutcomePartial || k.rotations != 1 {
-		t.Fatalf("first run: outcome %s rotations %d (%v)", r.Outcome, k.rotations, r.Err)
-	}
-	if !contains(e.f.ids(user), leakedID) {
-		t.Fatal("the first run deleted the leaked key itself")
-	}
-	k.after = k.looks + 2 // KMS deletes the old key during the re-run's wait
-	r = e.run(context.Background(), leakedID)
-	if r.Outcome != journal.OutcomeRemediated {
-		t.Fatalf("re-run: %s (%v)", r.Outcome, r.Err)
-	}
-	// the re-run sees KMS's rotation under way (the leaked key is ACSPrevious): no second one
-	if n := e.callCount("RotateSecret"); n != 1 || k.rotations != 1 {
-		t.Errorf("RotateSecret sent %d times, KMS rotated %d times; want one", n, k.rotations)
-	}
-	if contains(e.f.ids(user), leakedID) || contains(e.f.binned(), leakedID) || e.callCount("DeleteAccessKey "+leakedID) > 0 {
-		t.Fatalf("keys %v bin %v", e.f.ids(user), e.f.binned())
+	for _, deny := range []bool{false, true} {
+		t.Run(fmt.Sprintf("value denied %v", deny), func(t *testing.T) {
+			e := newEnv(t, leakedID)
+			e.s.KMSWait = time.Minute
+			k := e.f.withKMS(kmsSecretName, user, leakedID)
+			k.after, k.denyValue = 1000, deny // KMS deletes the old key only after many looks
+			ctx, cancel := context.WithCancel(context.Background())
+			d := e.deps()
+			looks := 0
+			d.Sleep = func(c context.Context, dd time.Duration) error {
+				if looks++; looks == 3 {
+					cancel() // the crash: the run stops in the wait
+				}
+				return c.Err()
+			}
+			r := e.runWith(ctx, leakedID, d)
+			if r.Outcome != journal.OutcomePartial || k.rotations != 1 {
+				t.Fatalf("first run: outcome %s rotations %d (%v)", r.Outcome, k.rotations, r.Err)
+			}
+			if !contains(e.f.ids(user), leakedID) {
+				t.Fatal("the first run deleted the leaked key itself")
+			}
+			k.after = k.looks + 2 // KMS deletes the old key during the re-run's wait
+			r = e.run(context.Background(), leakedID)
+			if r.Outcome != journal.OutcomeRemediated || r.NewKeyID != k.current {
+				t.Fatalf("re-run: %s, new key %s (KMS's %s) (%v)", r.Outcome, r.NewKeyID, k.current, r.Err)
+			}
+			if k.rotations != 1 || e.callCount("RotateSecret") > 2 {
+				t.Errorf("RotateSecret sent %d times, KMS rotated %d times; want one rotation", e.callCount("RotateSecret"), k.rotations)
+			}
+			if contains(e.f.ids(user), leakedID) || contains(e.f.binned(), leakedID) || e.callCount("DeleteAccessKey "+leakedID) > 0 {
+				t.Fatalf("keys %v bin %v", e.f.ids(user), e.f.binned())
+			}
+		})
 	}
 }
 
@@ -315,5 +318,19 @@ func TestKMSResumeSendsTheSameVersionID(t *testing.T) {
 	}
 	if !contains(e.f.ids(user), leakedID) || e.callCount("DeleteAccessKey") > 0 {
 		t.Fatal("an interrupted wait deleted the leaked key")
+	}
+}
+
+// A user already at two keys leaves KMS no slot: the leaked key is deleted at once, the other key
+// is not touched, KMS is not asked to rotate.
+func TestKMSAtTheKeyLimit(t *testing.T) {
+	e := newEnv(t, leakedID, otherID)
+	k := e.f.withKMS(kmsSecretName, user, leakedID)
+	r := e.run(context.Background(), leakedID)
+	if r.Decision != DecisionRotateViaKMS || r.Outcome != journal.OutcomePartial || !strings.Contains(r.Error, "no slot") {
+		t.Fatalf("%s %s %v", r.Decision, r.Outcome, r.Err)
+	}
+	if k.rotations != 0 || contains(e.f.ids(user), leakedID) || !contains(e.f.ids(user), otherID) || e.callCount("CreateAccessKey") != 0 {
+		t.Fatalf("rotations %d, keys %v", k.rotations, e.f.ids(user))
 	}
 }

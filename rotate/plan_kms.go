@@ -90,7 +90,7 @@ func (p *Plan) kmsPlan(snap Snapshot, s Settings, atLimit bool) bool {
 	// KMS already rotated (the leaked key is ACSPrevious): no second rotation, and the two keys
 	// are KMS's own doing, not the limit
 	k.Rotated = m.Evidence == KMSEvidencePrevious
-	if !k.DeletesFirst && atLimit && !k.Rotated {
+	if !k.DeletesFirst && atLimit && !k.Rotated && kmsSlotTaken(snap, p.KeyID) {
 		k.DeletesFirst, k.Why = true, "the user holds 2 AccessKeys (the RAM limit): KMS has no slot to create the new one, so the leaked key is deleted at once"
 	}
 	if k.DeletesFirst {
@@ -105,6 +105,22 @@ func (p *Plan) kmsPlan(snap Snapshot, s Settings, atLimit bool) bool {
 	p.Sinks = nil
 	p.Warnings = append(p.Warnings, fmt.Sprintf(KMSCacheWarning, m.Secret.Name))
 	return true
+}
+
+// kmsSlotTaken reports whether the user's other key leaves KMS no slot for a new one: a key the
+// cloud dates from an unfinished rotation's start on is KMS's own new key (an earlier run asked
+// for the rotation), not a slot taken.
+func kmsSlotTaken(snap Snapshot, leaked accesskey.ID) bool {
+	for _, k := range snap.Keys {
+		if k.ID == leaked {
+			continue
+		}
+		if r := snap.Resume; r != nil && r.Unfinished() && !r.Started.IsZero() && !k.CreateDate.Before(r.Started.Add(-CreateDateSkew)) {
+			continue
+		}
+		return true
+	}
+	return false
 }
 
 // kmsStep is a step of a rotate-via-kms plan that differs from a rotation's: create (KMS's

@@ -30,6 +30,8 @@ type kmsRun struct {
 	// fallback, when set, is why the delete step deletes the leaked key itself instead of
 	// waiting for KMS (the rotation request failed or hit the hourly limit).
 	fallback string
+	// since is when this run asked KMS to rotate (the rotation's start when no journal has one).
+	since time.Time
 }
 
 // kmsStep runs step s of a rotate-via-kms plan when it differs from a rotation's; it reports
@@ -90,6 +92,7 @@ func (x *run) kmsRotate(ctx context.Context) {
 		return
 	}
 	var reqID, detail string
+	x.kms.since = started
 	intent := journal.Record{Kind: journal.KindIntent, Step: string(playbooks.StepCreate), Action: "kms:RotateSecret",
 		Target: "secret/" + k.Secret, Detail: "VersionId=" + version}
 	err := x.journaled(intent, func(res *journal.Record) error {
@@ -163,23 +166,18 @@ func (x *run) kmsLook(ctx context.Context) kmsState {
 	if !errors.Is(verr, ram.ErrNoPermission) {
 		return st
 	}
-	// not allowed to read the value: a key the user did not hold before the rotation is KMS's
+	// not allowed to read the value: a key the cloud dates from the rotation on is KMS's (the
+	// rotation began with the journal's first record, or with this run's request)
+	since := x.st.Started
+	if since.IsZero() {
+		since = x.kms.since
+	}
 	for _, k := range keys {
-		if k.ID != x.p.KeyID && !x.p.knewKey(k.ID) {
+		if k.ID != x.p.KeyID && !since.IsZero() && !k.CreateDate.Before(since.Add(-CreateDateSkew)) {
 			st.newKey = k.ID
 		}
 	}
 	return st
-}
-
-// knewKey reports whether the plan saw the user hold id before the rotation.
-func (p Plan) knewKey(id accesskey.ID) bool {
-	for _, k := range p.OtherKeys {
-		if k.ID == id {
-			return true
-		}
-	}
-	return false
 }
 
 // kmsWait waits, bounded by kms-wait, for KMS to move ACSCurrent to a new key and delete the
