@@ -243,20 +243,9 @@ func rmListAccounts(s *Server, c *call) (map[string]any, *apiError) {
 	if !c.acct.management {
 		return nil, errMemberAccount()
 	}
-	page, size := 1, 10
-	if v := c.p("PageNumber"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return nil, badParam("PageNumber")
-		}
-		page = n
-	}
-	if v := c.p("PageSize"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
-			return nil, badParam("PageSize")
-		}
-		size = n
+	page, size, e := pageArgs(c)
+	if e != nil {
+		return nil, e
 	}
 	list := []map[string]any{}
 	for i := (page - 1) * size; i < len(s.accounts) && len(list) < size; i++ {

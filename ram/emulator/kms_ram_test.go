@@ -412,3 +412,25 @@ func TestKMSCreateRAMSecret(t *testing.T) {
 		}
 	}
 }
+
+// A policy can grant the KMS actions on the RAM secrets only: the resource is the named secret.
+func TestKMSPolicyResource(t *testing.T) {
+	org := emulator.DemoOrg()
+	org.Accounts[0].Policies = append(org.Accounts[0].Policies, emulator.Policy{Name: "rotate-ram-secrets",
+		Document: `{"Version":"1","Statement":[{"Effect":"Allow","Action":["kms:RotateSecret","kms:GetSecretValue"],` +
+			`"Resource":["acs:kms:*:*:secret/acs/ram/user/*"]}]}`})
+	for i, u := range org.Accounts[0].Users {
+		if u.Name == "ci-deploy" {
+			org.Accounts[0].Users[i].Policies = append(u.Policies, "rotate-ram-secrets")
+		}
+	}
+	s := et.Start(t, org)
+	ci := et.KMS(t, s, cred(t, org, ciKey))
+	mustRotate(t, ci, "run-1")
+	g := kms.CreateGetSecretValueRequest()
+	g.SecretName = "billing-app/credentials"
+	_, err := ci.GetSecretValue(g)
+	serverErr(t, err, 403, "Forbidden.NoPermission")
+	_, err = ci.ListSecrets(kms.CreateListSecretsRequest())
+	serverErr(t, err, 403, "Forbidden.NoPermission")
+}
