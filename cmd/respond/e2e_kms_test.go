@@ -256,3 +256,66 @@ func TestE2EKMSSandboxServe(t *testing.T) {
 	}
 	t.Logf("KMS rotation against sandbox serve (2 s a phase): %s wall", took)
 }
+
+// kmsPermsOrg is one account whose responder holds exactly README's core RAM actions and the KMS
+// ones of "Keys managed by KMS" (GetSecretValue only when asked for).
+func kmsPermsOrg(getValue bool) string {
+	kmsActions := `"kms:ListSecrets", "kms:DescribeSecret", "kms:RotateSecret"`
+	if getValue {
+		kmsActions += `, "kms:GetSecretValue"`
+	}
+	return `accounts:
+  - id: "4444000000000001"
+    name: kms-perms
+    management: true
+    users:
+      - name: admin
+        admin: true
+        keys:
+          - {id: LTAI5tFAKEKMSPERMADMIN01, secret: FakeKmsPermAdminSecret00000010}
+      - name: responder
+        allow: ["ram:GetUser", "ram:ListUsers", "ram:ListAccessKeys", "ram:CreateAccessKey", "ram:DeleteAccessKey",
+                "ram:GetAccessKeyLastUsed", "ram:GetAccessKeyInfoInRecycleBin", "ram:DeleteAccessKeyInRecycleBin",
+                ` + kmsActions + `]
+        keys:
+          - {id: LTAI5tFAKEKMSPERMRESP001, secret: FakeKmsPermResponderSecret0010}
+      - name: payments-app
+        keys:
+          - {id: LTAI5tFAKEKMSPERMAPP0001, secret: FakeKmsPermAppSecret0000000010}
+    secrets:
+      - name: acs/ram/user/payments-app
+        type: RAMCredentials
+        user: payments-app
+        key: LTAI5tFAKEKMSPERMAPP0001
+`
+}
+
+// README's permissions suffice: with them (and without kms:GetSecretValue, which is optional) a
+// responder rotates the KMS-managed key through KMS.
+func TestE2EKMSPermissions(t *testing.T) {
+	t.Parallel()
+	for _, getValue := range []bool{true, false} {
+		t.Run(map[bool]string{true: "with GetSecretValue", false: "without GetSecretValue"}[getValue], func(t *testing.T) {
+			limit(t)
+			e := newE2E(t, orgFromYAML(t, kmsPermsOrg(getValue)), emulator.WithKMSRotationDelay(100*time.Millisecond))
+			e.cred = &emulator.Credential{AccessKeyID: "LTAI5tFAKEKMSPERMRESP001", AccessKeySecret: "FakeKmsPermResponderSecret0010"}
+			r := e.run("", "--key-id", "LTAI5tFAKEKMSPERMAPP0001", "--yes", "--locate", "ims,scan", "--output", "json")
+			wantCode(t, r, 0)
+			res := decodeReport(t, r).Results[0].Result
+			if res == nil || res.Decision != "rotate-via-kms" || res.Outcome != "remediated" {
+				t.Fatalf("result %+v\n%s", res, r)
+			}
+			for _, q := range e.s.RequestLog() {
+				if q.Code == "Forbidden.NoPermission" && q.Action != "GetSecretValue" && q.AccessKeyID == e.cred.AccessKeyID {
+					if q.Action != "LookupEvents" && q.Action != "DescribeRegions" && q.Action != "GetAccessKeyLastUsedInfo" {
+						t.Errorf("%s denied", q.Action)
+					}
+				}
+			}
+			if keys := e.keyIDs("payments-app"); len(keys) != 1 || keys[0] == "LTAI5tFAKEKMSPERMAPP0001" {
+				t.Errorf("payments-app's keys: %v", keys)
+			}
+			e.notInBin("LTAI5tFAKEKMSPERMAPP0001")
+		})
+	}
+}
