@@ -238,7 +238,11 @@ func TestE2EKMSSandboxServe(t *testing.T) {
 	if cur == kmsLeak || cur != res.NewKeyID {
 		t.Fatalf("ACSCurrent %s, result's new key %s", cur, res.NewKeyID)
 	}
-	var lk struct{ AccessKeys struct{ AccessKey []struct{ AccessKeyId string } } }
+	var lk struct {
+		AccessKeys struct {
+			AccessKey []struct{ AccessKeyId string }
+		}
+	}
 	if err := c.ramCall("ListAccessKeys", map[string]string{"UserName": kmsUser}, &lk); err != nil {
 		t.Fatal(err)
 	}
