@@ -2,7 +2,6 @@ package rotate
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -164,7 +163,7 @@ func (p *Plan) kmsStep(st playbooks.StepID, id accesskey.ID, user, userID string
 	case playbooks.StepVerify:
 		ps = verifyStep(s, user, id, !k.DeletesFirst, p.SecretKnown)
 		if !k.DeletesFirst {
-			ps.Actions = slices.Insert(ps.Actions, 1, "kms:GetSecretValue(SecretName="+k.Secret+", VersionStage=ACSCurrent): the new key, read for the check and never shown")
+			ps.Note += "; the new key is KMS's, its secret read from ACSCurrent during the wait (never shown)"
 		}
 	default:
 		return PlannedStep{}, false
