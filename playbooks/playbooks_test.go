@@ -76,7 +76,7 @@ func TestParse_options(t *testing.T) {
 			{ID: StepAssess, Options: StepOptions{AssessWindow: 168 * time.Hour}},
 			{ID: StepCreate},
 			{ID: StepStore},
-			{ID: StepDelete},
+			{ID: StepDelete, Options: StepOptions{KMSOptions: KMSOptions{KMSWait: DefaultKMSWait}}},
 			{ID: StepVerify, Options: StepOptions{VerifyTimeout: 45 * time.Second, VerifyInterval: 3 * time.Second, CheckLeakedSecret: true}},
 			{ID: StepNotify},
 		},
@@ -669,5 +669,25 @@ func TestParseRegions(t *testing.T) {
 		if err != nil || !slices.Equal(got, tc.want) {
 			t.Errorf("ParseRegions(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
 		}
+	}
+}
+
+func TestKMSDeletesFirst(t *testing.T) {
+	tests := []struct {
+		name  string
+		steps []StepID
+		want  bool
+	}{
+		{"standard waits for KMS", []StepID{StepLocate, StepCreate, StepStore, StepDelete, StepVerify}, false},
+		{"contain-first deletes first", []StepID{StepLocate, StepContain, StepDelete, StepCreate, StepStore}, true},
+		{"contain-only deletes", []StepID{StepLocate, StepDelete, StepVerify}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, why := KMSDeletesFirst(tt.steps)
+			if got != tt.want || got != (why != "") {
+				t.Fatalf("KMSDeletesFirst = %v, %q; want %v with a reason when true", got, why, tt.want)
+			}
+		})
 	}
 }
