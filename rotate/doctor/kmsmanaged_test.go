@@ -116,13 +116,7 @@ func (s *stubProber) Probe(_ context.Context, kind ram.ProbeKind, t ram.ProbeTar
 // nothing never asks KMS to rotate (kms:RotateSecret is not probed for it); one that changes no
 // key needs none of it; the count decides what is required.
 func TestKMSManaged_playbooks(t *testing.T) {
-	builtin := func(name string) *playbooks.Playbook {
-		p, err := playbooks.Builtin(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	builtin := func(name string) *playbooks.Playbook { return builtinPlaybook(t, name) }
 	one, zero := 1, 0
 	readOnlyPB := &playbooks.Playbook{Name: "look", Steps: []playbooks.Step{{ID: playbooks.StepLocate}, {ID: playbooks.StepNotify}}}
 	for _, tt := range []struct {
