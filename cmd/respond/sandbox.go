@@ -10,24 +10,20 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/respond-dev/respond/ram"
+	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/ram/emulator"
+	"github.com/respond-dev/respond/rotate"
 )
 
-// sandboxEnv is an in-process emulator serving the demo organisation, for --sandbox.
-type sandboxEnv struct {
-	srv   *emulator.Server
-	admin emulator.Credential
-}
-
-func (e *sandboxEnv) Close() { e.srv.Close() }
-
-// startSandbox starts the demo organisation in-process (once per run).
-func (f *Factory) startSandbox() *sandboxEnv {
+// startSandbox starts the demo organisation in-process (once per run), for --sandbox.
+func (f *Factory) startSandbox() rotate.Sandbox {
 	if f.sandbox == nil {
 		org := emulator.DemoOrg()
-		f.sandbox = &sandboxEnv{srv: emulator.NewServer(org), admin: org.Admin()}
+		a := org.Admin()
+		f.sandbox, f.sandboxAdmin = emulator.NewServer(org), ram.StaticCredentials(a.AccessKeyID, accesskey.NewSecret(a.AccessKeySecret))
 	}
-	return f.sandbox
+	return rotate.Sandbox{Endpoint: f.sandbox.Endpoint(), Admin: f.sandboxAdmin}
 }
 
 // SandboxServeOptions are the flags of `respond sandbox serve`.
