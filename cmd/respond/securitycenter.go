@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/respond-dev/respond/detect"
 	"github.com/respond-dev/respond/rotate"
 )
 
@@ -22,24 +21,6 @@ func checkSince(from string, since time.Duration) error {
 		return flagErrorf("--since applies to --from %s only (how far back to read its records)", fromSecurityCenter)
 	}
 	return nil
-}
-
-// pollSecurityCenter reads Security Center's pending records on the batch's connection: their
-// findings join those named with --key-id (detect.WithNamed), their records become the batch's
-// alerts, their secrets (paired from the records' snippets) the redactor's.
-func (r *run) pollSecurityCenter(ctx context.Context, b *rotate.Batch, report *rotate.Report) ([]detect.Finding, error) {
-	poll, err := r.session.PollSecurityCenter(ctx, r.stateDir, r.opts.Since, r.opts.Factory.Now())
-	if err != nil {
-		return nil, err
-	}
-	poll.Prepare(b)
-	for _, fd := range poll.Findings {
-		r.red.Add(fd.Secret)
-	}
-	report.Warnings = append(report.Warnings, poll.Warnings...)
-	r.poll = poll
-	ids, _ := detect.ParseIDs(r.opts.KeyIDRaw) // checked by gatherFindings
-	return detect.WithNamed(ids, poll.Findings), nil
 }
 
 // scanSecurityCenter prints the findings a Security Center poll would act on (read-only: the
