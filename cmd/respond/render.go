@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/respond-dev/respond/ram"
@@ -26,7 +25,6 @@ type run struct {
 	red         *accesskey.Redactor
 	out, errOut *accesskey.RedactingWriter
 	progress    *ram.ProgressPrinter
-	short       func(accesskey.ID) string // the step lines' ids, told apart within the run
 }
 
 // newRun checks the flags and reads the input.
@@ -42,12 +40,8 @@ func newRun(ctx context.Context, opts *RespondOptions) (*run, rotate.Input, erro
 	if err != nil {
 		return nil, in, err
 	}
-	ids := slices.Clone(in.Named)
-	for _, fd := range in.Read.Findings {
-		ids = append(ids, fd.KeyID)
-	}
 	s, red := opts.Factory.Streams, accesskey.NewRedactor()
-	r := &run{opts: opts, s: s, asJSON: asJSON, red: red, out: red.Writer(s.Out), errOut: red.Writer(s.ErrOut), short: accesskey.Shorts(ids)}
+	r := &run{opts: opts, s: s, asJSON: asJSON, red: red, out: red.Writer(s.Out), errOut: red.Writer(s.ErrOut)}
 	r.progress, err = opts.Factory.newProgress(r.errOut)
 	return r, in, err
 }
@@ -96,14 +90,6 @@ func (r *run) Confirm(_ context.Context, items []*rotate.Item) (bool, error) {
 	}
 	a := strings.ToLower(strings.TrimSpace(line))
 	return a == "y" || a == "yes", nil
-}
-
-// stepPrinter prints each step's line on stderr as it ends (rotate.StepLines), for text output.
-func (r *run) stepPrinter() func(accesskey.ID) func(rotate.StepResult) {
-	if r.asJSON {
-		return nil
-	}
-	return rotate.StepLines(r.errOut, r.short)
 }
 
 func (r *run) printPlans(items []*rotate.Item) {

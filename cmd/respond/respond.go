@@ -86,9 +86,12 @@ func (r *run) batch() (*rotate.Batch, error) {
 	}
 	b := &rotate.Batch{
 		Config: conf, Playbook: forced, Strategies: strategies, Progress: r.progress.Reporter(),
-		OnStep: r.stepPrinter(), Redactor: r.red, OwnUserAgent: f.ownMarker, DryRun: opts.DryRun,
+		Redactor: r.red, OwnUserAgent: f.ownMarker, DryRun: opts.DryRun,
 		Outputs:  rotate.Outputs{Sinks: opts.Sinks, Getenv: f.getenv, Now: f.Now},
 		StateDir: stateDir, ResumeCommand: inv.ResumeCommand(), Confirmer: r,
+	}
+	if !r.asJSON {
+		b.StepLines = r.errOut // each step's line on stderr as it ends
 	}
 	if opts.Reveal {
 		b.Outputs.Reveal = r.s.Out // the one place a secret is printed, on purpose
