@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/respond-dev/respond/detect"
-	"github.com/respond-dev/respond/ram/accesskey"
 )
 
 // ScanOptions are the flags of `respond scan`.
@@ -67,17 +65,10 @@ func scanRun(ctx context.Context, opts *ScanOptions) error {
 	return writeResult(opts.Factory.Streams.Out, res, asJSON)
 }
 
-// writeResult prints findings. A finding's file name or URL can hold a secret of the input (a
-// path that embeds it): the output passes a redactor that knows every secret found.
+// writeResult prints findings (detect's writers redact a secret a file name or URL embeds).
 func writeResult(w io.Writer, res detect.Result, asJSON bool) error {
-	red := accesskey.NewRedactor()
-	for _, fd := range res.Findings {
-		red.Add(fd.Secret)
-	}
-	out := red.Writer(w)
-	write := detect.WriteText
 	if asJSON {
-		write = detect.WriteJSON
+		return detect.WriteJSON(w, res)
 	}
-	return cmp.Or(write(out, res), out.Flush())
+	return detect.WriteText(w, res)
 }
