@@ -12,31 +12,33 @@ import (
 	"github.com/respond-dev/respond/detect"
 )
 
-// ScanOptions are the flags of `respond scan`.
-type ScanOptions struct {
-	Factory *Factory
-	Path    string
-	Format  string
-	// Since is how far back `scan security-center` reads (0: since the last successful poll).
-	Since time.Duration
-}
-
 func newCmdScan(f *Factory) *cobra.Command {
-	opts := &ScanOptions{Factory: f}
+	var format string
+	var since time.Duration // how far back `scan security-center` reads (0: since the last successful poll)
 	cmd := &cobra.Command{
 		Use:   "scan PATH|-",
 		Short: "Print the findings respond would act on, from a scanner's output or any text (secrets redacted)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Path = args[0]
-			if err := checkSince(opts.Path, opts.Since); err != nil {
+			if err := checkSince(args[0], since); err != nil {
 				return err
 			}
-			return scanRun(cmd.Context(), opts)
+			asJSON, err := f.outputJSON()
+			if err != nil {
+				return err
+			}
+			if args[0] == fromSecurityCenter {
+				return scanSecurityCenter(cmd.Context(), f, since, asJSON)
+			}
+			res, err := readFindings(cmd.Context(), f, args[0], format)
+			if err != nil {
+				return err
+			}
+			return writeResult(f.Streams.Out, res, asJSON)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Format, "format", "", fmt.Sprintf("input format, one of %v (default: detected)", detect.Formats()))
-	cmd.Flags().DurationVar(&opts.Since, "since", 0, "with security-center: read the records found in this last while (e.g. 720h)")
+	cmd.Flags().StringVar(&format, "format", "", fmt.Sprintf("input format, one of %v (default: detected)", detect.Formats()))
+	cmd.Flags().DurationVar(&since, "since", 0, "with security-center: read the records found in this last while (e.g. 720h)")
 	return cmd
 }
 
@@ -48,21 +50,6 @@ func readFindings(ctx context.Context, f *Factory, path, format string) (detect.
 		return res, &FlagError{Err: err}
 	}
 	return res, err
-}
-
-func scanRun(ctx context.Context, opts *ScanOptions) error {
-	asJSON, err := opts.Factory.outputJSON()
-	if err != nil {
-		return err
-	}
-	if opts.Path == fromSecurityCenter {
-		return scanSecurityCenter(ctx, opts, asJSON)
-	}
-	res, err := readFindings(ctx, opts.Factory, opts.Path, opts.Format)
-	if err != nil {
-		return err
-	}
-	return writeResult(opts.Factory.Streams.Out, res, asJSON)
 }
 
 // writeResult prints findings (detect's writers redact a secret a file name or URL embeds).

@@ -25,8 +25,7 @@ func checkSince(from string, since time.Duration) error {
 
 // scanSecurityCenter prints the findings a Security Center poll would act on (read-only: the
 // poll is not remembered).
-func scanSecurityCenter(ctx context.Context, opts *ScanOptions, asJSON bool) error {
-	f := opts.Factory
+func scanSecurityCenter(ctx context.Context, f *Factory, since time.Duration, asJSON bool) error {
 	conf, err := f.loadConfig()
 	if err != nil {
 		return err
@@ -39,7 +38,7 @@ func scanSecurityCenter(ctx context.Context, opts *ScanOptions, asJSON bool) err
 	if err != nil {
 		return err
 	}
-	poll, err := cl.PollSecurityCenter(ctx, dir, opts.Since, f.Now())
+	poll, err := cl.PollSecurityCenter(ctx, dir, since, f.Now())
 	if err != nil {
 		return err
 	}
