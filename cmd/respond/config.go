@@ -31,6 +31,17 @@ func (f *Factory) connect(ctx context.Context, conf *playbooks.Config, p *ram.Pr
 	return s, nil
 }
 
+// connected is the configuration and the connection to its accounts (connect), for a read-only
+// command.
+func (f *Factory) connected(ctx context.Context) (*playbooks.Config, *rotate.Session, error) {
+	conf, err := f.loadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := f.connect(ctx, conf, nil)
+	return conf, s, err
+}
+
 // target is where and as whom the global flags and the environment say respond signs in
 // (rotate.Target); the sandbox starts on first use.
 func (f *Factory) target() rotate.Target {

@@ -95,11 +95,7 @@ func newCmdAssess(f *Factory) *cobra.Command {
 	}
 	cmd := keyCommand(f, &cobra.Command{Use: "assess --key-id ID", Short: "Summarise what a key did lately, from ActionTrail (read-only)"},
 		"the AccessKey id to assess", "assessing", check, func(ctx context.Context, id accesskey.ID) error {
-			conf, err := f.loadConfig()
-			if err != nil {
-				return err
-			}
-			cl, err := f.connect(ctx, conf, nil)
+			conf, cl, err := f.connected(ctx)
 			if err != nil {
 				return err
 			}

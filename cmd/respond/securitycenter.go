@@ -26,15 +26,11 @@ func checkSince(from string, since time.Duration) error {
 // scanSecurityCenter prints the findings a Security Center poll would act on (read-only: the
 // poll is not remembered).
 func scanSecurityCenter(ctx context.Context, f *Factory, since time.Duration, asJSON bool) error {
-	conf, err := f.loadConfig()
+	conf, cl, err := f.connected(ctx)
 	if err != nil {
 		return err
 	}
 	dir, err := f.stateDirFor(conf)
-	if err != nil {
-		return err
-	}
-	cl, err := f.connect(ctx, conf, nil)
 	if err != nil {
 		return err
 	}
