@@ -35,8 +35,8 @@ type jsonResult struct {
 	Warnings []string      `json:"warnings,omitempty"`
 }
 
-// WriteJSON writes r as indented JSON, secrets redacted, safe to print on a terminal (see
-// accesskey.PrintableJSON).
+// WriteJSON writes r as indented JSON, secrets redacted (in a file name or URL that embeds one
+// too: redacted), safe to print on a terminal (see accesskey.PrintableJSON).
 func WriteJSON(w io.Writer, r Result) error {
 	out := jsonResult{Schema: ScanSchema, Format: r.Format, Findings: []jsonFinding{}, Warnings: r.Warnings}
 	for _, f := range r.Findings {
@@ -60,7 +60,7 @@ func WriteJSON(w io.Writer, r Result) error {
 	if err := enc.Encode(out); err != nil {
 		return fmt.Errorf("write findings as JSON: %w", err)
 	}
-	if _, err := w.Write(accesskey.PrintableJSON(buf.Bytes())); err != nil {
+	if _, err := w.Write(r.redacted(accesskey.PrintableJSON(buf.Bytes()))); err != nil {
 		return fmt.Errorf("write findings as JSON: %w", err)
 	}
 	return nil
@@ -71,7 +71,7 @@ const HintSecretOnly = "nothing in the Alibaba API maps a secret to its key: fin
 	"(CI variables, the deployment's configuration) and run respond --key-id ID, or allow the secret-match locate strategy"
 
 // WriteText writes r for people: one block per key, every location, notes and warnings. Secrets
-// are never printed, only whether one was found. Everything taken from the input (file names,
+// are never printed, only whether one was found (a file name or URL that embeds one is redacted). Everything taken from the input (file names,
 // URLs, notes, warnings) has its control characters escaped (accesskey.Printable).
 func WriteText(w io.Writer, r Result) error {
 	var b strings.Builder
@@ -118,10 +118,20 @@ func WriteText(w io.Writer, r Result) error {
 	for _, wn := range r.Warnings {
 		fmt.Fprintf(&b, "warning: %s\n", accesskey.Printable(wn))
 	}
-	if _, err := io.WriteString(w, b.String()); err != nil {
+	if _, err := w.Write(r.redacted([]byte(b.String()))); err != nil {
 		return fmt.Errorf("write findings: %w", err)
 	}
 	return nil
+}
+
+// redacted is out with every secret of r's findings replaced (accesskey.Redactor): a finding's
+// file name or URL can embed a secret of the input.
+func (r Result) redacted(out []byte) []byte {
+	red := accesskey.NewRedactor()
+	for _, f := range r.Findings {
+		red.Add(f.Secret)
+	}
+	return red.RedactBytes(out)
 }
 
 func textLocation(l Location) string {

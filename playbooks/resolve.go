@@ -48,6 +48,15 @@ func (c *Config) Names() []string {
 	return names
 }
 
+// SinkNames are the names of the sinks the configuration defines, sorted (for --sink's shell
+// completion).
+func (c *Config) SinkNames() []string {
+	if c == nil {
+		return nil
+	}
+	return sortedKeys(c.Sinks)
+}
+
 // FindConfig is the configuration file to read when none is named: $RESPOND_CONFIG, else
 // DefaultConfigPath under $XDG_CONFIG_HOME (or ~/.config) when that file exists. "" means none.
 func FindConfig(getenv func(string) string) (string, error) {

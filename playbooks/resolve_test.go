@@ -70,6 +70,19 @@ func TestResolve(t *testing.T) {
 	}
 }
 
+func TestSinkNames(t *testing.T) {
+	conf, err := ParseConfig("c.yaml", []byte("sinks:\n  vault: {type: file, path: /tmp/v.json}\n  ci: {type: file, path: /tmp/c.json}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := conf.SinkNames(); !slices.Equal(got, []string{"ci", "vault"}) {
+		t.Errorf("SinkNames() = %v, want [ci vault]", got)
+	}
+	if got := (*Config)(nil).SinkNames(); got != nil {
+		t.Errorf("nil SinkNames() = %v", got)
+	}
+}
+
 func TestFindConfig(t *testing.T) {
 	home := t.TempDir()
 	xdg := filepath.Join(home, "xdg")

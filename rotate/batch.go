@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -63,8 +64,11 @@ type Batch struct {
 	// Progress is told how the owner search's scans go.
 	Progress func(ram.Progress)
 	// OnStep, when set, gives the step reporter of each key (progress output).
-	OnStep  func(accesskey.ID) func(StepResult)
-	Outputs Outputs
+	OnStep func(accesskey.ID) func(StepResult)
+	// StepLines, when set and OnStep is not, gets one line per step as it ends (StepLines), each
+	// key named short but told apart from the batch's others (accesskey.Shorts).
+	StepLines io.Writer
+	Outputs   Outputs
 	// Redactor is the run's one redactor: it knows the leaked secrets, and the engine teaches it
 	// each new secret as soon as it exists (Deps.Redactor).
 	Redactor *accesskey.Redactor
@@ -90,6 +94,8 @@ type Batch struct {
 	Owners map[accesskey.ID]ram.Owner
 
 	pre prefetches // the ActionTrail reads started as owners are found (prefetch.go)
+	// onStep is OnStep, or the StepLines of this run's keys.
+	onStep func(accesskey.ID) func(StepResult)
 }
 
 // Item is one finding on its way through a batch.
@@ -169,9 +175,13 @@ func (b *Batch) Run(ctx context.Context, findings []detect.Finding) ([]*Item, er
 	}
 	defer closeAudit()
 	items := make([]*Item, len(findings))
+	ids := make([]accesskey.ID, len(findings))
 	for i, fd := range findings {
-		items[i] = &Item{Finding: fd, deps: d}
+		items[i], ids[i] = &Item{Finding: fd, deps: d}, fd.KeyID
 		b.prepare(ctx, items[i])
+	}
+	if b.onStep = b.OnStep; b.onStep == nil && b.StepLines != nil {
+		b.onStep = StepLines(b.StepLines, accesskey.Shorts(ids))
 	}
 	// Inspect (read-only) every finding, several at a time, in two passes: first the owner
 	// search, in shuffled order (findings often come grouped by account, and the search's last
@@ -355,8 +365,8 @@ func (b *Batch) plan(ctx context.Context, it *Item) {
 		return
 	}
 	fd, pb, d := it.Finding, it.Playbook, it.deps
-	if b.OnStep != nil {
-		d.OnStep = b.OnStep(fd.KeyID)
+	if b.onStep != nil {
+		d.OnStep = b.onStep(fd.KeyID)
 	}
 	if st, ok := pb.Step(playbooks.StepAssess); ok {
 		d.AssessWindow = st.Options.AssessWindow

@@ -40,18 +40,22 @@ func (o Outputs) getenv(k string) string {
 	return o.Getenv(k)
 }
 
+// now is Now, else time.Now.
+func (o Outputs) now() time.Time {
+	if o.Now == nil {
+		return time.Now()
+	}
+	return o.Now()
+}
+
 // sinksFor makes the playbook's sinks for one key, with targets expanded from its owner.
 func (b *Batch) sinksFor(ctx context.Context, pb *playbooks.Playbook, snap Snapshot) ([]sink.Sink, error) {
 	if !pb.Has(playbooks.StepStore) {
 		return nil, nil
 	}
 	o := b.Outputs
-	now := time.Now
-	if o.Now != nil {
-		now = o.Now
-	}
 	vals := playbooks.TemplateValues{UserName: snap.Owner.UserName, AccountID: snap.Owner.Account.ID,
-		AccountName: snap.Owner.Account.Name, KeyID: snap.Owner.KeyID.String(), Date: now().UTC()}
+		AccountName: snap.Owner.Account.Name, KeyID: snap.Owner.KeyID.String(), Date: o.now().UTC()}
 	vals.UserName = cmp.Or(vals.UserName, "unknown-user")
 	vals.AccountID = cmp.Or(vals.AccountID, b.Session.Caller().AccountID)
 	vals.AccountName = cmp.Or(vals.AccountName, vals.AccountID)

@@ -17,9 +17,11 @@ import (
 // key's owner's account (found without a scan; the home account when it is not found), in the
 // regions named (empty: every region ActionTrail lists), leaving out respond's own calls
 // (ownUserAgent). A window out of bounds is an *InvalidError. When some regions failed or were
-// not asked, the assessment of the others comes back with an error wrapping assess.ErrPartial
-// (its Coverage names them); when none answered, the error alone.
-func (c *Session) AssessKey(ctx context.Context, id accesskey.ID, window time.Duration, now time.Time, ownUserAgent string, regions []string) (assess.Assessment, error) {
+// not asked, the report holds the assessment of the others, Partial, with the exit code of a
+// partial run (exitCode maps it; Coverage names the regions); when none answered, the error
+// alone.
+func (c *Session) AssessKey(ctx context.Context, id accesskey.ID, window time.Duration, now time.Time, ownUserAgent string, regions []string, exitCode func(Severity) int) (AssessReport, error) {
+	rep := AssessReport{KeyID: id.String()}
 	api := c.Home()
 	if loc, err := c.Locator(ctx, []string{ram.StrategyIMS, ram.StrategyActionTrail, ram.StrategySelf}, id, accesskey.Secret{}, nil); err == nil {
 		if owner, err := loc.Locate(ctx, id); err == nil {
@@ -30,17 +32,17 @@ func (c *Session) AssessKey(ctx context.Context, id accesskey.ID, window time.Du
 	}
 	q, err := assess.Query(ram.EventQuery{AccessKeyID: id}, window, now)
 	if err != nil {
-		return assess.Assessment{}, &InvalidError{Err: err}
+		return rep, &InvalidError{Err: err}
 	}
 	col, err := assess.CollectRegions(ctx, api, q, assess.Scope{Regions: regions})
 	if err != nil && !errors.Is(err, assess.ErrPartial) {
-		return assess.Assessment{}, fmt.Errorf("assess %s: %w", id, err)
+		return rep, fmt.Errorf("assess %s: %w", id, err)
 	}
-	a := summarizeEvents(col.Events, &col.Coverage, window, now, ownUserAgent)
-	if err != nil {
-		return a, fmt.Errorf("assess %s: %w", id, err)
+	rep.Assessment = summarizeEvents(col.Events, &col.Coverage, window, now, ownUserAgent)
+	if rep.Partial = err != nil; rep.Partial { // a partly done work that running it again completes
+		rep.ExitCode = exitCode(SeverityPartial)
 	}
-	return a, nil
+	return rep, nil
 }
 
 // LocateSchema names the JSON document of an owner search (respond locate --output json).

@@ -103,8 +103,9 @@ func WritePlansText(w io.Writer, items []*Item) error {
 	return nil
 }
 
-// StepLines is a Batch.OnStep that writes one line per step as it ends ("  <key> <step>
-// <outcome>: <detail>"), the key as label names it; the lines of concurrent keys do not mix.
+// StepLines is a Batch.OnStep (Batch.StepLines's) that writes one line per step as it ends
+// ("  <key> <step> <outcome>: <detail>"), the key as label names it; the lines of concurrent keys
+// do not mix.
 func StepLines(w io.Writer, label func(accesskey.ID) string) func(accesskey.ID) func(StepResult) {
 	var mu sync.Mutex
 	return func(id accesskey.ID) func(StepResult) {

@@ -71,9 +71,10 @@ func newCmdPlaybook(f *Factory) *cobra.Command {
 			return conf.WriteList(f.Streams.Out)
 		},
 	}, &cobra.Command{
-		Use:   "show NAME",
-		Short: "Print a built-in playbook's YAML",
-		Args:  cobra.ExactArgs(1),
+		Use:       "show NAME",
+		Short:     "Print a built-in playbook's YAML",
+		Args:      cobra.ExactArgs(1),
+		ValidArgs: playbooks.BuiltinNames(), // for shell completion
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := playbooks.BuiltinYAML(args[0])
 			if err != nil {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -40,25 +38,12 @@ func completeValues(f *Factory, root *cobra.Command) {
 	for _, c := range append([]*cobra.Command{root}, root.Commands()...) {
 		for name, fn := range map[string]cobra.CompletionFunc{
 			"output": fixed("text", "json"), "progress": fixed("auto", "plain", "none"), "format": fixed(formats...),
-			"locate": strategies, "playbook": configured(func(c *playbooks.Config) []string { return c.Names() }),
-			"sink": configured(func(c *playbooks.Config) []string {
-				if c == nil {
-					return nil
-				}
-				return slices.Sorted(maps.Keys(c.Sinks))
-			}),
+			"locate": strategies, "playbook": configured((*playbooks.Config).Names),
+			"sink": configured((*playbooks.Config).SinkNames),
 		} {
 			if c.Flags().Lookup(name) != nil || c == root && c.PersistentFlags().Lookup(name) != nil {
 				_ = c.RegisterFlagCompletionFunc(name, fn)
 			}
-		}
-	}
-	if show, _, err := root.Find([]string{"playbook", "show"}); err == nil {
-		show.ValidArgsFunction = func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
-			if len(args) > 0 {
-				return nil, cobra.ShellCompDirectiveNoFileComp
-			}
-			return playbooks.BuiltinNames(), cobra.ShellCompDirectiveNoFileComp
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	_ "embed"
 	"fmt"
@@ -12,25 +11,17 @@ import (
 	"github.com/respond-dev/respond/rotate"
 )
 
-// connect signs in and enters every account the configuration names (rotate.Connect), with the
-// credentials and endpoint the flags and the environment say; p shows what slow calls wait for.
+// connect signs in and enters every account the configuration names (rotate.Connect), on the
+// target the flags and the environment say; p shows what slow calls wait for.
 func (f *Factory) connect(ctx context.Context, conf *playbooks.Config, p *ram.ProgressPrinter) (*rotate.Session, error) {
 	if p == nil {
 		p = ram.NewProgressPrinter(f.Streams.ErrOut, false, true, f.Now)
 	}
-	base, err := f.baseConfig(p.Notice)
+	opts, err := f.target().SessionOptions(userAgent()+" "+f.ownMarker, p.Notice)
 	if err != nil {
 		return nil, err
 	}
-	s, err := rotate.Connect(ctx, conf, rotate.SessionOptions{
-		Base: base, Home: f.homeCredentials(), FixedEndpoint: f.Global.Sandbox || f.Global.Endpoint != "",
-		Profile: func(name string) (ram.CredentialSource, bool) {
-			if f.Global.Sandbox || name == f.Global.Profile {
-				return ram.CredentialSource{}, false // signs as respond itself
-			}
-			return ram.ProfileCredentials(name), true
-		},
-	})
+	s, err := rotate.Connect(ctx, conf, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -40,44 +31,25 @@ func (f *Factory) connect(ctx context.Context, conf *playbooks.Config, p *ram.Pr
 	return s, nil
 }
 
-// baseConfig is the ram.Config every client of this run starts from: the environment's
-// (ram.EnvConfig; a bad value is exit 2), the flags, the sandbox; notice is told of slow calls.
-func (f *Factory) baseConfig(notice func(string)) (ram.Config, error) {
-	cfg, err := f.flagConfig()
+// connected is the configuration and the connection to its accounts (connect), for a read-only
+// command.
+func (f *Factory) connected(ctx context.Context) (*playbooks.Config, *rotate.Session, error) {
+	conf, err := f.loadConfig()
 	if err != nil {
-		return cfg, err
+		return nil, nil, err
 	}
-	cfg.UserAgent, cfg.Notice = userAgent()+" "+f.ownMarker, notice
+	s, err := f.connect(ctx, conf, nil)
+	return conf, s, err
+}
+
+// target is where and as whom the global flags and the environment say respond signs in
+// (rotate.Target); the sandbox starts on first use.
+func (f *Factory) target() rotate.Target {
+	t := rotate.Target{Profile: f.Global.Profile, Region: f.Global.Region, Endpoint: f.Global.Endpoint, Getenv: f.getenv}
 	if f.Global.Sandbox {
-		cfg.Endpoint = f.startSandbox().srv.Endpoint()
+		t.Sandbox = f.startSandbox
 	}
-	return cfg, nil
-}
-
-// flagConfig is the environment's ram.Config (ram.EnvConfig; a bad value is exit 2) with the
-// region and endpoint of the flags.
-func (f *Factory) flagConfig() (ram.Config, error) {
-	cfg, err := ram.EnvConfig(f.getenv)
-	if err != nil {
-		return ram.Config{}, &FlagError{Err: err}
-	}
-	cfg.Region = cmp.Or(f.Global.Region, cfg.Region)
-	cfg.Endpoint = cmp.Or(f.Global.Endpoint, cfg.Endpoint)
-	return cfg, nil
-}
-
-// homeCredentials are the credentials respond signs with in its home account: the sandbox
-// administrator with --sandbox, a named aliyun CLI profile with --profile, else the SDK's default
-// chain (environment, OIDC, aliyun CLI profile, ECS RAM role).
-func (f *Factory) homeCredentials() ram.CredentialSource {
-	switch {
-	case f.Global.Sandbox:
-		a := f.startSandbox().admin
-		return ram.StaticCredentials(a.AccessKeyID, accesskey.NewSecret(a.AccessKeySecret))
-	case f.Global.Profile != "":
-		return ram.ProfileCredentials(f.Global.Profile)
-	}
-	return ram.DefaultCredentials()
+	return t
 }
 
 // configPath is --config, else the default path when it exists (playbooks.FindConfig), else "".

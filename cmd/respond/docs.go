@@ -6,6 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
+
+	"github.com/respond-dev/respond/ram"
 )
 
 func newCmdDocs(f *Factory) *cobra.Command {
@@ -23,7 +25,7 @@ func newCmdDocs(f *Factory) *cobra.Command {
 			var err error
 			switch args[0] {
 			case "man":
-				err = doc.GenManTree(root, &doc.GenManHeader{Title: "RESPOND", Section: "1", Source: "respond " + readBuildInfo().Version, Manual: "respond manual"}, dir)
+				err = doc.GenManTree(root, &doc.GenManHeader{Title: "RESPOND", Section: "1", Source: "respond " + ram.ReadBuildInfo().Version, Manual: "respond manual"}, dir)
 			case "markdown":
 				err = doc.GenMarkdownTree(root, dir)
 			default:

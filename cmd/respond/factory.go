@@ -9,6 +9,7 @@ import (
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/ram/emulator"
 	"github.com/respond-dev/respond/rotate"
 	"github.com/respond-dev/respond/rotate/journal"
 )
@@ -25,8 +26,9 @@ type Factory struct {
 	// rotation in flight can finish or roll back its step. Tests leave it nil.
 	Signals func(context.Context) (context.Context, context.CancelFunc)
 
-	sandbox   *sandboxEnv // started on first use when --sandbox is set
-	ownMarker string      // marks this run's calls in its User-Agent (ram.NewRunMarker)
+	sandbox      *emulator.Server // started on first use when --sandbox is set
+	sandboxAdmin ram.CredentialSource
+	ownMarker    string // marks this run's calls in its User-Agent (ram.NewRunMarker)
 	// sandboxState is the fresh state directory of a --sandbox run, removed at exit unless
 	// keepSandboxState (a run that changed something: its journal and audit log are kept).
 	sandboxState     string
@@ -79,22 +81,14 @@ func (f *Factory) stateDirFor(conf *playbooks.Config) (string, error) {
 }
 
 // invocation is what this command used, for the command that resumes its rotations (recorded in
-// the journal, printed by respond status): the sandbox's endpoint and built-in configuration are
-// its own.
+// the journal, printed by respond status; rotate.Target.Invocation): the sandbox's built-in
+// configuration is its own.
 func (f *Factory) invocation(conf *playbooks.Config, stateDir, playbook string) (rotate.Invocation, error) {
-	cfg, err := f.flagConfig()
-	if err != nil {
-		return rotate.Invocation{}, err
-	}
-	inv := rotate.Invocation{Sandbox: f.Global.Sandbox, StateDir: stateDir, Profile: f.Global.Profile,
-		Region: cfg.Region, Playbook: playbook}
-	if !f.Global.Sandbox {
-		inv.Endpoint = cfg.Endpoint
-	}
+	config := ""
 	if conf != nil && (!f.Global.Sandbox || f.Global.ConfigPath != "") {
-		inv.Config = conf.Source
+		config = conf.Source
 	}
-	return inv, nil
+	return f.target().Invocation(stateDir, config, playbook)
 }
 
 // outputJSON reports whether --output json was asked for, and checks the flag's value.

@@ -10,52 +10,40 @@ import (
 	"io"
 	"strings"
 
-	"github.com/respond-dev/respond/detect"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate"
 )
 
 // run is one run of the main command: its options and its output, which passes the run's
-// redactor (the second net behind the Secret type: it knows the leaked secrets, and each new
-// one before a sink gets it); only --reveal writes to stdout without it.
+// redactor (the second net behind the Secret type: the engine teaches it the leaked secrets, and
+// each new one before a sink gets it); only --reveal writes to stdout without it.
 type run struct {
 	opts        *RespondOptions
 	s           Streams
 	asJSON      bool
-	warnings    []string // the input's
 	red         *accesskey.Redactor
 	out, errOut *accesskey.RedactingWriter
-	stateDir    string
-	session     *rotate.Session // once connected
 	progress    *ram.ProgressPrinter
-	short       func(accesskey.ID) string  // the step lines' ids, told apart within the run
-	poll        *rotate.SecurityCenterPoll // --from security-center
 }
 
-// newRun checks the flags and reads the findings (gatherFindings), whose secrets the run's
-// redactor learns.
-func newRun(ctx context.Context, opts *RespondOptions) (*run, []detect.Finding, error) {
+// newRun checks the flags and reads the input.
+func newRun(ctx context.Context, opts *RespondOptions) (*run, rotate.Input, error) {
 	asJSON, err := opts.Factory.outputJSON()
 	if err != nil {
-		return nil, nil, err
+		return nil, rotate.Input{}, err
 	}
 	if err := checkSince(opts.From, opts.Since); err != nil {
-		return nil, nil, err
+		return nil, rotate.Input{}, err
 	}
-	findings, warnings, err := gatherFindings(ctx, opts)
+	in, err := input(ctx, opts)
 	if err != nil {
-		return nil, nil, err
+		return nil, in, err
 	}
 	s, red := opts.Factory.Streams, accesskey.NewRedactor()
-	var ids []accesskey.ID
-	for _, fd := range findings {
-		red.Add(fd.Secret)
-		ids = append(ids, fd.KeyID)
-	}
-	r := &run{opts: opts, s: s, asJSON: asJSON, warnings: warnings, red: red, out: red.Writer(s.Out), errOut: red.Writer(s.ErrOut), short: accesskey.Shorts(ids)}
+	r := &run{opts: opts, s: s, asJSON: asJSON, red: red, out: red.Writer(s.Out), errOut: red.Writer(s.ErrOut)}
 	r.progress, err = opts.Factory.newProgress(r.errOut)
-	return r, findings, err
+	return r, in, err
 }
 
 // close flushes the streams and passes the run's error through the redactor too.
@@ -104,14 +92,6 @@ func (r *run) Confirm(_ context.Context, items []*rotate.Item) (bool, error) {
 	return a == "y" || a == "yes", nil
 }
 
-// stepPrinter prints each step's line on stderr as it ends (rotate.StepLines), for text output.
-func (r *run) stepPrinter() func(accesskey.ID) func(rotate.StepResult) {
-	if r.asJSON {
-		return nil
-	}
-	return rotate.StepLines(r.errOut, r.short)
-}
-
 func (r *run) printPlans(items []*rotate.Item) {
 	if !r.asJSON {
 		_ = rotate.WritePlansText(r.out, items)
@@ -126,16 +106,12 @@ var exitFor = map[rotate.Severity]exitCode{
 
 func exitOf(s rotate.Severity) int { return int(exitFor[s]) }
 
-// finish prints the results (none: nothing to do) and decides the exit code: the most urgent
-// outcome wins.
+// finish prints the report (no items: nothing to do) and exits with its code (the most urgent
+// outcome's).
 func (r *run) finish(report rotate.Report, items []*rotate.Item) error {
 	f, ran := r.opts.Factory, len(items) > 0 && !r.opts.DryRun && !report.Declined
 	if r.opts.DryRun {
 		r.printPlans(items)
-	}
-	report.AddItems(items, exitOf)
-	if r.poll != nil {
-		r.poll.Conclude(&report, r.stateDir, items, f.Now(), exitOf)
 	}
 	switch {
 	case r.asJSON:

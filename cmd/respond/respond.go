@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/respond-dev/respond/detect"
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/rotate"
 	"github.com/respond-dev/respond/rotate/journal"
@@ -28,10 +26,11 @@ type RespondOptions struct {
 	Since time.Duration
 }
 
-// respondRun is the main command: the findings of --key-id and --from (or Security Center's), the
-// engine's batch over them (rotate.Batch: playbook, owner, plan, confirmation, steps), the result.
+// respondRun is the main command: the input of --key-id and --from (rotate.Input), the engine's
+// batch over it (rotate.Batch.Respond: Security Center's records, playbook, owner, plan,
+// confirmation, steps, report), the result.
 func respondRun(ctx context.Context, opts *RespondOptions) (err error) {
-	r, findings, err := newRun(ctx, opts)
+	r, in, err := newRun(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -45,32 +44,22 @@ func respondRun(ctx context.Context, opts *RespondOptions) (err error) {
 		ctx, stop = f.Signals(ctx)
 		defer stop()
 	}
-	report := rotate.NewReport(opts.DryRun, r.warnings)
-	if opts.From == fromSecurityCenter || len(findings) > 0 {
-		if err := r.connect(ctx, b, &report); err != nil {
-			return err
-		}
+	connect := func(ctx context.Context) (*rotate.Session, error) {
+		return opts.Factory.connect(ctx, b.Config, r.progress)
 	}
-	if opts.From == fromSecurityCenter {
-		if findings, err = r.pollSecurityCenter(ctx, b, &report); err != nil {
-			return err
-		}
-	}
-	if len(findings) == 0 {
-		return r.finish(report, nil)
-	}
-	items, err := b.Run(ctx, findings)
+	report, items, err := b.Respond(ctx, in, connect, exitOf)
 	r.progress.Clear()
-	if report.Declined = errors.Is(err, rotate.ErrNotConfirmed); report.Declined {
-		fmt.Fprintln(r.errOut, "Declined: nothing was changed.")
-	} else if err != nil {
+	if err != nil {
 		return err
+	}
+	if report.Declined {
+		fmt.Fprintln(r.errOut, "Declined: nothing was changed.")
 	}
 	return r.finish(report, items)
 }
 
 // batch checks the flags against the terminal, reads the configuration and --playbook, and
-// builds the engine's batch for this run (its Session is connected later, when there is work).
+// builds the engine's batch for this run (Respond connects it when there is work).
 func (r *run) batch() (*rotate.Batch, error) {
 	f, opts := r.opts.Factory, r.opts
 	if err := r.check(); err != nil {
@@ -84,21 +73,25 @@ func (r *run) batch() (*rotate.Batch, error) {
 	if err != nil {
 		return nil, &FlagError{Err: fmt.Errorf("--playbook %s: %w", opts.Playbook, err)}
 	}
-	if r.stateDir, err = f.stateDirFor(conf); err != nil {
+	stateDir, err := f.stateDirFor(conf)
+	if err != nil {
 		return nil, err
 	}
-	if err := journal.CheckStateDir(r.stateDir); err != nil {
+	if err := journal.CheckStateDir(stateDir); err != nil {
 		return nil, err // an *UnsafeStateError: exit 2, with the chmod or chown to run
 	}
-	inv, err := f.invocation(conf, r.stateDir, opts.Playbook)
+	inv, err := f.invocation(conf, stateDir, opts.Playbook)
 	if err != nil {
 		return nil, err
 	}
 	b := &rotate.Batch{
 		Config: conf, Playbook: forced, Strategies: strategies, Progress: r.progress.Reporter(),
-		OnStep: r.stepPrinter(), Redactor: r.red, OwnUserAgent: f.ownMarker, DryRun: opts.DryRun,
+		Redactor: r.red, OwnUserAgent: f.ownMarker, DryRun: opts.DryRun,
 		Outputs:  rotate.Outputs{Sinks: opts.Sinks, Getenv: f.getenv, Now: f.Now},
-		StateDir: r.stateDir, ResumeCommand: inv.ResumeCommand(), Confirmer: r,
+		StateDir: stateDir, ResumeCommand: inv.ResumeCommand(), Confirmer: r,
+	}
+	if !r.asJSON {
+		b.StepLines = r.errOut // each step's line on stderr as it ends
 	}
 	if opts.Reveal {
 		b.Outputs.Reveal = r.s.Out // the one place a secret is printed, on purpose
@@ -109,31 +102,17 @@ func (r *run) batch() (*rotate.Batch, error) {
 	return b, nil
 }
 
-// connect signs the batch in (Factory.connect); the report names who respond acts as.
-func (r *run) connect(ctx context.Context, b *rotate.Batch, report *rotate.Report) error {
-	cl, err := r.opts.Factory.connect(ctx, b.Config, r.progress)
-	if err != nil {
-		return err
-	}
-	b.Session, r.session = cl, cl
-	caller := cl.Caller()
-	report.Caller = &caller
-	return nil
-}
-
-// gatherFindings turns --key-id and --from into findings, one per key (detect.WithNamed).
-func gatherFindings(ctx context.Context, opts *RespondOptions) ([]detect.Finding, []string, error) {
+// input turns --key-id, --from and --since into the batch's input.
+func input(ctx context.Context, opts *RespondOptions) (rotate.Input, error) {
 	ids, err := parseKeyIDs(opts.KeyIDRaw)
 	if err != nil {
-		return nil, nil, err
+		return rotate.Input{}, err
 	}
-	var res detect.Result
-	if opts.From != "" && opts.From != fromSecurityCenter { // the poll needs the connection: later
-		if res, err = readFindings(ctx, opts.Factory, opts.From, opts.Format); err != nil {
-			return nil, nil, err
-		}
+	in := rotate.Input{Named: ids, SecurityCenter: opts.From == fromSecurityCenter, Since: opts.Since}
+	if opts.From != "" && !in.SecurityCenter { // the poll needs the connection: the engine's
+		in.Read, err = readFindings(ctx, opts.Factory, opts.From, opts.Format)
 	}
-	return detect.WithNamed(ids, res.Findings), res.Warnings, nil
+	return in, err
 }
 
 // configAndStrategies reads the configuration and the owner-search strategies: --locate wins over

@@ -116,7 +116,7 @@ func newRootCmd(f *Factory) *cobra.Command {
 			return respondRun(cmd.Context(), opts)
 		},
 	}
-	root.Version = readBuildInfo().String() // respond --version
+	root.Version = ram.ReadBuildInfo().String() // respond --version
 	root.SetVersionTemplate("respond {{.Version}}\n")
 	root.SetIn(s.In)
 	root.SetOut(s.Out)

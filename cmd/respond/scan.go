@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,34 +10,35 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/respond-dev/respond/detect"
-	"github.com/respond-dev/respond/ram/accesskey"
 )
 
-// ScanOptions are the flags of `respond scan`.
-type ScanOptions struct {
-	Factory *Factory
-	Path    string
-	Format  string
-	// Since is how far back `scan security-center` reads (0: since the last successful poll).
-	Since time.Duration
-}
-
 func newCmdScan(f *Factory) *cobra.Command {
-	opts := &ScanOptions{Factory: f}
+	var format string
+	var since time.Duration // how far back `scan security-center` reads (0: since the last successful poll)
 	cmd := &cobra.Command{
 		Use:   "scan PATH|-",
 		Short: "Print the findings respond would act on, from a scanner's output or any text (secrets redacted)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Path = args[0]
-			if err := checkSince(opts.Path, opts.Since); err != nil {
+			if err := checkSince(args[0], since); err != nil {
 				return err
 			}
-			return scanRun(cmd.Context(), opts)
+			asJSON, err := f.outputJSON()
+			if err != nil {
+				return err
+			}
+			if args[0] == fromSecurityCenter {
+				return scanSecurityCenter(cmd.Context(), f, since, asJSON)
+			}
+			res, err := readFindings(cmd.Context(), f, args[0], format)
+			if err != nil {
+				return err
+			}
+			return writeResult(f.Streams.Out, res, asJSON)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Format, "format", "", fmt.Sprintf("input format, one of %v (default: detected)", detect.Formats()))
-	cmd.Flags().DurationVar(&opts.Since, "since", 0, "with security-center: read the records found in this last while (e.g. 720h)")
+	cmd.Flags().StringVar(&format, "format", "", fmt.Sprintf("input format, one of %v (default: detected)", detect.Formats()))
+	cmd.Flags().DurationVar(&since, "since", 0, "with security-center: read the records found in this last while (e.g. 720h)")
 	return cmd
 }
 
@@ -52,32 +52,10 @@ func readFindings(ctx context.Context, f *Factory, path, format string) (detect.
 	return res, err
 }
 
-func scanRun(ctx context.Context, opts *ScanOptions) error {
-	asJSON, err := opts.Factory.outputJSON()
-	if err != nil {
-		return err
-	}
-	if opts.Path == fromSecurityCenter {
-		return scanSecurityCenter(ctx, opts, asJSON)
-	}
-	res, err := readFindings(ctx, opts.Factory, opts.Path, opts.Format)
-	if err != nil {
-		return err
-	}
-	return writeResult(opts.Factory.Streams.Out, res, asJSON)
-}
-
-// writeResult prints findings. A finding's file name or URL can hold a secret of the input (a
-// path that embeds it): the output passes a redactor that knows every secret found.
+// writeResult prints findings (detect's writers redact a secret a file name or URL embeds).
 func writeResult(w io.Writer, res detect.Result, asJSON bool) error {
-	red := accesskey.NewRedactor()
-	for _, fd := range res.Findings {
-		red.Add(fd.Secret)
-	}
-	out := red.Writer(w)
-	write := detect.WriteText
 	if asJSON {
-		write = detect.WriteJSON
+		return detect.WriteJSON(w, res)
 	}
-	return cmp.Or(write(out, res), out.Flush())
+	return detect.WriteText(w, res)
 }

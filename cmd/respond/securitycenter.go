@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/respond-dev/respond/detect"
 	"github.com/respond-dev/respond/rotate"
 )
 
@@ -24,29 +23,10 @@ func checkSince(from string, since time.Duration) error {
 	return nil
 }
 
-// pollSecurityCenter reads Security Center's pending records on the batch's connection: their
-// findings join those named with --key-id (detect.WithNamed), their records become the batch's
-// alerts, their secrets (paired from the records' snippets) the redactor's.
-func (r *run) pollSecurityCenter(ctx context.Context, b *rotate.Batch, report *rotate.Report) ([]detect.Finding, error) {
-	poll, err := r.session.PollSecurityCenter(ctx, r.stateDir, r.opts.Since, r.opts.Factory.Now())
-	if err != nil {
-		return nil, err
-	}
-	poll.Prepare(b)
-	for _, fd := range poll.Findings {
-		r.red.Add(fd.Secret)
-	}
-	report.Warnings = append(report.Warnings, poll.Warnings...)
-	r.poll = poll
-	ids, _ := detect.ParseIDs(r.opts.KeyIDRaw) // checked by gatherFindings
-	return detect.WithNamed(ids, poll.Findings), nil
-}
-
 // scanSecurityCenter prints the findings a Security Center poll would act on (read-only: the
 // poll is not remembered).
-func scanSecurityCenter(ctx context.Context, opts *ScanOptions, asJSON bool) error {
-	f := opts.Factory
-	conf, err := f.loadConfig()
+func scanSecurityCenter(ctx context.Context, f *Factory, since time.Duration, asJSON bool) error {
+	conf, cl, err := f.connected(ctx)
 	if err != nil {
 		return err
 	}
@@ -54,11 +34,7 @@ func scanSecurityCenter(ctx context.Context, opts *ScanOptions, asJSON bool) err
 	if err != nil {
 		return err
 	}
-	cl, err := f.connect(ctx, conf, nil)
-	if err != nil {
-		return err
-	}
-	poll, err := cl.PollSecurityCenter(ctx, dir, opts.Since, f.Now())
+	poll, err := cl.PollSecurityCenter(ctx, dir, since, f.Now())
 	if err != nil {
 		return err
 	}

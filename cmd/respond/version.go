@@ -3,61 +3,14 @@ package main
 import (
 	"cmp"
 	"fmt"
-	"runtime"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
 	"github.com/respond-dev/respond/ram"
 )
 
-// buildInfo is what the build recorded: the module version ("devel" for a plain go build) and,
-// from a git checkout with VCS stamping (not -buildvcs=false), the commit, whether the tree had
-// changes, and the commit's time (Go records no build time: builds are reproducible).
-type buildInfo struct {
-	Version  string `json:"version"`
-	Commit   string `json:"commit,omitempty"`
-	Modified bool   `json:"modified,omitempty"`
-	Date     string `json:"commit_date,omitempty"`
-	Go       string `json:"go"`
-}
-
-func readBuildInfo() buildInfo { return buildInfoOf(debug.ReadBuildInfo()) }
-
-func buildInfoOf(bi *debug.BuildInfo, ok bool) buildInfo {
-	b := buildInfo{Version: "devel", Go: runtime.Version()}
-	if !ok {
-		return b
-	}
-	if v := bi.Main.Version; v != "" && v != "(devel)" {
-		b.Version = v
-	}
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			b.Commit = s.Value[:min(len(s.Value), 12)]
-		case "vcs.time":
-			b.Date = s.Value
-		case "vcs.modified":
-			b.Modified = s.Value == "true"
-		}
-	}
-	return b
-}
-
-// String is one line: "v1.2.0 (commit 0123456789ab, 2026-11-20T10:00:00Z, go1.26.0)".
-func (b buildInfo) String() string {
-	switch {
-	case b.Commit == "":
-		return fmt.Sprintf("%s (no commit recorded: built without VCS information; %s)", b.Version, b.Go)
-	case b.Modified:
-		return fmt.Sprintf("%s (commit %s, modified, %s, %s)", b.Version, b.Commit, b.Date, b.Go)
-	}
-	return fmt.Sprintf("%s (commit %s, %s, %s)", b.Version, b.Commit, b.Date, b.Go)
-}
-
-// userAgent marks respond's own API calls, so that ActionTrail summaries can leave them out.
-func userAgent() string { return ram.UserAgentPrefix + readBuildInfo().Version }
+// userAgent marks respond's own API calls (ram.UserAgent).
+func userAgent() string { return ram.UserAgent() }
 
 func newCmdVersion(f *Factory) *cobra.Command {
 	return &cobra.Command{
@@ -66,9 +19,9 @@ func newCmdVersion(f *Factory) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if asJSON, err := f.outputJSON(); asJSON || err != nil {
-				return cmp.Or(err, writeJSON(f.Streams.Out, readBuildInfo()))
+				return cmp.Or(err, writeJSON(f.Streams.Out, ram.ReadBuildInfo()))
 			}
-			_, err := fmt.Fprintf(f.Streams.Out, "respond %s\n", readBuildInfo())
+			_, err := fmt.Fprintf(f.Streams.Out, "respond %s\n", ram.ReadBuildInfo())
 			return err
 		},
 	}

@@ -1,4 +1,4 @@
-package main
+package ram
 
 import (
 	"runtime/debug"
