@@ -47,7 +47,7 @@ func (f *Factory) baseConfig(notice func(string)) (ram.Config, error) {
 	if err != nil {
 		return ram.Config{}, &FlagError{Err: err}
 	}
-	cfg.UserAgent, cfg.Notice = userAgent()+" "+f.ownMarker, notice
+	cfg.UserAgent, cfg.Notice, cfg.Observe = userAgent()+" "+f.ownMarker, notice, f.observe
 	cfg.Region = cmp.Or(f.Global.Region, cfg.Region)
 	cfg.Endpoint = cmp.Or(f.Global.Endpoint, cfg.Endpoint)
 	if f.Global.Sandbox {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -224,7 +225,9 @@ func TestE2E_Serve_GitHubWebhook(t *testing.T) {
 	if n := len(gh.Calls()); n != 0 {
 		t.Errorf("a forged delivery made %d GitHub calls", n)
 	}
-	// Signed: 202; the same delivery again: one finding, one rotation.
+	// Signed: 202; the same delivery again: one finding, one rotation. The cloud throttles the
+	// delete once: respond retries it, and /metrics counts both calls and the throttle.
+	e.s.AddFault(emulator.Fault{Action: "DeleteAccessKey", Kind: emulator.FaultThrottle, Count: 1})
 	code, id := s.hook(t, payload, "5a1e6f9e-0000-4000-8000-000000000007", serveHook)
 	if code != http.StatusAccepted || id == "" {
 		t.Fatalf("signed delivery: %d %q\n%s", code, id, s.errb)
@@ -253,9 +256,10 @@ func TestE2E_Serve_GitHubWebhook(t *testing.T) {
 	m := s.metrics(t)
 	for _, want := range []string{`respond_findings_received_total{source="github"} 1`, `respond_rotations_total{outcome="remediated"} 1`,
 		`respond_alerts_closed_total{source="github",result="resolved"} 1`, `respond_requests_rejected_total{source="github",reason="bad_signature"} 1`,
-		`respond_github_api_calls_total{status="200"}`} {
+		`respond_github_api_calls_total{status="200"}`, `respond_cloud_api_calls_total{product="ram",action="DeleteAccessKey"} 2`,
+		`respond_cloud_api_throttles_total{product="ram",action="DeleteAccessKey"} 1`, `respond_cloud_api_calls_total{product="sts",action="AssumeRole"}`} {
 		if !strings.Contains(m, want) {
-			t.Errorf("/metrics lacks %q", want)
+			t.Errorf("/metrics lacks %q\n%s", want, m)
 		}
 	}
 	// SIGTERM: stops, exit 0.
@@ -307,7 +311,7 @@ func TestE2E_Serve_KilledAfterAccept(t *testing.T) {
 	}
 	keys := e.keyIDs("billing-app")
 	if len(keys) != 2 || !containsString(keys, keep.ID) || containsString(keys, leaked.ID) {
-		t.Errorf("billing-app's keys: %v (leaked %s, kept %s): want the kept key and one replacement", keys, leaked.ID, keep.ID)
+		t.Errorf("billing-app's keys: %v (leaked %s, kept %s): want the kept key and one replacement\nfirst run:\n%s\nafter the restart:\n%s", keys, leaked.ID, keep.ID, s.errb, s2.errb)
 	}
 }
 
@@ -362,5 +366,20 @@ func TestE2E_Serve_SecurityCenterPoll(t *testing.T) {
 	}
 	if status["LTAI5tFAKEBILLING0LEAK01"] != "dealed" || status["LTAI5tFAKEROOTACME000001"] != "pending" {
 		t.Errorf("Security Center records: %v", status)
+	}
+	// Closed by the engine's close step, after the key was deleted, journaled, once.
+	j := readFile(t, filepath.Join(e.state, "LTAI5tFAKEBILLING0LEAK01.jsonl"))
+	del, closed := strings.Index(j, `"action":"ram:DeleteAccessKey"`), strings.Index(j, `"step":"close"`)
+	if del < 0 || closed < del || !strings.Contains(j[closed:], "sas:ModifyAccessKeyLeakDeal") {
+		t.Errorf("the journal does not record the close after the delete:\n%s", j)
+	}
+	deals := 0
+	for _, r := range e.s.RequestLog() {
+		if r.Action == "ModifyAccessKeyLeakDeal" {
+			deals++
+		}
+	}
+	if deals != 1 {
+		t.Errorf("%d ModifyAccessKeyLeakDeal calls, want 1", deals)
 	}
 }

@@ -29,6 +29,9 @@ type Factory struct {
 	// keepSandboxState (a run that changed something: its journal and audit log are kept).
 	sandboxState     string
 	keepSandboxState bool
+
+	// observe is told of every cloud call (respond serve's metrics).
+	observe func(ram.Call)
 }
 
 // GlobalOptions are the persistent flags every command shares.

@@ -48,9 +48,9 @@ type commit struct {
 	b     []byte
 	ids   []string
 	lines [][]byte
-	err  error
-	done chan struct{}
-	lead chan struct{} // handed the lead when the leader's own write is done and others wait
+	err   error
+	done  chan struct{}
+	lead  chan struct{} // handed the lead when the leader's own write is done and others wait
 }
 
 func openIntake(dir string) *intake {
