@@ -83,7 +83,13 @@ serve:
 // serve starts respond serve and waits for its address.
 func (e *e2e) serve(config string) *served {
 	e.t.Helper()
-	cmd := exec.Command(respondBin, append([]string{"serve", "--config", config}, e.globals()...)...)
+	return e.serveArgs(append([]string{"serve", "--config", config}, e.globals()...)...)
+}
+
+// serveArgs starts respond with args (a serve command) and waits for its address.
+func (e *e2e) serveArgs(args ...string) *served {
+	e.t.Helper()
+	cmd := exec.Command(respondBin, args...)
 	cmd.Env, cmd.Dir = e.environ(), e.work
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -381,5 +387,32 @@ func TestE2E_Serve_SecurityCenterPoll(t *testing.T) {
 	}
 	if deals != 1 {
 		t.Errorf("%d ModifyAccessKeyLeakDeal calls, want 1", deals)
+	}
+}
+
+// respond serve --sandbox, with no sink configured, stores the replacement where the CLI's
+// --sandbox does (a 0600 dotenv file in the state directory's sandbox/), so the run is whole.
+func TestE2E_Serve_SandboxStoresWithoutASink(t *testing.T) {
+	e := newE2E(t, emulator.DemoOrg())
+	e.env["RESPOND_SERVE_TOKEN"] = serveToken
+	leaked := userKey(t, e.org, "billing-app", 0)
+	s := e.serveArgs("serve", "--sandbox", "--state-dir", e.state, "--listen", "127.0.0.1:0")
+	code, b := s.request(t, "POST", "/v1/findings", []byte("ALIBABA_CLOUD_ACCESS_KEY_ID="+leaked.ID+"\nALIBABA_CLOUD_ACCESS_KEY_SECRET="+leaked.Secret+"\n"),
+		"Authorization", "Bearer "+serveToken)
+	var a struct{ Findings []struct{ ID string } }
+	if code != http.StatusAccepted || json.Unmarshal(b, &a) != nil || len(a.Findings) != 1 {
+		t.Fatalf("POST /v1/findings: %d %s", code, b)
+	}
+	got := s.finished(t, a.Findings[0].ID)
+	if got["outcome"] != "remediated" {
+		t.Fatalf("the sandbox finding ended %v\n%s", got, s.errb)
+	}
+	p := filepath.Join(e.state, "sandbox", "billing-app.env")
+	st, err := os.Stat(p)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("the sandbox sink's file %s: %v %v", p, st, err)
+	}
+	if env := readFile(t, p); !strings.Contains(env, "ALIBABA_CLOUD_ACCESS_KEY_ID=LTAI") || strings.Contains(env, leaked.ID) {
+		t.Errorf("the sandbox sink holds no new key id:\n%s", strings.SplitN(env, "\n", 2)[0])
 	}
 }
