@@ -185,7 +185,7 @@ func (s *Spool) Add(e *Entry) error {
 	if err != nil {
 		return fmt.Errorf("spool %s: %w", e.ID, err)
 	}
-	if err := writeFile(s.pending, p, b, false); err != nil {
+	if err := writeFile(s.pending, p, b, false, true); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return ErrDuplicate
 		}
@@ -219,7 +219,7 @@ func (s *Spool) Update(e *Entry) error {
 	if err != nil {
 		return fmt.Errorf("spool %s: %w", e.ID, err)
 	}
-	if err := writeFile(s.pending, p, b, true); err != nil {
+	if err := writeFile(s.pending, p, b, true, true); err != nil {
 		return fmt.Errorf("spool %s: %w", e.ID, err)
 	}
 	s.log.release(e.ID)
@@ -227,7 +227,10 @@ func (s *Spool) Update(e *Entry) error {
 }
 
 // Finish records the entry as done, without its secret, and removes the pending file (with the
-// secret). A done record outlives the pending one so that a redelivery is still recognised.
+// secret). A done record outlives the pending one so that a redelivery is still recognised. The
+// record is not synced: the work it records is (the engine's journal), and one lost to a crash
+// only means the finding runs again and ends already-remediated; the fsyncs it saves are the
+// accepts' (they share the disk).
 func (s *Spool) Finish(e *Entry) error {
 	p, err := s.path(s.pending, e.ID)
 	if err != nil {
@@ -244,14 +247,13 @@ func (s *Spool) Finish(e *Entry) error {
 	if err != nil {
 		return fmt.Errorf("spool %s: %w", e.ID, err)
 	}
-	if err := writeFile(s.done, d, b, true); err != nil {
+	if err := writeFile(s.done, d, b, true, false); err != nil {
 		return fmt.Errorf("spool %s: %w", e.ID, err)
 	}
 	s.log.release(e.ID)
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("spool %s: %w", e.ID, err)
 	}
-	syncDir(s.pending)
 	return nil
 }
 
@@ -394,9 +396,9 @@ func exists(p string) bool {
 }
 
 // writeFile writes b to p through a new temporary file in dir (0600, created exclusively, so never
-// through a link), synced, then renamed over p (replace) or linked to p, which fails with
-// fs.ErrExist when p exists (a new entry).
-func writeFile(dir, p string, b []byte, replace bool) error {
+// through a link), synced when durable, then renamed over p (replace) or linked to p, which fails
+// with fs.ErrExist when p exists (a new entry).
+func writeFile(dir, p string, b []byte, replace, durable bool) error {
 	tmp, err := os.CreateTemp(dir, ".tmp-*")
 	if err != nil {
 		return err
@@ -404,7 +406,7 @@ func writeFile(dir, p string, b []byte, replace bool) error {
 	name := tmp.Name()
 	defer os.Remove(name) // gone after a rename; the extra name after a link
 	_, err = tmp.Write(b)
-	if err == nil {
+	if err == nil && durable {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
@@ -421,7 +423,9 @@ func writeFile(dir, p string, b []byte, replace bool) error {
 	if err != nil {
 		return err
 	}
-	syncDir(dir)
+	if durable {
+		syncDir(dir)
+	}
 	return nil
 }
 
