@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -75,7 +76,7 @@ const (
 )
 
 // ProbeTarget is what the probes name: things that cannot exist, fresh for each run. Build it
-// with NewProbeTarget; the KMS probes also need SecretName (and CreateSecret ExistingSecret).
+// with NewProbeTarget; the KMS probes also need SecretName.
 type ProbeTarget struct {
 	// UserName is respond-doctor-<16 hex digits>: no user of that name exists (64 random bits,
 	// never published before the run). It is never empty: an empty UserName means "the caller
@@ -90,11 +91,12 @@ type ProbeTarget struct {
 	// LeakID is a random Security Center record id above 2^53 (real ones are six digits).
 	LeakID int64
 	// SecretName is a KMS secret name that does not exist (the sink's template with UserName
-	// put in): PutSecretValue on it must fail.
+	// put in, or the sink's name with respond-doctor-<random> after it): PutSecretValue on it
+	// must fail.
 	SecretName string
-	// ExistingSecret is a KMS secret that exists: CreateSecret of it must fail. Without it the
-	// CreateSecret probe is not made (it would create a secret).
-	ExistingSecret string
+	// KMSKeyID is a random UUID: no KMS key (CMK) has it. CreateSecret encrypting with it must
+	// fail, for lack of permission or of the key.
+	KMSKeyID string
 }
 
 // NewProbeTarget draws a fresh target.
@@ -125,12 +127,19 @@ func NewProbeTarget() (ProbeTarget, error) {
 	if err != nil {
 		return ProbeTarget{}, fmt.Errorf("draw a probe record id: %w", err)
 	}
+	var u [16]byte
+	if _, err := rand.Read(u[:]); err != nil {
+		return ProbeTarget{}, fmt.Errorf("draw a probe KMS key id: %w", err)
+	}
+	u[6], u[8] = u[6]&0x0f|0x40, u[8]&0x3f|0x80 // a version 4 UUID, as KMS key ids are
+	uh := hex.EncodeToString(u[:])
 	return ProbeTarget{
 		UserName:   "respond-doctor-" + hx,
 		UserID:     "9" + fmt.Sprintf("%017d", uid),
 		KeyID:      id,
 		PolicyName: "respond-doctor-" + hx,
 		LeakID:     1<<53 + leak.Int64(),
+		KMSKeyID:   uh[:8] + "-" + uh[8:12] + "-" + uh[12:16] + "-" + uh[16:20] + "-" + uh[20:],
 	}, nil
 }
 
@@ -178,10 +187,13 @@ type probeDef struct {
 	// okGranted: a write whose success proves the permission and changes nothing (an unknown
 	// record id that the service accepts and ignores).
 	okGranted bool
-	// exists is the answer code that proves the permission for a probe on a target that exists.
-	exists string
-	params func(t ProbeTarget) (map[string]string, error)
-	safe   string
+	// notFound are answer codes, besides ErrNotFound's, that say the target is missing.
+	notFound []string
+	// ownAuth: a refusal that names another action (AuthAction) says nothing of this one (the
+	// probe's made-up target needs a permission a run does not).
+	ownAuth bool
+	params  func(t ProbeTarget) (map[string]string, error)
+	safe    string
 }
 
 func userParams(t ProbeTarget) (map[string]string, error) {
@@ -228,17 +240,20 @@ func policyParams(t ProbeTarget) (map[string]string, error) {
 	return p, nil
 }
 
-func secretParams(existing bool) func(t ProbeTarget) (map[string]string, error) {
+func secretParams(withKey bool) func(t ProbeTarget) (map[string]string, error) {
 	return func(t ProbeTarget) (map[string]string, error) {
-		name := t.SecretName
-		if existing {
-			name = t.ExistingSecret
-		}
-		if name == "" {
+		if t.SecretName == "" {
 			return nil, errors.New("no secret name to probe")
 		}
-		return map[string]string{"SecretName": name, "VersionId": "respond-doctor-probe",
-			"SecretData": "respond doctor probe: not a credential", "SecretDataType": "text"}, nil
+		p := map[string]string{"SecretName": t.SecretName, "VersionId": "respond-doctor-probe",
+			"SecretData": "respond doctor probe: not a credential", "SecretDataType": "text"}
+		if withKey {
+			if t.KMSKeyID == "" {
+				return nil, errors.New("no probe KMS key id (without it CreateSecret would create the secret)")
+			}
+			p["EncryptionKeyId"] = t.KMSKeyID
+		}
+		return p, nil
 	}
 }
 
@@ -308,8 +323,8 @@ var probeDefs = map[ProbeKind]probeDef{
 		write: true, params: secretParams(false),
 		safe: "names a secret that cannot exist (the sink's name with respond-doctor-<random> for the user): there is nothing to add a version to"},
 	ProbeCreateSecret: {product: prodKMS, sdkProduct: "Kms", version: kmsVersion, api: "CreateSecret", permission: "kms:CreateSecret",
-		write: true, exists: "Rejected.ResourceExist", params: secretParams(true),
-		safe: "names a secret that exists already: the cloud can only refuse it (made only when one is known)"},
+		write: true, notFound: []string{"Forbidden.KeyNotFound"}, ownAuth: true, params: secretParams(true),
+		safe: "names a secret that does not exist (like PutSecretValue's) to be encrypted with a KMS key that cannot exist (a random UUID): the cloud can only refuse it, for lack of permission or of the key"},
 	ProbeLeakList: {product: prodSAS, sdkProduct: "Sas", version: sasVersion, api: actDescribeAccesskeyLeakList,
 		permission: "yundun-aegis:DescribeAccesskeyLeakList", params: fixed(map[string]string{"PageSize": "1", "CurrentPage": "1"}),
 		safe: safeRead + " (PageSize=1)"},
@@ -403,9 +418,12 @@ func classifyProbe(ctx context.Context, d probeDef, res *ProbeResult, cerr, raw 
 		res.Grant, res.Detail = GrantError, ctx.Err().Error()
 	case e.Code == "InvalidApi.NotFound" || e.Code == "InvalidAction.NotFound":
 		res.Grant, res.Detail = GrantNotProbed, "the endpoint does not know "+d.api+" (an emulator without it)"
+	case errors.Is(e, ErrNoPermission) && d.ownAuth && res.AuthAction != "" && res.AuthAction != d.permission:
+		res.Grant = GrantUnknown
+		res.Detail = "refused for " + res.AuthAction + ", which the probe's made-up target needs and a run does not: cannot tell"
 	case errors.Is(e, ErrNoPermission):
 		res.Grant, res.Detail = GrantDenied, "refused for lack of permission ("+e.Code+")"
-	case errors.Is(e, ErrNotFound), d.exists != "" && e.Code == d.exists:
+	case errors.Is(e, ErrNotFound), slices.Contains(d.notFound, e.Code):
 		res.Grant, res.Inferred = GrantGranted, true
 		res.Detail = "refused for lack of the target (" + e.Code + "): authorised, if the cloud checks permission before existence"
 	case errors.Is(e, ErrInvalidCredentials), errors.Is(e, ErrKeyFlagged), errors.Is(e, ErrTransient), errors.Is(e, ErrThrottled):

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -30,7 +31,6 @@ func probeTarget(t *testing.T) ProbeTarget {
 		t.Fatal(err)
 	}
 	pt.SecretName = "respond/doctor/" + pt.UserName
-	pt.ExistingSecret = demoSecret
 	return pt
 }
 
@@ -129,7 +129,7 @@ func TestProbe_emulator(t *testing.T) {
 				t.Errorf("write probe %s succeeded: %+v", info.Kind, g)
 			}
 			if info.Write && !strings.Contains(g.Call, pt.UserName) && !strings.Contains(g.Call, pt.KeyID.String()) &&
-				!strings.Contains(g.Call, fmt.Sprint(pt.LeakID)) && !strings.Contains(g.Call, pt.ExistingSecret) {
+				!strings.Contains(g.Call, fmt.Sprint(pt.LeakID)) && !strings.Contains(g.Call, pt.KMSKeyID) {
 				t.Errorf("write probe %s names none of the target's random names", g.Call)
 			}
 		})
@@ -172,6 +172,45 @@ func TestProbe_describeSecret(t *testing.T) {
 	}
 }
 
+// TestProbe_createSecret: kms:CreateSecret is probed on a secret that does not exist (the case
+// where create: true matters), and the probe creates nothing: as the administrator the made-up
+// KMS key is not found (granted, inferred), as ci-deploy the call is refused (denied). The same
+// call without EncryptionKeyId does create the secret: the made-up key is what keeps it harmless.
+func TestProbe_createSecret(t *testing.T) {
+	org := emulator.DemoOrg()
+	s, admin, _ := startEmu(t, org)
+	cr, _ := org.Key(demoCIDeploy)
+	denied, _ := clientFor(t, s, cr, 1)
+	ctx := context.Background()
+	pt := probeTarget(t)
+	k := et.KMS(t, s, et.AK(org.Admin()))
+	exists := func() bool {
+		d := kms.CreateDescribeSecretRequest()
+		d.SecretName = pt.SecretName
+		_, err := k.DescribeSecret(d)
+		return err == nil
+	}
+	g := admin.Probe(ctx, ProbeCreateSecret, pt)
+	d := denied.Probe(ctx, ProbeCreateSecret, pt)
+	if g.Grant != GrantGranted || !g.Inferred || g.Code != "Forbidden.ResourceNotFound" {
+		t.Errorf("as admin: %+v", g)
+	}
+	if d.Grant != GrantDenied || d.Missing() != "kms:CreateSecret" {
+		t.Errorf("as ci-deploy: %+v", d)
+	}
+	if !strings.Contains(g.Call, "EncryptionKeyId="+pt.KMSKeyID) || strings.Contains(g.Call, "SecretData") {
+		t.Errorf("call %s", g.Call)
+	}
+	if exists() {
+		t.Fatal("the probe created the secret")
+	}
+	cs := kms.CreateCreateSecretRequest()
+	cs.SecretName, cs.SecretData, cs.VersionId = pt.SecretName, "x", "v1"
+	if _, err := k.CreateSecret(cs); err != nil || !exists() {
+		t.Errorf("the same call without the made-up key: %v, created %v", err, exists())
+	}
+}
+
 // TestProbe_neverWithoutTarget: a probe without its target is not made (an empty UserName is the
 // caller itself: CreateAccessKey would create a key for respond).
 func TestProbe_neverWithoutTarget(t *testing.T) {
@@ -208,7 +247,12 @@ func TestProbe_classify(t *testing.T) {
 		{"write refused for the key", ProbeDeleteAccessKeyInRecycleBin, 404, `{"RequestId":"R2","Code":"EntityNotExist.User.AccessKey","Message":"x"}`, GrantGranted, true, ""},
 		{"kms not found", ProbePutSecretValue, 404, `{"RequestId":"r","Code":"Forbidden.ResourceNotFound","Message":"x"}`, GrantGranted, true, ""},
 		{"kms refused", ProbePutSecretValue, 403, `{"RequestId":"r","Code":"Forbidden.NoPermission","Message":"x"}`, GrantDenied, false, ""},
-		{"create secret exists", ProbeCreateSecret, 409, `{"RequestId":"r","Code":"Rejected.ResourceExist","Message":"x"}`, GrantGranted, true, ""},
+		{"create secret: no such key", ProbeCreateSecret, 404, `{"RequestId":"r","Code":"Forbidden.ResourceNotFound","Message":"x"}`, GrantGranted, true, ""},
+		{"create secret: no such key (KMS key spelling)", ProbeCreateSecret, 404, `{"RequestId":"r","Code":"Forbidden.KeyNotFound","Message":"x"}`, GrantGranted, true, ""},
+		{"create secret refused", ProbeCreateSecret, 403, `{"RequestId":"r","Code":"Forbidden.NoPermission","Message":"x","AccessDeniedDetail":{"AuthAction":"kms:CreateSecret"}}`, GrantDenied, false, "kms:CreateSecret"},
+		{"create secret refused for the made-up key", ProbeCreateSecret, 403, `{"RequestId":"r","Code":"Forbidden.NoPermission","Message":"x","AccessDeniedDetail":{"AuthAction":"kms:GenerateDataKey"}}`, GrantUnknown, false, "kms:GenerateDataKey"},
+		{"create secret: exists says nothing", ProbeCreateSecret, 409, `{"RequestId":"r","Code":"Rejected.ResourceExist","Message":"x"}`, GrantUnknown, false, ""},
+		{"create secret that succeeded", ProbeCreateSecret, 200, `{"RequestId":"r","SecretName":"x"}`, GrantUnknown, false, ""},
 		{"exists means nothing elsewhere", ProbePutSecretValue, 409, `{"RequestId":"r","Code":"Rejected.ResourceExist","Message":"x"}`, GrantUnknown, false, ""},
 		{"a parameter refused", ProbeCreateAccessKey, 400, `{"RequestId":"R3","Code":"InvalidParameter.UserName.InvalidChars","Message":"x"}`, GrantUnknown, false, ""},
 		{"a write that succeeded", ProbeCreateAccessKey, 200, `{"RequestId":"R4","AccessKey":{"AccessKeyId":"LTAI5tXXXXXXXXXXXXXXXXXX","AccessKeySecret":"S"}}`, GrantUnknown, false, ""},
@@ -247,13 +291,16 @@ func TestProbe_classify(t *testing.T) {
 	}
 }
 
+var uuidRe = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
 func TestNewProbeTarget(t *testing.T) {
 	a, b := probeTarget(t), probeTarget(t)
-	if a.UserName == b.UserName || a.KeyID == b.KeyID || a.UserID == b.UserID || a.LeakID == b.LeakID {
+	if a.UserName == b.UserName || a.KeyID == b.KeyID || a.UserID == b.UserID || a.LeakID == b.LeakID || a.KMSKeyID == b.KMSKeyID {
 		t.Errorf("two targets share a name: %+v %+v", a, b)
 	}
 	if !strings.HasPrefix(a.UserName, "respond-doctor-") || len(a.UserName) != len("respond-doctor-")+16 ||
-		!strings.HasPrefix(a.KeyID.String(), "LTAIDOCTOR") || len(a.UserID) != 18 || a.LeakID < 1<<53 {
+		!strings.HasPrefix(a.KeyID.String(), "LTAIDOCTOR") || len(a.UserID) != 18 || a.LeakID < 1<<53 ||
+		!uuidRe.MatchString(a.KMSKeyID) {
 		t.Errorf("target %+v", a)
 	}
 	if reflect.DeepEqual(a, ProbeTarget{}) {

@@ -10,27 +10,23 @@ import (
 	"github.com/respond-dev/respond/rotate/doctor"
 )
 
-// DoctorOptions are the flags of `respond doctor`.
-type DoctorOptions struct {
-	Factory        *Factory
-	SendTest       bool
-	SecurityCenter bool
-}
-
 func newCmdDoctor(f *Factory) *cobra.Command {
-	opts := &DoctorOptions{Factory: f}
+	o := doctor.Options{ServeTokenEnv: DefaultServeTokenEnv}
 	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Check that respond can act: credentials, permissions, sinks, channels, state (changes nothing)",
 		Long: `Check, before an incident, everything a run would need: every configured account (and every
 Resource Directory member respond would enter) signs in, its role can be assumed, and each
 permission the playbooks that may answer its keys need is granted; every sink and notification
-channel works; the state directory is safe, has room, and holds no unfinished rotation.
+channel works; the state directory is safe, has room, and holds no unfinished rotation; the
+serve: section's tokens and webhook secrets resolve, and its GitHub token can read alerts.
 
 It changes nothing. Reads are probed by their cheapest call; writes by calls that must fail, on a
-user and key that cannot exist (respond-doctor-<random>): "no permission" means missing, "no such
-user" means granted. A file sink's directory gets a probe file written and removed; a channel gets
-a connection and no request, unless --send-test sends a message marked as a test.
+user, key or KMS key that cannot exist (respond-doctor-<random>): "no permission" means missing,
+"no such user" means granted. A file sink's directory gets a probe file written and removed; a
+channel gets a connection and no request, unless --send-test sends a message marked as a test.
+Security Center's permissions are checked in every account when a poll is configured
+(serve.security-center, a playbook, rule or trust naming the source, or an earlier poll's state).
 
 Exit 0 when everything a configured playbook needs is there, 1 otherwise: run it in CI or on a
 schedule (--output json, schema respond.doctor/v1).`,
@@ -39,52 +35,33 @@ schedule (--output json, schema respond.doctor/v1).`,
   respond doctor --sandbox`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return doctorRun(cmd.Context(), opts)
+			return doctorRun(cmd.Context(), f, o)
 		},
 	}
-	cmd.Flags().BoolVar(&opts.SendTest, "send-test", false, "send a test message (marked as such) on every notification channel")
-	cmd.Flags().BoolVar(&opts.SecurityCenter, "security-center", false, "also check the Security Center permissions respond's poll needs, in every account")
+	cmd.Flags().BoolVar(&o.SendTest, "send-test", false, "send a test message (marked as such) on every notification channel")
+	cmd.Flags().BoolVar(&o.SecurityCenter, "security-center", false, "check Security Center's permissions in every account even when no poll is configured")
 	return cmd
 }
 
-func doctorRun(ctx context.Context, opts *DoctorOptions) error {
-	f := opts.Factory
+func doctorRun(ctx context.Context, f *Factory, o doctor.Options) error {
 	asJSON, err := f.outputJSON()
 	if err != nil {
 		return err
 	}
-	conf, err := f.loadConfig()
-	if err != nil {
+	if o.Config, err = f.loadConfig(); err != nil {
 		return err
 	}
-	dir, err := f.stateDir()
-	if err != nil {
+	if o.StateDir, err = f.stateDir(); err != nil {
 		return err
 	}
-	if conf != nil && conf.StateDir != "" && f.Global.StateDir == "" {
-		dir = conf.StateDir
-	}
-	rep := doctor.Run(ctx, doctor.Options{
-		Config: conf,
-		Connect: func(ctx context.Context, c *playbooks.Config) (*rotate.Session, error) {
-			return f.connect(ctx, c, nil)
-		},
-		StateDir:       dir,
-		Getenv:         f.getenv,
-		SendTest:       opts.SendTest,
-		SecurityCenter: opts.SecurityCenter,
-		Now:            f.Now,
-	})
+	o.StateDirFlag, o.Getenv, o.Now = f.Global.StateDir != "", f.getenv, f.Now
+	o.Connect = func(ctx context.Context, c *playbooks.Config) (*rotate.Session, error) { return f.connect(ctx, c, nil) }
+	rep, write := doctor.Run(ctx, o), doctor.WriteText
 	if asJSON {
-		err = writeJSON(f.Streams.Out, rep)
-	} else {
-		err = doctor.WriteText(f.Streams.Out, rep)
+		write = doctor.WriteJSON
 	}
-	if err != nil {
+	if err := write(f.Streams.Out, rep); err != nil || rep.OK {
 		return err
 	}
-	if !rep.OK {
-		return &ExitError{Code: exitFailed}
-	}
-	return nil
+	return &ExitError{Code: exitFailed}
 }

@@ -12,6 +12,12 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/actiontrail"
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/sts"
 )
 
 // doctorConfig writes testdata/doctor/config.yaml (testdata/orgs/doctor.yaml's management
@@ -41,6 +47,28 @@ type doctorJSON struct {
 	} `json:"checks"`
 }
 
+// doctorFailed decodes doctor's JSON report and lists its failed required checks, sorted, as
+// "component | item | status" (and " | fix" with fix).
+func doctorFailed(t *testing.T, r runResult, fix bool) (doctorJSON, []string) {
+	t.Helper()
+	var rep doctorJSON
+	if err := json.Unmarshal([]byte(r.Stdout), &rep); err != nil {
+		t.Fatalf("doctor json: %v\n%s", err, r.Stdout)
+	}
+	var failed []string
+	for _, c := range rep.Checks {
+		if c.Required && (c.Status == "missing" || c.Status == "error" || c.Status == "unknown") {
+			line := c.Component + " | " + c.Item + " | " + c.Status
+			if fix {
+				line += " | " + c.Fix
+			}
+			failed = append(failed, line)
+		}
+	}
+	sort.Strings(failed)
+	return rep, failed
+}
+
 // TestE2EDoctor: against the doctor organisation, signed as a responder that lacks chosen
 // permissions, respond doctor names exactly the missing ones per account (and the role it cannot
 // assume), exits 1, and changes nothing: every call that succeeded was a read, no call named a
@@ -68,17 +96,7 @@ func TestE2EDoctor(t *testing.T) {
 
 	r := e.run("", "doctor", "--config", conf, "--output", "json")
 	wantCode(t, r, 1)
-	var rep doctorJSON
-	if err := json.Unmarshal([]byte(r.Stdout), &rep); err != nil {
-		t.Fatalf("doctor json: %v\n%s", err, r.Stdout)
-	}
-	var failed []string
-	for _, c := range rep.Checks {
-		if c.Required && (c.Status == "missing" || c.Status == "error" || c.Status == "unknown") {
-			failed = append(failed, c.Component+" | "+c.Item+" | "+c.Status+" | "+c.Fix)
-		}
-	}
-	sort.Strings(failed)
+	rep, failed := doctorFailed(t, r, true)
 	want := []string{
 		"account doctor-locked (3333000000000003) | enter | missing | grant sts:AssumeRole to respond, and a trust policy on the role that trusts respond's account",
 		"account doctor-prod (3333000000000002) | ram:CreateAccessKey | missing | grant ram:CreateAccessKey",
@@ -129,5 +147,101 @@ func TestE2EDoctor(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(filepath.Join(e.state)); len(ents) != 0 {
 		t.Errorf("doctor wrote in the state directory: %v", ents)
+	}
+}
+
+// trailWrites lists the events of the signing account's trail (cn-hangzhou and the global
+// services) whose call changed state: not a read, and answered without an error code.
+func trailWrites(t *testing.T, endpoint string, cred auth.Credential) []string {
+	t.Helper()
+	at, err := actiontrail.NewClientWithOptions("cn-hangzhou", sdk.NewConfig().WithScheme("HTTP"), cred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at.Domain = endpoint
+	var out []string
+	n, next := 0, ""
+	for page := 0; page == 0 || next != ""; page++ {
+		req := actiontrail.CreateLookupEventsRequest()
+		req.MaxResults, req.NextToken = "50", next
+		resp, err := at.LookupEvents(req)
+		if err != nil {
+			t.Fatalf("SDK LookupEvents: %v", err)
+		}
+		for _, ev := range resp.Events {
+			n++
+			name, _ := ev["eventName"].(string)
+			code, _ := ev["errorCode"].(string)
+			if code == "" && !readOnlyAction(name) && !slices.Contains([]string{"GetCallerIdentity", "AssumeRole", "ModifyAccessKeyLeakDeal"}, name) {
+				out = append(out, name)
+			}
+		}
+		next = resp.NextToken
+	}
+	if n == 0 {
+		t.Fatal("the trail holds no event: doctor's calls were not seen")
+	}
+	return out
+}
+
+// TestE2EDoctorSandboxServe: against `respond sandbox serve --org testdata/orgs/doctor.yaml`
+// (another process, as a user would rehearse), with a configuration that also polls Security
+// Center and lets a KMS sink create its secret, doctor names exactly what each account lacks,
+// and the trails of both accounts it probed (read through the SDK's own ActionTrail client)
+// show no call that changed anything.
+func TestE2EDoctorSandboxServe(t *testing.T) {
+	t.Parallel()
+	limit(t)
+	e := newE2E(t, orgFromFile(t, "doctor.yaml"))
+	_, vars := serveSandbox(t, e, "--org", filepath.Join("..", "..", "testdata", "orgs", "doctor.yaml"))
+	resp, _ := e.org.Key("LTAI5tFAKEDOCTORRESP0001")
+	e.env["ALIBABA_CLOUD_ACCESS_KEY_ID"], e.env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] = resp.AccessKeyID, resp.AccessKeySecret
+	hook := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer hook.Close()
+	e.env["RESPOND_DOCTOR_WEBHOOK"] = hook.URL + "/services/T0/B0/doctorWebhookToken01"
+	conf := e.writeFile("doctor-sc.yaml", strings.Replace(string(mustRead(t, e.doctorConfig())),
+		"secret-name: respond/app/current", "secret-name: respond/app/next\n    create: true", 1)+
+		"serve:\n  security-center: {poll: 5m}\n")
+
+	r := e.runRaw("", "doctor", "--config", conf, "--state-dir", e.state, "--output", "json") // the sandbox's RESPOND_ENDPOINT
+	wantCode(t, r, 1)
+	_, failed := doctorFailed(t, r, false)
+	if n := len(e.s.RequestLog()); n != 0 {
+		t.Fatalf("doctor called the in-process emulator %d times, not the sandbox", n)
+	}
+	const mgmt, prod = "account mgmt (3333000000000001)", "account doctor-prod (3333000000000002)"
+	want := []string{
+		"account doctor-locked (3333000000000003) | enter | missing",
+		prod + " | ram:CreateAccessKey | missing",
+		prod + " | yundun-aegis:DescribeAccesskeyLeakList | missing",
+		prod + " | yundun-sas:ModifyAccessKeyLeakDeal | missing",
+		mgmt + " | ram:DeleteAccessKey | missing",
+		mgmt + " | yundun-aegis:DescribeAccesskeyLeakList | missing",
+		mgmt + " | yundun-sas:ModifyAccessKeyLeakDeal | missing",
+		"sink app-kms (kms) | kms:CreateSecret in " + mgmt + " | missing",
+	}
+	if !slices.Equal(failed, want) {
+		t.Errorf("failed checks:\n%s\nwant\n%s", strings.Join(failed, "\n"), strings.Join(want, "\n"))
+	}
+
+	admin := credentials.NewStaticAKCredentialsProvider(vars["ALIBABA_CLOUD_ACCESS_KEY_ID"], vars["ALIBABA_CLOUD_ACCESS_KEY_SECRET"])
+	if w := trailWrites(t, vars["RESPOND_ENDPOINT"], admin); len(w) != 0 {
+		t.Errorf("calls that changed state in the management account: %v", w)
+	}
+	// The member's trail, through the directory's role (which may read it).
+	st, err := sts.NewClientWithOptions("cn-hangzhou", sdk.NewConfig().WithScheme("HTTP"), admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Domain = vars["RESPOND_ENDPOINT"]
+	ar := sts.CreateAssumeRoleRequest()
+	ar.RoleArn, ar.RoleSessionName = "acs:ram::3333000000000002:role/ResourceDirectoryAccountAccessRole", "doctor-test"
+	as, err := st.AssumeRole(ar)
+	if err != nil {
+		t.Fatalf("SDK AssumeRole: %v", err)
+	}
+	c := as.Credentials
+	if w := trailWrites(t, vars["RESPOND_ENDPOINT"], credentials.NewStaticSTSCredentialsProvider(c.AccessKeyId, c.AccessKeySecret, c.SecurityToken)); len(w) != 0 {
+		t.Errorf("calls that changed state in the member account: %v", w)
 	}
 }

@@ -137,7 +137,17 @@ func kmsCreateSecret(s *Server, c *call) (map[string]any, *apiError) {
 			return nil, missing(n)
 		}
 	}
+	switch c.p("SecretType") {
+	case "", secretTypeGeneric:
+	case secretTypeRAM:
+		return createRAMSecret(s, c)
+	default:
+		return nil, errBadParam("SecretType", "the emulator serves Generic and RAMCredentials secrets")
+	}
 	name := c.p("SecretName")
+	if c.p("EncryptionKeyId") != "" { // no KMS key (CMK) is served: every one named is unknown
+		return nil, errNoSecret()
+	}
 	if c.acct.secrets[name] != nil {
 		return nil, errf(409, "Rejected.ResourceExist", "The resource already exists.")
 	}
@@ -148,7 +158,7 @@ func kmsCreateSecret(s *Server, c *call) (map[string]any, *apiError) {
 	if dt != "text" && dt != "binary" {
 		return nil, badParam("SecretDataType")
 	}
-	c.acct.secrets[name] = &kmsSecret{name: name, dataType: dt, created: c.now, versions: []*kmsVersion{
+	c.acct.secrets[name] = &kmsSecret{name: name, dataType: dt, created: c.now, description: c.p("Description"), versions: []*kmsVersion{
 		{id: c.p("VersionId"), data: c.p("SecretData"), stages: []string{"ACSCurrent"}, created: c.now}}}
 	return map[string]any{"Arn": "acs:kms:" + region(c) + ":" + c.acct.id + ":secret/" + name, "SecretName": name,
 		"VersionId": c.p("VersionId"), "SecretType": "Generic"}, nil
@@ -170,6 +180,9 @@ func kmsPutSecretValue(s *Server, c *call) (map[string]any, *apiError) {
 	sec := c.acct.secrets[c.p("SecretName")]
 	if sec == nil {
 		return nil, errNoSecret()
+	}
+	if sec.ram != nil {
+		return nil, errUnsupportedSecretOp() // KMS writes a RAM secret's versions itself [INF]
 	}
 	vid, data := c.p("VersionId"), c.p("SecretData")
 	for _, v := range sec.versions {
@@ -211,6 +224,9 @@ func kmsGetSecretValue(s *Server, c *call) (map[string]any, *apiError) {
 	if sec == nil {
 		return nil, errNoSecret()
 	}
+	if sec.ram != nil {
+		return getRAMSecretValue(c, sec)
+	}
 	vid, stage := c.p("VersionId"), c.p("VersionStage")
 	if vid == "" && stage == "" {
 		stage = "ACSCurrent"
@@ -230,20 +246,9 @@ func rmListAccounts(s *Server, c *call) (map[string]any, *apiError) {
 	if !c.acct.management {
 		return nil, errMemberAccount()
 	}
-	page, size := 1, 10
-	if v := c.p("PageNumber"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return nil, badParam("PageNumber")
-		}
-		page = n
-	}
-	if v := c.p("PageSize"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
-			return nil, badParam("PageSize")
-		}
-		size = n
+	page, size, e := pageArgs(c)
+	if e != nil {
+		return nil, e
 	}
 	list := []map[string]any{}
 	for i := (page - 1) * size; i < len(s.accounts) && len(list) < size; i++ {

@@ -145,7 +145,8 @@ func policyAction(c *call) string {
 // requestResource is the one resource a statement's Resource is matched against [INF: the cloud
 // documents a resource per action; the emulator takes the entity the call names]:
 // acs:ram:*:<account>:user/<name> (or role/, group/, policy/) for RAM and IMS, the role of an
-// AssumeRole, and acs:<service>:<region>:<account>:* otherwise.
+// AssumeRole, the secret a KMS call names (acs:kms:<region>:<account>:secret/<name>), and
+// acs:<service>:<region>:<account>:* otherwise.
 func requestResource(c *call) string {
 	acct := c.acct.id
 	switch c.prod.code {
@@ -164,6 +165,10 @@ func requestResource(c *call) string {
 	case "sts":
 		if m := reRoleArn.FindStringSubmatch(c.p("RoleArn")); m != nil {
 			return "acs:ram:*:" + m[1] + ":role/" + m[2]
+		}
+	case "kms":
+		if n := c.p("SecretName"); n != "" && n != "$Auto" {
+			return "acs:kms:" + region(c) + ":" + acct + ":secret/" + n
 		}
 	}
 	return "acs:" + c.prod.code + ":" + region(c) + ":" + acct + ":*"

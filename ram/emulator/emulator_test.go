@@ -33,7 +33,7 @@ func TestSmokeListUsers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(resp.Users.User) != 6 || resp.Users.User[0].UserName != "admin" || resp.Users.User[5].UserName != "svc-reports" || resp.RequestId == "" {
+	if len(resp.Users.User) != 7 || resp.Users.User[0].UserName != "admin" || resp.Users.User[5].UserName != "svc-reports" || resp.Users.User[6].UserName != "payments-app" || resp.RequestId == "" {
 		t.Fatalf("users: %+v", resp.Users.User)
 	}
 	if v := s.Violations(); len(v) != 0 {

@@ -6,7 +6,9 @@ package emulator
 // Documented: the parameters (SecretName, FetchTags) and the answer's fields (SDK struct
 // DescribeSecretResponse: Arn, SecretName, SecretType, Description, CreateTime, UpdateTime,
 // AutomaticRotation, …). Inferred: an unknown name answers 404 Forbidden.ResourceNotFound, like
-// the other secret actions here.
+// the other secret actions here. A RAMCredentials secret (kms_ram.go) also reports its rotation
+// (AutomaticRotation, RotationInterval as seconds "604800s", LastRotationDate, NextRotationDate)
+// and echoes its ExtendedConfig as given [INF: the exact echo].
 
 func kmsDescribeSecret(s *Server, c *call) (map[string]any, *apiError) {
 	name := c.p("SecretName")
@@ -17,14 +19,17 @@ func kmsDescribeSecret(s *Server, c *call) (map[string]any, *apiError) {
 	if sec == nil {
 		return nil, errNoSecret()
 	}
-	updated := sec.created
-	for _, v := range sec.versions {
-		if v.created.After(updated) {
-			updated = v.created
-		}
+	out := map[string]any{"Arn": secretArn(c, sec.name), "SecretName": sec.name,
+		"SecretType": sec.secretType(), "Description": sec.description, "EncryptionKeyId": "", "CreateTime": date(sec.created),
+		"UpdateTime": date(sec.updated()), "AutomaticRotation": "Disabled", "RotationInterval": "", "NextRotationDate": "",
+		"LastRotationDate": "", "PlannedDeleteTime": "", "ExtendedConfig": "", "DKMSInstanceId": ""}
+	if rs := sec.ram; rs != nil {
+		out["AutomaticRotation"], out["RotationInterval"] = rs.automatic(), intervalText(rs.interval)
+		out["NextRotationDate"], out["LastRotationDate"] = date(rs.nextRotation(sec.created)), date(rs.lastRotation)
+		out["ExtendedConfig"] = rs.extended
 	}
-	return map[string]any{"Arn": "acs:kms:" + region(c) + ":" + c.acct.id + ":secret/" + sec.name, "SecretName": sec.name,
-		"SecretType": "Generic", "Description": "", "EncryptionKeyId": "", "CreateTime": date(sec.created),
-		"UpdateTime": date(updated), "AutomaticRotation": "Disabled", "RotationInterval": "", "NextRotationDate": "",
-		"LastRotationDate": "", "PlannedDeleteTime": "", "ExtendedConfig": "", "DKMSInstanceId": ""}, nil
+	if c.p("FetchTags") == "true" {
+		out["Tags"] = map[string]any{"Tag": []any{}}
+	}
+	return out, nil
 }

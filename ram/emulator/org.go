@@ -142,10 +142,20 @@ type Event struct {
 	Every  time.Duration `yaml:"every,omitempty"`
 }
 
-// Secret is a KMS Secrets Manager secret with its versions (the last one is ACSCurrent unless stages say otherwise).
+// Secret is a KMS Secrets Manager secret with its versions (the last one is ACSCurrent unless
+// stages say otherwise), or, with Type RAMCredentials, a secret that owns User's AccessKey: its one
+// version ("v1") serves Key (default the user's newest key), and KMS rotates it (kms_rotate.go).
 type Secret struct {
 	Name     string          `yaml:"name"`
-	Versions []SecretVersion `yaml:"versions"`
+	Versions []SecretVersion `yaml:"versions,omitempty"`
+	Type     string          `yaml:"type,omitempty"` // Generic (default) or RAMCredentials
+	User     string          `yaml:"user,omitempty"` // RAMCredentials: the RAM user of the account
+	Key      string          `yaml:"key,omitempty"`  // RAMCredentials: the current version's AccessKeyId
+	// Stall makes this secret's rotations stay in progress for ever (RAMCredentials).
+	Stall bool `yaml:"stall,omitempty"`
+	// RotationInterval enables automatic rotation, as integer[d|h|m|s] between 6h and 8760h
+	// (reported only: the emulator never rotates on its own).
+	RotationInterval string `yaml:"rotationInterval,omitempty"`
 }
 
 // SecretVersion is one version of a KMS secret.
@@ -376,9 +386,7 @@ func (o *Org) validate(root *yaml.Node) error {
 				bad(fmt.Sprintf("secret name %q is empty or duplicate", s.Name), append(sp, "name")...)
 			}
 			secrets[s.Name] = true
-			if len(s.Versions) == 0 {
-				bad(fmt.Sprintf("secret %s has no versions", s.Name), sp...)
-			}
+			validateSecretKind(a, s, func(msg string, p ...any) { bad(msg, append(sp, p...)...) })
 			for vi, v := range s.Versions {
 				if v.ID == "" {
 					bad("secret version without id", append(sp, "versions", vi)...)

@@ -80,7 +80,7 @@ var products = map[string]*product{
 	}},
 	"2016-01-20": {name: "Kms", code: "kms", hostName: "kms.%s.aliyuncs.com", actions: map[string]handler{
 		"CreateSecret": kmsCreateSecret, "PutSecretValue": kmsPutSecretValue, "GetSecretValue": kmsGetSecretValue,
-		"DescribeSecret": kmsDescribeSecret,
+		"DescribeSecret": kmsDescribeSecret, "ListSecrets": kmsListSecrets, "RotateSecret": kmsRotateSecret,
 	}},
 	"2020-03-31": {name: "ResourceManager", code: "resourcemanager", hostName: "resourcemanager.aliyuncs.com", actions: map[string]handler{
 		"ListAccounts": rmListAccounts,

@@ -37,6 +37,12 @@ func (e *logEntry) request() Request {
 
 // RequestLog returns a copy of the request log.
 func (s *Server) RequestLog() []Request {
+	if s.kmsPending.Load() > 0 { // a due rotation phase's RAM calls belong in the log
+		now := s.now()
+		s.mu.Lock()
+		s.advanceKMS(now)
+		s.mu.Unlock()
+	}
 	s.logMu.Lock()
 	log := s.log[:len(s.log):len(s.log)] // entries are never modified once appended
 	s.logMu.Unlock()

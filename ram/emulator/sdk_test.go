@@ -743,7 +743,7 @@ func TestIMS(t *testing.T) {
 		t.Fatalf("IMS last used (seeded by events) %+v %v", last, err)
 	}
 	users, err := c.ListUsers(ims.CreateListUsersRequest())
-	if err != nil || len(users.Users.User) != 6 {
+	if err != nil || len(users.Users.User) != 7 {
 		t.Fatalf("IMS ListUsers %v", err)
 	}
 }
@@ -967,7 +967,7 @@ func TestAliyunCLILoop(t *testing.T) {
 		}
 		total += strings.Count(kr.GetHttpContentString(), `"AccessKeyId"`)
 	}
-	if len(lu.Users.User) != 6 || total != 7 {
+	if len(lu.Users.User) != 7 || total != 8 {
 		t.Fatalf("users %d keys %d", len(lu.Users.User), total)
 	}
 	noViolations(t, s)

@@ -61,6 +61,13 @@ type Server struct {
 
 	trail trailState // ActionTrail: regions, ingestion lag, the LookupEvents limit (trail.go)
 
+	// KMS rotations (kms_rotate.go): the phase delay, stall-all, and the rotations that progress
+	// (kmsActive, guarded by mu; kmsPending is its length, read without the lock).
+	kmsDelay   atomic.Int64 // time.Duration
+	kmsStalled atomic.Bool
+	kmsPending atomic.Int32
+	kmsActive  []*kmsRotation
+
 	closed    chan struct{}
 	closeOnce sync.Once
 
@@ -124,6 +131,7 @@ func NewUnstartedServer(org *Org, opts ...Option) *Server {
 		nonces: newNonceCache(defaultNonceLimit, nonceWindow),
 	}
 	WithSeed(1)(s)
+	WithKMSRotationDelay(DefaultKMSRotationDelay)(s)
 	WithLookupEventsLimit(DefaultLookupEventsQPS)(s)
 	for _, o := range opts {
 		o(s)
@@ -440,6 +448,7 @@ func (s *Server) authenticate(c *call) *apiError {
 	}
 	id := c.p("AccessKeyId")
 	s.mu.Lock()
+	s.advanceKMS(c.now)
 	k := s.keys[id]
 	var secret, status, token string
 	var expires time.Time

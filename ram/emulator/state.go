@@ -26,6 +26,10 @@ type account struct {
 	binned  map[string]*keyState
 	userBin []*user
 	sas     *sasState // Security Center leak records (sas.go); nil until the first record
+	// kmsRotations are the times of the RotateSecret calls of the last hour (kms_rotate.go);
+	// kmsKey is the credential of KMS's service role session, made on first use.
+	kmsRotations []time.Time
+	kmsKey       *keyState
 }
 
 type user struct {
@@ -104,16 +108,21 @@ type trailEvent struct {
 }
 
 type kmsSecret struct {
-	name     string
-	dataType string
-	created  time.Time
-	versions []*kmsVersion
+	name        string
+	dataType    string
+	description string
+	created     time.Time
+	versions    []*kmsVersion
+	ram         *ramSecret // a RAMCredentials secret (kms_ram.go); nil for a generic one
 }
 
 type kmsVersion struct {
 	id, data string
 	stages   []string
 	created  time.Time
+	// A RAM secret's version holds a key pair (its SecretData is made from it: secretData).
+	keyID, keySecret string
+	keyCreated       time.Time
 }
 
 const tokenPrefix = "CAIS"
@@ -185,6 +194,12 @@ func (s *Server) load(o *Org) {
 		}
 		s.loadIAM(acc, a, now)
 		for _, sec := range a.Secrets {
+			if sec.Type == secretTypeRAM {
+				if ks := seedRAMSecret(acc, sec, now); ks != nil {
+					acc.secrets[sec.Name] = ks
+				}
+				continue
+			}
 			ks := &kmsSecret{name: sec.Name, dataType: "text", created: now}
 			for i, v := range sec.Versions {
 				st := v.Stages

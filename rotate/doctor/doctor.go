@@ -48,6 +48,7 @@ const (
 	KindSink      = "sink"
 	KindNotify    = "notify"
 	KindState     = "state"
+	KindServe     = "serve"
 )
 
 // Check is one thing respond needs, and whether it is there.
@@ -97,14 +98,23 @@ type Options struct {
 	// Connect signs in and lists the accounts (rotate.Connect with the run's flags). Nil: no
 	// cloud check.
 	Connect func(ctx context.Context, conf *playbooks.Config) (*rotate.Session, error)
-	// StateDir is the state directory a run would use.
-	StateDir string
+	// StateDir is the state directory a run would use; the configuration's state-dir replaces it
+	// unless StateDirFlag (it came from --state-dir).
+	StateDir     string
+	StateDirFlag bool
 	// Getenv reads the environment (channels' url-env and secret-env).
 	Getenv func(string) string
 	// SendTest sends a test message on every channel.
 	SendTest bool
-	// SecurityCenter also checks Security Center's permissions in every account.
+	// SecurityCenter checks Security Center's permissions in every account even when no poll is
+	// configured (a poll is: serve.security-center, a playbook, rule or trust entry naming the
+	// source security-center, or a poll state file in StateDir).
 	SecurityCenter bool
+	// ServeTokenEnv is the variable respond serve reads POST /v1/findings' bearer token from when
+	// serve.token-env names none (cmd/respond's DefaultServeTokenEnv).
+	ServeTokenEnv string
+	// HTTPClient makes the GitHub API calls (default: a client with a 30 s timeout).
+	HTTPClient *http.Client
 	// Redact passes over every test message (the run's redactor).
 	Redact func(string) string
 	// Now is the clock (default time.Now).
@@ -121,6 +131,9 @@ type Options struct {
 }
 
 func (o *Options) defaults() {
+	if o.Config != nil && o.Config.StateDir != "" && !o.StateDirFlag {
+		o.StateDir = o.Config.StateDir
+	}
 	if o.Getenv == nil {
 		o.Getenv = func(string) string { return "" }
 	}
@@ -154,12 +167,17 @@ func Run(ctx context.Context, o Options) Report {
 	r.target = target
 	rep.ProbeUser = target.UserName
 	r.use = usedBy(o.Config)
+	r.poll = pollReason(o.Config, o.StateDir)
+	if r.poll == "" && o.SecurityCenter {
+		r.poll = "--security-center"
+	}
 	var cloud, local []Check
 	var wg sync.WaitGroup
 	wg.Go(func() { cloud = r.cloud(ctx) })
 	local = append(local, r.sinks()...)
 	local = append(local, r.channels(ctx)...)
 	local = append(local, r.state()...)
+	local = append(local, r.serve(ctx)...)
 	wg.Wait()
 	rep.Checks = append(append(rep.Checks, cloud...), local...)
 	return finish(rep)
@@ -183,4 +201,6 @@ type runner struct {
 	o      Options
 	target ram.ProbeTarget
 	use    uses
+	// poll says why a Security Center poll is checked ("" when it is not).
+	poll string
 }

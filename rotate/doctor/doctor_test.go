@@ -70,6 +70,12 @@ type fixture struct {
 
 func newFixture(t *testing.T, key string) *fixture {
 	t.Helper()
+	return newFixtureWith(t, key, func(s string) string { return s })
+}
+
+// newFixtureWith is newFixture with the configuration's text passed through edit.
+func newFixtureWith(t *testing.T, key string, edit func(string) string) *fixture {
+	t.Helper()
 	org, err := emulator.LoadOrg(filepath.Join("..", "..", "testdata", "orgs", "doctor.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +91,7 @@ func newFixture(t *testing.T, key string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf, err := playbooks.ParseConfig("config.yaml", []byte(strings.ReplaceAll(string(raw), "SINK_DIR", sinkDir)))
+	conf, err := playbooks.ParseConfig("config.yaml", []byte(edit(strings.ReplaceAll(string(raw), "SINK_DIR", sinkDir))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,6 +366,118 @@ func TestRun_unfinishedRotation(t *testing.T) {
 	for _, c := range rep.Checks {
 		if c.Failed() && !strings.Contains(c.Fix, "respond --key-id LTAI5tFAKEDOCTORAPP00001") {
 			t.Errorf("fix %q", c.Fix)
+		}
+	}
+}
+
+// TestRun_kmsCreate: a KMS sink with create: true whose secret does not exist yet needs
+// kms:CreateSecret, probed without creating anything: the responder lacks it (missing, required),
+// the administrator has it (ok, inferred from the made-up KMS key not being found). When the
+// secret exists, a run only adds a version: the permission is reported, not required.
+func TestRun_kmsCreate(t *testing.T) {
+	toNew := func(s string) string {
+		return strings.Replace(s, "secret-name: respond/app/current", "secret-name: respond/app/next\n    create: true", 1)
+	}
+	toExisting := func(s string) string {
+		return strings.Replace(s, "secret-name: respond/app/current", "secret-name: respond/app/current\n    create: true", 1)
+	}
+	item := "kms:CreateSecret in account mgmt (" + mgmtID + ")"
+	for _, tt := range []struct {
+		name     string
+		key      string
+		edit     func(string) string
+		status   Status
+		required bool
+	}{
+		{"new secret, no permission", responderKey, toNew, StatusMissing, true},
+		{"new secret, granted", "LTAI5tFAKEDOCTORADMIN001", toNew, StatusOK, true},
+		{"existing secret, no permission", responderKey, toExisting, StatusMissing, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixtureWith(t, tt.key, tt.edit)
+			f.conf.ResourceDirectory.Exclude = []string{lockedID, prodID}
+			start := len(f.s.RequestLog())
+			rep := Run(context.Background(), f.opts)
+			var c *Check
+			for i := range rep.Checks {
+				if rep.Checks[i].Component == "sink app-kms (kms)" && rep.Checks[i].Item == item {
+					c = &rep.Checks[i]
+				}
+			}
+			if c == nil {
+				t.Fatalf("no %s check:\n%s", item, text(rep))
+			}
+			if c.Status != tt.status || c.Required != tt.required || c.Failed() != (tt.required && tt.status != StatusOK) {
+				t.Errorf("check %+v", *c)
+			}
+			if !strings.HasPrefix(c.Probe, "CreateSecret(EncryptionKeyId=") || !strings.Contains(c.Probe, "respond-doctor-") {
+				t.Errorf("probe %s", c.Probe)
+			}
+			if tt.status == StatusOK && (!c.Inferred || c.Answer != "Forbidden.ResourceNotFound") {
+				t.Errorf("granted check %+v", *c)
+			}
+			if tt.status == StatusMissing && c.Fix != "grant kms:CreateSecret" {
+				t.Errorf("fix %q", c.Fix)
+			}
+			readOnly(t, f.s, start, "ModifyAccessKeyLeakDeal") // of a record that cannot exist
+			n := 0
+			for _, r := range f.s.RequestLog()[start:] {
+				if r.Action == "CreateSecret" {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Errorf("%d CreateSecret calls, want the one probe", n)
+			}
+		})
+	}
+}
+
+// TestRun_securityCenterConfigured: a poll in the configuration makes Security Center's
+// permissions required in every account, without --security-center; without one they are not.
+func TestRun_securityCenterConfigured(t *testing.T) {
+	withPoll := func(s string) string { return s + "serve:\n  security-center: {poll: 5m}\n" }
+	for _, tt := range []struct {
+		name string
+		edit func(string) string
+		want bool
+	}{{"configured", withPoll, true}, {"not configured", func(s string) string { return s }, false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixtureWith(t, responderKey, tt.edit)
+			f.conf.ResourceDirectory.Exclude = []string{lockedID}
+			rep := Run(context.Background(), f.opts)
+			got := failed(rep)
+			for _, acct := range []string{"account mgmt (" + mgmtID + ")", "account doctor-prod (" + prodID + ")"} {
+				for _, perm := range []string{"yundun-aegis:DescribeAccesskeyLeakList", "yundun-sas:ModifyAccessKeyLeakDeal"} {
+					if slices.Contains(got, acct+" | "+perm+" | missing") != tt.want {
+						t.Errorf("%s %s failed: %v, want %v\n%s", acct, perm, !tt.want, tt.want, strings.Join(got, "\n"))
+					}
+				}
+			}
+			if tt.want {
+				for _, c := range rep.Checks {
+					if c.Item == "yundun-aegis:DescribeAccesskeyLeakList" && !slices.Contains(c.NeededBy, "security-center poll (serve.security-center)") {
+						t.Errorf("needed by %q", c.NeededBy)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestRun_stateDirPrecedence: the configuration's state-dir replaces the default, not --state-dir.
+func TestRun_stateDirPrecedence(t *testing.T) {
+	conf, err := playbooks.ParseConfig("c.yaml", []byte("state-dir: /nonexistent/from-config\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		flag bool
+		want string
+	}{{false, "/nonexistent/from-config"}, {true, "/nonexistent/from-flag"}} {
+		rep := Run(context.Background(), Options{Config: conf, StateDir: "/nonexistent/from-flag", StateDirFlag: tt.flag})
+		if !slices.ContainsFunc(rep.Checks, func(c Check) bool { return c.Component == "state directory "+tt.want }) {
+			t.Errorf("flag %v: no check of %s:\n%s", tt.flag, tt.want, text(rep))
 		}
 	}
 }

@@ -108,27 +108,29 @@ func (r *runner) kmsSink(ctx context.Context, p prober, acct ram.Account, sc pla
 		_, _ = rand.Read(b[:])
 		t.SecretName = name + "-respond-doctor-" + hex.EncodeToString(b[:])
 	}
-	put := probeCheck("", &need{kind: ram.ProbePutSecretValue, required: true, neededBy: r.use.sinks[sc.Name]}, p.Probe(ctx, ram.ProbePutSecretValue, t))
-	put.Kind, put.Component, put.Item = KindSink, "sink "+sc.Name+" (kms)", put.Item+where
-	if !perKey && put.Status == StatusMissing {
-		put.Detail = strings.TrimPrefix(put.Detail+"; probed on a name beside the secret: a policy that names the secret exactly shows as missing here", "; ")
-	}
-	out = append(out, put)
+	out = append(out, r.kmsProbe(ctx, p, t, sc, ram.ProbePutSecretValue, true, perKey, where, ""))
 	if !sc.Create {
 		return out
 	}
+	// create: true: kms:CreateSecret, probed on the same name as PutSecretValue, encrypted with a
+	// KMS key that cannot exist, so that nothing can be created. A fixed name that exists already
+	// is only ever added to.
+	note := ""
 	if exists {
-		t.ExistingSecret = name
-		cr := probeCheck("", &need{kind: ram.ProbeCreateSecret, required: true, neededBy: r.use.sinks[sc.Name]}, p.Probe(ctx, ram.ProbeCreateSecret, t))
-		cr.Kind, cr.Component, cr.Item = KindSink, "sink "+sc.Name+" (kms)", cr.Item+where
-		return append(out, cr)
+		note = "optional: the secret exists, so a run adds a version to it and creates nothing"
 	}
-	c := chk("kms:CreateSecret")
-	c.Required = false
-	c.Status = StatusNotChecked
-	c.Detail = "not probed: no call proves kms:CreateSecret without creating a secret (the probe on an existing secret is made when one is known)"
-	c.Fix = "make sure respond's policy allows kms:CreateSecret on the secrets this sink names"
-	return append(out, c)
+	return append(out, r.kmsProbe(ctx, p, t, sc, ram.ProbeCreateSecret, !exists, perKey, where, note))
+}
+
+// kmsProbe makes one of a KMS sink's write probes and reports it as the sink's check.
+func (r *runner) kmsProbe(ctx context.Context, p prober, t ram.ProbeTarget, sc playbooks.SinkConfig, kind ram.ProbeKind,
+	required, perKey bool, where, note string) Check {
+	c := probeCheck("", &need{kind: kind, required: required, neededBy: r.use.sinks[sc.Name], note: note}, p.Probe(ctx, kind, t))
+	c.Kind, c.Component, c.Item = KindSink, "sink "+sc.Name+" (kms)", c.Item+where
+	if !perKey && c.Status == StatusMissing {
+		c.Detail = strings.TrimPrefix(c.Detail+"; probed on a name beside the secret: a policy that names the secret exactly shows as missing here", "; ")
+	}
+	return c
 }
 
 func statusOf(g ram.Grant) Status {

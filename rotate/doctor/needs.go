@@ -40,7 +40,7 @@ const (
 	noteLast  = "optional: the plan shows the key's last use when it can read it"
 	notePurge = "optional: purging the deleted key from the recycle bin (otherwise restorable for 30 days) needs it"
 	noteBin   = "optional: finding a key already deleted (in its user's recycle bin) needs it"
-	noteClose = "optional unless --security-center: closing Security Center's record of a leak needs it"
+	noteClose = "optional unless a Security Center poll is configured: closing Security Center's record of a leak needs it"
 )
 
 func stepNeeds(s playbooks.Step) []probeNeed {
@@ -111,7 +111,7 @@ func (l *needList) addPlaybooks(pbs []*playbooks.Playbook) {
 }
 
 // accountNeeds are the probes for one account: what its candidate playbooks need, and Security
-// Center's when asked. Reads come before writes.
+// Center's when a poll is configured (or asked for). Reads come before writes.
 func (r *runner) accountNeeds(acct ram.Account) ([]*need, []*playbooks.Playbook, error) {
 	pbs, err := r.o.Config.Candidates(acct.ID, acct.Name)
 	if err != nil {
@@ -119,9 +119,9 @@ func (r *runner) accountNeeds(acct ram.Account) ([]*need, []*playbooks.Playbook,
 	}
 	var needs needList
 	needs.addPlaybooks(pbs)
-	if r.o.SecurityCenter {
-		needs.add(ram.ProbeLeakList, "security-center (poll)", "")
-		needs.add(ram.ProbeLeakDeal, "security-center (close)", "")
+	if r.poll != "" {
+		needs.add(ram.ProbeLeakList, "security-center poll ("+r.poll+")", "")
+		needs.add(ram.ProbeLeakDeal, "security-center close ("+r.poll+")", "")
 	}
 	writes := map[ram.ProbeKind]bool{}
 	for _, p := range ram.ProbeCatalog() {

@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -110,4 +111,15 @@ func detailOf(c Check) string {
 func callName(call string) string {
 	name, _, _ := strings.Cut(call, "(")
 	return name
+}
+
+// WriteJSON renders the report as indented JSON (schema respond.doctor/v1), with anything
+// unprintable in it escaped.
+func WriteJSON(w io.Writer, rep Report) error {
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return fmt.Errorf("render the doctor report: %w", err)
+	}
+	_, err = w.Write(append(accesskey.PrintableJSON(b), '\n'))
+	return err
 }

@@ -11,13 +11,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 )
 
-// Server is the fake API. Every call needs "Authorization: Bearer <Token>".
+// Server is the fake API, at its root and under /api/v3 (GitHub Enterprise Server's base URL).
+// Every call needs "Authorization: Bearer <Token>".
 type Server struct {
 	*httptest.Server
 	Token string
@@ -29,6 +32,8 @@ type Server struct {
 	calls     []string
 	faults    []fault
 	pageSize  int
+	repos     []string // besides those of the alerts
+	install   bool     // the token is a GitHub App installation's
 }
 
 type fault struct {
@@ -62,6 +67,41 @@ func (s *Server) AddBlob(repo, sha string, content []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.blobs[repo+"@"+sha] = content
+}
+
+// AddRepo makes repo one the token reaches (a repository of an alert always is).
+func (s *Server) AddRepo(repo string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.repos = append(s.repos, repo)
+}
+
+// SetInstallation makes the token a GitHub App installation's: GET /user/repos answers 403
+// ("Resource not accessible by integration") and GET /installation/repositories lists them.
+func (s *Server) SetInstallation(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.install = on
+}
+
+// reposLocked lists the repositories the token reaches, sorted.
+func (s *Server) reposLocked() []string {
+	seen := map[string]bool{}
+	out := []string{}
+	add := func(r string) {
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	for _, r := range s.repos {
+		add(r)
+	}
+	for k := range s.alerts {
+		add(k[:strings.LastIndex(k, "#")])
+	}
+	sort.Strings(out)
+	return out
 }
 
 // SetPageSize sets the most locations per page (to test paging).
@@ -113,6 +153,7 @@ func (s *Server) Count(prefix string) int {
 }
 
 var (
+	alertListRe = regexp.MustCompile(`^/repos/([^/]+/[^/]+)/secret-scanning/alerts$`)
 	alertPathRe = regexp.MustCompile(`^/repos/([^/]+/[^/]+)/secret-scanning/alerts/([0-9]+)(/locations)?$`)
 	blobPathRe  = regexp.MustCompile(`^/repos/([^/]+/[^/]+)/git/blobs/([0-9a-f]+)$`)
 )
@@ -134,6 +175,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
+	prefix := "" // GitHub Enterprise Server's base path
+	if p, ok := strings.CutPrefix(r.URL.Path, "/api/v3/"); ok {
+		prefix, r.URL.Path = "/api/v3", "/"+p
+	}
 	if r.Header.Get("Authorization") != "Bearer "+s.Token {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Bad credentials"})
 		return
@@ -148,6 +193,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"sha": m[2], "size": len(b), "encoding": "base64",
 			"content": wrap(base64.StdEncoding.EncodeToString(b))})
+		return
+	}
+	if s.listing(w, r) {
 		return
 	}
 	m := alertPathRe.FindStringSubmatch(r.URL.Path)
@@ -166,7 +214,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case m[3] != "" && r.Method == http.MethodGet:
-		s.pageOfLocations(w, r, s.locations[key])
+		s.pageOfLocations(w, r, prefix, s.locations[key])
 	case m[3] == "" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, a)
 	case m[3] == "" && r.Method == http.MethodPatch:
@@ -194,6 +242,58 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// listing answers the list calls (GET /user/repos, /installation/repositories, a repository's
+// alerts, per_page respected), and reports whether r was one.
+func (s *Server) listing(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method != http.MethodGet {
+		return false
+	}
+	per, _ := strconv.Atoi(r.URL.Query().Get("per_page"))
+	if per <= 0 || per > 100 {
+		per = 30
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	repos := s.reposLocked()
+	page := func(n int) int { return min(n, per) }
+	objs := func(names []string) []any {
+		out := []any{}
+		for _, n := range names[:page(len(names))] {
+			out = append(out, map[string]any{"full_name": n, "private": true})
+		}
+		return out
+	}
+	switch m := alertListRe.FindStringSubmatch(r.URL.Path); {
+	case r.URL.Path == "/user/repos" && s.install:
+		writeJSON(w, http.StatusForbidden, map[string]string{"message": "Resource not accessible by integration"})
+	case r.URL.Path == "/user/repos":
+		writeJSON(w, http.StatusOK, objs(repos))
+	case r.URL.Path == "/installation/repositories" && !s.install:
+		writeJSON(w, http.StatusForbidden, map[string]string{"message": "Resource not accessible by personal access token"})
+	case r.URL.Path == "/installation/repositories":
+		writeJSON(w, http.StatusOK, map[string]any{"total_count": len(repos), "repositories": objs(repos)})
+	case m != nil && !slices.Contains(repos, m[1]):
+		writeJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found"})
+	case m != nil:
+		var nums []int
+		for k := range s.alerts {
+			if repo, n, _ := strings.Cut(k, "#"); repo == m[1] {
+				i, _ := strconv.Atoi(n)
+				nums = append(nums, i)
+			}
+		}
+		sort.Ints(nums)
+		out := []any{}
+		for _, n := range nums[:page(len(nums))] {
+			out = append(out, s.alerts[alertKey(m[1], n)])
+		}
+		writeJSON(w, http.StatusOK, out)
+	default:
+		return false
+	}
+	return true
+}
+
 func validResolution(r string) bool {
 	switch r {
 	case "false_positive", "wont_fix", "revoked", "used_in_tests", "pattern_edited", "pattern_deleted":
@@ -203,7 +303,7 @@ func validResolution(r string) bool {
 }
 
 // pageOfLocations answers one page (per_page, page) with a Link header to the next.
-func (s *Server) pageOfLocations(w http.ResponseWriter, r *http.Request, all []any) {
+func (s *Server) pageOfLocations(w http.ResponseWriter, r *http.Request, prefix string, all []any) {
 	per, _ := strconv.Atoi(r.URL.Query().Get("per_page"))
 	if per <= 0 || per > s.pageSize {
 		per = min(30, s.pageSize)
@@ -216,6 +316,7 @@ func (s *Server) pageOfLocations(w http.ResponseWriter, r *http.Request, all []a
 	end := min(start+per, len(all))
 	if end < len(all) {
 		next := *r.URL
+		next.Path = prefix + next.Path
 		q := next.Query()
 		q.Set("page", strconv.Itoa(page+1))
 		q.Set("per_page", strconv.Itoa(per))
