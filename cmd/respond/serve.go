@@ -25,6 +25,10 @@ type ServeOptions struct {
 	Listen  string
 }
 
+// DefaultServeTokenEnv is the variable of the bearer token when serve.token-env names none
+// (respond doctor checks it too).
+const DefaultServeTokenEnv = serve.DefaultTokenEnv
+
 func newCmdServe(f *Factory) *cobra.Command {
 	opts := &ServeOptions{Factory: f}
 	cmd := &cobra.Command{
