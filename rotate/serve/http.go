@@ -232,6 +232,9 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush() // the answer goes now, not after the log line (a slow log must not delay a 202)
+		}
 		rt := route(r.URL.Path)
 		s.Metrics.Inc("respond_http_requests_total", "route", rt, "status", strconv.Itoa(sw.status))
 		if rt == "/healthz" || rt == "/readyz" || rt == "/metrics" {
