@@ -317,7 +317,8 @@ func TestE2E_Serve_KilledAfterAccept(t *testing.T) {
 	}
 	keys := e.keyIDs("billing-app")
 	if len(keys) != 2 || !containsString(keys, keep.ID) || containsString(keys, leaked.ID) {
-		t.Errorf("billing-app's keys: %v (leaked %s, kept %s): want the kept key and one replacement\nfirst run:\n%s\nafter the restart:\n%s", keys, leaked.ID, keep.ID, s.errb, s2.errb)
+		t.Errorf("billing-app's keys: %v (leaked %s, kept %s): want the kept key and one replacement\njournal:\n%s\nafter the restart:\n%s", keys, leaked.ID, keep.ID,
+			readFile(t, filepath.Join(e.state, leaked.ID+".jsonl")), s2.errb)
 	}
 }
 
