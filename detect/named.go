@@ -21,13 +21,23 @@ func ParseIDs(values []string) ([]accesskey.ID, error) {
 			}
 			id, err := accesskey.ParseID(s)
 			if err != nil {
-				return nil, err
+				return nil, &BadIDError{Value: s, Err: err}
 			}
 			ids = append(ids, id)
 		}
 	}
 	return ids, nil
 }
+
+// BadIDError is ParseIDs' error: the first value that is not an id (accesskey.NotAnID describes
+// it without repeating it).
+type BadIDError struct {
+	Value string
+	Err   error
+}
+
+func (e *BadIDError) Error() string { return e.Err.Error() }
+func (e *BadIDError) Unwrap() error { return e.Err }
 
 // WithNamed returns the findings of the keys a person named, in order and each once
 // (EvidenceOperator, Source SourceOperator), followed by read's other findings: a named key that

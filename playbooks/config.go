@@ -544,3 +544,9 @@ func clonePlaybook(p *Playbook) *Playbook {
 	}
 	return &q
 }
+
+// Summary counts what the configuration defines, for respond config validate.
+func (c *Config) Summary() string {
+	return fmt.Sprintf("%d account(s), %d sink(s), %d notification channel(s), %d canary key(s), %d rule(s)",
+		len(c.Accounts), len(c.Sinks), len(c.Notify), len(c.Canaries), len(c.Rules))
+}

@@ -1,6 +1,11 @@
 package playbooks
 
 import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/respond-dev/respond/ram/accesskey"
 	"strconv"
 
 	"gopkg.in/yaml.v3"
@@ -55,3 +60,22 @@ func (c *Config) validateAssess(l *errList, ps positions) {
 
 // ValidRegion reports whether s has the shape of a region id (cn-hangzhou, ap-southeast-1).
 func ValidRegion(s string) bool { return len(s) <= 64 && regionRe.MatchString(s) }
+
+// ParseRegions reads region ids a person typed (--region a,b --region c): each once, empty items
+// skipped; the error names the first value that is not a region id.
+func ParseRegions(values []string) ([]string, error) {
+	var out []string
+	for _, v := range values {
+		for s := range strings.SplitSeq(v, ",") {
+			s = strings.TrimSpace(s)
+			switch {
+			case s == "":
+			case !ValidRegion(s):
+				return nil, fmt.Errorf("%q is not a region id (such as cn-hangzhou or ap-southeast-1)", accesskey.Printable(s))
+			case !slices.Contains(out, s):
+				out = append(out, s)
+			}
+		}
+	}
+	return out, nil
+}

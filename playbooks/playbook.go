@@ -131,6 +131,7 @@ type StepOptions struct {
 	UseLeakedSecret bool
 	// hunt, contain (incident.go)
 	IncidentOptions
+	KMSOptions // delete (kms.go)
 
 	strategiesSet bool // the playbook named its strategies (else Config.Locate applies)
 }
@@ -146,6 +147,8 @@ func DefaultOptions(id StepID) StepOptions {
 		return StepOptions{Strategies: Strategies()}
 	case StepHunt, StepContain:
 		return StepOptions{IncidentOptions: defaultIncidentOptions(id)}
+	case StepDelete:
+		return StepOptions{KMSOptions: defaultKMSOptions()}
 	}
 	return StepOptions{}
 }
@@ -318,6 +321,7 @@ var stepOptionKeys = map[StepID][]string{
 	StepVerify:  {"timeout", "interval", "check-leaked-secret"},
 	StepHunt:    huntOptionKeys,
 	StepContain: containOptionKeys,
+	StepDelete:  kmsOptionKeys,
 }
 
 func decodeSteps(l *errList, n *yaml.Node, ps positions) []Step {
@@ -364,7 +368,7 @@ func decodeOptions(l *errList, id StepID, n *yaml.Node, place string, o *StepOpt
 	for _, f := range mapping(l, n, place, allowed) {
 		ps[f.place] = at(f.v)
 		switch f.key {
-		case "timeout", "interval", "window":
+		case "timeout", "interval", "window", "kms-wait":
 			s, ok := scalar(l, f.v, f.place, `a duration such as "30s", "2m" or "7d"`)
 			if !ok {
 				continue
@@ -381,6 +385,8 @@ func decodeOptions(l *errList, id StepID, n *yaml.Node, place string, o *StepOpt
 				o.VerifyInterval = d
 			case "window":
 				o.AssessWindow = d
+			case "kms-wait":
+				o.KMSWait = checkKMSWait(l, f, d)
 			}
 		case "check-leaked-secret":
 			o.CheckLeakedSecret, _ = boolean(l, f.v, f.place)
@@ -538,6 +544,8 @@ func validateOptions(l *errList, s Step, place string, ps positions) {
 		}
 	case StepHunt, StepContain:
 		validateIncidentOptions(l, s, place, ps)
+	case StepDelete:
+		validateKMSOptions(l, s, place, ps)
 	case StepLocate:
 		if len(o.Strategies) == 0 {
 			l.addAt(ps.at(place+".strategies"), "%s.strategies: expected at least one of %s", place, strings.Join(Strategies(), ", "))

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,7 +76,7 @@ func TestParse_options(t *testing.T) {
 			{ID: StepAssess, Options: StepOptions{AssessWindow: 168 * time.Hour}},
 			{ID: StepCreate},
 			{ID: StepStore},
-			{ID: StepDelete},
+			{ID: StepDelete, Options: StepOptions{KMSOptions: KMSOptions{KMSWait: DefaultKMSWait}}},
 			{ID: StepVerify, Options: StepOptions{VerifyTimeout: 45 * time.Second, VerifyInterval: 3 * time.Second, CheckLeakedSecret: true}},
 			{ID: StepNotify},
 		},
@@ -644,5 +645,49 @@ func TestIncidentOptions(t *testing.T) {
 	}
 	if !reflect.DeepEqual(ContainMethods(), []string{ContainDenyPolicy, ContainNetworkPolicy}) {
 		t.Errorf("methods %v", ContainMethods())
+	}
+}
+
+// ParseRegions: comma-separated and repeated, each once; a bad one is named (printable).
+func TestParseRegions(t *testing.T) {
+	for _, tc := range []struct {
+		in      []string
+		want    []string
+		wantErr string
+	}{
+		{nil, nil, ""},
+		{[]string{"cn-hangzhou, ap-southeast-1", " ,cn-hangzhou"}, []string{"cn-hangzhou", "ap-southeast-1"}, ""},
+		{[]string{"cn-hangzhou,not a region\x1b"}, nil, `"not a region\\x1b" is not a region id`},
+	} {
+		got, err := ParseRegions(tc.in)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("ParseRegions(%q) error = %v, want %s", tc.in, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("ParseRegions(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func TestKMSDeletesFirst(t *testing.T) {
+	tests := []struct {
+		name  string
+		steps []StepID
+		want  bool
+	}{
+		{"standard waits for KMS", []StepID{StepLocate, StepCreate, StepStore, StepDelete, StepVerify}, false},
+		{"contain-first deletes first", []StepID{StepLocate, StepContain, StepDelete, StepCreate, StepStore}, true},
+		{"contain-only deletes", []StepID{StepLocate, StepDelete, StepVerify}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, why := KMSDeletesFirst(tt.steps)
+			if got != tt.want || got != (why != "") {
+				t.Fatalf("KMSDeletesFirst = %v, %q; want %v with a reason when true", got, why, tt.want)
+			}
+		})
 	}
 }

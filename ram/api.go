@@ -427,27 +427,43 @@ func (c *Client) PutSecretValue(ctx context.Context, name, versionID string, dat
 // ListAccounts lists every account of the Resource Directory, all pages.
 func (c *Client) ListAccounts(ctx context.Context) ([]Account, error) {
 	var out []Account
+	err := c.eachPage(ctx, actListAccounts, func(ctx context.Context, page int) (int, int, error) {
+		req, resp := resourcemanager.CreateListAccountsRequest(), resourcemanager.CreateListAccountsResponse()
+		req.PageNumber = requests.NewInteger(page)
+		req.PageSize = requests.NewInteger(pageSize)
+		if err := c.invoke(ctx, prodRM, req, resp); err != nil {
+			return 0, 0, err
+		}
+		for _, a := range resp.Accounts.Account {
+			out = append(out, Account{ID: a.AccountId, Name: a.DisplayName, Type: a.Type, Status: a.Status,
+				JoinMethod: a.JoinMethod, DisplayName: a.DisplayName})
+		}
+		return len(resp.Accounts.Account), resp.TotalCount, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list Resource Directory accounts: %w", err)
+	}
+	return out, nil
+}
+
+// pageSize is the page of the PageNumber/PageSize listings (the most they accept).
+const pageSize = 100
+
+// eachPage fetches the pages of a PageNumber/PageSize listing, each a retried call of action,
+// until a page is empty or TotalCount is reached; fetch returns the page's length and the total.
+func (c *Client) eachPage(ctx context.Context, action string, fetch func(ctx context.Context, page int) (got, total int, err error)) error {
 	for page := 1; ; page++ {
 		var got, total int
-		err := c.call(ctx, actListAccounts, "", func(ctx context.Context) error {
-			req, resp := resourcemanager.CreateListAccountsRequest(), resourcemanager.CreateListAccountsResponse()
-			req.PageNumber = requests.NewInteger(page)
-			req.PageSize = requests.NewInteger(100)
-			if err := c.invoke(ctx, prodRM, req, resp); err != nil {
-				return err
-			}
-			got, total = len(resp.Accounts.Account), resp.TotalCount
-			for _, a := range resp.Accounts.Account {
-				out = append(out, Account{ID: a.AccountId, Name: a.DisplayName, Type: a.Type, Status: a.Status,
-					JoinMethod: a.JoinMethod, DisplayName: a.DisplayName})
-			}
-			return nil
+		err := c.call(ctx, action, "", func(ctx context.Context) error {
+			var err error
+			got, total, err = fetch(ctx, page)
+			return err
 		})
 		if err != nil {
-			return nil, fmt.Errorf("list Resource Directory accounts: %w", err)
+			return err
 		}
-		if got == 0 || len(out) >= total {
-			return out, nil
+		if got == 0 || page*pageSize >= total {
+			return nil
 		}
 	}
 }

@@ -66,6 +66,9 @@ func classify(ctx context.Context, action, keyID string, err error) *Error {
 		e.Status = se.HttpStatus()
 		e.RequestID = se.RequestId()
 		e.Class = classifyCode(e.Code, e.Status)
+		if k := classifyKMSCode(e.Code); k != nil && action == actRotateSecret {
+			e.Class = k
+		}
 		if flaggedAnswer(e.Code, se.Message()) {
 			e.Class = ErrKeyFlagged
 		}

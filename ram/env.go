@@ -45,6 +45,10 @@ func EnvConfig(getenv func(string) string) (Config, error) {
 	return cfg, nil
 }
 
+// UserAgentPrefix starts the User-Agent of respond's own calls ("respond/1.2.3"), so that
+// ActionTrail shows them as respond's.
+const UserAgentPrefix = "respond/"
+
 // NewRunMarker is a random marker for one run's User-Agent ("respond-run/" and 12 hex digits):
 // the impact assessment leaves out the calls that carry it, and an attacker cannot guess it (the
 // public "respond/" prefix alone could be copied to hide from the assessment).

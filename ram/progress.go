@@ -2,7 +2,9 @@ package ram
 
 import (
 	"fmt"
+	"io"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/respond-dev/respond/ram/accesskey"
@@ -33,4 +35,81 @@ func (p Progress) String() string {
 		s += fmt.Sprintf(", %d throttled", p.Throttles)
 	}
 	return s
+}
+
+// PlainEvery is how often a ProgressPrinter that is not live writes a progress line.
+const PlainEvery = 10 * time.Second
+
+// ProgressPrinter shows an owner search's progress and the slow calls' notices (Config.Notice)
+// on a writer: live, one line redrawn in place (a terminal); else a line every PlainEvery; or,
+// off, no progress at all (notices still). It is safe for concurrent use.
+type ProgressPrinter struct {
+	mu        sync.Mutex
+	w         io.Writer
+	live, off bool
+	now       func() time.Time
+	last      time.Time
+	shown     bool
+	said      map[string]bool // the notices printed
+}
+
+// NewProgressPrinter writes to w; now is the clock of the plain lines (nil: time.Now).
+func NewProgressPrinter(w io.Writer, live, off bool, now func() time.Time) *ProgressPrinter {
+	if now == nil {
+		now = time.Now
+	}
+	return &ProgressPrinter{w: w, live: live, off: off, now: now, last: now()}
+}
+
+// Reporter is the function to hand the owner search (Locator.Progress), or nil when off.
+func (p *ProgressPrinter) Reporter() func(Progress) {
+	if p.off {
+		return nil
+	}
+	return p.print
+}
+
+func (p *ProgressPrinter) print(s Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.live {
+		fmt.Fprintf(p.w, "\r\033[Kscanning %s", s)
+		p.shown = true
+	} else if t := p.now(); t.Sub(p.last) >= PlainEvery {
+		fmt.Fprintf(p.w, "respond: scanning %s\n", s)
+		p.last = t
+	}
+	if fl, ok := p.w.(interface{ Flush() error }); ok {
+		_ = fl.Flush() // a redacting writer holds back a line without its newline
+	}
+}
+
+// Clear clears the live progress line, if one is shown.
+func (p *ProgressPrinter) Clear() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clearLine()
+}
+
+func (p *ProgressPrinter) clearLine() {
+	if p.shown {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.shown = false
+	}
+}
+
+// Notice prints a line about a slow or retried call (Config.Notice), each distinct line once
+// (concurrent calls wait alike), below the live progress line if one is shown.
+func (p *ProgressPrinter) Notice(s string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.said[s] {
+		return
+	}
+	if p.said == nil {
+		p.said = map[string]bool{}
+	}
+	p.said[s] = true
+	p.clearLine()
+	fmt.Fprintln(p.w, "respond: "+s)
 }

@@ -1,6 +1,7 @@
 package ram
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -29,5 +30,20 @@ func TestProgressString(t *testing.T) {
 				t.Errorf("Remaining() = %v, %v; want %v, %v", left, ok, tc.left, tc.ok)
 			}
 		})
+	}
+}
+
+// A notice is printed once however many calls wait alike, and below a live progress line, which
+// it clears first. (The modes are tested through respond's --progress, cmd/respond TestProgress.)
+func TestProgressPrinterNotice(t *testing.T) {
+	var buf strings.Builder
+	p := NewProgressPrinter(&buf, true, false, nil)
+	p.Reporter()(Progress{Account: "1001", UsersTotal: 1, Listed: true})
+	p.Notice("GetUser at ram.example (cn-hangzhou)… no answer yet")
+	p.Notice("GetUser at ram.example (cn-hangzhou)… no answer yet")
+	p.Clear()
+	want := "\r\033[Kscanning account 1001: 0/1 users, 0 users/s" + "\r\033[K" + "respond: GetUser at ram.example (cn-hangzhou)… no answer yet\n"
+	if buf.String() != want {
+		t.Errorf("wrote %q, want %q", buf.String(), want)
 	}
 }

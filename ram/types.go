@@ -168,6 +168,10 @@ type API interface {
 	// KMS Secrets Manager
 	CreateSecret(ctx context.Context, name, versionID string, data accesskey.Secret) (SecretVersion, error)
 	PutSecretValue(ctx context.Context, name, versionID string, data accesskey.Secret) (SecretVersion, error)
+	// RAM credentials secrets (kms.go): KMS owns a RAM user's AccessKey and rotates it
+	ListRAMSecrets(ctx context.Context) ([]RAMSecret, error) // ListSecrets (every page) + DescribeSecret each
+	GetRAMSecretValue(ctx context.Context, name, stage string) (RAMSecretValue, error)
+	RotateSecret(ctx context.Context, name, versionID string) (SecretRotation, error)
 
 	// ResourceManager
 	ListAccounts(ctx context.Context) ([]Account, error)

@@ -124,6 +124,7 @@ func (b *Batch) open() (Deps, func(), error) {
 	d.StateDir, d.ResumeCommand = b.StateDir, b.ResumeCommand
 	d.Accounts, d.Verifier, d.Caller, d.Redactor = b.Session, b.Session, b.Session.Caller(), b.Redactor
 	d.Incident = b.Session
+	d.kms = newKMSSecrets()
 	if b.Config != nil && len(d.AssessRegions) == 0 {
 		d.AssessRegions = b.Config.Assess.Regions
 	}
@@ -408,6 +409,8 @@ func (b *Batch) settings(pb *playbooks.Playbook, sinks []sink.Sink) Settings {
 			s.Incident.HuntDepth, s.Incident.KnownIPs = st.Options.HuntDepth, st.Options.KnownIPs
 		case playbooks.StepContain:
 			s.Incident.ContainMethod, s.Incident.AllowIPs = st.Options.ContainMethod, st.Options.AllowIPs
+		case playbooks.StepDelete:
+			s.KMSWait = st.Options.KMSWait
 		}
 	}
 	if id, err := accesskey.ParseID(b.Session.Caller().AccessKeyID); err == nil {

@@ -33,6 +33,7 @@ type Cloud interface {
 	GetAccessKeyInfoInRecycleBin(ctx context.Context, id accesskey.ID) (ram.BinnedKey, error)
 	DeleteAccessKeyInRecycleBin(ctx context.Context, userID string, id accesskey.ID) error
 	assess.EventLister // ActionTrail LookupEvents
+	KMSCloud           // KMS Secrets Manager's RAM credentials secrets (kms.go)
 }
 
 // Accounts gives the calls of one account (the owner's).
@@ -106,6 +107,9 @@ type Deps struct {
 
 	// trail is the key's ActionTrail read when the batch started it early (prefetch.go).
 	trail *trailRead
+	// kms caches each account's KMS RAM credentials secrets for the run (kms.go); nil lists
+	// them for each key.
+	kms *kmsSecrets
 
 	// openJournal opens a key's journal; nil means journal.Open (tests break the journal here).
 	openJournal func(dir string, id accesskey.ID) (journalFile, error)

@@ -30,7 +30,7 @@ func Execute(ctx context.Context, p Plan, d Deps) Result {
 	}
 	red.Add(p.secret)
 	switch p.Decision {
-	case DecisionRotate, DecisionPurge:
+	case DecisionRotate, DecisionPurge, DecisionRotateViaKMS:
 		x := &run{p: p, d: d, res: &res, red: red}
 		x.rotate(ctx)
 	case DecisionAlreadyRemediated:
@@ -80,6 +80,7 @@ type run struct {
 
 	progress
 	incidentRun
+	kms        kmsRun // a rotate-via-kms run's state (step_kms.go)
 	assessment *assess.Assessment
 	// red knows the leaked secret and, once created, the new one: record, report and audit pass
 	// every text through it, as a last net behind the Secret type.
@@ -157,6 +158,15 @@ func (x *run) fail(s playbooks.StepID, err error) { x.halt(s, err, true, false) 
 
 // interrupt ends the run at step s because the context ended (or mid-step).
 func (x *run) interrupt(s playbooks.StepID, err error) { x.halt(s, err, true, true) }
+
+// stopStep ends the run at step s: interrupted when ctx is done, else failed.
+func (x *run) stopStep(ctx context.Context, s playbooks.StepID, err error) {
+	if ctx.Err() != nil {
+		x.interrupt(s, err)
+		return
+	}
+	x.fail(s, err)
+}
 
 // setback records a failure at step s after which the run goes on, to end partial at best.
 func (x *run) setback(s playbooks.StepID, err error) { x.halt(s, err, false, false) }
@@ -287,8 +297,8 @@ func (x *run) lockKey(ctx context.Context) (unlock func(), ok bool) {
 }
 
 func (x *run) checkSinks() error {
-	if !x.p.hasStep(playbooks.StepStore) {
-		return nil // contain-only: no replacement, nothing to store
+	if !x.p.hasStep(playbooks.StepStore) || x.p.KMS != nil {
+		return nil // contain-only, or KMS is the sink: nothing to store
 	}
 	for _, ps := range x.p.Sinks {
 		if !slices.Contains(x.sinkNames(), ps.Name) {
@@ -302,6 +312,9 @@ func (x *run) checkSinks() error {
 }
 
 func (x *run) step(ctx context.Context, s playbooks.StepID) {
+	if x.kmsStep(ctx, s) {
+		return
+	}
 	switch s {
 	case playbooks.StepLocate:
 		x.report(StepResult{Step: s, Outcome: journal.OutcomeDone, Started: x.d.now(),

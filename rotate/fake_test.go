@@ -36,6 +36,8 @@ type fakeAPI struct {
 	// bin is the AccessKey recycle bin: a deleted key goes there (key id -> its user), until
 	// DeleteAccessKeyInRecycleBin purges it.
 	bin map[string]string
+	// kms is the fake's KMS Secrets Manager (kms_test.go); nil: no RAM credentials secret
+	kms *fakeKMS
 }
 
 // fakeUserID is the user id the fake gives a user.

@@ -50,6 +50,10 @@ type Snapshot struct {
 	Inspected time.Time
 	// Coverage is where the events were looked for: the regions asked, failed or skipped.
 	Coverage *assess.Coverage
+	// KMS is the KMS RAM credentials secret that manages the owner's key (kms.go), KMSErr why
+	// KMS could not be asked (a warning).
+	KMS    *KMSMatch
+	KMSErr error
 }
 
 // Inspect gathers the Snapshot Plan needs: the owner (by the Locator, or from the journal of an
@@ -126,6 +130,9 @@ func InspectLocated(ctx context.Context, f detect.Finding, owner ram.Owner, loca
 		snap.AlreadyGone = true
 		snap.Found = false
 		inspectBin(ctx, &snap, api, f.KeyID, d)
+		if snap.Resume != nil && snap.Resume.Unfinished() {
+			inspectKMS(ctx, &snap, api, f.KeyID, d) // an earlier run may have rotated through KMS
+		}
 		return snap
 	}
 	snap.LocateErr = nil
@@ -135,6 +142,7 @@ func InspectLocated(ctx context.Context, f detect.Finding, owner ram.Owner, loca
 	} else {
 		snap.LastUsedErr = fmt.Errorf("get last use of %s: %w", f.KeyID, err)
 	}
+	inspectKMS(ctx, &snap, api, f.KeyID, d)
 	inspectEvents(ctx, &snap, api, f.KeyID, d)
 	inspectHunt(ctx, &snap, f.KeyID, d)
 	return snap

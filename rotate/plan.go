@@ -123,6 +123,8 @@ type Plan struct {
 	OwnUserAgent      string        `json:"own_user_agent,omitempty"`
 	// IncidentPlan is the hunt's graph and the planned containment and eradication (plan_incident.go).
 	IncidentPlan
+	// KMS is how a rotate-via-kms plan goes through KMS (plan_kms.go).
+	KMS *KMSPlan `json:"kms,omitempty"`
 
 	secret accesskey.Secret // the leaked secret, for verification only; never marshalled
 }
@@ -180,7 +182,7 @@ func NewPlan(f detect.Finding, snap Snapshot, s Settings) Plan {
 		return p
 	}
 	resuming := snap.Resume != nil && snap.Resume.Unfinished()
-	if snap.Binned != nil && !snap.Owner.Root {
+	if snap.Binned != nil && !snap.Owner.Root && !(resuming && snap.KMS.manages()) {
 		return planPurge(p, f, snap, s, resuming)
 	}
 	if snap.AlreadyGone && !resuming {
@@ -245,9 +247,13 @@ func NewPlan(f detect.Finding, snap Snapshot, s Settings) Plan {
 		p.Warnings = append(p.Warnings, "last use unknown: "+snap.LastUsedErr.Error())
 	}
 	p.AtKeyLimit = leakedPresent && len(snap.Keys) >= 2
+	kms := p.kmsPlan(snap, s, p.AtKeyLimit)
+	if kms {
+		p.RecycleBin = snap.Binned
+	}
 
 	order := append([]playbooks.StepID(nil), s.Steps...)
-	if c := slices.Index(order, playbooks.StepCreate); p.AtKeyLimit && c >= 0 && c < slices.Index(order, playbooks.StepDelete) {
+	if c := slices.Index(order, playbooks.StepCreate); !kms && p.AtKeyLimit && c >= 0 && c < slices.Index(order, playbooks.StepDelete) {
 		order = moveBefore(order, playbooks.StepDelete, playbooks.StepCreate)
 		p.Reordered = true
 		p.ReorderReason = ReorderReason
@@ -255,6 +261,10 @@ func NewPlan(f detect.Finding, snap Snapshot, s Settings) Plan {
 	p.planIncident(f.KeyID, snap, s, leakedPresent)
 	for _, st := range order {
 		ps := PlannedStep{Step: st}
+		if ks, ok := p.kmsStep(st, f.KeyID, user, snap.Owner.UserID, s, leakedPresent); ok {
+			p.Steps = append(p.Steps, ks)
+			continue
+		}
 		switch st {
 		case playbooks.StepHunt, playbooks.StepContain, playbooks.StepEradicate:
 			ps = p.incidentStep(ps)
@@ -304,7 +314,7 @@ func NewPlan(f detect.Finding, snap Snapshot, s Settings) Plan {
 		}
 		p.Steps = append(p.Steps, ps)
 	}
-	p.LeftForHuman = leftForHuman()
+	p.LeftForHuman = append(leftForHuman(), p.LeftForHuman...)
 	p.LeftForHuman = append(p.LeftForHuman, p.incidentLeft()...)
 	return p
 }

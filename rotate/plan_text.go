@@ -61,7 +61,7 @@ func WritePlanText(w io.Writer, p Plan) error {
 		fmt.Fprintf(&b, "  key:        deleted %s, in the recycle bin of user %s until %s (restorable until purged)\n",
 			bin.RecycleDate.UTC().Format(time.RFC3339), p.Owner.UserName, bin.DeleteDate.UTC().Format(time.RFC3339))
 	}
-	if p.Decision == DecisionRotate || p.Decision == DecisionPurge {
+	if p.rotates() {
 		if p.LastUsed.IsZero() {
 			b.WriteString("  last used:  unknown\n")
 		} else {
@@ -92,7 +92,7 @@ func WritePlanText(w io.Writer, p Plan) error {
 			}
 		}
 	}
-	if p.Decision == DecisionRotate || p.Decision == DecisionPurge {
+	if p.rotates() {
 		if len(p.Sinks) > 0 && p.hasStep(playbooks.StepStore) {
 			b.WriteString("Sinks:\n")
 			for _, s := range p.Sinks {
@@ -106,6 +106,7 @@ func WritePlanText(w io.Writer, p Plan) error {
 			fmt.Fprintf(&b, "Why purge: %s.\n", p.Purge)
 		}
 	}
+	writeKMSText(&b, p)
 	if p.Assessment != nil {
 		fmt.Fprintf(&b, "Impact (ActionTrail, respond's own calls excluded):\n")
 		var ib strings.Builder

@@ -62,6 +62,40 @@ func NewLocateReport(o ram.Owner, took time.Duration) LocateReport {
 	return LocateReport{Schema: LocateSchema, Owner: o, Duration: took}
 }
 
+// LocateKey is an owner search (respond locate): the strategies in order, progress told of each
+// account searched, the answer with how long the search took.
+func (c *Session) LocateKey(ctx context.Context, strategies []string, id accesskey.ID, progress func(ram.Progress)) (LocateReport, error) {
+	loc, err := c.Locator(ctx, strategies, id, accesskey.Secret{}, progress)
+	if err != nil {
+		return LocateReport{}, err
+	}
+	start := time.Now()
+	owner, err := loc.Locate(ctx, id)
+	if err != nil {
+		return LocateReport{}, fmt.Errorf("locate %s: %w", id, err)
+	}
+	return NewLocateReport(owner, time.Since(start)), nil
+}
+
+// AssessReport is an assessment as data (respond assess --output json); ExitCode is the CLI's.
+type AssessReport struct {
+	KeyID      string            `json:"key_id"`
+	Partial    bool              `json:"partial"`
+	ExitCode   int               `json:"exit_code"`
+	Assessment assess.Assessment `json:"assessment"`
+}
+
+// WriteText renders the assessment for a human (assess.WriteText).
+func (r AssessReport) WriteText(w io.Writer) error {
+	if _, err := fmt.Fprintf(w, "Activity of %s\n", r.KeyID); err != nil {
+		return err
+	}
+	return assess.WriteText(w, r.Assessment)
+}
+
+// WriteText renders the report for a human (WriteOwnerText).
+func (r LocateReport) WriteText(w io.Writer) error { return WriteOwnerText(w, r.Owner, r.Duration) }
+
 // WriteOwnerText renders an owner search's answer for a human (respond locate): the owner, its
 // account, the key's status, and every strategy tried in every account.
 func WriteOwnerText(w io.Writer, o ram.Owner, took time.Duration) error {
@@ -96,7 +130,7 @@ func WriteOwnerText(w io.Writer, o ram.Owner, took time.Duration) error {
 			b.WriteString(" found")
 		}
 		if t.Error != "" {
-			b.WriteString(" error: " + oneLine(t.Error))
+			b.WriteString(" error: " + accesskey.OneLine(t.Error))
 		}
 		b.WriteString("\n")
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/respond-dev/respond/detect"
 	"github.com/respond-dev/respond/ram"
@@ -65,7 +67,7 @@ func (r *Report) AddItems(items []*Item, exitCode func(Severity) int) {
 			kr.Playbook = it.Playbook.Name
 		}
 		if it.Err != nil {
-			kr.Error = oneLine(it.Err.Error())
+			kr.Error = accesskey.OneLine(it.Err.Error())
 		} else {
 			p := it.Plan
 			kr.Plan = &p
@@ -80,7 +82,7 @@ func (r *Report) AddItems(items []*Item, exitCode func(Severity) int) {
 func WritePlansText(w io.Writer, items []*Item) error {
 	for _, it := range items {
 		if it.Err != nil {
-			if _, err := fmt.Fprintf(w, "Key %s: cannot plan: %s\n\n", keyLabel(it.Finding.KeyID), oneLine(it.Err.Error())); err != nil { // oneLine escapes
+			if _, err := fmt.Fprintf(w, "Key %s: cannot plan: %s\n\n", keyLabel(it.Finding.KeyID), accesskey.OneLine(it.Err.Error())); err != nil { // oneLine escapes
 				return err
 			}
 			continue
@@ -101,6 +103,23 @@ func WritePlansText(w io.Writer, items []*Item) error {
 	return nil
 }
 
+// StepLines is a Batch.OnStep that writes one line per step as it ends ("  <key> <step>
+// <outcome>: <detail>"), the key as label names it; the lines of concurrent keys do not mix.
+func StepLines(w io.Writer, label func(accesskey.ID) string) func(accesskey.ID) func(StepResult) {
+	var mu sync.Mutex
+	return func(id accesskey.ID) func(StepResult) {
+		return func(s StepResult) {
+			line := fmt.Sprintf("  %s %-7s %s", label(id), s.Step, s.Outcome)
+			if s.Detail != "" {
+				line += ": " + accesskey.Printable(s.Detail) // names paths, the cloud's errors
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintln(w, line)
+		}
+	}
+}
+
 // WriteSummaryText renders what the batch did, one key after the other, every text from outside
 // respond escaped (accesskey.Printable).
 func WriteSummaryText(w io.Writer, items []*Item) error {
@@ -109,7 +128,7 @@ func WriteSummaryText(w io.Writer, items []*Item) error {
 	b.WriteString("Summary\n")
 	for _, it := range items {
 		if it.Err != nil {
-			fmt.Fprintf(&b, "  %s  not run: %s\n", keyLabel(it.Finding.KeyID), oneLine(it.Err.Error()))
+			fmt.Fprintf(&b, "  %s  not run: %s\n", keyLabel(it.Finding.KeyID), accesskey.OneLine(it.Err.Error()))
 			continue
 		}
 		r := it.Result
@@ -129,7 +148,7 @@ func WriteSummaryText(w io.Writer, items []*Item) error {
 			fmt.Fprintf(&b, "      stored by %s (%s): %s\n", pr(rc.Sink), pr(rc.Kind), pr(rc.Where))
 		}
 		if r.Err != nil {
-			fmt.Fprintf(&b, "      %s\n", oneLine(r.Err.Error()))
+			fmt.Fprintf(&b, "      %s\n", accesskey.OneLine(r.Err.Error()))
 			var pe *PartialError
 			if errors.As(r.Err, &pe) && pe.Resume != "" {
 				fmt.Fprintf(&b, "      resume with: %s\n", pr(pe.Resume))
@@ -146,7 +165,28 @@ func WriteSummaryText(w io.Writer, items []*Item) error {
 	return err
 }
 
-// oneLine folds a multi-line error (the SDK's are) into one line, its control characters escaped.
-func oneLine(s string) string {
-	return accesskey.Printable(strings.Join(strings.Fields(s), " "))
+// WriteSecurityCenterText says, after the summary, what became of a poll's records (nothing
+// without a poll).
+func WriteSecurityCenterText(w io.Writer, sc *SecurityCenterReport) error {
+	if sc == nil {
+		return nil
+	}
+	var b strings.Builder
+	since := "every pending record"
+	if !sc.Since.IsZero() {
+		since = "records found since " + sc.Since.UTC().Format(time.RFC3339)
+	}
+	fmt.Fprintf(&b, "Security Center: %d pending record(s) read (%s)", sc.Records, since)
+	if len(sc.AccountsNotRead) > 0 {
+		fmt.Fprintf(&b, "; NOT READ: account(s) %s (the next poll reads them again)", strings.Join(sc.AccountsNotRead, ", "))
+	}
+	b.WriteString("\n")
+	for _, p := range sc.LeftPending {
+		fmt.Fprintf(&b, "  left pending: record %d (key %s, account %s): %s\n", p.Record.ID, p.Record.KeyID, p.Record.AccountID, p.Reason)
+	}
+	if len(sc.LeftPending) > 0 {
+		b.WriteString("  respond status lists every record left pending\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }

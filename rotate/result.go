@@ -139,7 +139,10 @@ func (x *run) summary(outcome journal.Outcome) string {
 	switch outcome {
 	case journal.OutcomeRemediated:
 		s := "leaked key " + x.p.KeyID.String() + " of " + x.user + " deleted and purged from the recycle bin"
-		if x.replacement != "" {
+		switch {
+		case x.replacement != "" && x.p.KMS != nil:
+			s += "; KMS secret " + x.p.KMS.Secret + " now serves " + x.replacement
+		case x.replacement != "":
 			s += "; replacement " + x.replacement + " stored"
 		}
 		return s

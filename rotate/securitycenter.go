@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/respond-dev/respond/detect"
@@ -121,7 +122,7 @@ func (c *Session) PollSecurityCenter(ctx context.Context, stateDir string, since
 				name = a.Account.Name
 			}
 			p.Failed = append(p.Failed, name)
-			p.Warnings = append(p.Warnings, fmt.Sprintf("Security Center records of account %s not read: %s", name, oneLine(a.Err.Error())))
+			p.Warnings = append(p.Warnings, fmt.Sprintf("Security Center records of account %s not read: %s", name, accesskey.OneLine(a.Err.Error())))
 		case a.Account.ID != "":
 			ids = append(ids, a.Account.ID)
 		}
@@ -132,7 +133,7 @@ func (c *Session) PollSecurityCenter(ctx context.Context, stateDir string, since
 	}
 	for _, f := range res.Failed {
 		p.Failed = append(p.Failed, f.AccountID)
-		p.Warnings = append(p.Warnings, oneLine(f.Error()))
+		p.Warnings = append(p.Warnings, accesskey.OneLine(f.Error()))
 	}
 	p.Warnings = append(p.Warnings, res.Warnings...)
 	if err != nil && len(res.Failed) == len(slices.Compact(slices.Sorted(slices.Values(ids)))) {
@@ -192,7 +193,7 @@ func (p *SecurityCenterPoll) Finish(stateDir string, items []*Item, now time.Tim
 			case a.closed:
 				closed = append(closed, a.rec)
 			case a.err != nil:
-				left = append(left, src.Pending{Record: a.rec, Reason: "the key is remediated but the record could not be closed: " + oneLine(a.err.Error()) + "; run again to close it", RunID: runID})
+				left = append(left, src.Pending{Record: a.rec, Reason: "the key is remediated but the record could not be closed: " + accesskey.OneLine(a.err.Error()) + "; run again to close it", RunID: runID})
 			default:
 				left = append(left, src.Pending{Record: a.rec, Reason: why, RunID: runID})
 			}
@@ -207,11 +208,43 @@ func (p *SecurityCenterPoll) Finish(stateDir string, items []*Item, now time.Tim
 	return left, src.SavePollState(stateDir, src.PollState{LastSuccess: p.Started})
 }
 
+// Conclude adds to the report what became of the poll's records once the batch has run (items:
+// none when there was nothing to do) and, unless the report is a dry run, remembers them
+// (Finish; a failure to is a warning). A poll that did not read every account makes the report
+// partial (exitCode maps the severity), whatever the keys' outcomes: the next poll reads again.
+func (p *SecurityCenterPoll) Conclude(r *Report, stateDir string, items []*Item, now time.Time, exitCode func(Severity) int) {
+	sc := &SecurityCenterReport{Since: p.Since, Records: p.Records(), AccountsNotRead: p.Failed}
+	r.SecurityCenter = sc
+	if !r.DryRun {
+		left, err := p.Finish(stateDir, items, now)
+		if err != nil {
+			r.Warnings = append(r.Warnings, "Security Center: "+accesskey.OneLine(err.Error()))
+		}
+		sc.LeftPending = left
+	}
+	if p.Partial() {
+		r.ExitCode = exitCode(SeverityPartial)
+	}
+}
+
+// Result is the poll's findings as a scanner's (respond scan security-center).
+func (p *SecurityCenterPoll) Result() detect.Result {
+	return detect.Result{Findings: p.Findings, Format: detect.FormatSAS, Warnings: p.Warnings}
+}
+
+// PartialError says which accounts' records could not be read, or is nil.
+func (p *SecurityCenterPoll) PartialError() error {
+	if !p.Partial() {
+		return nil
+	}
+	return fmt.Errorf("Security Center records of account(s) %s could not be read (see the warnings)", strings.Join(p.Failed, ", "))
+}
+
 // notClosedWhy says why a key's records were not closed, from how its item ended.
 func notClosedWhy(it *Item) (string, string) {
 	switch {
 	case it.Err != nil:
-		return "not planned: " + oneLine(it.Err.Error()), ""
+		return "not planned: " + accesskey.OneLine(it.Err.Error()), ""
 	case it.Result == nil:
 		return "not run (interrupted): run again", ""
 	}
@@ -220,7 +253,7 @@ func notClosedWhy(it *Item) (string, string) {
 	case it.Plan.Decision == DecisionRefuseRoot:
 		return "a root-account key: respond does not rotate root keys; as the account owner, delete it in the console (AccessKey management), move its users to a RAM user's key, then mark the record handled in Security Center", r.RunID
 	case r.Err != nil:
-		return "the key was not remediated (" + string(r.Outcome) + "): " + oneLine(r.Err.Error()), r.RunID
+		return "the key was not remediated (" + string(r.Outcome) + "): " + accesskey.OneLine(r.Err.Error()), r.RunID
 	}
 	return "the key was not remediated (" + string(r.Outcome) + ")", r.RunID
 }

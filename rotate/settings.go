@@ -45,6 +45,9 @@ type Settings struct {
 	Trust []string
 	// Incident holds the hunt and contain options (incident.go); zero values mean the defaults.
 	Incident playbooks.IncidentOptions
+	// KMSWait bounds the wait for KMS's rotation of a key it manages (the delete step's
+	// kms-wait; 0 means playbooks.DefaultKMSWait).
+	KMSWait time.Duration
 }
 
 func (s Settings) withDefaults() Settings {
@@ -62,6 +65,9 @@ func (s Settings) withDefaults() Settings {
 	}
 	if s.AssessWindow == 0 {
 		s.AssessWindow = playbooks.DefaultAssessWindow
+	}
+	if s.KMSWait <= 0 {
+		s.KMSWait = playbooks.DefaultKMSWait
 	}
 	if s.Incident.HuntDepth == 0 {
 		s.Incident.HuntDepth = playbooks.DefaultHuntDepth
@@ -101,6 +107,8 @@ func (s Settings) Validate() error {
 			o.AssessWindow = s.AssessWindow
 		case playbooks.StepHunt, playbooks.StepContain:
 			o.IncidentOptions = s.Incident
+		case playbooks.StepDelete:
+			o.KMSWait = s.KMSWait
 		}
 		steps[i] = playbooks.Step{ID: id, Options: o}
 	}

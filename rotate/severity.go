@@ -102,7 +102,7 @@ func Redacted(r *accesskey.Redactor, err error) error {
 func Runnable(items []*Item) int {
 	n := 0
 	for _, it := range items {
-		if it.Err == nil && (it.Plan.Decision == DecisionRotate || it.Plan.Decision == DecisionPurge || it.Plan.liftsQuarantines()) {
+		if it.Err == nil && (it.Plan.rotates() || it.Plan.liftsQuarantines()) {
 			n++
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/respond-dev/respond/ram/accesskey"
 	"strings"
 
 	"github.com/respond-dev/respond/playbooks"
@@ -116,7 +117,7 @@ func (x *run) close(ctx context.Context, already bool) {
 			return // the journal broke: the run has stopped
 		}
 		if err != nil {
-			r.Outcome, r.Error = AlertFailed, x.red.Redact(oneLine(err.Error()))
+			r.Outcome, r.Error = AlertFailed, x.red.Redact(accesskey.OneLine(err.Error()))
 			failed = append(failed, err)
 			x.warn("close: " + r.Alert + " left open: " + r.Error)
 		}

@@ -54,11 +54,7 @@ func (x *run) deleteLeaked(ctx context.Context, s playbooks.StepID) bool {
 		}
 		x.report(StepResult{Step: playbooks.StepDelete, Outcome: journal.OutcomeFailed, Started: started, Duration: x.d.now().Sub(started),
 			Detail: strings.Join(append(details, err.Error()), "; "), RequestIDs: nonEmpty(reqs...)})
-		if ctx.Err() != nil {
-			x.interrupt(playbooks.StepDelete, err)
-		} else {
-			x.fail(playbooks.StepDelete, err)
-		}
+		x.stopStep(ctx, playbooks.StepDelete, err)
 		return false
 	}
 	outcome := journal.OutcomeDone
@@ -102,11 +98,7 @@ func (x *run) deleteCall(ctx context.Context, started time.Time) (detail, reqID 
 	}
 	if err != nil {
 		x.report(StepResult{Step: playbooks.StepDelete, Outcome: journal.OutcomeFailed, Started: started, Duration: x.d.now().Sub(started), Detail: err.Error(), RequestID: reqID})
-		if ctx.Err() != nil {
-			x.interrupt(playbooks.StepDelete, err)
-		} else {
-			x.fail(playbooks.StepDelete, err)
-		}
+		x.stopStep(ctx, playbooks.StepDelete, err)
 		return "", reqID, false
 	}
 	return detail, reqID, true

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/respond-dev/respond/ram/accesskey"
 	"strings"
 	"time"
 
@@ -42,13 +43,13 @@ func partialWarning(a *assess.Assessment) string {
 	for _, r := range c.Regions {
 		switch {
 		case r.Status == assess.RegionFailed:
-			missing = append(missing, r.Region+" failed ("+oneLine(r.Reason)+")")
+			missing = append(missing, r.Region+" failed ("+accesskey.OneLine(r.Reason)+")")
 		case r.Status == assess.RegionSkipped && r.Reason != "" && !strings.HasPrefix(r.Reason, "not in the configured"):
 			missing = append(missing, r.Region+" skipped ("+r.Reason+")")
 		}
 	}
 	if c.ListError != "" && c.Source == assess.SourceClient {
-		missing = append(missing, "ActionTrail's region list failed ("+oneLine(c.ListError)+"): asked the client's own region only")
+		missing = append(missing, "ActionTrail's region list failed ("+accesskey.OneLine(c.ListError)+"): asked the client's own region only")
 	}
 	return fmt.Sprintf("%sPARTIAL: not every ActionTrail region was looked at, so the counts are those of the regions that answered: %s",
 		AssessWarningPrefix, strings.Join(missing, "; "))

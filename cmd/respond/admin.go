@@ -18,15 +18,7 @@ func newCmdStatus(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "List unfinished rotations, the deny policies left in place and the Security Center records left pending",
-		Long: `List the rotations whose journal shows they did not finish: an interrupted run, a failed
-step, a verification that did not pass. Running 'respond --key-id ID' again resumes each.
-
-It also lists the deny policies respond left in place (the self-expiring deny on a role the
-attacker assumed, an owner's quarantine a run could not remove) and when each stops applying;
-running 'respond --key-id ID' again after that removes the expired ones. And the Security Center
-leak records respond left pending (respond --from security-center), with why: a root-account
-key, a key that was not remediated, a mark that was not confirmed.`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return statusRun(cmd.Context(), f, all)
 		},
@@ -40,7 +32,11 @@ func statusRun(_ context.Context, f *Factory, all bool) error {
 	if err != nil {
 		return err
 	}
-	dir, err := f.stateDir()
+	conf, err := f.loadConfig()
+	if err != nil {
+		return err
+	}
+	dir, err := f.stateDirFor(conf) // where a run with this configuration keeps its journals
 	if err != nil {
 		return err
 	}
@@ -61,10 +57,7 @@ func newCmdPlaybook(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "playbook",
 		Short: "List, show and validate playbooks",
-		Long: `A playbook says which steps run in which order (locate, assess, hunt, contain, create, store,
-delete, eradicate, verify, close, notify), with which options, sinks and notifications. Three are built in: standard, contain-first
-and contain-only. See playbooks/README.md for the schema.`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 	}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "list",
@@ -137,19 +130,16 @@ func newCmdConfig(f *Factory) *cobra.Command {
 		Short: "Validate --config (or the default configuration file)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path, err := f.Global.ConfigPath, error(nil)
-			if path == "" {
-				if path, err = playbooks.FindConfig(f.getenv); path == "" || err != nil {
-					return cmp.Or(err, flagErrorf("no configuration file: pass --config FILE (default location: $XDG_CONFIG_HOME/respond/config.yaml, or $RESPOND_CONFIG)"))
-				}
+			path, err := f.configPath()
+			if path == "" || err != nil {
+				return cmp.Or(err, flagErrorf("no configuration file: pass --config FILE (default location: $XDG_CONFIG_HOME/respond/config.yaml, or $RESPOND_CONFIG)"))
 			}
 			conf, err := playbooks.LoadConfig(path)
 			if err != nil {
 				return validationError(f, err)
 			}
-			fmt.Fprintf(f.Streams.Out, "%s: valid: %d account(s), %d sink(s), %d notification channel(s), %d canary key(s), %d rule(s)\n",
-				path, len(conf.Accounts), len(conf.Sinks), len(conf.Notify), len(conf.Canaries), len(conf.Rules))
-			return nil
+			_, err = fmt.Fprintf(f.Streams.Out, "%s: valid: %s\n", path, conf.Summary())
+			return err
 		},
 	})
 	return cmd

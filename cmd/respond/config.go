@@ -14,11 +14,11 @@ import (
 
 // connect signs in and enters every account the configuration names (rotate.Connect), with the
 // credentials and endpoint the flags and the environment say; p shows what slow calls wait for.
-func (f *Factory) connect(ctx context.Context, conf *playbooks.Config, p *progress) (*rotate.Session, error) {
+func (f *Factory) connect(ctx context.Context, conf *playbooks.Config, p *ram.ProgressPrinter) (*rotate.Session, error) {
 	if p == nil {
-		p = &progress{w: f.Streams.ErrOut}
+		p = ram.NewProgressPrinter(f.Streams.ErrOut, false, true, f.Now)
 	}
-	base, err := f.baseConfig(p.notice)
+	base, err := f.baseConfig(p.Notice)
 	if err != nil {
 		return nil, err
 	}
@@ -43,16 +43,26 @@ func (f *Factory) connect(ctx context.Context, conf *playbooks.Config, p *progre
 // baseConfig is the ram.Config every client of this run starts from: the environment's
 // (ram.EnvConfig; a bad value is exit 2), the flags, the sandbox; notice is told of slow calls.
 func (f *Factory) baseConfig(notice func(string)) (ram.Config, error) {
+	cfg, err := f.flagConfig()
+	if err != nil {
+		return cfg, err
+	}
+	cfg.UserAgent, cfg.Notice, cfg.Observe = userAgent()+" "+f.ownMarker, notice, f.observe
+	if f.Global.Sandbox {
+		cfg.Endpoint = f.startSandbox().srv.Endpoint()
+	}
+	return cfg, nil
+}
+
+// flagConfig is the environment's ram.Config (ram.EnvConfig; a bad value is exit 2) with the
+// region and endpoint of the flags.
+func (f *Factory) flagConfig() (ram.Config, error) {
 	cfg, err := ram.EnvConfig(f.getenv)
 	if err != nil {
 		return ram.Config{}, &FlagError{Err: err}
 	}
-	cfg.UserAgent, cfg.Notice, cfg.Observe = userAgent()+" "+f.ownMarker, notice, f.observe
 	cfg.Region = cmp.Or(f.Global.Region, cfg.Region)
 	cfg.Endpoint = cmp.Or(f.Global.Endpoint, cfg.Endpoint)
-	if f.Global.Sandbox {
-		cfg.Endpoint = f.startSandbox().srv.Endpoint()
-	}
 	return cfg, nil
 }
 
@@ -70,6 +80,14 @@ func (f *Factory) homeCredentials() ram.CredentialSource {
 	return ram.DefaultCredentials()
 }
 
+// configPath is --config, else the default path when it exists (playbooks.FindConfig), else "".
+func (f *Factory) configPath() (string, error) {
+	if f.Global.ConfigPath != "" {
+		return f.Global.ConfigPath, nil
+	}
+	return playbooks.FindConfig(f.getenv)
+}
+
 //go:embed sandbox-config.yaml
 var sandboxConfigYAML []byte
 
@@ -83,13 +101,9 @@ func (f *Factory) loadConfig() (*playbooks.Config, error) {
 		}
 		return conf, nil
 	}
-	path := f.Global.ConfigPath
-	if path == "" {
-		p, err := playbooks.FindConfig(f.getenv)
-		if p == "" || err != nil {
-			return nil, err
-		}
-		path = p
+	path, err := f.configPath()
+	if path == "" || err != nil {
+		return nil, err
 	}
 	conf, err := playbooks.LoadConfig(path)
 	if err != nil {

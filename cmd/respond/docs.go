@@ -10,12 +10,8 @@ import (
 
 func newCmdDocs(f *Factory) *cobra.Command {
 	return &cobra.Command{
-		Use:   "docs man|markdown DIR",
-		Short: "Write respond's reference pages, man pages or Markdown, one per command, into DIR",
-		Long: `Write a reference page for every command, generated from the same definitions as --help:
-man pages (section 1; their date is $SOURCE_DATE_EPOCH when set, for reproducible packages) or
-Markdown. The Markdown pages are also in the repository, under cmd/respond/docs.`,
-		Example:   "  respond docs man /usr/local/share/man/man1\n  respond docs markdown cmd/respond/docs",
+		Use:       "docs man|markdown DIR",
+		Short:     "Write respond's reference pages, man pages or Markdown, one per command, into DIR",
 		Args:      cobra.ExactArgs(2),
 		ValidArgs: []string{"man", "markdown"},
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -382,3 +382,16 @@ func mapKeys(m map[string]any) []string {
 	slices.Sort(out)
 	return out
 }
+
+// respond status reads the state directory the configuration names, where a run with that
+// configuration (and no --state-dir) keeps its journals.
+func TestE2EStatusConfigStateDir(t *testing.T) {
+	t.Parallel()
+	limit(t)
+	e := newE2E(t, orgFromFile(t, "small.yaml"))
+	cfg := e.fileSinkConfig("state-dir: " + e.state + "\n")
+	wantCode(t, e.runRaw("", "--key-id", smallLeak, "--yes", "--config", cfg, "--endpoint", e.s.Endpoint()), 0)
+	r := e.runRaw("", "status", "--all", "--config", cfg)
+	wantCode(t, r, 0)
+	mustContain(t, "status", r.Stdout, smallLeak)
+}

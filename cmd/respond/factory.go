@@ -6,8 +6,10 @@ import (
 	"os"
 	"time"
 
+	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/rotate"
 	"github.com/respond-dev/respond/rotate/journal"
 )
 
@@ -58,33 +60,44 @@ func (f *Factory) getenv(k string) string {
 	return v
 }
 
-// stateDir is --state-dir, else (--sandbox) a fresh directory, else $RESPOND_STATE_DIR, else
-// journal.DefaultDir. Each sandbox rehearsal starts from the demo organisation, so it must not see
-// an earlier run's journals.
-func (f *Factory) stateDir() (string, error) {
-	switch {
-	case f.Global.StateDir != "":
-		return f.Global.StateDir, nil
-	case f.Global.Sandbox:
+// stateDir is the state directory without the configuration's (stateDirFor).
+func (f *Factory) stateDir() (string, error) { return f.stateDirFor(nil) }
+
+// stateDirFor is this command's state directory (journal.StateDir). A --sandbox run without
+// --state-dir gets a fresh one, removed at exit unless the run changed something: each rehearsal
+// starts from the demo organisation, so it must not see an earlier run's journals.
+func (f *Factory) stateDirFor(conf *playbooks.Config) (string, error) {
+	if f.Global.Sandbox && f.Global.StateDir == "" && f.sandboxState == "" {
 		d, err := os.MkdirTemp("", "respond-sandbox-")
 		if err != nil {
 			return "", fmt.Errorf("create a state directory for the sandbox: %w (pass --state-dir)", err)
 		}
 		f.sandboxState = d
-		return d, nil
-	case f.getenv("RESPOND_STATE_DIR") != "":
-		return f.getenv("RESPOND_STATE_DIR"), nil
 	}
-	dir, err := journal.DefaultDir(f.getenv, func() (string, error) {
-		if h := f.getenv("HOME"); h != "" {
-			return h, nil
-		}
-		return os.UserHomeDir()
-	})
+	confDir := ""
+	if conf != nil {
+		confDir = conf.StateDir
+	}
+	return journal.StateDir(f.Global.StateDir, confDir, f.sandboxState, f.getenv)
+}
+
+// invocation is what this command used, for the command that resumes its rotations (recorded in
+// the journal, printed by respond status): the sandbox's endpoint and built-in configuration are
+// its own.
+func (f *Factory) invocation(conf *playbooks.Config, stateDir, playbook string) (rotate.Invocation, error) {
+	cfg, err := f.flagConfig()
 	if err != nil {
-		return "", fmt.Errorf("%w (pass --state-dir)", err)
+		return rotate.Invocation{}, err
 	}
-	return dir, nil
+	inv := rotate.Invocation{Sandbox: f.Global.Sandbox, StateDir: stateDir, Profile: f.Global.Profile,
+		Region: cfg.Region, Playbook: playbook}
+	if !f.Global.Sandbox {
+		inv.Endpoint = cfg.Endpoint
+	}
+	if conf != nil && (!f.Global.Sandbox || f.Global.ConfigPath != "") {
+		inv.Config = conf.Source
+	}
+	return inv, nil
 }
 
 // outputJSON reports whether --output json was asked for, and checks the flag's value.

@@ -40,7 +40,7 @@ func TestProgress(t *testing.T) {
 			}
 			for _, d := range tc.at {
 				now = start.Add(d)
-				if r := p.reporter(); r != nil {
+				if r := p.Reporter(); r != nil {
 					r(step)
 				}
 			}

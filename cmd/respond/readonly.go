@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -28,13 +26,7 @@ func newCmdLocate(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "locate --key-id ID",
 		Short: "Find the owner of an AccessKey (read-only)",
-		Long: `Find who owns an AccessKey, across every configured account, cheapest strategy first:
-IMS GetUser by key id, ActionTrail's last-use record, a full scan of every user's keys (all
-pages, concurrent, slowing down when throttled), and the caller's own keys (root account).
-It changes nothing and never signs a call with the leaked key unless --locate includes caller.`,
-		Example: `  respond locate --key-id LTAI5tFAKEBILLING0LEAK01 --sandbox
-  respond locate --key-id LTAI5tMYCr1pxcx4vz2o7riE --locate scan --output json`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.KeyID == "" {
 				return flagErrorf("--key-id is required")
@@ -49,7 +41,7 @@ It changes nothing and never signs a call with the leaked key unless --locate in
 
 func locateRun(ctx context.Context, opts *LocateOptions) error {
 	f := opts.Factory
-	asJSON, id, err := f.keyArg(opts.KeyID)
+	id, err := f.keyArg(opts.KeyID)
 	if err != nil {
 		return err
 	}
@@ -68,20 +60,12 @@ func locateRun(ctx context.Context, opts *LocateOptions) error {
 	if err != nil {
 		return err
 	}
-	loc, err := cl.Locator(ctx, strategies, id, accesskey.Secret{}, p.reporter())
+	rep, err := cl.LocateKey(ctx, strategies, id, p.Reporter())
+	p.Clear()
 	if err != nil {
 		return err
 	}
-	start := time.Now()
-	owner, err := loc.Locate(ctx, id)
-	p.clear()
-	if err != nil {
-		return fmt.Errorf("locate %s: %w", id, err)
-	}
-	if asJSON {
-		return writeJSON(f.Streams.Out, rotate.NewLocateReport(owner, time.Since(start)))
-	}
-	return rotate.WriteOwnerText(f.Streams.Out, owner, time.Since(start))
+	return f.print(rep, rep.WriteText)
 }
 
 // AssessOptions are the flags of `respond assess`.
@@ -101,30 +85,20 @@ func newCmdAssess(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "assess --key-id ID",
 		Short: "Summarise what a key did lately, from ActionTrail (read-only)",
-		Long: `Summarise a key's recent API activity from ActionTrail (LookupEvents by EventAccessKeyId, every
-page): counts by service and action, source IPs, first and last event, and the actions that
-matter most (users, keys, roles, policies, instances, deletions, high-risk services). respond's
-own calls are left out. It changes nothing.
-
-ActionTrail is regional: each region keeps its own events, and every region returns the global
-ones (RAM, STS…). respond asks every region ActionTrail lists (--all-regions, the default), or
-the configuration's assess.regions, or the regions named with --region, and counts each global
-event once. The summary names every region that failed or was not asked; such an assessment is
-partial and exits 4 (run it again to look there), so that "no events" never means "did not look".`,
-		Example: `  respond assess --key-id LTAI5tFAKEBILLING0LEAK01 --sandbox
-  respond assess --key-id LTAI5tMYCr1pxcx4vz2o7riE --window 720h --output json
-  respond assess --key-id LTAI5tMYCr1pxcx4vz2o7riE --region cn-hangzhou --region ap-southeast-1`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.KeyID == "" {
 				return flagErrorf("--key-id is required")
 			}
-			if opts.Window <= 0 || opts.Window > playbooks.MaxAssessWindow {
-				return flagErrorf("--window must be between 1s and 2160h (90 days), not %s", opts.Window)
+			if err := playbooks.CheckAssessWindow(opts.Window); err != nil {
+				return flagErrorf("--window: %v", err)
 			}
-			regions, err := assessRegions(opts.Regions, opts.AllRegions)
+			regions, err := playbooks.ParseRegions(opts.Regions)
 			if err != nil {
-				return err
+				return flagErrorf("--region: %v", err)
+			}
+			if opts.AllRegions && len(regions) > 0 {
+				return flagErrorf("--all-regions and --region are exclusive: every region, or the ones named")
 			}
 			opts.Regions = regions
 			return f.interruptible(cmd.Context(), "assessing "+opts.KeyID, func(ctx context.Context) error { return assessRun(ctx, opts) })
@@ -140,7 +114,7 @@ partial and exits 4 (run it again to look there), so that "no events" never mean
 
 func assessRun(ctx context.Context, opts *AssessOptions) error {
 	f := opts.Factory
-	asJSON, id, err := f.keyArg(opts.KeyID)
+	id, err := f.keyArg(opts.KeyID)
 	if err != nil {
 		return err
 	}
@@ -157,66 +131,24 @@ func assessRun(ctx context.Context, opts *AssessOptions) error {
 		regions = conf.Assess.Regions
 	}
 	a, err := cl.AssessKey(ctx, id, opts.Window, f.Now().UTC(), f.ownMarker, regions)
-	partial := errors.Is(err, assess.ErrPartial)
-	if err != nil && !partial {
+	rep := rotate.AssessReport{KeyID: id.String(), Partial: errors.Is(err, assess.ErrPartial), Assessment: a}
+	if err != nil && !rep.Partial {
 		return err
 	}
-	if asJSON {
-		err = writeJSON(f.Streams.Out, struct {
-			KeyID      string            `json:"key_id"`
-			Partial    bool              `json:"partial"`
-			ExitCode   int               `json:"exit_code"`
-			Assessment assess.Assessment `json:"assessment"`
-		}{id.String(), partial, int(assessExit(partial)), a})
-	} else {
-		fmt.Fprintf(f.Streams.Out, "Activity of %s\n", id)
-		err = assess.WriteText(f.Streams.Out, a)
+	if rep.Partial { // a partly done work that running the command again completes: exit 4
+		rep.ExitCode = int(exitPartial)
 	}
-	if err != nil || !partial {
+	if err := f.print(rep, rep.WriteText); err != nil || !rep.Partial {
 		return err
 	}
 	// The assessment of the regions that answered is printed; the exit code says it is not all.
-	return &ExitError{Code: assessExit(partial), Err: errors.New("partial assessment: some ActionTrail regions were not looked at (named above); run it again to look there")}
+	return &ExitError{Code: exitPartial, Err: errors.New("partial assessment: some ActionTrail regions were not looked at (named above); run it again to look there")}
 }
 
 // keyArg checks --output and parses --key-id for the read-only commands.
-func (f *Factory) keyArg(raw string) (asJSON bool, id accesskey.ID, err error) {
-	if asJSON, err = f.outputJSON(); err != nil {
-		return false, id, err
+func (f *Factory) keyArg(raw string) (accesskey.ID, error) {
+	if _, err := f.outputJSON(); err != nil {
+		return accesskey.ID{}, err
 	}
-	if id, err = parseKeyID(raw); err != nil {
-		return false, id, err
-	}
-	return asJSON, id, nil
-}
-
-// assessExit is respond assess's exit code: a partial assessment is 4, like any partly done
-// work that running the command again completes.
-func assessExit(partial bool) exitCode {
-	if partial {
-		return exitPartial
-	}
-	return exitOK
-}
-
-// assessRegions checks --region (repeatable, comma-separated) against --all-regions: region ids,
-// each once.
-func assessRegions(raw []string, all bool) ([]string, error) {
-	var out []string
-	for _, r := range raw {
-		for _, s := range strings.Split(r, ",") {
-			s = strings.TrimSpace(s)
-			switch {
-			case s == "":
-			case !playbooks.ValidRegion(s):
-				return nil, flagErrorf("--region: %q is not a region id (such as cn-hangzhou or ap-southeast-1)", accesskey.Printable(s))
-			case !slices.Contains(out, s):
-				out = append(out, s)
-			}
-		}
-	}
-	if all && len(out) > 0 {
-		return nil, flagErrorf("--all-regions and --region are exclusive: every region, or the ones named")
-	}
-	return out, nil
+	return parseKeyID(raw)
 }

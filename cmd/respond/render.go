@@ -2,15 +2,16 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 
 	"github.com/respond-dev/respond/detect"
+	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate"
 )
@@ -22,32 +23,50 @@ type run struct {
 	opts        *RespondOptions
 	s           Streams
 	asJSON      bool
+	warnings    []string // the input's
 	red         *accesskey.Redactor
 	out, errOut *accesskey.RedactingWriter
 	stateDir    string
-	sandboxDir  string // the fresh state directory of a --sandbox run
-	progress    *progress
+	session     *rotate.Session // once connected
+	progress    *ram.ProgressPrinter
 	short       func(accesskey.ID) string  // the step lines' ids, told apart within the run
 	poll        *rotate.SecurityCenterPoll // --from security-center
 }
 
-func newRun(opts *RespondOptions, asJSON bool, findings []detect.Finding) (*run, error) {
+// newRun checks the flags and reads the findings (gatherFindings), whose secrets the run's
+// redactor learns.
+func newRun(ctx context.Context, opts *RespondOptions) (*run, []detect.Finding, error) {
+	asJSON, err := opts.Factory.outputJSON()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkSince(opts.From, opts.Since); err != nil {
+		return nil, nil, err
+	}
+	findings, warnings, err := gatherFindings(ctx, opts)
+	if err != nil {
+		return nil, nil, err
+	}
 	s, red := opts.Factory.Streams, accesskey.NewRedactor()
 	var ids []accesskey.ID
 	for _, fd := range findings {
 		red.Add(fd.Secret)
 		ids = append(ids, fd.KeyID)
 	}
-	r := &run{opts: opts, s: s, asJSON: asJSON, red: red, out: red.Writer(s.Out), errOut: red.Writer(s.ErrOut), short: accesskey.Shorts(ids)}
-	var err error
+	r := &run{opts: opts, s: s, asJSON: asJSON, warnings: warnings, red: red, out: red.Writer(s.Out), errOut: red.Writer(s.ErrOut), short: accesskey.Shorts(ids)}
 	r.progress, err = opts.Factory.newProgress(r.errOut)
-	return r, err
+	return r, findings, err
 }
 
 // close flushes the streams and passes the run's error through the redactor too.
 func (r *run) close(err *error) {
 	_, _ = r.out.Flush(), r.errOut.Flush()
 	*err = rotate.Redacted(r.red, *err)
+}
+
+// sandboxDir is the --sandbox run's own state directory: --state-dir, else a fresh one.
+func (r *run) sandboxDir() string {
+	return cmp.Or(r.opts.Factory.Global.StateDir, r.opts.Factory.sandboxState)
 }
 
 // check refuses what needs a person at a terminal without one.
@@ -66,31 +85,10 @@ func (r *run) check() error {
 	return nil
 }
 
-func (r *run) nothingToDo(report rotate.Report) error {
-	if r.poll != nil {
-		r.finishPoll(&report, nil)
-		if r.poll.Partial() {
-			report.ExitCode = int(exitPartial)
-		}
-	}
-	if r.asJSON {
-		if err := writeJSON(r.out, report); err != nil {
-			return err
-		}
-	} else {
-		fmt.Fprintln(r.out, "No AccessKey ids found: nothing to do.")
-		writeSecurityCenterText(r, report.SecurityCenter)
-	}
-	if report.ExitCode != 0 {
-		return &ExitError{Code: exitCode(report.ExitCode)}
-	}
-	return nil
-}
-
 // Confirm implements rotate.Confirmer: it shows the plans and, without --yes, asks on the
 // terminal when one would change anything.
 func (r *run) Confirm(_ context.Context, items []*rotate.Item) (bool, error) {
-	r.progress.clear()
+	r.progress.Clear()
 	r.printPlans(items)
 	runnable := rotate.Runnable(items)
 	if runnable == 0 || r.opts.Yes {
@@ -106,22 +104,12 @@ func (r *run) Confirm(_ context.Context, items []*rotate.Item) (bool, error) {
 	return a == "y" || a == "yes", nil
 }
 
+// stepPrinter prints each step's line on stderr as it ends (rotate.StepLines), for text output.
 func (r *run) stepPrinter() func(accesskey.ID) func(rotate.StepResult) {
 	if r.asJSON {
 		return nil
 	}
-	var mu sync.Mutex
-	return func(id accesskey.ID) func(rotate.StepResult) {
-		return func(s rotate.StepResult) {
-			mu.Lock()
-			defer mu.Unlock()
-			line := fmt.Sprintf("  %s %-7s %s", r.short(id), s.Step, s.Outcome)
-			if s.Detail != "" {
-				line += ": " + accesskey.Printable(s.Detail) // names paths, the cloud's errors
-			}
-			fmt.Fprintln(r.errOut, line)
-		}
-	}
+	return rotate.StepLines(r.errOut, r.short)
 }
 
 func (r *run) printPlans(items []*rotate.Item) {
@@ -136,34 +124,48 @@ var exitFor = map[rotate.Severity]exitCode{
 	rotate.SeverityInvalid: exitUsage, rotate.SeverityFailed: exitFailed, rotate.SeverityPartial: exitPartial,
 }
 
-// finish prints the results and decides the exit code: the most urgent outcome wins.
+func exitOf(s rotate.Severity) int { return int(exitFor[s]) }
+
+// finish prints the results (none: nothing to do) and decides the exit code: the most urgent
+// outcome wins.
 func (r *run) finish(report rotate.Report, items []*rotate.Item) error {
+	f, ran := r.opts.Factory, len(items) > 0 && !r.opts.DryRun && !report.Declined
 	if r.opts.DryRun {
 		r.printPlans(items)
 	}
-	report.AddItems(items, func(s rotate.Severity) int { return int(exitFor[s]) })
+	report.AddItems(items, exitOf)
 	if r.poll != nil {
-		r.finishPoll(&report, items)
-		if r.poll.Partial() { // some account was not read: the most urgent outcome, run it again
-			report.ExitCode = int(exitPartial)
-		}
+		r.poll.Conclude(&report, r.stateDir, items, f.Now(), exitOf)
 	}
-	if r.asJSON {
+	switch {
+	case r.asJSON:
 		if err := writeJSON(r.out, report); err != nil {
 			return err
 		}
-	} else if !r.opts.DryRun && !report.Declined {
+	case len(items) == 0:
+		fmt.Fprintln(r.out, "No AccessKey ids found: nothing to do.")
+	case ran:
 		_ = rotate.WriteSummaryText(r.out, items)
-		writeSecurityCenterText(r, report.SecurityCenter)
 	}
-	if f := r.opts.Factory; f.sandboxState != "" && !r.opts.DryRun && !report.Declined {
+	if !r.asJSON && (ran || len(items) == 0) {
+		_ = rotate.WriteSecurityCenterText(r.out, report.SecurityCenter)
+	}
+	if f.sandboxState != "" && ran {
 		f.keepSandboxState = true
-		fmt.Fprintf(r.errOut, "Sandbox state (journal, audit log, the new key's file), kept: %s\n", r.sandboxDir)
+		fmt.Fprintf(r.errOut, "Sandbox state (journal, audit log, the new key's file), kept: %s\n", r.sandboxDir())
 	}
 	if report.ExitCode == 0 {
 		return nil
 	}
 	return &ExitError{Code: exitCode(report.ExitCode)}
+}
+
+// print writes v as JSON with --output json, else as text.
+func (f *Factory) print(v any, text func(io.Writer) error) error {
+	if f.Global.Output == "json" {
+		return writeJSON(f.Streams.Out, v)
+	}
+	return text(f.Streams.Out)
 }
 
 // writeJSON writes v as indented JSON, safe to print on a terminal (accesskey.PrintableJSON:

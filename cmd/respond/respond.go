@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,20 +28,10 @@ type RespondOptions struct {
 	Since time.Duration
 }
 
+// respondRun is the main command: the findings of --key-id and --from (or Security Center's), the
+// engine's batch over them (rotate.Batch: playbook, owner, plan, confirmation, steps), the result.
 func respondRun(ctx context.Context, opts *RespondOptions) (err error) {
-	f := opts.Factory
-	asJSON, err := f.outputJSON()
-	if err != nil {
-		return err
-	}
-	if err := checkSince(opts.From, opts.Since); err != nil {
-		return err
-	}
-	findings, warnings, err := gatherFindings(ctx, opts)
-	if err != nil {
-		return err
-	}
-	r, err := newRun(opts, asJSON, findings)
+	r, findings, err := newRun(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -51,31 +40,27 @@ func respondRun(ctx context.Context, opts *RespondOptions) (err error) {
 	if err != nil {
 		return err
 	}
-	if f.Signals != nil {
+	if f := opts.Factory; f.Signals != nil {
 		var stop context.CancelFunc
 		ctx, stop = f.Signals(ctx)
 		defer stop()
 	}
-	report := rotate.NewReport(opts.DryRun, warnings)
+	report := rotate.NewReport(opts.DryRun, r.warnings)
+	if opts.From == fromSecurityCenter || len(findings) > 0 {
+		if err := r.connect(ctx, b, &report); err != nil {
+			return err
+		}
+	}
 	if opts.From == fromSecurityCenter {
-		if findings, _, err = r.pollSecurityCenter(ctx, b, findings, &report); err != nil {
+		if findings, err = r.pollSecurityCenter(ctx, b, &report); err != nil {
 			return err
 		}
 	}
 	if len(findings) == 0 {
-		return r.nothingToDo(report)
-	}
-	if b.Session == nil {
-		cl, err := f.connect(ctx, b.Config, r.progress)
-		if err != nil {
-			return err
-		}
-		b.Session = cl
-		caller := cl.Caller()
-		report.Caller = &caller
+		return r.finish(report, nil)
 	}
 	items, err := b.Run(ctx, findings)
-	r.progress.clear()
+	r.progress.Clear()
 	if report.Declined = errors.Is(err, rotate.ErrNotConfirmed); report.Declined {
 		fmt.Fprintln(r.errOut, "Declined: nothing was changed.")
 	} else if err != nil {
@@ -99,36 +84,48 @@ func (r *run) batch() (*rotate.Batch, error) {
 	if err != nil {
 		return nil, &FlagError{Err: fmt.Errorf("--playbook %s: %w", opts.Playbook, err)}
 	}
-	if r.stateDir, err = f.stateDir(); err != nil {
+	if r.stateDir, err = f.stateDirFor(conf); err != nil {
 		return nil, err
-	}
-	r.sandboxDir = r.stateDir
-	if conf != nil && conf.StateDir != "" && f.Global.StateDir == "" {
-		r.stateDir = conf.StateDir
 	}
 	if err := journal.CheckStateDir(r.stateDir); err != nil {
 		return nil, err // an *UnsafeStateError: exit 2, with the chmod or chown to run
 	}
+	inv, err := f.invocation(conf, r.stateDir, opts.Playbook)
+	if err != nil {
+		return nil, err
+	}
 	b := &rotate.Batch{
-		Config: conf, Playbook: forced, Strategies: strategies, Progress: r.progress.reporter(),
+		Config: conf, Playbook: forced, Strategies: strategies, Progress: r.progress.Reporter(),
 		OnStep: r.stepPrinter(), Redactor: r.red, OwnUserAgent: f.ownMarker, DryRun: opts.DryRun,
 		Outputs:  rotate.Outputs{Sinks: opts.Sinks, Getenv: f.getenv, Now: f.Now},
-		StateDir: r.stateDir, ResumeCommand: r.invocation(conf).ResumeCommand(), Confirmer: r,
+		StateDir: r.stateDir, ResumeCommand: inv.ResumeCommand(), Confirmer: r,
 	}
 	if opts.Reveal {
 		b.Outputs.Reveal = r.s.Out // the one place a secret is printed, on purpose
 	}
-	if f.Global.Sandbox {
-		b.Outputs.Fallback = rotate.RehearsalSink(r.sandboxDir)
+	if f.Global.Sandbox { // the sandbox's own state directory, even under a configuration's
+		b.Outputs.Fallback = rotate.RehearsalSink(r.sandboxDir())
 	}
 	return b, nil
 }
 
+// connect signs the batch in (Factory.connect); the report names who respond acts as.
+func (r *run) connect(ctx context.Context, b *rotate.Batch, report *rotate.Report) error {
+	cl, err := r.opts.Factory.connect(ctx, b.Config, r.progress)
+	if err != nil {
+		return err
+	}
+	b.Session, r.session = cl, cl
+	caller := cl.Caller()
+	report.Caller = &caller
+	return nil
+}
+
 // gatherFindings turns --key-id and --from into findings, one per key (detect.WithNamed).
 func gatherFindings(ctx context.Context, opts *RespondOptions) ([]detect.Finding, []string, error) {
-	ids, err := detect.ParseIDs(opts.KeyIDRaw)
+	ids, err := parseKeyIDs(opts.KeyIDRaw)
 	if err != nil {
-		return nil, nil, badKeyIDs(opts.KeyIDRaw) // says what the value looks like, never repeats it
+		return nil, nil, err
 	}
 	var res detect.Result
 	if opts.From != "" && opts.From != fromSecurityCenter { // the poll needs the connection: later
@@ -154,19 +151,4 @@ func (f *Factory) configAndStrategies(locate string) (*playbooks.Config, []strin
 		strategies = conf.Locate
 	}
 	return conf, strategies, nil
-}
-
-// invocation is what this run used, for the command that resumes it (recorded in the journal,
-// printed by respond status).
-func (r *run) invocation(conf *playbooks.Config) rotate.Invocation {
-	f := r.opts.Factory
-	inv := rotate.Invocation{Sandbox: f.Global.Sandbox, StateDir: r.stateDir, Profile: f.Global.Profile,
-		Region: cmp.Or(f.Global.Region, f.getenv("ALIBABA_CLOUD_REGION_ID")), Playbook: r.opts.Playbook}
-	if !f.Global.Sandbox {
-		inv.Endpoint = cmp.Or(f.Global.Endpoint, f.getenv("RESPOND_ENDPOINT"))
-	}
-	if conf != nil && (!f.Global.Sandbox || f.Global.ConfigPath != "") {
-		inv.Config = conf.Source
-	}
-	return inv
 }

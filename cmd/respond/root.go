@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -61,7 +60,7 @@ func Main(args []string, s Streams) int {
 		s.Env = func(string) (string, bool) { return "", false }
 	}
 	if err := ram.CheckEnv(s.Env); err != nil {
-		fmt.Fprintln(s.ErrOut, "respond: refusing to start: "+oneLine(err.Error()))
+		fmt.Fprintln(s.ErrOut, "respond: refusing to start: "+accesskey.OneLine(err.Error()))
 		return int(exitUsage)
 	}
 	f := newFactory(s)
@@ -82,7 +81,7 @@ func Main(args []string, s Streams) int {
 	if errors.As(err, &ee) && ee.Err == nil {
 		return int(code)
 	}
-	fmt.Fprintln(s.ErrOut, "respond: "+oneLine(err.Error()))
+	fmt.Fprintln(s.ErrOut, "respond: "+accesskey.OneLine(err.Error()))
 	return int(code)
 }
 
@@ -101,50 +100,12 @@ func codeFor(err error) exitCode {
 	return exitFor[rotate.SeverityOf(err)]
 }
 
-// oneLine folds a multi-line error (the SDK's are) into one line, its control characters
-// escaped: an error may name a path or a source from hostile input.
-func oneLine(s string) string {
-	s = strings.TrimSpace(s)
-	return accesskey.Printable(strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " "))
-}
-
 func newRootCmd(f *Factory) *cobra.Command {
 	s := f.Streams
 	opts := &RespondOptions{Factory: f}
 	root := &cobra.Command{
-		Use:   "respond [--key-id ID]... [--from FILE|-] [flags]",
-		Short: "Respond to a leaked Alibaba Cloud AccessKey: find its owner, replace it, delete it",
-		Long: `respond responds to a leaked Alibaba Cloud AccessKey in seconds.
-
-It finds the RAM user that owns the key (in every configured account), creates a replacement,
-stores the replacement where the application reads it (file, KMS Secrets Manager, a command),
-deletes the leaked key (deletes: a disabled key can be re-enabled), verifies, and notifies.
-It prints the whole plan first and asks before it changes anything.
-
-Exit codes: 0 done, already remediated, or plan printed; 1 failed; 2 bad usage or input;
-3 owner not found; 4 partially done (run the same command again to resume);
-5 refused by policy (canary key, respond's own key, root-account key, STS key);
-130 a read-only command interrupted. A declined prompt changes nothing and exits 0.
-
-Environment:
-  RESPOND_ENDPOINT       the endpoint when --endpoint is not given
-  RESPOND_CONFIG         the configuration file when --config is not given
-  RESPOND_STATE_DIR      the state directory when --state-dir is not given
-  RESPOND_READ_TIMEOUT   how long one API call waits for its answer (a Go duration; default 10s)
-  ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET, ALIBABA_CLOUD_SECURITY_TOKEN
-                         credentials, read by the Alibaba SDK (its chain also reads OIDC
-                         variables, ~/.aliyun/config.json and ALIBABA_CLOUD_PROFILE, the ECS role)
-  ALIBABA_CLOUD_REGION_ID the region when --region is not given
-  XDG_CONFIG_HOME, XDG_STATE_HOME  where the default configuration and state directory are
-  DEBUG                  respond refuses to start when it contains "sdk" (the SDK would print secrets)`,
-		Example: `  # Rehearse against the built-in sandbox (no cloud account needed)
-  respond --sandbox --key-id LTAI5tFAKEBILLING0LEAK01 --yes
-
-  # Plan only: prints every step and changes nothing
-  respond --key-id LTAI5tMYCr1pxcx4vz2o7riE --dry-run
-
-  # From another scanner, many findings at once
-  gitleaks git . --report-format json --report-path - | respond --from - --yes --output json`,
+		Use:           "respond [--key-id ID]... [--from FILE|-] [flags]",
+		Short:         "Respond to a leaked Alibaba Cloud AccessKey: find its owner, replace it, delete it",
 		Args:          cobra.NoArgs,
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -198,6 +159,7 @@ Environment:
 		newCmdServe(f),
 	)
 	argsAreUsage(root)
+	addHelp(root)
 	completeValues(f, root)
 	return root
 }

@@ -41,12 +41,7 @@ func newCmdSandbox(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sandbox",
 		Short: "A local emulated Alibaba Cloud organisation to rehearse on",
-		Long: `The sandbox is respond's Alibaba Cloud emulator (RAM, IMS, STS, ActionTrail, KMS, Resource
-Directory), which the real Alibaba SDK and the aliyun CLI cannot tell from the cloud: it checks
-signatures against its own live keys, keeps state, and can inject faults.
-
-Use --sandbox on any command to run it in-process, or 'respond sandbox serve' to serve it.`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 	}
 	cmd.AddCommand(newCmdSandboxServe(f))
 	return cmd
@@ -57,22 +52,7 @@ func newCmdSandboxServe(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the emulator until interrupted, printing the variables that point clients at it",
-		Long: `Serve the emulator until interrupted. It first prints, one per line:
-
-  ALIBABA_CLOUD_ACCESS_KEY_ID=…      the sandbox administrator's key
-  ALIBABA_CLOUD_ACCESS_KEY_SECRET=…  (a sandbox secret, not a real one)
-  RESPOND_ENDPOINT=host:port
-
-so that exporting them points respond and any other Alibaba client (aliyun --endpoint
-host:port --insecure) at it:
-
-  respond sandbox serve --listen 127.0.0.1:8080 > /tmp/sandbox.env &
-  sleep 1; export $(head -3 /tmp/sandbox.env | xargs)`,
-		Example: `  respond sandbox serve --listen 127.0.0.1:8080
-  respond sandbox serve --users 1000 --accounts 3 --latency 20ms --qps 100
-  respond sandbox serve --org testdata/orgs/multi-account.yaml --throttle-rate 0.1 --error-rate 0.02
-  respond sandbox serve --org testdata/orgs/incident.yaml --source-ip-header`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return sandboxServeRun(cmd.Context(), opts)
 		},

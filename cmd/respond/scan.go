@@ -1,9 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,20 +28,7 @@ func newCmdScan(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "scan PATH|-",
 		Short: "Print the findings respond would act on, from a scanner's output or any text (secrets redacted)",
-		Long: `Read a scanner's output (gitleaks JSON/CSV/SARIF, trufflehog JSON lines, GitHub secret-scanning
-alerts, ggshield JSON, detect-secrets baselines, Alibaba Security Center's leak list, any JSON) or
-plain text (logs, .env, shell, YAML, code), and print the AccessKey ids found, de-duplicated, with
-every place each one leaked. Secrets are never printed: only whether one was found.
-
-The format is detected from the content; --format forces it.
-
-'respond scan security-center' reads Alibaba Cloud Security Center's pending AccessKey leak
-records instead (every configured account; --since DURATION, else since the last successful
-poll); it changes nothing and does not count as a poll.`,
-		Example: `  gitleaks git . --report-format json --report-path - | respond scan -
-  respond scan build.log --output json
-  respond scan security-center --since 720h`,
-		Args: cobra.ExactArgs(1),
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Path = args[0]
 			if err := checkSince(opts.Path, opts.Since); err != nil {
@@ -75,20 +64,20 @@ func scanRun(ctx context.Context, opts *ScanOptions) error {
 	if err != nil {
 		return err
 	}
-	// A finding's file name or URL can hold a secret of the input (a path that embeds it): the
-	// output passes a redactor that knows every secret found.
+	return writeResult(opts.Factory.Streams.Out, res, asJSON)
+}
+
+// writeResult prints findings. A finding's file name or URL can hold a secret of the input (a
+// path that embeds it): the output passes a redactor that knows every secret found.
+func writeResult(w io.Writer, res detect.Result, asJSON bool) error {
 	red := accesskey.NewRedactor()
 	for _, fd := range res.Findings {
 		red.Add(fd.Secret)
 	}
-	out := red.Writer(opts.Factory.Streams.Out)
+	out := red.Writer(w)
+	write := detect.WriteText
 	if asJSON {
-		err = detect.WriteJSON(out, res)
-	} else {
-		err = detect.WriteText(out, res)
+		write = detect.WriteJSON
 	}
-	if ferr := out.Flush(); err == nil {
-		err = ferr
-	}
-	return err
+	return cmp.Or(write(out, res), out.Flush())
 }

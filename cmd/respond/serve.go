@@ -34,23 +34,6 @@ func newCmdServe(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run respond as a service: scanner posts, GitHub secret-scanning webhooks, GitLab revocation",
-		Long: `Run respond as a service until SIGTERM or SIGINT. Every finding is written to the state
-directory before it is acknowledged (202 Accepted), then handled by the same engine, playbooks,
-journal and locks as the CLI; a restart resumes every accepted finding.
-
-  POST /v1/findings              any input respond --from reads (Authorization: Bearer $RESPOND_SERVE_TOKEN)
-  GET  /v1/findings/{id}         where an accepted finding stands
-  POST /v1/github                GitHub secret_scanning_alert webhooks (serve.github)
-  GET  /v1/revocable_token_types GitLab's token-revocation API (serve.gitlab)
-  POST /v1/revoke_tokens
-  GET  /healthz, /readyz, /metrics
-
-It prints RESPOND_SERVE_URL=http://ADDR on stdout once it listens, and logs one JSON line per
-request and per finding on stderr (never a secret, a header or a body). See the README,
-"Running respond as a service".`,
-		Example: `  RESPOND_SERVE_TOKEN=$(openssl rand -hex 32) respond serve --listen 127.0.0.1:8080 --config respond.yaml
-  gitleaks git . --report-format json --report-path - |
-    curl -sS -H "Authorization: Bearer $RESPOND_SERVE_TOKEN" --data-binary @- http://127.0.0.1:8080/v1/findings`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return serveRun(cmd.Context(), opts)

@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/respond-dev/respond/ram"
 )
 
 // buildInfo is what the build recorded: the module version ("devel" for a plain go build) and,
@@ -55,7 +57,7 @@ func (b buildInfo) String() string {
 }
 
 // userAgent marks respond's own API calls, so that ActionTrail summaries can leave them out.
-func userAgent() string { return "respond/" + readBuildInfo().Version }
+func userAgent() string { return ram.UserAgentPrefix + readBuildInfo().Version }
 
 func newCmdVersion(f *Factory) *cobra.Command {
 	return &cobra.Command{

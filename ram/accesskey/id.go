@@ -187,3 +187,23 @@ func tailsClash(ids []ID, n int) bool {
 	}
 	return false
 }
+
+// NotAnID describes s, which ParseID refused, by its shape alone, for an error a person reads:
+// it never repeats the value, since a secret pasted by mistake (or an id and its secret run
+// together) must not be echoed to a terminal, its scrollback or a CI log.
+func NotAnID(s string) string {
+	alnum := allAlnum(s)
+	const expected = "an AccessKey id is LTAI followed by 12 or 20 letters and digits (STS.… for a temporary one)"
+	switch {
+	case alnum && len(s) == SecretLen:
+		return fmt.Sprintf("%d letters and digits: that looks like an AccessKey secret, not an id (the value is not repeated); "+
+			"pass the id, LTAI…, and treat the secret as exposed if it was typed where others can read it", SecretLen)
+	case strings.HasPrefix(s, Prefix) && alnum:
+		return fmt.Sprintf("LTAI followed by %d letters and digits, not an id (the value is not repeated, in case it holds a secret); %s",
+			len(s)-len(Prefix), expected)
+	case strings.HasPrefix(s, Prefix) || strings.HasPrefix(s, STSPrefix):
+		return fmt.Sprintf("%d characters, some of them neither letters nor digits (the value is not repeated, in case it holds a secret); %s",
+			len(s), expected)
+	}
+	return fmt.Sprintf("%d characters not starting with LTAI or STS. (the value is not repeated, in case it is a secret); %s", len(s), expected)
+}

@@ -1,6 +1,9 @@
 package accesskey
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestShorts(t *testing.T) {
 	a, b, c := MustParseID("LTAI5tAAAAAAAAAAAAAA0001"), MustParseID("LTAI5tAAAAAAAAAAAAAB0001"), MustParseID("LTAI5tAAAAAAAAAAAAAC0002")
@@ -24,5 +27,21 @@ func TestShorts(t *testing.T) {
 				t.Errorf("Shorts(%v)(%s) = %q, want %q", tc.ids, tc.id, got, tc.want)
 			}
 		})
+	}
+}
+
+// NotAnID describes a value by its shape and never repeats it.
+func TestNotAnID(t *testing.T) {
+	for _, tc := range []struct{ value, want string }{
+		{"abcdefghijABCDEFGHIJ0123456789", "looks like an AccessKey secret"},
+		{"LTAI5tSHORT", "LTAI followed by 7 letters and digits"},
+		{"LTAI5tMYCr1pxcx4vz2o7riE:abcdefghijABCDEFGHIJ0123456789", "55 characters, some of them neither letters nor digits"},
+		{"STS.x-y", "7 characters, some of them neither"},
+		{"hunter2", "7 characters not starting with LTAI or STS."},
+	} {
+		got := NotAnID(tc.value)
+		if !strings.Contains(got, tc.want) || strings.Contains(got, tc.value) {
+			t.Errorf("NotAnID(%q) = %q, want it to say %q without the value", tc.value, got, tc.want)
+		}
 	}
 }

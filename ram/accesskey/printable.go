@@ -8,6 +8,10 @@ import (
 	"unicode/utf8"
 )
 
+// OneLine is Printable for a message that may span lines (the SDK's errors do): its white space,
+// line breaks included, is folded into single spaces first.
+func OneLine(s string) string { return Printable(strings.Join(strings.Fields(s), " ")) }
+
 // Printable returns s safe to write to a terminal: every character a terminal could act on is
 // replaced by a visible escape, so that hostile input (a file name holding "\x1b[2J\x1b]0;…\a",
 // a bidi override that reorders the line, a line break that forges the next line) is shown, not

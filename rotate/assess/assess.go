@@ -17,7 +17,7 @@ import (
 )
 
 // DefaultOwnUserAgent marks respond's own calls in ActionTrail.
-const DefaultOwnUserAgent = "respond/"
+const DefaultOwnUserAgent = ram.UserAgentPrefix
 
 // Options steer a summary.
 type Options struct {

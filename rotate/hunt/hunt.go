@@ -25,7 +25,7 @@ import (
 const DefaultMaxDepth = 5
 
 // DefaultOwnUserAgent marks respond's own calls, which the hunt skips.
-const DefaultOwnUserAgent = "respond/"
+const DefaultOwnUserAgent = ram.UserAgentPrefix
 
 // Kind is the kind of a node.
 type Kind string

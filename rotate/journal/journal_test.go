@@ -232,6 +232,26 @@ func TestDefaultDir(t *testing.T) {
 	}
 }
 
+// StateDir: the flag, then the configuration's, then a sandbox's fresh one, then the environment.
+func TestStateDir(t *testing.T) {
+	env := map[string]string{"HOME": "/home/x", "RESPOND_STATE_DIR": "/env"}
+	get := func(k string) string { return env[k] }
+	for _, tc := range []struct{ flag, config, fresh, want string }{
+		{"/flag", "/conf", "/fresh", "/flag"},
+		{"", "/conf", "/fresh", "/conf"},
+		{"", "", "/fresh", "/fresh"},
+		{"", "", "", "/env"},
+	} {
+		if d, err := StateDir(tc.flag, tc.config, tc.fresh, get); err != nil || d != tc.want {
+			t.Errorf("StateDir(%q, %q, %q) = %q, %v; want %q", tc.flag, tc.config, tc.fresh, d, err, tc.want)
+		}
+	}
+	delete(env, "RESPOND_STATE_DIR")
+	if d, _ := StateDir("", "", "", get); d != "/home/x/.local/state/respond" {
+		t.Errorf("default = %s", d)
+	}
+}
+
 // TestSummarizeLostCreates: creates whose answer never came are counted (Record.Lost, and a
 // create intent left without a result), matched by late keys deleted (Record.Late), and dated.
 func TestSummarizeLostCreates(t *testing.T) {
