@@ -34,7 +34,7 @@ func newCmdServe(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run respond as a service: scanner posts, GitHub secret-scanning webhooks, GitLab revocation",
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return serveRun(cmd.Context(), opts)
 		},
