@@ -69,6 +69,9 @@ const (
 	ProbeLookupEvents                 ProbeKind = "Actiontrail.LookupEvents"
 	ProbeListAccounts                 ProbeKind = "ResourceManager.ListAccounts"
 	ProbeDescribeSecret               ProbeKind = "Kms.DescribeSecret"
+	ProbeListSecrets                  ProbeKind = "Kms.ListSecrets"
+	ProbeGetSecretValue               ProbeKind = "Kms.GetSecretValue"
+	ProbeRotateSecret                 ProbeKind = "Kms.RotateSecret"
 	ProbePutSecretValue               ProbeKind = "Kms.PutSecretValue"
 	ProbeCreateSecret                 ProbeKind = "Kms.CreateSecret"
 	ProbeLeakList                     ProbeKind = "Sas.DescribeAccesskeyLeakList"
@@ -97,6 +100,18 @@ type ProbeTarget struct {
 	// KMSKeyID is a random UUID: no KMS key (CMK) has it. CreateSecret encrypting with it must
 	// fail, for lack of permission or of the key.
 	KMSKeyID string
+}
+
+// RAMSecretName is the RAM credentials secret of the probe user, acs/ram/user/respond-doctor-…:
+// KMS names such a secret after its user, so none has this name while the user does not exist
+// (respond doctor checks that it does not first). The name has the form of a real one, so that a
+// policy narrowed to acs:kms:*:*:secret/acs/ram/user/* is probed as it applies. RotateSecret and
+// GetSecretValue are only ever probed on it; "" without a probe user.
+func (t ProbeTarget) RAMSecretName() string {
+	if !strings.HasPrefix(t.UserName, "respond-doctor-") {
+		return ""
+	}
+	return "acs/ram/user/" + t.UserName
 }
 
 // NewProbeTarget draws a fresh target.
@@ -161,6 +176,9 @@ type ProbeResult struct {
 	Inferred bool `json:"inferred,omitempty"`
 	// Detail says why, in words (never a secret).
 	Detail string `json:"detail,omitempty"`
+	// Total is a list probe's TotalCount (ListSecrets: how many RAM credentials secrets the
+	// account has), when the call succeeded and the answer had one.
+	Total *int `json:"total,omitempty"`
 }
 
 // Missing names the permission to grant: the cloud's own AuthAction when it sent one.
@@ -192,8 +210,10 @@ type probeDef struct {
 	// ownAuth: a refusal that names another action (AuthAction) says nothing of this one (the
 	// probe's made-up target needs a permission a run does not).
 	ownAuth bool
-	params  func(t ProbeTarget) (map[string]string, error)
-	safe    string
+	// total: the answer's TotalCount is reported (ProbeResult.Total).
+	total  bool
+	params func(t ProbeTarget) (map[string]string, error)
+	safe   string
 }
 
 func userParams(t ProbeTarget) (map[string]string, error) {
@@ -257,6 +277,22 @@ func secretParams(withKey bool) func(t ProbeTarget) (map[string]string, error) {
 	}
 }
 
+// ramSecretParams names the probe user's RAM credentials secret (never the target's SecretName:
+// a RotateSecret on a real secret would rotate it), with extra parameters.
+func ramSecretParams(extra map[string]string) func(t ProbeTarget) (map[string]string, error) {
+	return func(t ProbeTarget) (map[string]string, error) {
+		name := t.RAMSecretName()
+		if name == "" {
+			return nil, errors.New("no probe user name (respond-doctor-…) to name a secret that cannot exist")
+		}
+		p := map[string]string{"SecretName": name}
+		for k, v := range extra {
+			p[k] = strings.ReplaceAll(v, "{user}", t.UserName)
+		}
+		return p, nil
+	}
+}
+
 const (
 	ramVersion  = "2015-05-01"
 	imsVersion  = "2019-08-15"
@@ -267,6 +303,8 @@ const (
 	safeNoKey   = "names a key id that cannot exist (LTAIDOCTOR<random>)"
 	safeRead    = "a read, of one item at most"
 	safeNoOwner = safeNoUser + ", and a key id that cannot exist"
+	// safeNoRAMSecret: KMS names a RAM credentials secret acs/ram/user/<its user's display name>.
+	safeNoRAMSecret = "names the RAM credentials secret of a user that cannot exist (acs/ram/user/respond-doctor-<random>)"
 )
 
 var probeDefs = map[ProbeKind]probeDef{
@@ -319,6 +357,14 @@ var probeDefs = map[ProbeKind]probeDef{
 			}
 			return map[string]string{"SecretName": t.SecretName}, nil
 		}, safe: "a read of the secret's metadata, never its value"},
+	ProbeListSecrets: {product: prodKMS, sdkProduct: "Kms", version: kmsVersion, api: actListSecrets, permission: "kms:ListSecrets",
+		total: true, params: fixed(map[string]string{"Filters": ramSecretFilter, "PageSize": "1", "PageNumber": "1"}),
+		safe: safeRead + " (PageSize=1, RAM credentials secrets only: names, never values); its TotalCount says whether KMS manages keys in the account"},
+	ProbeGetSecretValue: {product: prodKMS, sdkProduct: "Kms", version: kmsVersion, api: actGetSecretValue, permission: "kms:GetSecretValue",
+		params: ramSecretParams(map[string]string{"VersionStage": StageCurrent}), safe: safeRead + "; " + safeNoRAMSecret},
+	ProbeRotateSecret: {product: prodKMS, sdkProduct: "Kms", version: kmsVersion, api: actRotateSecret, permission: "kms:RotateSecret",
+		write: true, params: ramSecretParams(map[string]string{"VersionId": "{user}"}),
+		safe: safeNoRAMSecret + ": there is nothing to rotate (KMS refuses RotateSecret for lack of permission or of the secret)"},
 	ProbePutSecretValue: {product: prodKMS, sdkProduct: "Kms", version: kmsVersion, api: "PutSecretValue", permission: "kms:PutSecretValue",
 		write: true, params: secretParams(false),
 		safe: "names a secret that cannot exist (the sink's name with respond-doctor-<random> for the user): there is nothing to add a version to"},
@@ -366,6 +412,7 @@ func (c *Client) Probe(ctx context.Context, kind ProbeKind, t ProbeTarget) Probe
 	res.Call = probeCall(d.api, params)
 	var raw error
 	var rid string
+	var total *int
 	cerr := c.call(ctx, "probe "+d.api, "", func(ctx context.Context) error {
 		req := requests.NewCommonRequest()
 		req.Method = requests.POST
@@ -377,13 +424,16 @@ func (c *Client) Probe(ctx context.Context, kind ProbeKind, t ProbeTarget) Probe
 		resp := responses.NewCommonResponse()
 		raw = c.invoke(ctx, d.product, req, resp)
 		if raw == nil {
-			rid = requestIDOf(resp.GetHttpContentBytes())
+			rid, total = answerHead(resp.GetHttpContentBytes())
 		}
 		return raw
 	})
 	classifyProbe(ctx, d, &res, cerr, raw)
 	if res.RequestID == "" {
 		res.RequestID = rid
+	}
+	if d.total && cerr == nil {
+		res.Total = total
 	}
 	return res
 }
@@ -450,13 +500,19 @@ func probeCall(api string, params map[string]string) string {
 	return api + "(" + strings.Join(parts, ", ") + ")"
 }
 
-// requestIDOf reads RequestId from an answer without keeping anything else of it.
-func requestIDOf(body []byte) string {
+// answerHead reads RequestId and TotalCount (nil when absent or not a count) from an answer
+// without keeping anything else of it (a GetSecretValue answer holds a secret).
+func answerHead(body []byte) (string, *int) {
 	var head struct {
-		RequestID string `json:"RequestId"`
+		RequestID  string          `json:"RequestId"`
+		TotalCount json.RawMessage `json:"TotalCount"`
 	}
 	if json.Unmarshal(body, &head) != nil {
-		return ""
+		return "", nil
 	}
-	return printable(head.RequestID)
+	var total *int
+	if n, err := strconv.Atoi(strings.Trim(string(head.TotalCount), `"`)); err == nil && n >= 0 {
+		total = &n
+	}
+	return printable(head.RequestID), total
 }

@@ -263,6 +263,14 @@ func TestProbe_classify(t *testing.T) {
 		{"our credentials", ProbeListUsers, 404, `{"RequestId":"R8","Code":"InvalidAccessKeyId.NotFound","Message":"x"}`, GrantError, false, ""},
 		{"flagged", ProbeListUsers, 403, `{"RequestId":"R9","Code":"Forbidden","Message":"There is a risk of leakage of this AccessKey."}`, GrantError, false, ""},
 		{"server error", ProbeDeleteAccessKey, 500, `{"RequestId":"R10","Code":"InternalError","Message":"x"}`, GrantError, false, ""},
+		{"rotate: no such secret", ProbeRotateSecret, 404, `{"RequestId":"r","Code":"Forbidden.ResourceNotFound","Message":"x"}`, GrantGranted, true, ""},
+		{"rotate refused", ProbeRotateSecret, 403, `{"RequestId":"r","Code":"Forbidden.NoPermission","Message":"x","AccessDeniedDetail":{"AuthAction":"kms:RotateSecret"}}`, GrantDenied, false, "kms:RotateSecret"},
+		{"rotate: in progress says nothing", ProbeRotateSecret, 409, `{"RequestId":"r","Code":"Rejected.RotationInProgress","Message":"x"}`, GrantUnknown, false, ""},
+		{"rotate: a generic secret says nothing", ProbeRotateSecret, 400, `{"RequestId":"r","Code":"Rejected.UnsupportedOperation","Message":"x"}`, GrantUnknown, false, ""},
+		{"rotate that succeeded", ProbeRotateSecret, 200, `{"RequestId":"r","SecretName":"x","VersionId":"v"}`, GrantUnknown, false, ""},
+		{"get secret value: no such secret", ProbeGetSecretValue, 404, `{"RequestId":"r","Code":"Forbidden.ResourceNotFound","Message":"x"}`, GrantGranted, true, ""},
+		{"list secrets refused", ProbeListSecrets, 403, `{"RequestId":"r","Code":"Forbidden.NoPermission","Message":"x"}`, GrantDenied, false, ""},
+		{"list secrets", ProbeListSecrets, 200, `{"RequestId":"r","TotalCount":3,"SecretList":{"Secret":[{"SecretName":"acs/ram/user/a"}]}}`, GrantGranted, false, ""},
 		{"leak deal accepted", ProbeLeakDeal, 200, `{"RequestId":"R11"}`, GrantGranted, false, ""},
 	}
 	for _, tt := range tests {
@@ -286,6 +294,9 @@ func TestProbe_classify(t *testing.T) {
 			}
 			if strings.Contains(fmt.Sprintf("%+v", r), `"S"`) || r.RequestID == "" {
 				t.Errorf("result %+v", r)
+			}
+			if wantTotal := tt.kind == ProbeListSecrets && tt.status == 200; (r.Total != nil) != wantTotal || wantTotal && *r.Total != 3 {
+				t.Errorf("total %v", r.Total)
 			}
 		})
 	}

@@ -71,8 +71,9 @@ func doctorFailed(t *testing.T, r runResult, fix bool) (doctorJSON, []string) {
 
 // TestE2EDoctor: against the doctor organisation, signed as a responder that lacks chosen
 // permissions, respond doctor names exactly the missing ones per account (and the role it cannot
-// assume), exits 1, and changes nothing: every call that succeeded was a read, no call named a
-// real user, no message was sent. As the administrator, with --send-test, it exits 0 and sends
+// assume; kms:RotateSecret in doctor-prod, where KMS manages a key), exits 1, and changes
+// nothing: every call that succeeded was a read (no key created or deleted, by respond or KMS's
+// role; no secret rotated), no call named a real user or secret, no message was sent. As the administrator, with --send-test, it exits 0 and sends
 // one test message.
 func TestE2EDoctor(t *testing.T) {
 	t.Parallel()
@@ -99,6 +100,7 @@ func TestE2EDoctor(t *testing.T) {
 	rep, failed := doctorFailed(t, r, true)
 	want := []string{
 		"account doctor-locked (3333000000000003) | enter | missing | grant sts:AssumeRole to respond, and a trust policy on the role that trusts respond's account",
+		"account doctor-prod (3333000000000002) | kms:RotateSecret | missing | grant kms:RotateSecret",
 		"account doctor-prod (3333000000000002) | ram:CreateAccessKey | missing | grant ram:CreateAccessKey",
 		"account mgmt (3333000000000001) | ram:DeleteAccessKey | missing | grant ram:DeleteAccessKey",
 	}
@@ -112,7 +114,7 @@ func TestE2EDoctor(t *testing.T) {
 	r = e.run("", "doctor", "--config", conf)
 	wantCode(t, r, 1)
 	mustContain(t, "doctor text", r.Stdout, "MISSING", "ram:DeleteAccessKey", "→ grant ram:CreateAccessKey",
-		"NOT READY: 3 required check(s) failed", "nothing was changed")
+		"NOT READY: 4 required check(s) failed", "nothing was changed")
 	if strings.Contains(r.Stdout+r.Stderr, "doctorWebhookToken01") || strings.Contains(r.Stdout+r.Stderr, "FakeDoctor") {
 		t.Errorf("a secret in the output:\n%s", r)
 	}
@@ -125,6 +127,9 @@ func TestE2EDoctor(t *testing.T) {
 		}
 		if u := q.Params["UserName"]; u != "" && !strings.HasPrefix(u, "respond-doctor-") {
 			t.Errorf("%s named a real user %q", q.Action, u)
+		}
+		if n := q.Params["SecretName"]; (q.Action == "RotateSecret" || q.Action == "GetSecretValue") && !strings.HasPrefix(n, "acs/ram/user/respond-doctor-") {
+			t.Errorf("%s named secret %q", q.Action, n)
 		}
 	}
 	if ents, _ := os.ReadDir(e.sinkDir()); len(ents) != 0 {
@@ -212,6 +217,7 @@ func TestE2EDoctorSandboxServe(t *testing.T) {
 	const mgmt, prod = "account mgmt (3333000000000001)", "account doctor-prod (3333000000000002)"
 	want := []string{
 		"account doctor-locked (3333000000000003) | enter | missing",
+		prod + " | kms:RotateSecret | missing",
 		prod + " | ram:CreateAccessKey | missing",
 		prod + " | yundun-aegis:DescribeAccesskeyLeakList | missing",
 		prod + " | yundun-sas:ModifyAccessKeyLeakDeal | missing",

@@ -60,6 +60,8 @@ func TestPermissionBeforeExistence(t *testing.T) {
 		{"Ims", "2019-08-15", "DeleteAccessKeyInRecycleBin", map[string]string{"UserId": "912345678901234567", "UserAccessKeyId": "LTAIDOCTOR0123456789ABCD"}, "EntityNotExist.User"},
 		{"Kms", "2016-01-20", "PutSecretValue", map[string]string{"SecretName": "respond/doctor/x", "VersionId": "v", "SecretData": "d"}, "Forbidden.ResourceNotFound"},
 		{"Kms", "2016-01-20", "DescribeSecret", map[string]string{"SecretName": "respond/doctor/x"}, "Forbidden.ResourceNotFound"},
+		{"Kms", "2016-01-20", "GetSecretValue", map[string]string{"SecretName": "acs/ram/user/respond-doctor-0123456789abcdef"}, "Forbidden.ResourceNotFound"},
+		{"Kms", "2016-01-20", "RotateSecret", map[string]string{"SecretName": "acs/ram/user/respond-doctor-0123456789abcdef", "VersionId": "respond-doctor-0123456789abcdef"}, "Forbidden.ResourceNotFound"},
 	} {
 		req := requests.NewCommonRequest()
 		req.Method, req.Scheme = "POST", "http"

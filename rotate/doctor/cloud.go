@@ -186,6 +186,7 @@ func (r *runner) account(ctx context.Context, sess *rotate.Session, la ram.Locat
 	for _, n := range needs {
 		out = append(out, probeCheck(comp, n, p.Probe(ctx, n.kind, r.target)))
 	}
+	out = append(out, r.kmsManaged(ctx, comp, p, pbs)...)
 	return append(out, r.kmsSinks(ctx, p, la.Account, pbs)...)
 }
 

@@ -135,7 +135,7 @@ func readOnly(t *testing.T, s *emulator.Server, start int, also ...string) {
 	t.Helper()
 	reads := append([]string{"GetCallerIdentity", "AssumeRole", "ListAccounts", "ListUsers", "GetUser", "ListAccessKeys",
 		"GetAccessKeyLastUsed", "GetAccessKeyLastUsedInfo", "LookupEvents", "DescribeSecret", "DescribeAccesskeyLeakList",
-		"DescribeRegions", "GetAccessKeyInfoInRecycleBin"}, also...)
+		"DescribeRegions", "GetAccessKeyInfoInRecycleBin", "ListSecrets", "GetSecretValue"}, also...)
 	for _, r := range s.RequestLog()[start:] {
 		if r.Code == "" && !slices.Contains(reads, r.Action) {
 			t.Errorf("a call that changes state succeeded: %s %v", r.Action, r.Params)
@@ -154,6 +154,7 @@ func TestRun_missingPermissions(t *testing.T) {
 	rep := Run(context.Background(), f.opts)
 	want := []string{
 		"account doctor-locked (" + lockedID + ") | enter | missing",
+		"account doctor-prod (" + prodID + ") | kms:RotateSecret | missing",
 		"account doctor-prod (" + prodID + ") | ram:CreateAccessKey | missing",
 		"account mgmt (" + mgmtID + ") | ram:DeleteAccessKey | missing",
 	}

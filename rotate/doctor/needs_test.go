@@ -9,15 +9,18 @@ import (
 	"github.com/respond-dev/respond/ram"
 )
 
+func builtinPlaybook(t *testing.T, name string) *playbooks.Playbook {
+	t.Helper()
+	p, err := playbooks.Builtin(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // TestNeeds: what each playbook needs, required or optional, in every account.
 func TestNeeds(t *testing.T) {
-	builtin := func(name string) *playbooks.Playbook {
-		p, err := playbooks.Builtin(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	builtin := func(name string) *playbooks.Playbook { return builtinPlaybook(t, name) }
 	future := &playbooks.Playbook{Name: "future", Steps: []playbooks.Step{
 		{ID: playbooks.StepLocate, Options: playbooks.StepOptions{Strategies: []string{"recycle-bin", "secret-match"}}},
 		{ID: "contain"}, {ID: playbooks.StepDelete}, {ID: "close"},
