@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -57,6 +58,22 @@ type Config struct {
 	// answer) and why a call is retried (throttling aside: the owner search shows it): one line
 	// for a person, no secret in it.
 	Notice func(string)
+	// Observe, when set, is told of every request sent to the cloud (each attempt: a retry is
+	// another call) once it is answered or failed: its product, its action, and whether the cloud
+	// throttled it. It must be quick and safe for concurrent use (respond serve counts calls and
+	// throttles with it). Clients made for other accounts (ForAccount) inherit it.
+	Observe func(Call)
+}
+
+// Call is what Config.Observe is told of one request.
+type Call struct {
+	// Product is the SDK's product, lower case: ram, ims, sts, actiontrail, kms,
+	// resourcemanager, sas.
+	Product string
+	// Action is the API action (GetUser, CreateAccessKey, …).
+	Action string
+	// Throttled says the cloud refused it for its rate (a Throttling code, or HTTP 429).
+	Throttled bool
 }
 
 // CredentialSource names where credentials come from, never a loader of our own: the SDK's
@@ -371,13 +388,22 @@ func (c *Client) invokeOn(ctx context.Context, lim *aimd, host string, req reque
 	stop()
 	cn.rt.ctx = nil
 	put(cn)
+	var ce *Error
+	throttled := false
+	if err != nil && ctx.Err() == nil {
+		ce = classify(ctx, "", "", err)
+		throttled = errors.Is(ce, ErrThrottled)
+	}
+	if c.cfg.Observe != nil {
+		c.cfg.Observe(Call{Product: strings.ToLower(req.GetProduct()), Action: req.GetActionName(), Throttled: throttled})
+	}
 	switch {
 	case err == nil:
 		lim.OK()
 	case ctx.Err() != nil:
 		// cancelled: says nothing about the cloud's limit
-	case errors.Is(classify(ctx, "", "", err), ErrThrottled):
-		if lim != c.lim && classify(ctx, "", "", err).Code == codeUserFlowControl {
+	case throttled:
+		if lim != c.lim && ce.Code == codeUserFlowControl {
 			// A regional call's pace (ActionTrail's per-region limit) is not what the key's own
 			// flow control refused: that slows the key, not the region.
 			lim.OK()

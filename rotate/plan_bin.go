@@ -10,6 +10,7 @@ import (
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/rotate/journal"
 )
 
 // planPurge plans a key someone already deleted: it sits in its user's recycle bin, restorable
@@ -37,7 +38,7 @@ func planPurge(p Plan, f detect.Finding, snap Snapshot, s Settings, resuming boo
 				note = "created by an earlier respond run: kept if stored in every sink, else deleted and created again"
 			}
 		}
-		if note == "not touched" && newerThanLeak(k, b) {
+		if note == "not touched" && newerThanLeak(k, b) && !ownDelete(snap.Resume) {
 			note = "created after the leaked key: taken for its replacement; not touched"
 		}
 		p.OtherKeys = append(p.OtherKeys, OtherKey{ID: k.ID, Status: k.Status, CreateDate: k.CreateDate, Note: note})
@@ -96,7 +97,7 @@ func replacementWanted(snap Snapshot, s Settings) (bool, string) {
 				continue // respond's own replacement: reconciled by the run
 			}
 		}
-		if newerThanLeak(k, b) {
+		if newerThanLeak(k, b) && !ownDelete(snap.Resume) {
 			return false, "user " + user + " already holds " + k.ID.String() + ", created after the leaked key"
 		}
 	}
@@ -104,6 +105,15 @@ func replacementWanted(snap Snapshot, s Settings) (bool, string) {
 		return false, "user " + user + " already holds 2 AccessKeys (the RAM limit)"
 	}
 	return true, ""
+}
+
+// ownDelete reports whether an unfinished run of respond sent the leaked key's delete (its answer
+// may have been lost to a crash; a user at the two-key limit has it deleted before the create):
+// the key in the bin is respond's doing, not a human's who has made the replacement already, and
+// the run still owes the replacement.
+func ownDelete(st *journal.State) bool {
+	return st != nil && !st.Done && (st.LeakedDeleted ||
+		st.InFlight != nil && st.InFlight.Action == "ram:DeleteAccessKey" && st.InFlight.NewKeyID == "")
 }
 
 // newerThanLeak reports whether k was created after the binned key (after its deletion when its

@@ -54,6 +54,16 @@ func TestPlanGoldenRecycleBin(t *testing.T) {
 			s.Keys = []ram.AccessKey{{ID: accesskey.MustParseID("LTAI5tNEW000000000000001"), Status: ram.StatusActive, CreateDate: newer.CreateDate}}
 			s.Resume = &journal.State{Runs: 1, LeakedDeleted: true, NewKeys: []journal.NewKey{{ID: "LTAI5tNEW000000000000001", Created: true, Stored: []string{"ci-env"}}}}
 		}, DecisionPurge, builtinSteps("standard")},
+		{"purge-own-delete-answer-lost", func(f *detect.Finding, s *Snapshot, st *Settings) {
+			// the user was at the two-key limit, so respond deleted first; it died before the
+			// delete's answer came, the delete went through: the user's other key (newer than the
+			// leak) is not a replacement, and the run still owes one
+			binned(f, s)
+			s.Owner.Strategy = "journal"
+			s.Keys = []ram.AccessKey{newer}
+			s.Resume = &journal.State{Runs: 1, Before: []string{leakedID, otherID},
+				InFlight: &journal.Record{Kind: journal.KindIntent, Step: "delete", Action: "ram:DeleteAccessKey"}}
+		}, DecisionPurge, builtinSteps("standard")},
 		{"already-gone-bin-unchecked", func(f *detect.Finding, s *Snapshot, st *Settings) {
 			s.Keys, s.Found, s.AlreadyGone = nil, false, true
 			s.BinErr = errors.New("look up " + leakedID + " in the recycle bin: GetAccessKeyInfoInRecycleBin: NoPermission")

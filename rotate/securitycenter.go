@@ -294,3 +294,29 @@ func (a *scAlert) Close(ctx context.Context, runID, done string) (AlertResult, e
 	}
 	return out, nil
 }
+
+// Sources are the poll's findings with their records (respond serve keeps them with the findings
+// it accepts, and hands them back with PrepareRecords when it runs them).
+func (p *SecurityCenterPoll) Sources() []src.Finding {
+	out := make([]src.Finding, 0, len(p.keys))
+	for _, f := range p.Findings {
+		if k := p.keys[f.KeyID]; k != nil {
+			out = append(out, k.finding)
+		}
+	}
+	return out
+}
+
+// PrepareRecords is Prepare for records an earlier poll read (respond serve runs what it accepted
+// later, maybe after a restart): each key's records become its alerts for the close step.
+func (c *Session) PrepareRecords(b *Batch, findings []src.Finding) {
+	p := &SecurityCenterPoll{sc: c.SecurityCenter(src.Options{}), keys: map[accesskey.ID]*scKey{}}
+	for _, f := range findings {
+		k := &scKey{finding: f}
+		for _, r := range f.Records {
+			k.alerts = append(k.alerts, &scAlert{sc: p.sc, rec: r})
+		}
+		p.keys[f.KeyID] = k
+	}
+	p.Prepare(b)
+}

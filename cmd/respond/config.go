@@ -21,6 +21,7 @@ func (f *Factory) connect(ctx context.Context, conf *playbooks.Config, p *ram.Pr
 	if err != nil {
 		return nil, err
 	}
+	opts.Base.Observe = f.observe // respond serve's metrics: every cloud call and throttle
 	s, err := rotate.Connect(ctx, conf, opts)
 	if err != nil {
 		return nil, err

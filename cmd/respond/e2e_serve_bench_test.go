@@ -18,8 +18,9 @@ import (
 // (200 distinct keys, each posted 5 times, in 3 accounts), the emulator at 50 req/s per AccessKey.
 // Every finding must end (none lost), every key be remediated exactly once (the other posts of a
 // key find it already remediated), and each leaked key be gone (checked through the SDK).
-// Reported: the time to accept a post (p50, p99: the 202 is answered once the finding is on disk)
-// and the time until the last finding ended. Run with -benchtime=1x.
+// Reported: the time to accept a post as the client sees it (p50, p99: the 202 is answered once
+// the finding is on disk), the share the server itself answered within 50 ms, and the time until
+// the last finding ended. Run with -benchtime=1x.
 func BenchmarkE2EServeLoad1000(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -61,6 +62,10 @@ serve:
 		lat := make([]time.Duration, posts)
 		ids := make([]string, posts)
 		codes := make([]int, posts)
+		// A client that keeps its connections (as a CI proxy or GitHub's deliveries do), so that
+		// what is measured is the server's accept, not a TCP handshake per post.
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}}
+		defer client.CloseIdleConnections()
 		var wg sync.WaitGroup
 		tick := time.NewTicker(10 * time.Second / posts)
 		for p := 0; p < posts; p++ {
@@ -71,7 +76,7 @@ serve:
 				t0 := time.Now()
 				req, _ := http.NewRequest("POST", s.url+"/v1/findings", strings.NewReader(string(body)))
 				req.Header.Set("Authorization", "Bearer "+serveToken)
-				resp, err := http.DefaultClient.Do(req)
+				resp, err := client.Do(req)
 				lat[p] = time.Since(t0)
 				if err != nil {
 					return
@@ -103,6 +108,17 @@ serve:
 		}
 		drained := time.Since(start)
 		b.StopTimer()
+		// The server's own view (respond_accept_seconds: from the request's arrival to its answer),
+		// without the load generator's scheduling: the share answered within 50 ms.
+		var within, count float64
+		for _, line := range strings.Split(s.metrics(b), "\n") {
+			if v, ok := strings.CutPrefix(line, `respond_accept_seconds_bucket{le="0.05"} `); ok {
+				fmt.Sscan(v, &within)
+			}
+			if v, ok := strings.CutPrefix(line, "respond_accept_seconds_count "); ok {
+				fmt.Sscan(v, &count)
+			}
+		}
 		outcomes := map[string]int{}
 		byKey := map[string]map[string]int{}
 		for p, id := range ids {
@@ -136,6 +152,9 @@ serve:
 		b.ReportMetric(float64(lat[posts/2].Microseconds())/1000, "accept-p50-ms")
 		b.ReportMetric(float64(lat[posts*99/100].Microseconds())/1000, "accept-p99-ms")
 		b.ReportMetric(float64(lat[posts-1].Microseconds())/1000, "accept-max-ms")
+		if count > 0 {
+			b.ReportMetric(100*within/count, "server-accept-within-50ms-%")
+		}
 		b.ReportMetric(posted.Seconds(), "post-s")
 		b.ReportMetric(drained.Seconds(), "drain-s")
 		b.ReportMetric(float64(len(e.s.RequestLog())), "cloud-calls")

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -82,7 +83,13 @@ serve:
 // serve starts respond serve and waits for its address.
 func (e *e2e) serve(config string) *served {
 	e.t.Helper()
-	cmd := exec.Command(respondBin, append([]string{"serve", "--config", config}, e.globals()...)...)
+	return e.serveArgs(append([]string{"serve", "--config", config}, e.globals()...)...)
+}
+
+// serveArgs starts respond with args (a serve command) and waits for its address.
+func (e *e2e) serveArgs(args ...string) *served {
+	e.t.Helper()
+	cmd := exec.Command(respondBin, args...)
 	cmd.Env, cmd.Dir = e.environ(), e.work
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -224,7 +231,9 @@ func TestE2E_Serve_GitHubWebhook(t *testing.T) {
 	if n := len(gh.Calls()); n != 0 {
 		t.Errorf("a forged delivery made %d GitHub calls", n)
 	}
-	// Signed: 202; the same delivery again: one finding, one rotation.
+	// Signed: 202; the same delivery again: one finding, one rotation. The cloud throttles the
+	// delete once: respond retries it, and /metrics counts both calls and the throttle.
+	e.s.AddFault(emulator.Fault{Action: "DeleteAccessKey", Kind: emulator.FaultThrottle, Count: 1})
 	code, id := s.hook(t, payload, "5a1e6f9e-0000-4000-8000-000000000007", serveHook)
 	if code != http.StatusAccepted || id == "" {
 		t.Fatalf("signed delivery: %d %q\n%s", code, id, s.errb)
@@ -253,9 +262,10 @@ func TestE2E_Serve_GitHubWebhook(t *testing.T) {
 	m := s.metrics(t)
 	for _, want := range []string{`respond_findings_received_total{source="github"} 1`, `respond_rotations_total{outcome="remediated"} 1`,
 		`respond_alerts_closed_total{source="github",result="resolved"} 1`, `respond_requests_rejected_total{source="github",reason="bad_signature"} 1`,
-		`respond_github_api_calls_total{status="200"}`} {
+		`respond_github_api_calls_total{status="200"}`, `respond_cloud_api_calls_total{product="ram",action="DeleteAccessKey"} 2`,
+		`respond_cloud_api_throttles_total{product="ram",action="DeleteAccessKey"} 1`, `respond_cloud_api_calls_total{product="sts",action="AssumeRole"}`} {
 		if !strings.Contains(m, want) {
-			t.Errorf("/metrics lacks %q", want)
+			t.Errorf("/metrics lacks %q\n%s", want, m)
 		}
 	}
 	// SIGTERM: stops, exit 0.
@@ -307,7 +317,8 @@ func TestE2E_Serve_KilledAfterAccept(t *testing.T) {
 	}
 	keys := e.keyIDs("billing-app")
 	if len(keys) != 2 || !containsString(keys, keep.ID) || containsString(keys, leaked.ID) {
-		t.Errorf("billing-app's keys: %v (leaked %s, kept %s): want the kept key and one replacement", keys, leaked.ID, keep.ID)
+		t.Errorf("billing-app's keys: %v (leaked %s, kept %s): want the kept key and one replacement\njournal:\n%s\nafter the restart:\n%s", keys, leaked.ID, keep.ID,
+			readFile(t, filepath.Join(e.state, leaked.ID+".jsonl")), s2.errb)
 	}
 }
 
@@ -362,5 +373,47 @@ func TestE2E_Serve_SecurityCenterPoll(t *testing.T) {
 	}
 	if status["LTAI5tFAKEBILLING0LEAK01"] != "dealed" || status["LTAI5tFAKEROOTACME000001"] != "pending" {
 		t.Errorf("Security Center records: %v", status)
+	}
+	// Closed by the engine's close step, after the key was deleted, journaled, once.
+	j := readFile(t, filepath.Join(e.state, "LTAI5tFAKEBILLING0LEAK01.jsonl"))
+	del, closed := strings.Index(j, `"action":"ram:DeleteAccessKey"`), strings.Index(j, `"step":"close"`)
+	if del < 0 || closed < del || !strings.Contains(j[closed:], "sas:ModifyAccessKeyLeakDeal") {
+		t.Errorf("the journal does not record the close after the delete:\n%s", j)
+	}
+	deals := 0
+	for _, r := range e.s.RequestLog() {
+		if r.Action == "ModifyAccessKeyLeakDeal" {
+			deals++
+		}
+	}
+	if deals != 1 {
+		t.Errorf("%d ModifyAccessKeyLeakDeal calls, want 1", deals)
+	}
+}
+
+// respond serve --sandbox, with no sink configured, stores the replacement where the CLI's
+// --sandbox does (a 0600 dotenv file in the state directory's sandbox/), so the run is whole.
+func TestE2E_Serve_SandboxStoresWithoutASink(t *testing.T) {
+	e := newE2E(t, emulator.DemoOrg())
+	e.env["RESPOND_SERVE_TOKEN"] = serveToken
+	leaked := userKey(t, e.org, "billing-app", 0)
+	s := e.serveArgs("serve", "--sandbox", "--state-dir", e.state, "--listen", "127.0.0.1:0")
+	code, b := s.request(t, "POST", "/v1/findings", []byte("ALIBABA_CLOUD_ACCESS_KEY_ID="+leaked.ID+"\nALIBABA_CLOUD_ACCESS_KEY_SECRET="+leaked.Secret+"\n"),
+		"Authorization", "Bearer "+serveToken)
+	var a struct{ Findings []struct{ ID string } }
+	if code != http.StatusAccepted || json.Unmarshal(b, &a) != nil || len(a.Findings) != 1 {
+		t.Fatalf("POST /v1/findings: %d %s", code, b)
+	}
+	got := s.finished(t, a.Findings[0].ID)
+	if got["outcome"] != "remediated" {
+		t.Fatalf("the sandbox finding ended %v\n%s", got, s.errb)
+	}
+	p := filepath.Join(e.state, "sandbox", "billing-app.env")
+	st, err := os.Stat(p)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("the sandbox sink's file %s: %v %v", p, st, err)
+	}
+	if env := readFile(t, p); !strings.Contains(env, "ALIBABA_CLOUD_ACCESS_KEY_ID=LTAI") || strings.Contains(env, leaked.ID) {
+		t.Errorf("the sandbox sink holds no new key id:\n%s", strings.SplitN(env, "\n", 2)[0])
 	}
 }

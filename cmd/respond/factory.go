@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -33,6 +34,9 @@ type Factory struct {
 	// keepSandboxState (a run that changed something: its journal and audit log are kept).
 	sandboxState     string
 	keepSandboxState bool
+
+	// observe is told of every cloud call (respond serve's metrics).
+	observe func(ram.Call)
 }
 
 // GlobalOptions are the persistent flags every command shares.
@@ -79,6 +83,10 @@ func (f *Factory) stateDirFor(conf *playbooks.Config) (string, error) {
 	}
 	return journal.StateDir(f.Global.StateDir, confDir, f.sandboxState, f.getenv)
 }
+
+// sandboxDir is where a --sandbox run keeps the rehearsal sink's file: --state-dir, else the
+// fresh directory.
+func (f *Factory) sandboxDir() string { return cmp.Or(f.Global.StateDir, f.sandboxState) }
 
 // invocation is what this command used, for the command that resumes its rotations (recorded in
 // the journal, printed by respond status; rotate.Target.Invocation): the sandbox's built-in

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -52,10 +51,6 @@ func (r *run) close(err *error) {
 	*err = rotate.Redacted(r.red, *err)
 }
 
-// sandboxDir is the --sandbox run's own state directory: --state-dir, else a fresh one.
-func (r *run) sandboxDir() string {
-	return cmp.Or(r.opts.Factory.Global.StateDir, r.opts.Factory.sandboxState)
-}
 
 // check refuses what needs a person at a terminal without one.
 func (r *run) check() error {
@@ -128,7 +123,7 @@ func (r *run) finish(report rotate.Report, items []*rotate.Item) error {
 	}
 	if f.sandboxState != "" && ran {
 		f.keepSandboxState = true
-		fmt.Fprintf(r.errOut, "Sandbox state (journal, audit log, the new key's file), kept: %s\n", r.sandboxDir())
+		fmt.Fprintf(r.errOut, "Sandbox state (journal, audit log, the new key's file), kept: %s\n", r.opts.Factory.sandboxDir())
 	}
 	if report.ExitCode == 0 {
 		return nil

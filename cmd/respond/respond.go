@@ -97,7 +97,7 @@ func (r *run) batch() (*rotate.Batch, error) {
 		b.Outputs.Reveal = r.s.Out // the one place a secret is printed, on purpose
 	}
 	if f.Global.Sandbox { // the sandbox's own state directory, even under a configuration's
-		b.Outputs.Fallback = rotate.RehearsalSink(r.sandboxDir())
+		b.Outputs.Fallback = rotate.RehearsalSink(r.opts.Factory.sandboxDir())
 	}
 	return b, nil
 }

@@ -108,24 +108,24 @@ func (s *Server) roomFor(w http.ResponseWriter, src string, n int) bool {
 	return true
 }
 
-// accept writes each finding to the spool, then queues it. The entries are on disk before the
-// caller answers.
+// accept writes the findings to the spool's intake log (one write and one sync, shared with the
+// requests that arrive meanwhile), then queues them: they are on disk before the caller answers.
+// On an error none is accepted.
 func (s *Server) accept(src string, findings []detect.Finding) ([]AcceptedFinding, error) {
 	now := s.opts.Now()
-	var out []AcceptedFinding
-	var es []*Entry
-	var err error
+	out := []AcceptedFinding{}
+	es := make([]*Entry, 0, len(findings))
 	for _, f := range findings {
 		e := &Entry{ID: NewID("f", now), Received: now, Source: src, Finding: spoolFinding(f), KeyID: f.KeyID.String()}
-		if err = s.spool.Add(e); err != nil {
-			break
-		}
 		es = append(es, e)
 		out = append(out, AcceptedFinding{ID: e.ID, KeyID: e.KeyID, Kind: f.Kind})
 	}
-	s.q.push(es...) // whatever is on disk runs, even if the rest could not be written
+	if err := s.spool.Append(es); err != nil {
+		return nil, err
+	}
+	s.q.push(es...)
 	s.Metrics.Add("respond_findings_received_total", float64(len(es)), "source", src)
-	return out, err
+	return out, nil
 }
 
 // postFindings: POST /v1/findings — any input detect reads (?format= forces one), with the bearer
@@ -159,11 +159,8 @@ func (s *Server) postFindings(w http.ResponseWriter, r *http.Request) {
 	acc, err := s.accept(src, res.Findings)
 	if err != nil {
 		s.log.Error("spool write failed", "error", err.Error())
-		s.refuse(w, src, "spool", http.StatusServiceUnavailable, fmt.Sprintf("accepted %d of %d findings, then the state directory failed; retry", len(acc), len(res.Findings)))
+		s.refuse(w, src, "spool", http.StatusServiceUnavailable, "the state directory failed: no finding was accepted; retry")
 		return
-	}
-	if acc == nil {
-		acc = []AcceptedFinding{}
 	}
 	warnings := make([]string, 0, len(res.Warnings))
 	for _, wn := range res.Warnings {
@@ -234,6 +231,9 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		next.ServeHTTP(sw, r)
 		if sw.status == 0 {
 			sw.status = http.StatusOK
+		}
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush() // the answer goes now, not after the log line (a slow log must not delay a 202)
 		}
 		rt := route(r.URL.Path)
 		s.Metrics.Inc("respond_http_requests_total", "route", rt, "status", strconv.Itoa(sw.status))

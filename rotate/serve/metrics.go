@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/respond-dev/respond/ram"
 )
 
 // Metrics are the server's counters, written in Prometheus' text exposition format (version
@@ -28,8 +30,8 @@ var counterHelp = map[string]string{
 	"respond_retries_total":             "Findings put back in the queue to try again later, by reason.",
 	"respond_alerts_closed_total":       "Source alerts closed after remediation (GitHub resolved as revoked, Security Center marked handled), by source and result.",
 	"respond_github_api_calls_total":    "Calls to the GitHub REST API, by HTTP status (0: no answer).",
-	"respond_cloud_api_calls_total":     "Calls to Alibaba Cloud APIs, by action.",
-	"respond_cloud_api_throttles_total": "Alibaba Cloud answers that said Throttling, by action.",
+	"respond_cloud_api_calls_total":     "Requests sent to Alibaba Cloud (each attempt; a retry is another), by product and action.",
+	"respond_cloud_api_throttles_total": "Alibaba Cloud answers that refused a request for its rate (Throttling, 429), by product and action.",
 	"respond_http_requests_total":       "HTTP requests served, by route and status.",
 }
 
@@ -73,6 +75,14 @@ func (m *Metrics) Get(name string, kv ...string) float64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.counters[name][labels(kv...)]
+}
+
+// ObserveCloud counts one request to Alibaba Cloud (ram.Config.Observe).
+func (m *Metrics) ObserveCloud(c ram.Call) {
+	m.Inc("respond_cloud_api_calls_total", "product", c.Product, "action", c.Action)
+	if c.Throttled {
+		m.Inc("respond_cloud_api_throttles_total", "product", c.Product, "action", c.Action)
+	}
 }
 
 // observeAccept records how long a finding took from the request to its 202.

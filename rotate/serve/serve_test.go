@@ -219,11 +219,15 @@ func TestFindings_acceptedOnDiskThenRemediated(t *testing.T) {
 		t.Fatalf("accepted %+v", a)
 	}
 	id := a.Findings[0].ID
-	// On disk before the answer (no worker has run yet), 0600, with the secret only there.
-	p := filepath.Join(e.state, SpoolDir, "pending", id+".json")
+	// On disk before the answer (no worker has run yet), in the intake log, 0600, with the secret
+	// only there.
+	p := filepath.Join(e.state, SpoolDir, "intake", "00000001.jsonl")
 	st, err := os.Lstat(p)
 	if err != nil || st.Mode().Perm() != 0o600 {
-		t.Fatalf("spool file %s: %v %v", p, st, err)
+		t.Fatalf("intake log %s: %v %v", p, st, err)
+	}
+	if b, _ := os.ReadFile(p); !bytes.Contains(b, []byte(`"id":"`+id+`"`)) || !bytes.Contains(b, []byte(ciSecret)) {
+		t.Fatalf("intake log %s lacks the entry: %s", p, b)
 	}
 	if s.Pending() != 1 {
 		t.Errorf("Pending = %d", s.Pending())
@@ -236,7 +240,7 @@ func TestFindings_acceptedOnDiskThenRemediated(t *testing.T) {
 	if k := e.keys("ci-deploy"); contains(k, ciKey) || len(k) != 1 {
 		t.Errorf("ci-deploy's keys after the rotation: %v", k)
 	}
-	// The done record is written first, then the pending file (with the secret) removed.
+	// The done record is written first, then the intake log (with the secret) removed.
 	for i := 0; i < 500 && s.Pending() == 0; i++ {
 		if _, err := os.Lstat(p); os.IsNotExist(err) {
 			break
@@ -244,7 +248,7 @@ func TestFindings_acceptedOnDiskThenRemediated(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if _, err := os.Lstat(p); !os.IsNotExist(err) {
-		t.Errorf("the pending file (with the secret) is still there: %v", err)
+		t.Errorf("the intake log (with the secret) is still there: %v", err)
 	}
 	// The secret is nowhere in the state directory (the sink is elsewhere), the log, or the answers.
 	filepath.Walk(e.state, func(path string, info os.FileInfo, err error) error {

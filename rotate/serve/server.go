@@ -16,7 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/respond-dev/respond/detect"
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate"
@@ -32,20 +31,10 @@ const (
 )
 
 // Runner runs findings through respond's engine with the batch's redactor (which knows the
-// findings' secrets). BatchRunner is the one respond serve uses.
+// findings' secrets); a finding's Security Center records are the alerts its close step marks
+// handled. BatchRunner is the one respond serve uses.
 type Runner interface {
-	Run(ctx context.Context, findings []detect.Finding, red *accesskey.Redactor) ([]*rotate.Item, error)
-}
-
-// BatchRunner runs a new batch from New for each call: no confirmation (the server acts on what it
-// accepted), never a dry run, the call's redactor. (A batch is not copied: it holds run state.)
-type BatchRunner struct{ New func() *rotate.Batch }
-
-// Run implements Runner.
-func (r BatchRunner) Run(ctx context.Context, findings []detect.Finding, red *accesskey.Redactor) ([]*rotate.Item, error) {
-	b := r.New()
-	b.Redactor, b.Confirmer, b.DryRun, b.OnStep, b.Progress = red, nil, false, nil, nil
-	return b.Run(ctx, findings)
+	Run(ctx context.Context, findings []source.Finding, red *accesskey.Redactor) ([]*rotate.Item, error)
 }
 
 // GitHub is what the server needs of GitHub (*source.GitHub implements it).
@@ -54,11 +43,18 @@ type GitHub interface {
 	Resolve(ctx context.Context, r source.AlertRef, runID, done string) (source.ResolveOutcome, error)
 }
 
-// SecurityCenter is what the server needs of Security Center: Poll lists the pending records
-// (cmd keeps the poll state), Close marks a remediated key's records handled.
+// SecurityCenter is what the server needs of Security Center: a poll of the pending records (the
+// engine's close step marks them handled once their key is remediated).
 type SecurityCenter interface {
-	Poll(ctx context.Context) ([]source.Finding, error)
-	Close(ctx context.Context, f source.Finding, runID, done string) error
+	Poll(ctx context.Context) (Polled, error)
+}
+
+// Polled is one poll: a finding per key with its records, what could not be read, and Done, to
+// call once the findings are in the spool (it remembers the poll when every account was read).
+type Polled struct {
+	Findings []source.Finding
+	Warnings []string
+	Done     func() error
 }
 
 // Options configure a Server.
@@ -69,7 +65,9 @@ type Options struct {
 	Config   *playbooks.ServeConfig
 	Runner   Runner
 	// Token authenticates POST /v1/findings (Authorization: Bearer); zero refuses every post.
-	Token accesskey.Secret
+	// TokenEnv names where it was read (for the warning when it is zero).
+	Token    accesskey.Secret
+	TokenEnv string
 	// GitHub and WebhookSecret turn on POST /v1/github.
 	GitHub        GitHub
 	WebhookSecret accesskey.Secret

@@ -141,23 +141,33 @@ func (s *Server) pollSecurityCenter(ctx context.Context) {
 
 func (s *Server) pollOnce(ctx context.Context) {
 	src := source.SecurityCenterName
-	found, err := s.opts.SecurityCenter.Poll(ctx)
+	polled, err := s.opts.SecurityCenter.Poll(ctx)
 	if err != nil {
 		s.log.Error("Security Center poll failed", "error", accesskey.Printable(err.Error()))
 		s.Metrics.Inc("respond_requests_rejected_total", "source", src, "reason", "poll_failed")
+		return
+	}
+	for _, w := range polled.Warnings {
+		s.log.Warn("Security Center poll", "warning", accesskey.Printable(w))
 	}
 	now := s.opts.Now()
-	for _, f := range found {
+	var es []*Entry
+	for _, f := range polled.Findings {
 		if f.Root() || s.keyPending(f.KeyID.String()) {
 			continue // root keys are refused and their records left pending; a pending key waits
 		}
-		e := &Entry{ID: NewID("sc", now), Received: now, Source: src, Finding: spoolFinding(f.Finding), Records: f.Records, KeyID: f.KeyID.String()}
-		if err := s.spool.Add(e); err != nil {
-			s.log.Error("spool write failed", "error", err.Error())
-			return
+		es = append(es, &Entry{ID: NewID("sc", now), Received: now, Source: src, Finding: spoolFinding(f.Finding), Records: f.Records, KeyID: f.KeyID.String()})
+	}
+	if err := s.spool.Append(es); err != nil {
+		s.log.Error("spool write failed", "error", err.Error())
+		return
+	}
+	s.q.push(es...)
+	s.Metrics.Add("respond_findings_received_total", float64(len(es)), "source", src)
+	if polled.Done != nil {
+		if err := polled.Done(); err != nil {
+			s.log.Error("Security Center poll state not saved", "error", accesskey.Printable(err.Error()))
 		}
-		s.q.push(e)
-		s.Metrics.Inc("respond_findings_received_total", "source", src)
 	}
 }
 

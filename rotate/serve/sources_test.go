@@ -185,17 +185,10 @@ func TestGitLab_revocationAPI(t *testing.T) {
 	if s.Pending() != 1 {
 		t.Fatalf("Pending = %d, want 1 (the id and the secret of one file are one key)", s.Pending())
 	}
+	s.q.mu.Lock()
+	id := s.q.waiting[0].ID // (204 names no finding)
+	s.q.mu.Unlock()
 	start(t, s)
-	pending, _ := s.spool.Pending()
-	var id string
-	if len(pending) == 1 {
-		id = pending[0].ID
-	} else {
-		list, _ := os.ReadDir(filepath.Join(e.state, SpoolDir, "done"))
-		for _, d := range list {
-			id = strings.TrimSuffix(d.Name(), ".json")
-		}
-	}
 	got := waitDone(t, h, id)
 	if got.Outcome != "remediated" || got.Finding == nil || got.Finding.Evidence != detect.EvidenceSecret || got.Finding.Locations[0].File != "deploy/.env" {
 		t.Errorf("GitLab finding: %+v %+v", got, got.Finding)
@@ -208,7 +201,7 @@ func TestGitLab_revocationAPI(t *testing.T) {
 // nopRunner is an engine that must not run (the fuzz test only posts).
 type nopRunner struct{}
 
-func (nopRunner) Run(context.Context, []detect.Finding, *accesskey.Redactor) ([]*rotate.Item, error) {
+func (nopRunner) Run(context.Context, []source.Finding, *accesskey.Redactor) ([]*rotate.Item, error) {
 	return nil, errors.New("not in this test")
 }
 

@@ -24,9 +24,11 @@ import (
 	"github.com/respond-dev/respond/rotate/source"
 )
 
-// The spool is the server's durable intake (design §12): every accepted finding is a file in
-// <state>/serve/pending before the HTTP answer, and moves to <state>/serve/done, without its
-// secret, when it ends. A restart reads pending/ and carries on. Files are created exclusively
+// The spool is the server's durable intake (design §12): every accepted finding is on disk before
+// the HTTP answer — a line of the intake log (intake.go: the posts of a burst share one write and
+// one sync), or a file in <state>/serve/pending (a GitHub delivery, whose id must be accepted
+// once; an entry tried again) — and moves to <state>/serve/done, without its secret, when it
+// ends. A restart reads pending/ and the intake log and carries on. Files are created exclusively
 // (0600, never through a symbolic link), written, synced and linked into place, so a file is
 // either whole or absent, and an id (a GitHub delivery) is accepted once.
 
@@ -112,14 +114,15 @@ var ErrNotFound = errors.New("no such finding")
 // Spool is the directory of accepted findings.
 type Spool struct {
 	pending, done string
+	log           *intake
 }
 
 // OpenSpool creates (0700) and checks <stateDir>/serve/{pending,done}: the state directory must be
 // the user's and closed to others (journal.CheckStateDir), like every directory respond trusts.
 func OpenSpool(stateDir string) (*Spool, error) {
 	root := filepath.Join(stateDir, SpoolDir)
-	s := &Spool{pending: filepath.Join(root, "pending"), done: filepath.Join(root, "done")}
-	for _, d := range []string{stateDir, root, s.pending, s.done} {
+	s := &Spool{pending: filepath.Join(root, "pending"), done: filepath.Join(root, "done"), log: openIntake(filepath.Join(root, "intake"))}
+	for _, d := range []string{stateDir, root, s.pending, s.done, s.log.dir} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("open the spool: %w", err)
 		}
@@ -182,13 +185,28 @@ func (s *Spool) Add(e *Entry) error {
 	if err != nil {
 		return fmt.Errorf("spool %s: %w", e.ID, err)
 	}
-	if err := writeFile(s.pending, p, b, false); err != nil {
+	if err := writeFile(s.pending, p, b, false, true); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return ErrDuplicate
 		}
 		return fmt.Errorf("spool %s: %w", e.ID, err)
 	}
 	return nil
+}
+
+// Append writes new entries (fresh ids, NewID) to the intake log and returns once they are
+// synced, sharing the write and the sync with the requests that arrive meanwhile (group commit).
+// On an error none of them is accepted.
+func (s *Spool) Append(es []*Entry) error {
+	for _, e := range es {
+		if !idRe.MatchString(e.ID) {
+			return fmt.Errorf("spool %s: bad id", e.ID)
+		}
+	}
+	if len(es) == 0 {
+		return nil
+	}
+	return s.log.append(es)
 }
 
 // Update replaces a pending entry (attempts, stage, the next try).
@@ -201,14 +219,18 @@ func (s *Spool) Update(e *Entry) error {
 	if err != nil {
 		return fmt.Errorf("spool %s: %w", e.ID, err)
 	}
-	if err := writeFile(s.pending, p, b, true); err != nil {
+	if err := writeFile(s.pending, p, b, true, true); err != nil {
 		return fmt.Errorf("spool %s: %w", e.ID, err)
 	}
+	s.log.release(e.ID)
 	return nil
 }
 
 // Finish records the entry as done, without its secret, and removes the pending file (with the
-// secret). A done record outlives the pending one so that a redelivery is still recognised.
+// secret). A done record outlives the pending one so that a redelivery is still recognised. The
+// record is not synced: the work it records is (the engine's journal), and one lost to a crash
+// only means the finding runs again and ends already-remediated; the fsyncs it saves are the
+// accepts' (they share the disk).
 func (s *Spool) Finish(e *Entry) error {
 	p, err := s.path(s.pending, e.ID)
 	if err != nil {
@@ -225,18 +247,19 @@ func (s *Spool) Finish(e *Entry) error {
 	if err != nil {
 		return fmt.Errorf("spool %s: %w", e.ID, err)
 	}
-	if err := writeFile(s.done, d, b, true); err != nil {
+	if err := writeFile(s.done, d, b, true, false); err != nil {
 		return fmt.Errorf("spool %s: %w", e.ID, err)
 	}
+	s.log.release(e.ID)
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("spool %s: %w", e.ID, err)
 	}
-	syncDir(s.pending)
 	return nil
 }
 
-// Pending reads every pending entry, oldest first. An entry that cannot be read is skipped and
-// named in the error (the others still come back).
+// Pending reads every pending entry (pending/, then the intake log's entries with no file of their
+// own), oldest first. An entry that cannot be read is skipped and named in the error (the others
+// still come back). It is called once, before anything is appended.
 func (s *Spool) Pending() ([]*Entry, error) {
 	list, err := os.ReadDir(s.pending)
 	if err != nil {
@@ -261,6 +284,13 @@ func (s *Spool) Pending() ([]*Entry, error) {
 		}
 		out = append(out, e)
 	}
+	logged, err := s.log.recover(func(id string) bool {
+		p, _ := s.path(s.pending, id)
+		d, _ := s.path(s.done, id)
+		return exists(p) || exists(d)
+	})
+	out = append(out, logged...)
+	errs = append(errs, err)
 	slices.SortStableFunc(out, func(a, b *Entry) int {
 		if c := a.Received.Compare(b.Received); c != 0 {
 			return c
@@ -272,6 +302,16 @@ func (s *Spool) Pending() ([]*Entry, error) {
 
 // Get reads an entry, pending or done. A pending entry's secret is left out.
 func (s *Spool) Get(id string) (*Entry, error) {
+	// The log first: an entry leaves it only once its own file is written.
+	if b, ok := s.log.line(id); ok {
+		var e Entry
+		if json.Unmarshal(b, &e) == nil {
+			if e.Finding != nil {
+				e.Finding.Secret = ""
+			}
+			return &e, nil
+		}
+	}
 	for _, dir := range []string{s.done, s.pending} {
 		p, err := s.path(dir, id)
 		if err != nil {
@@ -356,9 +396,9 @@ func exists(p string) bool {
 }
 
 // writeFile writes b to p through a new temporary file in dir (0600, created exclusively, so never
-// through a link), synced, then renamed over p (replace) or linked to p, which fails with
-// fs.ErrExist when p exists (a new entry).
-func writeFile(dir, p string, b []byte, replace bool) error {
+// through a link), synced when durable, then renamed over p (replace) or linked to p, which fails
+// with fs.ErrExist when p exists (a new entry).
+func writeFile(dir, p string, b []byte, replace, durable bool) error {
 	tmp, err := os.CreateTemp(dir, ".tmp-*")
 	if err != nil {
 		return err
@@ -366,7 +406,7 @@ func writeFile(dir, p string, b []byte, replace bool) error {
 	name := tmp.Name()
 	defer os.Remove(name) // gone after a rename; the extra name after a link
 	_, err = tmp.Write(b)
-	if err == nil {
+	if err == nil && durable {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
@@ -383,7 +423,9 @@ func writeFile(dir, p string, b []byte, replace bool) error {
 	if err != nil {
 		return err
 	}
-	syncDir(dir)
+	if durable {
+		syncDir(dir)
+	}
 	return nil
 }
 

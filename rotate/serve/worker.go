@@ -43,10 +43,11 @@ type job struct {
 func (s *Server) process(ctx context.Context, es []*Entry) {
 	var jobs []job
 	for _, e := range es {
-		if e.Stage == StageClose {
+		if e.Stage == StageClose && e.GitHub != nil {
 			s.closeAlert(ctx, e, nil)
 			continue
 		}
+		e.Stage = StageRemediate // (Security Center's records are closed by the engine's close step)
 		f, ok := s.materialize(ctx, e)
 		if !ok {
 			continue
@@ -68,10 +69,10 @@ func (s *Server) process(ctx context.Context, es []*Entry) {
 	if len(jobs) == 0 {
 		return
 	}
-	findings := make([]detect.Finding, len(jobs))
+	findings := make([]source.Finding, len(jobs))
 	var secrets []accesskey.Secret
 	for i, j := range jobs {
-		findings[i] = j.finding
+		findings[i] = source.Finding{Finding: j.finding, Records: j.e.Records}
 		secrets = append(secrets, j.finding.Secret)
 	}
 	red := accesskey.NewRedactor(secrets...)
@@ -142,7 +143,8 @@ func (s *Server) materialize(ctx context.Context, e *Entry) (detect.Finding, boo
 // remediatedBefore ends an entry whose key respond's journal says was remediated, once the cloud
 // confirms the key is gone from its owner: already-remediated, and its alert closed.
 func (s *Server) remediatedBefore(ctx context.Context, e *Entry, f detect.Finding) bool {
-	if s.opts.Gone == nil || !f.KeyID.Rotatable() {
+	if s.opts.Gone == nil || !f.KeyID.Rotatable() || len(e.Records) > 0 {
+		// (Security Center's records are closed by the engine, journaled under the key's lock.)
 		return false
 	}
 	st, err := journal.Read(s.opts.StateDir, f.KeyID)
@@ -182,10 +184,42 @@ func (s *Server) settle(ctx context.Context, e *Entry, it *rotate.Item, red *acc
 	}
 	switch journal.Outcome(outcome) {
 	case journal.OutcomeRemediated, journal.OutcomeAlreadyRemediated:
-		s.closeAlert(ctx, e, it)
+		if len(e.Records) == 0 {
+			s.closeAlert(ctx, e, it)
+		} else if s.recordsClosed(e, it) {
+			s.finish(e, outcome)
+		} else {
+			s.retry(e, "close") // the next run finds the key remediated and closes what is left
+		}
 		return
 	}
 	s.finish(e, outcome)
+}
+
+// recordsClosed reads what the engine's close step did to the entry's Security Center records:
+// false when one was left open (its error in the entry).
+func (s *Server) recordsClosed(e *Entry, it *rotate.Item) bool {
+	if it.Result == nil {
+		return false
+	}
+	closed := 0
+	for _, a := range it.Result.Alerts {
+		s.Metrics.Inc("respond_alerts_closed_total", "source", source.SecurityCenterName, "result", a.Outcome)
+		switch a.Outcome {
+		case rotate.AlertClosed, rotate.AlertAlreadyClosed:
+			closed++
+		default:
+			e.Error = accesskey.Printable("close: " + a.Alert + " " + a.Outcome + ": " + a.Error)
+		}
+	}
+	if closed < len(it.Result.Alerts) || len(it.Result.Alerts) == 0 {
+		if e.Error == "" {
+			e.Error = "the close step did not run"
+		}
+		return false
+	}
+	e.Closed = fmt.Sprintf("Security Center: %d record(s) marked handled: %s", closed, doneText(e, it))
+	return true
 }
 
 // itemOutcome is an item's outcome and whether the entry should be tried again (a partial run,
@@ -227,9 +261,9 @@ func doneText(e *Entry, it *rotate.Item) string {
 	return s
 }
 
-// closeAlert closes the source's alert of a remediated key (GitHub: resolved as revoked;
-// Security Center: marked handled), then finishes the entry; a failure to close tries again
-// later without running the rotation again.
+// closeAlert closes the GitHub alert of a remediated key (resolved as revoked), then finishes the
+// entry; a failure to close tries again later without running the rotation again. (A Security
+// Center record is closed by the engine's close step: recordsClosed.)
 func (s *Server) closeAlert(ctx context.Context, e *Entry, it *rotate.Item) {
 	if e.Stage != StageClose {
 		e.Stage, e.Attempts, e.Closed = StageClose, 0, doneText(e, it)
@@ -242,12 +276,6 @@ func (s *Server) closeAlert(ctx context.Context, e *Entry, it *rotate.Item) {
 		if err == nil {
 			s.Metrics.Inc("respond_alerts_closed_total", "source", SourceGitHub, "result", string(out))
 			e.Closed = "GitHub " + e.GitHub.String() + " " + string(out) + " as revoked: " + e.Closed
-		}
-	case len(e.Records) > 0 && s.opts.SecurityCenter != nil:
-		f := source.Finding{Finding: detect.Finding{Source: source.SecurityCenterName}, Records: e.Records}
-		if err = s.opts.SecurityCenter.Close(ctx, f, e.RunID, e.Closed); err == nil {
-			s.Metrics.Inc("respond_alerts_closed_total", "source", source.SecurityCenterName, "result", "closed")
-			e.Closed = "Security Center records marked handled: " + e.Closed
 		}
 	default:
 		e.Closed = ""
