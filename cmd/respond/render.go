@@ -51,7 +51,6 @@ func (r *run) close(err *error) {
 	*err = rotate.Redacted(r.red, *err)
 }
 
-
 // check refuses what needs a person at a terminal without one.
 func (r *run) check() error {
 	o := r.opts
