@@ -15,7 +15,7 @@ func newCmdDoctor(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Check that respond can act: credentials, permissions, sinks, channels, state (changes nothing)",
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return doctorRun(cmd.Context(), f, o)
 		},
