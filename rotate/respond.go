@@ -56,7 +56,8 @@ func (b *Batch) Respond(ctx context.Context, in Input, connect func(context.Cont
 	}
 	report.AddItems(items, exitCode)
 	if poll != nil {
-		poll.Conclude(&report, b.StateDir, items, b.Outputs.now(), exitCode)
+		// An interrupted run still records what it left pending (Finish bounds its own wait).
+		poll.Conclude(context.WithoutCancel(ctx), &report, b.StateDir, items, b.Outputs.now(), exitCode)
 	}
 	return report, items, nil
 }

@@ -178,7 +178,7 @@ func (p *SecurityCenterPoll) Prepare(b *Batch) {
 // (respond status lists them; closed ones leave the list); and, when every account was read and
 // no rotation ended partial (which a re-run must find again), the poll as the last success. It
 // returns the records this run left pending.
-func (p *SecurityCenterPoll) Finish(stateDir string, items []*Item, now time.Time) ([]src.Pending, error) {
+func (p *SecurityCenterPoll) Finish(ctx context.Context, stateDir string, items []*Item, now time.Time) ([]src.Pending, error) {
 	var left []src.Pending
 	var closed []src.Record
 	resume := false
@@ -191,7 +191,7 @@ func (p *SecurityCenterPoll) Finish(stateDir string, items []*Item, now time.Tim
 		l, c := RecordsEnded(it, k.finding.Records)
 		left, closed = append(left, l...), append(closed, c...)
 	}
-	if _, err := src.UpdatePending(stateDir, left, closed, now); err != nil {
+	if _, err := src.UpdatePending(ctx, stateDir, left, closed, now); err != nil {
 		return left, err
 	}
 	if p.Partial() || resume {
@@ -204,11 +204,11 @@ func (p *SecurityCenterPoll) Finish(stateDir string, items []*Item, now time.Tim
 // none when there was nothing to do) and, unless the report is a dry run, remembers them
 // (Finish; a failure to is a warning). A poll that did not read every account makes the report
 // partial (exitCode maps the severity), whatever the keys' outcomes: the next poll reads again.
-func (p *SecurityCenterPoll) Conclude(r *Report, stateDir string, items []*Item, now time.Time, exitCode func(Severity) int) {
+func (p *SecurityCenterPoll) Conclude(ctx context.Context, r *Report, stateDir string, items []*Item, now time.Time, exitCode func(Severity) int) {
 	sc := &SecurityCenterReport{Since: p.Since, Records: p.Records(), AccountsNotRead: p.Failed}
 	r.SecurityCenter = sc
 	if !r.DryRun {
-		left, err := p.Finish(stateDir, items, now)
+		left, err := p.Finish(ctx, stateDir, items, now)
 		if err != nil {
 			r.Warnings = append(r.Warnings, "Security Center: "+accesskey.OneLine(err.Error()))
 		}

@@ -6,6 +6,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -354,7 +355,7 @@ func TestE2E_Serve_SecurityCenterPoll(t *testing.T) {
 	if err := os.MkdirAll(e.state, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := source.UpdatePending(e.state, []source.Pending{{Reason: "left by an earlier run", Record: source.Record{AccountID: "1000000000000001",
+	if _, err := source.UpdatePending(context.Background(), e.state, []source.Pending{{Reason: "left by an earlier run", Record: source.Record{AccountID: "1000000000000001",
 		ID: demoLeakRecord, KeyID: accesskey.MustParseID("LTAI5tFAKEBILLING0LEAK01")}}}, nil, time.Now().Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func TestSecurityCenter_recordsLeftPendingAsFindingsEnd(t *testing.T) {
 		URL: "https://github.com/acme-example/traps/blob/" + strings.Repeat("c", 40) + "/.env"})
 	s := e.server(Options{SecurityCenter: sessionSC{sess: e.batch.Session.(*rotate.Session), stateDir: e.state, now: time.Now}})
 	earlier := time.Now().Add(-48 * time.Hour)
-	if _, err := source.UpdatePending(e.state, []source.Pending{{Record: source.Record{AccountID: demoMgmt, ID: billingRecord, KeyID: accesskey.MustParseID(billingKey)},
+	if _, err := source.UpdatePending(context.Background(), e.state, []source.Pending{{Record: source.Record{AccountID: demoMgmt, ID: billingRecord, KeyID: accesskey.MustParseID(billingKey)},
 		Reason: "left by an earlier run"}}, nil, earlier); err != nil {
 		t.Fatal(err)
 	}

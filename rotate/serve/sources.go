@@ -215,7 +215,9 @@ func (s *Server) leavePending(left []source.Pending, closed []source.Record) boo
 	}
 	s.leftMu.Lock()
 	defer s.leftMu.Unlock()
-	if _, err := source.UpdatePending(s.opts.StateDir, left, closed, s.opts.Now()); err != nil {
+	// Not the server's context: a finding that ends while serve shuts down is still recorded
+	// (UpdatePending bounds its wait for the lock).
+	if _, err := source.UpdatePending(context.Background(), s.opts.StateDir, left, closed, s.opts.Now()); err != nil {
 		s.log.Error("Security Center records left pending not saved", "error", accesskey.Printable(err.Error()))
 		return false
 	}

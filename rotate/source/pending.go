@@ -2,9 +2,13 @@ package source
 
 import (
 	"cmp"
+	"context"
+	"fmt"
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/respond-dev/respond/rotate/journal"
 )
 
 // PendingFile is the file in the state directory that lists the Security Center records respond
@@ -12,6 +16,9 @@ import (
 // the previous one, so a record left pending is taken up again only by a poll with a wider
 // --since: this file is where it is not forgotten.
 const PendingFile = "security-center-pending.json"
+
+// pendingLockWait bounds how long UpdatePending waits for another respond's update of the list.
+const pendingLockWait = 30 * time.Second
 
 // maxPending bounds what LoadPending reads.
 const maxPending = 16 << 20
@@ -50,7 +57,16 @@ func LoadPending(dir string) ([]Pending, error) {
 // left pending (with their reason), closed those that are handled now (by this run, earlier, or
 // by a person). Records of the file that the run did not look at are kept. The merged list is
 // saved in dir and returned. now stamps Since (for a record new to the file) and Updated.
-func UpdatePending(dir string, left []Pending, closed []Record, now time.Time) ([]Pending, error) {
+func UpdatePending(ctx context.Context, dir string, left []Pending, closed []Record, now time.Time) ([]Pending, error) {
+	// respond serve and a CLI poll may both update the list: the read and the rewrite hold a lock
+	// that works across processes, so that neither loses the other's update.
+	ctx, cancel := context.WithTimeout(ctx, pendingLockWait)
+	defer cancel()
+	l, err := journal.LockFile(ctx, dir, PendingFile)
+	if err != nil {
+		return nil, fmt.Errorf("update the Security Center pending list: %w", err)
+	}
+	defer func() { _ = l.Unlock() }()
 	cur, err := LoadPending(dir)
 	if err != nil {
 		return nil, err

@@ -1,10 +1,14 @@
 package source_test
 
 import (
+	"context"
+	"errors"
+	"github.com/respond-dev/respond/rotate/journal"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,7 +24,7 @@ func TestUpdatePending(t *testing.T) {
 		t.Fatalf("no file: %v %v", ps, err)
 	}
 	// Nothing left and nothing to forget: no file is written.
-	if _, err := source.UpdatePending(dir, nil, []source.Record{{AccountID: "1", ID: 9}}, time.Now()); err != nil {
+	if _, err := source.UpdatePending(context.Background(), dir, nil, []source.Record{{AccountID: "1", ID: 9}}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, source.PendingFile)); !os.IsNotExist(err) {
@@ -35,14 +39,14 @@ func TestUpdatePending(t *testing.T) {
 	}
 	t1 := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
 	t2 := t1.Add(time.Hour)
-	if _, err := source.UpdatePending(dir, []source.Pending{
+	if _, err := source.UpdatePending(context.Background(), dir, []source.Pending{
 		{Record: rec("2", 5), Reason: "root-account key"},
 		{Record: rec("1", 7), Reason: "not remediated: failed"},
 		{Record: rec("1", 3), Reason: "not confirmed"},
 	}, nil, t1); err != nil {
 		t.Fatal(err)
 	}
-	ps, err := source.UpdatePending(dir, []source.Pending{{Record: rec("2", 5), Reason: "root-account key, still"}},
+	ps, err := source.UpdatePending(context.Background(), dir, []source.Pending{{Record: rec("2", 5), Reason: "root-account key, still"}},
 		[]source.Record{rec("1", 3)}, t2)
 	if err != nil {
 		t.Fatal(err)
@@ -115,8 +119,61 @@ func FuzzLoadPending(f *testing.F) {
 			}
 			return
 		}
-		if _, err := source.UpdatePending(dir, ps, nil, time.Now()); err != nil {
+		if _, err := source.UpdatePending(context.Background(), dir, ps, nil, time.Now()); err != nil {
 			t.Fatalf("accepted records could not be written back: %v", err)
 		}
 	})
+}
+
+// Concurrent updates of the list (respond serve and a CLI poll are two processes; each update
+// here opens the lock file anew, as another process would) all land: none is lost to another's
+// read-then-rewrite.
+func TestUpdatePendingConcurrent(t *testing.T) {
+	dir := stateDir(t)
+	const n = 24
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := source.UpdatePending(context.Background(), dir, []source.Pending{{Record: source.Record{AccountID: "1", ID: int64(i + 1), KeyID: accesskey.MustParseID("LTAI5tFAKEBILLING0LEAK01"), Status: "pending"}, Reason: "left"}}, nil, time.Now())
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ps, err := source.LoadPending(dir)
+	if err != nil {
+		b, _ := os.ReadFile(filepath.Join(dir, source.PendingFile))
+		t.Fatalf("%v: %s", err, b)
+	}
+	if len(ps) != n {
+		t.Fatalf("%d records on the list after %d concurrent updates, want all", len(ps), n)
+	}
+}
+
+// An update waits for another respond's, and gives up with ctx.
+func TestUpdatePendingWaitsForTheLock(t *testing.T) {
+	dir := stateDir(t)
+	l, err := journal.LockFile(context.Background(), dir, source.PendingFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = source.UpdatePending(ctx, dir, []source.Pending{{Record: source.Record{AccountID: "1", ID: 1, KeyID: accesskey.MustParseID("LTAI5tFAKEBILLING0LEAK01"), Status: "pending"}}}, nil, time.Now())
+	var le *journal.LockedError
+	if !errors.As(err, &le) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("update while another holds the lock = %v, want a LockedError and the context's", err)
+	}
+	if ps, _ := source.LoadPending(dir); len(ps) != 0 {
+		t.Fatalf("the update was written without the lock: %v", ps)
+	}
 }
