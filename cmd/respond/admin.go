@@ -28,10 +28,6 @@ func newCmdStatus(f *Factory) *cobra.Command {
 }
 
 func statusRun(_ context.Context, f *Factory, all bool) error {
-	asJSON, err := f.outputJSON()
-	if err != nil {
-		return err
-	}
 	conf, err := f.loadConfig()
 	if err != nil {
 		return err
@@ -47,7 +43,7 @@ func statusRun(_ context.Context, f *Factory, all bool) error {
 	if err != nil {
 		return &FlagError{Err: err} // a journal that cannot be read is bad input: exit 2
 	}
-	if asJSON {
+	if f.json() {
 		return writeJSON(f.Streams.Out, st)
 	}
 	return rotate.WriteStatusText(f.Streams.Out, st)

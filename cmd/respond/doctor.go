@@ -15,7 +15,7 @@ func newCmdDoctor(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Check that respond can act: credentials, permissions, sinks, channels, state (changes nothing)",
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return doctorRun(cmd.Context(), f, o)
 		},
@@ -26,10 +26,7 @@ func newCmdDoctor(f *Factory) *cobra.Command {
 }
 
 func doctorRun(ctx context.Context, f *Factory, o doctor.Options) error {
-	asJSON, err := f.outputJSON()
-	if err != nil {
-		return err
-	}
+	var err error
 	if o.Config, err = f.loadConfig(); err != nil {
 		return err
 	}
@@ -39,7 +36,7 @@ func doctorRun(ctx context.Context, f *Factory, o doctor.Options) error {
 	o.StateDirFlag, o.Getenv, o.Now = f.Global.StateDir != "", f.getenv, f.Now
 	o.Connect = func(ctx context.Context, c *playbooks.Config) (*rotate.Session, error) { return f.connect(ctx, c, nil) }
 	rep, write := doctor.Run(ctx, o), doctor.WriteText
-	if asJSON {
+	if f.json() {
 		write = doctor.WriteJSON
 	}
 	if err := write(f.Streams.Out, rep); err != nil || rep.OK {

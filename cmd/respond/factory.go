@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/respond-dev/respond/playbooks"
@@ -99,15 +100,26 @@ func (f *Factory) invocation(conf *playbooks.Config, stateDir, playbook string) 
 	return f.target().Invocation(stateDir, config, playbook)
 }
 
-// outputJSON reports whether --output json was asked for, and checks the flag's value.
-func (f *Factory) outputJSON() (bool, error) {
-	switch f.Global.Output {
-	case "", "text":
-		return false, nil
-	case "json":
-		return true, nil
+// json reports whether --output json was asked for (GlobalOptions.check checked the value).
+func (f *Factory) json() bool { return f.Global.Output == "json" }
+
+// outputs and progressModes are the values --output and --progress take (shell completion
+// offers them).
+var (
+	outputs       = []string{"text", "json"}
+	progressModes = []string{"auto", "plain", "none"}
+)
+
+// check refuses an unknown --output or --progress before any command runs (the root's
+// PersistentPreRunE): each command then just reads them.
+func (g *GlobalOptions) check() error {
+	if g.Output != "" && !slices.Contains(outputs, g.Output) {
+		return flagErrorf("--output must be text or json, not %q", g.Output)
 	}
-	return false, flagErrorf("--output must be text or json, not %q", f.Global.Output)
+	if !slices.Contains(progressModes, g.Progress) {
+		return flagErrorf("--progress must be auto, plain or none, not %q", g.Progress)
+	}
+	return nil
 }
 
 // interruptible runs a read-only command's work (what it does, for the message) on a context

@@ -28,10 +28,6 @@ type run struct {
 
 // newRun checks the flags and reads the input.
 func newRun(ctx context.Context, opts *RespondOptions) (*run, rotate.Input, error) {
-	asJSON, err := opts.Factory.outputJSON()
-	if err != nil {
-		return nil, rotate.Input{}, err
-	}
 	if err := checkSince(opts.From, opts.Since); err != nil {
 		return nil, rotate.Input{}, err
 	}
@@ -40,9 +36,9 @@ func newRun(ctx context.Context, opts *RespondOptions) (*run, rotate.Input, erro
 		return nil, in, err
 	}
 	s, red := opts.Factory.Streams, accesskey.NewRedactor()
-	r := &run{opts: opts, s: s, asJSON: asJSON, red: red, out: red.Writer(s.Out), errOut: red.Writer(s.ErrOut)}
-	r.progress, err = opts.Factory.newProgress(r.errOut)
-	return r, in, err
+	r := &run{opts: opts, s: s, asJSON: opts.Factory.json(), red: red, out: red.Writer(s.Out), errOut: red.Writer(s.ErrOut)}
+	r.progress = opts.Factory.newProgress(r.errOut)
+	return r, in, nil
 }
 
 // close flushes the streams and passes the run's error through the redactor too.

@@ -23,10 +23,7 @@ func newCmdScan(f *Factory) *cobra.Command {
 			if err := checkSince(args[0], since); err != nil {
 				return err
 			}
-			asJSON, err := f.outputJSON()
-			if err != nil {
-				return err
-			}
+			asJSON := f.json()
 			if args[0] == fromSecurityCenter {
 				return scanSecurityCenter(cmd.Context(), f, since, asJSON)
 			}

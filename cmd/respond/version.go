@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -18,8 +17,8 @@ func newCmdVersion(f *Factory) *cobra.Command {
 		Short: "Print respond's version, commit and commit date (also respond --version)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if asJSON, err := f.outputJSON(); asJSON || err != nil {
-				return cmp.Or(err, writeJSON(f.Streams.Out, ram.ReadBuildInfo()))
+			if f.json() {
+				return writeJSON(f.Streams.Out, ram.ReadBuildInfo())
 			}
 			_, err := fmt.Fprintf(f.Streams.Out, "respond %s\n", ram.ReadBuildInfo())
 			return err
