@@ -43,10 +43,7 @@ func statusRun(_ context.Context, f *Factory, all bool) error {
 	if err != nil {
 		return &FlagError{Err: err} // a journal that cannot be read is bad input: exit 2
 	}
-	if f.json() {
-		return writeJSON(f.Streams.Out, st)
-	}
-	return rotate.WriteStatusText(f.Streams.Out, st)
+	return f.print(st)
 }
 
 func newCmdPlaybook(f *Factory) *cobra.Command {

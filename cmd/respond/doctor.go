@@ -35,11 +35,8 @@ func doctorRun(ctx context.Context, f *Factory, o doctor.Options) error {
 	}
 	o.StateDirFlag, o.Getenv, o.Now = f.Global.StateDir != "", f.getenv, f.Now
 	o.Connect = func(ctx context.Context, c *playbooks.Config) (*rotate.Session, error) { return f.connect(ctx, c, nil) }
-	rep, write := doctor.Run(ctx, o), doctor.WriteText
-	if f.json() {
-		write = doctor.WriteJSON
-	}
-	if err := write(f.Streams.Out, rep); err != nil || rep.OK {
+	rep := doctor.Run(ctx, o)
+	if err := f.print(rep); err != nil || rep.OK {
 		return err
 	}
 	return &ExitError{Code: exitFailed}

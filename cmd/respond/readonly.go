@@ -61,7 +61,7 @@ func newCmdLocate(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return f.print(rep, rep.WriteText)
+			return f.print(rep)
 		})
 	cmd.Flags().StringVar(&locate, "locate", "", "strategies in order (default ims,actiontrail,scan,self,recycle-bin)")
 	return cmd
@@ -99,7 +99,7 @@ func newCmdAssess(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := f.print(rep, rep.WriteText); err != nil || !rep.Partial {
+			if err := f.print(rep); err != nil || !rep.Partial {
 				return err
 			}
 			// The assessment of the regions that answered is printed; the exit code says it is not all.

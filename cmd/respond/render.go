@@ -126,12 +126,20 @@ func (r *run) finish(report rotate.Report, items []*rotate.Item) error {
 	return &ExitError{Code: exitCode(report.ExitCode)}
 }
 
-// print writes v as JSON with --output json, else as text.
-func (f *Factory) print(v any, text func(io.Writer) error) error {
-	if f.Global.Output == "json" {
-		return writeJSON(f.Streams.Out, v)
+// report is a command's result, which renders itself as text; as JSON, it is its own WriteJSON
+// when it has one (detect.Result: its schema and redaction), else writeJSON.
+type report interface{ WriteText(io.Writer) error }
+
+// print writes r on stdout as --output says.
+func (f *Factory) print(r report) error {
+	j, ok := r.(interface{ WriteJSON(io.Writer) error })
+	switch {
+	case !f.json():
+		return r.WriteText(f.Streams.Out)
+	case ok:
+		return j.WriteJSON(f.Streams.Out)
 	}
-	return text(f.Streams.Out)
+	return writeJSON(f.Streams.Out, r)
 }
 
 // writeJSON writes v as indented JSON, safe to print on a terminal (accesskey.PrintableJSON:

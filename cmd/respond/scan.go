@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,15 +22,14 @@ func newCmdScan(f *Factory) *cobra.Command {
 			if err := checkSince(args[0], since); err != nil {
 				return err
 			}
-			asJSON := f.json()
 			if args[0] == fromSecurityCenter {
-				return scanSecurityCenter(cmd.Context(), f, since, asJSON)
+				return scanSecurityCenter(cmd.Context(), f, since)
 			}
 			res, err := readFindings(cmd.Context(), f, args[0], format)
 			if err != nil {
 				return err
 			}
-			return writeResult(f.Streams.Out, res, asJSON)
+			return f.print(res)
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "", fmt.Sprintf("input format, one of %v (default: detected)", detect.Formats()))
@@ -47,12 +45,4 @@ func readFindings(ctx context.Context, f *Factory, path, format string) (detect.
 		return res, &FlagError{Err: err}
 	}
 	return res, err
-}
-
-// writeResult prints findings (detect's writers redact a secret a file name or URL embeds).
-func writeResult(w io.Writer, res detect.Result, asJSON bool) error {
-	if asJSON {
-		return detect.WriteJSON(w, res)
-	}
-	return detect.WriteText(w, res)
 }

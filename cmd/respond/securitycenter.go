@@ -25,7 +25,7 @@ func checkSince(from string, since time.Duration) error {
 
 // scanSecurityCenter prints the findings a Security Center poll would act on (read-only: the
 // poll is not remembered).
-func scanSecurityCenter(ctx context.Context, f *Factory, since time.Duration, asJSON bool) error {
+func scanSecurityCenter(ctx context.Context, f *Factory, since time.Duration) error {
 	conf, cl, err := f.connected(ctx)
 	if err != nil {
 		return err
@@ -38,7 +38,7 @@ func scanSecurityCenter(ctx context.Context, f *Factory, since time.Duration, as
 	if err != nil {
 		return err
 	}
-	if err := writeResult(f.Streams.Out, poll.Result(), asJSON); err != nil {
+	if err := f.print(poll.Result()); err != nil {
 		return err
 	}
 	if err := poll.PartialError(); err != nil {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 
 	"github.com/respond-dev/respond/ram"
@@ -17,11 +15,7 @@ func newCmdVersion(f *Factory) *cobra.Command {
 		Short: "Print respond's version, commit and commit date (also respond --version)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if f.json() {
-				return writeJSON(f.Streams.Out, ram.ReadBuildInfo())
-			}
-			_, err := fmt.Fprintf(f.Streams.Out, "respond %s\n", ram.ReadBuildInfo())
-			return err
+			return f.print(ram.ReadBuildInfo())
 		},
 	}
 }
