@@ -10,7 +10,6 @@ import (
 
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/rotate"
-	"github.com/respond-dev/respond/rotate/journal"
 )
 
 func newCmdStatus(f *Factory) *cobra.Command {
@@ -32,12 +31,9 @@ func statusRun(_ context.Context, f *Factory, all bool) error {
 	if err != nil {
 		return err
 	}
-	dir, err := f.stateDirFor(conf) // where a run with this configuration keeps its journals
+	dir, err := f.checkedStateDir(conf) // where a run with this configuration keeps its journals
 	if err != nil {
 		return err
-	}
-	if err := journal.CheckStateDir(dir); err != nil {
-		return err // an *UnsafeStateError: exit 2, with the chmod or chown to run
 	}
 	st, err := rotate.ReadStatus(dir, all)
 	if err != nil {

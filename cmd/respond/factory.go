@@ -89,15 +89,40 @@ func (f *Factory) stateDirFor(conf *playbooks.Config) (string, error) {
 // fresh directory.
 func (f *Factory) sandboxDir() string { return cmp.Or(f.Global.StateDir, f.sandboxState) }
 
-// invocation is what this command used, for the command that resumes its rotations (recorded in
-// the journal, printed by respond status; rotate.Target.Invocation): the sandbox's built-in
-// configuration is its own.
-func (f *Factory) invocation(conf *playbooks.Config, stateDir, playbook string) (rotate.Invocation, error) {
+// checkedStateDir is stateDirFor, refused unless safe (journal.CheckStateDir: an
+// *UnsafeStateError, exit 2, with the chmod or chown to run).
+func (f *Factory) checkedStateDir(conf *playbooks.Config) (string, error) {
+	dir, err := f.stateDirFor(conf)
+	if err != nil {
+		return "", err
+	}
+	return dir, journal.CheckStateDir(dir)
+}
+
+// newBatch is the engine's batch on conf for the main command and respond serve: the checked
+// state directory; the command that resumes its rotations (rotate.Target.Invocation, with
+// --playbook as typed; the sandbox's built-in configuration is its own, not recorded); its
+// outputs; under --sandbox, the rehearsal sink for a replacement no sink takes (the sandbox's own
+// state directory, even under a configuration's).
+func (f *Factory) newBatch(conf *playbooks.Config, playbook string) (*rotate.Batch, error) {
+	stateDir, err := f.checkedStateDir(conf)
+	if err != nil {
+		return nil, err
+	}
 	config := ""
 	if conf != nil && (!f.Global.Sandbox || f.Global.ConfigPath != "") {
 		config = conf.Source
 	}
-	return f.target().Invocation(stateDir, config, playbook)
+	inv, err := f.target().Invocation(stateDir, config, playbook)
+	if err != nil {
+		return nil, err
+	}
+	b := &rotate.Batch{Config: conf, StateDir: stateDir, ResumeCommand: inv.ResumeCommand(), OwnUserAgent: f.ownMarker,
+		Outputs: rotate.Outputs{Getenv: f.getenv, Now: f.Now}}
+	if f.Global.Sandbox {
+		b.Outputs.Fallback = rotate.RehearsalSink(f.sandboxDir())
+	}
+	return b, nil
 }
 
 // json reports whether --output json was asked for (GlobalOptions.check checked the value).

@@ -7,7 +7,6 @@ import (
 
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/rotate"
-	"github.com/respond-dev/respond/rotate/journal"
 )
 
 // RespondOptions are the flags of the main command.
@@ -73,31 +72,17 @@ func (r *run) batch() (*rotate.Batch, error) {
 	if err != nil {
 		return nil, &FlagError{Err: fmt.Errorf("--playbook %s: %w", opts.Playbook, err)}
 	}
-	stateDir, err := f.stateDirFor(conf)
+	b, err := f.newBatch(conf, opts.Playbook)
 	if err != nil {
 		return nil, err
 	}
-	if err := journal.CheckStateDir(stateDir); err != nil {
-		return nil, err // an *UnsafeStateError: exit 2, with the chmod or chown to run
-	}
-	inv, err := f.invocation(conf, stateDir, opts.Playbook)
-	if err != nil {
-		return nil, err
-	}
-	b := &rotate.Batch{
-		Config: conf, Playbook: forced, Strategies: strategies, Progress: r.progress.Reporter(),
-		Redactor: r.red, OwnUserAgent: f.ownMarker, DryRun: opts.DryRun,
-		Outputs:  rotate.Outputs{Sinks: opts.Sinks, Getenv: f.getenv, Now: f.Now},
-		StateDir: stateDir, ResumeCommand: inv.ResumeCommand(), Confirmer: r,
-	}
+	b.Playbook, b.Strategies, b.DryRun, b.Outputs.Sinks = forced, strategies, opts.DryRun, opts.Sinks // the flags
+	b.Progress, b.Redactor, b.Confirmer = r.progress.Reporter(), r.red, r                             // the terminal
 	if !r.asJSON {
 		b.StepLines = r.errOut // each step's line on stderr as it ends
 	}
 	if opts.Reveal {
 		b.Outputs.Reveal = r.s.Out // the one place a secret is printed, on purpose
-	}
-	if f.Global.Sandbox { // the sandbox's own state directory, even under a configuration's
-		b.Outputs.Fallback = rotate.RehearsalSink(r.opts.Factory.sandboxDir())
 	}
 	return b, nil
 }

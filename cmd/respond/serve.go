@@ -14,8 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/respond-dev/respond/playbooks"
-	"github.com/respond-dev/respond/rotate"
-	"github.com/respond-dev/respond/rotate/journal"
 	"github.com/respond-dev/respond/rotate/serve"
 )
 
@@ -49,14 +47,11 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	if err != nil {
 		return err
 	}
-	stateDir, err := f.stateDirFor(conf)
+	b, err := f.newBatch(conf, "")
 	if err != nil {
 		return err
 	}
-	if err := journal.CheckStateDir(stateDir); err != nil {
-		return &FlagError{Err: err}
-	}
-	so, err := serve.Configure(conf, stateDir, f.getenv, userAgent())
+	so, err := serve.Configure(conf, b.StateDir, f.getenv, userAgent())
 	if ce := (*serve.ConfigError)(nil); errors.As(err, &ce) {
 		return &FlagError{Err: ce}
 	} else if err != nil {
@@ -69,18 +64,8 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	if err != nil {
 		return err
 	}
-	inv, err := f.invocation(conf, stateDir, "")
-	if err != nil {
-		return err
-	}
-	so.Attach(sess, func() *rotate.Batch {
-		b := &rotate.Batch{Session: sess, Config: conf, StateDir: stateDir, ResumeCommand: inv.ResumeCommand(),
-			OwnUserAgent: f.ownMarker, Outputs: rotate.Outputs{Getenv: f.getenv, Now: f.Now}}
-		if f.Global.Sandbox { // as the CLI's --sandbox: a replacement with no sink goes to a file
-			b.Outputs.Fallback = rotate.RehearsalSink(f.sandboxDir())
-		}
-		return b
-	}, f.Now)
+	b.Session = sess
+	so.Attach(sess, b.Fresh, f.Now) // a batch per delivery, as the CLI's
 	so.Log = slog.New(slog.NewJSONHandler(f.Streams.ErrOut, nil))
 	srv, err := serve.New(so)
 	if err != nil {
