@@ -8,10 +8,11 @@ import (
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/rotate"
 	"github.com/respond-dev/respond/rotate/doctor"
+	"github.com/respond-dev/respond/rotate/serve"
 )
 
 func newCmdDoctor(f *Factory) *cobra.Command {
-	o := doctor.Options{ServeTokenEnv: DefaultServeTokenEnv}
+	o := doctor.Options{ServeTokenEnv: serve.DefaultTokenEnv} // the token variable serve reads when its configuration names none
 	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Check that respond can act: credentials, permissions, sinks, channels, state (changes nothing)",

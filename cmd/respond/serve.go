@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/respond-dev/respond/playbooks"
+	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/rotate/serve"
 )
 
@@ -22,10 +23,6 @@ type ServeOptions struct {
 	Factory *Factory
 	Listen  string
 }
-
-// DefaultServeTokenEnv is the variable of the bearer token when serve.token-env names none
-// (respond doctor checks it too).
-const DefaultServeTokenEnv = serve.DefaultTokenEnv
 
 func newCmdServe(f *Factory) *cobra.Command {
 	opts := &ServeOptions{Factory: f}
@@ -51,7 +48,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	if err != nil {
 		return err
 	}
-	so, err := serve.Configure(conf, b.StateDir, f.getenv, userAgent())
+	so, err := serve.Configure(conf, b.StateDir, f.getenv, ram.UserAgent())
 	if ce := (*serve.ConfigError)(nil); errors.As(err, &ce) {
 		return &FlagError{Err: ce}
 	} else if err != nil {

@@ -6,9 +6,6 @@ import (
 	"github.com/respond-dev/respond/ram"
 )
 
-// userAgent marks respond's own API calls (ram.UserAgent).
-func userAgent() string { return ram.UserAgent() }
-
 func newCmdVersion(f *Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
