@@ -46,7 +46,7 @@ func respondRun(ctx context.Context, opts *RespondOptions) (err error) {
 	connect := func(ctx context.Context) (*rotate.Session, error) {
 		return opts.Factory.connect(ctx, b.Config, r.progress)
 	}
-	report, items, err := b.Respond(ctx, in, connect, exitOf)
+	report, _, err := b.Respond(ctx, in, connect, exitOf)
 	r.progress.Clear()
 	if err != nil {
 		return err
@@ -54,7 +54,7 @@ func respondRun(ctx context.Context, opts *RespondOptions) (err error) {
 	if report.Declined {
 		fmt.Fprintln(r.errOut, "Declined: nothing was changed.")
 	}
-	return r.finish(report, items)
+	return r.finish(report)
 }
 
 // batch checks the flags against the terminal, reads the configuration and --playbook, and
