@@ -147,14 +147,19 @@ func (g *GlobalOptions) check() error {
 	return nil
 }
 
+// signalled is ctx, cancelled by SIGINT and SIGTERM (Signals; in tests, by nothing).
+func (f *Factory) signalled(ctx context.Context) (context.Context, context.CancelFunc) {
+	if f.Signals == nil {
+		return context.WithCancel(ctx)
+	}
+	return f.Signals(ctx)
+}
+
 // interruptible runs a read-only command's work (what it does, for the message) on a context
 // that SIGINT and SIGTERM cancel: an interrupted one says what it was doing and exits 130.
 func (f *Factory) interruptible(ctx context.Context, what string, work func(context.Context) error) error {
-	if f.Signals != nil {
-		var stop context.CancelFunc
-		ctx, stop = f.Signals(ctx)
-		defer stop()
-	}
+	ctx, stop := f.signalled(ctx)
+	defer stop()
 	err := work(ctx)
 	if err != nil && ctx.Err() != nil {
 		return &ExitError{Code: exitInterrupted, Err: fmt.Errorf("interrupted while %s; nothing was changed", accesskey.Printable(what))}

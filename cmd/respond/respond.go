@@ -38,11 +38,8 @@ func respondRun(ctx context.Context, opts *RespondOptions) (err error) {
 	if err != nil {
 		return err
 	}
-	if f := opts.Factory; f.Signals != nil {
-		var stop context.CancelFunc
-		ctx, stop = f.Signals(ctx)
-		defer stop()
-	}
+	ctx, stop := opts.Factory.signalled(ctx) // a rotation in flight finishes or rolls back its step
+	defer stop()
 	connect := func(ctx context.Context) (*rotate.Session, error) {
 		return opts.Factory.connect(ctx, b.Config, r.progress)
 	}

@@ -7,9 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -55,7 +52,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		return err
 	}
 	f.observe = so.Metrics.ObserveCloud // every cloud call and throttle, in /metrics
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := f.signalled(ctx)
 	defer stop()
 	sess, err := f.connect(ctx, conf, nil)
 	if err != nil {
