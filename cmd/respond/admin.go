@@ -67,7 +67,7 @@ func newCmdPlaybook(f *Factory) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := playbooks.BuiltinYAML(args[0])
 			if err != nil {
-				return flagErrorf("no built-in playbook %q; built-in: %s", args[0], strings.Join(playbooks.BuiltinNames(), ", "))
+				return &FlagError{Err: err} // it names the built-in ones
 			}
 			_, err = f.Streams.Out.Write(b)
 			return err

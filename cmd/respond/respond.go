@@ -90,7 +90,7 @@ func input(ctx context.Context, opts *RespondOptions) (rotate.Input, error) {
 	if err != nil {
 		return rotate.Input{}, err
 	}
-	in := rotate.Input{Named: ids, SecurityCenter: opts.From == fromSecurityCenter, Since: opts.Since}
+	in := rotate.Input{Named: ids, SecurityCenter: opts.From == rotate.SecurityCenterSource, Since: opts.Since}
 	if opts.From != "" && !in.SecurityCenter { // the poll needs the connection: the engine's
 		in.Read, err = readFindings(ctx, opts.Factory, opts.From, opts.Format)
 	}

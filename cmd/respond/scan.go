@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/respond-dev/respond/detect"
+	"github.com/respond-dev/respond/rotate"
 )
 
 func newCmdScan(f *Factory) *cobra.Command {
@@ -22,7 +23,7 @@ func newCmdScan(f *Factory) *cobra.Command {
 			if err := checkSince(args[0], since); err != nil {
 				return err
 			}
-			if args[0] == fromSecurityCenter {
+			if args[0] == rotate.SecurityCenterSource {
 				return scanSecurityCenter(cmd.Context(), f, since)
 			}
 			res, err := readFindings(cmd.Context(), f, args[0], format)
