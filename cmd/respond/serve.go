@@ -37,7 +37,7 @@ func newCmdServe(f *Factory) *cobra.Command {
 
 func serveRun(ctx context.Context, opts *ServeOptions) error {
 	f := opts.Factory
-	conf, _, err := f.configAndStrategies("")
+	conf, err := f.loadConfig()
 	if err != nil {
 		return err
 	}
