@@ -13,6 +13,7 @@ import (
 	"github.com/respond-dev/respond/detect"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/rotate/journal"
 	src "github.com/respond-dev/respond/rotate/source"
 )
 
@@ -186,18 +187,9 @@ func (p *SecurityCenterPoll) Finish(stateDir string, items []*Item, now time.Tim
 		if k == nil {
 			continue
 		}
-		why, runID := notClosedWhy(it)
 		resume = resume || it.Severity() == SeverityPartial
-		for _, a := range k.alerts {
-			switch {
-			case a.closed:
-				closed = append(closed, a.rec)
-			case a.err != nil:
-				left = append(left, src.Pending{Record: a.rec, Reason: "the key is remediated but the record could not be closed: " + accesskey.OneLine(a.err.Error()) + "; run again to close it", RunID: runID})
-			default:
-				left = append(left, src.Pending{Record: a.rec, Reason: why, RunID: runID})
-			}
-		}
+		l, c := RecordsEnded(it, k.finding.Records)
+		left, closed = append(left, l...), append(closed, c...)
 	}
 	if _, err := src.UpdatePending(stateDir, left, closed, now); err != nil {
 		return left, err
@@ -240,6 +232,34 @@ func (p *SecurityCenterPoll) PartialError() error {
 	return fmt.Errorf("Security Center records of account(s) %s could not be read (see the warnings)", strings.Join(p.Failed, ", "))
 }
 
+// RootRecordReason is why a root-account key's Security Center records are left pending.
+const RootRecordReason = "a root-account key: respond does not rotate root keys; as the account owner, delete it in the console (AccessKey management), move its users to a RAM user's key, then mark the record handled in Security Center"
+
+// RecordsEnded says what became of a key's Security Center records once its finding ended (it,
+// the finding's item; records, the key's): closed are those the close step marked handled or
+// found handled, left the others with why and the run. The CLI's Finish reads a whole poll's
+// items with it; respond serve, whose findings end one by one, each finding's.
+func RecordsEnded(it *Item, records []src.Record) (left []src.Pending, closed []src.Record) {
+	why, runID := notClosedWhy(it)
+	results := map[string]AlertResult{}
+	if it.Result != nil {
+		for _, a := range it.Result.Alerts {
+			results[a.Alert] = a
+		}
+	}
+	for _, rec := range records {
+		switch a := results[recordAlertName(rec)]; a.Outcome {
+		case AlertClosed, AlertAlreadyClosed:
+			closed = append(closed, rec)
+		case AlertFailed:
+			left = append(left, src.Pending{Record: rec, Reason: "the key is remediated but the record could not be closed: " + accesskey.OneLine(a.Error) + "; run again to close it", RunID: runID})
+		default:
+			left = append(left, src.Pending{Record: rec, Reason: why, RunID: runID})
+		}
+	}
+	return left, closed
+}
+
 // notClosedWhy says why a key's records were not closed, from how its item ended.
 func notClosedWhy(it *Item) (string, string) {
 	switch {
@@ -251,25 +271,28 @@ func notClosedWhy(it *Item) (string, string) {
 	r := it.Result
 	switch {
 	case it.Plan.Decision == DecisionRefuseRoot:
-		return "a root-account key: respond does not rotate root keys; as the account owner, delete it in the console (AccessKey management), move its users to a RAM user's key, then mark the record handled in Security Center", r.RunID
+		return RootRecordReason, r.RunID
 	case r.Err != nil:
 		return "the key was not remediated (" + string(r.Outcome) + "): " + accesskey.OneLine(r.Err.Error()), r.RunID
+	case r.Outcome == journal.OutcomeRemediated || r.Outcome == journal.OutcomeAlreadyRemediated:
+		return "the key is remediated (" + string(r.Outcome) + ") but the record was not closed (the playbook has no close step?): mark it handled in Security Center", r.RunID
 	}
 	return "the key was not remediated (" + string(r.Outcome) + ")", r.RunID
 }
 
-// scAlert is a Security Center record as an alert of the close step; it remembers how its close
-// went, for the poll's Finish.
+// scAlert is a Security Center record as an alert of the close step (RecordsEnded reads how its
+// close went from the item's alert results, by its name).
 type scAlert struct {
-	sc     *src.SecurityCenter
-	rec    src.Record
-	closed bool
-	err    error
+	sc  *src.SecurityCenter
+	rec src.Record
 }
 
-func (a *scAlert) String() string {
-	return "Security Center record " + strconv.FormatInt(a.rec.ID, 10) + " in account " + a.rec.AccountID
+// recordAlertName names a record as an alert (scAlert.String), in the item's alert results.
+func recordAlertName(r src.Record) string {
+	return "Security Center record " + strconv.FormatInt(r.ID, 10) + " in account " + r.AccountID
 }
+
+func (a *scAlert) String() string { return recordAlertName(a.rec) }
 
 func (a *scAlert) Action() string { return "sas:ModifyAccessKeyLeakDeal" }
 
@@ -277,7 +300,6 @@ func (a *scAlert) Call(runID, done string) string { return src.CloseCall(a.rec, 
 
 func (a *scAlert) Close(ctx context.Context, runID, done string) (AlertResult, error) {
 	r, err := a.sc.Close(ctx, a.rec, runID, done)
-	a.err = err
 	out := AlertResult{Outcome: string(r.Outcome), RequestID: r.RequestID}
 	if err != nil {
 		var nc *src.NotConfirmedError
@@ -286,7 +308,6 @@ func (a *scAlert) Close(ctx context.Context, runID, done string) (AlertResult, e
 		}
 		return out, err
 	}
-	a.closed = true
 	if r.Outcome == src.AlreadyClosed {
 		out.Outcome = AlertAlreadyClosed
 	} else {

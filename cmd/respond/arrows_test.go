@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"io/fs"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -115,5 +119,34 @@ func TestDependencyArrows(t *testing.T) {
 	}
 	if seen < 3 {
 		t.Fatalf("go list returned only %d packages", seen)
+	}
+}
+
+// TestNoLongFiles keeps every non-test Go file of the module under 600 lines (issue 11): a file
+// that grows past it holds more than one concern.
+func TestNoLongFiles(t *testing.T) {
+	const limit = 600
+	root := filepath.Join("..", "..")
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && strings.HasPrefix(d.Name(), ".") && path != root {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if n := bytes.Count(b, []byte("\n")); n > limit {
+			t.Errorf("%s has %d lines, more than %d: split it by concern", path, n, limit)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -342,16 +342,27 @@ func containsString(list []string, s string) bool {
 
 // With serve.security-center, respond serve polls Security Center at start: the demo's pending
 // leak of billing-app's key is remediated and its record marked handled (checked through the
-// SDK's sas client); the root key's record is left pending.
+// SDK's sas client); the root key's record is left pending. respond status, over the same state
+// directory, lists the root key's record as left pending, and no longer the billing-app record
+// an earlier run had left pending.
 func TestE2E_Serve_SecurityCenterPoll(t *testing.T) {
 	e := newE2E(t, emulator.DemoOrg())
 	gh := githubtest.New(serveGHToken)
 	t.Cleanup(gh.Close)
 	conf := e.serveConfig(gh)
 	e.writeFile("config.yaml", readFile(t, conf)+"  security-center:\n    poll: 10m\n")
+	if err := os.MkdirAll(e.state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := source.UpdatePending(e.state, []source.Pending{{Reason: "left by an earlier run", Record: source.Record{AccountID: "1000000000000001",
+		ID: demoLeakRecord, KeyID: accesskey.MustParseID("LTAI5tFAKEBILLING0LEAK01")}}}, nil, time.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 	s := e.serve(conf)
 	deadline := time.Now().Add(90 * time.Second)
-	for !strings.Contains(s.metrics(t), `respond_alerts_closed_total{source="security-center",result="closed"} 1`) {
+	// The finding has ended once it is counted as a rotation (its records' list is updated first).
+	for m := s.metrics(t); !strings.Contains(m, `respond_alerts_closed_total{source="security-center",result="closed"} 1`) ||
+		!strings.Contains(m, `respond_rotations_total{outcome="remediated"} 1`); m = s.metrics(t) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the Security Center record was never closed\n%s\n%s", s.metrics(t), s.errb)
 		}
@@ -388,6 +399,20 @@ func TestE2E_Serve_SecurityCenterPoll(t *testing.T) {
 	}
 	if deals != 1 {
 		t.Errorf("%d ModifyAccessKeyLeakDeal calls, want 1", deals)
+	}
+	r := e.run("", "status", "--output", "json")
+	var st struct {
+		Pending []struct {
+			Record struct {
+				ID    int64  `json:"id"`
+				KeyID string `json:"key_id"`
+			} `json:"record"`
+			Reason string `json:"reason"`
+		} `json:"security_center_pending"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &st); err != nil || r.Code != 0 || len(st.Pending) != 1 || st.Pending[0].Record.ID != demoRootRecord ||
+		!strings.Contains(st.Pending[0].Reason, "root-account key") {
+		t.Errorf("respond status: %v %d %s\n%s", err, r.Code, r.Stdout, r.Stderr)
 	}
 }
 

@@ -108,7 +108,7 @@ func (e *env) server(opts Options) *Server {
 	opts.Runner = BatchRunner{New: func() *rotate.Batch {
 		return &rotate.Batch{Session: e.batch.Session, Config: e.batch.Config, StateDir: e.batch.StateDir,
 			ResumeCommand: e.batch.ResumeCommand, OwnUserAgent: e.batch.OwnUserAgent, Outputs: e.batch.Outputs}
-	}}
+	}, Session: e.batch.Session.(*rotate.Session)}
 	if opts.Token.IsZero() {
 		opts.Token = accesskey.NewSecret(token)
 	}

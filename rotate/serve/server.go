@@ -115,6 +115,9 @@ type Server struct {
 	readyMu  sync.Mutex
 	readyAt  time.Time
 	readyErr error
+	// leftMu serializes the updates of the Security Center records left pending (a read, then
+	// the file replaced: source.UpdatePending), which workers make as their findings end.
+	leftMu sync.Mutex
 }
 
 // New opens the spool and loads every pending entry (a restart resumes them).

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/rotate"
 	"github.com/respond-dev/respond/rotate/source"
 )
 
@@ -126,7 +127,8 @@ func (s *Server) gitlabRevoke(w http.ResponseWriter, r *http.Request) {
 }
 
 // pollSecurityCenter lists Security Center's pending records every serve.security-center.poll
-// and accepts a finding per key (a key already pending is not added twice).
+// and accepts a finding per key (a key already pending is not added twice); a root-account key's
+// records go straight to the list of records left pending (respond refuses root keys).
 func (s *Server) pollSecurityCenter(ctx context.Context) {
 	every := s.conf.SecurityCenter.Poll
 	for {
@@ -152,9 +154,17 @@ func (s *Server) pollOnce(ctx context.Context) {
 	}
 	now := s.opts.Now()
 	var es []*Entry
+	var roots []source.Pending
 	for _, f := range polled.Findings {
-		if f.Root() || s.keyPending(f.KeyID.String()) {
-			continue // root keys are refused and their records left pending; a pending key waits
+		switch {
+		case f.Root():
+			// respond refuses root keys: their records are left pending, as the CLI leaves them
+			for _, r := range f.Records {
+				roots = append(roots, source.Pending{Record: r, Reason: rotate.RootRecordReason})
+			}
+			continue
+		case s.keyPending(f.KeyID.String()):
+			continue // its records end with the entry that has the key
 		}
 		es = append(es, &Entry{ID: NewID("sc", now), Received: now, Source: src, Finding: spoolFinding(f.Finding), Records: f.Records, KeyID: f.KeyID.String()})
 	}
@@ -164,11 +174,52 @@ func (s *Server) pollOnce(ctx context.Context) {
 	}
 	s.q.push(es...)
 	s.Metrics.Add("respond_findings_received_total", float64(len(es)), "source", src)
+	if !s.leavePending(roots, nil) {
+		return // the poll is not remembered: the next one reads the root keys' records again
+	}
 	if polled.Done != nil {
 		if err := polled.Done(); err != nil {
 			s.log.Error("Security Center poll state not saved", "error", accesskey.Printable(err.Error()))
 		}
 	}
+}
+
+// recordsEnded keeps the list of the Security Center records respond left pending (in the state
+// directory; respond status shows it) as an entry that carries records ends, with the meaning
+// the CLI's --from security-center gives it: the records the engine's close step marked handled
+// leave the list, the others stay on it with why and the run. it is the engine's item, when the
+// engine settled the entry; otherwise (an entry that was invalid or given up) the entry's error
+// says why.
+func (s *Server) recordsEnded(e *Entry, it *rotate.Item) {
+	if len(e.Records) == 0 {
+		return
+	}
+	var left []source.Pending
+	var closed []source.Record
+	if it != nil {
+		left, closed = rotate.RecordsEnded(it, e.Records)
+	} else {
+		why := accesskey.OneLine("respond serve ended the finding (" + e.Outcome + "): " + e.Error)
+		for _, r := range e.Records {
+			left = append(left, source.Pending{Record: r, Reason: why, RunID: e.RunID})
+		}
+	}
+	s.leavePending(left, closed)
+}
+
+// leavePending updates the list of records left pending (source.UpdatePending: atomic, but a
+// read then a write, so one update at a time); false when it could not be written.
+func (s *Server) leavePending(left []source.Pending, closed []source.Record) bool {
+	if len(left) == 0 && len(closed) == 0 {
+		return true
+	}
+	s.leftMu.Lock()
+	defer s.leftMu.Unlock()
+	if _, err := source.UpdatePending(s.opts.StateDir, left, closed, s.opts.Now()); err != nil {
+		s.log.Error("Security Center records left pending not saved", "error", accesskey.Printable(err.Error()))
+		return false
+	}
+	return true
 }
 
 // keyPending reports whether an entry of the key is waiting or in flight.

@@ -104,14 +104,14 @@ func (s *Server) materialize(ctx context.Context, e *Entry) (detect.Finding, boo
 		f, err := e.Finding.Detect()
 		if err != nil {
 			e.Error = err.Error()
-			s.finish(e, OutcomeInvalid)
+			s.finish(e, OutcomeInvalid, nil)
 			return f, false
 		}
 		return f, true
 	}
 	if e.GitHub == nil || s.opts.GitHub == nil {
 		e.Error = "the entry holds no finding and no alert respond can read"
-		s.finish(e, OutcomeInvalid)
+		s.finish(e, OutcomeInvalid, nil)
 		return detect.Finding{}, false
 	}
 	af, err := s.opts.GitHub.AlertFinding(ctx, *e.GitHub)
@@ -126,7 +126,7 @@ func (s *Server) materialize(ctx context.Context, e *Entry) (detect.Finding, boo
 		return detect.Finding{}, false
 	case errors.Is(err, source.ErrNotAlibaba), errors.Is(err, source.ErrNoKey), errors.Is(err, source.ErrBadRef):
 		e.Error = err.Error()
-		s.finish(e, OutcomeIgnored)
+		s.finish(e, OutcomeIgnored, nil)
 		return detect.Finding{}, false
 	case err != nil:
 		e.Error = err.Error()
@@ -134,7 +134,7 @@ func (s *Server) materialize(ctx context.Context, e *Entry) (detect.Finding, boo
 		return detect.Finding{}, false
 	case af.Alert.State != "open":
 		e.Error = fmt.Sprintf("the alert is %s (resolution %s): nothing to do", af.Alert.State, af.Alert.Resolution)
-		s.finish(e, OutcomeIgnored)
+		s.finish(e, OutcomeIgnored, nil)
 		return detect.Finding{}, false
 	}
 	return af.Finding, true
@@ -187,13 +187,13 @@ func (s *Server) settle(ctx context.Context, e *Entry, it *rotate.Item, red *acc
 		if len(e.Records) == 0 {
 			s.closeAlert(ctx, e, it)
 		} else if s.recordsClosed(e, it) {
-			s.finish(e, outcome)
+			s.finish(e, outcome, it)
 		} else {
 			s.retry(e, "close") // the next run finds the key remediated and closes what is left
 		}
 		return
 	}
-	s.finish(e, outcome)
+	s.finish(e, outcome, it)
 }
 
 // recordsClosed reads what the engine's close step did to the entry's Security Center records:
@@ -294,7 +294,7 @@ func (s *Server) closeAlert(ctx context.Context, e *Entry, it *rotate.Item) {
 	if outcome == "" {
 		outcome = string(journal.OutcomeRemediated)
 	}
-	s.finish(e, outcome)
+	s.finish(e, outcome, nil)
 }
 
 // retry puts an entry back for a later try (backoff doubling from Options.Retry, at most an
@@ -307,7 +307,7 @@ func (s *Server) retry(e *Entry, reason string) {
 			e.Error += "; resume by hand with: respond --key-id " + e.KeyID + " --yes"
 		}
 		s.log.Error("finding left to a human", "id", e.ID, "key", e.KeyID, "error", e.Error)
-		s.finish(e, OutcomeGaveUp)
+		s.finish(e, OutcomeGaveUp, nil)
 		return
 	}
 	if e.NextTry.Before(s.opts.Now()) || e.NextTry.IsZero() {
@@ -329,9 +329,13 @@ func (s *Server) requeue(e *Entry, count bool, reason string) {
 	s.q.push(e)
 }
 
-// finish records the entry as done and forgets it.
-func (s *Server) finish(e *Entry, outcome string) {
+// finish records the entry as done and forgets it; it is the engine's item when the engine
+// settled it (nil otherwise). The Security Center records it carries are closed or left pending
+// first (recordsEnded): a crash before the done record runs the finding again, which says so
+// again.
+func (s *Server) finish(e *Entry, outcome string, it *rotate.Item) {
 	e.Outcome, e.Finished, e.NextTry = outcome, s.opts.Now(), time.Time{}
+	s.recordsEnded(e, it)
 	s.Metrics.Inc("respond_rotations_total", "outcome", outcome)
 	s.q.release(e) // first: once the done record is read, the queue no longer counts it
 	if err := s.spool.Finish(e); err != nil {
