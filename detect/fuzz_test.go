@@ -121,10 +121,10 @@ func fuzzRead(t *testing.T, data []byte, format Format) {
 func checkRendered(t *testing.T, res Result) {
 	t.Helper()
 	var out bytes.Buffer
-	if err := WriteJSON(&out, res); err != nil {
+	if err := res.WriteJSON(&out); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteText(&out, res); err != nil {
+	if err := res.WriteText(&out); err != nil {
 		t.Fatal(err)
 	}
 	checkInvariants(t, res, out.Bytes())

@@ -68,7 +68,7 @@ func render(t testing.TB, res Result, err error) []byte {
 		}
 		return append(b, '\n')
 	}
-	if err := WriteJSON(&buf, res); err != nil {
+	if err := res.WriteJSON(&buf); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -88,7 +88,7 @@ func TestGolden(t *testing.T) {
 			}
 			var text bytes.Buffer
 			if err == nil {
-				if err := WriteText(&text, res); err != nil {
+				if err := res.WriteText(&text); err != nil {
 					t.Fatal(err)
 				}
 				if m := fakeSecret.Find(text.Bytes()); m != nil {

@@ -124,10 +124,10 @@ func TestEscapesNeverPrinted(t *testing.T) {
 		t.Fatalf("the data should keep the name as it is: %q", file)
 	}
 	var text, js bytes.Buffer
-	if err := WriteText(&text, res); err != nil {
+	if err := res.WriteText(&text); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteJSON(&js, res); err != nil {
+	if err := res.WriteJSON(&js); err != nil {
 		t.Fatal(err)
 	}
 	for _, out := range []string{text.String(), js.String()} {

@@ -37,7 +37,7 @@ type jsonResult struct {
 
 // WriteJSON writes r as indented JSON, secrets redacted (in a file name or URL that embeds one
 // too: redacted), safe to print on a terminal (see accesskey.PrintableJSON).
-func WriteJSON(w io.Writer, r Result) error {
+func (r Result) WriteJSON(w io.Writer) error {
 	out := jsonResult{Schema: ScanSchema, Format: r.Format, Findings: []jsonFinding{}, Warnings: r.Warnings}
 	for _, f := range r.Findings {
 		jf := jsonFinding{KeyID: f.KeyID, Kind: f.Kind, HasSecret: !f.Secret.IsZero(), Evidence: f.Evidence, Source: f.Source,
@@ -73,7 +73,7 @@ const HintSecretOnly = "nothing in the Alibaba API maps a secret to its key: fin
 // WriteText writes r for people: one block per key, every location, notes and warnings. Secrets
 // are never printed, only whether one was found (a file name or URL that embeds one is redacted). Everything taken from the input (file names,
 // URLs, notes, warnings) has its control characters escaped (accesskey.Printable).
-func WriteText(w io.Writer, r Result) error {
+func (r Result) WriteText(w io.Writer) error {
 	var b strings.Builder
 	if len(r.Findings) == 0 {
 		fmt.Fprintf(&b, "no AccessKey ids found (format %s)\n", accesskey.Printable(string(r.Format)))

@@ -15,8 +15,8 @@ func TestWriteRedactsEmbeddedSecret(t *testing.T) {
 	res := Result{Format: FormatText, Findings: []Finding{{KeyID: accesskey.MustParseID("LTAI5tMYCr1pxcx4vz2o7riE"), Kind: KindAccessKey,
 		Secret: accesskey.NewSecret(secret), Locations: []Location{{File: "leaks/" + secret + ".env", URL: "https://ci.example/?s=" + secret}}}}}
 	for name, write := range map[string]func(*bytes.Buffer, Result) error{
-		"text": func(b *bytes.Buffer, r Result) error { return WriteText(b, r) },
-		"json": func(b *bytes.Buffer, r Result) error { return WriteJSON(b, r) },
+		"text": func(b *bytes.Buffer, r Result) error { return r.WriteText(b) },
+		"json": func(b *bytes.Buffer, r Result) error { return r.WriteJSON(b) },
 	} {
 		var out bytes.Buffer
 		if err := write(&out, res); err != nil {

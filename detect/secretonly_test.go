@@ -90,10 +90,10 @@ func TestSeedExample(t *testing.T) {
 		t.Fatalf("finding %+v", f)
 	}
 	var out strings.Builder
-	if err := WriteText(&out, res); err != nil {
+	if err := res.WriteText(&out); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteJSON(&out, res); err != nil {
+	if err := res.WriteJSON(&out); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(out.String(), seedSecret) || !strings.Contains(out.String(), `"kind": "secret-only"`) ||

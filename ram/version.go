@@ -2,6 +2,7 @@ package ram
 
 import (
 	"fmt"
+	"io"
 	"runtime"
 	"runtime/debug"
 )
@@ -50,6 +51,12 @@ func (b BuildInfo) String() string {
 		return fmt.Sprintf("%s (commit %s, modified, %s, %s)", b.Version, b.Commit, b.Date, b.Go)
 	}
 	return fmt.Sprintf("%s (commit %s, %s, %s)", b.Version, b.Commit, b.Date, b.Go)
+}
+
+// WriteText is respond version's line: "respond " and String.
+func (b BuildInfo) WriteText(w io.Writer) error {
+	_, err := fmt.Fprintf(w, "respond %s\n", b)
+	return err
 }
 
 // UserAgent marks respond's own API calls ("respond/" and the version), so that ActionTrail

@@ -123,6 +123,16 @@ type Item struct {
 	match       *ram.MatchReport
 }
 
+// Fresh is a new batch with b's settings (every exported field but Alerts and Owners, which a
+// poll sets for one run) and none of its run's state: respond serve makes one per delivery from
+// the one it configured (a batch is not copied: it holds run state).
+func (b *Batch) Fresh() *Batch {
+	return &Batch{Session: b.Session, Config: b.Config, Playbook: b.Playbook, Strategies: b.Strategies,
+		Progress: b.Progress, OnStep: b.OnStep, StepLines: b.StepLines, Outputs: b.Outputs, Redactor: b.Redactor,
+		StateDir: b.StateDir, ResumeCommand: b.ResumeCommand, Deps: b.Deps, OwnUserAgent: b.OwnUserAgent,
+		DryRun: b.DryRun, Confirmer: b.Confirmer}
+}
+
 // open creates the state directory and opens the audit log (unless it is a dry run) and the
 // configuration's notification channels: the Deps every rotation shares.
 func (b *Batch) open() (Deps, func(), error) {

@@ -3,6 +3,8 @@ package rotate
 import (
 	"context"
 	"errors"
+	"io"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -352,5 +354,37 @@ func TestBatch_alertsAndKnownOwners(t *testing.T) {
 	}
 	if it := items[1]; it.Plan.Decision != DecisionRefuseRoot || it.Severity() != SeverityRefused || a2.closed || len(a2.calls) != 0 {
 		t.Errorf("root key: %s, severity %d, alert closes %v", it.Plan.Decision, it.Severity(), a2.calls)
+	}
+}
+
+// Fresh keeps every setting of the batch it comes from and none of a run's alerts, owners or
+// prefetches; a field added to Batch must be sorted into one or the other here.
+func TestBatch_Fresh(t *testing.T) {
+	b := &Batch{Session: &fakeConn{}, Config: &playbooks.Config{}, Playbook: &playbooks.Playbook{Name: "p"}, Strategies: []string{"ims"},
+		Progress: func(ram.Progress) {}, OnStep: func(accesskey.ID) func(StepResult) { return nil }, StepLines: io.Discard,
+		Outputs: Outputs{Sinks: []string{"s"}}, Redactor: accesskey.NewRedactor(), StateDir: "/state", ResumeCommand: "respond …",
+		Deps: Deps{LockWait: time.Second}, OwnUserAgent: "ua", DryRun: true, Confirmer: &answer{},
+		Alerts: map[accesskey.ID][]Alert{}, Owners: map[accesskey.ID]ram.Owner{}}
+	b.pre.wg.Add(1)
+	defer b.pre.wg.Done()
+	got := b.Fresh()
+	if got.Alerts != nil || got.Owners != nil || got.onStep != nil {
+		t.Errorf("Fresh kept a run's state: alerts %v, owners %v", got.Alerts, got.Owners)
+	}
+	bt, gv, bv := reflect.TypeFor[Batch](), reflect.ValueOf(got).Elem(), reflect.ValueOf(b).Elem()
+	for i := range bt.NumField() {
+		f := bt.Field(i)
+		if !f.IsExported() || f.Name == "Alerts" || f.Name == "Owners" {
+			continue
+		}
+		if bv.Field(i).IsZero() {
+			t.Errorf("the test sets no %s: set it above", f.Name)
+			continue
+		}
+		same := gv.Field(i).Kind() == reflect.Func && gv.Field(i).Pointer() == bv.Field(i).Pointer() ||
+			gv.Field(i).Kind() != reflect.Func && reflect.DeepEqual(gv.Field(i).Interface(), bv.Field(i).Interface())
+		if !same {
+			t.Errorf("Fresh lost %s", f.Name)
+		}
 	}
 }

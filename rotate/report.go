@@ -28,6 +28,36 @@ type Report struct {
 	// SecurityCenter is what became of a Security Center poll's records (--from security-center).
 	SecurityCenter *SecurityCenterReport `json:"security_center,omitempty"`
 	ExitCode       int                   `json:"exit_code"`
+
+	items []*Item // AddItems', for WriteText
+}
+
+// Ran reports whether the batch carried out plans: it had some, and it was neither a dry run nor
+// declined at the prompt.
+func (r Report) Ran() bool { return len(r.items) > 0 && !r.DryRun && !r.Declined }
+
+// WriteText renders the report for a person: a dry run's plans; what was done (WriteSummaryText),
+// or that there was nothing to do; then what became of a Security Center poll's records. Plans
+// that were not carried out end the text (the prompt showed them; a dry run, above).
+func (r Report) WriteText(w io.Writer) error {
+	if r.DryRun {
+		if err := WritePlansText(w, r.items); err != nil {
+			return err
+		}
+	}
+	switch {
+	case len(r.items) == 0:
+		if _, err := fmt.Fprintln(w, "No AccessKey ids found: nothing to do."); err != nil {
+			return err
+		}
+	case r.Ran():
+		if err := WriteSummaryText(w, r.items); err != nil {
+			return err
+		}
+	default:
+		return nil
+	}
+	return WriteSecurityCenterText(w, r.SecurityCenter)
 }
 
 // NewReport is an empty report: its lists are empty, never null, in JSON.
@@ -59,6 +89,7 @@ func (r *Report) AddItems(items []*Item, exitCode func(Severity) int) {
 	if r.Results == nil {
 		r.Results = []KeyReport{}
 	}
+	r.items = append(r.items, items...)
 	for _, it := range items {
 		kr := KeyReport{KeyID: it.Finding.KeyID.String(), Kind: string(it.Finding.Kind), PlaybookReason: it.PlaybookReason,
 			Evidence: string(evidenceOf(it.Finding)), Source: findingSource(it.Finding),

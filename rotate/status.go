@@ -73,8 +73,8 @@ func ReadStatusAt(dir string, all bool, now time.Time) (Status, error) {
 	return st, nil
 }
 
-// WriteStatusText renders the status for a human.
-func WriteStatusText(w io.Writer, st Status) error {
+// WriteText renders the status for a human.
+func (st Status) WriteText(w io.Writer) error {
 	var b strings.Builder
 	if len(st.Rotations) == 0 {
 		fmt.Fprintf(&b, "No unfinished rotations in %s.\n", st.StateDir)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/rotate"
-	"github.com/respond-dev/respond/rotate/journal"
 )
 
 func newCmdStatus(f *Factory) *cobra.Command {
@@ -28,29 +27,19 @@ func newCmdStatus(f *Factory) *cobra.Command {
 }
 
 func statusRun(_ context.Context, f *Factory, all bool) error {
-	asJSON, err := f.outputJSON()
-	if err != nil {
-		return err
-	}
 	conf, err := f.loadConfig()
 	if err != nil {
 		return err
 	}
-	dir, err := f.stateDirFor(conf) // where a run with this configuration keeps its journals
+	dir, err := f.checkedStateDir(conf) // where a run with this configuration keeps its journals
 	if err != nil {
 		return err
-	}
-	if err := journal.CheckStateDir(dir); err != nil {
-		return err // an *UnsafeStateError: exit 2, with the chmod or chown to run
 	}
 	st, err := rotate.ReadStatus(dir, all)
 	if err != nil {
 		return &FlagError{Err: err} // a journal that cannot be read is bad input: exit 2
 	}
-	if asJSON {
-		return writeJSON(f.Streams.Out, st)
-	}
-	return rotate.WriteStatusText(f.Streams.Out, st)
+	return f.print(st)
 }
 
 func newCmdPlaybook(f *Factory) *cobra.Command {
@@ -78,7 +67,7 @@ func newCmdPlaybook(f *Factory) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := playbooks.BuiltinYAML(args[0])
 			if err != nil {
-				return flagErrorf("no built-in playbook %q; built-in: %s", args[0], strings.Join(playbooks.BuiltinNames(), ", "))
+				return &FlagError{Err: err} // it names the built-in ones
 			}
 			_, err = f.Streams.Out.Write(b)
 			return err

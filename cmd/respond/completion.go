@@ -37,7 +37,7 @@ func completeValues(f *Factory, root *cobra.Command) {
 	}
 	for _, c := range append([]*cobra.Command{root}, root.Commands()...) {
 		for name, fn := range map[string]cobra.CompletionFunc{
-			"output": fixed("text", "json"), "progress": fixed("auto", "plain", "none"), "format": fixed(formats...),
+			"output": fixed(outputs...), "progress": fixed(progressModes...), "format": fixed(formats...),
 			"locate": strategies, "playbook": configured((*playbooks.Config).Names),
 			"sink": configured((*playbooks.Config).SinkNames),
 		} {

@@ -17,7 +17,7 @@ func (f *Factory) connect(ctx context.Context, conf *playbooks.Config, p *ram.Pr
 	if p == nil {
 		p = ram.NewProgressPrinter(f.Streams.ErrOut, false, true, f.Now)
 	}
-	opts, err := f.target().SessionOptions(userAgent()+" "+f.ownMarker, p.Notice)
+	opts, err := f.target().SessionOptions(ram.UserAgent()+" "+f.ownMarker, p.Notice)
 	if err != nil {
 		return nil, err
 	}

@@ -8,10 +8,11 @@ import (
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/rotate"
 	"github.com/respond-dev/respond/rotate/doctor"
+	"github.com/respond-dev/respond/rotate/serve"
 )
 
 func newCmdDoctor(f *Factory) *cobra.Command {
-	o := doctor.Options{ServeTokenEnv: DefaultServeTokenEnv}
+	o := doctor.Options{ServeTokenEnv: serve.DefaultTokenEnv} // the token variable serve reads when its configuration names none
 	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Check that respond can act: credentials, permissions, sinks, channels, state (changes nothing)",
@@ -26,10 +27,7 @@ func newCmdDoctor(f *Factory) *cobra.Command {
 }
 
 func doctorRun(ctx context.Context, f *Factory, o doctor.Options) error {
-	asJSON, err := f.outputJSON()
-	if err != nil {
-		return err
-	}
+	var err error
 	if o.Config, err = f.loadConfig(); err != nil {
 		return err
 	}
@@ -38,11 +36,8 @@ func doctorRun(ctx context.Context, f *Factory, o doctor.Options) error {
 	}
 	o.StateDirFlag, o.Getenv, o.Now = f.Global.StateDir != "", f.getenv, f.Now
 	o.Connect = func(ctx context.Context, c *playbooks.Config) (*rotate.Session, error) { return f.connect(ctx, c, nil) }
-	rep, write := doctor.Run(ctx, o), doctor.WriteText
-	if asJSON {
-		write = doctor.WriteJSON
-	}
-	if err := write(f.Streams.Out, rep); err != nil || rep.OK {
+	rep := doctor.Run(ctx, o)
+	if err := f.print(rep); err != nil || rep.OK {
 		return err
 	}
 	return &ExitError{Code: exitFailed}

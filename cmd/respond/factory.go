@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/respond-dev/respond/playbooks"
@@ -88,36 +89,77 @@ func (f *Factory) stateDirFor(conf *playbooks.Config) (string, error) {
 // fresh directory.
 func (f *Factory) sandboxDir() string { return cmp.Or(f.Global.StateDir, f.sandboxState) }
 
-// invocation is what this command used, for the command that resumes its rotations (recorded in
-// the journal, printed by respond status; rotate.Target.Invocation): the sandbox's built-in
-// configuration is its own.
-func (f *Factory) invocation(conf *playbooks.Config, stateDir, playbook string) (rotate.Invocation, error) {
+// checkedStateDir is stateDirFor, refused unless safe (journal.CheckStateDir: an
+// *UnsafeStateError, exit 2, with the chmod or chown to run).
+func (f *Factory) checkedStateDir(conf *playbooks.Config) (string, error) {
+	dir, err := f.stateDirFor(conf)
+	if err != nil {
+		return "", err
+	}
+	return dir, journal.CheckStateDir(dir)
+}
+
+// newBatch is the engine's batch on conf for the main command and respond serve: the checked
+// state directory; the command that resumes its rotations (rotate.Target.Invocation, with
+// --playbook as typed; the sandbox's built-in configuration is its own, not recorded); its
+// outputs; under --sandbox, the rehearsal sink for a replacement no sink takes (the sandbox's own
+// state directory, even under a configuration's).
+func (f *Factory) newBatch(conf *playbooks.Config, playbook string) (*rotate.Batch, error) {
+	stateDir, err := f.checkedStateDir(conf)
+	if err != nil {
+		return nil, err
+	}
 	config := ""
 	if conf != nil && (!f.Global.Sandbox || f.Global.ConfigPath != "") {
 		config = conf.Source
 	}
-	return f.target().Invocation(stateDir, config, playbook)
+	inv, err := f.target().Invocation(stateDir, config, playbook)
+	if err != nil {
+		return nil, err
+	}
+	b := &rotate.Batch{Config: conf, StateDir: stateDir, ResumeCommand: inv.ResumeCommand(), OwnUserAgent: f.ownMarker,
+		Outputs: rotate.Outputs{Getenv: f.getenv, Now: f.Now}}
+	if f.Global.Sandbox {
+		b.Outputs.Fallback = rotate.RehearsalSink(f.sandboxDir())
+	}
+	return b, nil
 }
 
-// outputJSON reports whether --output json was asked for, and checks the flag's value.
-func (f *Factory) outputJSON() (bool, error) {
-	switch f.Global.Output {
-	case "", "text":
-		return false, nil
-	case "json":
-		return true, nil
+// json reports whether --output json was asked for (GlobalOptions.check checked the value).
+func (f *Factory) json() bool { return f.Global.Output == "json" }
+
+// outputs and progressModes are the values --output and --progress take (shell completion
+// offers them).
+var (
+	outputs       = []string{"text", "json"}
+	progressModes = []string{"auto", "plain", "none"}
+)
+
+// check refuses an unknown --output or --progress before any command runs (the root's
+// PersistentPreRunE): each command then just reads them.
+func (g *GlobalOptions) check() error {
+	if g.Output != "" && !slices.Contains(outputs, g.Output) {
+		return flagErrorf("--output must be text or json, not %q", g.Output)
 	}
-	return false, flagErrorf("--output must be text or json, not %q", f.Global.Output)
+	if !slices.Contains(progressModes, g.Progress) {
+		return flagErrorf("--progress must be auto, plain or none, not %q", g.Progress)
+	}
+	return nil
+}
+
+// signalled is ctx, cancelled by SIGINT and SIGTERM (Signals; in tests, by nothing).
+func (f *Factory) signalled(ctx context.Context) (context.Context, context.CancelFunc) {
+	if f.Signals == nil {
+		return context.WithCancel(ctx)
+	}
+	return f.Signals(ctx)
 }
 
 // interruptible runs a read-only command's work (what it does, for the message) on a context
 // that SIGINT and SIGTERM cancel: an interrupted one says what it was doing and exits 130.
 func (f *Factory) interruptible(ctx context.Context, what string, work func(context.Context) error) error {
-	if f.Signals != nil {
-		var stop context.CancelFunc
-		ctx, stop = f.Signals(ctx)
-		defer stop()
-	}
+	ctx, stop := f.signalled(ctx)
+	defer stop()
 	err := work(ctx)
 	if err != nil && ctx.Err() != nil {
 		return &ExitError{Code: exitInterrupted, Err: fmt.Errorf("interrupted while %s; nothing was changed", accesskey.Printable(what))}

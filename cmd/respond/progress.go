@@ -8,12 +8,7 @@ import (
 
 // newProgress is the owner search's progress on w as --progress says (ram.ProgressPrinter): auto
 // is live on a terminal, else a line every 10 s; plain is the lines; none shows nothing.
-func (f *Factory) newProgress(w io.Writer) (*ram.ProgressPrinter, error) {
-	switch f.Global.Progress {
-	case "auto", "plain", "none":
-	default:
-		return nil, flagErrorf("--progress must be auto, plain or none, not %q", f.Global.Progress)
-	}
+func (f *Factory) newProgress(w io.Writer) *ram.ProgressPrinter {
 	live := f.Global.Progress == "auto" && f.Streams.ErrTTY
-	return ram.NewProgressPrinter(w, live, f.Global.Progress == "none", f.Now), nil
+	return ram.NewProgressPrinter(w, live, f.Global.Progress == "none", f.Now)
 }

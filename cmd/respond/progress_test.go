@@ -34,10 +34,7 @@ func TestProgress(t *testing.T) {
 			now := start
 			var buf bytes.Buffer
 			f := &Factory{Now: func() time.Time { return now }, Global: GlobalOptions{Progress: tc.mode}, Streams: Streams{ErrTTY: tc.tty}}
-			p, err := f.newProgress(&buf)
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := f.newProgress(&buf)
 			for _, d := range tc.at {
 				now = start.Add(d)
 				if r := p.Reporter(); r != nil {
@@ -49,7 +46,7 @@ func TestProgress(t *testing.T) {
 			}
 		})
 	}
-	if _, err := (&Factory{Now: time.Now, Global: GlobalOptions{Progress: "sometimes"}}).newProgress(&bytes.Buffer{}); err == nil {
+	if err := (&GlobalOptions{Output: "text", Progress: "sometimes"}).check(); err == nil {
 		t.Error("--progress sometimes accepted")
 	}
 }

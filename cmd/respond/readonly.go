@@ -13,8 +13,7 @@ import (
 )
 
 // keyCommand makes cmd a read-only command on one key (respond locate, assess): --key-id
-// (described by usage) is required; check, when set, sees the other flags; run gets the key, once --output
-// is checked, on a context SIGINT and SIGTERM cancel (Factory.interruptible: doing is what it was
+// (described by usage) is required; check, when set, sees the other flags; run gets the key on a context SIGINT and SIGTERM cancel (Factory.interruptible: doing is what it was
 // doing when interrupted).
 func keyCommand(f *Factory, cmd *cobra.Command, usage, doing string, check func() error, run func(context.Context, accesskey.ID) error) *cobra.Command {
 	var raw string
@@ -30,9 +29,6 @@ func keyCommand(f *Factory, cmd *cobra.Command, usage, doing string, check func(
 			}
 		}
 		return f.interruptible(cmd.Context(), doing+" "+raw, func(ctx context.Context) error {
-			if _, err := f.outputJSON(); err != nil {
-				return err
-			}
 			id, err := parseKeyID(raw)
 			if err != nil {
 				return err
@@ -55,10 +51,7 @@ func newCmdLocate(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p, err := f.newProgress(f.Streams.ErrOut)
-			if err != nil {
-				return err
-			}
+			p := f.newProgress(f.Streams.ErrOut)
 			cl, err := f.connect(ctx, conf, p)
 			if err != nil {
 				return err
@@ -68,7 +61,7 @@ func newCmdLocate(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return f.print(rep, rep.WriteText)
+			return f.print(rep)
 		})
 	cmd.Flags().StringVar(&locate, "locate", "", "strategies in order (default ims,actiontrail,scan,self,recycle-bin)")
 	return cmd
@@ -106,7 +99,7 @@ func newCmdAssess(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := f.print(rep, rep.WriteText); err != nil || !rep.Partial {
+			if err := f.print(rep); err != nil || !rep.Partial {
 				return err
 			}
 			// The assessment of the regions that answered is printed; the exit code says it is not all.

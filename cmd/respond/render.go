@@ -28,10 +28,6 @@ type run struct {
 
 // newRun checks the flags and reads the input.
 func newRun(ctx context.Context, opts *RespondOptions) (*run, rotate.Input, error) {
-	asJSON, err := opts.Factory.outputJSON()
-	if err != nil {
-		return nil, rotate.Input{}, err
-	}
 	if err := checkSince(opts.From, opts.Since); err != nil {
 		return nil, rotate.Input{}, err
 	}
@@ -40,9 +36,9 @@ func newRun(ctx context.Context, opts *RespondOptions) (*run, rotate.Input, erro
 		return nil, in, err
 	}
 	s, red := opts.Factory.Streams, accesskey.NewRedactor()
-	r := &run{opts: opts, s: s, asJSON: asJSON, red: red, out: red.Writer(s.Out), errOut: red.Writer(s.ErrOut)}
-	r.progress, err = opts.Factory.newProgress(r.errOut)
-	return r, in, err
+	r := &run{opts: opts, s: s, asJSON: opts.Factory.json(), red: red, out: red.Writer(s.Out), errOut: red.Writer(s.ErrOut)}
+	r.progress = opts.Factory.newProgress(r.errOut)
+	return r, in, nil
 }
 
 // close flushes the streams and passes the run's error through the redactor too.
@@ -71,7 +67,9 @@ func (r *run) check() error {
 // terminal when one would change anything.
 func (r *run) Confirm(_ context.Context, items []*rotate.Item) (bool, error) {
 	r.progress.Clear()
-	r.printPlans(items)
+	if !r.asJSON {
+		_ = rotate.WritePlansText(r.out, items)
+	}
 	runnable := rotate.Runnable(items)
 	if runnable == 0 || r.opts.Yes {
 		return true, nil
@@ -86,12 +84,6 @@ func (r *run) Confirm(_ context.Context, items []*rotate.Item) (bool, error) {
 	return a == "y" || a == "yes", nil
 }
 
-func (r *run) printPlans(items []*rotate.Item) {
-	if !r.asJSON {
-		_ = rotate.WritePlansText(r.out, items)
-	}
-}
-
 // exitFor maps the engine's severities to exit codes (design §10).
 var exitFor = map[rotate.Severity]exitCode{
 	rotate.SeverityOK: exitOK, rotate.SeverityRefused: exitRefused, rotate.SeverityNotFound: exitNotFound,
@@ -100,27 +92,14 @@ var exitFor = map[rotate.Severity]exitCode{
 
 func exitOf(s rotate.Severity) int { return int(exitFor[s]) }
 
-// finish prints the report (no items: nothing to do) and exits with its code (the most urgent
+// finish prints the report (through the run's redactor) and exits with its code (the most urgent
 // outcome's).
-func (r *run) finish(report rotate.Report, items []*rotate.Item) error {
-	f, ran := r.opts.Factory, len(items) > 0 && !r.opts.DryRun && !report.Declined
-	if r.opts.DryRun {
-		r.printPlans(items)
+func (r *run) finish(report rotate.Report) error {
+	f := r.opts.Factory
+	if err := f.printTo(r.out, report); err != nil {
+		return err
 	}
-	switch {
-	case r.asJSON:
-		if err := writeJSON(r.out, report); err != nil {
-			return err
-		}
-	case len(items) == 0:
-		fmt.Fprintln(r.out, "No AccessKey ids found: nothing to do.")
-	case ran:
-		_ = rotate.WriteSummaryText(r.out, items)
-	}
-	if !r.asJSON && (ran || len(items) == 0) {
-		_ = rotate.WriteSecurityCenterText(r.out, report.SecurityCenter)
-	}
-	if f.sandboxState != "" && ran {
+	if f.sandboxState != "" && report.Ran() {
 		f.keepSandboxState = true
 		fmt.Fprintf(r.errOut, "Sandbox state (journal, audit log, the new key's file), kept: %s\n", r.opts.Factory.sandboxDir())
 	}
@@ -130,12 +109,23 @@ func (r *run) finish(report rotate.Report, items []*rotate.Item) error {
 	return &ExitError{Code: exitCode(report.ExitCode)}
 }
 
-// print writes v as JSON with --output json, else as text.
-func (f *Factory) print(v any, text func(io.Writer) error) error {
-	if f.Global.Output == "json" {
-		return writeJSON(f.Streams.Out, v)
+// report is a command's result, which renders itself as text; as JSON, it is its own WriteJSON
+// when it has one (detect.Result: its schema and redaction), else writeJSON.
+type report interface{ WriteText(io.Writer) error }
+
+// print writes r on stdout as --output says (printTo).
+func (f *Factory) print(r report) error { return f.printTo(f.Streams.Out, r) }
+
+// printTo writes r on w as --output says.
+func (f *Factory) printTo(w io.Writer, r report) error {
+	j, ok := r.(interface{ WriteJSON(io.Writer) error })
+	switch {
+	case !f.json():
+		return r.WriteText(w)
+	case ok:
+		return j.WriteJSON(w)
 	}
-	return text(f.Streams.Out)
+	return writeJSON(w, r)
 }
 
 // writeJSON writes v as indented JSON, safe to print on a terminal (accesskey.PrintableJSON:

@@ -7,7 +7,6 @@ import (
 
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/rotate"
-	"github.com/respond-dev/respond/rotate/journal"
 )
 
 // RespondOptions are the flags of the main command.
@@ -39,15 +38,12 @@ func respondRun(ctx context.Context, opts *RespondOptions) (err error) {
 	if err != nil {
 		return err
 	}
-	if f := opts.Factory; f.Signals != nil {
-		var stop context.CancelFunc
-		ctx, stop = f.Signals(ctx)
-		defer stop()
-	}
+	ctx, stop := opts.Factory.signalled(ctx) // a rotation in flight finishes or rolls back its step
+	defer stop()
 	connect := func(ctx context.Context) (*rotate.Session, error) {
 		return opts.Factory.connect(ctx, b.Config, r.progress)
 	}
-	report, items, err := b.Respond(ctx, in, connect, exitOf)
+	report, _, err := b.Respond(ctx, in, connect, exitOf)
 	r.progress.Clear()
 	if err != nil {
 		return err
@@ -55,7 +51,7 @@ func respondRun(ctx context.Context, opts *RespondOptions) (err error) {
 	if report.Declined {
 		fmt.Fprintln(r.errOut, "Declined: nothing was changed.")
 	}
-	return r.finish(report, items)
+	return r.finish(report)
 }
 
 // batch checks the flags against the terminal, reads the configuration and --playbook, and
@@ -73,31 +69,17 @@ func (r *run) batch() (*rotate.Batch, error) {
 	if err != nil {
 		return nil, &FlagError{Err: fmt.Errorf("--playbook %s: %w", opts.Playbook, err)}
 	}
-	stateDir, err := f.stateDirFor(conf)
+	b, err := f.newBatch(conf, opts.Playbook)
 	if err != nil {
 		return nil, err
 	}
-	if err := journal.CheckStateDir(stateDir); err != nil {
-		return nil, err // an *UnsafeStateError: exit 2, with the chmod or chown to run
-	}
-	inv, err := f.invocation(conf, stateDir, opts.Playbook)
-	if err != nil {
-		return nil, err
-	}
-	b := &rotate.Batch{
-		Config: conf, Playbook: forced, Strategies: strategies, Progress: r.progress.Reporter(),
-		Redactor: r.red, OwnUserAgent: f.ownMarker, DryRun: opts.DryRun,
-		Outputs:  rotate.Outputs{Sinks: opts.Sinks, Getenv: f.getenv, Now: f.Now},
-		StateDir: stateDir, ResumeCommand: inv.ResumeCommand(), Confirmer: r,
-	}
+	b.Playbook, b.Strategies, b.DryRun, b.Outputs.Sinks = forced, strategies, opts.DryRun, opts.Sinks // the flags
+	b.Progress, b.Redactor, b.Confirmer = r.progress.Reporter(), r.red, r                             // the terminal
 	if !r.asJSON {
 		b.StepLines = r.errOut // each step's line on stderr as it ends
 	}
 	if opts.Reveal {
 		b.Outputs.Reveal = r.s.Out // the one place a secret is printed, on purpose
-	}
-	if f.Global.Sandbox { // the sandbox's own state directory, even under a configuration's
-		b.Outputs.Fallback = rotate.RehearsalSink(r.opts.Factory.sandboxDir())
 	}
 	return b, nil
 }
@@ -108,7 +90,7 @@ func input(ctx context.Context, opts *RespondOptions) (rotate.Input, error) {
 	if err != nil {
 		return rotate.Input{}, err
 	}
-	in := rotate.Input{Named: ids, SecurityCenter: opts.From == fromSecurityCenter, Since: opts.Since}
+	in := rotate.Input{Named: ids, SecurityCenter: opts.From == rotate.SecurityCenterSource, Since: opts.Since}
 	if opts.From != "" && !in.SecurityCenter { // the poll needs the connection: the engine's
 		in.Read, err = readFindings(ctx, opts.Factory, opts.From, opts.Format)
 	}

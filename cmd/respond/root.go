@@ -121,6 +121,7 @@ func newRootCmd(f *Factory) *cobra.Command {
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.ErrOut)
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return f.Global.check() }
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &FlagError{Err: flagHint(c, err)} })
 
 	pf := root.PersistentFlags()

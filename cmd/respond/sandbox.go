@@ -2,9 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -43,7 +40,7 @@ func newCmdSandboxServe(f *Factory) *cobra.Command {
 		Short: "Serve the emulator until interrupted, printing the variables that point clients at it",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := f.signalled(cmd.Context())
 			defer stop()
 			err := setup.Serve(ctx, listen, f.Streams.Out, func(endpoint string, accounts int) {
 				fmt.Fprintf(f.Streams.ErrOut, "respond: sandbox serving %d account(s) on %s; Ctrl-C to stop\n", accounts, endpoint)

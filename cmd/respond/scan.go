@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/respond-dev/respond/detect"
+	"github.com/respond-dev/respond/rotate"
 )
 
 func newCmdScan(f *Factory) *cobra.Command {
@@ -23,18 +23,14 @@ func newCmdScan(f *Factory) *cobra.Command {
 			if err := checkSince(args[0], since); err != nil {
 				return err
 			}
-			asJSON, err := f.outputJSON()
-			if err != nil {
-				return err
-			}
-			if args[0] == fromSecurityCenter {
-				return scanSecurityCenter(cmd.Context(), f, since, asJSON)
+			if args[0] == rotate.SecurityCenterSource {
+				return scanSecurityCenter(cmd.Context(), f, since)
 			}
 			res, err := readFindings(cmd.Context(), f, args[0], format)
 			if err != nil {
 				return err
 			}
-			return writeResult(f.Streams.Out, res, asJSON)
+			return f.print(res)
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "", fmt.Sprintf("input format, one of %v (default: detected)", detect.Formats()))
@@ -50,12 +46,4 @@ func readFindings(ctx context.Context, f *Factory, path, format string) (detect.
 		return res, &FlagError{Err: err}
 	}
 	return res, err
-}
-
-// writeResult prints findings (detect's writers redact a secret a file name or URL embeds).
-func writeResult(w io.Writer, res detect.Result, asJSON bool) error {
-	if asJSON {
-		return detect.WriteJSON(w, res)
-	}
-	return detect.WriteText(w, res)
 }

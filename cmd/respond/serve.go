@@ -7,15 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/respond-dev/respond/playbooks"
-	"github.com/respond-dev/respond/rotate"
-	"github.com/respond-dev/respond/rotate/journal"
+	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/rotate/serve"
 )
 
@@ -24,10 +20,6 @@ type ServeOptions struct {
 	Factory *Factory
 	Listen  string
 }
-
-// DefaultServeTokenEnv is the variable of the bearer token when serve.token-env names none
-// (respond doctor checks it too).
-const DefaultServeTokenEnv = serve.DefaultTokenEnv
 
 func newCmdServe(f *Factory) *cobra.Command {
 	opts := &ServeOptions{Factory: f}
@@ -45,42 +37,29 @@ func newCmdServe(f *Factory) *cobra.Command {
 
 func serveRun(ctx context.Context, opts *ServeOptions) error {
 	f := opts.Factory
-	conf, _, err := f.configAndStrategies("")
+	conf, err := f.loadConfig()
 	if err != nil {
 		return err
 	}
-	stateDir, err := f.stateDirFor(conf)
+	b, err := f.newBatch(conf, "")
 	if err != nil {
 		return err
 	}
-	if err := journal.CheckStateDir(stateDir); err != nil {
-		return &FlagError{Err: err}
-	}
-	so, err := serve.Configure(conf, stateDir, f.getenv, userAgent())
+	so, err := serve.Configure(conf, b.StateDir, f.getenv, ram.UserAgent())
 	if ce := (*serve.ConfigError)(nil); errors.As(err, &ce) {
 		return &FlagError{Err: ce}
 	} else if err != nil {
 		return err
 	}
 	f.observe = so.Metrics.ObserveCloud // every cloud call and throttle, in /metrics
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := f.signalled(ctx)
 	defer stop()
 	sess, err := f.connect(ctx, conf, nil)
 	if err != nil {
 		return err
 	}
-	inv, err := f.invocation(conf, stateDir, "")
-	if err != nil {
-		return err
-	}
-	so.Attach(sess, func() *rotate.Batch {
-		b := &rotate.Batch{Session: sess, Config: conf, StateDir: stateDir, ResumeCommand: inv.ResumeCommand(),
-			OwnUserAgent: f.ownMarker, Outputs: rotate.Outputs{Getenv: f.getenv, Now: f.Now}}
-		if f.Global.Sandbox { // as the CLI's --sandbox: a replacement with no sink goes to a file
-			b.Outputs.Fallback = rotate.RehearsalSink(f.sandboxDir())
-		}
-		return b
-	}, f.Now)
+	b.Session = sess
+	so.Attach(sess, b.Fresh, f.Now) // a batch per delivery, as the CLI's
 	so.Log = slog.New(slog.NewJSONHandler(f.Streams.ErrOut, nil))
 	srv, err := serve.New(so)
 	if err != nil {

@@ -1,16 +1,10 @@
 package main
 
 import (
-	"cmp"
-	"fmt"
-
 	"github.com/spf13/cobra"
 
 	"github.com/respond-dev/respond/ram"
 )
-
-// userAgent marks respond's own API calls (ram.UserAgent).
-func userAgent() string { return ram.UserAgent() }
 
 func newCmdVersion(f *Factory) *cobra.Command {
 	return &cobra.Command{
@@ -18,11 +12,7 @@ func newCmdVersion(f *Factory) *cobra.Command {
 		Short: "Print respond's version, commit and commit date (also respond --version)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if asJSON, err := f.outputJSON(); asJSON || err != nil {
-				return cmp.Or(err, writeJSON(f.Streams.Out, ram.ReadBuildInfo()))
-			}
-			_, err := fmt.Fprintf(f.Streams.Out, "respond %s\n", ram.ReadBuildInfo())
-			return err
+			return f.print(ram.ReadBuildInfo())
 		},
 	}
 }

@@ -111,7 +111,7 @@ type Options struct {
 	// source security-center, or a poll state file in StateDir).
 	SecurityCenter bool
 	// ServeTokenEnv is the variable respond serve reads POST /v1/findings' bearer token from when
-	// serve.token-env names none (cmd/respond's DefaultServeTokenEnv).
+	// serve.token-env names none (serve.DefaultTokenEnv).
 	ServeTokenEnv string
 	// HTTPClient makes the GitHub API calls (default: a client with a 30 s timeout).
 	HTTPClient *http.Client

@@ -227,7 +227,7 @@ func TestRun_missingPermissions(t *testing.T) {
 	for _, name := range []string{"text", "json"} {
 		var b bytes.Buffer
 		if name == "text" {
-			_ = WriteText(&b, rep)
+			_ = rep.WriteText(&b)
 		} else {
 			_ = json.NewEncoder(&b).Encode(rep)
 		}
@@ -239,7 +239,7 @@ func TestRun_missingPermissions(t *testing.T) {
 
 func text(rep Report) string {
 	var b bytes.Buffer
-	_ = WriteText(&b, rep)
+	_ = rep.WriteText(&b)
 	return b.String()
 }
 

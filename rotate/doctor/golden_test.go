@@ -50,7 +50,7 @@ func goldenReport() Report {
 func TestGolden(t *testing.T) {
 	rep := goldenReport()
 	var txt, js bytes.Buffer
-	if err := WriteText(&txt, rep); err != nil {
+	if err := rep.WriteText(&txt); err != nil {
 		t.Fatal(err)
 	}
 	enc := json.NewEncoder(&js)

@@ -51,7 +51,7 @@ serve:
 		}
 	}
 	var b bytes.Buffer
-	_ = WriteText(&b, rep)
+	_ = rep.WriteText(&b)
 	_ = json.NewEncoder(&b).Encode(rep)
 	for _, v := range []string{ghToken, hookValue, findValue} {
 		if strings.Contains(b.String(), v) {

@@ -1,7 +1,6 @@
 package doctor
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -11,7 +10,7 @@ import (
 
 // WriteText renders the report for a person: a table per component (status, item, what was
 // found, the fix), then one line that says whether respond can act.
-func WriteText(w io.Writer, rep Report) error {
+func (rep Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	width := 0
 	for _, c := range rep.Checks {
@@ -111,15 +110,4 @@ func detailOf(c Check) string {
 func callName(call string) string {
 	name, _, _ := strings.Cut(call, "(")
 	return name
-}
-
-// WriteJSON renders the report as indented JSON (schema respond.doctor/v1), with anything
-// unprintable in it escaped.
-func WriteJSON(w io.Writer, rep Report) error {
-	b, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
-		return fmt.Errorf("render the doctor report: %w", err)
-	}
-	_, err = w.Write(append(accesskey.PrintableJSON(b), '\n'))
-	return err
 }
