@@ -101,7 +101,7 @@ func (r *run) finish(report rotate.Report) error {
 	}
 	if f.sandboxState != "" && report.Ran() {
 		f.keepSandboxState = true
-		fmt.Fprintf(r.errOut, "Sandbox state (journal, audit log, the new key's file), kept: %s\n", r.opts.Factory.sandboxDir())
+		fmt.Fprintf(r.errOut, "Sandbox state (journal, audit log, the file of any new key respond stored), kept: %s\n", r.opts.Factory.sandboxDir())
 	}
 	if report.ExitCode == 0 {
 		return nil
