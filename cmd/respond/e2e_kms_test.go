@@ -261,17 +261,21 @@ func TestE2EKMSSandboxServe(t *testing.T) {
 	t.Logf("KMS rotation against sandbox serve (2 s a phase): %s wall", took)
 }
 
-// kmsPermsOrg is one account whose responder holds exactly README's core RAM actions and the KMS
-// ones of "Keys managed by KMS" (GetSecretValue only when asked for).
+// kmsPermsOrg is one account whose responder holds exactly README's core RAM actions and, as a
+// custom policy, the KMS statements of "Keys managed by KMS" as README writes them (the secret
+// actions on acs:kms:*:*:secret/acs/ram/user/* only; GetSecretValue only when asked for).
 func kmsPermsOrg(getValue bool) string {
-	kmsActions := `"kms:ListSecrets", "kms:DescribeSecret", "kms:RotateSecret"`
+	secretActions := `"kms:DescribeSecret", "kms:RotateSecret"`
 	if getValue {
-		kmsActions += `, "kms:GetSecretValue"`
+		secretActions = `"kms:DescribeSecret", "kms:GetSecretValue", "kms:RotateSecret"`
 	}
 	return `accounts:
   - id: "4444000000000001"
     name: kms-perms
     management: true
+    policies:
+      - name: respond-kms
+        document: '{"Version":"1","Statement":[{"Effect":"Allow","Resource":"*","Action":["kms:ListSecrets"]},{"Effect":"Allow","Resource":"acs:kms:*:*:secret/acs/ram/user/*","Action":[` + secretActions + `]}]}'
     users:
       - name: admin
         admin: true
@@ -279,8 +283,8 @@ func kmsPermsOrg(getValue bool) string {
           - {id: LTAI5tFAKEKMSPERMADMIN01, secret: FakeKmsPermAdminSecret00000010}
       - name: responder
         allow: ["ram:GetUser", "ram:ListUsers", "ram:ListAccessKeys", "ram:CreateAccessKey", "ram:DeleteAccessKey",
-                "ram:GetAccessKeyLastUsed", "ram:GetAccessKeyInfoInRecycleBin", "ram:DeleteAccessKeyInRecycleBin",
-                ` + kmsActions + `]
+                "ram:GetAccessKeyLastUsed", "ram:GetAccessKeyInfoInRecycleBin", "ram:DeleteAccessKeyInRecycleBin"]
+        policies: [respond-kms]
         keys:
           - {id: LTAI5tFAKEKMSPERMRESP001, secret: FakeKmsPermResponderSecret0010}
       - name: payments-app
