@@ -174,18 +174,16 @@ func inspectEvents(ctx context.Context, snap *Snapshot, api assess.EventLister, 
 	snap.Events, snap.EventQuery, snap.Coverage = col.Events, q, &col.Coverage
 }
 
+// readState reads the key's journal alone (not every journal in dir: a batch inspects each of its
+// keys, and serve's state directory grows with every key it remediated); ok is false when the key
+// has none.
 func readState(dir string, id accesskey.ID) (journal.State, bool, error) {
 	if dir == "" || id.IsZero() {
 		return journal.State{}, false, nil
 	}
-	ls, err := journal.List(dir)
+	st, err := journal.Read(dir, id)
 	if err != nil {
 		return journal.State{}, false, err
 	}
-	for _, s := range ls {
-		if s.KeyID == id.String() {
-			return s, true, nil
-		}
-	}
-	return journal.State{}, false, nil
+	return st, st.Runs > 0 || len(st.Suspect) > 0, nil
 }

@@ -1,10 +1,10 @@
 package rotate
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/respond-dev/respond/playbooks"
@@ -97,7 +97,7 @@ func (x *run) kmsRotate(ctx context.Context) {
 		Target: "secret/" + k.Secret, Detail: "VersionId=" + version}
 	err := x.journaled(intent, func(res *journal.Record) error {
 		r, err := x.api.RotateSecret(ctx, k.Secret, version)
-		reqID = cmpOr(r.RequestID, requestID(err))
+		reqID = cmp.Or(r.RequestID, requestID(err))
 		res.RequestID = reqID
 		switch {
 		case err == nil:
@@ -270,11 +270,4 @@ func (x *run) kmsSettle(ctx context.Context, why string) {
 	fe := &KMSFallbackError{Secret: x.p.KMS.Secret, Reason: why}
 	x.warn(fe.Error())
 	x.setback(playbooks.StepDelete, fe)
-}
-
-func cmpOr(a, b string) string {
-	if strings.TrimSpace(a) != "" {
-		return a
-	}
-	return b
 }

@@ -317,3 +317,37 @@ func FuzzParseRecords(f *testing.F) {
 		}
 	})
 }
+
+// Read and List agree on a journal whose records name another key than its file: the file's
+// key, marked Suspect (a moved or planted journal is not acted on).
+func TestReadAndListAgreeOnAMovedJournal(t *testing.T) {
+	dir := t.TempDir()
+	a, b := accesskey.MustParseID("LTAI5tAAAAAAAAAAAAAAAAAA"), accesskey.MustParseID("LTAI5tBBBBBBBBBBBBBBBBBB")
+	j, err := Open(dir, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.Append(Record{Kind: KindBegin, RunID: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	if err := os.Rename(filepath.Join(dir, FileName(b)), filepath.Join(dir, FileName(a))); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Read(dir, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := List(dir)
+	if err != nil || len(ls) != 1 {
+		t.Fatalf("List = %+v, %v", ls, err)
+	}
+	for _, s := range []State{st, ls[0]} {
+		if s.KeyID != a.String() || len(s.Suspect) != 1 || !strings.Contains(s.Suspect[0], b.String()) {
+			t.Errorf("state = key %s, suspect %q; want key %s, suspect naming %s", s.KeyID, s.Suspect, a, b)
+		}
+	}
+	if st, err := Read(dir, b); err != nil || st.Runs != 0 || len(st.Suspect) != 0 {
+		t.Errorf("Read of a key without a journal = %+v, %v", st, err)
+	}
+}
