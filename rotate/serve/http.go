@@ -90,8 +90,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, src string) ([
 	return b, true
 }
 
-// admit checks the source's rate and the queue's room for n more findings; false when it
-// answered 429.
+// admit checks the source's rate; false when it answered 429.
 func (s *Server) admit(w http.ResponseWriter, src string) bool {
 	if ok, wait := s.limits.allow(src); !ok {
 		s.tooMany(w, src, "rate_limited", wait, "too many requests from "+src+" (serve.rate); retry later")
@@ -100,6 +99,7 @@ func (s *Server) admit(w http.ResponseWriter, src string) bool {
 	return true
 }
 
+// roomFor checks the queue's room for n more findings; false when it answered 429.
 func (s *Server) roomFor(w http.ResponseWriter, src string, n int) bool {
 	if s.q.len()+n > s.conf.Queue {
 		s.tooMany(w, src, "queue_full", s.opts.Retry, fmt.Sprintf("the queue holds %d findings (serve.queue); retry later", s.conf.Queue))

@@ -234,14 +234,11 @@ func (l *intake) recover(has func(id string) bool) ([]*Entry, error) {
 }
 
 func (l *intake) readSegment(seg int, has func(string) bool) ([]*Entry, error) {
-	f, err := os.OpenFile(l.path(seg), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	f, err := openRegular(l.path(seg), "intake log")
 	if err != nil {
-		return nil, fmt.Errorf("intake log %s: %w", filepath.Base(l.path(seg)), err)
+		return nil, err
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("intake log %s: not a regular file", filepath.Base(l.path(seg)))
-	}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, maxEntry+1)
 	var out []*Entry

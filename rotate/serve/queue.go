@@ -152,3 +152,18 @@ func (q *queue) release(es ...*Entry) {
 	q.mu.Unlock()
 	q.signal()
 }
+
+// hasKey reports whether an entry of the key is waiting or in flight.
+func (q *queue) hasKey(key string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.keys[key] != "" {
+		return true
+	}
+	for _, e := range q.waiting {
+		if e.KeyID == key {
+			return true
+		}
+	}
+	return false
+}

@@ -362,7 +362,8 @@ func TestRestartResumesAcceptedFindings(t *testing.T) {
 func TestProbes(t *testing.T) {
 	e := newEnv(t)
 	var fail error
-	s := e.server(Options{Ready: func(ctx context.Context) error { return fail }})
+	calls := 0
+	s := e.server(Options{Ready: func(ctx context.Context) error { calls++; return fail }})
 	h := s.Handler()
 	if w := do(t, h, "GET", "/healthz", "", nil); w.Code != 200 {
 		t.Errorf("/healthz = %d", w.Code)
@@ -374,6 +375,12 @@ func TestProbes(t *testing.T) {
 	s.readyAt = time.Time{}
 	if w := do(t, h, "GET", "/readyz", "", nil); w.Code != 503 || !strings.Contains(w.Body.String(), "credentials") {
 		t.Errorf("/readyz with failing credentials = %d %s", w.Code, w.Body)
+	}
+	// The probe is unauthenticated: a failure is remembered like a success, not checked again at
+	// every request.
+	before := calls
+	if w := do(t, h, "GET", "/readyz", "", nil); w.Code != 503 || calls != before {
+		t.Errorf("/readyz again within 10 s = %d, %d more credential checks (want 503, 0)", w.Code, calls-before)
 	}
 	fail = nil
 	if err := os.Chmod(filepath.Join(e.state, SpoolDir, "pending"), 0o500); err != nil {

@@ -232,7 +232,8 @@ func (s *Server) Handler() http.Handler {
 }
 
 // readyz: the state directory takes a file, and the credentials work (checked at most every
-// 10 s).
+// 10 s, a failure as a success: the probe is unauthenticated, and a caller must not be able to
+// make respond call the cloud at will).
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if err := s.spool.Writable(); err != nil {
 		writeText(w, http.StatusServiceUnavailable, "not ready: "+err.Error()+"\n")
@@ -240,7 +241,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.opts.Ready != nil {
 		s.readyMu.Lock()
-		if now := s.opts.Now(); now.Sub(s.readyAt) > 10*time.Second || s.readyErr != nil {
+		if now := s.opts.Now(); now.Sub(s.readyAt) > 10*time.Second {
 			ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 			s.readyErr, s.readyAt = s.opts.Ready(ctx), now
 			cancel()

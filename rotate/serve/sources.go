@@ -2,6 +2,8 @@ package serve
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"time"
@@ -56,7 +58,8 @@ func (s *Server) postGitHub(w http.ResponseWriter, r *http.Request) {
 	}
 	delivery := r.Header.Get("X-GitHub-Delivery")
 	if delivery == "" {
-		delivery = "body-" + source.Sign(accesskey.NewSecret("respond"), body)[7:]
+		sum := sha256.Sum256(body) // a redelivery of the same body is the same delivery
+		delivery = "body-" + hex.EncodeToString(sum[:])
 	}
 	now := s.opts.Now()
 	ref := hook.Alert
@@ -163,7 +166,7 @@ func (s *Server) pollOnce(ctx context.Context) {
 				roots = append(roots, source.Pending{Record: r, Reason: rotate.RootRecordReason})
 			}
 			continue
-		case s.keyPending(f.KeyID.String()):
+		case s.q.hasKey(f.KeyID.String()):
 			continue // its records end with the entry that has the key
 		}
 		es = append(es, &Entry{ID: NewID("sc", now), Received: now, Source: src, Finding: spoolFinding(f.Finding), Records: f.Records, KeyID: f.KeyID.String()})
@@ -222,19 +225,4 @@ func (s *Server) leavePending(left []source.Pending, closed []source.Record) boo
 		return false
 	}
 	return true
-}
-
-// keyPending reports whether an entry of the key is waiting or in flight.
-func (s *Server) keyPending(key string) bool {
-	s.q.mu.Lock()
-	defer s.q.mu.Unlock()
-	if s.q.keys[key] != "" {
-		return true
-	}
-	for _, e := range s.q.waiting {
-		if e.KeyID == key {
-			return true
-		}
-	}
-	return false
 }

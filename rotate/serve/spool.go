@@ -368,15 +368,26 @@ func (s *Spool) Writable() error {
 // maxEntry bounds what readEntry reads.
 const maxEntry = 16 << 20
 
+// openRegular opens a file of the spool for reading: never through a symbolic link, never blocking
+// on a FIFO, and only a regular file (its errors name it: what and the file's name).
+func openRegular(p, what string) (*os.File, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", what, filepath.Base(p), err)
+	}
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		_ = f.Close()
+		return nil, fmt.Errorf("%s %s: not a regular file", what, filepath.Base(p))
+	}
+	return f, nil
+}
+
 func readEntry(p string) (*Entry, error) {
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	f, err := openRegular(p, "spool entry")
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("spool entry %s: not a regular file", filepath.Base(p))
-	}
 	b, err := io.ReadAll(io.LimitReader(f, maxEntry+1))
 	if err != nil {
 		return nil, fmt.Errorf("spool entry %s: %w", filepath.Base(p), err)

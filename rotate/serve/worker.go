@@ -115,25 +115,25 @@ func (s *Server) materialize(ctx context.Context, e *Entry) (detect.Finding, boo
 		return detect.Finding{}, false
 	}
 	af, err := s.opts.GitHub.AlertFinding(ctx, *e.GitHub)
+	if err != nil {
+		e.Error = accesskey.Printable(err.Error()) // it can name a file of the repository
+	}
 	var ae *source.APIError
 	switch {
 	case errors.As(err, &ae) && ae.Temporary(), err != nil && ctx.Err() != nil:
-		e.Error = err.Error()
 		if ae != nil && ae.RetryAfter > 0 {
 			e.NextTry = s.opts.Now().Add(ae.RetryAfter)
 		}
 		s.retry(e, "github")
 		return detect.Finding{}, false
 	case errors.Is(err, source.ErrNotAlibaba), errors.Is(err, source.ErrNoKey), errors.Is(err, source.ErrBadRef):
-		e.Error = err.Error()
 		s.finish(e, OutcomeIgnored, nil)
 		return detect.Finding{}, false
 	case err != nil:
-		e.Error = err.Error()
 		s.retry(e, "github")
 		return detect.Finding{}, false
 	case af.Alert.State != "open":
-		e.Error = fmt.Sprintf("the alert is %s (resolution %s): nothing to do", af.Alert.State, af.Alert.Resolution)
+		e.Error = accesskey.Printable(fmt.Sprintf("the alert is %s (resolution %s): nothing to do", af.Alert.State, af.Alert.Resolution))
 		s.finish(e, OutcomeIgnored, nil)
 		return detect.Finding{}, false
 	}

@@ -2,6 +2,7 @@ package source
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -109,7 +110,7 @@ func (g *GitHub) AlertFinding(ctx context.Context, r AlertRef) (AlertFinding, er
 	}
 	for _, l := range locs {
 		f.Locations = append(f.Locations, detect.Location{Source: GitHubName, Format: GitHubName, Repository: r.Repository,
-			File: l.Path, Commit: l.CommitSHA, Line: l.StartLine, URL: cmpOr(a.HTMLURL, l.HTMLURL),
+			File: l.Path, Commit: l.CommitSHA, Line: l.StartLine, URL: cmp.Or(a.HTMLURL, l.HTMLURL),
 			Fingerprint: fmt.Sprintf("alert #%d", r.Number), Rule: a.SecretType})
 	}
 	if len(f.Locations) == 0 {
@@ -118,13 +119,6 @@ func (g *GitHub) AlertFinding(ctx context.Context, r AlertRef) (AlertFinding, er
 	}
 	out.Finding = f
 	return out, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // pairIn finds the other half of the pair in a file: the secret detect pairs with id, or the id

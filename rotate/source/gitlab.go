@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -141,20 +142,11 @@ func kindOf(id accesskey.ID) detect.Kind {
 func uniqueIDs(ids []accesskey.ID) []accesskey.ID {
 	var out []accesskey.ID
 	for _, id := range ids {
-		if !containsID(out, id) {
+		if !slices.Contains(out, id) {
 			out = append(out, id)
 		}
 	}
 	return out
-}
-
-func containsID(list []accesskey.ID, id accesskey.ID) bool {
-	for _, x := range list {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }
 
 // idIn is the AccessKey id a token holds: the token itself, or the one id in its extract.

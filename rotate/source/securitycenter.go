@@ -204,7 +204,7 @@ type detailed struct {
 
 func (l *lister) warn(format string, a ...any) {
 	l.mu.Lock()
-	l.warnings = append(l.warnings, fmt.Sprintf(format, a...))
+	l.warnings = append(l.warnings, accesskey.Printable(fmt.Sprintf(format, a...))) // (errors quote the cloud)
 	l.mu.Unlock()
 }
 

@@ -9,6 +9,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
+
+	"github.com/respond-dev/respond/rotate/journal"
 )
 
 // The files a source keeps in the state directory (the poll state, the records left pending) are
@@ -24,7 +27,8 @@ func readStateFile(dir, name, what, hint string, max int, v any) (found bool, er
 		return false, err
 	}
 	p := filepath.Join(dir, name)
-	f, err := openNoFollow(p)
+	// Never through a symbolic link (ELOOP), never blocking on a FIFO.
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
@@ -55,8 +59,8 @@ func readStateFile(dir, name, what, hint string, max int, v any) (found bool, er
 	return true, nil
 }
 
-// checkStateDir refuses a state directory that is a symbolic link or not a directory, and (on
-// unix) one that is another user's or writable by group or others (design §6.9).
+// checkStateDir refuses a state directory that is a symbolic link or not a directory, and one
+// that is another user's or writable by group or others (journal.CheckStateDir, design §6.9).
 func checkStateDir(dir string) error {
 	st, err := os.Lstat(dir)
 	if err != nil {
@@ -65,7 +69,7 @@ func checkStateDir(dir string) error {
 	if !st.IsDir() {
 		return fmt.Errorf("state directory %s is not a directory (a symbolic link is refused)", dir)
 	}
-	return checkPrivate(dir, st)
+	return journal.CheckStateDir(dir)
 }
 
 // writeStateFile replaces the file name in dir with v as JSON, atomically: a new file (mode
