@@ -14,8 +14,6 @@ import (
 	"strings"
 
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/responses"
 
 	"github.com/respond-dev/respond/ram/accesskey"
 )
@@ -414,17 +412,10 @@ func (c *Client) Probe(ctx context.Context, kind ProbeKind, t ProbeTarget) Probe
 	var rid string
 	var total *int
 	cerr := c.call(ctx, "probe "+d.api, "", func(ctx context.Context) error {
-		req := requests.NewCommonRequest()
-		req.Method = requests.POST
-		req.Product, req.Version, req.ApiName = d.sdkProduct, d.version, d.api
-		for k, v := range params {
-			req.QueryParams[k] = v
-		}
-		req.TransToAcsRequest()
-		resp := responses.NewCommonResponse()
-		raw = c.invoke(ctx, d.product, req, resp)
+		var body []byte
+		body, raw = c.commonBody(ctx, d.product, d.sdkProduct, d.version, d.api, params)
 		if raw == nil {
-			rid, total = answerHead(resp.GetHttpContentBytes())
+			rid, total = answerHead(body)
 		}
 		return raw
 	})

@@ -12,8 +12,6 @@ import (
 	"unicode/utf8"
 
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/responses"
 
 	"github.com/respond-dev/respond/ram/accesskey"
 )
@@ -319,18 +317,10 @@ func joinIDs(ids []int64) string {
 func (c *Client) sasCall(ctx context.Context, action, keyID string, params map[string]string, decode func([]byte) error) (string, error) {
 	var rid string
 	err := c.call(ctx, action, keyID, func(ctx context.Context) error {
-		req := requests.NewCommonRequest()
-		req.Method = requests.POST
-		req.Product, req.Version, req.ApiName = "Sas", sasVersion, action
-		for k, v := range params {
-			req.QueryParams[k] = v
-		}
-		req.TransToAcsRequest()
-		resp := responses.NewCommonResponse()
-		if err := c.invoke(ctx, prodSAS, req, resp); err != nil {
+		body, err := c.commonBody(ctx, prodSAS, "Sas", sasVersion, action, params)
+		if err != nil {
 			return err
 		}
-		body := resp.GetHttpContentBytes()
 		var head struct {
 			RequestID string `json:"RequestId"`
 		}
