@@ -19,7 +19,7 @@ func (c *Client) noticeSlow(action, host string) (stop func()) {
 		return func() {}
 	}
 	what := "waiting for " + action
-	if action == "GetCallerIdentity" {
+	if action == actGetCallerIdentity {
 		what = "signing in"
 	}
 	t := time.AfterFunc(NoticeAfter, func() {
