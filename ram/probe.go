@@ -451,7 +451,7 @@ func classifyProbe(ctx context.Context, d probeDef, res *ProbeResult, cerr, raw 
 	var se *sdkerrors.ServerError
 	if errors.As(raw, &se) {
 		if v, ok := se.AccessDeniedDetail()["AuthAction"].(string); ok {
-			res.AuthAction = printable(v)
+			res.AuthAction = accesskey.Printable(v)
 		}
 	}
 	switch {
@@ -505,5 +505,5 @@ func answerHead(body []byte) (string, *int) {
 	if n, err := strconv.Atoi(strings.Trim(string(head.TotalCount), `"`)); err == nil && n >= 0 {
 		total = &n
 	}
-	return printable(head.RequestID), total
+	return accesskey.Printable(head.RequestID), total
 }
