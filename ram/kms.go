@@ -173,7 +173,7 @@ func (c *Client) DescribeSecret(ctx context.Context, name string) (RAMSecret, er
 		}
 		out = RAMSecret{Name: resp.SecretName, Arn: resp.Arn, UserName: ec.UserName, SubType: ec.SecretSubType,
 			AutomaticRotation: resp.AutomaticRotation, RotationInterval: resp.RotationInterval,
-			LastRotation: parseKMSTime(resp.LastRotationDate), NextRotation: parseKMSTime(resp.NextRotationDate)}
+			LastRotation: parseTime(resp.LastRotationDate), NextRotation: parseTime(resp.NextRotationDate)}
 		if out.Name == "" {
 			out.Name = name
 		}
@@ -202,7 +202,7 @@ func parseRAMSecretData(raw string) (accesskey.ID, accesskey.Secret, time.Time, 
 	if err != nil {
 		return accesskey.ID{}, accesskey.Secret{}, time.Time{}, errors.New("SecretData holds no valid AccessKeyId")
 	}
-	return id, accesskey.NewSecret(d.AccessKeySecret), parseKMSTime(d.GenerateTimestamp), nil
+	return id, accesskey.NewSecret(d.AccessKeySecret), parseTime(d.GenerateTimestamp), nil
 }
 
 // GetRAMSecretValue reads the pair a RAM credentials secret serves at stage (StageCurrent when
@@ -272,6 +272,3 @@ func classifyKMSCode(code string) error {
 	}
 	return nil
 }
-
-// parseKMSTime reads KMS's times (RFC 3339, UTC).
-func parseKMSTime(s string) time.Time { return parseTime(s) }

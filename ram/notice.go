@@ -7,6 +7,8 @@ import (
 	"time"
 
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
+
+	"github.com/respond-dev/respond/ram/accesskey"
 )
 
 // NoticeAfter is how long a call waits for its answer before Config.Notice is told.
@@ -19,7 +21,7 @@ func (c *Client) noticeSlow(action, host string) (stop func()) {
 		return func() {}
 	}
 	what := "waiting for " + action
-	if action == "GetCallerIdentity" {
+	if action == actGetCallerIdentity {
 		what = "signing in"
 	}
 	t := time.AfterFunc(NoticeAfter, func() {
@@ -28,11 +30,17 @@ func (c *Client) noticeSlow(action, host string) (stop func()) {
 	return func() { t.Stop() }
 }
 
-// noticeRetry tells Config.Notice that a call is retried after wait, and why.
+// noticeRetry tells Config.Notice that a call is retried after wait, and why: on one line, the
+// cloud's (or a proxy's) words escaped, like every other error respond prints.
 func (c *Client) noticeRetry(e *Error, wait time.Duration) {
-	if c.cfg.Notice != nil && !errors.Is(e, ErrThrottled) {
-		c.cfg.Notice(fmt.Sprintf("%s failed (%v); retrying in %s", e.Action, e.Err, wait.Round(time.Millisecond)))
+	if c.cfg.Notice == nil || errors.Is(e, ErrThrottled) {
+		return
 	}
+	var why error = e.Class
+	if e.Err != nil {
+		why = e.Err
+	}
+	c.cfg.Notice(fmt.Sprintf("%s failed (%s); retrying in %s", e.Action, accesskey.OneLine(fmt.Sprint(why)), wait.Round(time.Millisecond)))
 }
 
 // timedOut names the read timeout and its knob in the error of a call that got no answer in

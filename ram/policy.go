@@ -174,7 +174,7 @@ func (c *Client) entityCall(ctx context.Context, action string, kind EntityKind,
 	if ref != nil {
 		params["PolicyType"], params["PolicyName"] = ref.Type, ref.Name
 	}
-	return c.common(ctx, prodRAM, "Ram", "2015-05-01", action, params, out)
+	return c.common(ctx, prodRAM, "Ram", ramVersion, action, params, out)
 }
 
 // AttachPolicy attaches a policy to a user, role or group. An already-attached answer after an

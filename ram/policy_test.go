@@ -230,7 +230,11 @@ func TestEmu_lookupEventsByUserWithDetail(t *testing.T) {
 
 func TestFlatten(t *testing.T) {
 	got := flatten(map[string]any{"AccessKey": map[string]any{"AccessKeyId": "LTAI", "Status": "Active", "N": 3.0,
-		"Deep": map[string]any{"a": map[string]any{"b": map[string]any{"c": "too deep"}}}}, "List": []any{"x"}, "Empty": ""})
+		"Deep": map[string]any{"a": map[string]any{"b": map[string]any{"c": "too deep"}}},
+		// fields that may hold a secret are never kept, wherever they stand
+		"AccessKeySecret": "FakeSecret0000000000000000001"}, "List": []any{"x"}, "Empty": "",
+		"Password": "FakePassw0rd!", "SecretData": "FakeSecretData", "SecurityToken": "CAISfake",
+		"Credentials": map[string]any{"AccessKeySecret": "FakeSecret0000000000000000002", "NewPassword": "x"}})
 	want := map[string]string{"AccessKey.AccessKeyId": "LTAI", "AccessKey.Status": "Active", "AccessKey.N": "3"}
 	if len(got) != len(want) {
 		t.Fatalf("flatten = %v", got)

@@ -14,8 +14,6 @@ import (
 	"strings"
 
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/responses"
 
 	"github.com/respond-dev/respond/ram/accesskey"
 )
@@ -414,17 +412,10 @@ func (c *Client) Probe(ctx context.Context, kind ProbeKind, t ProbeTarget) Probe
 	var rid string
 	var total *int
 	cerr := c.call(ctx, "probe "+d.api, "", func(ctx context.Context) error {
-		req := requests.NewCommonRequest()
-		req.Method = requests.POST
-		req.Product, req.Version, req.ApiName = d.sdkProduct, d.version, d.api
-		for k, v := range params {
-			req.QueryParams[k] = v
-		}
-		req.TransToAcsRequest()
-		resp := responses.NewCommonResponse()
-		raw = c.invoke(ctx, d.product, req, resp)
+		var body []byte
+		body, raw = c.commonBody(ctx, d.product, d.sdkProduct, d.version, d.api, params)
 		if raw == nil {
-			rid, total = answerHead(resp.GetHttpContentBytes())
+			rid, total = answerHead(body)
 		}
 		return raw
 	})
@@ -460,7 +451,7 @@ func classifyProbe(ctx context.Context, d probeDef, res *ProbeResult, cerr, raw 
 	var se *sdkerrors.ServerError
 	if errors.As(raw, &se) {
 		if v, ok := se.AccessDeniedDetail()["AuthAction"].(string); ok {
-			res.AuthAction = printable(v)
+			res.AuthAction = accesskey.Printable(v)
 		}
 	}
 	switch {
@@ -514,5 +505,5 @@ func answerHead(body []byte) (string, *int) {
 	if n, err := strconv.Atoi(strings.Trim(string(head.TotalCount), `"`)); err == nil && n >= 0 {
 		total = &n
 	}
-	return printable(head.RequestID), total
+	return accesskey.Printable(head.RequestID), total
 }

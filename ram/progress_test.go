@@ -1,6 +1,7 @@
 package ram
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -45,5 +46,19 @@ func TestProgressPrinterNotice(t *testing.T) {
 	want := "\r\033[Kscanning account 1001: 0/1 users, 0 users/s" + "\r\033[K" + "respond: GetUser at ram.example (cn-hangzhou)… no answer yet\n"
 	if buf.String() != want {
 		t.Errorf("wrote %q, want %q", buf.String(), want)
+	}
+}
+
+// A retry's notice is one line, the cloud's words escaped: a message with a line break or a
+// terminal escape cannot forge or clear the lines around it.
+func TestNoticeRetryEscapes(t *testing.T) {
+	var got []string
+	c := &Client{cfg: Config{Notice: func(s string) { got = append(got, s) }}}
+	c.noticeRetry(&Error{Action: "GetUser", Class: ErrTransient, Err: errors.New("bad\ngateway \x1b[2J")}, 1500*time.Millisecond)
+	c.noticeRetry(&Error{Action: "ListUsers", Class: ErrTransient}, time.Second)
+	c.noticeRetry(&Error{Action: "ListUsers", Class: ErrThrottled}, time.Second) // throttling: the search shows it
+	want := []string{`GetUser failed (bad gateway \x1b[2J); retrying in 1.5s`, "ListUsers failed (transient failure); retrying in 1s"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("notices %q, want %q", got, want)
 	}
 }

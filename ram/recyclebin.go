@@ -65,12 +65,28 @@ func (k binKeyJSON) binned() (BinnedKey, bool) {
 // every parameter in the query (empty ones left out), and decodes the answer into out (nil: none
 // wanted).
 func (c *Client) imsCommon(ctx context.Context, action string, params map[string]string, out any) error {
-	return c.common(ctx, prodIMS, "Ims", "2019-08-15", action, params, out)
+	return c.common(ctx, prodIMS, "Ims", imsVersion, action, params, out)
 }
 
 // common makes one call as a POST CommonRequest to product (its host) with every parameter in the
 // query (empty ones left out), and decodes the answer into out (nil: none wanted).
 func (c *Client) common(ctx context.Context, product, sdkProduct, version, action string, params map[string]string, out any) error {
+	body, err := c.commonBody(ctx, product, sdkProduct, version, action, params)
+	if err != nil || out == nil {
+		return err
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		// Like the SDK's own decoding failure: classified transient, the body never kept.
+		return sdkerrors.NewClientError(sdkerrors.JsonUnmarshalErrorCode, sdkerrors.JsonUnmarshalErrorMessage, nil)
+	}
+	return nil
+}
+
+// commonBody is common's request, its answer's body returned as it came (it may hold a secret:
+// the caller decodes what it needs and keeps nothing else); the error is the SDK's, unclassified.
+// Every call the SDK has no typed request for goes through it (IMS, RAM's entity calls, Security
+// Center, the permission probes).
+func (c *Client) commonBody(ctx context.Context, product, sdkProduct, version, action string, params map[string]string) ([]byte, error) {
 	req := requests.NewCommonRequest()
 	req.Method = requests.POST
 	req.Product, req.Version, req.ApiName = sdkProduct, version, action
@@ -82,16 +98,9 @@ func (c *Client) common(ctx context.Context, product, sdkProduct, version, actio
 	req.TransToAcsRequest()
 	resp := responses.NewCommonResponse()
 	if err := c.invoke(ctx, product, req, resp); err != nil {
-		return err
+		return nil, err
 	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(resp.GetHttpContentBytes(), out); err != nil {
-		// Like the SDK's own decoding failure: classified transient, the body never kept.
-		return sdkerrors.NewClientError(sdkerrors.JsonUnmarshalErrorCode, sdkerrors.JsonUnmarshalErrorMessage, nil)
-	}
-	return nil
+	return resp.GetHttpContentBytes(), nil
 }
 
 // ListAccessKeysInRecycleBin lists the keys in a user's recycle bin (userID "" = the calling RAM

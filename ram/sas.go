@@ -9,11 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/responses"
 
 	"github.com/respond-dev/respond/ram/accesskey"
 )
@@ -198,9 +195,9 @@ func decodeLeakPage(body []byte) ([]Leak, int, error) {
 	}
 	leaks := make([]Leak, 0, len(resp.AccessKeyLeakList))
 	for _, l := range resp.AccessKeyLeakList {
-		out := Leak{ID: int64(l.ID), RawKeyID: printable(l.AccesskeyID), AliUserName: printable(l.AliUserName),
-			UserType: printable(l.UserType), Type: printable(l.Type), Asset: printable(l.Asset), URL: printable(l.URL),
-			Status: printable(l.Status), DealType: printable(l.DealType), DealTime: printable(l.DealTime)}
+		out := Leak{ID: int64(l.ID), RawKeyID: accesskey.Printable(l.AccesskeyID), AliUserName: accesskey.Printable(l.AliUserName),
+			UserType: accesskey.Printable(l.UserType), Type: accesskey.Printable(l.Type), Asset: accesskey.Printable(l.Asset), URL: accesskey.Printable(l.URL),
+			Status: accesskey.Printable(l.Status), DealType: accesskey.Printable(l.DealType), DealTime: accesskey.Printable(l.DealTime)}
 		if id, err := accesskey.ParseID(strings.TrimSpace(l.AccesskeyID)); err == nil {
 			out.KeyID = id
 		}
@@ -267,12 +264,12 @@ func decodeLeakDetail(body []byte, id int64) (LeakDetail, error) {
 	if err := json.Unmarshal(body, &resp); err != nil {
 		return LeakDetail{}, errUndecodable
 	}
-	out := LeakDetail{ID: id, RawKeyID: printable(resp.AccesskeyID), Type: printable(resp.Type), Source: printable(resp.Source),
-		Asset: printable(resp.Asset), Code: resp.Code.s, TokenValid: int(resp.TokenValid), DealType: printable(resp.DealType),
-		DealTime: printable(resp.DealTime), Remark: printable(resp.Remark), WhitelistStatus: printable(resp.WhitelistStatus),
-		GithubUser: printable(resp.GithubUser), RepoName: printable(resp.GithubRepoName), RepoURL: printable(resp.GithubRepoURL),
-		FileName: printable(resp.GithubFileName), FileType: printable(resp.GithubFileType), FileURL: printable(resp.GithubFileURL),
-		FileUpdateTime: printable(resp.GithubFileUpdateTime), Created: printable(resp.GmtCreate), Modified: printable(resp.GmtModified)}
+	out := LeakDetail{ID: id, RawKeyID: accesskey.Printable(resp.AccesskeyID), Type: accesskey.Printable(resp.Type), Source: accesskey.Printable(resp.Source),
+		Asset: accesskey.Printable(resp.Asset), Code: resp.Code.s, TokenValid: int(resp.TokenValid), DealType: accesskey.Printable(resp.DealType),
+		DealTime: accesskey.Printable(resp.DealTime), Remark: accesskey.Printable(resp.Remark), WhitelistStatus: accesskey.Printable(resp.WhitelistStatus),
+		GithubUser: accesskey.Printable(resp.GithubUser), RepoName: accesskey.Printable(resp.GithubRepoName), RepoURL: accesskey.Printable(resp.GithubRepoURL),
+		FileName: accesskey.Printable(resp.GithubFileName), FileType: accesskey.Printable(resp.GithubFileType), FileURL: accesskey.Printable(resp.GithubFileURL),
+		FileUpdateTime: accesskey.Printable(resp.GithubFileUpdateTime), Created: accesskey.Printable(resp.GmtCreate), Modified: accesskey.Printable(resp.GmtModified)}
 	if kid, err := accesskey.ParseID(strings.TrimSpace(resp.AccesskeyID)); err == nil {
 		out.KeyID = kid
 	}
@@ -319,18 +316,10 @@ func joinIDs(ids []int64) string {
 func (c *Client) sasCall(ctx context.Context, action, keyID string, params map[string]string, decode func([]byte) error) (string, error) {
 	var rid string
 	err := c.call(ctx, action, keyID, func(ctx context.Context) error {
-		req := requests.NewCommonRequest()
-		req.Method = requests.POST
-		req.Product, req.Version, req.ApiName = "Sas", sasVersion, action
-		for k, v := range params {
-			req.QueryParams[k] = v
-		}
-		req.TransToAcsRequest()
-		resp := responses.NewCommonResponse()
-		if err := c.invoke(ctx, prodSAS, req, resp); err != nil {
+		body, err := c.commonBody(ctx, prodSAS, "Sas", sasVersion, action, params)
+		if err != nil {
 			return err
 		}
-		body := resp.GetHttpContentBytes()
 		var head struct {
 			RequestID string `json:"RequestId"`
 		}
@@ -342,7 +331,7 @@ func (c *Client) sasCall(ctx context.Context, action, keyID string, params map[s
 				return sdkerrors.NewClientError(sdkerrors.JsonUnmarshalErrorCode, "", nil)
 			}
 		}
-		rid = printable(head.RequestID)
+		rid = accesskey.Printable(head.RequestID)
 		return nil
 	})
 	return rid, err
@@ -379,20 +368,4 @@ func (v *flexInt) UnmarshalJSON(b []byte) error {
 	}
 	*v = flexInt(n)
 	return nil
-}
-
-// printable escapes control characters (and invalid UTF-8) in a string from the cloud: record
-// fields are written by whoever named the GitHub repository or file.
-func printable(s string) string {
-	if utf8.ValidString(s) && !strings.ContainsFunc(s, unsafeRune) {
-		return s
-	}
-	q := strconv.QuoteToGraphic(s)
-	return q[1 : len(q)-1]
-}
-
-// unsafeRune reports control characters and the bidirectional overrides that reorder text.
-func unsafeRune(r rune) bool {
-	return r < 0x20 || (r >= 0x7f && r < 0xa0) || r == '\u2028' || r == '\u2029' ||
-		(r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069')
 }

@@ -254,8 +254,8 @@ func TestPrintable(t *testing.T) {
 		"line\nbreak":        `line\nbreak`,
 		"bad\xffutf8":        `bad\xffutf8`,
 	} {
-		if got := printable(in); got != want {
-			t.Errorf("printable(%q) = %q, want %q", in, got, want)
+		if got := accesskey.Printable(in); got != want {
+			t.Errorf("accesskey.Printable(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -274,7 +274,7 @@ func FuzzDecodeLeaks(f *testing.F) {
 		}
 		_ = total // any value only ends paging (early or at the short page)
 		for _, l := range leaks {
-			if strings.ContainsFunc(l.URL+l.AliUserName+l.RawKeyID, unsafeRune) || !utf8.ValidString(l.URL+l.AliUserName) {
+			if f := l.URL + l.AliUserName + l.RawKeyID; accesskey.Printable(f) != f || !utf8.ValidString(f) {
 				t.Fatalf("unescaped field %q %q", l.URL, l.AliUserName)
 			}
 		}
