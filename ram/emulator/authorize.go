@@ -234,16 +234,14 @@ func responseElements(c *call) map[string]any {
 	return m
 }
 
-// scrubResponse copies an answer for an event, without the fields that hold a secret.
+// scrubResponse copies an answer for an event, without the fields that hold a secret (the ones the
+// request log redacts).
 func scrubResponse(v any) any {
-	secret := func(k string) bool {
-		return k == "AccessKeySecret" || k == "SecurityToken" || k == "Password" || k == "SecretData"
-	}
 	switch x := v.(type) {
 	case map[string]any:
 		m := make(map[string]any, len(x))
 		for k, v := range x {
-			if !secret(k) {
+			if !redacted(k) {
 				m[k] = scrubResponse(v)
 			}
 		}
@@ -252,7 +250,7 @@ func scrubResponse(v any) any {
 		m := make(map[string]any, len(x))
 		for _, f := range x {
 			switch {
-			case secret(f.k):
+			case redacted(f.k):
 			case f.isStr:
 				m[f.k] = f.s
 			default:
