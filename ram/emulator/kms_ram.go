@@ -311,23 +311,18 @@ func (sec *kmsSecret) updated() time.Time {
 	return t
 }
 
+// pageArgs reads PageNumber (default 1, at most 2^31-1: page*size cannot overflow) and PageSize
+// (default 10, 1-100).
 func pageArgs(c *call) (page, size int, e *apiError) {
-	page, size = 1, 10
-	if v := c.p("PageNumber"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return 0, 0, badParam("PageNumber")
-		}
-		page = n
+	p, e := intParam(c, "PageNumber", 1, 1, 1<<31-1)
+	if e != nil {
+		return 0, 0, e
 	}
-	if v := c.p("PageSize"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
-			return 0, 0, badParam("PageSize")
-		}
-		size = n
+	n, e := intParam(c, "PageSize", 10, 1, 100)
+	if e != nil {
+		return 0, 0, e
 	}
-	return page, size, nil
+	return int(p), int(n), nil
 }
 
 // kmsListSecrets lists the account's secrets by name [INF order], a page at a time.
@@ -349,7 +344,7 @@ func kmsListSecrets(s *Server, c *call) (map[string]any, *apiError) {
 	sort.Strings(names)
 	tags := c.p("FetchTags") == "true"
 	list := []map[string]any{}
-	for i := (page - 1) * size; i >= 0 && i < len(names) && len(list) < size; i++ {
+	for i := (page - 1) * size; i < len(names) && len(list) < size; i++ {
 		sec := c.acct.secrets[names[i]]
 		m := map[string]any{"SecretName": sec.name, "SecretType": sec.secretType(), "CreateTime": date(sec.created),
 			"UpdateTime": date(sec.updated()), "PlannedDeleteTime": ""}
