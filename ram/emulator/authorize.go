@@ -168,7 +168,7 @@ func requestResource(c *call) string {
 		}
 	case "kms":
 		if n := c.p("SecretName"); n != "" && n != "$Auto" {
-			return "acs:kms:" + region(c) + ":" + acct + ":secret/" + n
+			return secretArn(c, n)
 		}
 	}
 	return "acs:" + c.prod.code + ":" + region(c) + ":" + acct + ":*"
