@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -391,23 +392,13 @@ func (cd cond) compare(got, want string) bool {
 	case "numeric":
 		g, err1 := strconv.ParseFloat(got, 64)
 		w, err2 := strconv.ParseFloat(want, 64)
-		return err1 == nil && err2 == nil && cmpHolds(cd.op, compareFloat(g, w))
+		return err1 == nil && err2 == nil && cmpHolds(cd.op, cmp.Compare(g, w))
 	case "date":
 		g, ok1 := parseCondTime(got)
 		w, ok2 := parseCondTime(want)
 		return ok1 && ok2 && cmpHolds(cd.op, g.Compare(w))
 	}
 	return false
-}
-
-func compareFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // cmpHolds reads the comparison an operator's name ends with (Equals, NotEquals, LessThan…).
