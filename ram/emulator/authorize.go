@@ -90,7 +90,7 @@ func (s *Server) authorize(c *call) *apiError {
 // cloud's answer is not documented [INF].
 func errNetworkPolicy(c *call) *apiError {
 	e := errf(403, "NoPermission", "You are not authorized to do this action. The AccessKey network policy does not allow requests from this IP address.")
-	e.Detail = map[string]string{"AuthAction": policyAction(c), "AuthPrincipalOwnerId": c.acct.id,
+	e.Detail = map[string]string{"AuthAction": c.authAction(), "AuthPrincipalOwnerId": c.acct.id,
 		"PolicyType": "AccessKeyNetworkPolicy", "NoPermissionType": "ExplicitDeny", "EncodedDiagnosticMessage": ""}
 	return e
 }
@@ -115,7 +115,7 @@ func (s *Server) policyDecision(c *call) (allow, deny bool) {
 	if len(docs) == 0 {
 		return false, false
 	}
-	r := &evalRequest{action: policyAction(c), resource: requestResource(c), keys: map[string]string{
+	r := &evalRequest{action: c.authAction(), resource: requestResource(c), keys: map[string]string{
 		"acs:sourceip":        s.sourceIP(c),
 		"acs:currenttime":     c.now.Format(time.RFC3339),
 		"acs:securetransport": strconv.FormatBool(c.r.TLS != nil),
@@ -130,16 +130,6 @@ func (s *Server) policyDecision(c *call) (allow, deny bool) {
 		allow = allow || a
 	}
 	return allow, false
-}
-
-// policyAction is the action as RAM policies name it: service:Action, with IMS actions under
-// ram: (alibaba-api.md §8, §11).
-func policyAction(c *call) string {
-	code := c.prod.code
-	if code == "ims" {
-		code = "ram"
-	}
-	return code + ":" + c.action
 }
 
 // requestResource is the one resource a statement's Resource is matched against [INF: the cloud
