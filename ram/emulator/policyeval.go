@@ -182,10 +182,11 @@ func parseStmt(raw json.RawMessage, trust bool) (stmt, []string, *apiError) {
 	if err != nil {
 		return stmt{}, nil, errMalformed("Action: %v.", err)
 	}
-	for _, a := range st.actions {
+	for i, a := range st.actions {
 		if a != "*" && !strings.Contains(a, ":") {
 			return stmt{}, nil, errMalformed("Action %q is not service:Action.", a)
 		}
+		st.actions[i] = strings.ToLower(a) // matched case-insensitively: lowered once, here
 	}
 	switch r, nr := m["Resource"], m["NotResource"]; {
 	case r != nil && nr != nil:
@@ -323,9 +324,9 @@ func (d *policyDoc) eval(r *evalRequest) (allow, deny bool) {
 }
 
 func (st *stmt) matches(r *evalRequest) bool {
-	hit := false
+	hit, action := false, strings.ToLower(r.action)
 	for _, a := range st.actions {
-		if globMatch(strings.ToLower(a), strings.ToLower(r.action)) {
+		if globMatch(a, action) {
 			hit = true
 			break
 		}
