@@ -160,7 +160,7 @@ func kmsCreateSecret(s *Server, c *call) (map[string]any, *apiError) {
 	}
 	c.acct.secrets[name] = &kmsSecret{name: name, dataType: dt, created: c.now, description: c.p("Description"), versions: []*kmsVersion{
 		{id: c.p("VersionId"), data: c.p("SecretData"), stages: []string{"ACSCurrent"}, created: c.now}}}
-	return map[string]any{"Arn": "acs:kms:" + region(c) + ":" + c.acct.id + ":secret/" + name, "SecretName": name,
+	return map[string]any{"Arn": secretArn(c, name), "SecretName": name,
 		"VersionId": c.p("VersionId"), "SecretType": "Generic"}, nil
 }
 

@@ -90,7 +90,7 @@ func (s *Server) authorize(c *call) *apiError {
 // cloud's answer is not documented [INF].
 func errNetworkPolicy(c *call) *apiError {
 	e := errf(403, "NoPermission", "You are not authorized to do this action. The AccessKey network policy does not allow requests from this IP address.")
-	e.Detail = map[string]string{"AuthAction": policyAction(c), "AuthPrincipalOwnerId": c.acct.id,
+	e.Detail = map[string]string{"AuthAction": c.authAction(), "AuthPrincipalOwnerId": c.acct.id,
 		"PolicyType": "AccessKeyNetworkPolicy", "NoPermissionType": "ExplicitDeny", "EncodedDiagnosticMessage": ""}
 	return e
 }
@@ -115,7 +115,7 @@ func (s *Server) policyDecision(c *call) (allow, deny bool) {
 	if len(docs) == 0 {
 		return false, false
 	}
-	r := &evalRequest{action: policyAction(c), resource: requestResource(c), keys: map[string]string{
+	r := &evalRequest{action: c.authAction(), resource: requestResource(c), keys: map[string]string{
 		"acs:sourceip":        s.sourceIP(c),
 		"acs:currenttime":     c.now.Format(time.RFC3339),
 		"acs:securetransport": strconv.FormatBool(c.r.TLS != nil),
@@ -130,16 +130,6 @@ func (s *Server) policyDecision(c *call) (allow, deny bool) {
 		allow = allow || a
 	}
 	return allow, false
-}
-
-// policyAction is the action as RAM policies name it: service:Action, with IMS actions under
-// ram: (alibaba-api.md §8, §11).
-func policyAction(c *call) string {
-	code := c.prod.code
-	if code == "ims" {
-		code = "ram"
-	}
-	return code + ":" + c.action
 }
 
 // requestResource is the one resource a statement's Resource is matched against [INF: the cloud
@@ -168,7 +158,7 @@ func requestResource(c *call) string {
 		}
 	case "kms":
 		if n := c.p("SecretName"); n != "" && n != "$Auto" {
-			return "acs:kms:" + region(c) + ":" + acct + ":secret/" + n
+			return secretArn(c, n)
 		}
 	}
 	return "acs:" + c.prod.code + ":" + region(c) + ":" + acct + ":*"
@@ -234,16 +224,14 @@ func responseElements(c *call) map[string]any {
 	return m
 }
 
-// scrubResponse copies an answer for an event, without the fields that hold a secret.
+// scrubResponse copies an answer for an event, without the fields that hold a secret (the ones the
+// request log redacts).
 func scrubResponse(v any) any {
-	secret := func(k string) bool {
-		return k == "AccessKeySecret" || k == "SecurityToken" || k == "Password" || k == "SecretData"
-	}
 	switch x := v.(type) {
 	case map[string]any:
 		m := make(map[string]any, len(x))
 		for k, v := range x {
-			if !secret(k) {
+			if !redacted(k) {
 				m[k] = scrubResponse(v)
 			}
 		}
@@ -252,7 +240,7 @@ func scrubResponse(v any) any {
 		m := make(map[string]any, len(x))
 		for _, f := range x {
 			switch {
-			case secret(f.k):
+			case redacted(f.k):
 			case f.isStr:
 				m[f.k] = f.s
 			default:

@@ -45,21 +45,30 @@ type extendedConfig struct {
 // CustomData entries [DOC].
 func parseExtendedConfig(s string) (extendedConfig, error) {
 	var ec extendedConfig
-	if len(s) > 1024 {
-		return ec, errors.New("longer than 1024 bytes")
-	}
-	if err := json.Unmarshal([]byte(s), &ec); err != nil {
-		return ec, fmt.Errorf("not a JSON object: %w", err)
+	if err := decodeBounded(s, 1024, &ec); err != nil {
+		return ec, err
 	}
 	switch {
 	case ec.SecretSubType != ramSubType:
-		return ec, fmt.Errorf("SecretSubType %q is not %s", ec.SecretSubType, ramSubType)
+		return ec, errors.New("SecretSubType is not " + ramSubType)
 	case !reUserName.MatchString(ec.UserName):
 		return ec, errors.New("UserName is empty or invalid")
 	case len(ec.CustomData) > 10:
 		return ec, errors.New("CustomData has more than 10 entries")
 	}
 	return ec, nil
+}
+
+// decodeBounded decodes the JSON object s, at most limit bytes, into v. Its errors quote nothing of
+// s: json's syntax errors quote the offending character, and SecretData holds AccessKey secrets.
+func decodeBounded(s string, limit int, v any) error {
+	if len(s) > limit {
+		return fmt.Errorf("longer than %d bytes", limit)
+	}
+	if json.Unmarshal([]byte(s), v) != nil {
+		return errors.New("not a JSON object")
+	}
+	return nil
 }
 
 // ramSecretData is CreateSecret's SecretData for a RAM secret: every pair of the user.
@@ -74,11 +83,8 @@ type ramSecretData struct {
 // fields present); createRAMSecret checks the pairs against the user's keys.
 func parseRAMSecretData(s string) (ramSecretData, error) {
 	var d ramSecretData
-	if len(s) > 30720 {
-		return d, errors.New("longer than 30720 bytes")
-	}
-	if err := json.Unmarshal([]byte(s), &d); err != nil {
-		return d, fmt.Errorf("not a JSON object: %w", err)
+	if err := decodeBounded(s, 30720, &d); err != nil {
+		return d, err
 	}
 	if len(d.AccessKeys) == 0 || len(d.AccessKeys) > keyLimit {
 		return d, errors.New("AccessKeys must list the user's one or two pairs")
@@ -305,23 +311,18 @@ func (sec *kmsSecret) updated() time.Time {
 	return t
 }
 
+// pageArgs reads PageNumber (default 1, at most 2^31-1: page*size cannot overflow) and PageSize
+// (default 10, 1-100).
 func pageArgs(c *call) (page, size int, e *apiError) {
-	page, size = 1, 10
-	if v := c.p("PageNumber"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return 0, 0, badParam("PageNumber")
-		}
-		page = n
+	p, e := intParam(c, "PageNumber", 1, 1, 1<<31-1)
+	if e != nil {
+		return 0, 0, e
 	}
-	if v := c.p("PageSize"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
-			return 0, 0, badParam("PageSize")
-		}
-		size = n
+	n, e := intParam(c, "PageSize", 10, 1, 100)
+	if e != nil {
+		return 0, 0, e
 	}
-	return page, size, nil
+	return int(p), int(n), nil
 }
 
 // kmsListSecrets lists the account's secrets by name [INF order], a page at a time.
@@ -343,7 +344,7 @@ func kmsListSecrets(s *Server, c *call) (map[string]any, *apiError) {
 	sort.Strings(names)
 	tags := c.p("FetchTags") == "true"
 	list := []map[string]any{}
-	for i := (page - 1) * size; i >= 0 && i < len(names) && len(list) < size; i++ {
+	for i := (page - 1) * size; i < len(names) && len(list) < size; i++ {
 		sec := c.acct.secrets[names[i]]
 		m := map[string]any{"SecretName": sec.name, "SecretType": sec.secretType(), "CreateTime": date(sec.created),
 			"UpdateTime": date(sec.updated()), "PlannedDeleteTime": ""}

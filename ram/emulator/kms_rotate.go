@@ -151,8 +151,7 @@ func (s *Server) rotationStep(r *kmsRotation) bool {
 			sec.ram.rotation = nil // failed: the secret keeps its versions [INF]
 			return false
 		}
-		nk := body["AccessKey"].(object)
-		id, secret, created := fieldString(nk, "AccessKeyId"), fieldString(nk, "AccessKeySecret"), at
+		nk := s.keys[fieldString(body["AccessKey"].(object), "AccessKeyId")]
 		for _, v := range sec.versions {
 			v.stages = slices.DeleteFunc(v.stages, func(st string) bool { return st == "ACSPrevious" })
 		}
@@ -160,8 +159,7 @@ func (s *Server) rotationStep(r *kmsRotation) bool {
 			cur.stages = []string{"ACSPrevious"}
 			r.oldKey = cur.keyID
 		}
-		sec.versions = append(sec.versions, &kmsVersion{id: r.versionID, keyID: id, keySecret: secret, keyCreated: created,
-			stages: []string{"ACSCurrent"}, created: at})
+		sec.versions = append(sec.versions, ramVersion(r.versionID, nk, at))
 		sec.ram.lastRotation = at
 		r.phase, r.due = 1, at.Add(delay)
 		return true

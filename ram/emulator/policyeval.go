@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -181,10 +182,11 @@ func parseStmt(raw json.RawMessage, trust bool) (stmt, []string, *apiError) {
 	if err != nil {
 		return stmt{}, nil, errMalformed("Action: %v.", err)
 	}
-	for _, a := range st.actions {
+	for i, a := range st.actions {
 		if a != "*" && !strings.Contains(a, ":") {
 			return stmt{}, nil, errMalformed("Action %q is not service:Action.", a)
 		}
+		st.actions[i] = strings.ToLower(a) // matched case-insensitively: lowered once, here
 	}
 	switch r, nr := m["Resource"], m["NotResource"]; {
 	case r != nil && nr != nil:
@@ -322,9 +324,9 @@ func (d *policyDoc) eval(r *evalRequest) (allow, deny bool) {
 }
 
 func (st *stmt) matches(r *evalRequest) bool {
-	hit := false
+	hit, action := false, strings.ToLower(r.action)
 	for _, a := range st.actions {
-		if globMatch(strings.ToLower(a), strings.ToLower(r.action)) {
+		if globMatch(a, action) {
 			hit = true
 			break
 		}
@@ -391,23 +393,13 @@ func (cd cond) compare(got, want string) bool {
 	case "numeric":
 		g, err1 := strconv.ParseFloat(got, 64)
 		w, err2 := strconv.ParseFloat(want, 64)
-		return err1 == nil && err2 == nil && cmpHolds(cd.op, compareFloat(g, w))
+		return err1 == nil && err2 == nil && cmpHolds(cd.op, cmp.Compare(g, w))
 	case "date":
 		g, ok1 := parseCondTime(got)
 		w, ok2 := parseCondTime(want)
 		return ok1 && ok2 && cmpHolds(cd.op, g.Compare(w))
 	}
 	return false
-}
-
-func compareFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // cmpHolds reads the comparison an operator's name ends with (Equals, NotEquals, LessThan…).

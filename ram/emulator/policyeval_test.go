@@ -49,6 +49,8 @@ func TestPolicyEval(t *testing.T) {
 		{"missing key, positive operator", `{"Version":"1","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEquals":{"acs:UserAgent":"x"}}}]}`, req("ram:ListUsers", "1.1.1.1", now), false, false},
 		{"missing key, negated operator", `{"Version":"1","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringNotEquals":{"acs:UserAgent":"x"}}}]}`, req("ram:ListUsers", "1.1.1.1", now), false, true},
 		{"condition key case-insensitive", `{"Version":"1","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"IpAddress":{"ACS:SOURCEIP":"1.1.1.1"}}}]}`, req("ram:ListUsers", "1.1.1.1", now), false, true},
+		{"NaN equals no number", `{"Version":"1","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"NumericEquals":{"k":"5"}}}]}`,
+			&evalRequest{action: "ram:ListUsers", resource: "acs:ram:*:1:user/app", keys: map[string]string{"k": "NaN"}}, false, false},
 		{"NotResource", `{"Version":"1","Statement":[{"Effect":"Allow","Action":"*","NotResource":"acs:ram:*:*:user/app"}]}`, req("ram:ListUsers", "1.1.1.1", now), false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

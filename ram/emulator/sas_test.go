@@ -263,6 +263,14 @@ func TestSASPermissions(t *testing.T) {
 	if se := serverErr(t, err, 403, "NoPermission"); se.AccessDeniedDetail()["AuthAction"] != "yundun-sas:DescribeAccessKeyLeakDetail" {
 		t.Fatalf("detail refusal %v", se.AccessDeniedDetail())
 	}
+	// A RAM policy names the list as its allow-list and its refusal do: yundun-aegis:.
+	admin := et.RAM(t, s, et.AK(org.Admin()))
+	createPolicy(t, admin, "no-leak-list", `{"Version":"1","Statement":[{"Effect":"Deny","Action":"yundun-aegis:`+leakListAct+`","Resource":"*"}]}`)
+	attachUser(t, admin, "Custom", "no-leak-list", "auditor")
+	_, err = leakList(t, et.SAS(t, s, auditor), nil)
+	if se := serverErr(t, err, 403, "NoPermission"); se.AccessDeniedDetail()["NoPermissionType"] != "ExplicitDeny" {
+		t.Fatalf("list under a Deny %v", se.AccessDeniedDetail())
+	}
 	noViolations(t, s)
 }
 

@@ -926,6 +926,9 @@ func TestListAccounts(t *testing.T) {
 	if err != nil || len(resp.Accounts.Account) != 1 || resp.PageNumber != 2 {
 		t.Fatalf("page 2 %+v %v", resp, err)
 	}
+	req.PageNumber = "1844674407370955162" // (page-1)*size overflowed to a negative index: the handler panicked
+	_, err = rm.ListAccounts(req)
+	serverErr(t, err, 400, "InvalidParameter")
 	member := et.ResourceManager(t, s, cred(t, org, "LTAI5tFAKEROOTPROD000001"))
 	_, err = member.ListAccounts(resourcemanager.CreateListAccountsRequest())
 	se := serverErr(t, err, 403, "MemberAccountAccessDenied")

@@ -46,7 +46,7 @@ func (c Setup) Check() error {
 		name string
 		p    float64
 	}{{"throttle rate", c.ThrottleRate}, {"error rate", c.ErrorRate}, {"drop rate", c.DropRate}, {"garbage rate", c.GarbageRate}} {
-		if r.p < 0 || r.p > 1 {
+		if !(r.p >= 0 && r.p <= 1) { // NaN too
 			errs = append(errs, fmt.Errorf("the %s is a probability between 0 and 1, not %v", r.name, r.p))
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,6 +28,7 @@ func TestSetupCheck(t *testing.T) {
 		{"file and generated", emulator.Setup{OrgFile: "x.yaml", Users: 3}, []string{"exclusive"}},
 		{"every bad value at once", emulator.Setup{ThrottleRate: 1.5, GarbageRate: -0.1},
 			[]string{"throttle rate is a probability between 0 and 1, not 1.5", "garbage rate", "-0.1"}},
+		{"not a number", emulator.Setup{ErrorRate: math.NaN()}, []string{"error rate is a probability between 0 and 1, not NaN"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.setup.Check()
