@@ -302,7 +302,7 @@ func checkIPs(ips []string) ([]string, error) {
 			out = append(out, ip)
 			continue
 		}
-		return nil, fmt.Errorf("%q is not an IP address or CIDR block", esc(ip))
+		return nil, fmt.Errorf("%q is not an IP address or CIDR block", accesskey.Printable(ip))
 	}
 	if len(out) == 0 {
 		return nil, ErrNoAddresses
@@ -377,7 +377,7 @@ func ContainmentDocument(o ContainOptions) (string, error) {
 	}
 	for _, a := range actions {
 		if a != "*" && (!strings.Contains(a, ":") || strings.ContainsAny(a, " \"\\")) {
-			return "", fmt.Errorf("containment: %q is not an action (service:Action)", esc(a))
+			return "", fmt.Errorf("containment: %q is not an action (service:Action)", accesskey.Printable(a))
 		}
 	}
 	st := statement{Effect: "Deny", Action: uniqueSorted(actions), Resource: "*", Condition: map[string]map[string]any{}}
@@ -414,19 +414,19 @@ func (p Plan) WriteText(w io.Writer) error {
 		ew.printf("Eradication (%d writes):\n", len(p.Actions))
 	}
 	for i, a := range p.Actions {
-		ew.printf("  %d. %s\n     because of %s\n", i+1, esc(a.describe()), esc(a.Why))
+		ew.printf("  %d. %s\n     because of %s\n", i+1, accesskey.Printable(a.describe()), accesskey.Printable(a.Why))
 	}
 	if len(p.Kept) > 0 {
 		ew.printf("Left alone:\n")
 		for _, k := range p.Kept {
-			ew.printf("  %s: %s\n", esc(k.Node), esc(k.Why))
+			ew.printf("  %s: %s\n", accesskey.Printable(k.Node), accesskey.Printable(k.Why))
 		}
 	}
 	return ew.err
 }
 
 // String describes the write for people, escaped.
-func (a Action) String() string { return esc(a.describe()) }
+func (a Action) String() string { return accesskey.Printable(a.describe()) }
 
 func (a Action) describe() string {
 	switch a.Kind {
