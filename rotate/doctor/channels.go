@@ -4,10 +4,11 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/respond-dev/respond/playbooks"
@@ -24,13 +25,8 @@ func (r *runner) channels(ctx context.Context) []Check {
 	if conf == nil {
 		return nil
 	}
-	names := make([]string, 0, len(conf.Notify))
-	for n := range conf.Notify {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	var out []Check
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(conf.Notify)) {
 		out = append(out, r.channel(ctx, conf.Notify[name])...)
 	}
 	return out

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/respond-dev/respond/playbooks"
@@ -23,13 +23,8 @@ func (r *runner) sinks() []Check {
 	if conf == nil {
 		return nil
 	}
-	names := make([]string, 0, len(conf.Sinks))
-	for n := range conf.Sinks {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	var out []Check
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(conf.Sinks)) {
 		sc := conf.Sinks[name]
 		switch sc.Type {
 		case playbooks.SinkFile:

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -215,7 +216,7 @@ func PlanEradication(g *Graph, opts PlanOptions) Plan {
 			keep(to.ID, "created by the attacker: review it (respond does not delete roles or groups)")
 		}
 	}
-	for _, name := range sortedKeys(roles) {
+	for _, name := range slices.Sorted(maps.Keys(roles)) {
 		a := roles[name]
 		a.IPs = uniqueSorted(a.IPs)
 		if len(a.IPs) == 0 {
@@ -255,15 +256,6 @@ func sessionIPs(g *Graph, session string, assumed Edge) []string {
 		}
 	}
 	return slices.DeleteFunc(ips, func(ip string) bool { _, err := netip.ParseAddr(ip); return err != nil })
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 func uniqueSorted(ips []string) []string {
