@@ -139,12 +139,21 @@ func templateParts(t *playbooks.Template) (dir, file []string) {
 
 // existingAncestor names the deepest existing directory above p.
 func existingAncestor(p string) string {
-	for d := p; ; d = filepath.Dir(d) {
+	if d, ok := existingDir(p); ok {
+		return d + " exists"
+	}
+	return "no ancestor exists"
+}
+
+// existingDir is p, or its deepest ancestor, that is an existing directory; ok is false when none
+// is (d is then the root).
+func existingDir(p string) (d string, ok bool) {
+	for d = p; ; d = filepath.Dir(d) {
 		if info, err := os.Stat(d); err == nil && info.IsDir() {
-			return d + " exists"
+			return d, true
 		}
 		if d == filepath.Dir(d) {
-			return "no ancestor exists"
+			return d, false
 		}
 	}
 }
@@ -195,12 +204,7 @@ func (r *runner) state() []Check {
 	}
 	out = append(out, c)
 	f := chk("free space")
-	at := dir
-	for ; ; at = filepath.Dir(at) {
-		if _, err := os.Stat(at); err == nil || at == filepath.Dir(at) {
-			break
-		}
-	}
+	at, _ := existingDir(dir)
 	switch free, err := freeBytes(at); {
 	case errors.Is(err, errNoStatfs):
 		f.Status, f.Detail, f.Required = StatusNotChecked, err.Error(), false
