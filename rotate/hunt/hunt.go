@@ -185,8 +185,8 @@ func Run(ctx context.Context, in Input, src EventSource, cloud Cloud) (*Graph, e
 	if err := h.walk(ctx, src); err != nil {
 		return nil, err
 	}
-	if cloud != nil {
-		if err := h.check(ctx, cloud); err != nil {
+	if h.reads != nil {
+		if err := h.check(ctx); err != nil {
 			return nil, err
 		}
 	}
