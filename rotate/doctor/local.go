@@ -48,7 +48,7 @@ func (r *runner) fileSink(sc playbooks.SinkConfig) []Check {
 	conf := r.o.Config
 	dirFields, fileFields := templateParts(sc.Target)
 	perAccount := slices.Contains(dirFields, "AccountID") || slices.Contains(dirFields, "AccountName")
-	perKeyDir := slices.Contains(dirFields, "UserName") || slices.Contains(dirFields, "KeyID")
+	perKeyDir := slices.ContainsFunc(dirFields, perKeyField)
 	var accts []playbooks.AccountConfig
 	if perAccount {
 		accts = conf.Accounts
@@ -90,7 +90,7 @@ func (r *runner) fileSink(sc playbooks.SinkConfig) []Check {
 			c.Status, c.Detail = StatusOK, "exists; respond wrote and removed a probe file there"
 		}
 		out = append(out, c)
-		if len(fileFields) > 0 && (slices.Contains(fileFields, "UserName") || slices.Contains(fileFields, "KeyID") || slices.Contains(fileFields, "Date")) {
+		if slices.ContainsFunc(fileFields, perKeyField) || slices.Contains(fileFields, "Date") {
 			continue // one file per key: none to look at now
 		}
 		t := r.sinkCheck(sc, "target "+path)
@@ -108,6 +108,9 @@ func (r *runner) fileSink(sc playbooks.SinkConfig) []Check {
 	}
 	return out
 }
+
+// perKeyField reports whether a target's field differs from one key to the next.
+func perKeyField(f string) bool { return f == "UserName" || f == "KeyID" }
 
 // templateParts splits a template's fields into those of its directory and those of its file
 // name.
