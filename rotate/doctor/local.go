@@ -42,12 +42,13 @@ func (r *runner) sinkCheck(sc playbooks.SinkConfig, item string) Check {
 		NeededBy: used}
 }
 
-// fileSink checks the directory a file sink writes in (per account when the directory names
-// the account), and the target when its name does not depend on the key.
+// fileSink checks the directory a file sink writes in, and the target when its name does not
+// depend on the key: per configured account when the path names the account (each directory
+// once).
 func (r *runner) fileSink(sc playbooks.SinkConfig) []Check {
 	conf := r.o.Config
 	dirFields, fileFields := templateParts(sc.Target)
-	perAccount := slices.Contains(dirFields, "AccountID") || slices.Contains(dirFields, "AccountName")
+	perAccount := slices.ContainsFunc(slices.Concat(dirFields, fileFields), func(f string) bool { return f == "AccountID" || f == "AccountName" })
 	perKeyDir := slices.ContainsFunc(dirFields, perKeyField)
 	var accts []playbooks.AccountConfig
 	if perAccount {
@@ -57,40 +58,34 @@ func (r *runner) fileSink(sc playbooks.SinkConfig) []Check {
 		accts = []playbooks.AccountConfig{{ID: "000000000000000", Name: "account"}}
 	}
 	var out []Check
+	seenDir := map[string]bool{}
 	for _, a := range accts {
 		vals := playbooks.TemplateValues{AccountID: cmp.Or(a.ID, a.Name), AccountName: a.Name, UserName: r.target.UserName,
 			KeyID: r.target.KeyID.String(), Date: r.o.Now().UTC()}
 		path, err := sc.ExpandTarget(vals)
-		if err == nil && perKeyDir {
-			c := r.sinkCheck(sc, "directory")
-			c.Status = StatusNotChecked
-			c.Detail = "the directory of " + sc.Target.String() + " depends on the user or key: each must exist; checked: " + existingAncestor(filepath.Dir(path))
-			out = append(out, c)
-			continue
-		}
 		var f *sink.File
-		if err == nil {
+		if err == nil && !perKeyDir {
 			f, err = sink.NewFile(sc.Name, path, sc.Format)
 		}
-		item := "directory " + filepath.Dir(path)
 		if err != nil {
 			c := r.sinkCheck(sc, "path")
 			c.Status, c.Detail = StatusError, err.Error()
 			out = append(out, c)
 			continue
 		}
-		c := r.sinkCheck(sc, item)
-		if err := f.CheckDir(); err != nil {
-			c.Status, c.Detail = StatusError, err.Error()
-			c.Fix = "create the directory, writable by the user respond runs as"
-			if errors.Is(err, fs.ErrPermission) {
-				c.Fix = "let the user respond runs as write in " + filepath.Dir(path)
+		dir := filepath.Dir(path)
+		if !seenDir[dir] {
+			seenDir[dir] = true
+			if perKeyDir {
+				c := r.sinkCheck(sc, "directory")
+				c.Status = StatusNotChecked
+				c.Detail = "the directory of " + sc.Target.String() + " depends on the user or key: each must exist; checked: " + existingAncestor(dir)
+				out = append(out, c)
+			} else {
+				out = append(out, r.sinkDir(sc, f, dir))
 			}
-		} else {
-			c.Status, c.Detail = StatusOK, "exists; respond wrote and removed a probe file there"
 		}
-		out = append(out, c)
-		if slices.ContainsFunc(fileFields, perKeyField) || slices.Contains(fileFields, "Date") {
+		if perKeyDir || slices.ContainsFunc(fileFields, perKeyField) || slices.Contains(fileFields, "Date") {
 			continue // one file per key: none to look at now
 		}
 		t := r.sinkCheck(sc, "target "+path)
@@ -107,6 +102,21 @@ func (r *runner) fileSink(sc playbooks.SinkConfig) []Check {
 		out = append(out, t)
 	}
 	return out
+}
+
+// sinkDir checks that a file sink can write in dir.
+func (r *runner) sinkDir(sc playbooks.SinkConfig, f *sink.File, dir string) Check {
+	c := r.sinkCheck(sc, "directory "+dir)
+	if err := f.CheckDir(); err != nil {
+		c.Status, c.Detail = StatusError, err.Error()
+		c.Fix = "create the directory, writable by the user respond runs as"
+		if errors.Is(err, fs.ErrPermission) {
+			c.Fix = "let the user respond runs as write in " + dir
+		}
+	} else {
+		c.Status, c.Detail = StatusOK, "exists; respond wrote and removed a probe file there"
+	}
+	return c
 }
 
 // perKeyField reports whether a target's field differs from one key to the next.
