@@ -115,8 +115,6 @@ type Options struct {
 	ServeTokenEnv string
 	// HTTPClient makes the GitHub API calls (default: a client with a 30 s timeout).
 	HTTPClient *http.Client
-	// Redact passes over every test message (the run's redactor).
-	Redact func(string) string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Dial opens the reachability connections (default a net.Dialer with a 5 s timeout).

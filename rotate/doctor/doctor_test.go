@@ -482,3 +482,36 @@ func TestRun_stateDirPrecedence(t *testing.T) {
 		}
 	}
 }
+
+// TestRun_fileSinkPerAccountFileName: a file sink whose file name (not its directory) names the
+// account is checked at each configured account's target, and its directory once: a file that
+// respond did not write at one account's target fails, and no made-up account's path is shown.
+func TestRun_fileSinkPerAccountFileName(t *testing.T) {
+	dir := t.TempDir()
+	conf, err := playbooks.ParseConfig("c.yaml", []byte(`
+accounts:
+  - {name: prod, id: "1234567890123456", credentials: {source: env}}
+  - {name: stage, id: "1234567890123457", credentials: {source: env}}
+sinks:
+  keys:
+    type: file
+    path: "`+dir+`/{{.AccountName}}.env"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "stage.env"), []byte("SOMEONE=else\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep := Run(context.Background(), Options{Config: conf, Now: func() time.Time { return time.Unix(0, 0) }})
+	var items []string
+	for _, c := range rep.Checks {
+		if c.Kind == KindSink {
+			items = append(items, c.Item+" | "+string(c.Status))
+		}
+	}
+	want := []string{"directory " + dir + " | ok", "target " + dir + "/prod.env | ok", "target " + dir + "/stage.env | error"}
+	if !slices.Equal(items, want) {
+		t.Errorf("sink checks:\n%s\nwant\n%s", strings.Join(items, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -60,7 +60,7 @@ func (r *runner) kmsSink(ctx context.Context, p prober, acct ram.Account, sc pla
 		return Check{Kind: KindSink, Component: "sink " + sc.Name + " (kms)", Item: item + where, Required: true,
 			NeededBy: r.use.sinks[sc.Name]}
 	}
-	perKey := sc.Target != nil && slices.ContainsFunc(sc.Target.Fields(), func(f string) bool { return f == "UserName" || f == "KeyID" })
+	perKey := sc.Target != nil && slices.ContainsFunc(sc.Target.Fields(), perKeyField)
 	vals := playbooks.TemplateValues{AccountID: acct.ID, AccountName: cmp.Or(acct.Name, acct.ID),
 		UserName: r.target.UserName, KeyID: r.target.KeyID.String(), Date: r.o.Now().UTC()}
 	name, err := sc.ExpandTarget(vals)

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/respond-dev/respond/playbooks"
@@ -23,13 +23,8 @@ func (r *runner) sinks() []Check {
 	if conf == nil {
 		return nil
 	}
-	names := make([]string, 0, len(conf.Sinks))
-	for n := range conf.Sinks {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	var out []Check
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(conf.Sinks)) {
 		sc := conf.Sinks[name]
 		switch sc.Type {
 		case playbooks.SinkFile:
@@ -47,13 +42,14 @@ func (r *runner) sinkCheck(sc playbooks.SinkConfig, item string) Check {
 		NeededBy: used}
 }
 
-// fileSink checks the directory a file sink writes in (per account when the directory names
-// the account), and the target when its name does not depend on the key.
+// fileSink checks the directory a file sink writes in, and the target when its name does not
+// depend on the key: per configured account when the path names the account (each directory
+// once).
 func (r *runner) fileSink(sc playbooks.SinkConfig) []Check {
 	conf := r.o.Config
 	dirFields, fileFields := templateParts(sc.Target)
-	perAccount := slices.Contains(dirFields, "AccountID") || slices.Contains(dirFields, "AccountName")
-	perKeyDir := slices.Contains(dirFields, "UserName") || slices.Contains(dirFields, "KeyID")
+	perAccount := slices.ContainsFunc(slices.Concat(dirFields, fileFields), func(f string) bool { return f == "AccountID" || f == "AccountName" })
+	perKeyDir := slices.ContainsFunc(dirFields, perKeyField)
 	var accts []playbooks.AccountConfig
 	if perAccount {
 		accts = conf.Accounts
@@ -62,40 +58,34 @@ func (r *runner) fileSink(sc playbooks.SinkConfig) []Check {
 		accts = []playbooks.AccountConfig{{ID: "000000000000000", Name: "account"}}
 	}
 	var out []Check
+	seenDir := map[string]bool{}
 	for _, a := range accts {
 		vals := playbooks.TemplateValues{AccountID: cmp.Or(a.ID, a.Name), AccountName: a.Name, UserName: r.target.UserName,
 			KeyID: r.target.KeyID.String(), Date: r.o.Now().UTC()}
 		path, err := sc.ExpandTarget(vals)
-		if err == nil && perKeyDir {
-			c := r.sinkCheck(sc, "directory")
-			c.Status = StatusNotChecked
-			c.Detail = "the directory of " + sc.Target.String() + " depends on the user or key: each must exist; checked: " + existingAncestor(filepath.Dir(path))
-			out = append(out, c)
-			continue
-		}
 		var f *sink.File
-		if err == nil {
+		if err == nil && !perKeyDir {
 			f, err = sink.NewFile(sc.Name, path, sc.Format)
 		}
-		item := "directory " + filepath.Dir(path)
 		if err != nil {
 			c := r.sinkCheck(sc, "path")
 			c.Status, c.Detail = StatusError, err.Error()
 			out = append(out, c)
 			continue
 		}
-		c := r.sinkCheck(sc, item)
-		if err := f.CheckDir(); err != nil {
-			c.Status, c.Detail = StatusError, err.Error()
-			c.Fix = "create the directory, writable by the user respond runs as"
-			if errors.Is(err, fs.ErrPermission) {
-				c.Fix = "let the user respond runs as write in " + filepath.Dir(path)
+		dir := filepath.Dir(path)
+		if !seenDir[dir] {
+			seenDir[dir] = true
+			if perKeyDir {
+				c := r.sinkCheck(sc, "directory")
+				c.Status = StatusNotChecked
+				c.Detail = "the directory of " + sc.Target.String() + " depends on the user or key: each must exist; checked: " + existingAncestor(dir)
+				out = append(out, c)
+			} else {
+				out = append(out, r.sinkDir(sc, f, dir))
 			}
-		} else {
-			c.Status, c.Detail = StatusOK, "exists; respond wrote and removed a probe file there"
 		}
-		out = append(out, c)
-		if len(fileFields) > 0 && (slices.Contains(fileFields, "UserName") || slices.Contains(fileFields, "KeyID") || slices.Contains(fileFields, "Date")) {
+		if perKeyDir || slices.ContainsFunc(fileFields, perKeyField) || slices.Contains(fileFields, "Date") {
 			continue // one file per key: none to look at now
 		}
 		t := r.sinkCheck(sc, "target "+path)
@@ -113,6 +103,24 @@ func (r *runner) fileSink(sc playbooks.SinkConfig) []Check {
 	}
 	return out
 }
+
+// sinkDir checks that a file sink can write in dir.
+func (r *runner) sinkDir(sc playbooks.SinkConfig, f *sink.File, dir string) Check {
+	c := r.sinkCheck(sc, "directory "+dir)
+	if err := f.CheckDir(); err != nil {
+		c.Status, c.Detail = StatusError, err.Error()
+		c.Fix = "create the directory, writable by the user respond runs as"
+		if errors.Is(err, fs.ErrPermission) {
+			c.Fix = "let the user respond runs as write in " + dir
+		}
+	} else {
+		c.Status, c.Detail = StatusOK, "exists; respond wrote and removed a probe file there"
+	}
+	return c
+}
+
+// perKeyField reports whether a target's field differs from one key to the next.
+func perKeyField(f string) bool { return f == "UserName" || f == "KeyID" }
 
 // templateParts splits a template's fields into those of its directory and those of its file
 // name.
@@ -144,12 +152,21 @@ func templateParts(t *playbooks.Template) (dir, file []string) {
 
 // existingAncestor names the deepest existing directory above p.
 func existingAncestor(p string) string {
-	for d := p; ; d = filepath.Dir(d) {
+	if d, ok := existingDir(p); ok {
+		return d + " exists"
+	}
+	return "no ancestor exists"
+}
+
+// existingDir is p, or its deepest ancestor, that is an existing directory; ok is false when none
+// is (d is then the root).
+func existingDir(p string) (d string, ok bool) {
+	for d = p; ; d = filepath.Dir(d) {
 		if info, err := os.Stat(d); err == nil && info.IsDir() {
-			return d + " exists"
+			return d, true
 		}
 		if d == filepath.Dir(d) {
-			return "no ancestor exists"
+			return d, false
 		}
 	}
 }
@@ -200,12 +217,7 @@ func (r *runner) state() []Check {
 	}
 	out = append(out, c)
 	f := chk("free space")
-	at := dir
-	for ; ; at = filepath.Dir(at) {
-		if _, err := os.Stat(at); err == nil || at == filepath.Dir(at) {
-			break
-		}
-	}
+	at, _ := existingDir(dir)
 	switch free, err := freeBytes(at); {
 	case errors.Is(err, errNoStatfs):
 		f.Status, f.Detail, f.Required = StatusNotChecked, err.Error(), false

@@ -20,15 +20,6 @@ type need struct {
 	note     string   // why it is optional
 }
 
-// Steps that are not (yet) in the vocabulary, named here so that a playbook that has them is
-// checked as soon as the vocabulary gains them.
-const (
-	stepContain         = playbooks.StepID("contain")
-	stepClose           = playbooks.StepID("close")
-	strategySecretMatch = "secret-match"
-	strategyRecycleBin  = "recycle-bin"
-)
-
 // stepNeeds are the probes of a step: required, then optional with why.
 type probeNeed struct {
 	kind ram.ProbeKind
@@ -53,9 +44,9 @@ func stepNeeds(s playbooks.Step) []probeNeed {
 				out = append(out, probeNeed{kind: ram.ProbeIMSGetUser})
 			case playbooks.StrategyActionTrail:
 				out = append(out, probeNeed{kind: ram.ProbeLastUsedInfo, note: noteTrail})
-			case playbooks.StrategyScan, strategySecretMatch:
+			case playbooks.StrategyScan, playbooks.StrategySecretMatch:
 				out = append(out, probeNeed{kind: ram.ProbeListUsers})
-			case strategyRecycleBin:
+			case playbooks.StrategyRecycleBin:
 				out = append(out, probeNeed{kind: ram.ProbeGetAccessKeyInfoInRecycleBin, note: noteBin})
 			}
 		}
@@ -68,9 +59,9 @@ func stepNeeds(s playbooks.Step) []probeNeed {
 		return []probeNeed{{kind: ram.ProbeDeleteAccessKey}, {kind: ram.ProbeDeleteAccessKeyInRecycleBin, note: notePurge}}
 	case playbooks.StepVerify:
 		return []probeNeed{{kind: ram.ProbeListAccessKeys}}
-	case stepContain:
+	case playbooks.StepContain:
 		return []probeNeed{{kind: ram.ProbeAttachPolicyToUser}, {kind: ram.ProbeDetachPolicyFromUser}}
-	case stepClose:
+	case playbooks.StepClose:
 		return []probeNeed{{kind: ram.ProbeLeakList, note: noteClose}, {kind: ram.ProbeLeakDeal, note: noteClose}}
 	}
 	return nil

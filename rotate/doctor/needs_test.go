@@ -22,8 +22,8 @@ func builtinPlaybook(t *testing.T, name string) *playbooks.Playbook {
 func TestNeeds(t *testing.T) {
 	builtin := func(name string) *playbooks.Playbook { return builtinPlaybook(t, name) }
 	future := &playbooks.Playbook{Name: "future", Steps: []playbooks.Step{
-		{ID: playbooks.StepLocate, Options: playbooks.StepOptions{Strategies: []string{"recycle-bin", "secret-match"}}},
-		{ID: "contain"}, {ID: playbooks.StepDelete}, {ID: "close"},
+		{ID: playbooks.StepLocate, Options: playbooks.StepOptions{Strategies: []string{playbooks.StrategyRecycleBin, playbooks.StrategySecretMatch}}},
+		{ID: playbooks.StepContain}, {ID: playbooks.StepDelete}, {ID: playbooks.StepClose},
 	}}
 	tests := []struct {
 		name      string
@@ -40,7 +40,7 @@ func TestNeeds(t *testing.T) {
 			[]ram.ProbeKind{ram.ProbeAttachPolicyToUser}},
 		{"contain-only creates nothing", []*playbooks.Playbook{builtin("contain-only")}, false,
 			[]ram.ProbeKind{ram.ProbeDeleteAccessKey}, nil, []ram.ProbeKind{ram.ProbeCreateAccessKey}},
-		{"steps and strategies not in the vocabulary yet", []*playbooks.Playbook{future}, false,
+		{"contain, close, and the recycle-bin and secret-match strategies", []*playbooks.Playbook{future}, false,
 			[]ram.ProbeKind{ram.ProbeAttachPolicyToUser, ram.ProbeDetachPolicyFromUser, ram.ProbeListUsers},
 			[]ram.ProbeKind{ram.ProbeGetAccessKeyInfoInRecycleBin, ram.ProbeLeakList, ram.ProbeLeakDeal}, nil},
 		{"--security-center makes close's needs required", []*playbooks.Playbook{future}, true,

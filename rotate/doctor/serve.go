@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	"github.com/respond-dev/respond/playbooks"
+	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate"
 	"github.com/respond-dev/respond/rotate/source"
 )
@@ -29,7 +30,7 @@ func (r *runner) serve(ctx context.Context) []Check {
 	findings := Check{Kind: KindServe, Component: "serve findings (POST /v1/findings)", Item: "bearer token",
 		Required: sc.GitHub == nil && sc.SecurityCenter == nil}
 	tokenEnv := cmp.Or(sc.TokenEnv, r.o.ServeTokenEnv)
-	findings = r.secretRef(findings, tokenEnv, "", "the bearer token scanners send")
+	findings, _ = r.secretRef(findings, tokenEnv, "", "the bearer token scanners send")
 	if findings.Status != StatusOK {
 		findings.Detail = "POST /v1/findings refuses every request without it; " + findings.Detail
 	}
@@ -39,7 +40,7 @@ func (r *runner) serve(ctx context.Context) []Check {
 		if gl.TokenEnv == "" && gl.TokenFile == "" {
 			c.Status, c.Detail, c.Fix = findings.Status, "the findings token's (serve.gitlab names none): "+findings.Detail, findings.Fix
 		} else {
-			c = r.secretRef(c, gl.TokenEnv, gl.TokenFile, "the token GitLab sends")
+			c, _ = r.secretRef(c, gl.TokenEnv, gl.TokenFile, "the token GitLab sends")
 		}
 		out = append(out, c)
 	}
@@ -50,22 +51,23 @@ func (r *runner) serve(ctx context.Context) []Check {
 }
 
 // secretRef checks that a secret the configuration names (env or file) resolves, through the
-// helper respond serve reads it with; what says what it is, for the fix.
-func (r *runner) secretRef(c Check, env, file, what string) Check {
+// helper respond serve reads it with, and returns it; what says what it is, for the fix.
+func (r *runner) secretRef(c Check, env, file, what string) (Check, accesskey.Secret) {
 	from := "file " + file
 	if env != "" {
 		from = "$" + env
 	}
 	if env == "" && file == "" {
 		c.Status, c.Detail = StatusNotChecked, "no variable named"
-		return c
+		return c, accesskey.Secret{}
 	}
-	if _, err := rotate.ReadSecretRef(r.o.Getenv, env, file); err != nil {
+	secret, err := rotate.ReadSecretRef(r.o.Getenv, env, file)
+	if err != nil {
 		c.Status, c.Detail, c.Fix = StatusError, err.Error(), "set "+from+" to "+what
-		return c
+		return c, accesskey.Secret{}
 	}
 	c.Status, c.Detail = StatusOK, "from "+from+" (not shown)"
-	return c
+	return c, secret
 }
 
 // github checks serve.github: the webhook secret and the API token resolve, and the token can
@@ -75,8 +77,9 @@ func (r *runner) github(ctx context.Context, gh *playbooks.ServeGitHub) []Check 
 	chk := func(item string) Check {
 		return Check{Kind: KindServe, Component: "serve github (" + gh.APIURL + ")", Item: item, Required: true}
 	}
-	out := []Check{r.secretRef(chk("webhook secret"), gh.WebhookSecretEnv, gh.WebhookSecretFile, "the secret of the GitHub webhook")}
-	tok := r.secretRef(chk("API token"), gh.TokenEnv, gh.TokenFile, "a token that may read and write secret-scanning alerts")
+	hook, _ := r.secretRef(chk("webhook secret"), gh.WebhookSecretEnv, gh.WebhookSecretFile, "the secret of the GitHub webhook")
+	out := []Check{hook}
+	tok, secret := r.secretRef(chk("API token"), gh.TokenEnv, gh.TokenFile, "a token that may read and write secret-scanning alerts")
 	out = append(out, tok)
 	read := chk("read secret-scanning alerts")
 	read.Probe = "GET /user/repos, then /repos/{repo}/secret-scanning/alerts (per_page=1)"
@@ -84,7 +87,6 @@ func (r *runner) github(ctx context.Context, gh *playbooks.ServeGitHub) []Check 
 		read.Status, read.Detail = StatusNotChecked, "no token"
 		return append(out, read)
 	}
-	secret, _ := rotate.ReadSecretRef(r.o.Getenv, gh.TokenEnv, gh.TokenFile)
 	client, err := source.NewGitHub(source.GitHubOptions{APIURL: gh.APIURL, Token: secret, HTTPClient: r.o.HTTPClient})
 	if err != nil {
 		read.Status, read.Detail = StatusError, err.Error()

@@ -18,7 +18,7 @@ func (rep Report) WriteText(w io.Writer) error {
 	}
 	width = min(width, 44)
 	comp := ""
-	counts := map[Status]int{}
+	counts, failedBy := map[Status]int{}, map[Status]int{}
 	failed, optional := 0, 0
 	for _, c := range rep.Checks {
 		if c.Component != comp {
@@ -33,6 +33,7 @@ func (rep Report) WriteText(w io.Writer) error {
 		switch {
 		case c.Failed():
 			failed++
+			failedBy[c.Status]++
 			label = strings.ToUpper(label)
 		case c.Status != StatusOK && c.Status != StatusNotChecked:
 			optional++
@@ -58,20 +59,10 @@ func (rep Report) WriteText(w io.Writer) error {
 			len(rep.Checks), counts[StatusOK], counts[StatusNotChecked])
 	} else {
 		fmt.Fprintf(&b, "NOT READY: %d required check(s) failed (%d missing, %d error, %d unknown). Exit %d.\n",
-			failed, countFailed(rep, StatusMissing), countFailed(rep, StatusError), countFailed(rep, StatusUnknown), rep.ExitCode)
+			failed, failedBy[StatusMissing], failedBy[StatusError], failedBy[StatusUnknown], rep.ExitCode)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-func countFailed(rep Report, s Status) int {
-	n := 0
-	for _, c := range rep.Checks {
-		if c.Failed() && c.Status == s {
-			n++
-		}
-	}
-	return n
 }
 
 // detailOf is what the table says about a check: for one that passed, what was found (a probe's

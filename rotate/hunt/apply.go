@@ -42,7 +42,7 @@ func Apply(ctx context.Context, w Writer, a Action) error {
 		err = gone(w.DeleteAccessKey(ctx, a.UserName, a.KeyID))
 	case PurgeKey:
 		if a.UserID == "" {
-			return fmt.Errorf("%s: the user id of %s is unknown", a.describe(), a.UserName)
+			return fmt.Errorf("%s: the user id is unknown", a)
 		}
 		err = gone(w.DeleteAccessKeyInRecycleBin(ctx, a.UserID, a.KeyID))
 	case DeleteLoginProfile:
@@ -66,10 +66,10 @@ func Apply(ctx context.Context, w Writer, a Action) error {
 			}
 		}
 	default:
-		return fmt.Errorf("unknown eradication action %q", a.Kind)
+		return fmt.Errorf("unknown eradication action %s", accesskey.Printable(string(a.Kind)))
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", esc(a.describe()), err)
+		return fmt.Errorf("%s: %w", a, err)
 	}
 	return nil
 }

@@ -74,12 +74,9 @@ func stateOf(err error) State {
 	return StateUnknown
 }
 
-// check reads the present state of every node and edge.
-func (h *hunter) check(ctx context.Context, c Cloud) error {
+// check reads the present state of every node and edge, through h.reads (set by Run).
+func (h *hunter) check(ctx context.Context) error {
 	r := h.reads
-	if r == nil {
-		r = newReads(c)
-	}
 	first := time.Time{}
 	for _, e := range h.g.Edges {
 		if first.IsZero() || e.Time.Before(first) {

@@ -37,7 +37,7 @@ func (h *hunter) event(ctx context.Context, t task, e ram.Event) {
 		return
 	}
 	h.seen[k] = true
-	if e.ErrorCode != "" || !identityService(e.Service) || strings.Contains(e.UserAgent, h.ownAgent) ||
+	if e.ErrorCode != "" || !identityService(e.Service) || strings.Contains(e.UserAgent, h.in.OwnUserAgent) ||
 		h.known[e.SourceIP] || e.Time.Before(h.in.Start) || !h.in.End.IsZero() && e.Time.After(h.in.End) {
 		return
 	}

@@ -185,8 +185,8 @@ func Run(ctx context.Context, in Input, src EventSource, cloud Cloud) (*Graph, e
 	if err := h.walk(ctx, src); err != nil {
 		return nil, err
 	}
-	if cloud != nil {
-		if err := h.check(ctx, cloud); err != nil {
+	if h.reads != nil {
+		if err := h.check(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -195,17 +195,16 @@ func Run(ctx context.Context, in Input, src EventSource, cloud Cloud) (*Graph, e
 
 // hunter builds a graph.
 type hunter struct {
-	in       Input
-	g        *Graph
-	nodes    []*Node          // in the order found
-	index    map[string]*Node // by id
-	seen     map[string]bool  // events already walked
-	queue    []task
-	ips      map[string]bool
-	known    map[string]bool
-	ownAgent string
-	reads    *reads     // the cloud's answers (nil: no checks)
-	mu       sync.Mutex // guards g.Errors during concurrent reads
+	in    Input
+	g     *Graph
+	nodes []*Node          // in the order found
+	index map[string]*Node // by id
+	seen  map[string]bool  // events already walked
+	queue []task
+	ips   map[string]bool
+	known map[string]bool
+	reads *reads     // the cloud's answers (nil: no checks)
+	mu    sync.Mutex // guards g.Errors during concurrent reads
 	// unbounded are the AssumeRole times of sessions whose event lacks DurationSeconds.
 	unbounded map[string][]time.Time
 }
@@ -227,12 +226,12 @@ func newHunter(in Input) *hunter {
 	if in.Now.IsZero() {
 		in.Now = in.End
 	}
-	h := &hunter{in: in, g: &Graph{Start: in.Start, End: in.End, Checked: in.Now}, index: map[string]*Node{},
-		seen: map[string]bool{}, ips: map[string]bool{}, known: map[string]bool{}, ownAgent: in.OwnUserAgent,
-		unbounded: map[string][]time.Time{}}
-	if h.ownAgent == "" {
-		h.ownAgent = DefaultOwnUserAgent
+	if in.OwnUserAgent == "" {
+		in.OwnUserAgent = DefaultOwnUserAgent
 	}
+	h := &hunter{in: in, g: &Graph{Start: in.Start, End: in.End, Checked: in.Now}, index: map[string]*Node{},
+		seen: map[string]bool{}, ips: map[string]bool{}, known: map[string]bool{},
+		unbounded: map[string][]time.Time{}}
 	for _, ip := range in.KnownIPs {
 		h.known[ip] = true
 	}

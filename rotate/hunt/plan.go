@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -215,7 +216,7 @@ func PlanEradication(g *Graph, opts PlanOptions) Plan {
 			keep(to.ID, "created by the attacker: review it (respond does not delete roles or groups)")
 		}
 	}
-	for _, name := range sortedKeys(roles) {
+	for _, name := range slices.Sorted(maps.Keys(roles)) {
 		a := roles[name]
 		a.IPs = uniqueSorted(a.IPs)
 		if len(a.IPs) == 0 {
@@ -257,15 +258,6 @@ func sessionIPs(g *Graph, session string, assumed Edge) []string {
 	return slices.DeleteFunc(ips, func(ip string) bool { _, err := netip.ParseAddr(ip); return err != nil })
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
-
 func uniqueSorted(ips []string) []string {
 	out := slices.DeleteFunc(slices.Clone(ips), func(s string) bool { return s == "" })
 	slices.Sort(out)
@@ -302,7 +294,7 @@ func checkIPs(ips []string) ([]string, error) {
 			out = append(out, ip)
 			continue
 		}
-		return nil, fmt.Errorf("%q is not an IP address or CIDR block", esc(ip))
+		return nil, fmt.Errorf("%q is not an IP address or CIDR block", accesskey.Printable(ip))
 	}
 	if len(out) == 0 {
 		return nil, ErrNoAddresses
@@ -377,7 +369,7 @@ func ContainmentDocument(o ContainOptions) (string, error) {
 	}
 	for _, a := range actions {
 		if a != "*" && (!strings.Contains(a, ":") || strings.ContainsAny(a, " \"\\")) {
-			return "", fmt.Errorf("containment: %q is not an action (service:Action)", esc(a))
+			return "", fmt.Errorf("containment: %q is not an action (service:Action)", accesskey.Printable(a))
 		}
 	}
 	st := statement{Effect: "Deny", Action: uniqueSorted(actions), Resource: "*", Condition: map[string]map[string]any{}}
@@ -414,19 +406,19 @@ func (p Plan) WriteText(w io.Writer) error {
 		ew.printf("Eradication (%d writes):\n", len(p.Actions))
 	}
 	for i, a := range p.Actions {
-		ew.printf("  %d. %s\n     because of %s\n", i+1, esc(a.describe()), esc(a.Why))
+		ew.printf("  %d. %s\n     because of %s\n", i+1, accesskey.Printable(a.describe()), accesskey.Printable(a.Why))
 	}
 	if len(p.Kept) > 0 {
 		ew.printf("Left alone:\n")
 		for _, k := range p.Kept {
-			ew.printf("  %s: %s\n", esc(k.Node), esc(k.Why))
+			ew.printf("  %s: %s\n", accesskey.Printable(k.Node), accesskey.Printable(k.Why))
 		}
 	}
 	return ew.err
 }
 
 // String describes the write for people, escaped.
-func (a Action) String() string { return esc(a.describe()) }
+func (a Action) String() string { return accesskey.Printable(a.describe()) }
 
 func (a Action) describe() string {
 	switch a.Kind {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
@@ -41,7 +40,7 @@ func (s TrailSource) PrincipalEvents(ctx context.Context, p Principal, start, en
 	case KindKey:
 		id, err := accesskey.ParseID(p.Name)
 		if err != nil {
-			return nil, fmt.Errorf("events of key %s: %w", esc(p.Name), err)
+			return nil, fmt.Errorf("events of key %s: %w", accesskey.Printable(p.Name), err)
 		}
 		q.AccessKeyID = id
 	case KindUser, KindSession:
@@ -52,30 +51,6 @@ func (s TrailSource) PrincipalEvents(ctx context.Context, p Principal, start, en
 	var out []ram.Event
 	err := s.Trail.LookupEvents(ctx, q, func(e ram.Event) error { out = append(out, e); return nil })
 	return out, err
-}
-
-// esc makes hostile text (event parameters, names from the cloud, error messages) safe for a
-// terminal: control, format and non-printable characters become \u escapes.
-func esc(s string) string {
-	clean := true
-	for _, r := range s {
-		if !unicode.IsPrint(r) || unicode.Is(unicode.Cf, r) {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if !unicode.IsPrint(r) || unicode.Is(unicode.Cf, r) {
-			fmt.Fprintf(&b, `\u%04x`, r)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // Label names a node for people, escaped.
@@ -113,7 +88,7 @@ func (n Node) Label() string {
 	default:
 		s = string(n.Kind) + " " + n.Name
 	}
-	return esc(s)
+	return accesskey.Printable(s)
 }
 
 // flags are a node's facts in brackets: leaked, created, pre-existing, present or gone, status.
@@ -175,7 +150,7 @@ func (g *Graph) WriteText(w io.Writer) error {
 	if len(g.Edges) == 0 {
 		ew.printf("No write that created or widened access.\n")
 	} else {
-		ew.printf("First suspicious write %s; from %s.\n", stamp(g.FirstSuspicious), esc(strings.Join(g.AttackerIPs, ", ")))
+		ew.printf("First suspicious write %s; from %s.\n", stamp(g.FirstSuspicious), accesskey.Printable(strings.Join(g.AttackerIPs, ", ")))
 	}
 	if !g.Checked.IsZero() {
 		ew.printf("Present state as of %s.\n", stamp(g.Checked))
@@ -195,12 +170,12 @@ func (g *Graph) WriteText(w io.Writer) error {
 				branch, next = "└── ", "    "
 			}
 			to, _ := g.Node(e.To)
-			ew.printf("%s%s%s %s", indent, branch, stamp(e.Time), esc(e.Action))
+			ew.printf("%s%s%s %s", indent, branch, stamp(e.Time), accesskey.Printable(e.Action))
 			if e.Detail != "" {
-				ew.printf(" (%s)", esc(e.Detail))
+				ew.printf(" (%s)", accesskey.Printable(e.Detail))
 			}
 			if e.SourceIP != "" {
-				ew.printf(" from %s", esc(e.SourceIP))
+				ew.printf(" from %s", accesskey.Printable(e.SourceIP))
 			}
 			ew.printf(" → %s", to.Label())
 			if t, ok := g.Node(e.Target); ok && e.Target != e.To && to.Kind != KindKey && to.Kind != KindLoginProfile && to.Kind != KindSession {
@@ -229,7 +204,7 @@ func (g *Graph) WriteText(w io.Writer) error {
 	if len(g.Errors) > 0 {
 		ew.printf("\nCould not read or check:\n")
 		for _, e := range g.Errors {
-			ew.printf("  %s\n", esc(e))
+			ew.printf("  %s\n", accesskey.Printable(e))
 		}
 	}
 	return ew.err
