@@ -339,16 +339,10 @@ func (c *Config) decodeRD(l *errList, f field) {
 			rd.Account, _ = scalar(l, g.v, g.place, "the management account's name")
 		case "role-name":
 			rd.RoleName, _ = scalar(l, g.v, g.place, "a RAM role name")
-		case "include", "exclude":
-			items := stringList(l, g.v, g.place, "account ids")
-			for i, it := range items {
-				c.pos[g.place+"["+strconv.Itoa(i)+"]"] = it.pos
-			}
-			if g.key == "include" {
-				rd.Include = vals(items)
-			} else {
-				rd.Exclude = vals(items)
-			}
+		case "include":
+			rd.Include = c.positionedList(l, g, "account ids")
+		case "exclude":
+			rd.Exclude = c.positionedList(l, g, "account ids")
 		}
 	}
 	c.ResourceDirectory = rd
