@@ -341,9 +341,12 @@ func TestE2EJSONSchema(t *testing.T) {
 		if plan["schema"] != "respond.plan/v1" {
 			t.Errorf("plan schema %v", plan["schema"])
 		}
-		for i, s := range plan["steps"].([]any) {
+		steps, _ := plan["steps"].([]any)
+		if len(steps) == 0 {
+			t.Errorf("plan.steps: %v, want the planned steps", plan["steps"])
+		}
+		for _, s := range steps {
 			requireKeys(t, "plan.steps", s.(map[string]any), "step", "actions")
-			_ = i
 		}
 		if dry {
 			if _, ok := kr["result"]; ok {
