@@ -267,7 +267,8 @@ func Read(ctx context.Context, r io.Reader, opts Options) (Result, error) {
 	case FormatText:
 		err = readText(ctx, br, c)
 	default:
-		return Result{}, fmt.Errorf("%w: unknown format %q; known formats: %s", ErrUnrecognised, format, formatNames())
+		// The value is not repeated: respond serve takes it from a request's ?format=.
+		return Result{}, fmt.Errorf("%w: unknown format (the value is not repeated); known formats: %s", ErrUnrecognised, formatNames())
 	}
 	if c.err != nil {
 		return Result{Format: format}, c.err
