@@ -251,6 +251,19 @@ func TestE2ETypos(t *testing.T) {
 			mustContain(t, "stderr", r.Stderr, tc.want)
 		})
 	}
+	// An id with its secret run together, or a secret alone, given as an argument: cobra's error
+	// would quote it; respond says what it looks like without repeating it.
+	const secret = "abcdefghijABCDEFGHIJ0123456789"
+	for _, arg := range []string{smallLeak + secret, secret} {
+		for _, args := range [][]string{{arg}, {"locate", arg}} {
+			r := e.runRaw("", args...)
+			wantCode(t, r, 2)
+			mustContain(t, "stderr", r.Stderr, "not repeated", "use --key-id with the id alone")
+			if strings.Contains(r.Stdout+r.Stderr, secret) {
+				t.Errorf("%v: the secret is repeated:\n%s", args, r)
+			}
+		}
+	}
 }
 
 // Shell completion of flag values and arguments, through cobra's __complete.
