@@ -368,6 +368,11 @@ func TestE2EReferencePages(t *testing.T) {
 	md, man := filepath.Join(e.work, "md"), filepath.Join(e.work, "man")
 	wantCode(t, e.runRaw("", "docs", "markdown", md), 0)
 	wantCode(t, e.runRaw("", "docs", "man", man), 0)
+	bogus := filepath.Join(e.work, "bogus")
+	wantCode(t, e.runRaw("", "docs", "html", bogus), 2)
+	if _, err := os.Stat(bogus); err == nil {
+		t.Error("docs html DIR created DIR although it refused the format")
+	}
 	got := readTree(t, md)
 	if *update {
 		if err := os.RemoveAll("docs"); err != nil {
