@@ -267,7 +267,13 @@ func Read(ctx context.Context, r io.Reader, opts Options) (Result, error) {
 	case FormatText:
 		err = readText(ctx, br, c)
 	default:
-		return Result{}, fmt.Errorf("%w: unknown format %q; known formats: %s", ErrUnrecognised, format, formatNames())
+		// respond serve takes the format from a request's ?format=: only a short lower-case word
+		// (a typo of a format's name) is repeated.
+		what := "(the value is not repeated)"
+		if formatWord(string(format)) {
+			what = `"` + string(format) + `"`
+		}
+		return Result{}, fmt.Errorf("%w: unknown format %s; known formats: %s", ErrUnrecognised, what, formatNames())
 	}
 	if c.err != nil {
 		return Result{Format: format}, c.err
@@ -391,4 +397,18 @@ func describe(l Location) string {
 		parts = append(parts, "commit "+shortCommit(l.Commit))
 	}
 	return accesskey.Printable(strings.Join(parts, " "))
+}
+
+// formatWord reports whether s could be a mistyped format name: 1 to 20 lower-case letters,
+// digits and dashes, which is safe to repeat in an error.
+func formatWord(s string) bool {
+	if len(s) == 0 || len(s) > 20 {
+		return false
+	}
+	for i := range len(s) {
+		if c := s[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
 }

@@ -325,6 +325,11 @@ func TestFormatsListed(t *testing.T) {
 	if _, err := Read(context.Background(), strings.NewReader(id24), Options{Format: "yaml"}); !errors.Is(err, ErrUnrecognised) {
 		t.Errorf("unknown format: %v", err)
 	}
+	// respond serve takes the format from a request (?format=): the error must not echo it.
+	hostile := Format("yaml[2J" + strings.Repeat("A", 1000))
+	if _, err := Read(context.Background(), strings.NewReader(id24), Options{Format: hostile}); err == nil || strings.Contains(err.Error(), "yaml") || strings.Contains(err.Error(), "AAAA") {
+		t.Errorf("unknown format %q...: the error repeats it or is nil: %v", string(hostile)[:8], err)
+	}
 }
 
 func TestIDLengthsPinned(t *testing.T) {

@@ -21,15 +21,12 @@ func validateClose(l *errList, idx func(StepID) int, stepAt func(StepID) pos) {
 	}
 }
 
-// builtinRule is the rule that applies when neither the configuration's rules nor its playbooks'
-// match blocks chose: Security Center findings get contain-first, since Alibaba found the key in
-// public and it must be assumed in use.
-func builtinRule(in PlaybookInput) (name, reason string, ok bool) {
+// BuiltinRule is the rule that applies when neither the configuration's rules nor its playbooks'
+// match blocks chose (see Config.Select): Security Center findings get contain-first, since
+// Alibaba found the key in public and it must be assumed in use.
+func BuiltinRule(in PlaybookInput) (name, reason string, ok bool) {
 	if in.Source == SourceSecurityCenter {
 		return "contain-first", fmt.Sprintf("built-in rule: source %q gets contain-first (Alibaba found the key in public: assume it is being used)", in.Source), true
 	}
 	return "", "", false
 }
-
-// BuiltinRule is the built-in rule's choice for in, when it has one (see Config.Select).
-func BuiltinRule(in PlaybookInput) (name, reason string, ok bool) { return builtinRule(in) }

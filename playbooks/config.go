@@ -216,12 +216,12 @@ func joinErrs(errs []error) error {
 
 var configKeys = []string{"accounts", "resource-directory", "sinks", "notify", "canaries", "playbooks", "rules", "state-dir", "locate", "trust", "secret-match", "assess", "serve"}
 
-// positionedList decodes f as a list of strings (what says what is expected), remembering where
-// each item stands for later errors.
-func (c *Config) positionedList(l *errList, f field, what string) []string {
+// positionedList decodes f as a list of strings (what says what is expected), remembering in ps
+// where each item stands for later errors.
+func positionedList(l *errList, ps positions, f field, what string) []string {
 	items := stringList(l, f.v, f.place, what)
 	for i, it := range items {
-		c.pos[f.place+"["+strconv.Itoa(i)+"]"] = it.pos
+		ps[f.place+"["+strconv.Itoa(i)+"]"] = it.pos
 	}
 	return vals(items)
 }
@@ -247,7 +247,7 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 		case "notify":
 			c.decodeNotify(l, f)
 		case "canaries":
-			c.Canaries = c.positionedList(l, f, "AccessKey ids")
+			c.Canaries = positionedList(l, c.pos, f, "AccessKey ids")
 		case "playbooks":
 			c.decodePlaybookRefs(l, f)
 		case "rules":
@@ -255,7 +255,7 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 		case "state-dir":
 			c.StateDir, _ = scalar(l, f.v, f.place, "a directory")
 		case "locate":
-			c.Locate = c.positionedList(l, f, "strategies ("+strings.Join(KnownStrategies(), ", ")+")")
+			c.Locate = positionedList(l, c.pos, f, "strategies ("+strings.Join(KnownStrategies(), ", ")+")")
 		case "trust":
 			c.decodeTrust(l, f)
 		case "secret-match":
@@ -339,16 +339,10 @@ func (c *Config) decodeRD(l *errList, f field) {
 			rd.Account, _ = scalar(l, g.v, g.place, "the management account's name")
 		case "role-name":
 			rd.RoleName, _ = scalar(l, g.v, g.place, "a RAM role name")
-		case "include", "exclude":
-			items := stringList(l, g.v, g.place, "account ids")
-			for i, it := range items {
-				c.pos[g.place+"["+strconv.Itoa(i)+"]"] = it.pos
-			}
-			if g.key == "include" {
-				rd.Include = vals(items)
-			} else {
-				rd.Exclude = vals(items)
-			}
+		case "include":
+			rd.Include = positionedList(l, c.pos, g, "account ids")
+		case "exclude":
+			rd.Exclude = positionedList(l, c.pos, g, "account ids")
 		}
 	}
 	c.ResourceDirectory = rd

@@ -82,16 +82,10 @@ func decodeIncidentOption(l *errList, f field, o *StepOptions, ps positions) {
 		o.HuntDepth = n
 	case "method":
 		o.ContainMethod, _ = scalar(l, f.v, f.place, "deny-policy or network-policy")
-	case "known-ips", "allow-ips":
-		items := stringList(l, f.v, f.place, "IP addresses or CIDR blocks")
-		for i, it := range items {
-			ps[f.place+"["+strconv.Itoa(i)+"]"] = it.pos
-		}
-		if f.key == "known-ips" {
-			o.KnownIPs = vals(items)
-		} else {
-			o.AllowIPs = vals(items)
-		}
+	case "known-ips":
+		o.KnownIPs = positionedList(l, ps, f, "IP addresses or CIDR blocks")
+	case "allow-ips":
+		o.AllowIPs = positionedList(l, ps, f, "IP addresses or CIDR blocks")
 	}
 }
 

@@ -254,16 +254,10 @@ func decodePlaybook(l *errList, root *yaml.Node) (*Playbook, positions) {
 				ps[g.place] = at(g.v)
 				p.OnStoreFailure, _ = scalar(l, g.v, g.place, "contain or hold")
 			}
-		case "sinks", "notify":
-			items := stringList(l, f.v, f.place, "names from the configuration's "+f.key+" section")
-			for i, it := range items {
-				ps[f.key+"["+strconv.Itoa(i)+"]"] = it.pos
-			}
-			if f.key == "sinks" {
-				p.Sinks = vals(items)
-			} else {
-				p.Notify = vals(items)
-			}
+		case "sinks":
+			p.Sinks = positionedList(l, ps, f, "names from the configuration's sinks section")
+		case "notify":
+			p.Notify = positionedList(l, ps, f, "names from the configuration's notify section")
 		case "match":
 			p.Match = decodeMatch(l, f.v, f.place, ps)
 		}

@@ -144,7 +144,7 @@ func (c *Config) Select(in PlaybookInput) (*Playbook, string, error) {
 		}
 	}
 	if !found {
-		if n, why, ok := builtinRule(in); ok {
+		if n, why, ok := BuiltinRule(in); ok {
 			name, reason = n, why
 		}
 	}

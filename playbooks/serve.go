@@ -161,9 +161,8 @@ func (c *Config) decodeServe(l *errList, f field) {
 					gl.TokenFile, _ = scalar(l, h.v, h.place, "a file path")
 				}
 			}
-			if gl.TokenEnv != "" && gl.TokenFile != "" {
-				l.addAt(c.pos.at(g.place+".token-file"), "%s: expected one of token-env or token-file, not both", g.place)
-			}
+			// Neither is fine: the GitLab endpoints then take serve.token-env's token.
+			notBoth(l, c.pos, g.place, "token", gl.TokenEnv, gl.TokenFile)
 			s.GitLab = gl
 		case "security-center":
 			sc := &ServeSecurityCenter{Poll: DefaultSecurityCenterPoll}
@@ -188,10 +187,16 @@ func (c *Config) decodeServe(l *errList, f field) {
 
 // oneOf reports a secret reference with neither or both of NAME-env and NAME-file.
 func oneOf(l *errList, ps positions, place, name, env, file string) {
-	switch {
-	case env == "" && file == "":
+	if env == "" && file == "" {
 		l.addAt(ps.at(place), "%s: missing %s-env (an environment variable holding it) or %s-file (a file holding it)", place, name, name)
-	case env != "" && file != "":
+		return
+	}
+	notBoth(l, ps, place, name, env, file)
+}
+
+// notBoth reports a secret reference with both NAME-env and NAME-file.
+func notBoth(l *errList, ps positions, place, name, env, file string) {
+	if env != "" && file != "" {
 		l.addAt(ps.at(place+"."+name+"-file"), "%s: expected one of %s-env or %s-file, not both", place, name, name)
 	}
 }

@@ -49,6 +49,10 @@ serve:
 	if c.Serve.GitHub.APIURL != DefaultGitHubAPIURL || c.Serve.SecurityCenter.Poll != DefaultSecurityCenterPoll || c.Serve.Queue != DefaultServeQueue || c.Serve.Listen != DefaultServeListen {
 		t.Errorf("defaults not applied: %+v %+v", c.Serve, c.Serve.GitHub)
 	}
+	// gitlab: without a token of its own takes serve.token-env's (rotate/serve.Configure).
+	if c, err := ParseConfig("c.yaml", []byte("serve:\n  gitlab: {}\n")); err != nil || c.Serve.GitLab == nil {
+		t.Errorf("gitlab: {} gave %v, %+v", err, c)
+	}
 	if c, _ := ParseConfig("c.yaml", []byte("locate: [ims]\n")); c.Serve != nil {
 		t.Errorf("no serve: section gave %+v", c.Serve)
 	}

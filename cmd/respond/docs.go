@@ -19,17 +19,18 @@ func newCmdDocs(f *Factory) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			root, dir := cmd.Root(), args[1]
 			root.DisableAutoGenTag = true // no generation date in the pages: they are compared with the committed ones
+			// an unknown format is refused before DIR is created
+			if args[0] != "man" && args[0] != "markdown" {
+				return flagErrorf("docs: the format is man or markdown, not %q", args[0])
+			}
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return &FlagError{Err: fmt.Errorf("docs: %w", err)}
 			}
 			var err error
-			switch args[0] {
-			case "man":
+			if args[0] == "man" {
 				err = doc.GenManTree(root, &doc.GenManHeader{Title: "RESPOND", Section: "1", Source: "respond " + ram.ReadBuildInfo().Version, Manual: "respond manual"}, dir)
-			case "markdown":
+			} else {
 				err = doc.GenMarkdownTree(root, dir)
-			default:
-				return flagErrorf("docs: the format is man or markdown, not %q", args[0])
 			}
 			if err != nil {
 				return fmt.Errorf("write the reference pages into %s: %w", dir, err)

@@ -251,6 +251,19 @@ func TestE2ETypos(t *testing.T) {
 			mustContain(t, "stderr", r.Stderr, tc.want)
 		})
 	}
+	// An id with its secret run together, or a secret alone, given as an argument: cobra's error
+	// would quote it; respond says what it looks like without repeating it.
+	const secret = "abcdefghijABCDEFGHIJ0123456789"
+	for _, arg := range []string{smallLeak + secret, secret} {
+		for _, args := range [][]string{{arg}, {"locate", arg}} {
+			r := e.runRaw("", args...)
+			wantCode(t, r, 2)
+			mustContain(t, "stderr", r.Stderr, "not repeated", "use --key-id with the id alone")
+			if strings.Contains(r.Stdout+r.Stderr, secret) {
+				t.Errorf("%v: the secret is repeated:\n%s", args, r)
+			}
+		}
+	}
 }
 
 // Shell completion of flag values and arguments, through cobra's __complete.
@@ -355,6 +368,11 @@ func TestE2EReferencePages(t *testing.T) {
 	md, man := filepath.Join(e.work, "md"), filepath.Join(e.work, "man")
 	wantCode(t, e.runRaw("", "docs", "markdown", md), 0)
 	wantCode(t, e.runRaw("", "docs", "man", man), 0)
+	bogus := filepath.Join(e.work, "bogus")
+	wantCode(t, e.runRaw("", "docs", "html", bogus), 2)
+	if _, err := os.Stat(bogus); err == nil {
+		t.Error("docs html DIR created DIR although it refused the format")
+	}
 	got := readTree(t, md)
 	if *update {
 		if err := os.RemoveAll("docs"); err != nil {

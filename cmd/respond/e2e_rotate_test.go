@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	sdkram "github.com/aliyun/alibaba-cloud-sdk-go/services/ram"
+
+	"github.com/respond-dev/respond/ram/emulator"
 )
 
 const (
@@ -193,15 +195,17 @@ func (e *e2e) deleteKey(user, id string) {
 	}
 }
 
-// noMutationAfter asserts that no call after the first n of the log changed anything (the test's
-// own setup calls come first).
+// noMutationAfter asserts that no call respond made after the first n of the log changed
+// anything (the test's own setup calls come first). It fails too when none of the calls after n
+// is respond's: a User-Agent the filter does not recognise would otherwise pass every run.
 func (e *e2e) noMutationAfter(n int) {
 	e.t.Helper()
 	log := e.s.RequestLog()
-	for _, q := range log[min(n, len(log)):] {
-		if !readOnlyAction(q.Action) && q.AccessKeyID != "" && q.UserAgent != "" && strings.Contains(q.UserAgent, "respond") {
-			e.t.Errorf("respond made a mutating call %s (%s)", q.Action, q.Code)
-		}
+	if !slices.ContainsFunc(log[min(n, len(log)):], func(q emulator.Request) bool { return strings.Contains(q.UserAgent, "respond") }) {
+		e.t.Errorf("no call after the first %d of the log carries respond's User-Agent", n)
+	}
+	if m := e.respondMutations(n); len(m) > 0 {
+		e.t.Errorf("respond made mutating calls %v", m)
 	}
 }
 
@@ -337,9 +341,12 @@ func TestE2EJSONSchema(t *testing.T) {
 		if plan["schema"] != "respond.plan/v1" {
 			t.Errorf("plan schema %v", plan["schema"])
 		}
-		for i, s := range plan["steps"].([]any) {
+		steps, _ := plan["steps"].([]any)
+		if len(steps) == 0 {
+			t.Errorf("plan.steps: %v, want the planned steps", plan["steps"])
+		}
+		for _, s := range steps {
 			requireKeys(t, "plan.steps", s.(map[string]any), "step", "actions")
-			_ = i
 		}
 		if dry {
 			if _, ok := kr["result"]; ok {
