@@ -237,7 +237,7 @@ func source(fd detect.Finding) string {
 		return fd.Source
 	}
 	if len(fd.Locations) == 0 {
-		return "flag"
+		return detect.SourceOperator
 	}
 	return cmp.Or(fd.Locations[0].Format, fd.Locations[0].Source)
 }
