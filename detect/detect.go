@@ -360,13 +360,8 @@ func compareLocation(a, b Location) int {
 // parseSecret returns s as a Secret when it has the shape of an AccessKey secret (30 letters and
 // digits) and is not itself an id.
 func parseSecret(s string) (accesskey.Secret, bool) {
-	if len(s) != accesskey.SecretLen || strings.HasPrefix(s, accesskey.Prefix) {
+	if !accesskey.SecretShaped(s) || strings.HasPrefix(s, accesskey.Prefix) {
 		return accesskey.Secret{}, false
-	}
-	for i := 0; i < len(s); i++ {
-		if !accesskey.IsAlnum(s[i]) {
-			return accesskey.Secret{}, false
-		}
 	}
 	return accesskey.NewSecret(s), true
 }

@@ -21,7 +21,7 @@ func argsHint(cmd *cobra.Command, args []string, err error) error {
 	if id, perr := accesskey.ParseID(a); perr == nil {
 		return fmt.Errorf("%w: to respond to a key id, use --key-id %s", err, id)
 	}
-	if strings.HasPrefix(a, accesskey.Prefix) || strings.HasPrefix(a, accesskey.STSPrefix) || secretShaped(a) {
+	if strings.HasPrefix(a, accesskey.Prefix) || strings.HasPrefix(a, accesskey.STSPrefix) || accesskey.SecretShaped(a) {
 		// Not an id, and maybe one with its secret run together, or a secret: neither the value
 		// nor cobra's error (which quotes it) is repeated.
 		return fmt.Errorf("unexpected argument: %s; to respond to a key id, use --key-id with the id alone", accesskey.NotAnID(a))
@@ -46,18 +46,4 @@ func flagHint(cmd *cobra.Command, err error) error {
 		return fmt.Errorf("%w; did you mean --%s?", err, best)
 	}
 	return err
-}
-
-// secretShaped reports whether s has an AccessKey secret's shape (accesskey.SecretLen letters and
-// digits).
-func secretShaped(s string) bool {
-	if len(s) != accesskey.SecretLen {
-		return false
-	}
-	for i := range len(s) {
-		if !accesskey.IsAlnum(s[i]) {
-			return false
-		}
-	}
-	return true
 }

@@ -165,3 +165,22 @@ func FuzzParseID(f *testing.F) {
 		}
 	})
 }
+
+func TestSecretShaped(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{strings.Repeat("a", SecretLen), true},
+		{"FakeSecretFakeSecretFake012345", true},
+		{strings.Repeat("a", SecretLen-1), false},
+		{strings.Repeat("a", SecretLen+1), false},
+		{strings.Repeat("a", SecretLen-1) + "-", false},
+		{strings.Repeat("a", SecretLen-2) + "é", false}, // 30 bytes, not all ASCII
+		{"", false},
+	} {
+		if got := SecretShaped(tc.in); got != tc.want {
+			t.Errorf("SecretShaped(%d bytes) = %v, want %v", len(tc.in), got, tc.want)
+		}
+	}
+}

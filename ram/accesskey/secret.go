@@ -46,10 +46,11 @@ func (s Secret) Equal(o Secret) bool {
 
 // LooksLikeAccessKeySecret reports whether the value has the shape of an AccessKey secret
 // (30 ASCII letters and digits).
-func (s Secret) LooksLikeAccessKeySecret() bool {
-	v := s.Reveal()
-	return len(v) == SecretLen && allAlnum(v)
-}
+func (s Secret) LooksLikeAccessKeySecret() bool { return SecretShaped(s.Reveal()) }
+
+// SecretShaped reports whether s has the shape of an AccessKey secret (SecretLen ASCII letters and
+// digits).
+func SecretShaped(s string) bool { return len(s) == SecretLen && allAlnum(s) }
 
 // String implements fmt.Stringer.
 func (s Secret) String() string { return s.redacted() }
