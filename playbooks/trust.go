@@ -84,18 +84,6 @@ func (c *Config) Trusts(source string) bool {
 	return false
 }
 
-// TrustedSources lists the sources the configuration trusts for id-only findings.
-func (c *Config) TrustedSources() []string {
-	if c == nil {
-		return nil
-	}
-	out := make([]string, 0, len(c.Trust))
-	for _, t := range c.Trust {
-		out = append(out, t.Source)
-	}
-	return out
-}
-
 func validateEvidence(l *errList, m Match, place string, ps positions) {
 	for i, e := range m.Evidence {
 		p := place + ".evidence[" + strconv.Itoa(i) + "]"

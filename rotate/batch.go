@@ -437,7 +437,7 @@ func (b *Batch) settings(pb *playbooks.Playbook, sinks []sink.Sink) Settings {
 		s.Self = id
 	}
 	if b.Config != nil {
-		s.Trust = b.Config.TrustedSources()
+		s.Trusts = b.Config.Trusts
 		for _, c := range b.Config.Canaries {
 			if id, err := accesskey.ParseID(c); err == nil {
 				s.Canaries = append(s.Canaries, id)

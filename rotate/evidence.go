@@ -2,7 +2,6 @@ package rotate
 
 import (
 	"cmp"
-	"strings"
 
 	"github.com/respond-dev/respond/detect"
 )
@@ -39,19 +38,15 @@ func findingSource(f detect.Finding) string {
 }
 
 // untrustedIDOnly reports whether f is an id-only finding the engine must not act on: the id
-// alone (no secret), from a source that trust does not name. A secret without its id
-// (detect.KindSecretOnly) is not id-only: it carries the secret.
-func untrustedIDOnly(f detect.Finding, trust []string) bool {
+// alone (no secret), from a source that trusts (the configuration's playbooks.Config.Trusts; nil
+// trusts none) does not trust. A secret without its id (detect.KindSecretOnly) is not id-only: it
+// carries the secret.
+func untrustedIDOnly(f detect.Finding, trusts func(source string) bool) bool {
 	if f.KeyID.IsZero() || f.Kind == detect.KindSecretOnly || !f.Secret.IsZero() || evidenceOf(f) != detect.EvidenceNone {
 		return false
 	}
 	src := findingSource(f)
-	for _, t := range trust {
-		if src != "" && strings.EqualFold(t, src) {
-			return false
-		}
-	}
-	return true
+	return src == "" || trusts == nil || !trusts(src)
 }
 
 // idOnlyPlan fills in the plan of an untrusted id-only finding: why nothing is done, and how to
@@ -71,5 +66,5 @@ func idOnlyPlan(p *Plan, f detect.Finding) {
 // untrusted reports whether the batch must not act on f (untrustedIDOnly with the
 // configuration's trust entries): it is neither located nor inspected.
 func (b *Batch) untrusted(f detect.Finding) bool {
-	return untrustedIDOnly(f, b.Config.TrustedSources())
+	return untrustedIDOnly(f, b.Config.Trusts)
 }

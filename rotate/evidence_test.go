@@ -40,7 +40,10 @@ func TestUntrustedIDOnly(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := untrustedIDOnly(tt.f, tt.trust); got != tt.want {
+			trusts := func(src string) bool {
+				return slices.ContainsFunc(tt.trust, func(t string) bool { return strings.EqualFold(t, src) })
+			}
+			if got := untrustedIDOnly(tt.f, trusts); got != tt.want {
 				t.Errorf("untrustedIDOnly = %v, want %v", got, tt.want)
 			}
 		})
@@ -66,11 +69,11 @@ func TestPlanIDOnly(t *testing.T) {
 			t.Errorf("the plan does not say %q:\n%s", want, txt.String())
 		}
 	}
-	s.Trust = []string{"gitleaks-json"}
+	s.Trusts = func(src string) bool { return src == "gitleaks-json" }
 	if p := NewPlan(f, snap, s); p.Decision != DecisionRotate {
 		t.Errorf("trusted: decision %s", p.Decision)
 	}
-	s.Trust = nil
+	s.Trusts = nil
 	for _, tt := range []struct {
 		id   accesskey.ID
 		want Decision

@@ -177,7 +177,7 @@ func NewPlan(f detect.Finding, snap Snapshot, s Settings) Plan {
 		p.Reason = "the key is the one respond is signed in with; rotating it would cut respond off mid-way"
 		p.LeftForHuman = []string{"run respond with other credentials (another RAM user or role) to rotate this key"}
 		return p
-	case untrustedIDOnly(f, s.Trust):
+	case untrustedIDOnly(f, s.Trusts):
 		idOnlyPlan(&p, f)
 		return p
 	}

@@ -40,9 +40,10 @@ type Settings struct {
 	// Sinks describe where the replacement will go (see DescribeSinks); Execute stores into the
 	// Deps' sinks of the same names.
 	Sinks []PlannedSink
-	// Trust names the finding sources whose id-only findings are acted on (the configuration's
-	// trust entries); any other id-only finding is planned DecisionIDOnly.
-	Trust []string
+	// Trusts reports whether id-only findings from a source are acted on (the configuration's trust
+	// entries, playbooks.Config.Trusts; nil trusts none); any other id-only finding is planned
+	// DecisionIDOnly.
+	Trusts func(source string) bool
 	// Incident holds the hunt and contain options (incident.go); zero values mean the defaults.
 	Incident playbooks.IncidentOptions
 	// KMSWait bounds the wait for KMS's rotation of a key it manages (the delete step's
