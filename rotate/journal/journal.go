@@ -17,6 +17,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -429,7 +430,7 @@ func Summarize(recs []Record) State {
 			if r.Action == "ram:DeleteAccessKeyInRecycleBin" && r.NewKeyID == "" {
 				s.LeakedPurgeTried = true
 			}
-			if r.Action == "sink:Store" && r.Where != "" && !contains(s.FileTargets, r.Where) {
+			if r.Action == "sink:Store" && r.Where != "" && !slices.Contains(s.FileTargets, r.Where) {
 				s.FileTargets = append(s.FileTargets, r.Where)
 			}
 			if r.Action == "ram:CreateAccessKey" {
@@ -444,7 +445,7 @@ func Summarize(recs []Record) State {
 				s.PendingCreate = true
 				s.PendingBefore = append([]string(nil), r.Before...)
 				for _, b := range r.Before {
-					if !contains(s.Before, b) && !s.isNew(b) {
+					if !slices.Contains(s.Before, b) && !s.isNew(b) {
 						s.Before = append(s.Before, b)
 					}
 				}
@@ -500,7 +501,7 @@ func (s *State) apply(r Record) {
 		if k, ok := s.Key(r.NewKeyID); ok {
 			switch r.Outcome {
 			case OutcomeDone:
-				if !contains(k.Stored, r.Sink) {
+				if !slices.Contains(k.Stored, r.Sink) {
 					k.Stored = append(k.Stored, r.Sink)
 				}
 			case OutcomeFailed:
@@ -529,15 +530,6 @@ func (s *State) apply(r Record) {
 			k.Deleted = true
 		}
 	}
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // List reads every journal in dir (for `respond status`), sorted by key id. A directory that

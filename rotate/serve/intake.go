@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/respond-dev/respond/rotate/journal"
 )
 
 // The intake log is how a burst of posts is acknowledged quickly (group commit): the entries of
@@ -145,7 +147,7 @@ func (l *intake) write(data []byte) (int, error) {
 		if err != nil {
 			return seg, fmt.Errorf("spool: start an intake log: %w", err)
 		}
-		syncDir(l.dir)
+		journal.SyncDir(l.dir)
 		l.mu.Lock()
 		l.f, l.cur, l.size = f, seg, 0
 		l.mu.Unlock()

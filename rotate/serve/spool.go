@@ -185,7 +185,7 @@ func (s *Spool) Add(e *Entry) error {
 	if err != nil {
 		return fmt.Errorf("spool %s: %w", e.ID, err)
 	}
-	if err := writeFile(s.pending, p, b, false, true); err != nil {
+	if err := journal.WriteFile(p, b, false, true); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return ErrDuplicate
 		}
@@ -219,7 +219,7 @@ func (s *Spool) Update(e *Entry) error {
 	if err != nil {
 		return fmt.Errorf("spool %s: %w", e.ID, err)
 	}
-	if err := writeFile(s.pending, p, b, true, true); err != nil {
+	if err := journal.WriteFile(p, b, true, true); err != nil {
 		return fmt.Errorf("spool %s: %w", e.ID, err)
 	}
 	s.log.release(e.ID)
@@ -247,7 +247,7 @@ func (s *Spool) Finish(e *Entry) error {
 	if err != nil {
 		return fmt.Errorf("spool %s: %w", e.ID, err)
 	}
-	if err := writeFile(s.done, d, b, true, false); err != nil {
+	if err := journal.WriteFile(d, b, true, false); err != nil {
 		return fmt.Errorf("spool %s: %w", e.ID, err)
 	}
 	s.log.release(e.ID)
@@ -404,46 +404,4 @@ func readEntry(p string) (*Entry, error) {
 func exists(p string) bool {
 	_, err := os.Lstat(p)
 	return err == nil
-}
-
-// writeFile writes b to p through a new temporary file in dir (0600, created exclusively, so never
-// through a link), synced when durable, then renamed over p (replace) or linked to p, which fails
-// with fs.ErrExist when p exists (a new entry).
-func writeFile(dir, p string, b []byte, replace, durable bool) error {
-	tmp, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	defer os.Remove(name) // gone after a rename; the extra name after a link
-	_, err = tmp.Write(b)
-	if err == nil && durable {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if replace {
-		err = os.Rename(name, p)
-	} else {
-		err = os.Link(name, p)
-	}
-	if err != nil {
-		return err
-	}
-	if durable {
-		syncDir(dir)
-	}
-	return nil
-}
-
-// syncDir makes a rename or link in dir durable.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
 }

@@ -75,7 +75,7 @@ func checkStateDir(dir string) error {
 // writeStateFile replaces the file name in dir with v as JSON, atomically: a new file (mode
 // 0600, created exclusively, so never through a link) is written, synced and renamed over the
 // old one.
-func writeStateFile(dir, name, what string, v any) (err error) {
+func writeStateFile(dir, name, what string, v any) error {
 	if err := checkStateDir(dir); err != nil {
 		return err
 	}
@@ -84,34 +84,8 @@ func writeStateFile(dir, name, what string, v any) (err error) {
 		return err
 	}
 	p := filepath.Join(dir, name)
-	tmp, err := os.CreateTemp(dir, "."+name+".*")
-	if err != nil {
+	if err := journal.WriteFile(p, append(b, '\n'), true, true); err != nil {
 		return fmt.Errorf("write %s %s: %w", what, p, err)
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if err = tmp.Chmod(0o600); err != nil {
-		return fmt.Errorf("write %s %s: %w", what, p, err)
-	}
-	if _, err = tmp.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("write %s %s: %w", what, p, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s %s: %w", what, p, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("write %s %s: %w", what, p, err)
-	}
-	if err = os.Rename(tmp.Name(), p); err != nil {
-		return fmt.Errorf("write %s %s: %w", what, p, err)
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync() // durability of the rename; the file is in place either way
-		_ = d.Close()
 	}
 	return nil
 }
