@@ -37,9 +37,10 @@ func TestWriteFile(t *testing.T) {
 			if b, _ := os.ReadFile(p); string(b) != tc.want {
 				t.Errorf("file holds %q, want %q", b, tc.want)
 			}
-			info, err := os.Stat(p)
-			if err != nil || info.Mode().Perm() != 0o600 && tc.existing == "" {
-				t.Errorf("mode %v (%v), want 0600", info.Mode().Perm(), err)
+			if info, err := os.Stat(p); err != nil {
+				t.Error(err)
+			} else if tc.existing == "" && info.Mode().Perm() != 0o600 {
+				t.Errorf("mode %v, want 0600", info.Mode().Perm())
 			}
 			if ents, _ := os.ReadDir(dir); len(ents) != 1 {
 				t.Errorf("%d entries in the directory, want the file alone (no temporary file left)", len(ents))
