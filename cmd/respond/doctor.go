@@ -31,10 +31,10 @@ func doctorRun(ctx context.Context, f *Factory, o doctor.Options) error {
 	if o.Config, err = f.loadConfig(); err != nil {
 		return err
 	}
-	if o.StateDir, err = f.stateDir(); err != nil {
+	if o.StateDir, err = f.stateDirFor(o.Config); err != nil {
 		return err
 	}
-	o.StateDirFlag, o.Getenv, o.Now = f.Global.StateDir != "", f.getenv, f.Now
+	o.Getenv, o.Now = f.getenv, f.Now
 	o.Connect = func(ctx context.Context, c *playbooks.Config) (*rotate.Session, error) { return f.connect(ctx, c, nil) }
 	rep := doctor.Run(ctx, o)
 	if err := f.print(rep); err != nil || rep.OK {

@@ -33,18 +33,20 @@ func (e *e2e) doctorConfig() string {
 }
 
 type doctorJSON struct {
-	Schema    string `json:"schema"`
-	OK        bool   `json:"ok"`
-	ExitCode  int    `json:"exit_code"`
-	ProbeUser string `json:"probe_user"`
-	Checks    []struct {
-		Component string   `json:"component"`
-		Item      string   `json:"item"`
-		Status    string   `json:"status"`
-		Required  bool     `json:"required"`
-		Fix       string   `json:"fix"`
-		NeededBy  []string `json:"needed_by"`
-	} `json:"checks"`
+	Schema    string        `json:"schema"`
+	OK        bool          `json:"ok"`
+	ExitCode  int           `json:"exit_code"`
+	ProbeUser string        `json:"probe_user"`
+	Checks    []doctorCheck `json:"checks"`
+}
+
+type doctorCheck struct {
+	Component string   `json:"component"`
+	Item      string   `json:"item"`
+	Status    string   `json:"status"`
+	Required  bool     `json:"required"`
+	Fix       string   `json:"fix"`
+	NeededBy  []string `json:"needed_by"`
 }
 
 // doctorFailed decodes doctor's JSON report and lists its failed required checks, sorted, as

@@ -402,3 +402,26 @@ func TestE2EStatusConfigStateDir(t *testing.T) {
 	wantCode(t, r, 0)
 	mustContain(t, "status", r.Stdout, smallLeak)
 }
+
+// respond doctor checks the state directory a run would use: the configuration's state-dir over
+// the default, --state-dir over both.
+func TestE2EDoctorConfigStateDir(t *testing.T) {
+	t.Parallel()
+	limit(t)
+	e := newE2E(t, orgFromFile(t, "small.yaml"))
+	fromConfig, fromFlag := filepath.Join(e.state, "from-config"), filepath.Join(e.state, "from-flag")
+	cfg := e.fileSinkConfig("state-dir: " + fromConfig + "\n")
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{nil, fromConfig},
+		{[]string{"--state-dir", fromFlag}, fromFlag},
+	} {
+		r := e.runRaw("", append([]string{"doctor", "--config", cfg, "--endpoint", e.s.Endpoint(), "--output", "json"}, tt.args...)...)
+		rep, _ := doctorFailed(t, r, false)
+		if !slices.ContainsFunc(rep.Checks, func(c doctorCheck) bool { return c.Component == "state directory "+tt.want }) {
+			t.Errorf("%v: no check of %s:\n%s", tt.args, tt.want, r)
+		}
+	}
+}

@@ -64,9 +64,6 @@ func (f *Factory) getenv(k string) string {
 	return v
 }
 
-// stateDir is the state directory without the configuration's (stateDirFor).
-func (f *Factory) stateDir() (string, error) { return f.stateDirFor(nil) }
-
 // stateDirFor is this command's state directory (journal.StateDir). A --sandbox run without
 // --state-dir gets a fresh one, removed at exit unless the run changed something: each rehearsal
 // starts from the demo organisation, so it must not see an earlier run's journals.

@@ -98,10 +98,8 @@ type Options struct {
 	// Connect signs in and lists the accounts (rotate.Connect with the run's flags). Nil: no
 	// cloud check.
 	Connect func(ctx context.Context, conf *playbooks.Config) (*rotate.Session, error)
-	// StateDir is the state directory a run would use; the configuration's state-dir replaces it
-	// unless StateDirFlag (it came from --state-dir).
-	StateDir     string
-	StateDirFlag bool
+	// StateDir is the state directory a run with Config would use (journal.StateDir).
+	StateDir string
 	// Getenv reads the environment (channels' url-env and secret-env).
 	Getenv func(string) string
 	// SendTest sends a test message on every channel.
@@ -129,9 +127,6 @@ type Options struct {
 }
 
 func (o *Options) defaults() {
-	if o.Config != nil && o.Config.StateDir != "" && !o.StateDirFlag {
-		o.StateDir = o.Config.StateDir
-	}
 	if o.Getenv == nil {
 		o.Getenv = func(string) string { return "" }
 	}

@@ -466,23 +466,6 @@ func TestRun_securityCenterConfigured(t *testing.T) {
 	}
 }
 
-// TestRun_stateDirPrecedence: the configuration's state-dir replaces the default, not --state-dir.
-func TestRun_stateDirPrecedence(t *testing.T) {
-	conf, err := playbooks.ParseConfig("c.yaml", []byte("state-dir: /nonexistent/from-config\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tt := range []struct {
-		flag bool
-		want string
-	}{{false, "/nonexistent/from-config"}, {true, "/nonexistent/from-flag"}} {
-		rep := Run(context.Background(), Options{Config: conf, StateDir: "/nonexistent/from-flag", StateDirFlag: tt.flag})
-		if !slices.ContainsFunc(rep.Checks, func(c Check) bool { return c.Component == "state directory "+tt.want }) {
-			t.Errorf("flag %v: no check of %s:\n%s", tt.flag, tt.want, text(rep))
-		}
-	}
-}
-
 // TestRun_fileSinkPerAccountFileName: a file sink whose file name (not its directory) names the
 // account is checked at each configured account's target, and its directory once: a file that
 // respond did not write at one account's target fails, and no made-up account's path is shown.
