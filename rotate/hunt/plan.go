@@ -399,22 +399,23 @@ func ContainmentDocument(o ContainOptions) (string, error) {
 // WriteText renders the plan: one line per write, then what is kept and why. Everything is
 // escaped.
 func (p Plan) WriteText(w io.Writer) error {
-	ew := &errWriter{w: w}
+	var b strings.Builder // written to w at once
 	if len(p.Actions) == 0 {
-		ew.printf("Eradication: nothing to remove.\n")
+		fmt.Fprintf(&b, "Eradication: nothing to remove.\n")
 	} else {
-		ew.printf("Eradication (%d writes):\n", len(p.Actions))
+		fmt.Fprintf(&b, "Eradication (%d writes):\n", len(p.Actions))
 	}
 	for i, a := range p.Actions {
-		ew.printf("  %d. %s\n     because of %s\n", i+1, accesskey.Printable(a.describe()), accesskey.Printable(a.Why))
+		fmt.Fprintf(&b, "  %d. %s\n     because of %s\n", i+1, accesskey.Printable(a.describe()), accesskey.Printable(a.Why))
 	}
 	if len(p.Kept) > 0 {
-		ew.printf("Left alone:\n")
+		fmt.Fprintf(&b, "Left alone:\n")
 		for _, k := range p.Kept {
-			ew.printf("  %s: %s\n", accesskey.Printable(k.Node), accesskey.Printable(k.Why))
+			fmt.Fprintf(&b, "  %s: %s\n", accesskey.Printable(k.Node), accesskey.Printable(k.Why))
 		}
 	}
-	return ew.err
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 // String describes the write for people, escaped.

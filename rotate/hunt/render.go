@@ -140,22 +140,22 @@ func (e Edge) change() string {
 // WriteText renders the graph as an indented tree from the leaked key: under each principal,
 // the writes it made, in time order, and under each created principal what it did in turn.
 func (g *Graph) WriteText(w io.Writer) error {
-	ew := &errWriter{w: w}
+	var b strings.Builder // written to w at once
 	root, _ := g.Node(g.Root)
-	ew.printf("Incident graph of %s", root.Label())
+	fmt.Fprintf(&b, "Incident graph of %s", root.Label())
 	if !g.Start.IsZero() {
-		ew.printf(", events %s to %s", stamp(g.Start), stamp(g.End))
+		fmt.Fprintf(&b, ", events %s to %s", stamp(g.Start), stamp(g.End))
 	}
-	ew.printf("\n")
+	fmt.Fprintf(&b, "\n")
 	if len(g.Edges) == 0 {
-		ew.printf("No write that created or widened access.\n")
+		fmt.Fprintf(&b, "No write that created or widened access.\n")
 	} else {
-		ew.printf("First suspicious write %s; from %s.\n", stamp(g.FirstSuspicious), accesskey.Printable(strings.Join(g.AttackerIPs, ", ")))
+		fmt.Fprintf(&b, "First suspicious write %s; from %s.\n", stamp(g.FirstSuspicious), accesskey.Printable(strings.Join(g.AttackerIPs, ", ")))
 	}
 	if !g.Checked.IsZero() {
-		ew.printf("Present state as of %s.\n", stamp(g.Checked))
+		fmt.Fprintf(&b, "Present state as of %s.\n", stamp(g.Checked))
 	}
-	ew.printf("\n%s%s\n", root.Label(), root.flags())
+	fmt.Fprintf(&b, "\n%s%s\n", root.Label(), root.flags())
 	children := map[string][]Edge{}
 	for _, e := range g.Edges {
 		children[e.From] = append(children[e.From], e)
@@ -170,22 +170,22 @@ func (g *Graph) WriteText(w io.Writer) error {
 				branch, next = "└── ", "    "
 			}
 			to, _ := g.Node(e.To)
-			ew.printf("%s%s%s %s", indent, branch, stamp(e.Time), accesskey.Printable(e.Action))
+			fmt.Fprintf(&b, "%s%s%s %s", indent, branch, stamp(e.Time), accesskey.Printable(e.Action))
 			if e.Detail != "" {
-				ew.printf(" (%s)", accesskey.Printable(e.Detail))
+				fmt.Fprintf(&b, " (%s)", accesskey.Printable(e.Detail))
 			}
 			if e.SourceIP != "" {
-				ew.printf(" from %s", accesskey.Printable(e.SourceIP))
+				fmt.Fprintf(&b, " from %s", accesskey.Printable(e.SourceIP))
 			}
-			ew.printf(" → %s", to.Label())
+			fmt.Fprintf(&b, " → %s", to.Label())
 			if t, ok := g.Node(e.Target); ok && e.Target != e.To && to.Kind != KindKey && to.Kind != KindLoginProfile && to.Kind != KindSession {
-				ew.printf(" on %s", t.Label())
+				fmt.Fprintf(&b, " on %s", t.Label())
 			}
-			ew.printf("%s%s\n", to.flags(), e.change())
+			fmt.Fprintf(&b, "%s%s\n", to.flags(), e.change())
 			switch {
 			case len(children[e.To]) == 0:
 			case expanded[e.To]:
-				ew.printf("%s%s(its own writes are shown above)\n", indent, next)
+				fmt.Fprintf(&b, "%s%s(its own writes are shown above)\n", indent, next)
 			default:
 				expanded[e.To] = true
 				tree(e.To, indent+next)
@@ -199,15 +199,16 @@ func (g *Graph) WriteText(w io.Writer) error {
 			n, _ := g.Node(id)
 			names = append(names, n.Label())
 		}
-		ew.printf("\nNot followed (depth limit): %s\n", strings.Join(names, "; "))
+		fmt.Fprintf(&b, "\nNot followed (depth limit): %s\n", strings.Join(names, "; "))
 	}
 	if len(g.Errors) > 0 {
-		ew.printf("\nCould not read or check:\n")
+		fmt.Fprintf(&b, "\nCould not read or check:\n")
 		for _, e := range g.Errors {
-			ew.printf("  %s\n", accesskey.Printable(e))
+			fmt.Fprintf(&b, "  %s\n", accesskey.Printable(e))
 		}
 	}
-	return ew.err
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 func stamp(t time.Time) string {
@@ -215,15 +216,4 @@ func stamp(t time.Time) string {
 		return "-"
 	}
 	return t.UTC().Format(time.RFC3339)
-}
-
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) printf(format string, args ...any) {
-	if e.err == nil {
-		_, e.err = fmt.Fprintf(e.w, format, args...)
-	}
 }
