@@ -389,6 +389,20 @@ func TestSelect(t *testing.T) {
 	if q, _, _ := c.Select(PlaybookInput{AccountName: "prod"}); q.Sinks[0] != "prod-kms" {
 		t.Error("Select returned shared state")
 	}
+	// A playbook named on the command line is completed the same way (Completed), on a copy.
+	for _, name := range []string{"standard", "ci-fast", "prod-app"} {
+		pb, err := c.Playbook(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sel, _, _ := c.Select(PlaybookInput{AccountName: map[string]string{"ci-fast": "ci", "prod-app": "prod"}[name], UserName: map[string]string{"ci-fast": "ci-runner"}[name]})
+		if got := c.Completed(pb); sel.Name != name || !reflect.DeepEqual(got, sel) {
+			t.Errorf("Completed(%s) = %+v, want as Select gives it: %+v", name, got, sel)
+		}
+		if again, _ := c.Playbook(name); !reflect.DeepEqual(again, pb) {
+			t.Errorf("Completed(%s) changed the playbook it was given", name)
+		}
+	}
 	// A nil configuration selects the default.
 	var none *Config
 	if p, reason, err := none.Select(PlaybookInput{}); err != nil || p.Name != DefaultPlaybook || !strings.Contains(reason, "default") {

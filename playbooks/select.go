@@ -156,6 +156,14 @@ func (c *Config) Select(in PlaybookInput) (*Playbook, string, error) {
 	return p, reason, nil
 }
 
+// Completed is p, on a copy, as the configuration completes a playbook it chooses (fill): for a
+// playbook named on the command line (--playbook).
+func (c *Config) Completed(p *Playbook) *Playbook {
+	q := clonePlaybook(p)
+	c.fill(q)
+	return q
+}
+
 // fill gives a chosen playbook what the configuration adds: every configured sink and channel
 // when it names none, and the configuration's locate order where it names no strategies.
 func (c *Config) fill(p *Playbook) {

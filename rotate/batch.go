@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 
 	"github.com/respond-dev/respond/detect"
 	"github.com/respond-dev/respond/playbooks"
@@ -58,8 +56,9 @@ type Batch struct {
 	// Playbook, when set, answers every finding (--playbook); else the configuration's rules
 	// choose.
 	Playbook *playbooks.Playbook
-	// Strategies, when set, replace the playbooks' owner search strategies (--locate, the
-	// configuration's locate:).
+	// Strategies, when set, replace the playbooks' owner search strategies (--locate). Without
+	// them a chosen playbook's apply (the configuration's locate: where it names none), else the
+	// configuration's locate:, else ram's defaults.
 	Strategies []string
 	// Progress is told how the owner search's scans go.
 	Progress func(ram.Progress)
@@ -243,7 +242,7 @@ func source(fd detect.Finding) string {
 }
 
 // prepare chooses the finding's playbook when the choice cannot depend on the owner, and builds
-// the owner search (no call yet): the playbook's strategies apply unless Strategies are set.
+// the owner search (no call yet) with the strategies Strategies says.
 func (b *Batch) prepare(ctx context.Context, it *Item) {
 	if !b.choiceNeedsOwner() {
 		if it.Err = b.choose(it, nil); it.Err != nil {
@@ -251,10 +250,14 @@ func (b *Batch) prepare(ctx context.Context, it *Item) {
 		}
 	}
 	strategies := b.Strategies
-	if len(strategies) == 0 && it.Playbook != nil {
-		if st, ok := it.Playbook.Step(playbooks.StepLocate); ok && len(st.Options.Strategies) > 0 {
+	switch {
+	case len(strategies) > 0:
+	case it.Playbook != nil: // its own, or the configuration's locate: filled in (playbooks.Config)
+		if st, ok := it.Playbook.Step(playbooks.StepLocate); ok {
 			strategies = st.Options.Strategies
 		}
+	case b.Config != nil: // chosen once the owner is found: the configuration's order
+		strategies = b.Config.Locate
 	}
 	if isSecretOnly(it.Finding) {
 		it.secretMatch = allowsSecretMatch(strategies)
@@ -288,13 +291,8 @@ func (b *Batch) choiceNeedsOwner() bool {
 // rules (with the owner when known), else the default.
 func (b *Batch) choose(it *Item, owner *ram.Owner) error {
 	switch {
-	case b.Playbook != nil:
-		pb := *b.Playbook
-		if b.Config != nil && len(pb.Sinks) == 0 && pb.Has(playbooks.StepStore) {
-			// As for a playbook the rules choose: no sinks named means every configured sink.
-			pb.Sinks = slices.Sorted(maps.Keys(b.Config.Sinks))
-		}
-		it.Playbook, it.PlaybookReason = &pb, "chosen with --playbook"
+	case b.Playbook != nil: // completed as the rules' choice is: the configured sinks, channels, locate order
+		it.Playbook, it.PlaybookReason = b.Config.Completed(b.Playbook), "chosen with --playbook"
 		return nil
 	case b.Config == nil:
 		name, reason, ok := playbooks.BuiltinRule(playbooks.PlaybookInput{KeyID: it.Finding.KeyID.String(), Source: source(it.Finding)})

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -181,6 +183,10 @@ func TestBatch_locatesEachKeyOnce(t *testing.T) {
 // the owner (then that playbook's strategies drive the search), after it when one can.
 func TestBatch_choosesThePlaybookOnce(t *testing.T) {
 	const leaked = "LTAI5tFAKECHOOSE00000001"
+	ownStrategies := filepath.Join(t.TempDir(), "own-order.yaml")
+	if err := os.WriteFile(ownStrategies, []byte("name: own-order\nsteps:\n  - locate: {strategies: [scan, ims]}\n  - delete\n  - verify\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name           string
 		config         string
@@ -190,8 +196,10 @@ func TestBatch_choosesThePlaybookOnce(t *testing.T) {
 	}{
 		{"by source, before the search", "locate: [ims, scan]\nrules:\n  - match: {sources: [gitleaks-json]}\n    playbook: contain-only\n",
 			"contain-only", `source "gitleaks-json"`, []string{"ims", "scan"}},
-		{"by user, once the owner is found", "locate: [ims, scan]\nrules:\n  - match: {users: [" + user + "]}\n    playbook: contain-only\n",
-			"contain-only", `user "` + user + `" matches`, nil},
+		{"by user, once the owner is found: the configuration's order", "locate: [ims, scan]\nrules:\n  - match: {users: [" + user + "]}\n    playbook: contain-only\n",
+			"contain-only", `user "` + user + `" matches`, []string{"ims", "scan"}},
+		{"a playbook's own strategies over the configuration's", "locate: [ims, scan]\nplaybooks:\n  - path: " + ownStrategies + "\nrules:\n  - match: {sources: [gitleaks-json]}\n    playbook: own-order\n",
+			"own-order", `source "gitleaks-json"`, []string{"scan", "ims"}},
 		{"by account name, once the owner is found", "rules:\n  - match: {accounts: [prod]}\n    playbook: contain-only\n",
 			"contain-only", `account prod (1001) matches "prod"`, nil},
 		{"no rule matches", "rules:\n  - match: {users: [nobody]}\n    playbook: contain-only\n",
@@ -199,7 +207,11 @@ func TestBatch_choosesThePlaybookOnce(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			conf, err := playbooks.ParseConfig("config.yaml", []byte(tt.config))
+			path := filepath.Join(t.TempDir(), "config.yaml") // loaded from a file: it names a playbook file
+			if err := os.WriteFile(path, []byte(tt.config), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			conf, err := playbooks.LoadConfig(path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -214,7 +226,7 @@ func TestBatch_choosesThePlaybookOnce(t *testing.T) {
 			}
 			it := items[0]
 			if it.Playbook == nil || it.Playbook.Name != tt.wantPlaybook || !strings.Contains(it.PlaybookReason, tt.wantReason) {
-				t.Errorf("playbook %v (%s), want %s (%s)", it.Playbook, it.PlaybookReason, tt.wantPlaybook, tt.wantReason)
+				t.Errorf("playbook %v (%s; %v), want %s (%s)", it.Playbook, it.PlaybookReason, it.Err, tt.wantPlaybook, tt.wantReason)
 			}
 			if it.Err == nil && it.Plan.Playbook != tt.wantPlaybook {
 				t.Errorf("plan's playbook %s, want %s", it.Plan.Playbook, tt.wantPlaybook)

@@ -466,3 +466,36 @@ func TestE2ESandboxStateDirectory(t *testing.T) {
 		}
 	}
 }
+
+// The owner search's order: --locate over everything; else the chosen playbook's own strategies;
+// the configuration's locate: for a playbook that names none, and for a playbook chosen once the
+// owner is found (README "Playbooks"). The strategy that found the owner is the first of the
+// order (each finds the demo key).
+func TestE2ELocateOrder(t *testing.T) {
+	t.Parallel()
+	limit(t)
+	e := newE2E(t, orgFromFile(t, "small.yaml"))
+	e.writeFile("own.yaml", "name: own\nsteps:\n  - locate: {strategies: [ims]}\n  - delete\n  - verify\n")
+	e.writeFile("plain.yaml", "name: plain\nsteps: [locate, delete, verify]\n")
+	cfg := e.writeFile("config.yaml", "locate: [scan]\nplaybooks:\n  - path: own.yaml\n  - path: plain.yaml\n")
+	byUser := e.writeFile("by-user.yaml", "locate: [scan]\nplaybooks:\n  - path: own.yaml\n  - path: plain.yaml\n"+
+		"rules:\n  - match: {users: [nobody]}\n    playbook: own\n  - playbook: plain\n")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"the playbook's own", []string{"--config", cfg, "--playbook", "own"}, "ims"},
+		{"--locate over the playbook's", []string{"--config", cfg, "--playbook", "own", "--locate", "self,scan"}, "scan"},
+		{"the configuration's where the playbook names none", []string{"--config", cfg, "--playbook", "plain"}, "scan"},
+		{"the configuration's when the playbook is chosen by owner", []string{"--config", byUser}, "scan"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.run("", append([]string{"--key-id", smallLeak, "--dry-run", "--output", "json"}, tc.args...)...)
+			wantCode(t, r, 0)
+			if !strings.Contains(r.Stdout, `"strategy": "`+tc.want+`"`) {
+				t.Errorf("owner not found by %s:\n%s", tc.want, r)
+			}
+		})
+	}
+}

@@ -51,6 +51,9 @@ func newCmdLocate(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if len(strategies) == 0 && conf != nil { // no playbook here: the configuration's order
+				strategies = conf.Locate
+			}
 			p := f.newProgress(f.Streams.ErrOut)
 			cl, err := f.connect(ctx, conf, p)
 			if err != nil {

@@ -97,19 +97,13 @@ func input(ctx context.Context, opts *RespondOptions) (rotate.Input, error) {
 	return in, err
 }
 
-// configAndStrategies reads the configuration and the owner-search strategies: --locate wins over
-// the configuration's locate list; empty means each playbook's, else ram's defaults.
+// configAndStrategies reads --locate's strategies and the configuration (rotate.Batch.Strategies
+// says which order applies without --locate).
 func (f *Factory) configAndStrategies(locate string) (*playbooks.Config, []string, error) {
 	strategies, err := rotate.ParseStrategies(locate)
 	if err != nil {
 		return nil, nil, flagErrorf("--locate: %v", err)
 	}
 	conf, err := f.loadConfig()
-	if err != nil {
-		return nil, nil, err
-	}
-	if conf != nil && len(strategies) == 0 {
-		strategies = conf.Locate
-	}
-	return conf, strategies, nil
+	return conf, strategies, err
 }
