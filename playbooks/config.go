@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/respond-dev/respond/ram/accesskey"
 )
 
 // Config is respond's configuration file: which accounts to search and with which credentials
@@ -496,8 +498,40 @@ func (c *Config) decodeRules(l *errList, f field) {
 	}
 }
 
-// IsCanary reports whether keyID is listed as a canary.
-func (c *Config) IsCanary(keyID string) bool { return contains(c.Canaries, keyID) }
+// CanaryIDs are the canary (honeytoken) key ids, parsed (Validate refuses one that is not an id;
+// a nil configuration has none).
+func (c *Config) CanaryIDs() []accesskey.ID {
+	if c == nil {
+		return nil
+	}
+	var out []accesskey.ID
+	for _, k := range c.Canaries {
+		if id, err := accesskey.ParseID(k); err == nil {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// ChoosesByOwner reports whether a rule, or a configured playbook's own match, looks at the
+// owner's account or user: then a playbook can be chosen only once the owner is found.
+func (c *Config) ChoosesByOwner() bool {
+	if c == nil {
+		return false
+	}
+	byOwner := func(m Match) bool { return len(m.Accounts) > 0 || len(m.Users) > 0 }
+	for _, r := range c.Rules {
+		if byOwner(r.Match) {
+			return true
+		}
+	}
+	for _, r := range c.Playbooks {
+		if r.Playbook != nil && byOwner(r.Playbook.Match) {
+			return true
+		}
+	}
+	return false
+}
 
 // Account returns the account with the name.
 func (c *Config) Account(name string) (AccountConfig, bool) {

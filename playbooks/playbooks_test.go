@@ -494,8 +494,11 @@ func TestConfigHelpers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.IsCanary("LTAI5tCanary0000000000AB") || c.IsCanary("LTAI5tMYCr1pxcx4vz2o7riE") {
-		t.Error("IsCanary")
+	if ids := c.CanaryIDs(); len(ids) != 1 || ids[0].String() != "LTAI5tCanary0000000000AB" {
+		t.Errorf("CanaryIDs = %v", ids)
+	}
+	if (*Config)(nil).CanaryIDs() != nil {
+		t.Error("a nil configuration has canaries")
 	}
 	a, ok := c.Account("ci")
 	if !ok || a.Credentials.Source != CredentialsRoleARN || a.Region != "cn-shanghai" {
@@ -703,5 +706,29 @@ func TestKMSDeletesFirst(t *testing.T) {
 				t.Fatalf("KMSDeletesFirst = %v, %q; want %v with a reason when true", got, why, tt.want)
 			}
 		})
+	}
+}
+
+func TestChoosesByOwner(t *testing.T) {
+	for _, tc := range []struct {
+		config string
+		want   bool
+	}{
+		{"rules:\n  - match: {sources: [gitleaks-json]}\n    playbook: contain-only\n", false},
+		{"rules:\n  - match: {users: [ci-*]}\n    playbook: contain-only\n", true},
+		{"rules:\n  - match: {accounts: [prod]}\n    playbook: contain-only\n", true},
+		{"rules:\n  - playbook: contain-only\n", false},
+		{"locate: [ims]\n", false},
+	} {
+		c, err := ParseConfig("c.yaml", []byte(tc.config))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.ChoosesByOwner(); got != tc.want {
+			t.Errorf("%q: ChoosesByOwner = %v, want %v", tc.config, got, tc.want)
+		}
+	}
+	if (*Config)(nil).ChoosesByOwner() {
+		t.Error("a nil configuration chooses by owner")
 	}
 }

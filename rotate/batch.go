@@ -266,26 +266,9 @@ func (b *Batch) prepare(ctx context.Context, it *Item) {
 	it.loc, it.Err = b.Session.Locator(ctx, strategies, it.Finding.KeyID, it.Finding.Secret, b.Progress)
 }
 
-// choiceNeedsOwner reports whether a rule (or a playbook's own match) matches on the owner's
-// account or user: then the playbook is chosen once the owner is found, and the owner search
-// uses Strategies or the default ones.
-func (b *Batch) choiceNeedsOwner() bool {
-	if b.Playbook != nil || b.Config == nil {
-		return false
-	}
-	byOwner := func(m playbooks.Match) bool { return len(m.Accounts) > 0 || len(m.Users) > 0 }
-	for _, r := range b.Config.Rules {
-		if byOwner(r.Match) {
-			return true
-		}
-	}
-	for _, r := range b.Config.Playbooks {
-		if r.Playbook != nil && byOwner(r.Playbook.Match) {
-			return true
-		}
-	}
-	return false
-}
+// choiceNeedsOwner reports whether the playbook can be chosen only once the owner is found
+// (playbooks.Config.ChoosesByOwner; never with --playbook): prepare's order applies then.
+func (b *Batch) choiceNeedsOwner() bool { return b.Playbook == nil && b.Config.ChoosesByOwner() }
 
 // choose sets the finding's playbook and the reason: the forced one, else the configuration's
 // rules (with the owner when known), else the default.
@@ -434,13 +417,6 @@ func (b *Batch) settings(pb *playbooks.Playbook, sinks []sink.Sink) Settings {
 	if id, err := accesskey.ParseID(b.Session.Caller().AccessKeyID); err == nil {
 		s.Self = id
 	}
-	if b.Config != nil {
-		s.Trusts = b.Config.Trusts
-		for _, c := range b.Config.Canaries {
-			if id, err := accesskey.ParseID(c); err == nil {
-				s.Canaries = append(s.Canaries, id)
-			}
-		}
-	}
+	s.Trusts, s.Canaries = b.Config.Trusts, b.Config.CanaryIDs()
 	return s
 }

@@ -87,14 +87,7 @@ func (b *Batch) matchSecret(ctx context.Context, it *Item) {
 		it.locErr = errSecretMatchOff
 		return
 	}
-	m := ram.SecretMatch{MaxCandidates: b.Config.MaxCandidates()}
-	if b.Config != nil {
-		for _, c := range b.Config.Canaries {
-			if id, err := accesskey.ParseID(c); err == nil {
-				m.Skip = append(m.Skip, id)
-			}
-		}
-	}
+	m := ram.SecretMatch{MaxCandidates: b.Config.MaxCandidates(), Skip: b.Config.CanaryIDs()}
 	o, rep, err := b.Session.MatchSecret(ctx, it.Finding.Secret, m, b.Progress)
 	it.match = &rep
 	if err != nil {
