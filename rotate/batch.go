@@ -140,9 +140,7 @@ func (b *Batch) open() (Deps, func(), error) {
 	d.Accounts, d.Verifier, d.Caller, d.Redactor = b.Session, b.Session, b.Session.Caller(), b.Redactor
 	d.Incident = b.Session
 	d.kms = newKMSSecrets()
-	if b.Config != nil && len(d.AssessRegions) == 0 {
-		d.AssessRegions = b.Config.Assess.Regions
-	}
+	d.AssessRegions = b.assessRegions()
 	if err := os.MkdirAll(b.StateDir, 0o700); err != nil {
 		return d, nil, fmt.Errorf("create the state directory %s: %w (pass --state-dir)", b.StateDir, err)
 	}
@@ -392,13 +390,19 @@ func (b *Batch) plan(ctx context.Context, it *Item) {
 	}
 }
 
+// assessRegions are the ActionTrail regions the assessment asks: the Deps', else the
+// configuration's assess.regions, else none named (every region ActionTrail lists).
+func (b *Batch) assessRegions() []string {
+	if len(b.Deps.AssessRegions) == 0 && b.Config != nil {
+		return b.Config.Assess.Regions
+	}
+	return b.Deps.AssessRegions
+}
+
 // settings maps a playbook (and the configuration) onto the engine's settings.
 func (b *Batch) settings(pb *playbooks.Playbook, sinks []sink.Sink) Settings {
 	s := Settings{Playbook: pb.Name, OnStoreFailure: pb.OnStoreFailure, Sinks: DescribeSinks(sinks), OwnUserAgent: b.OwnUserAgent,
-		AssessRegions: b.Deps.AssessRegions}
-	if b.Config != nil && len(s.AssessRegions) == 0 {
-		s.AssessRegions = b.Config.Assess.Regions
-	}
+		AssessRegions: b.assessRegions()}
 	for _, st := range pb.Steps {
 		s.Steps = append(s.Steps, st.ID)
 		switch st.ID {
