@@ -25,6 +25,14 @@ func TestNeeds(t *testing.T) {
 		{ID: playbooks.StepLocate, Options: playbooks.StepOptions{Strategies: []string{playbooks.StrategyRecycleBin, playbooks.StrategySecretMatch}}},
 		{ID: playbooks.StepContain}, {ID: playbooks.StepDelete}, {ID: playbooks.StepClose},
 	}}
+	network := &playbooks.Playbook{Name: "network", Steps: []playbooks.Step{{ID: playbooks.StepContain,
+		Options: playbooks.StepOptions{IncidentOptions: playbooks.IncidentOptions{ContainMethod: playbooks.ContainNetworkPolicy}}}}}
+	huntOnly := &playbooks.Playbook{Name: "hunt-only", Steps: []playbooks.Step{{ID: playbooks.StepHunt}}}
+	huntReads := []ram.ProbeKind{ram.ProbeLookupEvents, ram.ProbeGetUser, ram.ProbeGetLoginProfile, ram.ProbeListPoliciesForUser,
+		ram.ProbeListPoliciesForRole, ram.ProbeListPoliciesForGroup, ram.ProbeGetPolicy, ram.ProbeListGroupsForUser, ram.ProbeGetRole}
+	eradicate := []ram.ProbeKind{ram.ProbeDeleteAccessKey, ram.ProbeDeleteAccessKeyInRecycleBin, ram.ProbeDeleteLoginProfile,
+		ram.ProbeRemoveUserFromGroup, ram.ProbeDetachPolicyFromUser, ram.ProbeDetachPolicyFromRole, ram.ProbeDetachPolicyFromGroup,
+		ram.ProbeDeletePolicy, ram.ProbeCreatePolicy, ram.ProbeAttachPolicyToRole}
 	tests := []struct {
 		name      string
 		pbs       []*playbooks.Playbook
@@ -45,6 +53,19 @@ func TestNeeds(t *testing.T) {
 			[]ram.ProbeKind{ram.ProbeGetAccessKeyInfoInRecycleBin, ram.ProbeLeakList, ram.ProbeLeakDeal}, nil},
 		{"--security-center makes close's needs required", []*playbooks.Playbook{future}, true,
 			[]ram.ProbeKind{ram.ProbeLeakList, ram.ProbeLeakDeal}, nil, nil},
+		// The hunt only reads, and goes on without a read (the finding stays unknown): optional.
+		{"standard hunts: its reads are optional", []*playbooks.Playbook{builtin("standard")}, false,
+			nil, huntReads[2:], append([]ram.ProbeKind{ram.ProbeCreatePolicy, ram.ProbeDeleteLoginProfile, ram.ProbeSetAccessKeyPolicy}, eradicate[2:]...)},
+		{"a hunt alone reads", []*playbooks.Playbook{huntOnly}, false,
+			[]ram.ProbeKind{ram.ProbeListAccessKeys}, huntReads, eradicate},
+		// Eradication removes only what the hunt read: with it the hunt's reads are required.
+		{"contain-first hunts, contains and eradicates", []*playbooks.Playbook{builtin("contain-first")}, false,
+			append(append(append([]ram.ProbeKind{ram.ProbeAttachPolicyToUser, ram.ProbeDetachPolicyFromUser}, huntReads...), eradicate...), ram.ProbeListAccessKeys),
+			[]ram.ProbeKind{ram.ProbeGetAccessKeyLastUsed, ram.ProbeLeakList},
+			[]ram.ProbeKind{ram.ProbeSetAccessKeyPolicy}},
+		{"contain by network policy", []*playbooks.Playbook{network}, false,
+			[]ram.ProbeKind{ram.ProbeIMSGetUser, ram.ProbeSetAccessKeyPolicy}, nil,
+			[]ram.ProbeKind{ram.ProbeCreatePolicy, ram.ProbeAttachPolicyToUser, ram.ProbeDeletePolicy}},
 		{"one playbook's requirement wins over another's option", []*playbooks.Playbook{future, builtin("standard")}, false,
 			[]ram.ProbeKind{ram.ProbeCreateAccessKey}, []ram.ProbeKind{ram.ProbeLeakList}, nil},
 	}
