@@ -1,8 +1,10 @@
 package doctor
 
 import (
+	"context"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/respond-dev/respond/playbooks"
@@ -120,5 +122,45 @@ func TestAccountNeeds_order(t *testing.T) {
 	}
 	if !sort.SliceIsSorted(seq, func(i, j int) bool { return !seq[i] && seq[j] }) || !slices.Contains(seq, true) {
 		t.Errorf("order %v", seq)
+	}
+}
+
+// answers is a prober that answers each probe as told (granted and found when not told).
+type answers map[ram.ProbeKind]ram.ProbeResult
+
+func (a answers) Probe(_ context.Context, k ram.ProbeKind, _ ram.ProbeTarget) ram.ProbeResult {
+	if r, ok := a[k]; ok {
+		return r
+	}
+	return ram.ProbeResult{Kind: k, Grant: ram.GrantGranted, Code: "EntityNotExist.User", Inferred: true}
+}
+
+// TestTargetExists: no write is probed when the made-up user exists, nor, for playbooks whose
+// write probes name it, when the made-up policy exists; a refused or not-found check goes on.
+func TestTargetExists(t *testing.T) {
+	found := ram.ProbeResult{Grant: ram.GrantGranted}
+	refused := ram.ProbeResult{Grant: ram.GrantDenied, Code: "NoPermission"}
+	var standard, first needList
+	standard.addPlaybooks([]*playbooks.Playbook{builtinPlaybook(t, "standard")})
+	first.addPlaybooks([]*playbooks.Playbook{builtinPlaybook(t, "contain-first")})
+	tests := []struct {
+		name  string
+		a     answers
+		needs needList
+		item  string // "" when the probes go on
+	}{
+		{"nothing exists", answers{}, first, ""},
+		{"the user exists", answers{ram.ProbeGetUser: found}, standard, "probe user"},
+		{"the policy exists, and a write names it", answers{ram.ProbeGetPolicy: found}, first, "probe policy"},
+		{"the policy exists, and no write names it", answers{ram.ProbeGetPolicy: found}, standard, ""},
+		{"the policy cannot be read", answers{ram.ProbeGetPolicy: refused}, first, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, stop := targetExists(context.Background(), tt.a, ram.ProbeTarget{UserName: "respond-doctor-1", PolicyName: "respond-doctor-1"}, tt.needs)
+			if stop != (tt.item != "") || c.Item != tt.item || stop && (c.Status != StatusError || !strings.Contains(c.Detail, "respond-doctor-1 exists")) {
+				t.Errorf("got %+v, %v; want %q", c, stop, tt.item)
+			}
+		})
 	}
 }
