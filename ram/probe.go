@@ -43,7 +43,8 @@ const (
 	GrantUnknown Grant = "unknown"
 	// GrantError: the probe could not be made (transport, credentials, throttling, 5xx).
 	GrantError Grant = "error"
-	// GrantNotProbed: the endpoint does not know the action (an emulator without it).
+	// GrantNotProbed: no call was made (no harmless one proves the permission: Detail says
+	// why), or the endpoint does not know the action (an emulator without it).
 	GrantNotProbed Grant = "not-probed"
 )
 
@@ -87,8 +88,12 @@ type ProbeTarget struct {
 	UserID string
 	// KeyID is LTAIDOCTOR plus 14 random letters and digits: no key has it.
 	KeyID accesskey.ID
-	// PolicyName is respond-doctor-<hex>: no policy has it.
-	PolicyName string
+	// PolicyName, RoleName and GroupName are respond-doctor-<hex>: no policy, role or group has
+	// them.
+	PolicyName, RoleName, GroupName string
+	// AccountID is the account probed, for the user principal name of the probe user in its
+	// default domain (<account id>.onaliyun.com); "" leaves that probe out.
+	AccountID string
 	// LeakID is a random Security Center record id above 2^53 (real ones are six digits).
 	LeakID int64
 	// SecretName is a KMS secret name that does not exist (the sink's template with UserName
@@ -151,6 +156,8 @@ func NewProbeTarget() (ProbeTarget, error) {
 		UserID:     "9" + fmt.Sprintf("%017d", uid),
 		KeyID:      id,
 		PolicyName: "respond-doctor-" + hx,
+		RoleName:   "respond-doctor-" + hx,
+		GroupName:  "respond-doctor-" + hx,
 		LeakID:     1<<53 + leak.Int64(),
 		KMSKeyID:   uh[:8] + "-" + uh[8:12] + "-" + uh[12:16] + "-" + uh[16:20] + "-" + uh[20:],
 	}, nil
@@ -194,6 +201,10 @@ type ProbeInfo struct {
 	Write      bool
 	// Safe says why the call changes nothing.
 	Safe string
+	// NamesPolicy: the call names the made-up custom policy (respond-doctor-<random>).
+	NamesPolicy bool
+	// Unprobed says why no call is made for this permission ("" when one is).
+	Unprobed string
 }
 
 type probeDef struct {
@@ -209,9 +220,12 @@ type probeDef struct {
 	// probe's made-up target needs a permission a run does not).
 	ownAuth bool
 	// total: the answer's TotalCount is reported (ProbeResult.Total).
-	total  bool
-	params func(t ProbeTarget) (map[string]string, error)
-	safe   string
+	total bool
+	// unprobed: no harmless call proves this permission, and why; Probe answers GrantNotProbed
+	// without calling.
+	unprobed string
+	params   func(t ProbeTarget) (map[string]string, error)
+	safe     string
 }
 
 func userParams(t ProbeTarget) (map[string]string, error) {
@@ -244,18 +258,6 @@ func keyParams(name string) func(t ProbeTarget) (map[string]string, error) {
 
 func fixed(p map[string]string) func(ProbeTarget) (map[string]string, error) {
 	return func(ProbeTarget) (map[string]string, error) { return p, nil }
-}
-
-func policyParams(t ProbeTarget) (map[string]string, error) {
-	p, err := userParams(t)
-	if err != nil {
-		return nil, err
-	}
-	if t.PolicyName == "" {
-		return nil, errors.New("no probe policy name")
-	}
-	p["PolicyType"], p["PolicyName"] = "Custom", t.PolicyName
-	return p, nil
 }
 
 func secretParams(withKey bool) func(t ProbeTarget) (map[string]string, error) {
@@ -319,10 +321,10 @@ var probeDefs = map[ProbeKind]probeDef{
 	ProbeDeleteAccessKey: {product: prodRAM, sdkProduct: "Ram", version: ramVersion, api: "DeleteAccessKey", permission: "ram:DeleteAccessKey",
 		write: true, params: userKeyParams, safe: safeNoOwner},
 	ProbeAttachPolicyToUser: {product: prodRAM, sdkProduct: "Ram", version: ramVersion, api: "AttachPolicyToUser",
-		permission: "ram:AttachPolicyToUser", write: true, params: policyParams,
+		permission: "ram:AttachPolicyToUser", write: true, params: named("UserName", "PolicyName"),
 		safe: safeNoUser + ", and a custom policy that cannot exist (respond-doctor-<random>)"},
 	ProbeDetachPolicyFromUser: {product: prodRAM, sdkProduct: "Ram", version: ramVersion, api: "DetachPolicyFromUser",
-		permission: "ram:DetachPolicyFromUser", write: true, params: policyParams,
+		permission: "ram:DetachPolicyFromUser", write: true, params: named("UserName", "PolicyName"),
 		safe: safeNoUser + ", and a custom policy that cannot exist (respond-doctor-<random>)"},
 	ProbeIMSGetUser: {product: prodIMS, sdkProduct: "Ims", version: imsVersion, api: "GetUser", permission: "ram:GetUser",
 		params: keyParams("UserAccessKeyId"), safe: safeRead + "; " + safeNoKey},
@@ -385,9 +387,12 @@ var probeDefs = map[ProbeKind]probeDef{
 
 // ProbeCatalog lists every probe, sorted by kind: what it checks and why it is safe.
 func ProbeCatalog() []ProbeInfo {
-	out := make([]ProbeInfo, 0, len(probeDefs))
-	for k, d := range probeDefs {
-		out = append(out, ProbeInfo{Kind: k, Permission: d.permission, Write: d.write, Safe: d.safe})
+	out := make([]ProbeInfo, 0, len(probeDefs)+len(incidentProbeDefs))
+	for _, defs := range []map[ProbeKind]probeDef{probeDefs, incidentProbeDefs} {
+		for k, d := range defs {
+			out = append(out, ProbeInfo{Kind: k, Permission: d.permission, Write: d.write, Safe: d.safe,
+				NamesPolicy: d.namesPolicy(), Unprobed: d.unprobed})
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Kind < out[j].Kind })
 	return out
@@ -396,11 +401,15 @@ func ProbeCatalog() []ProbeInfo {
 // Probe makes one probe, signed by c, and classifies its answer. It is retried like any safe
 // call (throttling, 5xx): every probe is harmless to repeat.
 func (c *Client) Probe(ctx context.Context, kind ProbeKind, t ProbeTarget) ProbeResult {
-	d, ok := probeDefs[kind]
+	d, ok := lookupProbe(kind)
 	if !ok {
 		return ProbeResult{Kind: kind, Grant: GrantError, Detail: "unknown probe"}
 	}
 	res := ProbeResult{Kind: kind, Permission: d.permission}
+	if d.unprobed != "" {
+		res.Grant, res.Detail = GrantNotProbed, d.unprobed
+		return res
+	}
 	params, err := d.params(t)
 	if err != nil {
 		res.Grant, res.Detail = GrantError, err.Error()

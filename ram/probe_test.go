@@ -31,6 +31,7 @@ func probeTarget(t *testing.T) ProbeTarget {
 		t.Fatal(err)
 	}
 	pt.SecretName = "respond/doctor/" + pt.UserName
+	pt.AccountID = "1000000000000001" // the demo organisation's management account
 	return pt
 }
 
@@ -51,6 +52,16 @@ func orgState(t *testing.T, s *emulator.Server, org *emulator.Org, c *Client, cr
 			return err
 		}
 		fmt.Fprintf(&b, "user %s %s keys %v bin %d\n", u.UserName, u.UserID, keys, len(bin))
+		pols, err := c.ListPoliciesFor(ctx, EntityUser, u.UserName)
+		if err != nil {
+			return err
+		}
+		groups, err := c.ListGroupsForUser(ctx, u.UserName)
+		if err != nil {
+			return err
+		}
+		_, lerr := c.GetLoginProfile(ctx, u.UserName)
+		fmt.Fprintf(&b, "  policies %v groups %v login profile %v\n", pols, groups, lerr == nil)
 		return nil
 	})
 	if err != nil {
@@ -109,6 +120,12 @@ func TestProbe_emulator(t *testing.T) {
 			pt := targets[info.Kind]
 			g := admin.Probe(ctx, info.Kind, pt)
 			d := denied.Probe(ctx, info.Kind, pt)
+			if info.Unprobed != "" {
+				if g.Grant != GrantNotProbed || d.Grant != GrantNotProbed || g.Detail != info.Unprobed || g.Code != "" {
+					t.Errorf("a permission without a harmless probe: %+v / %+v", g, d)
+				}
+				return
+			}
 			if slices.Contains(policyProbes, info.Kind) && g.Grant == GrantNotProbed {
 				if d.Grant != GrantNotProbed || g.Code != "InvalidApi.NotFound" {
 					t.Errorf("policy probe on an emulator without it: %+v / %+v", g, d)
@@ -144,6 +161,14 @@ func TestProbe_emulator(t *testing.T) {
 		}
 	}
 	for _, r := range s.RequestLog()[start:] {
+		if r.Action == "CreatePolicy" {
+			t.Errorf("ram:CreatePolicy was called: %v", r.Params)
+		}
+		for _, name := range []string{"UserName", "RoleName", "GroupName", "PolicyName"} {
+			if v, ok := r.Params[name]; ok && writes[r.Action] && !strings.HasPrefix(v, "respond-doctor-") {
+				t.Errorf("%s names %s %q", r.Action, name, v)
+			}
+		}
 		if writes[r.Action] && r.Code == "" && r.Action != "ModifyAccessKeyLeakDeal" {
 			t.Errorf("a write probe succeeded: %s %v", r.Action, r.Params)
 		}
@@ -217,7 +242,8 @@ func TestProbe_neverWithoutTarget(t *testing.T) {
 	s, admin, _ := startEmu(t, emulator.DemoOrg())
 	n := len(s.RequestLog())
 	for _, k := range []ProbeKind{ProbeCreateAccessKey, ProbeDeleteAccessKey, ProbeDeleteAccessKeyInRecycleBin,
-		ProbePutSecretValue, ProbeCreateSecret, ProbeAttachPolicyToUser, ProbeLeakDeal} {
+		ProbePutSecretValue, ProbeCreateSecret, ProbeAttachPolicyToUser, ProbeLeakDeal, ProbeDeletePolicy, ProbeAttachPolicyToRole,
+		ProbeDetachPolicyFromRole, ProbeDetachPolicyFromGroup, ProbeDeleteLoginProfile, ProbeRemoveUserFromGroup, ProbeSetAccessKeyPolicy} {
 		r := admin.Probe(context.Background(), k, ProbeTarget{})
 		if r.Grant != GrantError || r.Detail == "" {
 			t.Errorf("%s without a target: %+v", k, r)
@@ -271,6 +297,13 @@ func TestProbe_classify(t *testing.T) {
 		{"get secret value: no such secret", ProbeGetSecretValue, 404, `{"RequestId":"r","Code":"Forbidden.ResourceNotFound","Message":"x"}`, GrantGranted, true, ""},
 		{"list secrets refused", ProbeListSecrets, 403, `{"RequestId":"r","Code":"Forbidden.NoPermission","Message":"x"}`, GrantDenied, false, ""},
 		{"list secrets", ProbeListSecrets, 200, `{"RequestId":"r","TotalCount":3,"SecretList":{"Secret":[{"SecretName":"acs/ram/user/a"}]}}`, GrantGranted, false, ""},
+		{"role deny: no such role", ProbeAttachPolicyToRole, 404, `{"RequestId":"r","Code":"EntityNotExist.Role","Message":"The role does not exist."}`, GrantGranted, true, ""},
+		{"detach from a group: no such policy", ProbeDetachPolicyFromGroup, 404, `{"RequestId":"r","Code":"EntityNotExist.Policy","Message":"x"}`, GrantGranted, true, ""},
+		{"delete login profile refused", ProbeDeleteLoginProfile, 403, `{"RequestId":"r","Code":"NoPermission","Message":"x","AccessDeniedDetail":{"AuthAction":"ram:DeleteLoginProfile"}}`, GrantDenied, false, "ram:DeleteLoginProfile"},
+		{"remove from group: no such group", ProbeRemoveUserFromGroup, 404, `{"RequestId":"r","Code":"EntityNotExist.Group","Message":"x"}`, GrantGranted, true, ""},
+		{"network policy: a parameter refused", ProbeSetAccessKeyPolicy, 400, `{"RequestId":"r","Code":"InvalidParameter.UserPrincipalName","Message":"x"}`, GrantUnknown, false, ""},
+		{"network policy that succeeded", ProbeSetAccessKeyPolicy, 200, `{"RequestId":"r"}`, GrantUnknown, false, ""},
+		{"hunt read: no such role", ProbeGetRole, 404, `{"RequestId":"r","Code":"EntityNotExist.Role","Message":"x"}`, GrantGranted, true, ""},
 		{"leak deal accepted", ProbeLeakDeal, 200, `{"RequestId":"R11"}`, GrantGranted, false, ""},
 	}
 	for _, tt := range tests {

@@ -253,3 +253,81 @@ func TestE2EDoctorSandboxServe(t *testing.T) {
 		t.Errorf("calls that changed state in the member account: %v", w)
 	}
 }
+
+// TestE2EDoctorIncident: a configuration whose playbook is contain-first (hunt, contain,
+// eradicate), signed as a responder that may do everything it needs but ram:DeleteLoginProfile:
+// doctor names exactly that as missing (needed by eradicate), reports ram:CreatePolicy as not
+// checked (no harmless probe) with its fix, exits 1, and changes nothing: every call that
+// succeeded was a read, and every user, role, group or policy a call named was made up.
+func TestE2EDoctorIncident(t *testing.T) {
+	t.Parallel()
+	limit(t)
+	e := newE2E(t, orgFromFile(t, "doctor.yaml"))
+	resp, ok := e.org.Key("LTAI5tFAKEDOCTORINCIDNT1")
+	if !ok {
+		t.Fatal("no incident responder key")
+	}
+	e.cred = &resp
+	hook := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("a message was sent") }))
+	defer hook.Close()
+	e.env["RESPOND_DOCTOR_WEBHOOK"] = hook.URL + "/services/T0/B0/doctorWebhookToken01"
+	if err := os.MkdirAll(e.sinkDir(), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	raw := mustRead(t, filepath.Join("..", "..", "testdata", "doctor", "contain-first.yaml"))
+	conf := e.writeFile("contain-first.yaml", strings.ReplaceAll(string(raw), "SINK_DIR", e.sinkDir()))
+	start := len(e.s.RequestLog())
+
+	r := e.run("", "doctor", "--config", conf, "--output", "json")
+	wantCode(t, r, 1)
+	rep, failed := doctorFailed(t, r, true)
+	want := []string{"account mgmt (3333000000000001) | ram:DeleteLoginProfile | missing | grant ram:DeleteLoginProfile"}
+	if !slices.Equal(failed, want) {
+		t.Errorf("failed checks:\n%s\nwant\n%s", strings.Join(failed, "\n"), strings.Join(want, "\n"))
+	}
+	var createPolicy, loginProfile *doctorCheck
+	for i, c := range rep.Checks {
+		switch c.Item {
+		case "ram:CreatePolicy":
+			createPolicy = &rep.Checks[i]
+		case "ram:DeleteLoginProfile":
+			loginProfile = &rep.Checks[i]
+		}
+	}
+	if createPolicy == nil || createPolicy.Status != "not-checked" || createPolicy.Fix != "make sure respond is allowed ram:CreatePolicy" {
+		t.Errorf("ram:CreatePolicy: %+v", createPolicy)
+	}
+	if loginProfile == nil || !slices.Equal(loginProfile.NeededBy, []string{"contain-first (eradicate)"}) {
+		t.Errorf("ram:DeleteLoginProfile: %+v", loginProfile)
+	}
+
+	r = e.run("", "doctor", "--config", conf)
+	wantCode(t, r, 1)
+	mustContain(t, "doctor text", r.Stdout, "MISSING", "→ grant ram:DeleteLoginProfile", "ram:GetLoginProfile",
+		"ram:AttachPolicyToRole", "NOT READY: 1 required check(s) failed")
+
+	probed := map[string]bool{}
+	for _, q := range e.s.RequestLog()[start:] {
+		probed[q.Action] = true
+		if q.Code == "" && !readOnlyAction(q.Action) && q.Action != "GetCallerIdentity" {
+			t.Errorf("a call that changes state succeeded: %s %v", q.Action, q.Params)
+		}
+		for _, name := range []string{"UserName", "RoleName", "GroupName", "PolicyName"} {
+			if v, ok := q.Params[name]; ok && !strings.HasPrefix(v, "respond-doctor-") {
+				t.Errorf("%s named %s %q", q.Action, name, v)
+			}
+		}
+	}
+	for _, a := range []string{"GetLoginProfile", "ListPoliciesForRole", "GetRole", "DeleteLoginProfile", "RemoveUserFromGroup",
+		"DetachPolicyFromGroup", "AttachPolicyToRole", "DeletePolicy", "AttachPolicyToUser"} {
+		if !probed[a] {
+			t.Errorf("%s not probed", a)
+		}
+	}
+	if probed["CreatePolicy"] {
+		t.Error("CreatePolicy was called")
+	}
+	if ents, _ := os.ReadDir(e.sinkDir()); len(ents) != 0 {
+		t.Errorf("the file sink's directory holds %v", ents)
+	}
+}

@@ -43,6 +43,7 @@ func TestKMSDescribeSecret(t *testing.T) {
 // one with it learns that the target does not exist. (The real cloud's order is inferred:
 // README "Documented and inferred".)
 func TestPermissionBeforeExistence(t *testing.T) {
+	const doctorName = "respond-doctor-0123456789abcdef"
 	s, org := demo(t)
 	admin := et.Common(t, s, et.AK(org.Admin()))
 	none := et.Common(t, s, cred(t, org, ciKey))
@@ -58,6 +59,24 @@ func TestPermissionBeforeExistence(t *testing.T) {
 		{"Ram", "2015-05-01", "GetAccessKeyLastUsed", map[string]string{"UserName": "respond-doctor-0123456789abcdef", "UserAccessKeyId": "LTAIDOCTOR0123456789ABCD"}, "EntityNotExist.User"},
 		{"Ims", "2019-08-15", "GetUser", map[string]string{"UserAccessKeyId": "LTAIDOCTOR0123456789ABCD"}, "EntityNotExist.User.AccessKey"},
 		{"Ims", "2019-08-15", "DeleteAccessKeyInRecycleBin", map[string]string{"UserId": "912345678901234567", "UserAccessKeyId": "LTAIDOCTOR0123456789ABCD"}, "EntityNotExist.User"},
+		// The incident steps' probes (respond doctor): the hunt's reads, containment's and eradication's writes.
+		{"Ram", "2015-05-01", "GetLoginProfile", map[string]string{"UserName": doctorName}, "EntityNotExist.User"},
+		{"Ram", "2015-05-01", "ListPoliciesForUser", map[string]string{"UserName": doctorName}, "EntityNotExist.User"},
+		{"Ram", "2015-05-01", "ListPoliciesForRole", map[string]string{"RoleName": doctorName}, "EntityNotExist.Role"},
+		{"Ram", "2015-05-01", "ListPoliciesForGroup", map[string]string{"GroupName": doctorName}, "EntityNotExist.Group"},
+		{"Ram", "2015-05-01", "GetPolicy", map[string]string{"PolicyType": "Custom", "PolicyName": doctorName}, "EntityNotExist.Policy"},
+		{"Ram", "2015-05-01", "ListGroupsForUser", map[string]string{"UserName": doctorName}, "EntityNotExist.User"},
+		{"Ram", "2015-05-01", "GetRole", map[string]string{"RoleName": doctorName}, "EntityNotExist.Role"},
+		{"Ram", "2015-05-01", "DeletePolicy", map[string]string{"PolicyName": doctorName}, "EntityNotExist.Policy"},
+		{"Ram", "2015-05-01", "AttachPolicyToRole", map[string]string{"RoleName": doctorName, "PolicyType": "Custom", "PolicyName": doctorName}, "EntityNotExist.Policy"},
+		{"Ram", "2015-05-01", "DetachPolicyFromRole", map[string]string{"RoleName": doctorName, "PolicyType": "Custom", "PolicyName": doctorName}, "EntityNotExist.Policy"},
+		{"Ram", "2015-05-01", "DetachPolicyFromGroup", map[string]string{"GroupName": doctorName, "PolicyType": "Custom", "PolicyName": doctorName}, "EntityNotExist.Policy"},
+		{"Ram", "2015-05-01", "AttachPolicyToUser", map[string]string{"UserName": doctorName, "PolicyType": "Custom", "PolicyName": doctorName}, "EntityNotExist.Policy"},
+		{"Ram", "2015-05-01", "DetachPolicyFromUser", map[string]string{"UserName": doctorName, "PolicyType": "Custom", "PolicyName": doctorName}, "EntityNotExist.Policy"},
+		{"Ram", "2015-05-01", "DeleteLoginProfile", map[string]string{"UserName": doctorName}, "EntityNotExist.User"},
+		{"Ram", "2015-05-01", "RemoveUserFromGroup", map[string]string{"UserName": doctorName, "GroupName": doctorName}, "EntityNotExist.Group"},
+		{"Ims", "2019-08-15", "SetAccessKeyPolicy", map[string]string{"UserPrincipalName": doctorName + "@1000000000000001.onaliyun.com",
+			"UserAccessKeyId": "LTAIDOCTOR0123456789ABCD", "AccessKeyPolicy": `{"Version":1,"Status":"Inactive","Statements":[]}`}, "EntityNotExist.User"},
 		{"Kms", "2016-01-20", "PutSecretValue", map[string]string{"SecretName": "respond/doctor/x", "VersionId": "v", "SecretData": "d"}, "Forbidden.ResourceNotFound"},
 		{"Kms", "2016-01-20", "DescribeSecret", map[string]string{"SecretName": "respond/doctor/x"}, "Forbidden.ResourceNotFound"},
 		{"Kms", "2016-01-20", "GetSecretValue", map[string]string{"SecretName": "acs/ram/user/respond-doctor-0123456789abcdef"}, "Forbidden.ResourceNotFound"},

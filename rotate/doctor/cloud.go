@@ -177,17 +177,39 @@ func (r *runner) account(ctx context.Context, sess *rotate.Session, la ram.Locat
 		c.Status, c.Detail = StatusError, err.Error()
 		return append(out, c)
 	}
-	// The probes name a user that cannot exist; make sure it does not before any write names it.
-	if g := p.Probe(ctx, ram.ProbeGetUser, r.target); g.Grant == ram.GrantGranted && g.Code == "" {
-		c := chk("probe user")
-		c.Status, c.Detail = StatusError, "a user named "+r.target.UserName+" exists: no write permission was probed"
+	target := r.target
+	target.AccountID = la.Account.ID
+	if target.AccountID == "" {
+		target.AccountID = id.AccountID
+	}
+	if c, ok := targetExists(ctx, p, target, needs); ok {
+		c.Kind, c.Component, c.Required = KindAccount, comp, true
 		return append(out, c)
 	}
 	for _, n := range needs {
-		out = append(out, probeCheck(comp, n, p.Probe(ctx, n.kind, r.target)))
+		out = append(out, probeCheck(comp, n, p.Probe(ctx, n.kind, target)))
 	}
 	out = append(out, r.kmsManaged(ctx, comp, p, pbs)...)
 	return append(out, r.kmsSinks(ctx, p, la.Account, pbs)...)
+}
+
+// targetExists makes sure the user the probes name does not exist, nor the custom policy when a
+// write probe names it, before any write names them: ok reports one that does (the check says so).
+func targetExists(ctx context.Context, p prober, t ram.ProbeTarget, needs []*need) (Check, bool) {
+	if g := p.Probe(ctx, ram.ProbeGetUser, t); g.Grant == ram.GrantGranted && g.Code == "" {
+		return Check{Item: "probe user", Status: StatusError, Detail: "a user named " + t.UserName + " exists: no write permission was probed"}, true
+	}
+	policy := map[ram.ProbeKind]bool{}
+	for _, info := range ram.ProbeCatalog() {
+		policy[info.Kind] = info.Write && info.NamesPolicy && info.Unprobed == ""
+	}
+	if !slices.ContainsFunc(needs, func(n *need) bool { return policy[n.kind] }) {
+		return Check{}, false
+	}
+	if g := p.Probe(ctx, ram.ProbeGetPolicy, t); g.Grant == ram.GrantGranted && g.Code == "" {
+		return Check{Item: "probe policy", Status: StatusError, Detail: "a custom policy named " + t.PolicyName + " exists: no write permission was probed"}, true
+	}
+	return Check{}, false
 }
 
 // probeCheck turns a probe's answer into a check.
@@ -203,6 +225,9 @@ func probeCheck(comp string, n *need, res ram.ProbeResult) Check {
 		}
 	case ram.GrantNotProbed:
 		c.Detail = "not probed (action unknown to this endpoint)"
+		if res.Code == "" { // no call made: no harmless one proves it
+			c.Detail, c.Fix = "not probed: "+res.Detail, "make sure respond is allowed "+res.Permission
+		}
 	case ram.GrantUnknown:
 		c.Detail, c.Fix = res.Detail, "check that respond is allowed "+res.Permission
 	default:

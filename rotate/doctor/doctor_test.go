@@ -76,6 +76,12 @@ func newFixture(t *testing.T, key string) *fixture {
 // newFixtureWith is newFixture with the configuration's text passed through edit.
 func newFixtureWith(t *testing.T, key string, edit func(string) string) *fixture {
 	t.Helper()
+	return newFixtureFrom(t, key, "config.yaml", edit)
+}
+
+// newFixtureFrom is newFixtureWith with another configuration of testdata/doctor.
+func newFixtureFrom(t *testing.T, key, config string, edit func(string) string) *fixture {
+	t.Helper()
 	org, err := emulator.LoadOrg(filepath.Join("..", "..", "testdata", "orgs", "doctor.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +93,7 @@ func newFixtureWith(t *testing.T, key string, edit func(string) string) *fixture
 	if err := os.Mkdir(sinkDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "doctor", "config.yaml"))
+	raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "doctor", config))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -496,5 +502,51 @@ sinks:
 	want := []string{"directory " + dir + " | ok", "target " + dir + "/prod.env | ok", "target " + dir + "/stage.env | error"}
 	if !slices.Equal(items, want) {
 		t.Errorf("sink checks:\n%s\nwant\n%s", strings.Join(items, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestRun_incidentSteps: with contain-first (hunt, contain, eradicate), signed as a responder
+// that may do everything that playbook needs but ram:DeleteLoginProfile, doctor names exactly
+// that as missing, probes each of the incident steps' calls (ram:CreatePolicy, which has no
+// harmless probe, is reported not checked with its fix), and changes nothing. As the
+// administrator the same configuration is ready.
+func TestRun_incidentSteps(t *testing.T) {
+	f := newFixtureFrom(t, "LTAI5tFAKEDOCTORINCIDNT1", "contain-first.yaml", func(s string) string { return s })
+	start := len(f.s.RequestLog())
+	rep := Run(context.Background(), f.opts)
+	want := []string{"account mgmt (" + mgmtID + ") | ram:DeleteLoginProfile | missing"}
+	if got := failed(rep); !slices.Equal(got, want) || rep.ExitCode != 1 {
+		t.Errorf("failed %v (exit %d), want %v\n%s", got, rep.ExitCode, want, text(rep))
+	}
+	checks := map[string]Check{}
+	for _, c := range rep.Checks {
+		checks[c.Item] = c
+	}
+	for _, perm := range []string{"ram:GetLoginProfile", "ram:ListPoliciesForRole", "ram:GetRole", "ram:AttachPolicyToUser",
+		"ram:DeletePolicy", "ram:RemoveUserFromGroup", "ram:DetachPolicyFromGroup", "ram:AttachPolicyToRole", "ram:DeleteAccessKeyInRecycleBin"} {
+		if c, ok := checks[perm]; !ok || c.Status != StatusOK || !c.Required {
+			t.Errorf("%s: %+v, want a required check that passed", perm, c)
+		}
+	}
+	if c := checks["ram:CreatePolicy"]; c.Status != StatusNotChecked || !c.Required || c.Fix != "make sure respond is allowed ram:CreatePolicy" ||
+		!strings.Contains(c.Detail, "no harmless call") || c.Probe != "" || !slices.Contains(c.NeededBy, "contain-first (contain)") {
+		t.Errorf("ram:CreatePolicy: %+v", c)
+	}
+	if c := checks["ram:DeleteLoginProfile"]; c.Fix != "grant ram:DeleteLoginProfile" || !slices.Equal(c.NeededBy, []string{"contain-first (eradicate)"}) {
+		t.Errorf("ram:DeleteLoginProfile: %+v", c)
+	}
+	readOnly(t, f.s, start, "GetLoginProfile", "ListPoliciesForUser", "ListPoliciesForRole", "ListPoliciesForGroup",
+		"GetPolicy", "ListGroupsForUser", "GetRole")
+	for _, r := range f.s.RequestLog()[start:] {
+		for _, name := range []string{"RoleName", "GroupName", "PolicyName"} {
+			if v, ok := r.Params[name]; ok && !strings.HasPrefix(v, "respond-doctor-") {
+				t.Errorf("%s named %s %q", r.Action, name, v)
+			}
+		}
+	}
+
+	admin := newFixtureFrom(t, "LTAI5tFAKEDOCTORADMIN001", "contain-first.yaml", func(s string) string { return s })
+	if rep := Run(context.Background(), admin.opts); !rep.OK {
+		t.Errorf("as the administrator: not ready\n%s", text(rep))
 	}
 }

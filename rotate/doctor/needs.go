@@ -32,7 +32,55 @@ const (
 	notePurge = "optional: purging the deleted key from the recycle bin (otherwise restorable for 30 days) needs it"
 	noteBin   = "optional: finding a key already deleted (in its user's recycle bin) needs it"
 	noteClose = "optional unless a Security Center poll is configured: closing Security Center's record of a leak needs it"
+	noteHunt  = "optional: without it the hunt cannot read or check part of what the leaked key created (left unknown, " +
+		"listed in the hunt's errors); the run goes on"
+	noteAgain = "optional: read only when a deny policy of respond's name already exists (a resumed run)"
 )
+
+// huntReads are what the hunt reads: the events of the principals it follows, then the present
+// state of each finding (hunt.Cloud).
+var huntReads = []ram.ProbeKind{ram.ProbeLookupEvents, ram.ProbeGetUser, ram.ProbeListAccessKeys, ram.ProbeGetLoginProfile,
+	ram.ProbeListPoliciesForUser, ram.ProbeListPoliciesForRole, ram.ProbeListPoliciesForGroup, ram.ProbeGetPolicy,
+	ram.ProbeListGroupsForUser, ram.ProbeGetRole}
+
+// eradicateWrites are what hunt.Apply and the removal of expired role denies call: the attacker's
+// keys deleted and purged, console passwords, group memberships, attachments (to users, roles,
+// groups) and policies removed, a deny created and attached to each role the attacker assumed.
+var eradicateWrites = []ram.ProbeKind{ram.ProbeDeleteAccessKey, ram.ProbeDeleteAccessKeyInRecycleBin, ram.ProbeDeleteLoginProfile,
+	ram.ProbeRemoveUserFromGroup, ram.ProbeDetachPolicyFromUser, ram.ProbeDetachPolicyFromRole, ram.ProbeDetachPolicyFromGroup,
+	ram.ProbeDeletePolicy, ram.ProbeCreatePolicy, ram.ProbeAttachPolicyToRole}
+
+func needsOf(kinds []ram.ProbeKind, note string) []probeNeed {
+	out := make([]probeNeed, len(kinds))
+	for i, k := range kinds {
+		out[i] = probeNeed{kind: k, note: note}
+	}
+	return out
+}
+
+// incidentNeeds are the needs of the hunt, contain and eradicate steps. The hunt only reads, and
+// a refused read leaves a finding unknown while the run goes on: optional. Eradication removes
+// only what the hunt read and confirmed (it fails without the hunt's graph, and leaves alone
+// what the hunt could not check), so with an eradicate step the hunt's reads are required too.
+// A containment that fails is a warning, yet the step is the playbook's choice and its
+// quarantine must come off again once the key is deleted: required.
+func incidentNeeds(s playbooks.Step) []probeNeed {
+	switch s.ID {
+	case playbooks.StepHunt:
+		return needsOf(huntReads, noteHunt)
+	case playbooks.StepContain:
+		if s.Options.ContainMethod == playbooks.ContainNetworkPolicy {
+			// The key's owner by its user principal name (IMS GetUser), then its network policy.
+			return []probeNeed{{kind: ram.ProbeIMSGetUser}, {kind: ram.ProbeSetAccessKeyPolicy}}
+		}
+		// The quarantine created and attached, then detached and deleted once the key is gone.
+		return []probeNeed{{kind: ram.ProbeCreatePolicy}, {kind: ram.ProbeAttachPolicyToUser},
+			{kind: ram.ProbeDetachPolicyFromUser}, {kind: ram.ProbeDeletePolicy}, {kind: ram.ProbeGetPolicy, note: noteAgain}}
+	case playbooks.StepEradicate:
+		return append(needsOf(huntReads, ""), needsOf(eradicateWrites, "")...)
+	}
+	return nil
+}
 
 func stepNeeds(s playbooks.Step) []probeNeed {
 	switch s.ID {
@@ -59,8 +107,8 @@ func stepNeeds(s playbooks.Step) []probeNeed {
 		return []probeNeed{{kind: ram.ProbeDeleteAccessKey}, {kind: ram.ProbeDeleteAccessKeyInRecycleBin, note: notePurge}}
 	case playbooks.StepVerify:
 		return []probeNeed{{kind: ram.ProbeListAccessKeys}}
-	case playbooks.StepContain:
-		return []probeNeed{{kind: ram.ProbeAttachPolicyToUser}, {kind: ram.ProbeDetachPolicyFromUser}}
+	case playbooks.StepHunt, playbooks.StepContain, playbooks.StepEradicate:
+		return incidentNeeds(s)
 	case playbooks.StepClose:
 		return []probeNeed{{kind: ram.ProbeLeakList, note: noteClose}, {kind: ram.ProbeLeakDeal, note: noteClose}}
 	}

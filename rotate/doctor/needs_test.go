@@ -1,8 +1,10 @@
 package doctor
 
 import (
+	"context"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/respond-dev/respond/playbooks"
@@ -25,6 +27,14 @@ func TestNeeds(t *testing.T) {
 		{ID: playbooks.StepLocate, Options: playbooks.StepOptions{Strategies: []string{playbooks.StrategyRecycleBin, playbooks.StrategySecretMatch}}},
 		{ID: playbooks.StepContain}, {ID: playbooks.StepDelete}, {ID: playbooks.StepClose},
 	}}
+	network := &playbooks.Playbook{Name: "network", Steps: []playbooks.Step{{ID: playbooks.StepContain,
+		Options: playbooks.StepOptions{IncidentOptions: playbooks.IncidentOptions{ContainMethod: playbooks.ContainNetworkPolicy}}}}}
+	huntOnly := &playbooks.Playbook{Name: "hunt-only", Steps: []playbooks.Step{{ID: playbooks.StepHunt}}}
+	huntReads := []ram.ProbeKind{ram.ProbeLookupEvents, ram.ProbeGetUser, ram.ProbeGetLoginProfile, ram.ProbeListPoliciesForUser,
+		ram.ProbeListPoliciesForRole, ram.ProbeListPoliciesForGroup, ram.ProbeGetPolicy, ram.ProbeListGroupsForUser, ram.ProbeGetRole}
+	eradicate := []ram.ProbeKind{ram.ProbeDeleteAccessKey, ram.ProbeDeleteAccessKeyInRecycleBin, ram.ProbeDeleteLoginProfile,
+		ram.ProbeRemoveUserFromGroup, ram.ProbeDetachPolicyFromUser, ram.ProbeDetachPolicyFromRole, ram.ProbeDetachPolicyFromGroup,
+		ram.ProbeDeletePolicy, ram.ProbeCreatePolicy, ram.ProbeAttachPolicyToRole}
 	tests := []struct {
 		name      string
 		pbs       []*playbooks.Playbook
@@ -45,6 +55,19 @@ func TestNeeds(t *testing.T) {
 			[]ram.ProbeKind{ram.ProbeGetAccessKeyInfoInRecycleBin, ram.ProbeLeakList, ram.ProbeLeakDeal}, nil},
 		{"--security-center makes close's needs required", []*playbooks.Playbook{future}, true,
 			[]ram.ProbeKind{ram.ProbeLeakList, ram.ProbeLeakDeal}, nil, nil},
+		// The hunt only reads, and goes on without a read (the finding stays unknown): optional.
+		{"standard hunts: its reads are optional", []*playbooks.Playbook{builtin("standard")}, false,
+			nil, huntReads[2:], append([]ram.ProbeKind{ram.ProbeCreatePolicy, ram.ProbeDeleteLoginProfile, ram.ProbeSetAccessKeyPolicy}, eradicate[2:]...)},
+		{"a hunt alone reads", []*playbooks.Playbook{huntOnly}, false,
+			[]ram.ProbeKind{ram.ProbeListAccessKeys}, huntReads, eradicate},
+		// Eradication removes only what the hunt read: with it the hunt's reads are required.
+		{"contain-first hunts, contains and eradicates", []*playbooks.Playbook{builtin("contain-first")}, false,
+			append(append(append([]ram.ProbeKind{ram.ProbeAttachPolicyToUser, ram.ProbeDetachPolicyFromUser}, huntReads...), eradicate...), ram.ProbeListAccessKeys),
+			[]ram.ProbeKind{ram.ProbeGetAccessKeyLastUsed, ram.ProbeLeakList},
+			[]ram.ProbeKind{ram.ProbeSetAccessKeyPolicy}},
+		{"contain by network policy", []*playbooks.Playbook{network}, false,
+			[]ram.ProbeKind{ram.ProbeIMSGetUser, ram.ProbeSetAccessKeyPolicy}, nil,
+			[]ram.ProbeKind{ram.ProbeCreatePolicy, ram.ProbeAttachPolicyToUser, ram.ProbeDeletePolicy}},
 		{"one playbook's requirement wins over another's option", []*playbooks.Playbook{future, builtin("standard")}, false,
 			[]ram.ProbeKind{ram.ProbeCreateAccessKey}, []ram.ProbeKind{ram.ProbeLeakList}, nil},
 	}
@@ -99,5 +122,45 @@ func TestAccountNeeds_order(t *testing.T) {
 	}
 	if !sort.SliceIsSorted(seq, func(i, j int) bool { return !seq[i] && seq[j] }) || !slices.Contains(seq, true) {
 		t.Errorf("order %v", seq)
+	}
+}
+
+// answers is a prober that answers each probe as told (granted and found when not told).
+type answers map[ram.ProbeKind]ram.ProbeResult
+
+func (a answers) Probe(_ context.Context, k ram.ProbeKind, _ ram.ProbeTarget) ram.ProbeResult {
+	if r, ok := a[k]; ok {
+		return r
+	}
+	return ram.ProbeResult{Kind: k, Grant: ram.GrantGranted, Code: "EntityNotExist.User", Inferred: true}
+}
+
+// TestTargetExists: no write is probed when the made-up user exists, nor, for playbooks whose
+// write probes name it, when the made-up policy exists; a refused or not-found check goes on.
+func TestTargetExists(t *testing.T) {
+	found := ram.ProbeResult{Grant: ram.GrantGranted}
+	refused := ram.ProbeResult{Grant: ram.GrantDenied, Code: "NoPermission"}
+	var standard, first needList
+	standard.addPlaybooks([]*playbooks.Playbook{builtinPlaybook(t, "standard")})
+	first.addPlaybooks([]*playbooks.Playbook{builtinPlaybook(t, "contain-first")})
+	tests := []struct {
+		name  string
+		a     answers
+		needs needList
+		item  string // "" when the probes go on
+	}{
+		{"nothing exists", answers{}, first, ""},
+		{"the user exists", answers{ram.ProbeGetUser: found}, standard, "probe user"},
+		{"the policy exists, and a write names it", answers{ram.ProbeGetPolicy: found}, first, "probe policy"},
+		{"the policy exists, and no write names it", answers{ram.ProbeGetPolicy: found}, standard, ""},
+		{"the policy cannot be read", answers{ram.ProbeGetPolicy: refused}, first, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, stop := targetExists(context.Background(), tt.a, ram.ProbeTarget{UserName: "respond-doctor-1", PolicyName: "respond-doctor-1"}, tt.needs)
+			if stop != (tt.item != "") || c.Item != tt.item || stop && (c.Status != StatusError || !strings.Contains(c.Detail, "respond-doctor-1 exists")) {
+				t.Errorf("got %+v, %v; want %q", c, stop, tt.item)
+			}
+		})
 	}
 }
