@@ -97,7 +97,11 @@ func (x *run) sweepLate(ctx context.Context, s playbooks.StepID, st journal.Stat
 	if len(cands) == 0 {
 		return 0, nil, nil
 	}
-	others := x.othersNewKeys()
+	others, err := x.othersNewKeys()
+	if err != nil {
+		// without them another rotation's replacement could be taken for a late key of ours
+		return 0, nil, fmt.Errorf("no late key deleted: the other journals (whose replacements are never taken for late keys) cannot be read: %w", err)
+	}
 	from := st.FirstCreate.Add(-CreateDateSkew)
 	to := st.LastLost.Add(x.d.lateWindow() + CreateDateSkew)
 	found := 0
@@ -125,9 +129,13 @@ func (x *run) sweepLate(ctx context.Context, s playbooks.StepID, st journal.Stat
 
 // othersNewKeys are the replacements other journals in the state directory recorded (another
 // leaked key of the same user may be rotated at the same time): never taken for orphans here.
-func (x *run) othersNewKeys() map[string]bool {
+// A journal that cannot be read is an error: the sweep then deletes nothing.
+func (x *run) othersNewKeys() (map[string]bool, error) {
 	out := map[string]bool{}
-	ls, _ := journal.List(x.d.StateDir)
+	ls, err := journal.List(x.d.StateDir)
+	if err != nil {
+		return nil, err
+	}
 	for _, st := range ls {
 		if st.KeyID == x.p.KeyID.String() {
 			continue
@@ -136,7 +144,7 @@ func (x *run) othersNewKeys() map[string]bool {
 			out[k.ID] = true
 		}
 	}
-	return out
+	return out, nil
 }
 
 func humanKeyWarning(k ram.AccessKey, user string) string {

@@ -202,6 +202,22 @@ func TestLateCreatePartialThenRerun(t *testing.T) {
 	if ids := e.keys(t, ciUser); len(ids) != 2 {
 		t.Fatalf("the late create did not land: %v", ids)
 	}
+	// Another key's journal that cannot be read (a link): its replacements are unknown, so the
+	// late key is not deleted (it could be that rotation's replacement), and the run says why.
+	other := filepath.Join(e.deps.StateDir, "LTAI5tFAKEOTHERJOURNAL01.jsonl")
+	if err := os.Symlink(filepath.Join(t.TempDir(), "elsewhere"), other); err != nil {
+		t.Fatal(err)
+	}
+	_, rb := e.run(t, ciKey, s)
+	if rb.Outcome == journal.OutcomeRemediated || len(lateDeletes(t, e, ciKey)) != 0 || !strings.Contains(rb.Error, "no late key deleted") {
+		t.Fatalf("with another journal unreadable: %s, late deletions %v, error %q", rb.Outcome, lateDeletes(t, e, ciKey), rb.Error)
+	}
+	if ids := e.keys(t, ciUser); len(ids) != 2 {
+		t.Fatalf("keys %v after a sweep that could not read the other journals", ids)
+	}
+	if err := os.Remove(other); err != nil {
+		t.Fatal(err)
+	}
 	_, r2 := e.run(t, ciKey, s)
 	if r2.Outcome != journal.OutcomeRemediated {
 		t.Fatalf("re-run: %s %v %+v", r2.Outcome, r2.Err, r2.Steps)
