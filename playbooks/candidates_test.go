@@ -29,23 +29,49 @@ accounts:
 	if err != nil {
 		t.Fatal(err)
 	}
+	bySource, err := ParseConfig("s.yaml", []byte(`
+rules:
+  - match: {sources: [security-center], accounts: [ci]}
+    playbook: contain-only
+  - match: {sources: [security-center], evidence: [source]}
+    playbook: standard
+accounts:
+  - {name: ci, id: "6543210987654321", credentials: {source: env}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty, err := ParseConfig("e.yaml", []byte("locate: [scan]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := []string{SourceSecurityCenter}
 	tests := []struct {
 		name       string
 		conf       *Config
 		id, acName string
+		sources    []string
 		want       []string
 	}{
-		{"nil config", nil, "1", "", []string{"standard"}},
-		{"a user rule then the catch-all", two, "", "ci", []string{"contain-only", "standard"}},
-		{"by account id", two, "6543210987654321", "", []string{"contain-only", "standard"}},
-		{"a source rule then the catch-all", two, "", "prod", []string{"contain-first", "standard"}},
-		{"no rule names the account", two, "9", "other", []string{"standard"}},
-		{"a rule on the account alone ends the list", accountOnly, "", "ci", []string{"contain-only"}},
-		{"a rule on a source may fall through to the default", accountOnly, "", "prod", []string{"contain-first", "standard"}},
+		{"nil config", nil, "1", "", nil, []string{"standard"}},
+		{"a user rule then the catch-all", two, "", "ci", nil, []string{"contain-only", "standard"}},
+		{"by account id", two, "6543210987654321", "", nil, []string{"contain-only", "standard"}},
+		{"a source rule then the catch-all", two, "", "prod", nil, []string{"contain-first", "standard"}},
+		{"no rule names the account", two, "9", "other", nil, []string{"standard"}},
+		{"a rule on the account alone ends the list", accountOnly, "", "ci", nil, []string{"contain-only"}},
+		{"a rule on a source may fall through to the default", accountOnly, "", "prod", nil, []string{"contain-first", "standard"}},
+		// the built-in rule (Select's, after the rules): Security Center findings get contain-first
+		{"nil config, Security Center polled", nil, "1", "", sc, []string{"contain-first", "standard"}},
+		{"no rule takes Security Center's findings", empty, "9", "other", sc, []string{"contain-first", "standard"}},
+		{"a catch-all rule leaves the built-in rule nothing", two, "9", "other", sc, []string{"standard"}},
+		{"a rule on the account alone leaves the built-in rule nothing", accountOnly, "", "ci", sc, []string{"contain-only"}},
+		{"a rule on Security Center's findings of the account takes them all", bySource, "", "ci", sc, []string{"contain-only", "standard"}},
+		{"a rule that also asks the evidence may leave some to the built-in rule", bySource, "", "prod", sc, []string{"standard", "contain-first"}},
+		{"a source no built-in rule answers", two, "9", "other", []string{"gitleaks"}, []string{"standard"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := tt.conf.Candidates(tt.id, tt.acName)
+			got, err := tt.conf.Candidates(tt.id, tt.acName, tt.sources...)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -331,3 +331,62 @@ func TestE2EDoctorIncident(t *testing.T) {
 		t.Errorf("the file sink's directory holds %v", ents)
 	}
 }
+
+// TestE2EDoctorBuiltinRule: no rule chooses, so a Security Center finding gets contain-first by
+// the built-in rule (playbooks.BuiltinRule), as a run's choice does. With respond serve polling
+// Security Center, doctor checks contain-first's needs too: signed as the responder that lacks
+// ram:DeleteLoginProfile (which contain-first's eradicate needs) and Security Center's actions
+// (which the poll needs), it names exactly those and exits 1. Without a poll no finding comes
+// from Security Center, contain-first answers nothing, and the same responder is ready.
+func TestE2EDoctorBuiltinRule(t *testing.T) {
+	t.Parallel()
+	limit(t)
+	e := newE2E(t, orgFromFile(t, "doctor.yaml"))
+	resp, ok := e.org.Key("LTAI5tFAKEDOCTORINCIDNT1")
+	if !ok {
+		t.Fatal("no incident responder key")
+	}
+	e.cred = &resp
+	hook := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("a message was sent") }))
+	defer hook.Close()
+	e.env["RESPOND_DOCTOR_WEBHOOK"] = hook.URL + "/services/T0/B0/doctorWebhookToken01"
+	if err := os.MkdirAll(e.sinkDir(), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	raw := strings.ReplaceAll(string(mustRead(t, filepath.Join("..", "..", "testdata", "doctor", "security-center.yaml"))), "SINK_DIR", e.sinkDir())
+	polled := e.writeFile("polled.yaml", raw)
+	noPoll, _, found := strings.Cut(raw, "serve:\n")
+	if !found {
+		t.Fatal("testdata/doctor/security-center.yaml has no serve: section")
+	}
+	unpolled := e.writeFile("unpolled.yaml", noPoll)
+
+	r := e.run("", "doctor", "--config", polled, "--output", "json")
+	wantCode(t, r, 1)
+	rep, failed := doctorFailed(t, r, true)
+	want := []string{"account mgmt (3333000000000001) | ram:DeleteLoginProfile | missing | grant ram:DeleteLoginProfile",
+		"account mgmt (3333000000000001) | yundun-aegis:DescribeAccesskeyLeakList | missing | grant yundun-aegis:DescribeAccesskeyLeakList",
+		"account mgmt (3333000000000001) | yundun-sas:ModifyAccessKeyLeakDeal | missing | grant yundun-sas:ModifyAccessKeyLeakDeal"}
+	if !slices.Equal(failed, want) {
+		t.Errorf("failed checks with a poll:\n%s\nwant\n%s", strings.Join(failed, "\n"), strings.Join(want, "\n"))
+	}
+	for _, c := range rep.Checks {
+		if c.Item == "ram:DeleteLoginProfile" && !slices.Equal(c.NeededBy, []string{"contain-first (eradicate)"}) {
+			t.Errorf("ram:DeleteLoginProfile needed by %v, want contain-first (eradicate)", c.NeededBy)
+		}
+	}
+
+	r = e.run("", "doctor", "--config", unpolled, "--output", "json")
+	wantCode(t, r, 0)
+	rep, failed = doctorFailed(t, r, true)
+	if len(failed) > 0 {
+		t.Errorf("failed checks without a poll: %v", failed)
+	}
+	for _, c := range rep.Checks {
+		for _, by := range c.NeededBy {
+			if strings.HasPrefix(by, "contain-first") {
+				t.Errorf("%s needed by %s without a poll", c.Item, by)
+			}
+		}
+	}
+}

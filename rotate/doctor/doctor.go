@@ -159,11 +159,11 @@ func Run(ctx context.Context, o Options) Report {
 	}
 	r.target = target
 	rep.ProbeUser = target.UserName
-	r.use = usedBy(o.Config)
 	r.poll = pollReason(o.Config, o.StateDir)
 	if r.poll == "" && o.SecurityCenter {
 		r.poll = "--security-center"
 	}
+	r.use = usedBy(o.Config, r.sources())
 	var cloud, local []Check
 	var wg sync.WaitGroup
 	wg.Go(func() { cloud = r.cloud(ctx) })

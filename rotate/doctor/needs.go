@@ -152,7 +152,7 @@ func (l *needList) addPlaybooks(pbs []*playbooks.Playbook) {
 // accountNeeds are the probes for one account: what its candidate playbooks need, and Security
 // Center's when a poll is configured (or asked for). Reads come before writes.
 func (r *runner) accountNeeds(acct ram.Account) ([]*need, []*playbooks.Playbook, error) {
-	pbs, err := r.o.Config.Candidates(acct.ID, acct.Name)
+	pbs, err := r.o.Config.Candidates(acct.ID, acct.Name, r.sources()...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -183,16 +183,25 @@ type uses struct {
 	sinks, channels map[string][]string
 }
 
+// sources are the finding sources whose built-in rule may choose a playbook here (Candidates):
+// Security Center's when a poll is checked.
+func (r *runner) sources() []string {
+	if r.poll == "" {
+		return nil
+	}
+	return []string{playbooks.SourceSecurityCenter}
+}
+
 // usedBy finds, over every configured account and a key of any other account, which sinks and
-// channels the candidate playbooks use.
-func usedBy(conf *playbooks.Config) uses {
+// channels the candidate playbooks use (sources as Candidates takes them).
+func usedBy(conf *playbooks.Config, sources []string) uses {
 	u := uses{sinks: map[string][]string{}, channels: map[string][]string{}}
 	if conf == nil {
 		return u
 	}
 	accts := append([]playbooks.AccountConfig{{}}, conf.Accounts...)
 	for _, a := range accts {
-		pbs, err := conf.Candidates(a.ID, a.Name)
+		pbs, err := conf.Candidates(a.ID, a.Name, sources...)
 		if err != nil {
 			continue
 		}
