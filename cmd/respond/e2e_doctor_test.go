@@ -208,7 +208,9 @@ func TestE2EDoctorSandboxServe(t *testing.T) {
 	e.env["RESPOND_DOCTOR_WEBHOOK"] = hook.URL + "/services/T0/B0/doctorWebhookToken01"
 	conf := e.writeFile("doctor-sc.yaml", strings.Replace(string(mustRead(t, e.doctorConfig())),
 		"secret-name: respond/app/current", "secret-name: respond/app/next\n    create: true", 1)+
-		"serve:\n  security-center: {poll: 5m}\n")
+		// standard for every key, Security Center's too (without the rule its built-in one gives
+		// them contain-first, whose needs TestE2EDoctorBuiltinRule checks)
+		"rules:\n  - playbook: standard\nserve:\n  security-center: {poll: 5m}\n")
 
 	r := e.runRaw("", "doctor", "--config", conf, "--state-dir", e.state, "--output", "json") // the sandbox's RESPOND_ENDPOINT
 	wantCode(t, r, 1)
