@@ -91,3 +91,26 @@ func (c *Config) Candidates(accountID, accountName string, sources ...string) ([
 	}
 	return out, nil
 }
+
+// SearchOrder is the owner search's order for a key when no --locate names one. When the rules
+// choose by owner (ChoosesByOwner) and no playbook is forced (--playbook), the search runs before
+// the choice, in the configuration's locate: order; otherwise in that of pb, the playbook chosen
+// or forced (completed by Select or Completed: its locate step's strategies). Either way the
+// default order (Strategies) when none is named, or when pb has no locate step.
+func (c *Config) SearchOrder(pb *Playbook, forced bool) []string {
+	var order []string
+	switch {
+	case pb == nil || (!forced && c.ChoosesByOwner()):
+		if c != nil {
+			order = c.Locate
+		}
+	default:
+		if st, ok := pb.Step(StepLocate); ok {
+			order = st.Options.Strategies
+		}
+	}
+	if len(order) == 0 {
+		return Strategies()
+	}
+	return order
+}

@@ -94,3 +94,44 @@ accounts:
 		}
 	}
 }
+
+// TestSearchOrder: the owner search runs in the chosen (or forced) playbook's order, unless the
+// rules choose by owner and none is forced: then in the configuration's; the default without one.
+func TestSearchOrder(t *testing.T) {
+	parse := func(src string) *Config {
+		t.Helper()
+		c, err := ParseConfig("c.yaml", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	bySource := parse("locate: [scan]\nrules:\n  - match: {sources: [gitleaks]}\n    playbook: contain-only\n")
+	byOwner := parse("locate: [scan]\nrules:\n  - match: {users: [ci-*]}\n    playbook: contain-only\n")
+	byOwnerNoOrder := parse("rules:\n  - match: {accounts: [ci]}\n    playbook: contain-only\n")
+	own := &Playbook{Name: "own", Steps: []Step{{ID: StepLocate, Options: StepOptions{Strategies: []string{StrategyIMS}}}}}
+	noLocate := &Playbook{Name: "no-locate", Steps: []Step{{ID: StepDelete}}}
+	tests := []struct {
+		name   string
+		conf   *Config
+		pb     *Playbook
+		forced bool
+		want   []string
+	}{
+		{"nil config, a playbook's own", nil, own, false, []string{StrategyIMS}},
+		{"nil config, no locate step: the default", nil, noLocate, false, Strategies()},
+		{"chosen before the search: its own", bySource, own, false, []string{StrategyIMS}},
+		{"chosen before the search, no locate step: the default", bySource, bySource.Completed(noLocate), false, Strategies()},
+		{"chosen by owner: the configuration's", byOwner, own, false, []string{StrategyScan}},
+		{"chosen by owner, not chosen yet", byOwner, nil, false, []string{StrategyScan}},
+		{"chosen by owner, no locate: the default", byOwnerNoOrder, own, false, Strategies()},
+		{"forced: its own even when the rules choose by owner", byOwner, own, true, []string{StrategyIMS}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.conf.SearchOrder(tt.pb, tt.forced); !slices.Equal(got, tt.want) {
+				t.Errorf("SearchOrder = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -57,8 +57,9 @@ type Batch struct {
 	// choose.
 	Playbook *playbooks.Playbook
 	// Strategies, when set, replace the playbooks' owner search strategies (--locate). Without
-	// them a chosen playbook's apply (the configuration's locate: where it names none), else the
-	// configuration's locate:, else ram's defaults.
+	// them playbooks.Config.SearchOrder says: a chosen playbook's (the configuration's locate:
+	// where it names none), or the configuration's locate: when the choice waits for the owner,
+	// else the default order.
 	Strategies []string
 	// Progress is told how the owner search's scans go.
 	Progress func(ram.Progress)
@@ -248,14 +249,8 @@ func (b *Batch) prepare(ctx context.Context, it *Item) {
 		}
 	}
 	strategies := b.Strategies
-	switch {
-	case len(strategies) > 0:
-	case it.Playbook != nil: // its own, or the configuration's locate: filled in (playbooks.Config)
-		if st, ok := it.Playbook.Step(playbooks.StepLocate); ok {
-			strategies = st.Options.Strategies
-		}
-	case b.Config != nil: // chosen once the owner is found: the configuration's order
-		strategies = b.Config.Locate
+	if len(strategies) == 0 { // the chosen playbook's, or the configuration's when chosen by owner
+		strategies = b.Config.SearchOrder(it.Playbook, b.Playbook != nil)
 	}
 	if isSecretOnly(it.Finding) {
 		it.secretMatch = allowsSecretMatch(strategies)

@@ -201,9 +201,11 @@ func TestBatch_choosesThePlaybookOnce(t *testing.T) {
 		{"a playbook's own strategies over the configuration's", "locate: [ims, scan]\nplaybooks:\n  - path: " + ownStrategies + "\nrules:\n  - match: {sources: [gitleaks-json]}\n    playbook: own-order\n",
 			"own-order", `source "gitleaks-json"`, []string{"scan", "ims"}},
 		{"by account name, once the owner is found", "rules:\n  - match: {accounts: [prod]}\n    playbook: contain-only\n",
-			"contain-only", `account prod (1001) matches "prod"`, nil},
+			"contain-only", `account prod (1001) matches "prod"`, playbooks.Strategies()},
 		{"no rule matches", "rules:\n  - match: {users: [nobody]}\n    playbook: contain-only\n",
-			"standard", "no rule matched", nil},
+			"standard", "no rule matched", playbooks.Strategies()},
+		{"a forced playbook's own order, though the rules choose by owner", "locate: [ims]\nplaybooks:\n  - path: " + ownStrategies + "\nrules:\n  - match: {accounts: [prod]}\n    playbook: contain-only\n",
+			"own-order", "--playbook", []string{"scan", "ims"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -220,6 +222,11 @@ func TestBatch_choosesThePlaybookOnce(t *testing.T) {
 				return ram.Owner{KeyID: id, UserName: user, Account: ram.Account{ID: "1001"}, Strategy: "ims"}, nil
 			})
 			b := &Batch{Session: conn, Config: conf, DryRun: true, StateDir: t.TempDir()}
+			if tt.wantReason == "--playbook" {
+				if b.Playbook, err = playbooks.Resolve(tt.wantPlaybook, conf); err != nil {
+					t.Fatal(err)
+				}
+			}
 			items, err := b.Run(context.Background(), []detect.Finding{finding(leaked)})
 			if err != nil {
 				t.Fatal(err)

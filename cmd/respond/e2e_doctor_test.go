@@ -392,3 +392,52 @@ func TestE2EDoctorBuiltinRule(t *testing.T) {
 		}
 	}
 }
+
+// TestE2EDoctorSearchOrder: when a rule chooses by account, the owner search runs before the
+// choice, in the configuration's locate: order, whatever the chosen playbook's own locate step
+// names. The playbook here names [ims] and the configuration [scan, self]; the responder may list
+// users but not call IMS. A run finds the owner (by scan) without IMS, so doctor does not report
+// IMS's ram:GetUser as missing: it checks ram:ListUsers for the search, and fails only on the
+// ram:DeleteAccessKey the responder lacks.
+func TestE2EDoctorSearchOrder(t *testing.T) {
+	t.Parallel()
+	limit(t)
+	e := newE2E(t, orgFromFile(t, "doctor.yaml"))
+	resp, ok := e.org.Key("LTAI5tFAKEDOCTORRESP0001")
+	if !ok {
+		t.Fatal("no responder key")
+	}
+	e.cred = &resp
+	e.writeFile("by-ims.yaml", "name: by-ims\nsteps:\n  - locate: {strategies: [ims]}\n  - delete\n  - verify\n")
+	conf := e.writeFile("by-owner.yaml", `accounts:
+  - name: mgmt
+    id: "3333000000000001"
+    credentials: {source: env}
+locate: [scan, self]
+playbooks:
+  - path: by-ims.yaml
+rules:
+  - match: {accounts: [mgmt]}
+    playbook: by-ims
+`)
+	r := e.run("", "--key-id", "LTAI5tFAKEDOCTORAPP00001", "--dry-run", "--config", conf, "--output", "json")
+	wantCode(t, r, 0)
+	mustContain(t, "the dry run", r.Stdout, `"playbook": "by-ims"`, `"strategy": "scan"`)
+
+	r = e.run("", "doctor", "--config", conf, "--output", "json")
+	wantCode(t, r, 1)
+	rep, failed := doctorFailed(t, r, false)
+	want := []string{"account mgmt (3333000000000001) | ram:DeleteAccessKey | missing"}
+	if !slices.Equal(failed, want) {
+		t.Errorf("failed checks:\n%s\nwant\n%s", strings.Join(failed, "\n"), strings.Join(want, "\n"))
+	}
+	listUsers := false
+	for _, c := range rep.Checks {
+		if c.Item == "ram:ListUsers" && slices.Contains(c.NeededBy, "by-ims (locate)") && c.Required && c.Status == "ok" {
+			listUsers = true
+		}
+	}
+	if !listUsers {
+		t.Errorf("ram:ListUsers not checked for the search:\n%s", r.Stdout)
+	}
+}

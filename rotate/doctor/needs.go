@@ -82,23 +82,28 @@ func incidentNeeds(s playbooks.Step) []probeNeed {
 	return nil
 }
 
+// searchNeeds are the probes of the owner search in this order (playbooks.Config.SearchOrder).
+func searchNeeds(order []string) []probeNeed {
+	out := []probeNeed{{kind: ram.ProbeListAccessKeys}}
+	for _, st := range order {
+		switch st {
+		case playbooks.StrategyIMS:
+			out = append(out, probeNeed{kind: ram.ProbeIMSGetUser})
+		case playbooks.StrategyActionTrail:
+			out = append(out, probeNeed{kind: ram.ProbeLastUsedInfo, note: noteTrail})
+		case playbooks.StrategyScan, playbooks.StrategySecretMatch:
+			out = append(out, probeNeed{kind: ram.ProbeListUsers})
+		case playbooks.StrategyRecycleBin:
+			out = append(out, probeNeed{kind: ram.ProbeGetAccessKeyInfoInRecycleBin, note: noteBin})
+		}
+	}
+	return out
+}
+
+// stepNeeds are the probes of a step but locate, whose search (searchNeeds) runs with or
+// without the step, in the order the configuration says.
 func stepNeeds(s playbooks.Step) []probeNeed {
 	switch s.ID {
-	case playbooks.StepLocate:
-		out := []probeNeed{{kind: ram.ProbeListAccessKeys}}
-		for _, st := range s.Options.Strategies {
-			switch st {
-			case playbooks.StrategyIMS:
-				out = append(out, probeNeed{kind: ram.ProbeIMSGetUser})
-			case playbooks.StrategyActionTrail:
-				out = append(out, probeNeed{kind: ram.ProbeLastUsedInfo, note: noteTrail})
-			case playbooks.StrategyScan, playbooks.StrategySecretMatch:
-				out = append(out, probeNeed{kind: ram.ProbeListUsers})
-			case playbooks.StrategyRecycleBin:
-				out = append(out, probeNeed{kind: ram.ProbeGetAccessKeyInfoInRecycleBin, note: noteBin})
-			}
-		}
-		return out
 	case playbooks.StepAssess:
 		return []probeNeed{{kind: ram.ProbeLookupEvents, note: noteTrail}}
 	case playbooks.StepCreate:
@@ -135,12 +140,16 @@ func (l *needList) add(k ram.ProbeKind, by, note string) {
 	*l = append(*l, &need{kind: k, required: note == "", neededBy: []string{by}, note: note})
 }
 
-// addPlaybooks adds what the playbooks need.
-func (l *needList) addPlaybooks(pbs []*playbooks.Playbook) {
+// addPlaybooks adds what the playbooks (conf's candidates) need: the owner search in the order
+// conf gives a run without --locate (playbooks.Config.SearchOrder), each step's.
+func (l *needList) addPlaybooks(conf *playbooks.Config, pbs []*playbooks.Playbook) {
 	for _, pb := range pbs {
 		// Every key is inspected before it is planned: its keys listed, its last use read.
 		l.add(ram.ProbeListAccessKeys, pb.Name+" (plan)", "")
 		l.add(ram.ProbeGetAccessKeyLastUsed, pb.Name+" (plan)", noteLast)
+		for _, pn := range searchNeeds(conf.SearchOrder(pb, false)) {
+			l.add(pn.kind, pb.Name+" ("+string(playbooks.StepLocate)+")", pn.note)
+		}
 		for _, s := range pb.Steps {
 			for _, pn := range stepNeeds(s) {
 				l.add(pn.kind, pb.Name+" ("+string(s.ID)+")", pn.note)
@@ -157,7 +166,7 @@ func (r *runner) accountNeeds(acct ram.Account) ([]*need, []*playbooks.Playbook,
 		return nil, nil, err
 	}
 	var needs needList
-	needs.addPlaybooks(pbs)
+	needs.addPlaybooks(r.o.Config, pbs)
 	if r.poll != "" {
 		needs.add(ram.ProbeLeakList, "security-center poll ("+r.poll+")", "")
 		needs.add(ram.ProbeLeakDeal, "security-center close ("+r.poll+")", "")
