@@ -35,6 +35,7 @@ func doctorRun(ctx context.Context, f *Factory, o doctor.Options) error {
 		return err
 	}
 	o.Getenv, o.Now = f.getenv, f.Now
+	o.RehearsalSink = f.Global.Sandbox // newBatch's fallback sink
 	o.Connect = func(ctx context.Context, c *playbooks.Config) (*rotate.Session, error) { return f.connect(ctx, c, nil) }
 	rep := doctor.Run(ctx, o)
 	if err := f.print(rep); err != nil || rep.OK {

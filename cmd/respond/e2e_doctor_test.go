@@ -441,3 +441,43 @@ rules:
 		t.Errorf("ram:ListUsers not checked for the search:\n%s", r.Stdout)
 	}
 }
+
+// TestE2EDoctorNoSink: a configuration without a sink, whose playbook (standard) creates a
+// replacement. A run refuses such a key (exit 2: the new secret would reach no one) unless
+// --reveal shows it on a terminal, which respond serve cannot do: with a serve: section doctor
+// fails on it, without one it reports it (with --reveal as the way out) and does not fail.
+func TestE2EDoctorNoSink(t *testing.T) {
+	t.Parallel()
+	limit(t)
+	e := newE2E(t, orgFromFile(t, "doctor.yaml"))
+	admin, ok := e.org.Key("LTAI5tFAKEDOCTORADMIN001")
+	if !ok {
+		t.Fatal("no administrator key")
+	}
+	e.cred = &admin
+	base := "accounts:\n  - name: mgmt\n    id: \"3333000000000001\"\n    credentials: {source: env}\nlocate: [scan, self]\n"
+	cli := e.writeFile("no-sink.yaml", base)
+	served := e.writeFile("no-sink-serve.yaml", base+"serve:\n  listen: 127.0.0.1:0\n")
+	e.env["RESPOND_SERVE_TOKEN"] = serveToken
+
+	r := e.run("", "--key-id", "LTAI5tFAKEDOCTORAPP00001", "--yes", "--config", served)
+	wantCode(t, r, 2)
+	mustContain(t, "the run", r.Stdout+r.Stderr, "no sink is configured")
+
+	r = e.run("", "doctor", "--config", served, "--output", "json")
+	wantCode(t, r, 1)
+	_, failed := doctorFailed(t, r, false)
+	want := []string{"sinks | a sink for the replacement | missing"}
+	if !slices.Equal(failed, want) {
+		t.Errorf("failed checks with serve:\n%s\nwant\n%s", strings.Join(failed, "\n"), strings.Join(want, "\n"))
+	}
+
+	r = e.run("", "doctor", "--config", cli, "--output", "json")
+	wantCode(t, r, 0)
+	rep, _ := doctorFailed(t, r, true)
+	if !slices.ContainsFunc(rep.Checks, func(c doctorCheck) bool {
+		return c.Item == "a sink for the replacement" && c.Status == "missing" && !c.Required && strings.Contains(c.Fix, "--reveal")
+	}) {
+		t.Errorf("without serve, no optional sink check naming --reveal:\n%s", r.Stdout)
+	}
+}

@@ -104,6 +104,9 @@ type Options struct {
 	Getenv func(string) string
 	// SendTest sends a test message on every channel.
 	SendTest bool
+	// RehearsalSink: a replacement no configured sink takes goes to the sandbox's rehearsal sink
+	// (--sandbox: rotate.RehearsalSink), so a playbook that creates needs no sink.
+	RehearsalSink bool
 	// SecurityCenter checks Security Center's permissions in every account even when no poll is
 	// configured (a poll is: serve.security-center, a playbook, rule or trust entry naming the
 	// source security-center, or a poll state file in StateDir).

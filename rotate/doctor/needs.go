@@ -187,9 +187,11 @@ func (r *runner) accountNeeds(acct ram.Account) ([]*need, []*playbooks.Playbook,
 	return needs, pbs, nil
 }
 
-// uses are the sinks and channels some playbook may use, and by which.
+// uses are the sinks and channels some playbook may use, and by which; noSink the playbooks that
+// create a replacement with no sink to store it in (the configuration has none).
 type uses struct {
 	sinks, channels map[string][]string
+	noSink          []string
 }
 
 // sources are the finding sources whose built-in rule may choose a playbook here (Candidates):
@@ -205,16 +207,19 @@ func (r *runner) sources() []string {
 // channels the candidate playbooks use (sources as Candidates takes them).
 func usedBy(conf *playbooks.Config, sources []string) uses {
 	u := uses{sinks: map[string][]string{}, channels: map[string][]string{}}
-	if conf == nil {
-		return u
+	accts := []playbooks.AccountConfig{{}}
+	if conf != nil {
+		accts = append(accts, conf.Accounts...)
 	}
-	accts := append([]playbooks.AccountConfig{{}}, conf.Accounts...)
 	for _, a := range accts {
 		pbs, err := conf.Candidates(a.ID, a.Name, sources...)
 		if err != nil {
 			continue
 		}
 		for _, pb := range pbs {
+			if pb.Has(playbooks.StepCreate) && len(pb.Sinks) == 0 && !slices.Contains(u.noSink, pb.Name) {
+				u.noSink = append(u.noSink, pb.Name)
+			}
 			for _, s := range pb.Sinks {
 				if !slices.Contains(u.sinks[s], pb.Name) {
 					u.sinks[s] = append(u.sinks[s], pb.Name)
