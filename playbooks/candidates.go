@@ -114,3 +114,14 @@ func (c *Config) SearchOrder(pb *Playbook, forced bool) []string {
 	}
 	return order
 }
+
+// Channels names the notification channels a run of pb (chosen or forced, completed by Select or
+// Completed) notifies: the playbook's, which are every configured one when it names none. A
+// canary's alert (canary), when the playbook has no notify step, goes to every configured channel:
+// an intrusion signal must reach someone.
+func (c *Config) Channels(pb *Playbook, canary bool) []string {
+	if canary && len(pb.Notify) == 0 && c != nil {
+		return sortedKeys(c.Notify)
+	}
+	return pb.Notify
+}

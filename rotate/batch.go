@@ -77,8 +77,8 @@ type Batch struct {
 	// ResumeCommand is the command printed to resume a rotation (Deps.ResumeCommand).
 	ResumeCommand string
 	// Deps tune every rotation (Clock, Sleep, LockWait, timeouts); the batch sets the rest: the
-	// state directory, the audit log, the configuration's notification channels, and each
-	// finding's owner account, sinks and step reporter.
+	// state directory, the audit log, and each finding's owner account, sinks, notification
+	// channels (its playbook's: playbooks.Config.Channels) and step reporter.
 	Deps Deps
 	// OwnUserAgent marks respond's own calls in ActionTrail (Settings.OwnUserAgent).
 	OwnUserAgent string
@@ -94,6 +94,8 @@ type Batch struct {
 	Owners map[accesskey.ID]ram.Owner
 
 	pre prefetches // the ActionTrail reads started as owners are found (prefetch.go)
+	// chans are the configuration's channels, each opened once a chosen playbook names it.
+	chans *channels
 	// onStep is OnStep, or the StepLines of this run's keys.
 	onStep func(accesskey.ID) func(StepResult)
 }
@@ -133,8 +135,8 @@ func (b *Batch) Fresh() *Batch {
 		DryRun: b.DryRun, Confirmer: b.Confirmer}
 }
 
-// open creates the state directory and opens the audit log (unless it is a dry run) and the
-// configuration's notification channels: the Deps every rotation shares.
+// open creates the state directory and opens the audit log (unless it is a dry run): the Deps
+// every rotation shares. The notification channels are opened as chosen playbooks name them.
 func (b *Batch) open() (Deps, func(), error) {
 	d := b.Deps
 	d.StateDir, d.ResumeCommand = b.StateDir, b.ResumeCommand
@@ -162,20 +164,16 @@ func (b *Batch) open() (Deps, func(), error) {
 	if b.Redactor != nil {
 		redact = b.Redactor.Redact
 	}
-	var err error
-	if d.Notifiers, err = Notifiers(b.Config, b.Outputs.getenv, redact); err != nil {
-		closeAudit()
-		return d, nil, err
-	}
+	b.chans = newChannels(b.Config, b.Outputs.getenv, redact)
 	return d, closeAudit, nil
 }
 
 // Run plans every finding and, unless it is a dry run or the Confirmer says no, executes the
 // plans. The items are in the findings' order, one per finding, except that a finding of a key
 // that secret-match found for a secret-only finding is folded into that one (mergeMatched). Its error says the batch stopped before
-// anything changed: the state directory, the audit log or a notification channel could not be
-// opened (an *InvalidError for a channel badly configured), it was interrupted while planning,
-// ErrNotConfirmed, the Confirmer's error.
+// anything changed: the state directory or the audit log could not be opened, it was interrupted
+// while planning, ErrNotConfirmed, the Confirmer's error. (A channel a finding's playbook names
+// that cannot be opened makes that finding's item invalid.)
 func (b *Batch) Run(ctx context.Context, findings []detect.Finding) ([]*Item, error) {
 	d, closeAudit, err := b.open()
 	if err != nil {
@@ -378,7 +376,12 @@ func (b *Batch) plan(ctx context.Context, it *Item) {
 		it.Err = &InvalidError{Err: fmt.Errorf("playbook %s: %w", pb.Name, err)}
 		return
 	}
-	it.Plan, it.deps = NewPlan(f, snap, s), d
+	it.Plan = NewPlan(f, snap, s)
+	if d.Notifiers, err = b.chans.named(b.Config.Channels(pb, it.Plan.Decision == DecisionRefuseCanary)); err != nil {
+		it.Err = err
+		return
+	}
+	it.deps = d
 	it.Plan.SecretMatch = it.match
 	if (it.Plan.Decision == DecisionRotate || it.Plan.Decision == DecisionPurge) && it.Plan.hasStep(playbooks.StepCreate) && len(sinks) == 0 {
 		it.Err = invalidf("key %s: the %s playbook creates a replacement but no sink is configured to receive it; add a sink to the configuration (README \"Sinks\"), pass --reveal on a terminal, or use --playbook contain-only", fd.KeyID, pb.Name)

@@ -225,7 +225,12 @@ func usedBy(conf *playbooks.Config, sources []string) uses {
 					u.sinks[s] = append(u.sinks[s], pb.Name)
 				}
 			}
-			for _, c := range pb.Notify {
+			// the channels a run of pb notifies, and those of a canary's alert when one is listed
+			chans := conf.Channels(pb, false)
+			if conf != nil && len(conf.Canaries) > 0 {
+				chans = append(chans, conf.Channels(pb, true)...)
+			}
+			for _, c := range chans {
 				if !slices.Contains(u.channels[c], pb.Name) {
 					u.channels[c] = append(u.channels[c], pb.Name)
 				}
