@@ -481,3 +481,48 @@ func TestE2EDoctorNoSink(t *testing.T) {
 		t.Errorf("without serve, no optional sink check naming --reveal:\n%s", r.Stdout)
 	}
 }
+
+// TestE2EDoctorForcedPlaybook: respond --playbook answers every key with that playbook, whatever
+// the rules choose; respond doctor --playbook checks what that run needs. The configuration's
+// default (standard) is ready for the responder that lacks ram:DeleteLoginProfile; contain-first,
+// whose eradicate needs it, is not — nor is a playbook file that names an unknown channel (a
+// flag error, as on the main command).
+func TestE2EDoctorForcedPlaybook(t *testing.T) {
+	t.Parallel()
+	limit(t)
+	e := newE2E(t, orgFromFile(t, "doctor.yaml"))
+	resp, ok := e.org.Key("LTAI5tFAKEDOCTORINCIDNT1")
+	if !ok {
+		t.Fatal("no incident responder key")
+	}
+	e.cred = &resp
+	hook := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("a message was sent") }))
+	defer hook.Close()
+	e.env["RESPOND_DOCTOR_WEBHOOK"] = hook.URL + "/services/T0/B0/doctorWebhookToken01"
+	if err := os.MkdirAll(e.sinkDir(), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	raw := strings.ReplaceAll(string(mustRead(t, filepath.Join("..", "..", "testdata", "doctor", "security-center.yaml"))), "SINK_DIR", e.sinkDir())
+	noPoll, _, _ := strings.Cut(raw, "serve:\n")
+	conf := e.writeFile("standard.yaml", noPoll)
+
+	wantCode(t, e.run("", "doctor", "--config", conf, "--output", "json"), 0)
+	r := e.run("", "doctor", "--config", conf, "--playbook", "contain-first", "--output", "json")
+	wantCode(t, r, 1)
+	rep, failed := doctorFailed(t, r, false)
+	want := []string{"account mgmt (3333000000000001) | ram:DeleteLoginProfile | missing"}
+	if !slices.Equal(failed, want) {
+		t.Errorf("failed checks:\n%s\nwant\n%s", strings.Join(failed, "\n"), strings.Join(want, "\n"))
+	}
+	for _, c := range rep.Checks {
+		for _, by := range c.NeededBy {
+			if strings.HasPrefix(by, "standard") {
+				t.Errorf("%s needed by %s under --playbook contain-first", c.Item, by)
+			}
+		}
+	}
+	bad := e.writeFile("bad.yaml", "name: bad\nsteps: [locate, delete, verify, notify]\nnotify: [nobody]\n")
+	r = e.run("", "doctor", "--config", conf, "--playbook", bad)
+	wantCode(t, r, 2)
+	mustContain(t, "stderr", r.Stderr, "--playbook "+bad)
+}

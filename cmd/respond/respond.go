@@ -65,9 +65,9 @@ func (r *run) batch() (*rotate.Batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	forced, err := playbooks.Resolve(opts.Playbook, conf)
+	forced, err := forcedPlaybook(opts.Playbook, conf)
 	if err != nil {
-		return nil, &FlagError{Err: fmt.Errorf("--playbook %s: %w", opts.Playbook, err)}
+		return nil, err
 	}
 	b, err := f.newBatch(conf, opts.Playbook)
 	if err != nil {
@@ -82,6 +82,16 @@ func (r *run) batch() (*rotate.Batch, error) {
 		b.Outputs.Reveal = r.s.Out // the one place a secret is printed, on purpose
 	}
 	return b, nil
+}
+
+// forcedPlaybook is the playbook --playbook names (nil for none: the rules choose), for a run and
+// for respond doctor; one that cannot be read or used with conf is a FlagError.
+func forcedPlaybook(value string, conf *playbooks.Config) (*playbooks.Playbook, error) {
+	pb, err := playbooks.Resolve(value, conf)
+	if err != nil {
+		return nil, &FlagError{Err: fmt.Errorf("--playbook %s: %w", value, err)}
+	}
+	return pb, nil
 }
 
 // input turns --key-id, --from and --since into the batch's input.

@@ -104,6 +104,9 @@ type Options struct {
 	Getenv func(string) string
 	// SendTest sends a test message on every channel.
 	SendTest bool
+	// Playbook, when set, is the playbook every key is answered with (respond --playbook): its
+	// needs are checked instead of those of the playbooks the configuration's rules may choose.
+	Playbook *playbooks.Playbook
 	// RehearsalSink: a replacement no configured sink takes goes to the sandbox's rehearsal sink
 	// (--sandbox: rotate.RehearsalSink), so a playbook that creates needs no sink.
 	RehearsalSink bool
@@ -166,7 +169,7 @@ func Run(ctx context.Context, o Options) Report {
 	if r.poll == "" && o.SecurityCenter {
 		r.poll = "--security-center"
 	}
-	r.use = usedBy(o.Config, r.sources())
+	r.use = r.usedBy()
 	var cloud, local []Check
 	var wg sync.WaitGroup
 	wg.Go(func() { cloud = r.cloud(ctx) })

@@ -140,14 +140,15 @@ func (l *needList) add(k ram.ProbeKind, by, note string) {
 	*l = append(*l, &need{kind: k, required: note == "", neededBy: []string{by}, note: note})
 }
 
-// addPlaybooks adds what the playbooks (conf's candidates) need: the owner search in the order
-// conf gives a run without --locate (playbooks.Config.SearchOrder), each step's.
-func (l *needList) addPlaybooks(conf *playbooks.Config, pbs []*playbooks.Playbook) {
+// addPlaybooks adds what the playbooks (conf's candidates, or the one forced) need: the owner
+// search in the order conf gives a run without --locate (playbooks.Config.SearchOrder), each
+// step's.
+func (l *needList) addPlaybooks(conf *playbooks.Config, pbs []*playbooks.Playbook, forced bool) {
 	for _, pb := range pbs {
 		// Every key is inspected before it is planned: its keys listed, its last use read.
 		l.add(ram.ProbeListAccessKeys, pb.Name+" (plan)", "")
 		l.add(ram.ProbeGetAccessKeyLastUsed, pb.Name+" (plan)", noteLast)
-		for _, pn := range searchNeeds(conf.SearchOrder(pb, false)) {
+		for _, pn := range searchNeeds(conf.SearchOrder(pb, forced)) {
 			l.add(pn.kind, pb.Name+" ("+string(playbooks.StepLocate)+")", pn.note)
 		}
 		for _, s := range pb.Steps {
@@ -161,12 +162,12 @@ func (l *needList) addPlaybooks(conf *playbooks.Config, pbs []*playbooks.Playboo
 // accountNeeds are the probes for one account: what its candidate playbooks need, and Security
 // Center's when a poll is configured (or asked for). Reads come before writes.
 func (r *runner) accountNeeds(acct ram.Account) ([]*need, []*playbooks.Playbook, error) {
-	pbs, err := r.o.Config.Candidates(acct.ID, acct.Name, r.sources()...)
+	pbs, err := r.candidates(acct.ID, acct.Name)
 	if err != nil {
 		return nil, nil, err
 	}
 	var needs needList
-	needs.addPlaybooks(r.o.Config, pbs)
+	needs.addPlaybooks(r.o.Config, pbs, r.o.Playbook != nil)
 	if r.poll != "" {
 		needs.add(ram.ProbeLeakList, "security-center poll ("+r.poll+")", "")
 		needs.add(ram.ProbeLeakDeal, "security-center close ("+r.poll+")", "")
@@ -203,16 +204,26 @@ func (r *runner) sources() []string {
 	return []string{playbooks.SourceSecurityCenter}
 }
 
+// candidates are the playbooks that may answer a key of the account: the one forced
+// (Options.Playbook), completed as a run completes it, else the configuration's candidates.
+func (r *runner) candidates(accountID, accountName string) ([]*playbooks.Playbook, error) {
+	if r.o.Playbook != nil {
+		return []*playbooks.Playbook{r.o.Config.Completed(r.o.Playbook)}, nil
+	}
+	return r.o.Config.Candidates(accountID, accountName, r.sources()...)
+}
+
 // usedBy finds, over every configured account and a key of any other account, which sinks and
-// channels the candidate playbooks use (sources as Candidates takes them).
-func usedBy(conf *playbooks.Config, sources []string) uses {
+// channels the candidate playbooks use.
+func (r *runner) usedBy() uses {
+	conf := r.o.Config
 	u := uses{sinks: map[string][]string{}, channels: map[string][]string{}}
 	accts := []playbooks.AccountConfig{{}}
 	if conf != nil {
 		accts = append(accts, conf.Accounts...)
 	}
 	for _, a := range accts {
-		pbs, err := conf.Candidates(a.ID, a.Name, sources...)
+		pbs, err := r.candidates(a.ID, a.Name)
 		if err != nil {
 			continue
 		}
