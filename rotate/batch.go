@@ -389,13 +389,8 @@ func (b *Batch) plan(ctx context.Context, it *Item) {
 }
 
 // assessRegions are the ActionTrail regions the assessment asks: the Deps', else the
-// configuration's assess.regions, else none named (every region ActionTrail lists).
-func (b *Batch) assessRegions() []string {
-	if len(b.Deps.AssessRegions) == 0 && b.Config != nil {
-		return b.Config.Assess.Regions
-	}
-	return b.Deps.AssessRegions
-}
+// configuration's assess.regions (playbooks.Config.AssessRegions).
+func (b *Batch) assessRegions() []string { return b.Config.AssessRegions(b.Deps.AssessRegions) }
 
 // settings maps a playbook (and the configuration) onto the engine's settings.
 func (b *Batch) settings(pb *playbooks.Playbook, sinks []sink.Sink) Settings {

@@ -95,8 +95,8 @@ func newCmdAssess(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if len(regions) == 0 && !allRegions && conf != nil {
-				regions = conf.Assess.Regions
+			if !allRegions {
+				regions = conf.AssessRegions(regions)
 			}
 			rep, err := cl.AssessKey(ctx, id, window, f.Now().UTC(), f.ownMarker, regions, exitOf)
 			if err != nil {
