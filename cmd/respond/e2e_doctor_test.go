@@ -343,19 +343,7 @@ func TestE2EDoctorIncident(t *testing.T) {
 func TestE2EDoctorBuiltinRule(t *testing.T) {
 	t.Parallel()
 	limit(t)
-	e := newE2E(t, orgFromFile(t, "doctor.yaml"))
-	resp, ok := e.org.Key("LTAI5tFAKEDOCTORINCIDNT1")
-	if !ok {
-		t.Fatal("no incident responder key")
-	}
-	e.cred = &resp
-	hook := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("a message was sent") }))
-	defer hook.Close()
-	e.env["RESPOND_DOCTOR_WEBHOOK"] = hook.URL + "/services/T0/B0/doctorWebhookToken01"
-	if err := os.MkdirAll(e.sinkDir(), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	raw := strings.ReplaceAll(string(mustRead(t, filepath.Join("..", "..", "testdata", "doctor", "security-center.yaml"))), "SINK_DIR", e.sinkDir())
+	e, raw := securityCenterDoctor(t)
 	polled := e.writeFile("polled.yaml", raw)
 	noPoll, _, found := strings.Cut(raw, "serve:\n")
 	if !found {
@@ -490,19 +478,7 @@ func TestE2EDoctorNoSink(t *testing.T) {
 func TestE2EDoctorForcedPlaybook(t *testing.T) {
 	t.Parallel()
 	limit(t)
-	e := newE2E(t, orgFromFile(t, "doctor.yaml"))
-	resp, ok := e.org.Key("LTAI5tFAKEDOCTORINCIDNT1")
-	if !ok {
-		t.Fatal("no incident responder key")
-	}
-	e.cred = &resp
-	hook := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("a message was sent") }))
-	defer hook.Close()
-	e.env["RESPOND_DOCTOR_WEBHOOK"] = hook.URL + "/services/T0/B0/doctorWebhookToken01"
-	if err := os.MkdirAll(e.sinkDir(), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	raw := strings.ReplaceAll(string(mustRead(t, filepath.Join("..", "..", "testdata", "doctor", "security-center.yaml"))), "SINK_DIR", e.sinkDir())
+	e, raw := securityCenterDoctor(t)
 	noPoll, _, _ := strings.Cut(raw, "serve:\n")
 	conf := e.writeFile("standard.yaml", noPoll)
 
@@ -525,4 +501,24 @@ func TestE2EDoctorForcedPlaybook(t *testing.T) {
 	r = e.run("", "doctor", "--config", conf, "--playbook", bad)
 	wantCode(t, r, 2)
 	mustContain(t, "stderr", r.Stderr, "--playbook "+bad)
+}
+
+// securityCenterDoctor is the doctor organisation signed as its incident responder (which lacks
+// ram:DeleteLoginProfile and Security Center's actions), a channel that fails the test if a
+// message reaches it, and testdata/doctor/security-center.yaml for it.
+func securityCenterDoctor(t *testing.T) (*e2e, string) {
+	t.Helper()
+	e := newE2E(t, orgFromFile(t, "doctor.yaml"))
+	resp, ok := e.org.Key("LTAI5tFAKEDOCTORINCIDNT1")
+	if !ok {
+		t.Fatal("no incident responder key")
+	}
+	e.cred = &resp
+	hook := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("a message was sent") }))
+	t.Cleanup(hook.Close)
+	e.env["RESPOND_DOCTOR_WEBHOOK"] = hook.URL + "/services/T0/B0/doctorWebhookToken01"
+	if err := os.MkdirAll(e.sinkDir(), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return e, strings.ReplaceAll(string(mustRead(t, filepath.Join("..", "..", "testdata", "doctor", "security-center.yaml"))), "SINK_DIR", e.sinkDir())
 }
