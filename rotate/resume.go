@@ -9,10 +9,13 @@ import (
 
 // Invocation is what a run used that the run resuming it must use again: the state directory
 // (where the journal is), the configuration file, the endpoint, the region, the credentials'
-// profile, a forced playbook (a name, or a file), the sandbox.
+// profile, a forced playbook (a name, or a file), the sinks named instead of the playbook's
+// (--sink: a resume storing elsewhere would find the replacement missing there, delete it and
+// create another), the owner search's order (--locate), the sandbox.
 type Invocation struct {
 	Sandbox                                               bool
 	StateDir, Config, Endpoint, Region, Profile, Playbook string
+	Sinks, Strategies                                     []string
 }
 
 // ResumeCommand is the command that resumes a rotation this invocation started, quoted for a
@@ -32,6 +35,12 @@ func (inv Invocation) ResumeCommand() string {
 		if f[1] != "" {
 			args = append(args, f[0], strings.ReplaceAll(ShellQuote(f[1]), "%", "%%"))
 		}
+	}
+	for _, s := range inv.Sinks {
+		args = append(args, "--sink", strings.ReplaceAll(ShellQuote(s), "%", "%%"))
+	}
+	if len(inv.Strategies) > 0 {
+		args = append(args, "--locate", strings.ReplaceAll(ShellQuote(strings.Join(inv.Strategies, ",")), "%", "%%"))
 	}
 	return strings.Join(args, " ")
 }

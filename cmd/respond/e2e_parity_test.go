@@ -1,9 +1,16 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 )
 
@@ -52,5 +59,64 @@ rules:
 	_, failed := doctorFailed(t, r, false)
 	for _, f := range failed {
 		t.Errorf("doctor: %s", f)
+	}
+}
+
+// The command that resumes a rotation (respond status, the partial summary) repeats the run's
+// --sink and --locate: a resume without them stored the replacement in the playbook's sinks,
+// found it missing from one, deleted it (the key the application reading the --sink one uses) and
+// created another.
+func TestE2EResumeKeepsTheRunsSinks(t *testing.T) {
+	t.Parallel()
+	limit(t)
+	e := newE2E(t, orgFromFile(t, "small.yaml"))
+	dirA, dirB := filepath.Join(e.sinkDir(), "a"), filepath.Join(e.sinkDir(), "b")
+	for _, d := range []string{dirA, dirB} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := e.writeFile("two-sinks.yaml", "sinks:\n  a: {type: file, path: '"+dirA+"/{{.UserName}}.json'}\n  b: {type: file, path: '"+dirB+"/{{.UserName}}.json'}\n")
+	p := e.s.PauseAt("DeleteAccessKey") // created and stored in b
+	st := e.start("--key-id", smallLeak, "--yes", "--config", cfg, "--sink", "b", "--locate", "scan,self")
+	e.waitReached(p, st)
+	if err := st.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	e.wait(st)
+	p.Release()
+	stored := func(dir string) string {
+		b, err := os.ReadFile(filepath.Join(dir, smallUser+".json"))
+		if err != nil {
+			return ""
+		}
+		var v struct{ AccessKeyId string }
+		if json.Unmarshal(b, &v) != nil {
+			t.Fatalf("%s: %s", dir, b)
+		}
+		return v.AccessKeyId
+	}
+	first := stored(dirB)
+	if first == "" {
+		t.Fatal("the first run stored nothing in b")
+	}
+
+	s := e.run("", "status")
+	_, resume, ok := strings.Cut(s.Stdout, "resume with: ")
+	if !ok {
+		t.Fatalf("status prints no resume command:\n%s", s)
+	}
+	resume = strings.TrimSpace(strings.SplitN(resume, "\n", 2)[0])
+	mustContain(t, "the resume command", resume, "--sink b", "--locate scan,self")
+	sh := exec.Command("/bin/sh", "-c", resume)
+	sh.Env = append(e.environ(), "PATH="+filepath.Dir(respondBin)+":/usr/bin:/bin")
+	if out, err := sh.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", resume, err, out)
+	}
+	if got := stored(dirB); got != first || !slices.Contains(e.keyIDs(smallUser), first) || slices.Contains(e.keyIDs(smallUser), smallLeak) {
+		t.Errorf("after the resume b holds %s (first run's %s), the user's keys are %v", got, first, e.keyIDs(smallUser))
+	}
+	if a := stored(dirA); a != "" {
+		t.Errorf("the resume stored %s in a, a sink the run did not name", a)
 	}
 }

@@ -69,11 +69,11 @@ func (r *run) batch() (*rotate.Batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := f.newBatch(conf, opts.Playbook)
+	b, err := f.newBatch(conf, runFlags{playbook: opts.Playbook, sinks: opts.Sinks, strategies: strategies})
 	if err != nil {
 		return nil, err
 	}
-	b.Playbook, b.Strategies, b.DryRun, b.Outputs.Sinks = forced, strategies, opts.DryRun, opts.Sinks // the flags
+	b.Playbook, b.DryRun = forced, opts.DryRun // the flags
 	b.Progress, b.Redactor, b.Confirmer = r.progress.Reporter(), r.red, r                             // the terminal
 	if !r.asJSON {
 		b.StepLines = r.errOut // each step's line on stderr as it ends
