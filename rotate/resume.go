@@ -2,16 +2,19 @@ package rotate
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/respond-dev/respond/playbooks"
+	"github.com/respond-dev/respond/ram"
 )
 
 // Invocation is what a run used that the run resuming it must use again: the state directory
 // (where the journal is), the configuration file, the endpoint, the region, the credentials'
 // profile, a forced playbook (a name, or a file), the sinks named instead of the playbook's
 // (--sink: a resume storing elsewhere would find the replacement missing there, delete it and
-// create another), the owner search's order (--locate), the sandbox.
+// create another), the owner search's order (--locate; not caller nor secret-match, which need the
+// leaked secret), the sandbox.
 type Invocation struct {
 	Sandbox                                               bool
 	StateDir, Config, Endpoint, Region, Profile, Playbook string
@@ -39,8 +42,11 @@ func (inv Invocation) ResumeCommand() string {
 	for _, s := range inv.Sinks {
 		args = append(args, "--sink", strings.ReplaceAll(ShellQuote(s), "%", "%%"))
 	}
-	if len(inv.Strategies) > 0 {
-		args = append(args, "--locate", strings.ReplaceAll(ShellQuote(strings.Join(inv.Strategies, ",")), "%", "%%"))
+	// (not the strategies that need the leaked secret, which a resume by --key-id does not have)
+	if st := slices.DeleteFunc(slices.Clone(inv.Strategies), func(s string) bool {
+		return s == ram.StrategyCaller || s == playbooks.StrategySecretMatch
+	}); len(st) > 0 {
+		args = append(args, "--locate", strings.ReplaceAll(ShellQuote(strings.Join(st, ",")), "%", "%%"))
 	}
 	return strings.Join(args, " ")
 }
