@@ -204,3 +204,24 @@ func TestSecurityCenter_newRecordOfAQueuedKey(t *testing.T) {
 		t.Errorf("a poll with a new record of a queued key: %d pending, remembered %d times, want 1 and 2", s.Pending(), p.done)
 	}
 }
+
+// An entry given up on names the command that resumes its rotation: the batches' own (with the
+// state directory and the configuration a bare respond --key-id would miss), as the engine's
+// partial result and respond status name it.
+func TestGaveUpNamesTheResumeCommand(t *testing.T) {
+	const cmd = "respond --key-id %s --yes --state-dir /var/lib/respond --config /etc/respond/config.yaml"
+	s, err := New(Options{StateDir: t.TempDir(), Runner: nopRunner{}, MaxAttempts: 1, ResumeCommand: cmd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &Entry{ID: "f-1", Source: SourceFindings, KeyID: billingKey, Error: "boom"}
+	s.retry(e, "batch")
+	if want := "resume by hand with: respond --key-id " + billingKey + " --yes --state-dir /var/lib/respond --config /etc/respond/config.yaml"; e.Outcome != OutcomeGaveUp || !strings.HasSuffix(e.Error, want) {
+		t.Errorf("given up: %s %q, want it to end with %q", e.Outcome, e.Error, want)
+	}
+	var o Options
+	o.Attach(nil, func() *rotate.Batch { return &rotate.Batch{ResumeCommand: cmd} }, time.Now)
+	if o.ResumeCommand != cmd {
+		t.Errorf("Attach: resume command %q, want the batch's", o.ResumeCommand)
+	}
+}

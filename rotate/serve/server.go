@@ -82,6 +82,10 @@ type Options struct {
 	// same leak reported again) then ends already-remediated without the engine, whose owner
 	// search would scan every account for a key that no longer exists. Nil: always the engine.
 	Remediated func(ctx context.Context, f detect.Finding) (journal.State, bool, error)
+	// ResumeCommand is the command that resumes a rotation, %s for the key id (Attach: the
+	// batches' own, rotate.Batch.ResumeCommand, with the state directory and configuration): an
+	// entry given up on names it.
+	ResumeCommand string
 	// Ready checks that the credentials work (GET /readyz); nil: always.
 	Ready func(ctx context.Context) error
 	// Metrics, when set, are the counters to use (cmd counts GitHub calls into them too).

@@ -88,6 +88,7 @@ func Configure(conf *playbooks.Config, stateDir string, getenv func(string) stri
 // when serve.security-center is configured. now is the clock of the poll.
 func (o *Options) Attach(sess *rotate.Session, newBatch func() *rotate.Batch, now func() time.Time) {
 	o.Runner = BatchRunner{New: newBatch, Session: sess}
+	o.ResumeCommand = newBatch().ResumeCommand
 	if o.Config != nil && o.Config.SecurityCenter != nil {
 		o.SecurityCenter = sessionSC{sess: sess, stateDir: o.StateDir, now: now}
 	}

@@ -300,8 +300,8 @@ func (s *Server) retry(e *Entry, reason string) {
 	e.Attempts++
 	if e.Attempts >= s.opts.MaxAttempts {
 		e.Error = fmt.Sprintf("gave up after %d attempts: %s", e.Attempts, e.Error)
-		if e.KeyID != "" {
-			e.Error += "; resume by hand with: respond --key-id " + e.KeyID + " --yes"
+		if id, err := accesskey.ParseID(e.KeyID); err == nil {
+			e.Error += "; resume by hand with: " + rotate.ResumeCommandFor(s.opts.ResumeCommand, id)
 		}
 		s.log.Error("finding left to a human", "id", e.ID, "key", e.KeyID, "error", e.Error)
 		s.finish(e, OutcomeGaveUp, nil)
