@@ -225,9 +225,9 @@ func (b *Batch) Run(ctx context.Context, findings []detect.Finding) ([]*Item, er
 	return items, nil
 }
 
-// source is what the rules match a finding's source on: a leak-reporting service's name
-// (security-center) for its records, else the first location's format (the scanner), else its
-// source ("flag" for --key-id).
+// source is what the rules match a finding's source on, and what a trust entry names: a
+// leak-reporting service's name (security-center) for its records, else the first location's
+// format (the scanner), else its source ("flag" for --key-id).
 func source(fd detect.Finding) string {
 	if fd.Source != "" { // the format or source detect read it from (security-center, flag, gitleaks-json…)
 		return fd.Source
