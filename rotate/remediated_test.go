@@ -84,3 +84,35 @@ func TestRemediatedBefore(t *testing.T) {
 		})
 	}
 }
+
+// respond status's command to remove a deny policy is the one that resumes the key's rotation,
+// as its journal recorded it (the state directory, the configuration), like its resume command:
+// a bare respond --key-id reads another state directory's journals and never learns of the
+// policy.
+func TestStatusQuarantineRemoveCommand(t *testing.T) {
+	const leaked = "LTAI5tFAKEAGAIN000000001"
+	const cmd = "respond --key-id " + leaked + " --yes --state-dir /srv/respond --config /etc/respond/config.yaml"
+	dir := t.TempDir()
+	j, err := journal.Open(dir, accesskey.MustParseID(leaked))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []journal.Record{
+		{RunID: "r1", Kind: journal.KindBegin, KeyID: leaked, AccountID: "1001", UserName: user, Command: cmd},
+		{RunID: "r1", Kind: journal.KindResult, KeyID: leaked, Step: "eradicate", Action: journal.ActionDenyRole,
+			Target: "role/admin", Policy: "respond-deny-r1", Expires: time.Now().Add(time.Hour), Outcome: journal.OutcomeDone},
+		{RunID: "r1", Kind: journal.KindEnd, KeyID: leaked, Outcome: journal.OutcomeRemediated},
+	} {
+		if _, err := j.Append(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = j.Close()
+	st, err := ReadStatusAt(dir, true, time.Now())
+	if err != nil || len(st.Quarantines) != 1 {
+		t.Fatalf("status %+v, %v", st.Quarantines, err)
+	}
+	if got := st.Quarantines[0].Remove; got != cmd {
+		t.Errorf("remove with %q, want the journal's %q", got, cmd)
+	}
+}
