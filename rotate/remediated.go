@@ -11,7 +11,8 @@ import (
 // RemediatedBefore reports whether f is a key an earlier run remediated and the engine would
 // find nothing left to do for, with that run's journal: f is a finding the engine acts on (a
 // long-term key, not a canary, not an id-only finding from a source the configuration does not
-// trust), its journal ended remediated and names the owner, it leaves no deny policy in place
+// trust), its journal ended remediated, names the owner and looks like one respond wrote (a
+// journal is a memory, not an authority: journal.State.Suspect), it leaves no deny policy in place
 // (a run would lift an expired one, or the owner's quarantine), and the owner's key list (one
 // ListAccessKeys) confirms the key gone. respond serve ends such a finding already-remediated
 // without the batch's owner search over every account; anything else goes through Run, which
@@ -21,7 +22,7 @@ func (b *Batch) RemediatedBefore(ctx context.Context, f detect.Finding) (journal
 		return journal.State{}, false, nil
 	}
 	st, err := journal.Read(b.StateDir, f.KeyID)
-	if err != nil || !st.Done || st.UserName == "" || len(st.ActiveQuarantines()) > 0 ||
+	if err != nil || !st.Done || st.UserName == "" || len(st.Suspect) > 0 || len(st.ActiveQuarantines()) > 0 ||
 		(st.LastOutcome != journal.OutcomeRemediated && st.LastOutcome != journal.OutcomeAlreadyRemediated) {
 		return st, false, nil
 	}

@@ -28,6 +28,10 @@ func TestRemediatedBefore(t *testing.T) {
 		journal.Record{RunID: "r1", Kind: journal.KindResult, KeyID: leaked, Step: "eradicate", Action: journal.ActionDenyRole,
 			Target: "role/admin", Policy: "respond-deny-r1", Expires: time.Now().Add(-time.Hour), Outcome: journal.OutcomeDone},
 		journal.Record{RunID: "r1", Kind: journal.KindEnd, KeyID: leaked, Outcome: journal.OutcomeRemediated})
+	// another user named half-way: not a journal respond wrote; the key may live on elsewhere
+	suspect := append(ended(journal.OutcomeRemediated)[:1:1],
+		journal.Record{RunID: "r1", Kind: journal.KindResult, KeyID: leaked, AccountID: "1001", UserName: "someone-else", Outcome: journal.OutcomeDone},
+		journal.Record{RunID: "r1", Kind: journal.KindEnd, KeyID: leaked, Outcome: journal.OutcomeRemediated})
 	pair := detect.Finding{KeyID: id, Kind: detect.KindAccessKey, Secret: accesskey.NewSecret("FakeAgainSecret000000000000001"),
 		Evidence: detect.EvidenceSecret, Source: "text"}
 	idOnly := detect.Finding{KeyID: id, Kind: detect.KindAccessKey, Evidence: detect.EvidenceNone, Source: "text"}
@@ -56,6 +60,7 @@ func TestRemediatedBefore(t *testing.T) {
 		{"an id alone from a trusted source", ended(journal.OutcomeRemediated), trusting, idOnly, false, true},
 		{"a canary", ended(journal.OutcomeRemediated), canary, pair, false, false},
 		{"a deny policy left in place", quarantined, nil, pair, false, false},
+		{"a journal respond did not write", suspect, nil, pair, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
