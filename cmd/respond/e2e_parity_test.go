@@ -120,3 +120,38 @@ func TestE2EResumeKeepsTheRunsSinks(t *testing.T) {
 		t.Errorf("the resume stored %s in a, a sink the run did not name", a)
 	}
 }
+
+// An account's region (and endpoint) apply to its calls whatever its credentials are: a role-arn
+// account's calls went out in the home account's region, as if it named none (a KMS sink or a
+// KMS-managed key there was looked for in the wrong region), while a profile or env account's
+// applied.
+func TestE2ERoleAccountRegion(t *testing.T) {
+	t.Parallel()
+	limit(t)
+	e := newE2E(t, orgFromFile(t, "multi-account.yaml"))
+	cfg := e.fileSinkConfig(`accounts:
+  - name: mgmt
+    credentials: {source: env}
+  - name: prod
+    id: "2222000000000002"
+    credentials:
+      source: role-arn
+      role-arn: acs:ram::2222000000000002:role/ResourceDirectoryAccountAccessRole
+    region: cn-shanghai
+`)
+	r := e.run("", "--key-id", "LTAI5tFAKEMULTIORDERS001", "--yes", "--config", cfg, "--output", "json")
+	wantCode(t, r, 0)
+	n := 0
+	for _, q := range e.s.RequestLog() {
+		if !strings.HasPrefix(q.Params["AccessKeyId"], "STS.") || q.Params["UserName"] != "orders-svc" {
+			continue // not a call in the role's account about its user
+		}
+		n++
+		if q.Params["RegionId"] != "cn-shanghai" {
+			t.Errorf("%s in the role's account went to region %q, want the account's cn-shanghai", q.Action, q.Params["RegionId"])
+		}
+	}
+	if n == 0 {
+		t.Fatal("no call in the role's account about orders-svc")
+	}
+}
