@@ -22,6 +22,16 @@ type AssessConfig struct {
 
 var assessKeys = []string{"regions"}
 
+// AssessRegions are the ActionTrail regions an assessment asks: those named (respond assess
+// --region, a library's Deps), else the configuration's assess.regions; none means every region
+// ActionTrail lists. A run's assessments and respond assess both decide it here.
+func (c *Config) AssessRegions(named []string) []string {
+	if len(named) == 0 && c != nil {
+		return c.Assess.Regions
+	}
+	return named
+}
+
 // decodeAssess reads assess: {regions: [cn-hangzhou, …]}.
 func (c *Config) decodeAssess(l *errList, f field) {
 	for _, g := range mapping(l, f.v, f.place, assessKeys) {

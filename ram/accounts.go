@@ -65,8 +65,14 @@ func Entered(c *Client) *Entry { return &Entry{c: c} }
 // role) with c's key, through c's endpoint. The AssumeRole calls of every entry made from c share
 // c's pace and nothing else: all the accounts of a directory are entered at once.
 func (c *Client) Entry(accountID, roleArn string) *Entry {
+	return c.EntryAt(accountID, roleArn, "", "")
+}
+
+// EntryAt is Entry for an account with a region and an endpoint of its own ("": c's): the role
+// is assumed through c, and the account's calls go to its region and endpoint.
+func (c *Client) EntryAt(accountID, roleArn, region, endpoint string) *Entry {
 	return &Entry{once: newOnce[*Client](), enter: func(ctx context.Context) (*Client, error) {
-		return c.ForAccount(ctx, accountID, roleArn)
+		return c.forAccount(ctx, accountID, roleArn, region, endpoint)
 	}}
 }
 

@@ -1,6 +1,7 @@
 package ram
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -261,6 +262,11 @@ func RoleArn(accountID, roleName string) string {
 // of its own (its key is another) but shares this client's HTTP transport: the connections
 // opened to enter the account are reused by the calls made in it.
 func (c *Client) ForAccount(ctx context.Context, accountID, roleArn string) (*Client, error) {
+	return c.forAccount(ctx, accountID, roleArn, "", "")
+}
+
+// forAccount is ForAccount with the account's own region and endpoint ("": this client's).
+func (c *Client) forAccount(ctx context.Context, accountID, roleArn, region, endpoint string) (*Client, error) {
 	if roleArn == "" {
 		roleArn = RoleArn(accountID, "")
 	}
@@ -270,6 +276,7 @@ func (c *Client) ForAccount(ctx context.Context, accountID, roleArn string) (*Cl
 	}
 	cfg := c.cfg
 	cfg.Transport = c.transport
+	cfg.Region, cfg.Endpoint = cmp.Or(region, cfg.Region), cmp.Or(endpoint, cfg.Endpoint)
 	return NewWithTempCredentials(ctx, cfg, tc)
 }
 

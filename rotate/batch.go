@@ -57,8 +57,9 @@ type Batch struct {
 	// choose.
 	Playbook *playbooks.Playbook
 	// Strategies, when set, replace the playbooks' owner search strategies (--locate). Without
-	// them a chosen playbook's apply (the configuration's locate: where it names none), else the
-	// configuration's locate:, else ram's defaults.
+	// them playbooks.Config.SearchOrder says: a chosen playbook's (the configuration's locate:
+	// where it names none), or the configuration's locate: when the choice waits for the owner,
+	// else the default order.
 	Strategies []string
 	// Progress is told how the owner search's scans go.
 	Progress func(ram.Progress)
@@ -76,8 +77,8 @@ type Batch struct {
 	// ResumeCommand is the command printed to resume a rotation (Deps.ResumeCommand).
 	ResumeCommand string
 	// Deps tune every rotation (Clock, Sleep, LockWait, timeouts); the batch sets the rest: the
-	// state directory, the audit log, the configuration's notification channels, and each
-	// finding's owner account, sinks and step reporter.
+	// state directory, the audit log, and each finding's owner account, sinks, notification
+	// channels (its playbook's: playbooks.Config.Channels) and step reporter.
 	Deps Deps
 	// OwnUserAgent marks respond's own calls in ActionTrail (Settings.OwnUserAgent).
 	OwnUserAgent string
@@ -93,6 +94,8 @@ type Batch struct {
 	Owners map[accesskey.ID]ram.Owner
 
 	pre prefetches // the ActionTrail reads started as owners are found (prefetch.go)
+	// chans are the configuration's channels, each opened once a chosen playbook names it.
+	chans *channels
 	// onStep is OnStep, or the StepLines of this run's keys.
 	onStep func(accesskey.ID) func(StepResult)
 }
@@ -132,8 +135,8 @@ func (b *Batch) Fresh() *Batch {
 		DryRun: b.DryRun, Confirmer: b.Confirmer}
 }
 
-// open creates the state directory and opens the audit log (unless it is a dry run) and the
-// configuration's notification channels: the Deps every rotation shares.
+// open creates the state directory and opens the audit log (unless it is a dry run): the Deps
+// every rotation shares. The notification channels are opened as chosen playbooks name them.
 func (b *Batch) open() (Deps, func(), error) {
 	d := b.Deps
 	d.StateDir, d.ResumeCommand = b.StateDir, b.ResumeCommand
@@ -161,20 +164,16 @@ func (b *Batch) open() (Deps, func(), error) {
 	if b.Redactor != nil {
 		redact = b.Redactor.Redact
 	}
-	var err error
-	if d.Notifiers, err = Notifiers(b.Config, b.Outputs.getenv, redact); err != nil {
-		closeAudit()
-		return d, nil, err
-	}
+	b.chans = newChannels(b.Config, b.Outputs.getenv, redact)
 	return d, closeAudit, nil
 }
 
 // Run plans every finding and, unless it is a dry run or the Confirmer says no, executes the
 // plans. The items are in the findings' order, one per finding, except that a finding of a key
 // that secret-match found for a secret-only finding is folded into that one (mergeMatched). Its error says the batch stopped before
-// anything changed: the state directory, the audit log or a notification channel could not be
-// opened (an *InvalidError for a channel badly configured), it was interrupted while planning,
-// ErrNotConfirmed, the Confirmer's error.
+// anything changed: the state directory or the audit log could not be opened, it was interrupted
+// while planning, ErrNotConfirmed, the Confirmer's error. (A channel a finding's playbook names
+// that cannot be opened makes that finding's item invalid.)
 func (b *Batch) Run(ctx context.Context, findings []detect.Finding) ([]*Item, error) {
 	d, closeAudit, err := b.open()
 	if err != nil {
@@ -226,9 +225,9 @@ func (b *Batch) Run(ctx context.Context, findings []detect.Finding) ([]*Item, er
 	return items, nil
 }
 
-// source is what the rules match a finding's source on: a leak-reporting service's name
-// (security-center) for its records, else the first location's format (the scanner), else its
-// source ("flag" for --key-id).
+// source is what the rules match a finding's source on, and what a trust entry names: a
+// leak-reporting service's name (security-center) for its records, else the first location's
+// format (the scanner), else its source ("flag" for --key-id).
 func source(fd detect.Finding) string {
 	if fd.Source != "" { // the format or source detect read it from (security-center, flag, gitleaks-json…)
 		return fd.Source
@@ -248,14 +247,8 @@ func (b *Batch) prepare(ctx context.Context, it *Item) {
 		}
 	}
 	strategies := b.Strategies
-	switch {
-	case len(strategies) > 0:
-	case it.Playbook != nil: // its own, or the configuration's locate: filled in (playbooks.Config)
-		if st, ok := it.Playbook.Step(playbooks.StepLocate); ok {
-			strategies = st.Options.Strategies
-		}
-	case b.Config != nil: // chosen once the owner is found: the configuration's order
-		strategies = b.Config.Locate
+	if len(strategies) == 0 { // the chosen playbook's, or the configuration's when chosen by owner
+		strategies = b.Config.SearchOrder(it.Playbook, b.Playbook != nil)
 	}
 	if isSecretOnly(it.Finding) {
 		it.secretMatch = allowsSecretMatch(strategies)
@@ -383,7 +376,12 @@ func (b *Batch) plan(ctx context.Context, it *Item) {
 		it.Err = &InvalidError{Err: fmt.Errorf("playbook %s: %w", pb.Name, err)}
 		return
 	}
-	it.Plan, it.deps = NewPlan(f, snap, s), d
+	it.Plan = NewPlan(f, snap, s)
+	if d.Notifiers, err = b.chans.named(b.Config.Channels(pb, it.Plan.Decision == DecisionRefuseCanary)); err != nil {
+		it.Err = err
+		return
+	}
+	it.deps = d
 	it.Plan.SecretMatch = it.match
 	if (it.Plan.Decision == DecisionRotate || it.Plan.Decision == DecisionPurge) && it.Plan.hasStep(playbooks.StepCreate) && len(sinks) == 0 {
 		it.Err = invalidf("key %s: the %s playbook creates a replacement but no sink is configured to receive it; add a sink to the configuration (README \"Sinks\"), pass --reveal on a terminal, or use --playbook contain-only", fd.KeyID, pb.Name)
@@ -391,13 +389,8 @@ func (b *Batch) plan(ctx context.Context, it *Item) {
 }
 
 // assessRegions are the ActionTrail regions the assessment asks: the Deps', else the
-// configuration's assess.regions, else none named (every region ActionTrail lists).
-func (b *Batch) assessRegions() []string {
-	if len(b.Deps.AssessRegions) == 0 && b.Config != nil {
-		return b.Config.Assess.Regions
-	}
-	return b.Deps.AssessRegions
-}
+// configuration's assess.regions (playbooks.Config.AssessRegions).
+func (b *Batch) assessRegions() []string { return b.Config.AssessRegions(b.Deps.AssessRegions) }
 
 // settings maps a playbook (and the configuration) onto the engine's settings.
 func (b *Batch) settings(pb *playbooks.Playbook, sinks []sink.Sink) Settings {

@@ -201,9 +201,11 @@ func TestBatch_choosesThePlaybookOnce(t *testing.T) {
 		{"a playbook's own strategies over the configuration's", "locate: [ims, scan]\nplaybooks:\n  - path: " + ownStrategies + "\nrules:\n  - match: {sources: [gitleaks-json]}\n    playbook: own-order\n",
 			"own-order", `source "gitleaks-json"`, []string{"scan", "ims"}},
 		{"by account name, once the owner is found", "rules:\n  - match: {accounts: [prod]}\n    playbook: contain-only\n",
-			"contain-only", `account prod (1001) matches "prod"`, nil},
+			"contain-only", `account prod (1001) matches "prod"`, playbooks.Strategies()},
 		{"no rule matches", "rules:\n  - match: {users: [nobody]}\n    playbook: contain-only\n",
-			"standard", "no rule matched", nil},
+			"standard", "no rule matched", playbooks.Strategies()},
+		{"a forced playbook's own order, though the rules choose by owner", "locate: [ims]\nplaybooks:\n  - path: " + ownStrategies + "\nrules:\n  - match: {accounts: [prod]}\n    playbook: contain-only\n",
+			"own-order", "--playbook", []string{"scan", "ims"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -220,6 +222,11 @@ func TestBatch_choosesThePlaybookOnce(t *testing.T) {
 				return ram.Owner{KeyID: id, UserName: user, Account: ram.Account{ID: "1001"}, Strategy: "ims"}, nil
 			})
 			b := &Batch{Session: conn, Config: conf, DryRun: true, StateDir: t.TempDir()}
+			if tt.wantReason == "--playbook" {
+				if b.Playbook, err = playbooks.Resolve(tt.wantPlaybook, conf); err != nil {
+					t.Fatal(err)
+				}
+			}
 			items, err := b.Run(context.Background(), []detect.Finding{finding(leaked)})
 			if err != nil {
 				t.Fatal(err)
@@ -398,5 +405,75 @@ func TestBatch_Fresh(t *testing.T) {
 		if !same {
 			t.Errorf("Fresh lost %s", f.Name)
 		}
+	}
+}
+
+// A finding's run notifies the channels its playbook names (every configured one when it names
+// none), and only those are opened: a channel no chosen playbook names may lack its URL; one it
+// names that cannot be opened makes that finding invalid. A canary's alert, when the playbook has
+// no notify step, goes to every channel.
+func TestBatch_notifiesThePlaybooksChannels(t *testing.T) {
+	const leaked = "LTAI5tFAKENOTIFY00000001"
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"to-a.yaml":   "name: to-a\nsteps: [locate, delete, verify, notify]\nnotify: [a]\n",
+		"to-b.yaml":   "name: to-b\nsteps: [locate, delete, verify, notify]\nnotify: [b]\n",
+		"silent.yaml": "name: silent\nsteps: [locate, delete, verify]\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	channels := "notify:\n  a: {type: webhook, url-env: HOOK_A}\n  b: {type: webhook, url-env: HOOK_B}\n" +
+		"playbooks:\n  - path: " + dir + "/to-a.yaml\n  - path: " + dir + "/to-b.yaml\n  - path: " + dir + "/silent.yaml\n"
+	tests := []struct {
+		name, rule string
+		canary     bool
+		env        map[string]string
+		want       []string // the channels of the finding's run; nil with invalid
+		invalid    bool
+	}{
+		{"the playbook's", "to-a", false, map[string]string{"HOOK_A": "http://127.0.0.1:1/a", "HOOK_B": "http://127.0.0.1:1/b"}, []string{"a"}, false},
+		{"every one when it names none", "contain-only", false, map[string]string{"HOOK_A": "http://127.0.0.1:1/a", "HOOK_B": "http://127.0.0.1:1/b"}, []string{"a", "b"}, false},
+		{"one no playbook names is not opened", "to-a", false, map[string]string{"HOOK_A": "http://127.0.0.1:1/a"}, []string{"a"}, false},
+		{"one the playbook names cannot be opened", "to-b", false, map[string]string{"HOOK_A": "http://127.0.0.1:1/a"}, nil, true},
+		{"a canary's alert without a notify step", "silent", true, map[string]string{"HOOK_A": "http://127.0.0.1:1/a", "HOOK_B": "http://127.0.0.1:1/b"}, []string{"a", "b"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := channels + "rules:\n  - playbook: " + tt.rule + "\n"
+			if tt.canary {
+				src += "canaries: [" + leaked + "]\n"
+			}
+			path := filepath.Join(t.TempDir(), "config.yaml")
+			if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			conf, err := playbooks.LoadConfig(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := newFake(user, leaked)
+			conn := newFakeConn(f, func(ctx context.Context, id accesskey.ID) (ram.Owner, error) {
+				return ram.Owner{KeyID: id, UserName: user, Account: ram.Account{ID: "1001"}, Strategy: "ims"}, nil
+			})
+			b := &Batch{Session: conn, Config: conf, DryRun: true, StateDir: t.TempDir(), Outputs: Outputs{Getenv: func(k string) string { return tt.env[k] }}}
+			items, err := b.Run(context.Background(), []detect.Finding{finding(leaked)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			it := items[0]
+			var ie *InvalidError
+			if tt.invalid != errors.As(it.Err, &ie) {
+				t.Fatalf("error %v, want invalid %v", it.Err, tt.invalid)
+			}
+			var got []string
+			for _, n := range it.deps.Notifiers {
+				got = append(got, n.Name())
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("channels %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

@@ -161,7 +161,7 @@ func (c *Session) enter(ctx context.Context, ac playbooks.AccountConfig) ram.Loc
 		if id == "" {
 			id = accountFromArn(ac.Credentials.RoleARN)
 		}
-		la.Entry = c.home.Entry(id, ac.Credentials.RoleARN)
+		la.Entry = c.home.EntryAt(id, ac.Credentials.RoleARN, cfg.Region, cfg.Endpoint) // the account's own, as below
 		la.Account.ID = id
 		return la
 	}

@@ -28,15 +28,6 @@ func evidenceOf(f detect.Finding) detect.Evidence {
 	return detect.EvidenceOperator
 }
 
-// findingSource is the source a trust entry names: the finding's Source (the format detect
-// read, "security-center", "flag"), else its first location's format or source.
-func findingSource(f detect.Finding) string {
-	if f.Source != "" {
-		return f.Source
-	}
-	return source(f)
-}
-
 // untrustedIDOnly reports whether f is an id-only finding the engine must not act on: the id
 // alone (no secret), from a source that trusts (the configuration's playbooks.Config.Trusts; nil
 // trusts none) does not trust. A secret without its id (detect.KindSecretOnly) is not id-only: it
@@ -45,14 +36,14 @@ func untrustedIDOnly(f detect.Finding, trusts func(source string) bool) bool {
 	if f.KeyID.IsZero() || f.Kind == detect.KindSecretOnly || !f.Secret.IsZero() || evidenceOf(f) != detect.EvidenceNone {
 		return false
 	}
-	src := findingSource(f)
+	src := source(f)
 	return src == "" || trusts == nil || !trusts(src)
 }
 
 // idOnlyPlan fills in the plan of an untrusted id-only finding: why nothing is done, and how to
 // act anyway.
 func idOnlyPlan(p *Plan, f detect.Finding) {
-	src := cmp.Or(findingSource(f), "the input")
+	src := cmp.Or(source(f), "the input")
 	p.Decision = DecisionIDOnly
 	p.Reason = "the finding holds the key id without its secret (source " + src + "): a key id is not a secret, " +
 		"and anyone who can write to scanned content can make one appear, so an id alone is not acted on"

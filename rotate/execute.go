@@ -189,12 +189,15 @@ func (x *run) rollback(s playbooks.StepID) {
 	}
 }
 
-func (x *run) resume() string {
-	c := x.d.ResumeCommand
-	if c == "" {
-		c = "respond --key-id %s"
+func (x *run) resume() string { return ResumeCommandFor(x.d.ResumeCommand, x.p.KeyID) }
+
+// ResumeCommandFor is the command that resumes id's rotation: cmd (Deps.ResumeCommand, a
+// Batch's: %s for the key id), else a bare respond --key-id.
+func ResumeCommandFor(cmd string, id accesskey.ID) string {
+	if cmd == "" {
+		cmd = "respond --key-id %s"
 	}
-	return fmt.Sprintf(c, x.p.KeyID)
+	return fmt.Sprintf(cmd, id)
 }
 
 func (x *run) sinkNames() []string {

@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/respond-dev/respond/playbooks"
@@ -136,32 +139,68 @@ func Notifiers(conf *playbooks.Config, getenv func(string) string, redact func(s
 	if conf == nil {
 		return nil, nil
 	}
+	return newChannels(conf, getenv, redact).named(slices.Sorted(maps.Keys(conf.Notify)))
+}
+
+// channels are a run's notification channels, each built the first time a playbook of the run
+// names it (a channel no playbook names is never opened: respond doctor does not require it).
+type channels struct {
+	conf   *playbooks.Config
+	getenv func(string) string
+	opts   notify.Options
+
+	mu    sync.Mutex
+	built map[string]notify.Notifier
+}
+
+func newChannels(conf *playbooks.Config, getenv func(string) string, redact func(string) string) *channels {
+	return &channels{conf: conf, getenv: getenv, opts: notify.Options{Logger: slog.New(slog.DiscardHandler), Redact: redact},
+		built: map[string]notify.Notifier{}}
+}
+
+// named are the channels of these names (a playbook's notify, filled in by the configuration).
+func (c *channels) named(names []string) ([]notify.Notifier, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	var out []notify.Notifier
-	opts := notify.Options{Logger: slog.New(slog.DiscardHandler), Redact: redact}
-	for name, nc := range conf.Notify {
-		url, signing, err := NotifyRefs(getenv, nc)
-		if err != nil {
-			return nil, &InvalidError{Err: fmt.Errorf("notify %s: %w", name, err)}
-		}
-		var n notify.Notifier
-		switch nc.Type {
-		case playbooks.NotifyDingTalk:
-			n, err = notify.NewDingTalk(name, url, signing, opts)
-		case playbooks.NotifySlack:
-			n, err = notify.NewSlack(name, url, opts)
-		case playbooks.NotifyLark:
-			n, err = notify.NewLark(name, url, signing, opts)
-		case playbooks.NotifyWebhook:
-			n, err = notify.NewWebhook(name, url, signing, opts)
-		default:
-			err = fmt.Errorf("unknown type %q", nc.Type)
-		}
-		if err != nil {
-			return nil, &InvalidError{Err: fmt.Errorf("notify %s: %w", name, err)}
+	for _, name := range names {
+		n, ok := c.built[name]
+		if !ok {
+			var err error
+			if n, err = c.build(name); err != nil {
+				return nil, &InvalidError{Err: fmt.Errorf("notify %s: %w", name, err)}
+			}
+			c.built[name] = n
 		}
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+func (c *channels) build(name string) (notify.Notifier, error) {
+	var nc playbooks.NotifyConfig
+	ok := c.conf != nil
+	if ok {
+		nc, ok = c.conf.Notify[name]
+	}
+	if !ok {
+		return nil, errors.New("no such channel in the configuration")
+	}
+	url, signing, err := NotifyRefs(c.getenv, nc)
+	if err != nil {
+		return nil, err
+	}
+	switch nc.Type {
+	case playbooks.NotifyDingTalk:
+		return notify.NewDingTalk(name, url, signing, c.opts)
+	case playbooks.NotifySlack:
+		return notify.NewSlack(name, url, c.opts)
+	case playbooks.NotifyLark:
+		return notify.NewLark(name, url, signing, c.opts)
+	case playbooks.NotifyWebhook:
+		return notify.NewWebhook(name, url, signing, c.opts)
+	}
+	return nil, fmt.Errorf("unknown type %q", nc.Type)
 }
 
 // NotifyRefs resolves a channel's webhook URL and, when it has one, its signing secret: from the

@@ -92,7 +92,7 @@ func (r *Report) AddItems(items []*Item, exitCode func(Severity) int) {
 	r.items = append(r.items, items...)
 	for _, it := range items {
 		kr := KeyReport{KeyID: it.Finding.KeyID.String(), Kind: string(it.Finding.Kind), PlaybookReason: it.PlaybookReason,
-			Evidence: string(evidenceOf(it.Finding)), Source: findingSource(it.Finding),
+			Evidence: string(evidenceOf(it.Finding)), Source: source(it.Finding),
 			Locations: it.Finding.Locations, Notes: it.Finding.Notes, Result: it.Result, ExitCode: exitCode(it.Severity())}
 		if it.Playbook != nil {
 			kr.Playbook = it.Playbook.Name

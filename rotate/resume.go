@@ -2,17 +2,23 @@ package rotate
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/respond-dev/respond/playbooks"
+	"github.com/respond-dev/respond/ram"
 )
 
 // Invocation is what a run used that the run resuming it must use again: the state directory
 // (where the journal is), the configuration file, the endpoint, the region, the credentials'
-// profile, a forced playbook (a name, or a file), the sandbox.
+// profile, a forced playbook (a name, or a file), the sinks named instead of the playbook's
+// (--sink: a resume storing elsewhere would find the replacement missing there, delete it and
+// create another), the owner search's order (--locate; not caller nor secret-match, which need the
+// leaked secret), the sandbox.
 type Invocation struct {
 	Sandbox                                               bool
 	StateDir, Config, Endpoint, Region, Profile, Playbook string
+	Sinks, Strategies                                     []string
 }
 
 // ResumeCommand is the command that resumes a rotation this invocation started, quoted for a
@@ -32,6 +38,15 @@ func (inv Invocation) ResumeCommand() string {
 		if f[1] != "" {
 			args = append(args, f[0], strings.ReplaceAll(ShellQuote(f[1]), "%", "%%"))
 		}
+	}
+	for _, s := range inv.Sinks {
+		args = append(args, "--sink", strings.ReplaceAll(ShellQuote(s), "%", "%%"))
+	}
+	// (not the strategies that need the leaked secret, which a resume by --key-id does not have)
+	if st := slices.DeleteFunc(slices.Clone(inv.Strategies), func(s string) bool {
+		return s == ram.StrategyCaller || s == playbooks.StrategySecretMatch
+	}); len(st) > 0 {
+		args = append(args, "--locate", strings.ReplaceAll(ShellQuote(strings.Join(st, ",")), "%", "%%"))
 	}
 	return strings.Join(args, " ")
 }

@@ -44,6 +44,9 @@ func TestInvocationResumeCommand(t *testing.T) {
 			"respond --key-id LTAI5tRESUME000000000001 --yes --state-dir '/var/state dir' --config " + abs + " --endpoint 127.0.0.1:8080 --region cn-shanghai --profile 'on call' --playbook contain-first"},
 		{"a playbook file is made absolute", Invocation{Playbook: "rel/pb.yaml"}, "respond --key-id LTAI5tRESUME000000000001 --yes --playbook " + strings.TrimSuffix(abs, "config.yaml") + "pb.yaml"},
 		{"a percent sign survives the key id's formatting", Invocation{StateDir: "/s/100%"}, "respond --key-id LTAI5tRESUME000000000001 --yes --state-dir /s/100%"},
+		{"the run's sinks and search order, without what needs the leaked secret", Invocation{Sinks: []string{"vault", "ci file"}, Strategies: []string{"scan", "caller", "secret-match", "self"}},
+			"respond --key-id LTAI5tRESUME000000000001 --yes --sink vault --sink 'ci file' --locate scan,self"},
+		{"no search order but what needs the leaked secret", Invocation{Strategies: []string{"caller"}}, "respond --key-id LTAI5tRESUME000000000001 --yes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			x := &run{d: Deps{ResumeCommand: tc.inv.ResumeCommand()}}

@@ -64,7 +64,7 @@ func ReadStatusAt(dir string, all bool, now time.Time) (Status, error) {
 		if r.Unfinished {
 			r.UnconfirmedByCloud = true
 			if len(s.Suspect) == 0 {
-				r.Resume = cmp.Or(s.Resume, "respond --key-id "+s.KeyID)
+				r.Resume = resumeOf(s)
 			}
 		}
 		st.Rotations = append(st.Rotations, r)
@@ -72,6 +72,10 @@ func ReadStatusAt(dir string, all bool, now time.Time) (Status, error) {
 	st.Quarantines = quarantines(states, now)
 	return st, nil
 }
+
+// resumeOf is the command that resumes the rotation a journal tells of, as its runs recorded it
+// (with their state directory and configuration), else a bare respond --key-id.
+func resumeOf(s journal.State) string { return cmp.Or(s.Resume, "respond --key-id "+s.KeyID) }
 
 // WriteText renders the status for a human.
 func (st Status) WriteText(w io.Writer) error {

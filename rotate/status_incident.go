@@ -10,7 +10,8 @@ import (
 
 // StatusQuarantine is a deny policy respond attached and has not removed: an owner's quarantine a
 // run could not lift, or the self-expiring deny on a role the attacker assumed. Once Expired it
-// no longer applies, and running respond on its key again removes it (Remove).
+// no longer applies, and running respond on its key again (Remove: the command its journal
+// recorded, as it resumes) removes it.
 type StatusQuarantine struct {
 	journal.Quarantine
 	KeyID     string `json:"key_id"`
@@ -25,7 +26,7 @@ func quarantines(states []journal.State, now time.Time) []StatusQuarantine {
 	for _, s := range states {
 		for _, q := range s.ActiveQuarantines() {
 			out = append(out, StatusQuarantine{Quarantine: q, KeyID: s.KeyID, AccountID: s.AccountID, Expired: expired(q, now),
-				Remove: "respond --key-id " + s.KeyID})
+				Remove: resumeOf(s)})
 		}
 	}
 	return out

@@ -2,6 +2,7 @@ package rotate
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/respond-dev/respond/ram"
@@ -88,7 +89,7 @@ func TestTargetInvocation(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := tc.t.Invocation("/s", "/c.yaml", "standard")
-			if err != nil || got != tc.want {
+			if err != nil || !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("Invocation = %+v, %v; want %+v", got, err, tc.want)
 			}
 		})

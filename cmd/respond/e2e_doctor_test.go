@@ -208,7 +208,9 @@ func TestE2EDoctorSandboxServe(t *testing.T) {
 	e.env["RESPOND_DOCTOR_WEBHOOK"] = hook.URL + "/services/T0/B0/doctorWebhookToken01"
 	conf := e.writeFile("doctor-sc.yaml", strings.Replace(string(mustRead(t, e.doctorConfig())),
 		"secret-name: respond/app/current", "secret-name: respond/app/next\n    create: true", 1)+
-		"serve:\n  security-center: {poll: 5m}\n")
+		// standard for every key, Security Center's too (without the rule its built-in one gives
+		// them contain-first, whose needs TestE2EDoctorBuiltinRule checks)
+		"rules:\n  - playbook: standard\nserve:\n  security-center: {poll: 5m}\n")
 
 	r := e.runRaw("", "doctor", "--config", conf, "--state-dir", e.state, "--output", "json") // the sandbox's RESPOND_ENDPOINT
 	wantCode(t, r, 1)
@@ -330,4 +332,193 @@ func TestE2EDoctorIncident(t *testing.T) {
 	if ents, _ := os.ReadDir(e.sinkDir()); len(ents) != 0 {
 		t.Errorf("the file sink's directory holds %v", ents)
 	}
+}
+
+// TestE2EDoctorBuiltinRule: no rule chooses, so a Security Center finding gets contain-first by
+// the built-in rule (playbooks.BuiltinRule), as a run's choice does. With respond serve polling
+// Security Center, doctor checks contain-first's needs too: signed as the responder that lacks
+// ram:DeleteLoginProfile (which contain-first's eradicate needs) and Security Center's actions
+// (which the poll needs), it names exactly those and exits 1. Without a poll no finding comes
+// from Security Center, contain-first answers nothing, and the same responder is ready.
+func TestE2EDoctorBuiltinRule(t *testing.T) {
+	t.Parallel()
+	limit(t)
+	e, raw := securityCenterDoctor(t)
+	polled := e.writeFile("polled.yaml", raw)
+	noPoll, _, found := strings.Cut(raw, "serve:\n")
+	if !found {
+		t.Fatal("testdata/doctor/security-center.yaml has no serve: section")
+	}
+	unpolled := e.writeFile("unpolled.yaml", noPoll)
+
+	r := e.run("", "doctor", "--config", polled, "--output", "json")
+	wantCode(t, r, 1)
+	rep, failed := doctorFailed(t, r, true)
+	want := []string{"account mgmt (3333000000000001) | ram:DeleteLoginProfile | missing | grant ram:DeleteLoginProfile",
+		"account mgmt (3333000000000001) | yundun-aegis:DescribeAccesskeyLeakList | missing | grant yundun-aegis:DescribeAccesskeyLeakList",
+		"account mgmt (3333000000000001) | yundun-sas:ModifyAccessKeyLeakDeal | missing | grant yundun-sas:ModifyAccessKeyLeakDeal"}
+	if !slices.Equal(failed, want) {
+		t.Errorf("failed checks with a poll:\n%s\nwant\n%s", strings.Join(failed, "\n"), strings.Join(want, "\n"))
+	}
+	for _, c := range rep.Checks {
+		if c.Item == "ram:DeleteLoginProfile" && !slices.Equal(c.NeededBy, []string{"contain-first (eradicate)"}) {
+			t.Errorf("ram:DeleteLoginProfile needed by %v, want contain-first (eradicate)", c.NeededBy)
+		}
+	}
+
+	r = e.run("", "doctor", "--config", unpolled, "--output", "json")
+	wantCode(t, r, 0)
+	rep, failed = doctorFailed(t, r, true)
+	if len(failed) > 0 {
+		t.Errorf("failed checks without a poll: %v", failed)
+	}
+	for _, c := range rep.Checks {
+		for _, by := range c.NeededBy {
+			if strings.HasPrefix(by, "contain-first") {
+				t.Errorf("%s needed by %s without a poll", c.Item, by)
+			}
+		}
+	}
+}
+
+// TestE2EDoctorSearchOrder: when a rule chooses by account, the owner search runs before the
+// choice, in the configuration's locate: order, whatever the chosen playbook's own locate step
+// names. The playbook here names [ims] and the configuration [scan, self]; the responder may list
+// users but not call IMS. A run finds the owner (by scan) without IMS, so doctor does not report
+// IMS's ram:GetUser as missing: it checks ram:ListUsers for the search, and fails only on the
+// ram:DeleteAccessKey the responder lacks.
+func TestE2EDoctorSearchOrder(t *testing.T) {
+	t.Parallel()
+	limit(t)
+	e := newE2E(t, orgFromFile(t, "doctor.yaml"))
+	resp, ok := e.org.Key("LTAI5tFAKEDOCTORRESP0001")
+	if !ok {
+		t.Fatal("no responder key")
+	}
+	e.cred = &resp
+	e.writeFile("by-ims.yaml", "name: by-ims\nsteps:\n  - locate: {strategies: [ims]}\n  - delete\n  - verify\n")
+	conf := e.writeFile("by-owner.yaml", `accounts:
+  - name: mgmt
+    id: "3333000000000001"
+    credentials: {source: env}
+locate: [scan, self]
+playbooks:
+  - path: by-ims.yaml
+rules:
+  - match: {accounts: [mgmt]}
+    playbook: by-ims
+`)
+	r := e.run("", "--key-id", "LTAI5tFAKEDOCTORAPP00001", "--dry-run", "--config", conf, "--output", "json")
+	wantCode(t, r, 0)
+	mustContain(t, "the dry run", r.Stdout, `"playbook": "by-ims"`, `"strategy": "scan"`)
+
+	r = e.run("", "doctor", "--config", conf, "--output", "json")
+	wantCode(t, r, 1)
+	rep, failed := doctorFailed(t, r, false)
+	want := []string{"account mgmt (3333000000000001) | ram:DeleteAccessKey | missing"}
+	if !slices.Equal(failed, want) {
+		t.Errorf("failed checks:\n%s\nwant\n%s", strings.Join(failed, "\n"), strings.Join(want, "\n"))
+	}
+	listUsers := false
+	for _, c := range rep.Checks {
+		if c.Item == "ram:ListUsers" && slices.Contains(c.NeededBy, "by-ims (locate)") && c.Required && c.Status == "ok" {
+			listUsers = true
+		}
+	}
+	if !listUsers {
+		t.Errorf("ram:ListUsers not checked for the search:\n%s", r.Stdout)
+	}
+}
+
+// TestE2EDoctorNoSink: a configuration without a sink, whose playbook (standard) creates a
+// replacement. A run refuses such a key (exit 2: the new secret would reach no one) unless
+// --reveal shows it on a terminal, which respond serve cannot do: with a serve: section doctor
+// fails on it, without one it reports it (with --reveal as the way out) and does not fail.
+func TestE2EDoctorNoSink(t *testing.T) {
+	t.Parallel()
+	limit(t)
+	e := newE2E(t, orgFromFile(t, "doctor.yaml"))
+	admin, ok := e.org.Key("LTAI5tFAKEDOCTORADMIN001")
+	if !ok {
+		t.Fatal("no administrator key")
+	}
+	e.cred = &admin
+	base := "accounts:\n  - name: mgmt\n    id: \"3333000000000001\"\n    credentials: {source: env}\nlocate: [scan, self]\n"
+	cli := e.writeFile("no-sink.yaml", base)
+	served := e.writeFile("no-sink-serve.yaml", base+"serve:\n  listen: 127.0.0.1:0\n")
+	e.env["RESPOND_SERVE_TOKEN"] = serveToken
+
+	r := e.run("", "--key-id", "LTAI5tFAKEDOCTORAPP00001", "--yes", "--config", served)
+	wantCode(t, r, 2)
+	mustContain(t, "the run", r.Stdout+r.Stderr, "no sink is configured")
+
+	r = e.run("", "doctor", "--config", served, "--output", "json")
+	wantCode(t, r, 1)
+	_, failed := doctorFailed(t, r, false)
+	want := []string{"sinks | a sink for the replacement | missing"}
+	if !slices.Equal(failed, want) {
+		t.Errorf("failed checks with serve:\n%s\nwant\n%s", strings.Join(failed, "\n"), strings.Join(want, "\n"))
+	}
+
+	r = e.run("", "doctor", "--config", cli, "--output", "json")
+	wantCode(t, r, 0)
+	rep, _ := doctorFailed(t, r, true)
+	if !slices.ContainsFunc(rep.Checks, func(c doctorCheck) bool {
+		return c.Item == "a sink for the replacement" && c.Status == "missing" && !c.Required && strings.Contains(c.Fix, "--reveal")
+	}) {
+		t.Errorf("without serve, no optional sink check naming --reveal:\n%s", r.Stdout)
+	}
+}
+
+// TestE2EDoctorForcedPlaybook: respond --playbook answers every key with that playbook, whatever
+// the rules choose; respond doctor --playbook checks what that run needs. The configuration's
+// default (standard) is ready for the responder that lacks ram:DeleteLoginProfile; contain-first,
+// whose eradicate needs it, is not — nor is a playbook file that names an unknown channel (a
+// flag error, as on the main command).
+func TestE2EDoctorForcedPlaybook(t *testing.T) {
+	t.Parallel()
+	limit(t)
+	e, raw := securityCenterDoctor(t)
+	noPoll, _, _ := strings.Cut(raw, "serve:\n")
+	conf := e.writeFile("standard.yaml", noPoll)
+
+	wantCode(t, e.run("", "doctor", "--config", conf, "--output", "json"), 0)
+	r := e.run("", "doctor", "--config", conf, "--playbook", "contain-first", "--output", "json")
+	wantCode(t, r, 1)
+	rep, failed := doctorFailed(t, r, false)
+	want := []string{"account mgmt (3333000000000001) | ram:DeleteLoginProfile | missing"}
+	if !slices.Equal(failed, want) {
+		t.Errorf("failed checks:\n%s\nwant\n%s", strings.Join(failed, "\n"), strings.Join(want, "\n"))
+	}
+	for _, c := range rep.Checks {
+		for _, by := range c.NeededBy {
+			if strings.HasPrefix(by, "standard") {
+				t.Errorf("%s needed by %s under --playbook contain-first", c.Item, by)
+			}
+		}
+	}
+	bad := e.writeFile("bad.yaml", "name: bad\nsteps: [locate, delete, verify, notify]\nnotify: [nobody]\n")
+	r = e.run("", "doctor", "--config", conf, "--playbook", bad)
+	wantCode(t, r, 2)
+	mustContain(t, "stderr", r.Stderr, "--playbook "+bad)
+}
+
+// securityCenterDoctor is the doctor organisation signed as its incident responder (which lacks
+// ram:DeleteLoginProfile and Security Center's actions), a channel that fails the test if a
+// message reaches it, and testdata/doctor/security-center.yaml for it.
+func securityCenterDoctor(t *testing.T) (*e2e, string) {
+	t.Helper()
+	e := newE2E(t, orgFromFile(t, "doctor.yaml"))
+	resp, ok := e.org.Key("LTAI5tFAKEDOCTORINCIDNT1")
+	if !ok {
+		t.Fatal("no incident responder key")
+	}
+	e.cred = &resp
+	hook := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("a message was sent") }))
+	t.Cleanup(hook.Close)
+	e.env["RESPOND_DOCTOR_WEBHOOK"] = hook.URL + "/services/T0/B0/doctorWebhookToken01"
+	if err := os.MkdirAll(e.sinkDir(), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return e, strings.ReplaceAll(string(mustRead(t, filepath.Join("..", "..", "testdata", "doctor", "security-center.yaml"))), "SINK_DIR", e.sinkDir())
 }

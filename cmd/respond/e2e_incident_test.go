@@ -296,7 +296,8 @@ func TestE2EIncidentSandboxServe(t *testing.T) {
 		t.Errorf("the role's token from another address: %v", err)
 	}
 	s := e.runRaw("", "status", "--state-dir", e.state)
-	mustContain(t, "status", s.Stdout, "Deny policies respond left in place:", "respond-deny-ops-admin-", "on role/ops-admin", "applies until")
+	mustContain(t, "status", s.Stdout, "Deny policies respond left in place:", "respond-deny-ops-admin-", "on role/ops-admin", "applies until",
+		"removed by the first run of respond --key-id "+incLeak+" --yes --state-dir "+e.state) // the run's own command, as it resumes
 	// A re-run: already remediated, nothing changes.
 	r = e.runRaw("", append(args, "--yes", "--output", "json")...)
 	wantCode(t, r, 0)

@@ -443,3 +443,46 @@ func TestE2E_Serve_SandboxStoresWithoutASink(t *testing.T) {
 		t.Errorf("the sandbox sink holds no new key id:\n%s", strings.SplitN(env, "\n", 2)[0])
 	}
 }
+
+// An id-only finding is never acted on unless its source is trusted (design §6 rule 8), even
+// when respond remediated the key before: respond serve ends it id-only, as `respond --from -`
+// does, without asking the cloud about it — not already-remediated after a look at the key's
+// owner (the shortcut serve takes for a key reported again, which holds only for a finding the
+// engine would act on).
+func TestE2E_Serve_IDOnlyAfterRemediation(t *testing.T) {
+	e := newE2E(t, emulator.DemoOrg())
+	gh := githubtest.New(serveGHToken)
+	t.Cleanup(gh.Close)
+	conf := e.serveConfig(gh)
+	leaked := userKey(t, e.org, "billing-app", 0)
+	s := e.serve(conf)
+	post := func(body string) string {
+		t.Helper()
+		code, b := s.request(t, "POST", "/v1/findings", []byte(body), "Authorization", "Bearer "+serveToken)
+		var a struct{ Findings []struct{ ID string } }
+		if code != http.StatusAccepted || json.Unmarshal(b, &a) != nil || len(a.Findings) != 1 {
+			t.Fatalf("POST /v1/findings: %d %s", code, b)
+		}
+		return a.Findings[0].ID
+	}
+	pair := "ALIBABA_CLOUD_ACCESS_KEY_ID=" + leaked.ID + "\nALIBABA_CLOUD_ACCESS_KEY_SECRET=" + leaked.Secret + "\n"
+	if got := s.finished(t, post(pair)); got["outcome"] != "remediated" {
+		t.Fatalf("the pair ended %v\n%s", got, s.errb)
+	}
+	idOnly := "see OSSAccessKeyId=" + leaked.ID + "\n"
+	before := len(e.s.RequestLog())
+	got := s.finished(t, post(idOnly))
+	for _, q := range e.s.RequestLog()[before:] {
+		t.Errorf("respond serve asked the cloud about an id-only finding: %s %v", q.Action, q.Params)
+	}
+
+	r := e.run(idOnly, "--from", "-", "--yes", "--config", conf, "--output", "json")
+	wantCode(t, r, 5)
+	rep := decodeReport(t, r)
+	if len(rep.Results) != 1 || rep.Results[0].Result == nil {
+		t.Fatalf("respond --from -: %+v", rep.Results)
+	}
+	if cli := string(rep.Results[0].Result.Outcome); got["outcome"] != cli || cli != "id-only" {
+		t.Errorf("the id-only finding ended %v through respond serve, %s through respond --from -", got["outcome"], cli)
+	}
+}

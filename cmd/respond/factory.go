@@ -96,12 +96,19 @@ func (f *Factory) checkedStateDir(conf *playbooks.Config) (string, error) {
 	return dir, journal.CheckStateDir(dir)
 }
 
+// runFlags are the main command's flags that shape every rotation of a run, and so its resume
+// command: --playbook as typed, --sink, --locate's strategies (none for respond serve).
+type runFlags struct {
+	playbook          string
+	sinks, strategies []string
+}
+
 // newBatch is the engine's batch on conf for the main command and respond serve: the checked
-// state directory; the command that resumes its rotations (rotate.Target.Invocation, with
-// --playbook as typed; the sandbox's built-in configuration is its own, not recorded); its
+// state directory; the run's flags and the command that resumes its rotations with them
+// (rotate.Target.Invocation; the sandbox's built-in configuration is its own, not recorded); its
 // outputs; under --sandbox, the rehearsal sink for a replacement no sink takes (the sandbox's own
 // state directory, even under a configuration's).
-func (f *Factory) newBatch(conf *playbooks.Config, playbook string) (*rotate.Batch, error) {
+func (f *Factory) newBatch(conf *playbooks.Config, run runFlags) (*rotate.Batch, error) {
 	stateDir, err := f.checkedStateDir(conf)
 	if err != nil {
 		return nil, err
@@ -110,12 +117,13 @@ func (f *Factory) newBatch(conf *playbooks.Config, playbook string) (*rotate.Bat
 	if conf != nil && (!f.Global.Sandbox || f.Global.ConfigPath != "") {
 		config = conf.Source
 	}
-	inv, err := f.target().Invocation(stateDir, config, playbook)
+	inv, err := f.target().Invocation(stateDir, config, run.playbook)
 	if err != nil {
 		return nil, err
 	}
+	inv.Sinks, inv.Strategies = run.sinks, run.strategies
 	b := &rotate.Batch{Config: conf, StateDir: stateDir, ResumeCommand: inv.ResumeCommand(), OwnUserAgent: f.ownMarker,
-		Outputs: rotate.Outputs{Getenv: f.getenv, Now: f.Now}}
+		Strategies: run.strategies, Outputs: rotate.Outputs{Getenv: f.getenv, Now: f.Now, Sinks: run.sinks}}
 	if f.Global.Sandbox {
 		b.Outputs.Fallback = rotate.RehearsalSink(f.sandboxDir())
 	}

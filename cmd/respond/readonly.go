@@ -51,8 +51,8 @@ func newCmdLocate(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if len(strategies) == 0 && conf != nil { // no playbook here: the configuration's order
-				strategies = conf.Locate
+			if len(strategies) == 0 { // no playbook here: the configuration's order, else the default
+				strategies = conf.SearchOrder(nil, false)
 			}
 			p := f.newProgress(f.Streams.ErrOut)
 			cl, err := f.connect(ctx, conf, p)
@@ -95,8 +95,8 @@ func newCmdAssess(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if len(regions) == 0 && !allRegions && conf != nil {
-				regions = conf.Assess.Regions
+			if !allRegions {
+				regions = conf.AssessRegions(regions)
 			}
 			rep, err := cl.AssessKey(ctx, id, window, f.Now().UTC(), f.ownMarker, regions, exitOf)
 			if err != nil {

@@ -65,15 +65,15 @@ func (r *run) batch() (*rotate.Batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	forced, err := playbooks.Resolve(opts.Playbook, conf)
-	if err != nil {
-		return nil, &FlagError{Err: fmt.Errorf("--playbook %s: %w", opts.Playbook, err)}
-	}
-	b, err := f.newBatch(conf, opts.Playbook)
+	forced, err := forcedPlaybook(opts.Playbook, conf)
 	if err != nil {
 		return nil, err
 	}
-	b.Playbook, b.Strategies, b.DryRun, b.Outputs.Sinks = forced, strategies, opts.DryRun, opts.Sinks // the flags
+	b, err := f.newBatch(conf, runFlags{playbook: opts.Playbook, sinks: opts.Sinks, strategies: strategies})
+	if err != nil {
+		return nil, err
+	}
+	b.Playbook, b.DryRun = forced, opts.DryRun // the flags
 	b.Progress, b.Redactor, b.Confirmer = r.progress.Reporter(), r.red, r                             // the terminal
 	if !r.asJSON {
 		b.StepLines = r.errOut // each step's line on stderr as it ends
@@ -82,6 +82,16 @@ func (r *run) batch() (*rotate.Batch, error) {
 		b.Outputs.Reveal = r.s.Out // the one place a secret is printed, on purpose
 	}
 	return b, nil
+}
+
+// forcedPlaybook is the playbook --playbook names (nil for none: the rules choose), for a run and
+// for respond doctor; one that cannot be read or used with conf is a FlagError.
+func forcedPlaybook(value string, conf *playbooks.Config) (*playbooks.Playbook, error) {
+	pb, err := playbooks.Resolve(value, conf)
+	if err != nil {
+		return nil, &FlagError{Err: fmt.Errorf("--playbook %s: %w", value, err)}
+	}
+	return pb, nil
 }
 
 // input turns --key-id, --from and --since into the batch's input.

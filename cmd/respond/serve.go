@@ -41,7 +41,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	if err != nil {
 		return err
 	}
-	b, err := f.newBatch(conf, "")
+	b, err := f.newBatch(conf, runFlags{})
 	if err != nil {
 		return err
 	}

@@ -104,6 +104,12 @@ type Options struct {
 	Getenv func(string) string
 	// SendTest sends a test message on every channel.
 	SendTest bool
+	// Playbook, when set, is the playbook every key is answered with (respond --playbook): its
+	// needs are checked instead of those of the playbooks the configuration's rules may choose.
+	Playbook *playbooks.Playbook
+	// RehearsalSink: a replacement no configured sink takes goes to the sandbox's rehearsal sink
+	// (--sandbox: rotate.RehearsalSink), so a playbook that creates needs no sink.
+	RehearsalSink bool
 	// SecurityCenter checks Security Center's permissions in every account even when no poll is
 	// configured (a poll is: serve.security-center, a playbook, rule or trust entry naming the
 	// source security-center, or a poll state file in StateDir).
@@ -159,11 +165,11 @@ func Run(ctx context.Context, o Options) Report {
 	}
 	r.target = target
 	rep.ProbeUser = target.UserName
-	r.use = usedBy(o.Config)
 	r.poll = pollReason(o.Config, o.StateDir)
 	if r.poll == "" && o.SecurityCenter {
 		r.poll = "--security-center"
 	}
+	r.use = r.usedBy()
 	var cloud, local []Check
 	var wg sync.WaitGroup
 	wg.Go(func() { cloud = r.cloud(ctx) })

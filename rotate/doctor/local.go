@@ -17,13 +17,24 @@ import (
 	"github.com/respond-dev/respond/rotate/sink"
 )
 
-// sinks checks the file and exec sinks (the KMS ones are checked in their accounts).
+// sinks checks that a playbook that creates a replacement has a sink to store it in, and the
+// file and exec sinks (the KMS ones are checked in their accounts).
 func (r *runner) sinks() []Check {
+	var out []Check
+	if len(r.use.noSink) > 0 && !r.o.RehearsalSink {
+		// A run refuses a key such a playbook answers (exit 2: the new secret would reach no
+		// one) unless KMS manages it, or --reveal shows the pair on a terminal: respond serve
+		// cannot, so with a serve: section it is required.
+		c := Check{Kind: KindSink, Component: "sinks", Item: "a sink for the replacement", Status: StatusMissing,
+			Required: r.o.Config != nil && r.o.Config.Serve != nil, NeededBy: r.use.noSink,
+			Detail: "no sink is configured: a run refuses every key these playbooks would give a replacement (unless KMS manages it)",
+			Fix:    "add a sink to the configuration (README \"Sinks\"), answer these keys with a playbook that creates none (contain-only), or, on a terminal only, pass --reveal"}
+		out = append(out, c)
+	}
 	conf := r.o.Config
 	if conf == nil {
-		return nil
+		return out
 	}
-	var out []Check
 	for _, name := range slices.Sorted(maps.Keys(conf.Sinks)) {
 		sc := conf.Sinks[name]
 		switch sc.Type {

@@ -82,23 +82,28 @@ func incidentNeeds(s playbooks.Step) []probeNeed {
 	return nil
 }
 
+// searchNeeds are the probes of the owner search in this order (playbooks.Config.SearchOrder).
+func searchNeeds(order []string) []probeNeed {
+	out := []probeNeed{{kind: ram.ProbeListAccessKeys}}
+	for _, st := range order {
+		switch st {
+		case playbooks.StrategyIMS:
+			out = append(out, probeNeed{kind: ram.ProbeIMSGetUser})
+		case playbooks.StrategyActionTrail:
+			out = append(out, probeNeed{kind: ram.ProbeLastUsedInfo, note: noteTrail})
+		case playbooks.StrategyScan, playbooks.StrategySecretMatch:
+			out = append(out, probeNeed{kind: ram.ProbeListUsers})
+		case playbooks.StrategyRecycleBin:
+			out = append(out, probeNeed{kind: ram.ProbeGetAccessKeyInfoInRecycleBin, note: noteBin})
+		}
+	}
+	return out
+}
+
+// stepNeeds are the probes of a step but locate, whose search (searchNeeds) runs with or
+// without the step, in the order the configuration says.
 func stepNeeds(s playbooks.Step) []probeNeed {
 	switch s.ID {
-	case playbooks.StepLocate:
-		out := []probeNeed{{kind: ram.ProbeListAccessKeys}}
-		for _, st := range s.Options.Strategies {
-			switch st {
-			case playbooks.StrategyIMS:
-				out = append(out, probeNeed{kind: ram.ProbeIMSGetUser})
-			case playbooks.StrategyActionTrail:
-				out = append(out, probeNeed{kind: ram.ProbeLastUsedInfo, note: noteTrail})
-			case playbooks.StrategyScan, playbooks.StrategySecretMatch:
-				out = append(out, probeNeed{kind: ram.ProbeListUsers})
-			case playbooks.StrategyRecycleBin:
-				out = append(out, probeNeed{kind: ram.ProbeGetAccessKeyInfoInRecycleBin, note: noteBin})
-			}
-		}
-		return out
 	case playbooks.StepAssess:
 		return []probeNeed{{kind: ram.ProbeLookupEvents, note: noteTrail}}
 	case playbooks.StepCreate:
@@ -135,12 +140,17 @@ func (l *needList) add(k ram.ProbeKind, by, note string) {
 	*l = append(*l, &need{kind: k, required: note == "", neededBy: []string{by}, note: note})
 }
 
-// addPlaybooks adds what the playbooks need.
-func (l *needList) addPlaybooks(pbs []*playbooks.Playbook) {
+// addPlaybooks adds what the playbooks (conf's candidates, or the one forced) need: the owner
+// search in the order conf gives a run without --locate (playbooks.Config.SearchOrder), each
+// step's.
+func (l *needList) addPlaybooks(conf *playbooks.Config, pbs []*playbooks.Playbook, forced bool) {
 	for _, pb := range pbs {
 		// Every key is inspected before it is planned: its keys listed, its last use read.
 		l.add(ram.ProbeListAccessKeys, pb.Name+" (plan)", "")
 		l.add(ram.ProbeGetAccessKeyLastUsed, pb.Name+" (plan)", noteLast)
+		for _, pn := range searchNeeds(conf.SearchOrder(pb, forced)) {
+			l.add(pn.kind, pb.Name+" ("+string(playbooks.StepLocate)+")", pn.note)
+		}
 		for _, s := range pb.Steps {
 			for _, pn := range stepNeeds(s) {
 				l.add(pn.kind, pb.Name+" ("+string(s.ID)+")", pn.note)
@@ -152,12 +162,12 @@ func (l *needList) addPlaybooks(pbs []*playbooks.Playbook) {
 // accountNeeds are the probes for one account: what its candidate playbooks need, and Security
 // Center's when a poll is configured (or asked for). Reads come before writes.
 func (r *runner) accountNeeds(acct ram.Account) ([]*need, []*playbooks.Playbook, error) {
-	pbs, err := r.o.Config.Candidates(acct.ID, acct.Name)
+	pbs, err := r.candidates(acct.ID, acct.Name)
 	if err != nil {
 		return nil, nil, err
 	}
 	var needs needList
-	needs.addPlaybooks(pbs)
+	needs.addPlaybooks(r.o.Config, pbs, r.o.Playbook != nil)
 	if r.poll != "" {
 		needs.add(ram.ProbeLeakList, "security-center poll ("+r.poll+")", "")
 		needs.add(ram.ProbeLeakDeal, "security-center close ("+r.poll+")", "")
@@ -178,31 +188,60 @@ func (r *runner) accountNeeds(acct ram.Account) ([]*need, []*playbooks.Playbook,
 	return needs, pbs, nil
 }
 
-// uses are the sinks and channels some playbook may use, and by which.
+// uses are the sinks and channels some playbook may use, and by which; noSink the playbooks that
+// create a replacement with no sink to store it in (the configuration has none).
 type uses struct {
 	sinks, channels map[string][]string
+	noSink          []string
+}
+
+// sources are the finding sources whose built-in rule may choose a playbook here (Candidates):
+// Security Center's when a poll is checked.
+func (r *runner) sources() []string {
+	if r.poll == "" {
+		return nil
+	}
+	return []string{playbooks.SourceSecurityCenter}
+}
+
+// candidates are the playbooks that may answer a key of the account: the one forced
+// (Options.Playbook), completed as a run completes it, else the configuration's candidates.
+func (r *runner) candidates(accountID, accountName string) ([]*playbooks.Playbook, error) {
+	if r.o.Playbook != nil {
+		return []*playbooks.Playbook{r.o.Config.Completed(r.o.Playbook)}, nil
+	}
+	return r.o.Config.Candidates(accountID, accountName, r.sources()...)
 }
 
 // usedBy finds, over every configured account and a key of any other account, which sinks and
 // channels the candidate playbooks use.
-func usedBy(conf *playbooks.Config) uses {
+func (r *runner) usedBy() uses {
+	conf := r.o.Config
 	u := uses{sinks: map[string][]string{}, channels: map[string][]string{}}
-	if conf == nil {
-		return u
+	accts := []playbooks.AccountConfig{{}}
+	if conf != nil {
+		accts = append(accts, conf.Accounts...)
 	}
-	accts := append([]playbooks.AccountConfig{{}}, conf.Accounts...)
 	for _, a := range accts {
-		pbs, err := conf.Candidates(a.ID, a.Name)
+		pbs, err := r.candidates(a.ID, a.Name)
 		if err != nil {
 			continue
 		}
 		for _, pb := range pbs {
+			if pb.Has(playbooks.StepCreate) && len(pb.Sinks) == 0 && !slices.Contains(u.noSink, pb.Name) {
+				u.noSink = append(u.noSink, pb.Name)
+			}
 			for _, s := range pb.Sinks {
 				if !slices.Contains(u.sinks[s], pb.Name) {
 					u.sinks[s] = append(u.sinks[s], pb.Name)
 				}
 			}
-			for _, c := range pb.Notify {
+			// the channels a run of pb notifies, and those of a canary's alert when one is listed
+			chans := conf.Channels(pb, false)
+			if conf != nil && len(conf.Canaries) > 0 {
+				chans = append(chans, conf.Channels(pb, true)...)
+			}
+			for _, c := range chans {
 				if !slices.Contains(u.channels[c], pb.Name) {
 					u.channels[c] = append(u.channels[c], pb.Name)
 				}

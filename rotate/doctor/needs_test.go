@@ -74,7 +74,7 @@ func TestNeeds(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var l needList
-			l.addPlaybooks(tt.pbs)
+			l.addPlaybooks(nil, tt.pbs, false)
 			if tt.sc {
 				l.add(ram.ProbeLeakList, "security-center (poll)", "")
 				l.add(ram.ProbeLeakDeal, "security-center (close)", "")
@@ -141,8 +141,8 @@ func TestTargetExists(t *testing.T) {
 	found := ram.ProbeResult{Grant: ram.GrantGranted}
 	refused := ram.ProbeResult{Grant: ram.GrantDenied, Code: "NoPermission"}
 	var standard, first needList
-	standard.addPlaybooks([]*playbooks.Playbook{builtinPlaybook(t, "standard")})
-	first.addPlaybooks([]*playbooks.Playbook{builtinPlaybook(t, "contain-first")})
+	standard.addPlaybooks(nil, []*playbooks.Playbook{builtinPlaybook(t, "standard")}, false)
+	first.addPlaybooks(nil, []*playbooks.Playbook{builtinPlaybook(t, "contain-first")}, false)
 	tests := []struct {
 		name  string
 		a     answers

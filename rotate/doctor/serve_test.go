@@ -31,7 +31,12 @@ func serveStatuses(t *testing.T, env map[string]string, setup func(*githubtest.S
 	if setup != nil {
 		setup(gh)
 	}
+	// a sink: the playbooks' replacement must go somewhere (serve cannot --reveal it)
 	conf, err := playbooks.ParseConfig("c.yaml", []byte(`
+sinks:
+  f:
+    type: file
+    path: "`+t.TempDir()+`/{{.UserName}}.env"
 serve:
   token-env: DOCTOR_FINDINGS
   github:

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/respond-dev/respond/rotate/source"
 )
 
 // queue holds the pending entries in memory (the spool holds them on disk): the ones waiting, in
@@ -153,17 +155,24 @@ func (q *queue) release(es ...*Entry) {
 	q.signal()
 }
 
-// hasKey reports whether an entry of the key is waiting or in flight.
-func (q *queue) hasKey(key string) bool {
+// keyRecords reports whether an entry of the key is waiting or in flight, and the Security
+// Center records such entries carry.
+func (q *queue) keyRecords(key string) (bool, []source.Record) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.keys[key] != "" {
-		return true
+	var recs []source.Record
+	has := false
+	if e := q.inflight[q.keys[key]]; q.keys[key] != "" {
+		has = true
+		if e != nil {
+			recs = append(recs, e.Records...)
+		}
 	}
 	for _, e := range q.waiting {
 		if e.KeyID == key {
-			return true
+			has = true
+			recs = append(recs, e.Records...)
 		}
 	}
-	return false
+	return has, recs
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/sas"
 
+	"github.com/respond-dev/respond/detect"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/ram/emulator"
 	"github.com/respond-dev/respond/ram/emulator/emulatortest"
@@ -159,4 +160,68 @@ func (e *env) sasStatus() map[int64]string {
 		out[l.Id] = l.Status
 	}
 	return out
+}
+
+// scPolls answers each poll with the next findings, and counts the polls remembered (Done).
+type scPolls struct {
+	polls [][]source.Finding
+	done  int
+}
+
+func (p *scPolls) Poll(context.Context) (Polled, error) {
+	fs := p.polls[0]
+	p.polls = p.polls[1:]
+	return Polled{Findings: fs, Done: func() error { p.done++; return nil }}, nil
+}
+
+// A poll that finds a new record of a key whose finding is still queued is not remembered as a
+// success: the record is not in that finding (nor closed by its close step), so the next poll
+// must read it again, as the CLI's next poll does when a rotation of its did not end (Finish). A
+// poll that finds only records the queued finding carries is remembered.
+func TestSecurityCenter_newRecordOfAQueuedKey(t *testing.T) {
+	s, err := New(Options{StateDir: t.TempDir(), Runner: nopRunner{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := accesskey.MustParseID(billingKey)
+	rec := func(id int64) source.Record { return source.Record{AccountID: demoMgmt, ID: id, KeyID: key} }
+	finding := func(recs ...source.Record) source.Finding {
+		return source.Finding{Finding: detect.Finding{KeyID: key, Kind: detect.KindAccessKey, Evidence: detect.EvidenceSource,
+			Source: source.SecurityCenterName}, Records: recs}
+	}
+	p := &scPolls{polls: [][]source.Finding{{finding(rec(1))}, {finding(rec(1))}, {finding(rec(1), rec(2))}}}
+	s.opts.SecurityCenter = p
+	s.pollOnce(context.Background())
+	if s.Pending() != 1 || p.done != 1 {
+		t.Fatalf("first poll: %d pending, %d remembered", s.Pending(), p.done)
+	}
+	s.pollOnce(context.Background()) // the same record: the queued finding has it
+	if s.Pending() != 1 || p.done != 2 {
+		t.Fatalf("second poll: %d pending, %d remembered", s.Pending(), p.done)
+	}
+	s.pollOnce(context.Background()) // a new record of the queued key
+	if s.Pending() != 1 || p.done != 2 {
+		t.Errorf("a poll with a new record of a queued key: %d pending, remembered %d times, want 1 and 2", s.Pending(), p.done)
+	}
+}
+
+// An entry given up on names the command that resumes its rotation: the batches' own (with the
+// state directory and the configuration a bare respond --key-id would miss), as the engine's
+// partial result and respond status name it.
+func TestGaveUpNamesTheResumeCommand(t *testing.T) {
+	const cmd = "respond --key-id %s --yes --state-dir /var/lib/respond --config /etc/respond/config.yaml"
+	s, err := New(Options{StateDir: t.TempDir(), Runner: nopRunner{}, MaxAttempts: 1, ResumeCommand: cmd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &Entry{ID: "f-1", Source: SourceFindings, KeyID: billingKey, Error: "boom"}
+	s.retry(e, "batch")
+	if want := "resume by hand with: respond --key-id " + billingKey + " --yes --state-dir /var/lib/respond --config /etc/respond/config.yaml"; e.Outcome != OutcomeGaveUp || !strings.HasSuffix(e.Error, want) {
+		t.Errorf("given up: %s %q, want it to end with %q", e.Outcome, e.Error, want)
+	}
+	var o Options
+	o.Attach(nil, func() *rotate.Batch { return &rotate.Batch{ResumeCommand: cmd} }, time.Now)
+	if o.ResumeCommand != cmd {
+		t.Errorf("Attach: resume command %q, want the batch's", o.ResumeCommand)
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/respond-dev/respond/detect"
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate"
@@ -75,12 +76,16 @@ type Options struct {
 	GitLabToken accesskey.Secret
 	// SecurityCenter turns on polling every Config.SecurityCenter.Poll.
 	SecurityCenter SecurityCenter
-	// Gone confirms through the cloud that a key respond's journal says is remediated is gone
-	// from the journal's owner (cmd: ListAccessKeys of that user, one call). A finding of such a
-	// key (the same leak reported again) then ends already-remediated without the engine, whose
-	// owner search would scan every account for a key that no longer exists. Nil: always the
-	// engine.
-	Gone func(ctx context.Context, st journal.State) (bool, error)
+	// Remediated says whether a finding is of a key an earlier run remediated and the engine
+	// would find nothing left to do for, confirmed gone from the journal's owner (Attach:
+	// rotate.Batch.RemediatedBefore, one ListAccessKeys), with that journal. Such a finding (the
+	// same leak reported again) then ends already-remediated without the engine, whose owner
+	// search would scan every account for a key that no longer exists. Nil: always the engine.
+	Remediated func(ctx context.Context, f detect.Finding) (journal.State, bool, error)
+	// ResumeCommand is the command that resumes a rotation, %s for the key id (Attach: the
+	// batches' own, rotate.Batch.ResumeCommand, with the state directory and configuration): an
+	// entry given up on names it.
+	ResumeCommand string
 	// Ready checks that the credentials work (GET /readyz); nil: always.
 	Ready func(ctx context.Context) error
 	// Metrics, when set, are the counters to use (cmd counts GitHub calls into them too).

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/respond-dev/respond/ram/accesskey"
@@ -158,16 +159,24 @@ func (s *Server) pollOnce(ctx context.Context) {
 	now := s.opts.Now()
 	var es []*Entry
 	var roots []source.Pending
+	unseen := 0 // records of a key already queued that its entries do not carry
 	for _, f := range polled.Findings {
-		switch {
-		case f.Root():
+		if f.Root() {
 			// respond refuses root keys: their records are left pending, as the CLI leaves them
 			for _, r := range f.Records {
 				roots = append(roots, source.Pending{Record: r, Reason: rotate.RootRecordReason})
 			}
 			continue
-		case s.q.hasKey(f.KeyID.String()):
-			continue // its records end with the entry that has the key
+		}
+		if queued, recs := s.q.keyRecords(f.KeyID.String()); queued {
+			// its records end with the entry that has the key; one that entry does not carry is
+			// read again by the next poll (this one is not remembered), once the entry is done
+			for _, r := range f.Records {
+				if !slices.ContainsFunc(recs, func(q source.Record) bool { return q.AccountID == r.AccountID && q.ID == r.ID }) {
+					unseen++
+				}
+			}
+			continue
 		}
 		es = append(es, &Entry{ID: NewID("sc", now), Received: now, Source: src, Finding: spoolFinding(f.Finding), Records: f.Records, KeyID: f.KeyID.String()})
 	}
@@ -179,6 +188,11 @@ func (s *Server) pollOnce(ctx context.Context) {
 	s.Metrics.Add("respond_findings_received_total", float64(len(es)), "source", src)
 	if !s.leavePending(roots, nil) {
 		return // the poll is not remembered: the next one reads the root keys' records again
+	}
+	if unseen > 0 {
+		// as the CLI's poll is not remembered while a rotation of it has not ended (Finish)
+		s.log.Info("Security Center poll not remembered: new records of keys still being answered are read again by the next poll", "records", unseen)
+		return
 	}
 	if polled.Done != nil {
 		if err := polled.Done(); err != nil {

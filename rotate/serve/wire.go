@@ -84,28 +84,16 @@ func Configure(conf *playbooks.Config, stateDir string, getenv func(string) stri
 
 // Attach runs the findings through batches from newBatch (the CLI's engine, over sess) and uses
 // sess for what the server asks the cloud itself: the credentials' check (GET /readyz), the check
-// that a key reported again is gone from its owner (Options.Gone), and the Security Center poll
+// that a key reported again was remediated and is gone from its owner (Options.Remediated), and the Security Center poll
 // when serve.security-center is configured. now is the clock of the poll.
 func (o *Options) Attach(sess *rotate.Session, newBatch func() *rotate.Batch, now func() time.Time) {
 	o.Runner = BatchRunner{New: newBatch, Session: sess}
+	o.ResumeCommand = newBatch().ResumeCommand
 	if o.Config != nil && o.Config.SecurityCenter != nil {
 		o.SecurityCenter = sessionSC{sess: sess, stateDir: o.StateDir, now: now}
 	}
-	o.Gone = func(ctx context.Context, st journal.State) (bool, error) {
-		api, err := sess.Account(ctx, st.AccountID)
-		if err != nil {
-			return false, err
-		}
-		keys, err := api.ListAccessKeys(ctx, st.UserName)
-		if err != nil {
-			return false, err
-		}
-		for _, k := range keys {
-			if k.ID.String() == st.KeyID {
-				return false, nil
-			}
-		}
-		return true, nil
+	o.Remediated = func(ctx context.Context, f detect.Finding) (journal.State, bool, error) {
+		return newBatch().RemediatedBefore(ctx, f)
 	}
 	o.Ready = func(ctx context.Context) error {
 		_, err := sess.Home().GetCallerIdentity(ctx)

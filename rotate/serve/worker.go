@@ -140,19 +140,16 @@ func (s *Server) materialize(ctx context.Context, e *Entry) (detect.Finding, boo
 	return af.Finding, true
 }
 
-// remediatedBefore ends an entry whose key respond's journal says was remediated, once the cloud
-// confirms the key is gone from its owner: already-remediated, and its alert closed.
+// remediatedBefore ends an entry whose key an earlier run remediated, with nothing left for the
+// engine to do (Options.Remediated: the engine's rule), once the cloud confirms the key is gone
+// from its owner: already-remediated, and its alert closed.
 func (s *Server) remediatedBefore(ctx context.Context, e *Entry, f detect.Finding) bool {
-	if s.opts.Gone == nil || !f.KeyID.Rotatable() || len(e.Records) > 0 {
+	if s.opts.Remediated == nil || len(e.Records) > 0 {
 		// (Security Center's records are closed by the engine, journaled under the key's lock.)
 		return false
 	}
-	st, err := journal.Read(s.opts.StateDir, f.KeyID)
-	if err != nil || !st.Done || st.UserName == "" ||
-		(st.LastOutcome != journal.OutcomeRemediated && st.LastOutcome != journal.OutcomeAlreadyRemediated) {
-		return false
-	}
-	if gone, err := s.opts.Gone(ctx, st); err != nil || !gone {
+	st, gone, err := s.opts.Remediated(ctx, f)
+	if err != nil || !gone {
 		return false
 	}
 	e.Outcome, e.RunID, e.Error = string(journal.OutcomeAlreadyRemediated), e.ID, ""
@@ -303,8 +300,8 @@ func (s *Server) retry(e *Entry, reason string) {
 	e.Attempts++
 	if e.Attempts >= s.opts.MaxAttempts {
 		e.Error = fmt.Sprintf("gave up after %d attempts: %s", e.Attempts, e.Error)
-		if e.KeyID != "" {
-			e.Error += "; resume by hand with: respond --key-id " + e.KeyID + " --yes"
+		if id, err := accesskey.ParseID(e.KeyID); err == nil {
+			e.Error += "; resume by hand with: " + rotate.ResumeCommandFor(s.opts.ResumeCommand, id)
 		}
 		s.log.Error("finding left to a human", "id", e.ID, "key", e.KeyID, "error", e.Error)
 		s.finish(e, OutcomeGaveUp, nil)
