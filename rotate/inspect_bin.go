@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
@@ -47,4 +48,34 @@ func inspectBin(ctx context.Context, snap *Snapshot, api Cloud, id accesskey.ID,
 		snap.Keys = keys
 	}
 	inspectEvents(ctx, snap, api, id, d)
+}
+
+// confirmUnbinned asks the cloud, as the plan's key is about to be reported already remediated,
+// that no recycle bin holds it: only a not-found says so. The plan may have been made with the
+// bin unreadable (a 5xx, a throttle, a refusal: Snapshot.BinErr, a warning in the plan) or
+// before someone deleted the key by hand; a deleted key stays restorable for 30 days, so
+// without that answer the key is not remediated and its alerts stay open.
+func confirmUnbinned(ctx context.Context, p Plan, d Deps) error {
+	if p.Owner == nil || d.Accounts == nil {
+		return errors.New("the owner's account is unknown: the recycle bin cannot be checked")
+	}
+	api, err := d.Accounts.API(ctx, p.Owner.Account.ID)
+	if err != nil {
+		return fmt.Errorf("open account %s to check the recycle bin: %w", p.Owner.Account.ID, err)
+	}
+	return unbinned(ctx, api, p.KeyID)
+}
+
+// unbinned is nil when GetAccessKeyInfoInRecycleBin finds the key in no bin, else why the key
+// may still be restorable.
+func unbinned(ctx context.Context, api Cloud, id accesskey.ID) error {
+	b, err := api.GetAccessKeyInfoInRecycleBin(ctx, id)
+	switch {
+	case errors.Is(err, ram.ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("the key is gone from its user's keys, but the recycle bin could not be checked, so it may still be restorable: %w", err)
+	}
+	return fmt.Errorf("the key is deleted but in the recycle bin of user id %s, restorable until %s: run again to purge it",
+		b.UserID, b.DeleteDate.UTC().Format(time.RFC3339))
 }

@@ -64,3 +64,132 @@ func TestEmulatorVerifyLeakedSecretNeedsUnknownID(t *testing.T) {
 		})
 	}
 }
+
+// trailLocator finds the owner the way the ActionTrail strategy does for a key already deleted:
+// the user is known from the key's events, the key is not among its keys, and the bin was not
+// asked.
+type trailLocator struct {
+	c          *ram.Client
+	acct, user string
+}
+
+func (l trailLocator) Locate(ctx context.Context, id accesskey.ID) (ram.Owner, error) {
+	keys, err := l.c.ListAccessKeys(ctx, l.user)
+	if err != nil {
+		return ram.Owner{}, err
+	}
+	return ram.Owner{KeyID: id, Account: ram.Account{ID: l.acct}, UserName: l.user, Strategy: ram.StrategyActionTrail, Keys: keys}, nil
+}
+
+// already-remediated is claimed only when the recycle bin, asked as the run ends, holds nothing:
+// a bin that could not be read when planning (a 5xx here) leaves the key perhaps restorable, and
+// the run partial with its alerts open.
+func TestEmulatorAlreadyRemediatedNeedsAnEmptyBin(t *testing.T) {
+	const leaked, user = "LTAI5tFAKECIDEPLOY000001", "ci-deploy"
+	tests := []struct {
+		name        string
+		purged      bool // deleted by hand and purged, else only deleted (in the bin)
+		binFaultsAt int  // the bin answers 500 to its first n calls
+		outcome     journal.Outcome
+	}{
+		{"in the bin, unreadable when planning", false, 1, journal.OutcomePartial},
+		{"in the bin, unreadable throughout", false, 10, journal.OutcomePartial},
+		{"purged, unreadable when planning", true, 1, journal.OutcomeAlreadyRemediated},
+		{"purged, unreadable throughout", true, 10, journal.OutcomePartial},
+		{"purged, readable", true, 0, journal.OutcomeAlreadyRemediated},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEmu(t)
+			ctx := context.Background()
+			cfg := e.cfg
+			cfg.Retry = ram.RetryPolicy{MaxAttempts: 1} // each 500 is one answer
+			c, err := ram.New(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			acct := e.org.Admin().AccountID
+			e.deps.Accounts, e.deps.Locator = fakeAccounts{api: c}, trailLocator{c: c, acct: acct, user: user}
+			id := accesskey.MustParseID(leaked)
+			u, err := c.GetUser(ctx, user)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.DeleteAccessKey(ctx, user, id); err != nil {
+				t.Fatal(err)
+			}
+			if tt.purged {
+				if err := c.DeleteAccessKeyInRecycleBin(ctx, u.UserID, id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.binFaultsAt > 0 {
+				e.s.AddFault(emulator.Fault{Action: "GetAccessKeyInfoInRecycleBin", Kind: emulator.FaultServerErrorBefore, Count: tt.binFaultsAt})
+			}
+			alert := &countingAlert{}
+			e.deps.Alerts = []Alert{alert}
+			f := detect.Finding{KeyID: id}
+			s := Settings{Self: accesskey.MustParseID(e.org.Admin().AccessKeyID), Sinks: DescribeSinks(e.deps.Sinks), CloseCalls: closeCalls(e.deps.Alerts)}
+			p := NewPlan(f, Inspect(ctx, f, e.deps), s)
+			if p.Decision != DecisionAlreadyRemediated {
+				t.Fatalf("plan %s: %s", p.Decision, p.Reason)
+			}
+			r := Execute(ctx, p, e.deps)
+			if r.Outcome != tt.outcome {
+				t.Fatalf("outcome %s (%v), want %s", r.Outcome, r.Err, tt.outcome)
+			}
+			if closed := alert.closed > 0; closed != (tt.outcome == journal.OutcomeAlreadyRemediated) {
+				t.Errorf("alert closed: %v, outcome %s", closed, r.Outcome)
+			}
+		})
+	}
+}
+
+// countingAlert is an alert that counts its closes.
+type countingAlert struct{ closed int }
+
+func (a *countingAlert) String() string                 { return "test alert" }
+func (a *countingAlert) Action() string                 { return "test:Close" }
+func (a *countingAlert) Call(runID, done string) string { return "close" }
+func (a *countingAlert) Close(ctx context.Context, runID, done string) (AlertResult, error) {
+	a.closed++
+	return AlertResult{Outcome: AlertClosed}, nil
+}
+
+// A journal that says an earlier run finished is a memory, not proof: when the key, listed at
+// planning, has left its user's keys by the time the run squares the journal with the cloud, it
+// may sit restorable in a bin (deleted again by hand). The run does not end already-remediated
+// then, nor close the alerts.
+func TestEmulatorJournalDoneKeyBinnedSincePlanning(t *testing.T) {
+	const leaked, user = "LTAI5tFAKECIDEPLOY000001", "ci-deploy"
+	ctx := context.Background()
+	first := newEmu(t)
+	id := accesskey.MustParseID(leaked)
+	cred, _ := first.org.Key(leaked)
+	f := detect.Finding{KeyID: id, Secret: accesskey.NewSecret(cred.AccessKeySecret)}
+	s := Settings{Self: accesskey.MustParseID(first.org.Admin().AccessKeyID), Sinks: DescribeSinks(first.deps.Sinks),
+		VerifyTimeout: time.Second, VerifyInterval: 10 * time.Millisecond}
+	if r := Execute(ctx, NewPlan(f, Inspect(ctx, f, first.deps), s), first.deps); r.Outcome != journal.OutcomeRemediated {
+		t.Fatalf("first run: %s %v", r.Outcome, r.Err)
+	}
+	// the key is back (a cloud where it lives again), with the journal of the run that finished it
+	e := newEmu(t)
+	e.deps.StateDir = first.deps.StateDir
+	alert := &countingAlert{}
+	e.deps.Alerts = []Alert{alert}
+	s.CloseCalls = closeCalls(e.deps.Alerts)
+	p := NewPlan(f, Inspect(ctx, f, e.deps), s)
+	if p.Decision != DecisionRotate {
+		t.Fatalf("plan %s: %s", p.Decision, p.Reason)
+	}
+	if err := e.admin.DeleteAccessKey(ctx, user, id); err != nil { // by hand, into the bin
+		t.Fatal(err)
+	}
+	r := Execute(ctx, p, e.deps)
+	if r.Outcome != journal.OutcomePartial || alert.closed > 0 {
+		t.Fatalf("outcome %s (%v), %d alert(s) closed: the key is restorable from the bin", r.Outcome, r.Err, alert.closed)
+	}
+	if r.Err == nil || !strings.Contains(r.Err.Error(), "recycle bin") {
+		t.Errorf("the error does not say the key is in the bin: %v", r.Err)
+	}
+}
