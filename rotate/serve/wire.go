@@ -13,6 +13,7 @@ import (
 
 	"github.com/respond-dev/respond/detect"
 	"github.com/respond-dev/respond/playbooks"
+	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate"
 	"github.com/respond-dev/respond/rotate/journal"
@@ -96,21 +97,46 @@ func (o *Options) Attach(sess *rotate.Session, newBatch func() *rotate.Batch, no
 		if err != nil {
 			return false, err
 		}
-		keys, err := api.ListAccessKeys(ctx, st.UserName)
-		if err != nil {
-			return false, err
-		}
-		for _, k := range keys {
-			if k.ID.String() == st.KeyID {
-				return false, nil
-			}
-		}
-		return true, nil
+		return keyGone(ctx, api, st)
 	}
 	o.Ready = func(ctx context.Context) error {
 		_, err := sess.Home().GetCallerIdentity(ctx)
 		return err
 	}
+}
+
+// goneAsker is what keyGone asks the cloud.
+type goneAsker interface {
+	ListAccessKeys(ctx context.Context, userName string) ([]ram.AccessKey, error)
+	GetAccessKeyInfoInRecycleBin(ctx context.Context, id accesskey.ID) (ram.BinnedKey, error)
+}
+
+// keyGone reports whether the key whose journal st says respond remediated it is gone for good:
+// not among its user's keys, and in no recycle bin. An entry Gone confirms ends already-remediated
+// and closes its alert without the engine, so "gone" needs the bin's not-found: a key deleted again
+// since (it was back) sits restorable for 30 days, and a bin that cannot be read proves nothing.
+func keyGone(ctx context.Context, api goneAsker, st journal.State) (bool, error) {
+	keys, err := api.ListAccessKeys(ctx, st.UserName)
+	if err != nil {
+		return false, err
+	}
+	for _, k := range keys {
+		if k.ID.String() == st.KeyID {
+			return false, nil
+		}
+	}
+	id, err := accesskey.ParseID(st.KeyID)
+	if err != nil {
+		return false, fmt.Errorf("the journal's key id: %w", err)
+	}
+	_, err = api.GetAccessKeyInfoInRecycleBin(ctx, id)
+	switch {
+	case errors.Is(err, ram.ErrNotFound):
+		return true, nil
+	case err != nil:
+		return false, err
+	}
+	return false, nil // in a bin: the engine purges it
 }
 
 // BatchRunner runs a new batch from New for each call: no confirmation (the server acts on what it
