@@ -58,6 +58,9 @@ func (c *Client) GetCallerIdentity(ctx context.Context) (Identity, error) {
 		if err := c.invoke(ctx, prodSTS, req, resp); err != nil {
 			return err
 		}
+		if resp.RequestId == "" {
+			return noRequestID() // not proof that the pair signs
+		}
 		out = Identity{AccountID: resp.AccountId, UserID: resp.UserId, RoleID: resp.RoleId,
 			IdentityType: resp.IdentityType, PrincipalID: resp.PrincipalId, Arn: resp.Arn}
 		return nil
@@ -169,6 +172,9 @@ func (c *Client) ListAccessKeys(ctx context.Context, userName string) ([]AccessK
 		req.UserName = userName
 		if err := c.invoke(ctx, prodRAM, req, resp); err != nil {
 			return err
+		}
+		if resp.RequestId == "" {
+			return noRequestID() // its empty list is not proof that a key is gone
 		}
 		out = out[:0]
 		for _, k := range resp.AccessKeys.AccessKey {

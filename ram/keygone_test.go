@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/ram/emulator"
 )
 
@@ -86,6 +87,36 @@ func TestEmu_keyUnknown(t *testing.T) {
 			}
 			if got := KeyUnknown(err); got != tt.gone {
 				t.Errorf("KeyUnknown(%v) = %v, want %v", err, got, tt.gone)
+			}
+		})
+	}
+}
+
+// A 200 whose body parses but is not the cloud's (no request id) proves nothing: not that the
+// user holds no key (the leaked one would read as gone), nor that a pair signs (secret-match
+// would take the key for the leaked secret's and delete it; verify would call a new key working).
+func TestEmu_answerWithoutRequestID(t *testing.T) {
+	ctx := context.Background()
+	org := emulator.GenerateOrg(emulator.GenSpec{Accounts: 1, UsersPerAccount: 3, Seed: 5})
+	s, _, _ := startEmu(t, org)
+	c, _ := clientFor(t, s, org.Admin(), 1)
+	key := org.Accounts[0].Users[2].Keys[0]
+	tests := []struct {
+		action string
+		call   func() error
+	}{
+		{"ListAccessKeys", func() error { _, err := c.ListAccessKeys(ctx, "user-0002"); return err }},
+		{"GetCallerIdentity", func() error { _, err := c.GetCallerIdentity(ctx); return err }},
+		{"GetCallerIdentity", func() error {
+			_, err := c.PairCheck(accesskey.NewSecret(key.Secret)).CheckPair(ctx, mustID(t, key.ID))
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.action, func(t *testing.T) {
+			defer s.AddFault(emulator.Fault{Action: tt.action, Kind: emulator.FaultEmptyAnswer, Count: 1})()
+			if err := tt.call(); !errors.Is(err, ErrTransient) {
+				t.Errorf("%s answered {}: %v, want a transient error", tt.action, err)
 			}
 		})
 	}

@@ -314,6 +314,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case FaultGarbage:
 		s.garbage(w, c, f.status)
 		return
+	case FaultEmptyAnswer:
+		s.record(c, 200, "EmptyAnswer")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(200)
+		_, _ = io.WriteString(w, "{}")
+		return
 	}
 	status, body, e := s.dispatch(c)
 	switch f.kind {
