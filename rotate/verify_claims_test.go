@@ -193,3 +193,17 @@ func TestEmulatorJournalDoneKeyBinnedSincePlanning(t *testing.T) {
 		t.Errorf("the error does not say the key is in the bin: %v", r.Err)
 	}
 }
+
+// The close step closes alerts only in the state the outcome calls remediated: a key deleted but
+// not (yet) purged is restorable, so its alerts stay open, whatever step order led there.
+func TestCloseNeedsThePurge(t *testing.T) {
+	for _, purged := range []bool{false, true} {
+		alert := &countingAlert{}
+		x := &run{p: Plan{KeyID: accesskey.MustParseID(leakedID)}, d: Deps{Alerts: []Alert{alert}}, res: &Result{}, red: accesskey.NewRedactor()}
+		x.leakedDeleted, x.leakedPurged = true, purged
+		x.close(context.Background(), false)
+		if closed := alert.closed > 0; closed != purged {
+			t.Errorf("purged %v: alert closed %v", purged, closed)
+		}
+	}
+}
