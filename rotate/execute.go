@@ -34,8 +34,8 @@ func Execute(ctx context.Context, p Plan, d Deps) Result {
 		x := &run{p: p, d: d, res: &res, red: red}
 		x.rotate(ctx)
 	case DecisionAlreadyRemediated:
-		if err := confirmUnbinned(ctx, p, d); err != nil {
-			// deleted but perhaps restorable: not remediated, nothing closed, nothing lifted
+		if err := confirmRemediated(ctx, p, d); err != nil {
+			// perhaps alive or restorable: not remediated, nothing closed, nothing lifted
 			x := &run{p: p, d: d, res: &res, red: red}
 			res.Outcome = journal.OutcomePartial
 			res.Err = &PartialError{KeyID: p.KeyID, Step: playbooks.StepDelete, Resume: x.resume(), Err: err}

@@ -2,6 +2,7 @@ package rotate
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,38 +66,51 @@ func TestEmulatorVerifyLeakedSecretNeedsUnknownID(t *testing.T) {
 	}
 }
 
-// trailLocator finds the owner the way the ActionTrail strategy does for a key already deleted:
-// the user is known from the key's events, the key is not among its keys, and the bin was not
-// asked.
-type trailLocator struct {
+// imsLocator finds the owner as the IMS strategy does when GetUser(UserAccessKeyId) still names
+// the user of a deleted key (undocumented, alibaba-api.md §8): the key is not among the user's
+// keys, and the locator did not ask the bin. stale: the keys it hands on are a list taken before
+// the key came back.
+type imsLocator struct {
 	c          *ram.Client
 	acct, user string
+	stale      bool
 }
 
-func (l trailLocator) Locate(ctx context.Context, id accesskey.ID) (ram.Owner, error) {
+func (l imsLocator) Locate(ctx context.Context, id accesskey.ID) (ram.Owner, error) {
 	keys, err := l.c.ListAccessKeys(ctx, l.user)
 	if err != nil {
 		return ram.Owner{}, err
 	}
-	return ram.Owner{KeyID: id, Account: ram.Account{ID: l.acct}, UserName: l.user, Strategy: ram.StrategyActionTrail, Keys: keys}, nil
+	if l.stale {
+		keys = slices.DeleteFunc(keys, func(k ram.AccessKey) bool { return k.ID == id })
+	}
+	return ram.Owner{KeyID: id, Account: ram.Account{ID: l.acct}, UserName: l.user, Strategy: ram.StrategyIMS, Keys: keys}, nil
 }
 
-// already-remediated is claimed only when the recycle bin, asked as the run ends, holds nothing:
-// a bin that could not be read when planning (a 5xx here) leaves the key perhaps restorable, and
-// the run partial with its alerts open.
-func TestEmulatorAlreadyRemediatedNeedsAnEmptyBin(t *testing.T) {
+// already-remediated is claimed only on the cloud's evidence as the run ends: the key is not
+// listed, no recycle bin holds it (a bin that could not be read when planning, a 5xx here, proves
+// nothing), and a known leaked secret is refused as an unknown id. Else the run ends partial with
+// its alerts open.
+func TestEmulatorAlreadyRemediatedNeedsEvidence(t *testing.T) {
 	const leaked, user = "LTAI5tFAKECIDEPLOY000001", "ci-deploy"
 	tests := []struct {
 		name        string
-		purged      bool // deleted by hand and purged, else only deleted (in the bin)
+		deleted     bool // deleted by hand (into the bin) before planning
+		purged      bool // and purged
 		binFaultsAt int  // the bin answers 500 to its first n calls
+		stale       bool // the locator's list lacks the live key
+		secret      bool // the leaked secret is known
+		restore     bool // restored from the bin between planning and the run
 		outcome     journal.Outcome
 	}{
-		{"in the bin, unreadable when planning", false, 1, journal.OutcomePartial},
-		{"in the bin, unreadable throughout", false, 10, journal.OutcomePartial},
-		{"purged, unreadable when planning", true, 1, journal.OutcomeAlreadyRemediated},
-		{"purged, unreadable throughout", true, 10, journal.OutcomePartial},
-		{"purged, readable", true, 0, journal.OutcomeAlreadyRemediated},
+		{"in the bin, unreadable when planning", true, false, 1, false, false, false, journal.OutcomePartial},
+		{"in the bin, unreadable throughout", true, false, 10, false, false, false, journal.OutcomePartial},
+		{"purged, unreadable when planning", true, true, 1, false, false, false, journal.OutcomeAlreadyRemediated},
+		{"purged, unreadable throughout", true, true, 10, false, false, false, journal.OutcomePartial},
+		{"purged, readable", true, true, 0, false, false, false, journal.OutcomeAlreadyRemediated},
+		{"purged, secret refused", true, true, 0, false, true, false, journal.OutcomeAlreadyRemediated},
+		{"restored after planning", true, false, 1, false, false, true, journal.OutcomePartial},
+		{"alive, stale list, secret known", false, false, 0, true, true, false, journal.OutcomePartial},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,14 +123,16 @@ func TestEmulatorAlreadyRemediatedNeedsAnEmptyBin(t *testing.T) {
 				t.Fatal(err)
 			}
 			acct := e.org.Admin().AccountID
-			e.deps.Accounts, e.deps.Locator = fakeAccounts{api: c}, trailLocator{c: c, acct: acct, user: user}
+			e.deps.Accounts, e.deps.Locator = fakeAccounts{api: c}, imsLocator{c: c, acct: acct, user: user, stale: tt.stale}
 			id := accesskey.MustParseID(leaked)
 			u, err := c.GetUser(ctx, user)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := c.DeleteAccessKey(ctx, user, id); err != nil {
-				t.Fatal(err)
+			if tt.deleted {
+				if err := c.DeleteAccessKey(ctx, user, id); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if tt.purged {
 				if err := c.DeleteAccessKeyInRecycleBin(ctx, u.UserID, id); err != nil {
@@ -129,10 +145,20 @@ func TestEmulatorAlreadyRemediatedNeedsAnEmptyBin(t *testing.T) {
 			alert := &countingAlert{}
 			e.deps.Alerts = []Alert{alert}
 			f := detect.Finding{KeyID: id}
-			s := Settings{Self: accesskey.MustParseID(e.org.Admin().AccessKeyID), Sinks: DescribeSinks(e.deps.Sinks), CloseCalls: closeCalls(e.deps.Alerts)}
+			if tt.secret {
+				cred, _ := e.org.Key(leaked)
+				f.Secret = accesskey.NewSecret(cred.AccessKeySecret)
+			}
+			s := Settings{Self: accesskey.MustParseID(e.org.Admin().AccessKeyID), Sinks: DescribeSinks(e.deps.Sinks),
+				CloseCalls: closeCalls(e.deps.Alerts), CheckLeakedSecret: true}
 			p := NewPlan(f, Inspect(ctx, f, e.deps), s)
 			if p.Decision != DecisionAlreadyRemediated {
 				t.Fatalf("plan %s: %s", p.Decision, p.Reason)
+			}
+			if tt.restore {
+				if err := c.RestoreAccessKeyFromRecycleBin(ctx, u.UserID, id); err != nil {
+					t.Fatal(err)
+				}
 			}
 			r := Execute(ctx, p, e.deps)
 			if r.Outcome != tt.outcome {
