@@ -125,6 +125,9 @@ type progress struct {
 	// leakedPurged: no recycle bin holds the leaked key any more (purged by this run, or found
 	// absent by the check after the purge).
 	leakedPurged bool
+	// binExpected: this run deleted the leaked key (or saw KMS delete it) moments ago, so it must
+	// reach a recycle bin: a bin that does not show it yet may only lag (purgeLeaked waits).
+	binExpected bool
 	// storeFailed: a sink failed and the replacement was deleted again.
 	storeFailed bool
 	// stop is why the run cannot end remediated; nil while nothing went wrong.

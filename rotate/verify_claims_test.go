@@ -2,6 +2,7 @@ package rotate
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -231,5 +232,32 @@ func TestCloseNeedsThePurge(t *testing.T) {
 		if closed := alert.closed > 0; closed != purged {
 			t.Errorf("purged %v: alert closed %v", purged, closed)
 		}
+	}
+}
+
+// A key this run deleted must reach a recycle bin: a bin that does not show it yet only lags (the
+// delay is undocumented), so the purge waits for it, up to verify-timeout, instead of taking the
+// empty bin for "already purged" — after which the key would land in the bin, restorable.
+func TestEmulatorPurgeWaitsForALaggingBin(t *testing.T) {
+	const leaked = "LTAI5tFAKECIDEPLOY000001"
+	for _, lag := range []time.Duration{0, 50 * time.Millisecond} {
+		t.Run(lag.String(), func(t *testing.T) {
+			e := newEmu(t)
+			e.s.SetRecycleBinDelay(lag)
+			e.deps.Sleep = ram.Sleep // the bin catches up in real time
+			ctx := context.Background()
+			cred, _ := e.org.Key(leaked)
+			f := detect.Finding{KeyID: accesskey.MustParseID(leaked), Secret: accesskey.NewSecret(cred.AccessKeySecret)}
+			s := Settings{CheckLeakedSecret: true, VerifyTimeout: time.Minute, VerifyInterval: 10 * time.Millisecond,
+				Self: accesskey.MustParseID(e.org.Admin().AccessKeyID), Sinks: DescribeSinks(e.deps.Sinks)}
+			r := Execute(ctx, NewPlan(f, Inspect(ctx, f, e.deps), s), e.deps)
+			if r.Outcome != journal.OutcomeRemediated {
+				t.Fatalf("%s %v %+v", r.Outcome, r.Err, r.Steps)
+			}
+			e.s.SetClockSkew(10 * time.Minute) // long after the lag (within the signature's 15 minutes)
+			if b, err := e.admin.GetAccessKeyInfoInRecycleBin(ctx, f.KeyID); !errors.Is(err, ram.ErrNotFound) {
+				t.Fatalf("remediated, yet the key is in the recycle bin of %s (%v): restorable", b.UserID, err)
+			}
+		})
 	}
 }

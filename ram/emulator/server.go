@@ -42,6 +42,7 @@ type Server struct {
 	skew        atomic.Int64  // time.Duration
 	latency     atomic.Int64  // time.Duration
 	propagation atomic.Int64  // time.Duration
+	binDelay    atomic.Int64  // time.Duration: SetRecycleBinDelay
 	qps         atomic.Uint64 // math.Float64bits
 	nFaults     atomic.Int32  // len(faults), so a call skips cfgMu when there are none
 	nPauses     atomic.Int32  // pending pauses, likewise
@@ -202,6 +203,11 @@ func (s *Server) SetRateLimit(qps float64) {
 func (s *Server) SetPropagationDelay(d time.Duration) {
 	s.propagation.Store(int64(d))
 }
+
+// SetRecycleBinDelay sets how long a key deleted later takes to show in its user's AccessKey
+// recycle bin (0, the default: at once). The real cloud's delay is undocumented [INF]: the list
+// and authentication may drop the key before the bin's actions see it.
+func (s *Server) SetRecycleBinDelay(d time.Duration) { s.binDelay.Store(int64(max(d, 0))) }
 
 // SetClockSkew shifts the emulator's clock by d (positive = the server runs ahead).
 func (s *Server) SetClockSkew(d time.Duration) { s.skew.Store(int64(d)) }
