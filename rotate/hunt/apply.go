@@ -16,6 +16,7 @@ import (
 type Writer interface {
 	DeleteAccessKey(ctx context.Context, userName string, id accesskey.ID) error
 	DeleteAccessKeyInRecycleBin(ctx context.Context, userID string, id accesskey.ID) error
+	GetAccessKeyInfoInRecycleBin(ctx context.Context, id accesskey.ID) (ram.BinnedKey, error)
 	DeleteLoginProfile(ctx context.Context, userName string) error
 	RemoveUserFromGroup(ctx context.Context, groupName, userName string) error
 	DetachPolicy(ctx context.Context, kind ram.EntityKind, entity string, ref ram.PolicyRef) error
@@ -44,7 +45,9 @@ func Apply(ctx context.Context, w Writer, a Action) error {
 		if a.UserID == "" {
 			return fmt.Errorf("%s: the user id is unknown", a)
 		}
-		err = gone(w.DeleteAccessKeyInRecycleBin(ctx, a.UserID, a.KeyID))
+		if err = gone(w.DeleteAccessKeyInRecycleBin(ctx, a.UserID, a.KeyID)); err == nil {
+			err = notBinned(ctx, w, a.KeyID)
+		}
 	case DeleteLoginProfile:
 		err = gone(w.DeleteLoginProfile(ctx, a.UserName))
 	case RemoveFromGroup:
@@ -72,6 +75,19 @@ func Apply(ctx context.Context, w Writer, a Action) error {
 		return fmt.Errorf("%s: %w", a, err)
 	}
 	return nil
+}
+
+// notBinned confirms a purge: no recycle bin holds the key (a not-found from the purge may only
+// mean the bin of another user id than the one asked holds it).
+func notBinned(ctx context.Context, w Writer, id accesskey.ID) error {
+	b, err := w.GetAccessKeyInfoInRecycleBin(ctx, id)
+	switch {
+	case errors.Is(err, ram.ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("check that no recycle bin holds it: %w", err)
+	}
+	return fmt.Errorf("still in the recycle bin of user id %s, restorable until %s", b.UserID, b.DeleteDate.UTC().Format(time.RFC3339))
 }
 
 // ensurePolicy creates a custom policy, or accepts the one of that name that holds the same
