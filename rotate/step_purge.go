@@ -8,6 +8,7 @@ import (
 
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
+	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate/journal"
 )
 
@@ -44,7 +45,7 @@ func (x *run) purgeLeaked(ctx context.Context) (detail string, reqIDs []string, 
 			return "", false
 		}
 		waited = true
-		b, ok := x.awaitBin(ctx)
+		b, ok := x.awaitBin(ctx, x.api, x.p.KeyID)
 		if !ok {
 			return fmt.Sprintf("; the key, deleted moments ago, did not show in a recycle bin within %s (verify-timeout)", x.p.VerifyTimeout), false
 		}
@@ -131,15 +132,20 @@ func (x *run) purgeLeaked(ctx context.Context) (detail string, reqIDs []string, 
 	}
 }
 
-// awaitBin looks for the leaked key in the recycle bins every VerifyInterval until VerifyTimeout
+// binFinder finds a key in the recycle bins of an account.
+type binFinder interface {
+	GetAccessKeyInfoInRecycleBin(ctx context.Context, id accesskey.ID) (ram.BinnedKey, error)
+}
+
+// awaitBin looks for a key in the recycle bins of api every VerifyInterval until VerifyTimeout
 // has passed: a key deleted moments ago must reach its user's bin, and a bin that lags must not
 // read as "already purged". ok is false when it never showed.
-func (x *run) awaitBin(ctx context.Context) (ram.BinnedKey, bool) {
+func (x *run) awaitBin(ctx context.Context, api binFinder, id accesskey.ID) (ram.BinnedKey, bool) {
 	var b ram.BinnedKey
 	deadline := x.d.now().Add(x.p.VerifyTimeout)
 	err := x.retry(ctx, deadline, func() error {
 		var err error
-		b, err = x.api.GetAccessKeyInfoInRecycleBin(ctx, x.p.KeyID)
+		b, err = api.GetAccessKeyInfoInRecycleBin(ctx, id)
 		return err
 	})
 	return b, err == nil

@@ -14,6 +14,7 @@ import (
 	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/ram/emulator"
 	"github.com/respond-dev/respond/rotate/journal"
+	"github.com/respond-dev/respond/rotate/sink"
 )
 
 // Verify calls the leaked key dead only when the cloud says it knows no such id
@@ -259,5 +260,42 @@ func TestEmulatorPurgeWaitsForALaggingBin(t *testing.T) {
 				t.Fatalf("remediated, yet the key is in the recycle bin of %s (%v): restorable", b.UserID, err)
 			}
 		})
+	}
+}
+
+// Eradication deletes the attacker's keys and purges them: a bin that lags behind the delete must
+// not make the purge find nothing and call it done, leaving the attacker's key restorable.
+func TestIncidentEradicationWaitsForALaggingBin(t *testing.T) {
+	e := newIncidentEnv(t)
+	e.s.SetRecycleBinDelay(10 * time.Second) // within verify-timeout (30 s)
+	ctx := context.Background()
+	sess, err := Connect(ctx, nil, SessionOptions{Base: ram.Config{Endpoint: e.cfg.Endpoint, Scheme: "HTTP", UserAgent: "respond/test", LookupEventsQPS: -1},
+		Home: e.cfg.Credentials, FixedEndpoint: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := playbooks.Builtin("contain-first")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaked, _ := e.org.Key(incLeaked)
+	// the run's waits move the clock the emulator keeps: the bin catches up after 10 s
+	sleep := func(ctx context.Context, d time.Duration) error { e.clock.set(e.clock.Now().Add(d)); return ctx.Err() }
+	b := &Batch{Session: sess, Playbook: pb, StateDir: e.dir, OwnUserAgent: "respond/test",
+		Outputs: Outputs{Fallback: func(playbooks.TemplateValues) (sink.Sink, error) { return e.sink, nil }, Now: e.clock.Now},
+		Deps:    Deps{Clock: e.clock, Sleep: sleep, LateCreateWindow: 300 * time.Millisecond}}
+	items, err := b.Run(ctx, []detect.Finding{{KeyID: accesskey.MustParseID(incLeaked), Kind: detect.KindAccessKey,
+		Secret: accesskey.NewSecret(leaked.AccessKeySecret), Locations: []detect.Location{{Source: "flag"}}}})
+	if err != nil || items[0].Err != nil {
+		t.Fatalf("%v %v", err, items[0].Err)
+	}
+	if r := items[0].Result; r.Outcome != journal.OutcomeRemediated {
+		t.Fatalf("outcome %s: %+v", r.Outcome, r.Steps)
+	}
+	e.clock.set(e.clock.Now().Add(time.Hour))
+	for _, id := range []string{incLeaked, "LTAI5tINCSVCBACKUP000001"} {
+		if bk, err := e.admin.GetAccessKeyInfoInRecycleBin(ctx, accesskey.MustParseID(id)); !errors.Is(err, ram.ErrNotFound) {
+			t.Errorf("outcome %s, yet %s is in the recycle bin of %s (%v): restorable", items[0].Result.Outcome, id, bk.UserID, err)
+		}
 	}
 }
