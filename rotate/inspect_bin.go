@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/rotate/hunt"
 )
 
 // inspectBin looks for a key that is no longer among its owner's keys in the account's recycle
@@ -92,13 +92,13 @@ func confirmRemediated(ctx context.Context, p Plan, d Deps) error {
 // unbinned is nil when GetAccessKeyInfoInRecycleBin finds the key in no bin, else why the key
 // may still be restorable.
 func unbinned(ctx context.Context, api Cloud, id accesskey.ID) error {
-	b, err := api.GetAccessKeyInfoInRecycleBin(ctx, id)
+	err := hunt.NotBinned(ctx, api, id)
+	var be *hunt.BinnedError
 	switch {
-	case errors.Is(err, ram.ErrNotFound):
+	case err == nil:
 		return nil
-	case err != nil:
-		return fmt.Errorf("the key is gone from its user's keys, but the recycle bin could not be checked, so it may still be restorable: %w", err)
+	case errors.As(err, &be):
+		return fmt.Errorf("the key is deleted but %w: run again to purge it", err)
 	}
-	return fmt.Errorf("the key is deleted but in the recycle bin of user id %s, restorable until %s: run again to purge it",
-		b.UserID, b.DeleteDate.UTC().Format(time.RFC3339))
+	return fmt.Errorf("the key is gone from its user's keys, but it may still be restorable: %w", err)
 }

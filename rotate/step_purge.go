@@ -9,6 +9,7 @@ import (
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/rotate/hunt"
 	"github.com/respond-dev/respond/rotate/journal"
 )
 
@@ -132,15 +133,10 @@ func (x *run) purgeLeaked(ctx context.Context) (detail string, reqIDs []string, 
 	}
 }
 
-// binFinder finds a key in the recycle bins of an account.
-type binFinder interface {
-	GetAccessKeyInfoInRecycleBin(ctx context.Context, id accesskey.ID) (ram.BinnedKey, error)
-}
-
 // awaitBin looks for a key in the recycle bins of api every VerifyInterval until VerifyTimeout
 // has passed: a key deleted moments ago must reach its user's bin, and a bin that lags must not
 // read as "already purged". ok is false when it never showed.
-func (x *run) awaitBin(ctx context.Context, api binFinder, id accesskey.ID) (ram.BinnedKey, bool) {
+func (x *run) awaitBin(ctx context.Context, api hunt.BinFinder, id accesskey.ID) (ram.BinnedKey, bool) {
 	var b ram.BinnedKey
 	deadline := x.d.now().Add(x.p.VerifyTimeout)
 	err := x.retry(ctx, deadline, func() error {

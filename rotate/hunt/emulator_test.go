@@ -421,7 +421,8 @@ func TestApplyPurgeConfirmsTheBinIsEmpty(t *testing.T) {
 		t.Fatal(err)
 	}
 	wrong := hunt.Action{Kind: hunt.PurgeKey, Node: "key:" + key, UserName: "svc-backup", UserID: other.UserID, KeyID: mustID(t, key)}
-	if err := hunt.Apply(ctx, c, wrong); err == nil || !strings.Contains(err.Error(), "still in the recycle bin") {
+	var binned *hunt.BinnedError
+	if err := hunt.Apply(ctx, c, wrong); !errors.As(err, &binned) || binned.Key.UserID != owner.UserID {
 		t.Fatalf("purge from another user's bin: %v, want the key still binned", err)
 	}
 	right := wrong
