@@ -390,6 +390,9 @@ func (c *Client) CreateSecret(ctx context.Context, name, versionID string, data 
 		req.SecretData = data.Reveal()
 		req.SecretDataType = "text"
 		err := c.invoke(ctx, prodKMS, req, resp)
+		if err == nil && resp.RequestId == "" {
+			err = noRequestID() // not proof that the secret is stored: the leaked key is deleted next
+		}
 		if err != nil {
 			if e := classify(ctx, actCreateSecret, "", err); errors.Is(e, ErrTransient) {
 				ambiguous = true
@@ -420,6 +423,9 @@ func (c *Client) PutSecretValue(ctx context.Context, name, versionID string, dat
 		req.SecretDataType = "text"
 		if err := c.invoke(ctx, prodKMS, req, resp); err != nil {
 			return err
+		}
+		if resp.RequestId == "" {
+			return noRequestID() // not proof that the secret is stored: the leaked key is deleted next
 		}
 		out = SecretVersion{Name: resp.SecretName, VersionID: resp.VersionId, RequestID: resp.RequestId}
 		return nil

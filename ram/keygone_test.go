@@ -94,7 +94,8 @@ func TestEmu_keyUnknown(t *testing.T) {
 
 // A 200 whose body parses but is not the cloud's (no request id) proves nothing: not that the
 // user holds no key (the leaked one would read as gone), nor that a pair signs (secret-match
-// would take the key for the leaked secret's and delete it; verify would call a new key working).
+// would take the key for the leaked secret's and delete it; verify would call a new key working),
+// nor that a KMS sink stored the new secret (the leaked key is deleted next).
 func TestEmu_answerWithoutRequestID(t *testing.T) {
 	ctx := context.Background()
 	org := emulator.GenerateOrg(emulator.GenSpec{Accounts: 1, UsersPerAccount: 3, Seed: 5})
@@ -109,6 +110,14 @@ func TestEmu_answerWithoutRequestID(t *testing.T) {
 		{"GetCallerIdentity", func() error { _, err := c.GetCallerIdentity(ctx); return err }},
 		{"GetCallerIdentity", func() error {
 			_, err := c.PairCheck(accesskey.NewSecret(key.Secret)).CheckPair(ctx, mustID(t, key.ID))
+			return err
+		}},
+		{"PutSecretValue", func() error {
+			_, err := c.PutSecretValue(ctx, "app/credentials", "v1", accesskey.NewSecret("new-secret"))
+			return err
+		}},
+		{"CreateSecret", func() error {
+			_, err := c.CreateSecret(ctx, "app/credentials", "v1", accesskey.NewSecret("new-secret"))
 			return err
 		}},
 	}
