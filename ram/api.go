@@ -305,7 +305,13 @@ func (c *Client) DeleteAccessKey(ctx context.Context, userName string, id access
 		req, resp := sdkram.CreateDeleteAccessKeyRequest(), sdkram.CreateDeleteAccessKeyResponse()
 		req.UserName = userName
 		req.UserAccessKeyId = id.String()
-		return c.invoke(ctx, prodRAM, req, resp)
+		if err := c.invoke(ctx, prodRAM, req, resp); err != nil {
+			return err
+		}
+		if resp.RequestId == "" {
+			return noRequestID() // not proof of the delete: tried again, a not-found then says it happened
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("delete access key %s of user %s: %w", id, userName, err)

@@ -112,6 +112,7 @@ func TestEmu_answerWithoutRequestID(t *testing.T) {
 			_, err := c.PairCheck(accesskey.NewSecret(key.Secret)).CheckPair(ctx, mustID(t, key.ID))
 			return err
 		}},
+		{"DeleteAccessKey", func() error { return c.DeleteAccessKey(ctx, "user-0002", mustID(t, key.ID)) }},
 		{"PutSecretValue", func() error {
 			_, err := c.PutSecretValue(ctx, "app/credentials", "v1", accesskey.NewSecret("new-secret"))
 			return err
