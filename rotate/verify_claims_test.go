@@ -3,6 +3,7 @@ package rotate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -184,41 +185,52 @@ func (a *countingAlert) Close(ctx context.Context, runID, done string) (AlertRes
 	return AlertResult{Outcome: AlertClosed}, nil
 }
 
-// A journal that says an earlier run finished is a memory, not proof: when the key, listed at
-// planning, has left its user's keys by the time the run squares the journal with the cloud, it
-// may sit restorable in a bin (deleted again by hand). The run does not end already-remediated
-// then, nor close the alerts.
-func TestEmulatorJournalDoneKeyBinnedSincePlanning(t *testing.T) {
+// A journal that says an earlier run finished is a memory, not proof. A key that is back (here: a
+// cloud where it lives again, as after a restore from the bin) is rotated again; a key that has
+// left its user's keys since planning (deleted again by hand) may sit restorable in a bin: the run
+// does not end already-remediated then, nor close the alerts.
+func TestEmulatorJournalDoneKeyBack(t *testing.T) {
 	const leaked, user = "LTAI5tFAKECIDEPLOY000001", "ci-deploy"
-	ctx := context.Background()
-	first := newEmu(t)
-	id := accesskey.MustParseID(leaked)
-	cred, _ := first.org.Key(leaked)
-	f := detect.Finding{KeyID: id, Secret: accesskey.NewSecret(cred.AccessKeySecret)}
-	s := Settings{Self: accesskey.MustParseID(first.org.Admin().AccessKeyID), Sinks: DescribeSinks(first.deps.Sinks),
-		VerifyTimeout: time.Second, VerifyInterval: 10 * time.Millisecond}
-	if r := Execute(ctx, NewPlan(f, Inspect(ctx, f, first.deps), s), first.deps); r.Outcome != journal.OutcomeRemediated {
-		t.Fatalf("first run: %s %v", r.Outcome, r.Err)
-	}
-	// the key is back (a cloud where it lives again), with the journal of the run that finished it
-	e := newEmu(t)
-	e.deps.StateDir = first.deps.StateDir
-	alert := &countingAlert{}
-	e.deps.Alerts = []Alert{alert}
-	s.CloseCalls = closeCalls(e.deps.Alerts)
-	p := NewPlan(f, Inspect(ctx, f, e.deps), s)
-	if p.Decision != DecisionRotate {
-		t.Fatalf("plan %s: %s", p.Decision, p.Reason)
-	}
-	if err := e.admin.DeleteAccessKey(ctx, user, id); err != nil { // by hand, into the bin
-		t.Fatal(err)
-	}
-	r := Execute(ctx, p, e.deps)
-	if r.Outcome != journal.OutcomePartial || alert.closed > 0 {
-		t.Fatalf("outcome %s (%v), %d alert(s) closed: the key is restorable from the bin", r.Outcome, r.Err, alert.closed)
-	}
-	if r.Err == nil || !strings.Contains(r.Err.Error(), "recycle bin") {
-		t.Errorf("the error does not say the key is in the bin: %v", r.Err)
+	for _, binnedSincePlanning := range []bool{false, true} {
+		t.Run(fmt.Sprint("binned since planning ", binnedSincePlanning), func(t *testing.T) {
+			ctx := context.Background()
+			first := newEmu(t)
+			id := accesskey.MustParseID(leaked)
+			cred, _ := first.org.Key(leaked)
+			f := detect.Finding{KeyID: id, Secret: accesskey.NewSecret(cred.AccessKeySecret)}
+			s := Settings{Self: accesskey.MustParseID(first.org.Admin().AccessKeyID), Sinks: DescribeSinks(first.deps.Sinks),
+				VerifyTimeout: time.Second, VerifyInterval: 10 * time.Millisecond, CheckLeakedSecret: true}
+			if r := Execute(ctx, NewPlan(f, Inspect(ctx, f, first.deps), s), first.deps); r.Outcome != journal.OutcomeRemediated {
+				t.Fatalf("first run: %s %v", r.Outcome, r.Err)
+			}
+			e := newEmu(t) // the key is back, with the journal of the run that finished it
+			e.deps.StateDir = first.deps.StateDir
+			alert := &countingAlert{}
+			e.deps.Alerts = []Alert{alert}
+			s.CloseCalls = closeCalls(e.deps.Alerts)
+			p := NewPlan(f, Inspect(ctx, f, e.deps), s)
+			if p.Decision != DecisionRotate {
+				t.Fatalf("plan %s: %s", p.Decision, p.Reason)
+			}
+			if binnedSincePlanning {
+				if err := e.admin.DeleteAccessKey(ctx, user, id); err != nil { // by hand, into the bin
+					t.Fatal(err)
+				}
+			}
+			r := Execute(ctx, p, e.deps)
+			if binnedSincePlanning {
+				if r.Outcome != journal.OutcomePartial || alert.closed > 0 {
+					t.Fatalf("outcome %s (%v), %d alert(s) closed: the key is restorable from the bin", r.Outcome, r.Err, alert.closed)
+				}
+				if r.Err == nil || !strings.Contains(r.Err.Error(), "recycle bin") {
+					t.Errorf("the error does not say the key is in the bin: %v", r.Err)
+				}
+				return
+			}
+			if keys := e.keys(t, user); r.Outcome != journal.OutcomeRemediated || alert.closed != 1 || contains(keys, leaked) {
+				t.Fatalf("outcome %s (%v), %d alert(s) closed, keys %v: the key that came back is rotated again", r.Outcome, r.Err, alert.closed, keys)
+			}
+		})
 	}
 }
 
