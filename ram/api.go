@@ -58,6 +58,9 @@ func (c *Client) GetCallerIdentity(ctx context.Context) (Identity, error) {
 		if err := c.invoke(ctx, prodSTS, req, resp); err != nil {
 			return err
 		}
+		if resp.RequestId == "" {
+			return noRequestID() // not proof that the pair signs
+		}
 		out = Identity{AccountID: resp.AccountId, UserID: resp.UserId, RoleID: resp.RoleId,
 			IdentityType: resp.IdentityType, PrincipalID: resp.PrincipalId, Arn: resp.Arn}
 		return nil
@@ -169,6 +172,9 @@ func (c *Client) ListAccessKeys(ctx context.Context, userName string) ([]AccessK
 		req.UserName = userName
 		if err := c.invoke(ctx, prodRAM, req, resp); err != nil {
 			return err
+		}
+		if resp.RequestId == "" {
+			return noRequestID() // its empty list is not proof that a key is gone
 		}
 		out = out[:0]
 		for _, k := range resp.AccessKeys.AccessKey {
@@ -299,7 +305,13 @@ func (c *Client) DeleteAccessKey(ctx context.Context, userName string, id access
 		req, resp := sdkram.CreateDeleteAccessKeyRequest(), sdkram.CreateDeleteAccessKeyResponse()
 		req.UserName = userName
 		req.UserAccessKeyId = id.String()
-		return c.invoke(ctx, prodRAM, req, resp)
+		if err := c.invoke(ctx, prodRAM, req, resp); err != nil {
+			return err
+		}
+		if resp.RequestId == "" {
+			return noRequestID() // not proof of the delete: tried again, a not-found then says it happened
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("delete access key %s of user %s: %w", id, userName, err)
@@ -384,6 +396,9 @@ func (c *Client) CreateSecret(ctx context.Context, name, versionID string, data 
 		req.SecretData = data.Reveal()
 		req.SecretDataType = "text"
 		err := c.invoke(ctx, prodKMS, req, resp)
+		if err == nil && resp.RequestId == "" {
+			err = noRequestID() // not proof that the secret is stored: the leaked key is deleted next
+		}
 		if err != nil {
 			if e := classify(ctx, actCreateSecret, "", err); errors.Is(e, ErrTransient) {
 				ambiguous = true
@@ -414,6 +429,9 @@ func (c *Client) PutSecretValue(ctx context.Context, name, versionID string, dat
 		req.SecretDataType = "text"
 		if err := c.invoke(ctx, prodKMS, req, resp); err != nil {
 			return err
+		}
+		if resp.RequestId == "" {
+			return noRequestID() // not proof that the secret is stored: the leaked key is deleted next
 		}
 		out = SecretVersion{Name: resp.SecretName, VersionID: resp.VersionId, RequestID: resp.RequestId}
 		return nil

@@ -48,6 +48,29 @@ func classifyCode(code string, status int) error {
 	return nil
 }
 
+// codeNoRequestID is the client-side code of an answer without a request id (noRequestID).
+const codeNoRequestID = "AnswerWithoutRequestId"
+
+// noRequestID is the error of a 200 whose body carries no request id: every answer of the cloud
+// has one, so this one is not the cloud's (a proxy, a broken gateway, a garbled body that still
+// parses as JSON). Classified transient: its empty fields must never read as "no keys" or "this
+// pair signs".
+func noRequestID() error {
+	return sdkerrors.NewClientError(codeNoRequestID, "the answer has no request id: it is not the cloud's", nil)
+}
+
+// notFoundNamesTarget says whether a not-found answer to action is about the thing the action
+// acts on. DeleteAccessKey answers EntityNotExist.User when the user it names does not exist
+// (renamed, deleted, or the wrong owner): that says nothing of the key, which may be alive on
+// another user or in a recycle bin, so it must never read as "the key is already gone" — nor, after
+// an ambiguous attempt, as "that attempt deleted it" (call).
+func notFoundNamesTarget(action, code string) bool {
+	if action == actDeleteAccessKey {
+		return code != "EntityNotExist.User"
+	}
+	return true
+}
+
 // classify turns whatever the SDK returned into a *Error. ctx errors are kept as the cause so
 // errors.Is(err, context.Canceled) works. Nothing that can carry a secret (URLs, response bodies,
 // the server's string to sign) is kept.
@@ -66,6 +89,9 @@ func classify(ctx context.Context, action, keyID string, err error) *Error {
 		e.Status = se.HttpStatus()
 		e.RequestID = se.RequestId()
 		e.Class = classifyCode(e.Code, e.Status)
+		if e.Class == ErrNotFound && !notFoundNamesTarget(action, e.Code) {
+			e.Class = nil // the call's other entity is missing: nothing is known of its target
+		}
 		if k := classifyKMSCode(e.Code); k != nil && action == actRotateSecret {
 			e.Class = k
 		}
@@ -77,7 +103,7 @@ func classify(ctx context.Context, action, keyID string, err error) *Error {
 	case errors.As(err, &ce):
 		e.Code = ce.ErrorCode()
 		switch e.Code {
-		case sdkerrors.TimeoutErrorCode, sdkerrors.JsonUnmarshalErrorCode:
+		case sdkerrors.TimeoutErrorCode, sdkerrors.JsonUnmarshalErrorCode, codeNoRequestID:
 			e.Class = ErrTransient
 		}
 		// The origin error of an unmarshal failure quotes the body, which may hold a new

@@ -207,6 +207,8 @@ func TestEmu_faults(t *testing.T) {
 			func(c *Client) error { return deleteFirstKey(ctx, c, "user-0002") }, nil, 2},
 		{"delete 500 after commit is done", emulator.Fault{Action: "DeleteAccessKey", Kind: emulator.FaultServerErrorAfter, Count: 1},
 			func(c *Client) error { return deleteFirstKey(ctx, c, "user-0002") }, nil, 2},
+		{"delete answered without a request id is tried again", emulator.Fault{Action: "DeleteAccessKey", Kind: emulator.FaultEmptyAnswer, Count: 1},
+			func(c *Client) error { return deleteFirstKey(ctx, c, "user-0002") }, nil, 2},
 		{"create throttled is retried", emulator.Fault{Action: "CreateAccessKey", Kind: emulator.FaultThrottle, Count: 2},
 			func(c *Client) error { _, err := createListed(ctx, c, "user-0003"); return err }, nil, 3},
 		{"create 500 before commit is retried", emulator.Fault{Action: "CreateAccessKey", Kind: emulator.FaultServerErrorBefore, Count: 1},

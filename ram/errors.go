@@ -73,3 +73,17 @@ func (e *Error) Unwrap() []error {
 	}
 	return errs
 }
+
+// KeyUnknown reports whether err is the cloud refusing a signature because it knows no such
+// AccessKey id (InvalidAccessKeyId.NotFound): the one answer that proves a deleted key no longer
+// signs. The other invalid-credential answers do not: SignatureDoesNotMatch and
+// InvalidAccessKeyId.Inactive mean the cloud knows the id (a wrong secret, a disabled key that can
+// be enabled again), and a 5xx, a throttle or a dropped connection say nothing.
+func KeyUnknown(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	// The bare code is not documented for a deleted key [INF]; it names the id, not the secret.
+	return e.Code == "InvalidAccessKeyId.NotFound" || e.Code == "InvalidAccessKeyId"
+}

@@ -96,6 +96,9 @@ func (p *PairCheck) CheckPair(ctx context.Context, id accesskey.ID) (Identity, e
 		if err := p.c.invokeOn(ctx, p.lim, p.c.host(prodSTS), req, resp, get, put); err != nil {
 			return err
 		}
+		if resp.RequestId == "" {
+			return noRequestID() // not proof that the secret is this key's: the key would be deleted
+		}
 		out = Identity{AccountID: resp.AccountId, UserID: resp.UserId, RoleID: resp.RoleId, IdentityType: resp.IdentityType,
 			PrincipalID: resp.PrincipalId, Arn: resp.Arn, AccessKeyID: id.String()}
 		return nil

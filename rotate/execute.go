@@ -34,6 +34,13 @@ func Execute(ctx context.Context, p Plan, d Deps) Result {
 		x := &run{p: p, d: d, res: &res, red: red}
 		x.rotate(ctx)
 	case DecisionAlreadyRemediated:
+		if err := confirmRemediated(ctx, p, d); err != nil {
+			// perhaps alive or restorable: not remediated, nothing closed, nothing lifted
+			x := &run{p: p, d: d, res: &res, red: red}
+			res.Outcome = journal.OutcomePartial
+			res.Err = &PartialError{KeyID: p.KeyID, Step: playbooks.StepDelete, Resume: x.resume(), Err: err}
+			break
+		}
 		res.Outcome = journal.OutcomeAlreadyRemediated
 		liftAfterRemediation(ctx, p, d, &res, red)
 		if p.hasStep(playbooks.StepClose) && len(d.Alerts) > 0 {
@@ -118,6 +125,9 @@ type progress struct {
 	// leakedPurged: no recycle bin holds the leaked key any more (purged by this run, or found
 	// absent by the check after the purge).
 	leakedPurged bool
+	// binExpected: this run deleted the leaked key (or saw KMS delete it) moments ago, so it must
+	// reach a recycle bin: a bin that does not show it yet may only lag (purgeLeaked waits).
+	binExpected bool
 	// storeFailed: a sink failed and the replacement was deleted again.
 	storeFailed bool
 	// stop is why the run cannot end remediated; nil while nothing went wrong.

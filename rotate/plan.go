@@ -188,6 +188,10 @@ func NewPlan(f detect.Finding, snap Snapshot, s Settings) Plan {
 	if snap.AlreadyGone && !resuming {
 		p.Decision = DecisionAlreadyRemediated
 		p.Reason = "the key is no longer in its owner's AccessKeys nor in the recycle bin: it was already deleted and purged"
+		if snap.BinErr != nil {
+			p.Reason = "the key is no longer in its owner's AccessKeys, but the recycle bin could not be checked: " +
+				"the run asks it again and ends already-remediated only if no bin holds the key (else partial)"
+		}
 		binUnchecked(&p, snap)
 		p.planLifts(snap, true)
 		if slices.Contains(s.Steps, playbooks.StepClose) && len(s.CloseCalls) > 0 {

@@ -28,6 +28,13 @@ func (x *run) reconcile(ctx context.Context) bool {
 		return false
 	}
 	if !leakedPresent && x.st.Done && x.p.Decision != DecisionPurge { // a binned key is not done
+		// The journal is a memory, not proof: the key left the list since the plan (deleted
+		// again, by hand) may sit restorable in a bin.
+		if err := unbinned(ctx, x.api, x.p.KeyID); err != nil {
+			x.leakedDeleted = true
+			x.fail(playbooks.StepAssess, err)
+			return true
+		}
 		x.res.Outcome = journal.OutcomeAlreadyRemediated
 		if k := x.lastStored(); k != "" {
 			x.res.NewKeyID = k

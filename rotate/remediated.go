@@ -2,9 +2,12 @@ package rotate
 
 import (
 	"context"
+	"errors"
 	"slices"
 
 	"github.com/respond-dev/respond/detect"
+	"github.com/respond-dev/respond/ram"
+	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate/journal"
 )
 
@@ -13,8 +16,8 @@ import (
 // long-term key, not a canary, not an id-only finding from a source the configuration does not
 // trust), its journal ended remediated, names the owner and looks like one respond wrote (a
 // journal is a memory, not an authority: journal.State.Suspect), it leaves no deny policy in place
-// (a run would lift an expired one, or the owner's quarantine), and the owner's key list (one
-// ListAccessKeys) confirms the key gone. respond serve ends such a finding already-remediated
+// (a run would lift an expired one, or the owner's quarantine), and the cloud confirms the key gone
+// for good (keyGone: off the owner's keys, in no recycle bin). respond serve ends such a finding already-remediated
 // without the batch's owner search over every account; anything else goes through Run, which
 // decides the same way a CLI run does. The error is the key list's.
 func (b *Batch) RemediatedBefore(ctx context.Context, f detect.Finding) (journal.State, bool, error) {
@@ -30,14 +33,30 @@ func (b *Batch) RemediatedBefore(ctx context.Context, f detect.Finding) (journal
 	if err != nil {
 		return st, false, err
 	}
-	keys, err := api.ListAccessKeys(ctx, st.UserName)
+	gone, err := keyGone(ctx, api, st.UserName, f.KeyID)
+	return st, gone, err
+}
+
+// keyGone reports whether the key is gone for good: not among its user's keys, and in no recycle
+// bin. A finding RemediatedBefore confirms ends already-remediated and closes its alert without
+// the engine, so "gone" needs the bin's not-found: a key deleted again since (it was back) sits
+// restorable for 30 days, and a bin or a list that cannot be read proves nothing.
+func keyGone(ctx context.Context, api Cloud, user string, id accesskey.ID) (bool, error) {
+	keys, err := api.ListAccessKeys(ctx, user)
 	if err != nil {
-		return st, false, err
+		return false, err
 	}
 	for _, k := range keys {
-		if k.ID == f.KeyID {
-			return st, false, nil
+		if k.ID == id {
+			return false, nil
 		}
 	}
-	return st, true, nil
+	_, err = api.GetAccessKeyInfoInRecycleBin(ctx, id)
+	switch {
+	case errors.Is(err, ram.ErrNotFound):
+		return true, nil
+	case err != nil:
+		return false, err
+	}
+	return false, nil // in a bin: the engine purges it
 }

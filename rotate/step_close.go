@@ -56,9 +56,10 @@ func closeCalls(alerts []Alert) []string {
 }
 
 // remediatedSoFar reports whether the run has reached the end state: nothing failed, the leaked
-// key is deleted and, unless the playbook only contains, the replacement is stored.
+// key is deleted and purged (no recycle bin holds it: a deleted key stays restorable) and, unless
+// the playbook only contains, the replacement is stored — what outcome calls remediated.
 func (x *run) remediatedSoFar() bool {
-	return x.stop == nil && x.leakedDeleted && (x.replacement != "" || !x.p.hasStep(playbooks.StepCreate))
+	return x.stop == nil && x.leakedDeleted && x.leakedPurged && (x.replacement != "" || !x.p.hasStep(playbooks.StepCreate))
 }
 
 // done says what was done to the key, for the alerts' remark.

@@ -78,6 +78,7 @@ func (x *run) deleteCall(ctx context.Context, started time.Time) (detail, reqID 
 		switch {
 		case err == nil:
 			res.Outcome = journal.OutcomeDone
+			x.binExpected = true
 		case errors.Is(err, ram.ErrNotFound):
 			res.Outcome, res.Detail = journal.OutcomeDone, "already gone (not found counts as done)"
 			detail = "the leaked key was already gone (not found counts as done)"

@@ -68,8 +68,12 @@ func (x *run) eradicate(ctx context.Context) {
 			continue
 		}
 		done++
-		if a.Kind == hunt.DeleteKey && a.UserName == x.user {
-			x.keys.drop(a.KeyID.String())
+		if a.Kind == hunt.DeleteKey {
+			if a.UserName == x.user {
+				x.keys.drop(a.KeyID.String())
+			}
+			// the purge that follows must find it in the bin, which may lag behind the delete
+			x.awaitBin(ctx, cl, a.KeyID)
 		}
 	}
 	lifted, lerr := x.liftExpired(ctx, cl, started)

@@ -217,7 +217,7 @@ func (x *run) kmsWait(ctx context.Context) {
 		}
 		every = min(every*3/2, most)
 	}
-	x.leakedDeleted = true
+	x.leakedDeleted, x.binExpected = true, true
 	x.adoptKMSKey(st)
 	waited := x.d.now().Sub(started).Round(10 * time.Millisecond)
 	detail := fmt.Sprintf("KMS replaced the leaked key with %s (secret %s, ACSCurrent) and deleted it; waited %s, %d look(s)", st.newKey, k.Secret, waited, polls)

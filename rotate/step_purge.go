@@ -8,6 +8,8 @@ import (
 
 	"github.com/respond-dev/respond/playbooks"
 	"github.com/respond-dev/respond/ram"
+	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/rotate/hunt"
 	"github.com/respond-dev/respond/rotate/journal"
 )
 
@@ -36,14 +38,38 @@ func (x *run) purgeLeaked(ctx context.Context) (detail string, reqIDs []string, 
 	if x.p.RecycleBin != nil && x.p.RecycleBin.UserID != "" {
 		userID = x.p.RecycleBin.UserID
 	}
+	waited := false
+	// await is for a bin that does not show the key this run deleted moments ago: it waits for the
+	// bin to catch up (the delay is undocumented), and says why it did not, or whose bin holds it.
+	await := func() (string, bool) {
+		if !x.binExpected || waited {
+			return "", false
+		}
+		waited = true
+		b, ok := x.awaitBin(ctx, x.api, x.p.KeyID)
+		if !ok {
+			return fmt.Sprintf("; the key, deleted moments ago, did not show in a recycle bin within %s (verify-timeout)", x.p.VerifyTimeout), false
+		}
+		if b.UserID != "" {
+			userID = b.UserID
+		}
+		return "", true
+	}
 	for attempt := 0; ; attempt++ {
 		if userID == "" {
 			b, err := x.api.GetAccessKeyInfoInRecycleBin(ctx, id)
 			reqs = append(reqs, requestID(err))
 			switch {
 			case errors.Is(err, ram.ErrNotFound):
+				note, binned := await()
+				switch {
+				case binned && userID != "":
+					continue
+				case binned:
+					return "", nonEmpty(reqs...), false, fmt.Errorf("the leaked key is in a recycle bin, and the answer names no user to purge it from")
+				}
 				x.leakedPurged = true
-				return "not in the recycle bin (GetAccessKeyInfoInRecycleBin finds nothing): nothing to purge", nonEmpty(reqs...), false, nil
+				return "not in the recycle bin (GetAccessKeyInfoInRecycleBin finds nothing): nothing to purge" + note, nonEmpty(reqs...), false, nil
 			case err != nil:
 				return "", nonEmpty(reqs...), false, fmt.Errorf("find the leaked key in the recycle bin: %w", err)
 			}
@@ -87,8 +113,15 @@ func (x *run) purgeLeaked(ctx context.Context) (detail string, reqIDs []string, 
 		reqs = append(reqs, requestID(err))
 		switch {
 		case errors.Is(err, ram.ErrNotFound):
+			note := ""
+			if !found {
+				var binned bool
+				if note, binned = await(); binned {
+					continue // it reached the bin: purge it there
+				}
+			}
 			x.leakedPurged = true
-			return detail + "; GetAccessKeyInfoInRecycleBin no longer finds it", nonEmpty(reqs...), purged, nil
+			return detail + "; GetAccessKeyInfoInRecycleBin no longer finds it" + note, nonEmpty(reqs...), purged, nil
 		case err != nil:
 			return "", nonEmpty(reqs...), purged, fmt.Errorf("check that the recycle bin no longer holds %s: %w", id, err)
 		case attempt == 0 && b.UserID != "" && b.UserID != userID:
@@ -98,4 +131,18 @@ func (x *run) purgeLeaked(ctx context.Context) (detail string, reqIDs []string, 
 		return "", nonEmpty(reqs...), purged, fmt.Errorf("the leaked key is still in the recycle bin of user id %s (restorable until %s) after the purge",
 			b.UserID, b.DeleteDate.UTC().Format(time.RFC3339))
 	}
+}
+
+// awaitBin looks for a key in the recycle bins of api every VerifyInterval until VerifyTimeout
+// has passed: a key deleted moments ago must reach its user's bin, and a bin that lags must not
+// read as "already purged". ok is false when it never showed.
+func (x *run) awaitBin(ctx context.Context, api hunt.BinFinder, id accesskey.ID) (ram.BinnedKey, bool) {
+	var b ram.BinnedKey
+	deadline := x.d.now().Add(x.p.VerifyTimeout)
+	err := x.retry(ctx, deadline, func() error {
+		var err error
+		b, err = api.GetAccessKeyInfoInRecycleBin(ctx, id)
+		return err
+	})
+	return b, err == nil
 }

@@ -65,8 +65,8 @@ func (x *run) verify(ctx context.Context) {
 	if x.p.CheckLeakedSecret && !x.p.secret.IsZero() && x.d.Verifier != nil {
 		if err := x.retry(ctx, deadline, func() error {
 			_, err := x.d.Verifier.Authenticates(ctx, x.p.KeyID, x.p.secret)
-			if errors.Is(err, ram.ErrInvalidCredentials) {
-				return nil
+			if ram.KeyUnknown(err) {
+				return nil // the cloud knows no such id: the only proof the key no longer signs
 			}
 			if err == nil {
 				return errors.New("the leaked pair still authenticates")
@@ -74,6 +74,10 @@ func (x *run) verify(ctx context.Context) {
 			if errors.Is(err, ram.ErrKeyFlagged) {
 				// refused as leaked, so valid: restrictive protection blocks only some calls
 				return fmt.Errorf("the leaked pair still authenticates (Alibaba flagged it as leaked and refuses some of its calls, not all): %w", err)
+			}
+			if errors.Is(err, ram.ErrInvalidCredentials) {
+				// SignatureDoesNotMatch, InvalidAccessKeyId.Inactive: the cloud still knows the id
+				return fmt.Errorf("the cloud still knows the leaked key's id (it refused the pair for another reason than an unknown id): %w", err)
 			}
 			return err
 		}); err != nil {

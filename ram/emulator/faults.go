@@ -26,6 +26,9 @@ const (
 	FaultLatency
 	// FaultGarbage answers a non-JSON body with Status (default 200; 502 gives an SDK ServerError with an empty Code).
 	FaultGarbage
+	// FaultEmptyAnswer answers 200 with the JSON body {} (no RequestId, no fields): a proxy or a
+	// broken gateway whose answer parses, and whose empty lists must not read as the cloud's.
+	FaultEmptyAnswer
 )
 
 // Fault is an injected failure. Faults are checked after authentication, for authenticated calls only.

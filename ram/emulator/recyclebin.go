@@ -79,6 +79,7 @@ func (s *Server) recycle(c *call, k *keyState) {
 	}
 	k.acct.sweepBin(k.user, c.now)
 	k.acct.binKey(k, c.now)
+	k.binVisibleAt = c.now.Add(time.Duration(s.binDelay.Load()))
 }
 
 // restore moves k from the bin back to its user's live keys and to authentication.
@@ -129,6 +130,9 @@ func (a *account) binnedKey(id string, now time.Time) *keyState {
 	if !now.Before(k.purgeAt) {
 		a.purgeKey(k)
 		return nil
+	}
+	if now.Before(k.binVisibleAt) {
+		return nil // deleted, not yet seen in the bin (SetRecycleBinDelay)
 	}
 	return k
 }
@@ -182,7 +186,9 @@ func imsListAccessKeysInRecycleBin(s *Server, c *call) (map[string]any, *apiErro
 	c.acct.sweepBin(u, c.now)
 	list := make([]object, 0, len(u.bin))
 	for _, k := range u.bin {
-		list = append(list, binnedKeyJSON(k))
+		if !c.now.Before(k.binVisibleAt) {
+			list = append(list, binnedKeyJSON(k))
+		}
 	}
 	return map[string]any{"AccessKeys": object{{k: "AccessKey", v: list}}}, nil
 }

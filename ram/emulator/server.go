@@ -42,6 +42,7 @@ type Server struct {
 	skew        atomic.Int64  // time.Duration
 	latency     atomic.Int64  // time.Duration
 	propagation atomic.Int64  // time.Duration
+	binDelay    atomic.Int64  // time.Duration: SetRecycleBinDelay
 	qps         atomic.Uint64 // math.Float64bits
 	nFaults     atomic.Int32  // len(faults), so a call skips cfgMu when there are none
 	nPauses     atomic.Int32  // pending pauses, likewise
@@ -203,6 +204,11 @@ func (s *Server) SetPropagationDelay(d time.Duration) {
 	s.propagation.Store(int64(d))
 }
 
+// SetRecycleBinDelay sets how long a key deleted later takes to show in its user's AccessKey
+// recycle bin (0, the default: at once). The real cloud's delay is undocumented [INF]: the list
+// and authentication may drop the key before the bin's actions see it.
+func (s *Server) SetRecycleBinDelay(d time.Duration) { s.binDelay.Store(int64(max(d, 0))) }
+
 // SetClockSkew shifts the emulator's clock by d (positive = the server runs ahead).
 func (s *Server) SetClockSkew(d time.Duration) { s.skew.Store(int64(d)) }
 
@@ -313,6 +319,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case FaultGarbage:
 		s.garbage(w, c, f.status)
+		return
+	case FaultEmptyAnswer:
+		s.record(c, 200, "EmptyAnswer")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(200)
+		_, _ = io.WriteString(w, "{}")
 		return
 	}
 	status, body, e := s.dispatch(c)

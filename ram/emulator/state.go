@@ -68,7 +68,9 @@ type keyState struct {
 	// recycled and purgeAt are RecycleDate and DeleteDate while the key is in its user's recycle
 	// bin; flagged is Alibaba's "restrictive protection" (protect.go).
 	recycled, purgeAt time.Time
-	flagged           atomic.Bool
+	// binVisibleAt: the bin's actions see the key only from then on (Server.SetRecycleBinDelay).
+	binVisibleAt time.Time
+	flagged      atomic.Bool
 }
 
 func (k *keyState) authStatus(now time.Time) string {

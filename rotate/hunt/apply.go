@@ -16,6 +16,7 @@ import (
 type Writer interface {
 	DeleteAccessKey(ctx context.Context, userName string, id accesskey.ID) error
 	DeleteAccessKeyInRecycleBin(ctx context.Context, userID string, id accesskey.ID) error
+	BinFinder
 	DeleteLoginProfile(ctx context.Context, userName string) error
 	RemoveUserFromGroup(ctx context.Context, groupName, userName string) error
 	DetachPolicy(ctx context.Context, kind ram.EntityKind, entity string, ref ram.PolicyRef) error
@@ -44,7 +45,9 @@ func Apply(ctx context.Context, w Writer, a Action) error {
 		if a.UserID == "" {
 			return fmt.Errorf("%s: the user id is unknown", a)
 		}
-		err = gone(w.DeleteAccessKeyInRecycleBin(ctx, a.UserID, a.KeyID))
+		if err = gone(w.DeleteAccessKeyInRecycleBin(ctx, a.UserID, a.KeyID)); err == nil {
+			err = NotBinned(ctx, w, a.KeyID)
+		}
 	case DeleteLoginProfile:
 		err = gone(w.DeleteLoginProfile(ctx, a.UserName))
 	case RemoveFromGroup:
@@ -72,6 +75,32 @@ func Apply(ctx context.Context, w Writer, a Action) error {
 		return fmt.Errorf("%s: %w", a, err)
 	}
 	return nil
+}
+
+// BinnedError says a recycle bin holds the key: deleted, restorable until Key.DeleteDate.
+type BinnedError struct{ Key ram.BinnedKey }
+
+func (e *BinnedError) Error() string {
+	return fmt.Sprintf("in the recycle bin of user id %s, restorable until %s", e.Key.UserID, e.Key.DeleteDate.UTC().Format(time.RFC3339))
+}
+
+// BinFinder finds a key in the recycle bins of an account; *ram.Client implements it.
+type BinFinder interface {
+	GetAccessKeyInfoInRecycleBin(ctx context.Context, id accesskey.ID) (ram.BinnedKey, error)
+}
+
+// NotBinned is nil only when GetAccessKeyInfoInRecycleBin answers that no bin holds the key: a
+// *BinnedError when one does, else why the bins could not be read (which proves nothing). A
+// purge's not-found may only mean the bin of another user id than the one asked holds the key.
+func NotBinned(ctx context.Context, f BinFinder, id accesskey.ID) error {
+	b, err := f.GetAccessKeyInfoInRecycleBin(ctx, id)
+	switch {
+	case errors.Is(err, ram.ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("check that no recycle bin holds it: %w", err)
+	}
+	return &BinnedError{Key: b}
 }
 
 // ensurePolicy creates a custom policy, or accepts the one of that name that holds the same

@@ -401,3 +401,36 @@ func TestHuntDemo(t *testing.T) {
 	}
 	golden(t, "demo.graph.txt", text(t, func(b *bytes.Buffer) error { return g.WriteText(b) }))
 }
+
+// A purge whose DeleteAccessKeyInRecycleBin finds nothing is done only when no recycle bin holds
+// the key: the user id asked may not be the bin's (a stale or wrong owner), and the key would stay
+// restorable.
+func TestApplyPurgeConfirmsTheBinIsEmpty(t *testing.T) {
+	_, _, c := incident(t)
+	ctx := context.Background()
+	const key = "LTAI5tINCSVCBACKUP000001"
+	owner, err := c.GetUser(ctx, "svc-backup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := c.GetUser(ctx, "web-app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteAccessKey(ctx, "svc-backup", mustID(t, key)); err != nil {
+		t.Fatal(err)
+	}
+	wrong := hunt.Action{Kind: hunt.PurgeKey, Node: "key:" + key, UserName: "svc-backup", UserID: other.UserID, KeyID: mustID(t, key)}
+	var binned *hunt.BinnedError
+	if err := hunt.Apply(ctx, c, wrong); !errors.As(err, &binned) || binned.Key.UserID != owner.UserID {
+		t.Fatalf("purge from another user's bin: %v, want the key still binned", err)
+	}
+	right := wrong
+	right.UserID = owner.UserID
+	if err := hunt.Apply(ctx, c, right); err != nil {
+		t.Fatalf("purge from the owner's bin: %v", err)
+	}
+	if _, err := c.GetAccessKeyInfoInRecycleBin(ctx, mustID(t, key)); !errors.Is(err, ram.ErrNotFound) {
+		t.Fatalf("after the purge: %v", err)
+	}
+}

@@ -362,6 +362,12 @@ func (w *fakeWriter) DeleteAccessKey(_ context.Context, u string, id accesskey.I
 func (w *fakeWriter) DeleteAccessKeyInRecycleBin(_ context.Context, uid string, id accesskey.ID) error {
 	return w.do("DeleteAccessKeyInRecycleBin " + uid + " " + id.String())
 }
+func (w *fakeWriter) GetAccessKeyInfoInRecycleBin(_ context.Context, id accesskey.ID) (ram.BinnedKey, error) {
+	if err, ok := w.errs["GetAccessKeyInfoInRecycleBin"]; ok {
+		return ram.BinnedKey{ID: id, UserID: "9"}, err // nil: still binned
+	}
+	return ram.BinnedKey{}, &ram.Error{Action: "GetAccessKeyInfoInRecycleBin", Class: ram.ErrNotFound}
+}
 func (w *fakeWriter) DeleteLoginProfile(_ context.Context, u string) error {
 	return w.do("DeleteLoginProfile " + u)
 }

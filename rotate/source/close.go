@@ -118,10 +118,17 @@ func (s *SecurityCenter) Close(ctx context.Context, r Record, runID, done string
 		res.Record.UserType = cur.UserType
 		return res, &RootRecordError{Record: res.Record}
 	}
-	if cur.Status != ram.LeakPending {
+	switch cur.Status {
+	case ram.LeakDealed:
 		res.Record.Status, res.Record.DealType = cur.Status, cur.DealType
 		res.Outcome = AlreadyClosed
 		return res, nil
+	case ram.LeakPending:
+	default:
+		// neither pending nor handled (an answer without the field, a status Alibaba added):
+		// not taken for handled, nor marked blind
+		return res, fmt.Errorf("Security Center record %d of account %s reads status %q, neither %q nor %q: left as it is",
+			r.ID, r.AccountID, cur.Status, ram.LeakPending, ram.LeakDealed)
 	}
 	res.Remark = Remark(runID, done)
 	res.RequestID, err = c.MarkLeaksHandled(ctx, []int64{r.ID}, res.Remark)
@@ -133,7 +140,7 @@ func (s *SecurityCenter) Close(ctx context.Context, r Record, runID, done string
 		if err != nil {
 			return res, err
 		}
-		if cur.Status != ram.LeakPending {
+		if cur.Status == ram.LeakDealed { // only the handled status confirms the mark
 			res.Record.Status, res.Record.DealType = cur.Status, cur.DealType
 			res.Outcome = Closed
 			return res, nil

@@ -488,3 +488,42 @@ func assertNoSecret(t *testing.T, v any, secret string) {
 		}
 	}
 }
+
+// blankStatus lists records as an answer without their status field would read (once marked
+// only, when afterMark).
+type blankStatus struct {
+	source.LeakAPI
+	afterMark, marked bool
+}
+
+func (b *blankStatus) ListLeaks(ctx context.Context, q ram.LeakQuery, fn func(ram.Leak) error) error {
+	return b.LeakAPI.ListLeaks(ctx, q, func(l ram.Leak) error {
+		if b.marked || !b.afterMark {
+			l.Status = ""
+		}
+		return fn(l)
+	})
+}
+
+func (b *blankStatus) MarkLeaksHandled(ctx context.Context, ids []int64, remark string) (string, error) {
+	b.marked = true
+	return "REQ-ACCEPTED", nil // accepted, not applied: only the status could say otherwise
+}
+
+// Only the handled status closes a record: a status that is neither pending nor handled (here an
+// answer without the field) is neither taken for "already closed" nor for the mark's confirmation.
+func TestCloseNeedsTheHandledStatus(t *testing.T) {
+	for _, afterMark := range []bool{false, true} {
+		e, _, res := demoListed(t)
+		ctx := context.Background()
+		rec := res.Findings[0].Records[0]
+		b := &blankStatus{afterMark: afterMark}
+		e.acct.clients, e.acct.wrap = nil, func(c source.LeakAPI) source.LeakAPI { b.LeakAPI = c; return b }
+		sc := source.NewSecurityCenter(e.acct, source.Options{Management: e.acct.mgmt, ConfirmAttempts: 2,
+			Sleep: func(ctx context.Context, d time.Duration) error { return nil }})
+		cr, err := sc.Close(ctx, rec, "run-9", "key deleted")
+		if err == nil || cr.Outcome != "" || b.marked != afterMark {
+			t.Errorf("status blank after the mark %v: %+v, %v, marked %v", afterMark, cr, err, b.marked)
+		}
+	}
+}
