@@ -395,8 +395,9 @@ func TestProbes(t *testing.T) {
 	}
 }
 
-// A key respond's journal says it remediated, reported again, ends already-remediated after one
-// cloud check (the owner's key list), without the engine's owner search over every account.
+// A key respond's journal says it remediated, reported again, ends already-remediated after the
+// cloud confirms it gone for good (the owner's key list, then the recycle bin), without the
+// engine's owner search over every account.
 func TestSameKeyAgainIsAlreadyRemediated(t *testing.T) {
 	e := newEnv(t)
 	gone := 0
@@ -425,7 +426,7 @@ func TestSameKeyAgainIsAlreadyRemediated(t *testing.T) {
 	for _, r := range e.emu.RequestLog()[before:] {
 		actions = append(actions, r.Action)
 	}
-	if fmt.Sprint(actions) != "[ListAccessKeys]" {
-		t.Errorf("the second report made the calls %v, want one ListAccessKeys", actions)
+	if fmt.Sprint(actions) != "[ListAccessKeys GetAccessKeyInfoInRecycleBin]" {
+		t.Errorf("the second report made the calls %v, want one ListAccessKeys and one recycle-bin lookup", actions)
 	}
 }
