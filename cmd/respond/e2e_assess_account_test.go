@@ -8,6 +8,7 @@ import (
 
 // assessOrg: a Resource Directory whose member-prod respond can enter and whose member-locked it
 // cannot (its role trusts member-prod only); each member's key has history in its own trail only.
+// In member-noims respond may list but not ask IMS.
 const assessOrg = `accounts:
   - id: "4444000000000001"
     name: assess-mgmt
@@ -41,6 +42,12 @@ const assessOrg = `accounts:
           - {id: LTAI5tFAKEASSESSLOCKED01, secret: FakeAssessLockedSecret00000001}
     events:
       - {name: CreateUser, ago: 10h, accessKeyId: LTAI5tFAKEASSESSLOCKED01, userName: locked-bot, sourceIp: 203.0.113.78}
+  - id: "4444000000000004"
+    name: member-noims
+    roles:
+      - name: ResourceDirectoryAccountAccessRole
+        trust: ["4444000000000001"]
+        allow: ["ram:List*", "actiontrail:*"]
 `
 
 func parseAssess(t *testing.T, r runResult) assessJSON {
@@ -54,8 +61,9 @@ func parseAssess(t *testing.T, r runResult) assessJSON {
 
 // TestE2EAssessAccount: respond assess reads the ActionTrail of the account the owner search (in
 // the configuration's order, or --locate's) finds the key in, and names it; when the owner's
-// account cannot be entered it reads the home account's, says so in the report and on stderr,
-// and exits 4 (fix the access, run again), not 0; an owner no account has exits 3.
+// account cannot be entered, or IMS is refused there with no scan in the order, it reads the home
+// account's, says so in the report and on stderr, and exits 4 (fix the access, run again), not 0;
+// an owner no account has (every account searched) exits 3.
 func TestE2EAssessAccount(t *testing.T) {
 	t.Parallel()
 	limit(t)
@@ -111,6 +119,13 @@ func TestE2EAssessAccount(t *testing.T) {
 		t.Errorf("not found: %+v", a)
 	}
 	mustContain(t, "stderr", r.Stderr, "owner not found", "add the key's account to the configuration")
+
+	// IMS refused in member-noims and no scan: the search did not cover it.
+	r = e.run("", "assess", "--key-id", "LTAI5tFAKEASSESSLOCKED01", "--config", unlocked, "--locate", "ims", "--output", "json")
+	wantCode(t, r, 4)
+	if a := parseAssess(t, r); a.Trail.NotFound || a.Trail.By != "home" || !strings.Contains(a.Trail.Problem, "ims in 4444000000000004") {
+		t.Errorf("IMS refused: %+v", a)
+	}
 
 	r = e.run("", "assess", "--key-id", "LTAI5tFAKEASSESSORDERS01", "--config", cfg, "--locate", "nope")
 	wantCode(t, r, 2)
