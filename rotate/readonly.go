@@ -92,7 +92,7 @@ func (c *Session) trailAccount(ctx context.Context, id accesskey.ID, strategies 
 	switch {
 	case errors.As(err, &nf) && len(uncovered(nf)) == 0:
 		t.NotFound = true
-		t.Problem = fmt.Sprintf("owner not found (%s): %s; add the key's account to the configuration (accounts, resource-directory) and run again", err, home)
+		t.Problem = fmt.Sprintf("owner not found (%s): %s; add the key's account to the configuration (accounts, resource-directory) and run again", accesskey.OneLine(err.Error()), home)
 		return c.Home(), SeverityNotFound, nil
 	case nf != nil:
 		missed := uncovered(nf)
@@ -100,7 +100,7 @@ func (c *Session) trailAccount(ctx context.Context, id accesskey.ID, strategies 
 			strings.Join(missed, ", "), strings.Join(triedErrors(nf.Tried, missed), "; "), home)
 		return c.Home(), SeverityPartial, nil
 	case err != nil:
-		t.Problem = fmt.Sprintf("the owner search failed (%s): %s; fix respond's access (respond doctor names what is missing) and run again", err, home)
+		t.Problem = fmt.Sprintf("the owner search failed (%s): %s; fix respond's access (respond doctor names what is missing) and run again", accesskey.OneLine(err.Error()), home)
 		return c.Home(), SeverityPartial, nil
 	}
 	t.Strategy, t.UserName = owner.Strategy, owner.UserName
@@ -108,7 +108,7 @@ func (c *Session) trailAccount(ctx context.Context, id accesskey.ID, strategies 
 	if err != nil {
 		acct := owner.Account
 		t.OwnerAccount = &acct
-		t.Problem = fmt.Sprintf("the owner's account %s could not be entered (%s): %s; fix respond's access to it and run again", accountName(acct), err, home)
+		t.Problem = fmt.Sprintf("the owner's account %s could not be entered (%s): %s; fix respond's access to it and run again", accountName(acct), accesskey.OneLine(err.Error()), home)
 		return c.Home(), SeverityPartial, nil
 	}
 	t.By, t.Account = TrailOwner, owner.Account

@@ -71,6 +71,7 @@ func TestE2EAssessAccount(t *testing.T) {
 	rd := "accounts:\n  - name: mgmt\n    credentials: {source: env}\nresource-directory:\n  account: mgmt\n"
 	cfg := e.writeFile("rd.yaml", rd)
 	byScan := e.writeFile("rd-scan.yaml", rd+"locate: [scan, self]\n")
+	bySecret := e.writeFile("rd-secret.yaml", rd+"locate: [secret-match, scan]\n") // secret-match needs the secret assess has not
 	unlocked := e.writeFile("rd-unlocked.yaml", strings.Replace(rd, "  account: mgmt\n", "  account: mgmt\n  exclude: [\"4444000000000003\"]\n", 1))
 
 	for _, tc := range []struct {
@@ -80,6 +81,7 @@ func TestE2EAssessAccount(t *testing.T) {
 	}{
 		{"default order", []string{"--config", cfg}, "ims"},
 		{"configuration's locate", []string{"--config", byScan}, "scan"},
+		{"configuration's locate but secret-match", []string{"--config", bySecret}, "scan"},
 		{"--locate", []string{"--config", cfg, "--locate", "scan"}, "scan"},
 	} {
 		t.Run("member "+tc.name, func(t *testing.T) {
