@@ -212,6 +212,13 @@ func (c *Session) Caller() ram.Identity { return c.caller }
 // Home is respond's own client, in its home account.
 func (c *Session) Home() ram.API { return c.home }
 
+// HomeAccount is respond's home account: its id, and its name when the configuration names it.
+func (c *Session) HomeAccount() ram.Account {
+	a := c.byID[c.caller.AccountID].Account
+	a.ID = c.caller.AccountID
+	return a
+}
+
 // Entered are the accounts entered (one that could not be entered carries its Err).
 func (c *Session) Entered() []ram.LocatorAccount { return c.accounts }
 

@@ -25,28 +25,42 @@ type Invocation struct {
 // POSIX shell, with %s for the key id (Deps.ResumeCommand): it works when pasted verbatim, from
 // any directory (paths are made absolute).
 func (inv Invocation) ResumeCommand() string {
+	return inv.command([]string{"respond", "--key-id", "%s", "--yes"}, func(s string) string {
+		return strings.ReplaceAll(ShellQuote(s), "%", "%%")
+	})
+}
+
+// PollCommand is the command that polls Security Center on this invocation's state directory,
+// configuration and target, quoted for a POSIX shell (not a format), followed by since (--since's
+// value, as given: e.g. a placeholder).
+func (inv Invocation) PollCommand(since string) string {
+	return inv.command([]string{"respond", "--from", "security-center"}, ShellQuote) + " --since " + since
+}
+
+// command is head followed by the invocation's flags, each value quoted.
+func (inv Invocation) command(head []string, quote func(string) string) string {
 	inv.StateDir, inv.Config = absPath(inv.StateDir), absPath(inv.Config)
 	if playbooks.IsPath(inv.Playbook) {
 		inv.Playbook = absPath(inv.Playbook)
 	}
-	args := []string{"respond", "--key-id", "%s", "--yes"}
+	args := head
 	if inv.Sandbox {
 		args = append(args, "--sandbox")
 	}
 	for _, f := range [][2]string{{"--state-dir", inv.StateDir}, {"--config", inv.Config}, {"--endpoint", inv.Endpoint},
 		{"--region", inv.Region}, {"--profile", inv.Profile}, {"--playbook", inv.Playbook}} {
 		if f[1] != "" {
-			args = append(args, f[0], strings.ReplaceAll(ShellQuote(f[1]), "%", "%%"))
+			args = append(args, f[0], quote(f[1]))
 		}
 	}
 	for _, s := range inv.Sinks {
-		args = append(args, "--sink", strings.ReplaceAll(ShellQuote(s), "%", "%%"))
+		args = append(args, "--sink", quote(s))
 	}
 	// (not the strategies that need the leaked secret, which a resume by --key-id does not have)
 	if st := slices.DeleteFunc(slices.Clone(inv.Strategies), func(s string) bool {
 		return s == ram.StrategyCaller || s == playbooks.StrategySecretMatch
 	}); len(st) > 0 {
-		args = append(args, "--locate", strings.ReplaceAll(ShellQuote(strings.Join(st, ",")), "%", "%%"))
+		args = append(args, "--locate", quote(strings.Join(st, ",")))
 	}
 	return strings.Join(args, " ")
 }

@@ -57,3 +57,24 @@ func TestInvocationResumeCommand(t *testing.T) {
 		})
 	}
 }
+
+// The command that takes up Security Center records left pending names the state directory and
+// configuration they were found with, quoted (a percent sign as is: it is no format).
+func TestInvocationPollCommand(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		inv  Invocation
+		want string
+	}{
+		{"nothing recorded", Invocation{}, "respond --from security-center --since 720h"},
+		{"state directory, configuration, target", Invocation{StateDir: "/var/state 100%", Config: "/etc/respond.yaml", Endpoint: "127.0.0.1:8080", Profile: "oncall"},
+			"respond --from security-center --state-dir '/var/state 100%' --config /etc/respond.yaml --endpoint 127.0.0.1:8080 --profile oncall --since 720h"},
+		{"sandbox", Invocation{Sandbox: true, StateDir: "/tmp/s"}, "respond --from security-center --sandbox --state-dir /tmp/s --since 720h"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.inv.PollCommand("720h"); got != tc.want {
+				t.Errorf("poll command\n got %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}

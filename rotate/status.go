@@ -23,7 +23,14 @@ type Status struct {
 	Quarantines []StatusQuarantine `json:"quarantines"`
 	// SecurityCenterPending are the Security Center records respond left pending, and why.
 	SecurityCenterPending []src.Pending `json:"security_center_pending"`
+	// SecurityCenterPoll is the command that takes them up again, with the state directory and
+	// configuration they were found with (Invocation.PollCommand; set by the caller, which knows
+	// them: empty, a bare one).
+	SecurityCenterPoll string `json:"security_center_poll,omitempty"`
 }
+
+// PendingSince is --since's value in the command that takes up the records left pending.
+const PendingSince = "<age of the oldest, e.g. 720h>"
 
 // StatusRotation is one rotation's journal state. status reads no cloud: a journal is a memory,
 // not an authority (design §6 rule 9), so an unfinished rotation is listed as unconfirmed by the
@@ -115,7 +122,7 @@ func (st Status) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "  record %d  key %s  account %s  since %s\n", r.ID, r.KeyID, r.AccountID, p.Since.Format(time.RFC3339))
 			fmt.Fprintf(&b, "    why: %s\n", accesskey.Printable(p.Reason))
 		}
-		b.WriteString("  take them up again with: respond --from security-center --since <age of the oldest, e.g. 720h>\n")
+		fmt.Fprintf(&b, "  take them up again with: %s\n", accesskey.Printable(cmp.Or(st.SecurityCenterPoll, "respond --from security-center --since "+PendingSince)))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -39,6 +39,13 @@ func statusRun(_ context.Context, f *Factory, all bool) error {
 	if err != nil {
 		return &FlagError{Err: err} // a journal that cannot be read is bad input: exit 2
 	}
+	if len(st.SecurityCenterPending) > 0 { // found with this state directory and configuration
+		inv, err := f.target().Invocation(dir, f.recordedConfig(conf), "")
+		if err != nil {
+			return err
+		}
+		st.SecurityCenterPoll = inv.PollCommand(rotate.PendingSince)
+	}
 	return f.print(st)
 }
 

@@ -13,9 +13,23 @@ import (
 
 // assessJSON is respond assess --output json.
 type assessJSON struct {
-	KeyID      string `json:"key_id"`
-	Partial    bool   `json:"partial"`
-	ExitCode   int    `json:"exit_code"`
+	KeyID    string `json:"key_id"`
+	Partial  bool   `json:"partial"`
+	ExitCode int    `json:"exit_code"`
+	Trail    struct {
+		Account struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		} `json:"account"`
+		By           string `json:"by"`
+		Strategy     string `json:"strategy"`
+		UserName     string `json:"user_name"`
+		NotFound     bool   `json:"owner_not_found"`
+		Problem      string `json:"problem"`
+		OwnerAccount *struct {
+			ID string `json:"id"`
+		} `json:"owner_account"`
+	} `json:"trail"`
 	Assessment struct {
 		Total    int  `json:"total"`
 		Partial  bool `json:"partial"`

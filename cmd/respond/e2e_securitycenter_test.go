@@ -246,6 +246,8 @@ func TestE2ESecurityCenterServe(t *testing.T) {
 	r = run("status")
 	wantCode(t, r, 0)
 	mustContain(t, "status", r.Stdout, "Security Center records respond left pending (1)", "record 389358", demoRoot, "root-account key")
+	// the command that takes it up again reads the same state directory and configuration
+	mustContain(t, "status", r.Stdout, "take them up again with: respond --from security-center --state-dir "+e.state+" --config "+cfg+" --endpoint ")
 	r = run("status", "--output", "json")
 	wantCode(t, r, 0)
 	var st struct {

@@ -113,11 +113,7 @@ func (f *Factory) newBatch(conf *playbooks.Config, run runFlags) (*rotate.Batch,
 	if err != nil {
 		return nil, err
 	}
-	config := ""
-	if conf != nil && (!f.Global.Sandbox || f.Global.ConfigPath != "") {
-		config = conf.Source
-	}
-	inv, err := f.target().Invocation(stateDir, config, run.playbook)
+	inv, err := f.target().Invocation(stateDir, f.recordedConfig(conf), run.playbook)
 	if err != nil {
 		return nil, err
 	}
@@ -128,6 +124,15 @@ func (f *Factory) newBatch(conf *playbooks.Config, run runFlags) (*rotate.Batch,
 		b.Outputs.Fallback = rotate.RehearsalSink(f.sandboxDir())
 	}
 	return b, nil
+}
+
+// recordedConfig is the configuration file a command that repeats this one names: conf's file,
+// "" for none or the sandbox's built-in one.
+func (f *Factory) recordedConfig(conf *playbooks.Config) string {
+	if conf != nil && (!f.Global.Sandbox || f.Global.ConfigPath != "") {
+		return conf.Source
+	}
+	return ""
 }
 
 // json reports whether --output json was asked for (GlobalOptions.check checked the value).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -77,6 +78,7 @@ func newCmdAssess(f *Factory) *cobra.Command {
 	// configuration's assess.regions say.
 	var regions []string
 	var allRegions bool
+	var locate string
 	check := func() (err error) {
 		if err := playbooks.CheckAssessWindow(window); err != nil {
 			return flagErrorf("--window: %v", err)
@@ -91,26 +93,41 @@ func newCmdAssess(f *Factory) *cobra.Command {
 	}
 	cmd := keyCommand(f, &cobra.Command{Use: "assess --key-id ID", Short: "Summarise what a key did lately, from ActionTrail (read-only)"},
 		"the AccessKey id to assess", "assessing", check, func(ctx context.Context, id accesskey.ID) error {
-			conf, cl, err := f.connected(ctx)
+			conf, strategies, err := f.configAndStrategies(locate)
+			if err != nil {
+				return err
+			}
+			if len(strategies) == 0 { // the order respond locate and a run without a playbook use
+				strategies = conf.SearchOrder(nil, false)
+			}
+			cl, err := f.connect(ctx, conf, nil)
 			if err != nil {
 				return err
 			}
 			if !allRegions {
 				regions = conf.AssessRegions(regions)
 			}
-			rep, err := cl.AssessKey(ctx, id, window, f.Now().UTC(), f.ownMarker, regions, exitOf)
+			rep, err := cl.AssessKey(ctx, id, strategies, window, f.Now().UTC(), f.ownMarker, regions, exitOf)
 			if err != nil {
 				return err
 			}
-			if err := f.print(rep); err != nil || !rep.Partial {
+			if err := f.print(rep); err != nil || rep.ExitCode == 0 {
 				return err
 			}
-			// The assessment of the regions that answered is printed; the exit code says it is not all.
-			return &ExitError{Code: exitPartial, Err: errors.New("partial assessment: some ActionTrail regions were not looked at (named above); run it again to look there")}
+			// The assessment is printed; the exit code and one line say what it is not.
+			var why []string
+			if rep.Trail.Problem != "" {
+				why = append(why, "not the owner's ActionTrail: "+accesskey.Printable(rep.Trail.Problem))
+			}
+			if rep.Partial {
+				why = append(why, "partial assessment: some ActionTrail regions were not looked at (named above); run it again to look there")
+			}
+			return &ExitError{Code: exitCode(rep.ExitCode), Err: errors.New(strings.Join(why, "; also "))}
 		})
 	cmd.Flags().DurationVar(&window, "window", playbooks.DefaultAssessWindow, "how far back to look (at most 2160h = 90 days)")
 	// On this command --region names the ActionTrail regions to ask (it shadows the global flag).
 	cmd.Flags().StringArrayVar(&regions, "region", nil, "ActionTrail region to ask (repeatable or comma-separated; default: every region ActionTrail lists, or the configuration's assess.regions)")
+	cmd.Flags().StringVar(&locate, "locate", "", "owner search strategies in order, to find whose ActionTrail to read (default: the configuration's locate:, else ims,actiontrail,scan,self,recycle-bin)")
 	cmd.Flags().BoolVar(&allRegions, "all-regions", false, "ask every region ActionTrail lists, whatever the configuration's assess.regions (the default without a configuration)")
 	return cmd
 }
