@@ -73,8 +73,8 @@ func (r *run) batch() (*rotate.Batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.Playbook, b.DryRun = forced, opts.DryRun // the flags
-	b.Progress, b.Redactor, b.Confirmer = r.progress.Reporter(), r.red, r                             // the terminal
+	b.Playbook, b.DryRun = forced, opts.DryRun                            // the flags
+	b.Progress, b.Redactor, b.Confirmer = r.progress.Reporter(), r.red, r // the terminal
 	if !r.asJSON {
 		b.StepLines = r.errOut // each step's line on stderr as it ends
 	}
