@@ -147,9 +147,11 @@ func (b *Batch) open() (Deps, func(), error) {
 	if err := os.MkdirAll(b.StateDir, 0o700); err != nil {
 		return d, nil, fmt.Errorf("create the state directory %s: %w (pass --state-dir)", b.StateDir, err)
 	}
-	if _, err := journal.List(b.StateDir); err != nil {
-		// the directory or a journal is unsafe (an *UnsafeStateError), or a journal cannot be
-		// read: either way the state directory is bad input, and nothing is planned over it
+	if err := journal.CheckStateDir(b.StateDir); err != nil {
+		// an unsafe directory (an *UnsafeStateError) is bad input, and nothing is planned over it;
+		// each key's own journal is checked as it is inspected (Snapshot.StateErr), not every
+		// journal here: serve opens a batch per delivery, and its directory keeps every key it
+		// ever remediated
 		return d, nil, &InvalidError{Err: err}
 	}
 	closeAudit := func() {}
@@ -363,6 +365,10 @@ func (b *Batch) plan(ctx context.Context, it *Item) {
 		return
 	}
 	snap := InspectLocated(ctx, f, it.owner, it.locErr, d)
+	if snap.StateErr != nil { // the key's journal is unsafe or unreadable: bad input (exit 2)
+		it.Err = &InvalidError{Err: snap.StateErr}
+		return
+	}
 	sinks, err := b.sinksFor(ctx, pb, snap)
 	if err != nil {
 		it.Err = err

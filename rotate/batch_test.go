@@ -477,3 +477,47 @@ func TestBatch_notifiesThePlaybooksChannels(t *testing.T) {
 		})
 	}
 }
+
+// Each key's own journal is checked as the key is inspected, not every journal in the state
+// directory at every batch (serve opens one per delivery, over every key it ever remediated): an
+// unsafe journal of another key does not stop this one; this key's own makes it invalid (exit 2).
+func TestBatch_checksTheKeysOwnJournal(t *testing.T) {
+	const leaked, other = "LTAI5tFAKEOWNJOURNAL0001", "LTAI5tFAKEOTHERJOURNAL01"
+	for _, tc := range []struct {
+		name    string
+		planted string // the journal planted as a link
+		invalid bool
+	}{
+		{"another key's journal is a link", other, false},
+		{"the key's own journal is a link", leaked, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.Symlink(filepath.Join(t.TempDir(), "victim"), filepath.Join(dir, tc.planted+".jsonl")); err != nil {
+				t.Fatal(err)
+			}
+			conn := newFakeConn(newFake(user, leaked), func(ctx context.Context, id accesskey.ID) (ram.Owner, error) {
+				return ram.Owner{KeyID: id, UserName: user, Account: ram.Account{ID: "1001"}, Strategy: "ims"}, nil
+			})
+			contain, err := playbooks.Builtin("contain-only")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := &Batch{Session: conn, Playbook: contain, DryRun: true, StateDir: dir}
+			items, err := b.Run(context.Background(), []detect.Finding{finding(leaked)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ie *InvalidError
+			if got := errors.As(items[0].Err, &ie); got != tc.invalid {
+				t.Fatalf("invalid = %v (%v), want %v", got, items[0].Err, tc.invalid)
+			}
+			if tc.invalid && !strings.Contains(items[0].Err.Error(), "symbolic link") {
+				t.Errorf("the error does not say what is wrong: %v", items[0].Err)
+			}
+			if !tc.invalid && items[0].Plan.Decision != DecisionRotate {
+				t.Errorf("decision %s, want rotate", items[0].Plan.Decision)
+			}
+		})
+	}
+}

@@ -54,6 +54,9 @@ type Snapshot struct {
 	// KMS could not be asked (a warning).
 	KMS    *KMSMatch
 	KMSErr error
+	// StateErr is why the key's journal could not be read (unsafe: an *journal.UnsafeStateError,
+	// or unreadable): nothing is planned over it.
+	StateErr error
 }
 
 // Inspect gathers the Snapshot Plan needs: the owner (by the Locator, or from the journal of an
@@ -75,7 +78,12 @@ func Inspect(ctx context.Context, f detect.Finding, d Deps) Snapshot {
 // events; d.Locator is not used. It only reads.
 func InspectLocated(ctx context.Context, f detect.Finding, owner ram.Owner, locateErr error, d Deps) Snapshot {
 	snap := Snapshot{Inspected: d.now()}
-	if st, ok, err := readState(d.StateDir, f.KeyID); err == nil && ok {
+	st, ok, err := readState(d.StateDir, f.KeyID)
+	switch {
+	case err != nil:
+		snap.StateErr = err
+		return snap
+	case ok:
 		snap.Resume = &st
 	}
 	if !f.KeyID.Rotatable() {
