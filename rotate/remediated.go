@@ -6,8 +6,8 @@ import (
 	"slices"
 
 	"github.com/respond-dev/respond/detect"
-	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/rotate/hunt"
 	"github.com/respond-dev/respond/rotate/journal"
 )
 
@@ -51,12 +51,13 @@ func keyGone(ctx context.Context, api Cloud, user string, id accesskey.ID) (bool
 			return false, nil
 		}
 	}
-	_, err = api.GetAccessKeyInfoInRecycleBin(ctx, id)
+	err = hunt.NotBinned(ctx, api, id) // the one reading of "no bin holds it"
+	var be *hunt.BinnedError
 	switch {
-	case errors.Is(err, ram.ErrNotFound):
+	case err == nil:
 		return true, nil
-	case err != nil:
-		return false, err
+	case errors.As(err, &be):
+		return false, nil // in a bin: the engine purges it
 	}
-	return false, nil // in a bin: the engine purges it
+	return false, err
 }
