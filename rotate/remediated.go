@@ -6,8 +6,8 @@ import (
 	"slices"
 
 	"github.com/respond-dev/respond/detect"
-	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/ram/accesskey"
+	"github.com/respond-dev/respond/rotate/hunt"
 	"github.com/respond-dev/respond/rotate/journal"
 )
 
@@ -19,7 +19,8 @@ import (
 // (a run would lift an expired one, or the owner's quarantine), and the cloud confirms the key gone
 // for good (keyGone: off the owner's keys, in no recycle bin). respond serve ends such a finding already-remediated
 // without the batch's owner search over every account; anything else goes through Run, which
-// decides the same way a CLI run does. The error is the key list's.
+// decides the same way a CLI run does. The error is the cloud's: the account's entry, the key
+// list's or the recycle bin's (each proves nothing: the engine decides).
 func (b *Batch) RemediatedBefore(ctx context.Context, f detect.Finding) (journal.State, bool, error) {
 	if !f.KeyID.Rotatable() || b.untrusted(f) || slices.Contains(b.Config.CanaryIDs(), f.KeyID) {
 		return journal.State{}, false, nil
@@ -51,12 +52,13 @@ func keyGone(ctx context.Context, api Cloud, user string, id accesskey.ID) (bool
 			return false, nil
 		}
 	}
-	_, err = api.GetAccessKeyInfoInRecycleBin(ctx, id)
+	err = hunt.NotBinned(ctx, api, id) // the one reading of "no bin holds it"
+	var be *hunt.BinnedError
 	switch {
-	case errors.Is(err, ram.ErrNotFound):
+	case err == nil:
 		return true, nil
-	case err != nil:
-		return false, err
+	case errors.As(err, &be):
+		return false, nil // in a bin: the engine purges it
 	}
-	return false, nil // in a bin: the engine purges it
+	return false, err
 }

@@ -2,6 +2,7 @@ package rotate
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,5 +120,21 @@ func TestStatusQuarantineRemoveCommand(t *testing.T) {
 	}
 	if got := st.Quarantines[0].Remove; got != cmd {
 		t.Errorf("remove with %q, want the journal's %q", got, cmd)
+	}
+}
+
+// What respond status says of a deny policy comes from a journal, which may have been edited:
+// its text shows a control sequence in any of those fields, never obeys it.
+func TestStatusQuarantineTextEscapesTheJournal(t *testing.T) {
+	const esc = "\x1b]0;owned\a\x1b[2J"
+	for _, expired := range []bool{true, false} {
+		st := Status{Quarantines: []StatusQuarantine{{
+			Quarantine: journal.Quarantine{Policy: "respond-deny" + esc, Target: "role/admin" + esc, Expires: time.Now().Add(time.Hour), Step: "eradicate", Attached: true},
+			KeyID:      "LTAI5tFAKEAGAIN000000001" + esc, AccountID: "1001" + esc, Expired: expired, Remove: "respond --key-id x" + esc}}}
+		var b strings.Builder
+		writeQuarantinesText(&b, st)
+		if got := b.String(); strings.ContainsAny(got, "\x1b\a") || strings.Count(got, `\x1b]0;owned`) != 5 {
+			t.Errorf("expired %v: a journal's control sequence reached the text (or a field is missing):\n%q", expired, got)
+		}
 	}
 }

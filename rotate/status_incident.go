@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/respond-dev/respond/ram/accesskey"
 	"github.com/respond-dev/respond/rotate/journal"
 )
 
@@ -39,7 +40,9 @@ func writeQuarantinesText(b *strings.Builder, st Status) {
 	}
 	b.WriteString("Deny policies respond left in place:\n")
 	for _, q := range st.Quarantines {
-		fmt.Fprintf(b, "%s on %s in account %s (rotation of %s)", q.Policy, q.Target, q.AccountID, q.KeyID)
+		// every field is the journal's (a memory, not an authority: it may have been edited)
+		fmt.Fprintf(b, "%s on %s in account %s (rotation of %s)", accesskey.Printable(q.Policy), accesskey.Printable(q.Target),
+			accesskey.Printable(q.AccountID), accesskey.Printable(q.KeyID))
 		switch {
 		case q.Expires.IsZero():
 			b.WriteString(": no expiry\n")
@@ -52,9 +55,9 @@ func writeQuarantinesText(b *strings.Builder, st Status) {
 			b.WriteString("    (a run was interrupted while attaching it: it may not be there)\n")
 		}
 		if q.Expired || q.Step == "contain" {
-			fmt.Fprintf(b, "    remove with: %s\n", q.Remove)
+			fmt.Fprintf(b, "    remove with: %s\n", accesskey.Printable(q.Remove))
 		} else {
-			b.WriteString("    removed by the first run of " + q.Remove + " after it expires\n")
+			b.WriteString("    removed by the first run of " + accesskey.Printable(q.Remove) + " after it expires\n")
 		}
 	}
 }

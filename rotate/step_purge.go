@@ -41,19 +41,23 @@ func (x *run) purgeLeaked(ctx context.Context) (detail string, reqIDs []string, 
 	waited := false
 	// await is for a bin that does not show the key this run deleted moments ago: it waits for the
 	// bin to catch up (the delay is undocumented), and says why it did not, or whose bin holds it.
-	await := func() (string, bool) {
+	// A wait cut short (interrupted, or a bin that stopped answering) proves nothing: an error.
+	await := func() (string, bool, error) {
 		if !x.binExpected || waited {
-			return "", false
+			return "", false, nil
 		}
 		waited = true
-		b, ok := x.awaitBin(ctx, x.api, x.p.KeyID)
-		if !ok {
-			return fmt.Sprintf("; the key, deleted moments ago, did not show in a recycle bin within %s (verify-timeout)", x.p.VerifyTimeout), false
+		b, err := x.awaitBin(ctx, x.api, x.p.KeyID)
+		switch {
+		case errors.Is(err, ram.ErrNotFound):
+			return fmt.Sprintf("; the key, deleted moments ago, did not show in a recycle bin within %s (verify-timeout)", x.p.VerifyTimeout), false, nil
+		case err != nil:
+			return "", false, fmt.Errorf("wait for the key deleted moments ago to reach the recycle bin: %w", err)
 		}
 		if b.UserID != "" {
 			userID = b.UserID
 		}
-		return "", true
+		return "", true, nil
 	}
 	for attempt := 0; ; attempt++ {
 		if userID == "" {
@@ -61,8 +65,10 @@ func (x *run) purgeLeaked(ctx context.Context) (detail string, reqIDs []string, 
 			reqs = append(reqs, requestID(err))
 			switch {
 			case errors.Is(err, ram.ErrNotFound):
-				note, binned := await()
+				note, binned, err := await()
 				switch {
+				case err != nil:
+					return "", nonEmpty(reqs...), false, err
 				case binned && userID != "":
 					continue
 				case binned:
@@ -116,7 +122,11 @@ func (x *run) purgeLeaked(ctx context.Context) (detail string, reqIDs []string, 
 			note := ""
 			if !found {
 				var binned bool
-				if note, binned = await(); binned {
+				note, binned, err = await()
+				if err != nil {
+					return "", nonEmpty(reqs...), purged, err
+				}
+				if binned {
 					continue // it reached the bin: purge it there
 				}
 			}
@@ -135,8 +145,10 @@ func (x *run) purgeLeaked(ctx context.Context) (detail string, reqIDs []string, 
 
 // awaitBin looks for a key in the recycle bins of api every VerifyInterval until VerifyTimeout
 // has passed: a key deleted moments ago must reach its user's bin, and a bin that lags must not
-// read as "already purged". ok is false when it never showed.
-func (x *run) awaitBin(ctx context.Context, api hunt.BinFinder, id accesskey.ID) (ram.BinnedKey, bool) {
+// read as "already purged". The error is the bin's not-found (ram.ErrNotFound) when the key never
+// showed, the interruption's when ctx ended the wait, else the last answer's (the bin could not be
+// read: that proves nothing either way).
+func (x *run) awaitBin(ctx context.Context, api hunt.BinFinder, id accesskey.ID) (ram.BinnedKey, error) {
 	var b ram.BinnedKey
 	deadline := x.d.now().Add(x.p.VerifyTimeout)
 	err := x.retry(ctx, deadline, func() error {
@@ -144,5 +156,8 @@ func (x *run) awaitBin(ctx context.Context, api hunt.BinFinder, id accesskey.ID)
 		b, err = api.GetAccessKeyInfoInRecycleBin(ctx, id)
 		return err
 	})
-	return b, err == nil
+	if err != nil && ctx.Err() != nil {
+		return b, fmt.Errorf("interrupted: %w", ctx.Err()) // retry joins a not-found with the interruption
+	}
+	return b, err
 }

@@ -105,6 +105,7 @@ func TestE2EDoctor(t *testing.T) {
 		"account doctor-prod (3333000000000002) | kms:RotateSecret | missing | grant kms:RotateSecret",
 		"account doctor-prod (3333000000000002) | ram:CreateAccessKey | missing | grant ram:CreateAccessKey",
 		"account mgmt (3333000000000001) | ram:DeleteAccessKey | missing | grant ram:DeleteAccessKey",
+		"account mgmt (3333000000000001) | ram:DeleteAccessKeyInRecycleBin | missing | grant ram:DeleteAccessKeyInRecycleBin",
 	}
 	if !slices.Equal(failed, want) {
 		t.Errorf("failed checks:\n%s\nwant\n%s", strings.Join(failed, "\n"), strings.Join(want, "\n"))
@@ -116,7 +117,7 @@ func TestE2EDoctor(t *testing.T) {
 	r = e.run("", "doctor", "--config", conf)
 	wantCode(t, r, 1)
 	mustContain(t, "doctor text", r.Stdout, "MISSING", "ram:DeleteAccessKey", "→ grant ram:CreateAccessKey",
-		"NOT READY: 4 required check(s) failed", "nothing was changed")
+		"NOT READY: 5 required check(s) failed", "nothing was changed")
 	if strings.Contains(r.Stdout+r.Stderr, "doctorWebhookToken01") || strings.Contains(r.Stdout+r.Stderr, "FakeDoctor") {
 		t.Errorf("a secret in the output:\n%s", r)
 	}
@@ -226,6 +227,7 @@ func TestE2EDoctorSandboxServe(t *testing.T) {
 		prod + " | yundun-aegis:DescribeAccesskeyLeakList | missing",
 		prod + " | yundun-sas:ModifyAccessKeyLeakDeal | missing",
 		mgmt + " | ram:DeleteAccessKey | missing",
+		mgmt + " | ram:DeleteAccessKeyInRecycleBin | missing",
 		mgmt + " | yundun-aegis:DescribeAccesskeyLeakList | missing",
 		mgmt + " | yundun-sas:ModifyAccessKeyLeakDeal | missing",
 		"sink app-kms (kms) | kms:CreateSecret in " + mgmt + " | missing",
@@ -415,7 +417,8 @@ rules:
 	r = e.run("", "doctor", "--config", conf, "--output", "json")
 	wantCode(t, r, 1)
 	rep, failed := doctorFailed(t, r, false)
-	want := []string{"account mgmt (3333000000000001) | ram:DeleteAccessKey | missing"}
+	want := []string{"account mgmt (3333000000000001) | ram:DeleteAccessKey | missing",
+		"account mgmt (3333000000000001) | ram:DeleteAccessKeyInRecycleBin | missing"}
 	if !slices.Equal(failed, want) {
 		t.Errorf("failed checks:\n%s\nwant\n%s", strings.Join(failed, "\n"), strings.Join(want, "\n"))
 	}

@@ -163,6 +163,7 @@ func TestRun_missingPermissions(t *testing.T) {
 		"account doctor-prod (" + prodID + ") | kms:RotateSecret | missing",
 		"account doctor-prod (" + prodID + ") | ram:CreateAccessKey | missing",
 		"account mgmt (" + mgmtID + ") | ram:DeleteAccessKey | missing",
+		"account mgmt (" + mgmtID + ") | ram:DeleteAccessKeyInRecycleBin | missing",
 	}
 	if got := failed(rep); !slices.Equal(got, want) {
 		t.Errorf("failed checks:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -186,18 +187,20 @@ func TestRun_missingPermissions(t *testing.T) {
 	if c := find("account mgmt", "ram:CreateAccessKey"); c.Status != StatusOK || !c.Inferred || c.Answer != "EntityNotExist.User" {
 		t.Errorf("create check %+v", c)
 	}
-	// Optional: missing, reported, not failed. The recycle-bin permission is named as the
-	// endpoint checked it (AuthAction).
+	// Optional: missing, reported, not failed.
 	if c := find("account mgmt", "actiontrail:LookupEvents"); c.Status != StatusMissing || c.Required {
 		t.Errorf("ActionTrail check %+v", c)
 	}
+	// Required: a run is done only once its purge's check finds the key in no recycle bin (a
+	// refused purge fails the delete step: the run ends partial, the alerts open). The
+	// recycle-bin permission is named as the endpoint checked it (AuthAction).
 	purge := Check{}
 	for _, c := range rep.Checks {
 		if strings.HasPrefix(c.Component, "account mgmt") && strings.HasSuffix(c.Item, ":DeleteAccessKeyInRecycleBin") {
 			purge = c
 		}
 	}
-	if purge.Status != StatusMissing || purge.Required || purge.Fix != "grant "+purge.Item {
+	if purge.Status != StatusMissing || !purge.Required || purge.Fix != "grant "+purge.Item || !slices.Contains(purge.NeededBy, "standard (delete)") {
 		t.Errorf("recycle-bin check %+v", purge)
 	}
 	if c := find("account doctor-prod", "ram:DeleteAccessKey"); c.Status != StatusOK {
@@ -523,7 +526,8 @@ func TestRun_incidentSteps(t *testing.T) {
 		checks[c.Item] = c
 	}
 	for _, perm := range []string{"ram:GetLoginProfile", "ram:ListPoliciesForRole", "ram:GetRole", "ram:AttachPolicyToUser",
-		"ram:DeletePolicy", "ram:RemoveUserFromGroup", "ram:DetachPolicyFromGroup", "ram:AttachPolicyToRole", "ram:DeleteAccessKeyInRecycleBin"} {
+		"ram:DeletePolicy", "ram:RemoveUserFromGroup", "ram:DetachPolicyFromGroup", "ram:AttachPolicyToRole", "ram:DeleteAccessKeyInRecycleBin",
+		"ram:GetAccessKeyInfoInRecycleBin"} {
 		if c, ok := checks[perm]; !ok || c.Status != StatusOK || !c.Required {
 			t.Errorf("%s: %+v, want a required check that passed", perm, c)
 		}

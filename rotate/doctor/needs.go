@@ -29,7 +29,6 @@ type probeNeed struct {
 const (
 	noteTrail = "optional: without it the ActionTrail owner search and the impact assessment are skipped with a warning"
 	noteLast  = "optional: the plan shows the key's last use when it can read it"
-	notePurge = "optional: purging the deleted key from the recycle bin (otherwise restorable for 30 days) needs it"
 	noteBin   = "optional: finding a key already deleted (in its user's recycle bin) needs it"
 	noteClose = "optional unless a Security Center poll is configured: closing Security Center's record of a leak needs it"
 	noteHunt  = "optional: without it the hunt cannot read or check part of what the leaked key created (left unknown, " +
@@ -109,7 +108,10 @@ func stepNeeds(s playbooks.Step) []probeNeed {
 	case playbooks.StepCreate:
 		return []probeNeed{{kind: ram.ProbeListAccessKeys}, {kind: ram.ProbeCreateAccessKey}}
 	case playbooks.StepDelete:
-		return []probeNeed{{kind: ram.ProbeDeleteAccessKey}, {kind: ram.ProbeDeleteAccessKeyInRecycleBin, note: notePurge}}
+		// The step is done only once the purge's check finds the key in no recycle bin: a purge
+		// or a bin read refused fails it, and the run ends partial with the key's alerts open.
+		return []probeNeed{{kind: ram.ProbeDeleteAccessKey}, {kind: ram.ProbeDeleteAccessKeyInRecycleBin},
+			{kind: ram.ProbeGetAccessKeyInfoInRecycleBin}}
 	case playbooks.StepVerify:
 		return []probeNeed{{kind: ram.ProbeListAccessKeys}}
 	case playbooks.StepHunt, playbooks.StepContain, playbooks.StepEradicate:

@@ -44,15 +44,21 @@ func TestNeeds(t *testing.T) {
 		notNeeded []ram.ProbeKind
 	}{
 		{"standard", []*playbooks.Playbook{builtin("standard")}, false,
-			[]ram.ProbeKind{ram.ProbeListAccessKeys, ram.ProbeIMSGetUser, ram.ProbeListUsers, ram.ProbeCreateAccessKey, ram.ProbeDeleteAccessKey},
+			// the delete step is done only once the purge's check finds the key in no recycle bin
+			[]ram.ProbeKind{ram.ProbeListAccessKeys, ram.ProbeIMSGetUser, ram.ProbeListUsers, ram.ProbeCreateAccessKey, ram.ProbeDeleteAccessKey,
+				ram.ProbeDeleteAccessKeyInRecycleBin, ram.ProbeGetAccessKeyInfoInRecycleBin},
 			// standard closes Security Center's records (close): optional unless --security-center
-			[]ram.ProbeKind{ram.ProbeGetAccessKeyLastUsed, ram.ProbeLastUsedInfo, ram.ProbeLookupEvents, ram.ProbeDeleteAccessKeyInRecycleBin, ram.ProbeLeakList},
+			[]ram.ProbeKind{ram.ProbeGetAccessKeyLastUsed, ram.ProbeLastUsedInfo, ram.ProbeLookupEvents, ram.ProbeLeakList},
 			[]ram.ProbeKind{ram.ProbeAttachPolicyToUser}},
 		{"contain-only creates nothing", []*playbooks.Playbook{builtin("contain-only")}, false,
 			[]ram.ProbeKind{ram.ProbeDeleteAccessKey}, nil, []ram.ProbeKind{ram.ProbeCreateAccessKey}},
+		// the recycle-bin strategy's read is optional, but the delete step's purge check needs it
 		{"contain, close, and the recycle-bin and secret-match strategies", []*playbooks.Playbook{future}, false,
-			[]ram.ProbeKind{ram.ProbeAttachPolicyToUser, ram.ProbeDetachPolicyFromUser, ram.ProbeListUsers},
-			[]ram.ProbeKind{ram.ProbeGetAccessKeyInfoInRecycleBin, ram.ProbeLeakList, ram.ProbeLeakDeal}, nil},
+			[]ram.ProbeKind{ram.ProbeAttachPolicyToUser, ram.ProbeDetachPolicyFromUser, ram.ProbeListUsers, ram.ProbeGetAccessKeyInfoInRecycleBin},
+			[]ram.ProbeKind{ram.ProbeLeakList, ram.ProbeLeakDeal}, nil},
+		{"the recycle-bin strategy without a delete step", []*playbooks.Playbook{{Name: "bin-only", Steps: []playbooks.Step{
+			{ID: playbooks.StepLocate, Options: playbooks.StepOptions{Strategies: []string{playbooks.StrategyRecycleBin}}}}}}, false,
+			nil, []ram.ProbeKind{ram.ProbeGetAccessKeyInfoInRecycleBin}, []ram.ProbeKind{ram.ProbeDeleteAccessKeyInRecycleBin}},
 		{"--security-center makes close's needs required", []*playbooks.Playbook{future}, true,
 			[]ram.ProbeKind{ram.ProbeLeakList, ram.ProbeLeakDeal}, nil, nil},
 		// The hunt only reads, and goes on without a read (the finding stays unknown): optional.

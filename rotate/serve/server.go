@@ -78,7 +78,7 @@ type Options struct {
 	SecurityCenter SecurityCenter
 	// Remediated says whether a finding is of a key an earlier run remediated and the engine
 	// would find nothing left to do for, confirmed gone from the journal's owner (Attach:
-	// rotate.Batch.RemediatedBefore, one ListAccessKeys), with that journal. Such a finding (the
+	// rotate.Batch.RemediatedBefore: one ListAccessKeys, one recycle-bin lookup), with that journal. Such a finding (the
 	// same leak reported again) then ends already-remediated without the engine, whose owner
 	// search would scan every account for a key that no longer exists. Nil: always the engine.
 	Remediated func(ctx context.Context, f detect.Finding) (journal.State, bool, error)
