@@ -200,6 +200,22 @@ type AssessReport struct {
 	Assessment assess.Assessment `json:"assessment"`
 }
 
+// Incomplete says in one line why the assessment is not the whole answer (its ExitCode is not 0):
+// the trail read is not the owner's, or some regions were not looked at; nil when it is.
+func (r AssessReport) Incomplete() error {
+	var why []string
+	if r.Trail.Problem != "" {
+		why = append(why, "not the owner's ActionTrail: "+accesskey.Printable(r.Trail.Problem))
+	}
+	if r.Partial {
+		why = append(why, "partial assessment: some ActionTrail regions were not looked at (named above); run it again to look there")
+	}
+	if len(why) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(why, "; also "))
+}
+
 // WriteText renders the assessment for a human (assess.WriteText), after whose ActionTrail it
 // read: when that is not the owner's, in capitals before the events, since "no activity" there
 // says nothing of the key.

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -48,12 +46,9 @@ func newCmdLocate(f *Factory) *cobra.Command {
 			if id.IsSTS() {
 				return &ExitError{Code: exitRefused, Err: fmt.Errorf("%s is a temporary STS id: it has no RAM owner to find and expires on its own; find the role session that issued it in ActionTrail and restrict or delete that role", id)}
 			}
-			conf, strategies, err := f.configAndStrategies(locate)
+			conf, strategies, err := f.configAndOrder(locate)
 			if err != nil {
 				return err
-			}
-			if len(strategies) == 0 { // no playbook here: the configuration's order, else the default
-				strategies = conf.SearchOrder(nil, false)
 			}
 			p := f.newProgress(f.Streams.ErrOut)
 			cl, err := f.connect(ctx, conf, p)
@@ -93,12 +88,9 @@ func newCmdAssess(f *Factory) *cobra.Command {
 	}
 	cmd := keyCommand(f, &cobra.Command{Use: "assess --key-id ID", Short: "Summarise what a key did lately, from ActionTrail (read-only)"},
 		"the AccessKey id to assess", "assessing", check, func(ctx context.Context, id accesskey.ID) error {
-			conf, strategies, err := f.configAndStrategies(locate)
+			conf, strategies, err := f.configAndOrder(locate)
 			if err != nil {
 				return err
-			}
-			if len(strategies) == 0 { // the order respond locate and a run without a playbook use
-				strategies = conf.SearchOrder(nil, false)
 			}
 			cl, err := f.connect(ctx, conf, nil)
 			if err != nil {
@@ -115,14 +107,7 @@ func newCmdAssess(f *Factory) *cobra.Command {
 				return err
 			}
 			// The assessment is printed; the exit code and one line say what it is not.
-			var why []string
-			if rep.Trail.Problem != "" {
-				why = append(why, "not the owner's ActionTrail: "+accesskey.Printable(rep.Trail.Problem))
-			}
-			if rep.Partial {
-				why = append(why, "partial assessment: some ActionTrail regions were not looked at (named above); run it again to look there")
-			}
-			return &ExitError{Code: exitCode(rep.ExitCode), Err: errors.New(strings.Join(why, "; also "))}
+			return &ExitError{Code: exitCode(rep.ExitCode), Err: rep.Incomplete()}
 		})
 	cmd.Flags().DurationVar(&window, "window", playbooks.DefaultAssessWindow, "how far back to look (at most 2160h = 90 days)")
 	// On this command --region names the ActionTrail regions to ask (it shadows the global flag).

@@ -107,6 +107,16 @@ func input(ctx context.Context, opts *RespondOptions) (rotate.Input, error) {
 	return in, err
 }
 
+// configAndOrder is configAndStrategies for a command without a playbook (locate, assess): without
+// --locate, the configuration's order, else the default (playbooks.Config.SearchOrder).
+func (f *Factory) configAndOrder(locate string) (*playbooks.Config, []string, error) {
+	conf, strategies, err := f.configAndStrategies(locate)
+	if err == nil && len(strategies) == 0 {
+		strategies = conf.SearchOrder(nil, false)
+	}
+	return conf, strategies, err
+}
+
 // configAndStrategies reads --locate's strategies and the configuration (rotate.Batch.Strategies
 // says which order applies without --locate).
 func (f *Factory) configAndStrategies(locate string) (*playbooks.Config, []string, error) {
