@@ -1,10 +1,12 @@
 package rotate
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
 	"github.com/respond-dev/respond/playbooks"
+	"github.com/respond-dev/respond/ram"
 	"github.com/respond-dev/respond/rotate/journal"
 )
 
@@ -80,4 +82,13 @@ func (x *run) journaled(intent journal.Record, call func(res *journal.Record) er
 		return jerr
 	}
 	return err
+}
+
+// failedCall fills in the result of a call that failed: unknown when the call may still have been
+// carried out (the run was interrupted, or the answer was lost: a transient error), else failed.
+func failedCall(ctx context.Context, res *journal.Record, err error) {
+	res.Outcome, res.Error = journal.OutcomeFailed, err.Error()
+	if ctx.Err() != nil || errors.Is(err, ram.ErrTransient) {
+		res.Outcome = journal.OutcomeUnknown
+	}
 }

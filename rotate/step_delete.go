@@ -84,10 +84,7 @@ func (x *run) deleteCall(ctx context.Context, started time.Time) (detail, reqID 
 			detail = "the leaked key was already gone (not found counts as done)"
 			err = nil
 		default:
-			res.Outcome, res.Error = journal.OutcomeFailed, err.Error()
-			if ctx.Err() != nil || errors.Is(err, ram.ErrTransient) {
-				res.Outcome = journal.OutcomeUnknown
-			}
+			failedCall(ctx, res, err)
 			return err
 		}
 		x.leakedDeleted = true

@@ -108,10 +108,7 @@ func (x *run) kmsRotate(ctx context.Context) {
 			detail = "a rotation of secret " + k.Secret + " is already in progress: waiting for it"
 			err = nil
 		default:
-			res.Outcome, res.Error = journal.OutcomeFailed, err.Error()
-			if ctx.Err() != nil || errors.Is(err, ram.ErrTransient) {
-				res.Outcome = journal.OutcomeUnknown
-			}
+			failedCall(ctx, res, err)
 		}
 		return err
 	})

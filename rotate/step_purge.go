@@ -94,10 +94,7 @@ func (x *run) purgeLeaked(ctx context.Context) (detail string, reqIDs []string, 
 			case errors.Is(err, ram.ErrNotFound):
 				res.Outcome, res.Detail = journal.OutcomeDone, "not in that recycle bin (already purged, or never binned): the check below decides"
 			default:
-				res.Outcome, res.Error = journal.OutcomeFailed, err.Error()
-				if ctx.Err() != nil || errors.Is(err, ram.ErrTransient) {
-					res.Outcome = journal.OutcomeUnknown
-				}
+				failedCall(ctx, res, err)
 				return err
 			}
 			return nil
