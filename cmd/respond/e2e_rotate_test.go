@@ -425,3 +425,25 @@ func TestE2EDoctorConfigStateDir(t *testing.T) {
 		}
 	}
 }
+
+// An unsafe journal of another key (a link planted in the state directory) does not stop a run of
+// this key — each key's own journal is checked as it is inspected — while respond status, which
+// reads every journal, still refuses the directory and names the file.
+func TestE2EOtherKeysUnsafeJournal(t *testing.T) {
+	t.Parallel()
+	limit(t)
+	e := newE2E(t, orgFromFile(t, "small.yaml"))
+	if err := os.MkdirAll(e.state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(e.state, "LTAI5tFAKEOTHERJOURNAL01.jsonl")
+	if err := os.Symlink(filepath.Join(e.work, "victim"), other); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run("", "--key-id", smallLeak, "--yes", "--config", e.fileSinkConfig(""))
+	wantCode(t, r, 0)
+	mustContain(t, "run", r.Stdout, "remediated")
+	s := e.run("", "status")
+	wantCode(t, s, 2)
+	mustContain(t, "status", s.Stdout+s.Stderr, "LTAI5tFAKEOTHERJOURNAL01.jsonl", "symbolic link")
+}
